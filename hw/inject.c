@@ -1,0 +1,44 @@
+/*
+ * Faults on purpose: what a test injects to see how a driver copes with a
+ * removed device, a failed DMA, an uncorrectable VRAM page or a host out of memory.
+ */
+#include <config.h>
+
+#include "hw/hw_internal.h"
+
+void hw_inject_device_removed(struct hw_device *dev)
+{
+	dev->removed = true;
+}
+
+bool hw_device_removed(const struct hw_device *dev)
+{
+	return dev->removed;
+}
+
+void hw_inject_dma_error(struct hw_device *dev)
+{
+	dev->dma_error_pending = true;
+}
+
+int hw_inject_vram_error(struct hw_device *dev, uint64_t vram_offset)
+{
+	return hw_vram_mark_bad(&dev->vram, vram_offset);
+}
+
+void hw_inject_sysmem_oom(struct hw_device *dev, uint64_t after_pages)
+{
+	dev->sysmem.oom_armed = true;
+	dev->sysmem.oom_left = after_pages;
+}
+
+void hw_fault_raise(struct hw_device *dev, uint32_t ring, uint64_t addr, uint32_t cause)
+{
+	dev->stats.faults++;
+	if (!dev->fault_cause) {
+		dev->fault_cause = cause;
+		dev->fault_addr = addr;
+		dev->fault_ring = ring;
+	}
+	hw_irq_raise(dev, HW_IRQ_FAULT);
+}

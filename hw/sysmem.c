@@ -1,0 +1,140 @@
+/*
+ * The system-memory page pool. Pages come out in a deterministic order (fresh
+ * pages in ascending order, freed pages reused LIFO), and exhaustion, real or
+ * injected, is how the layers above meet host-memory pressure.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hw/hw_internal.h"
+
+int hw_sysmem_init(struct hw_sysmem *s, uint64_t bytes)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->pages = bytes >> HW_PAGE_SHIFT;
+	s->fd = memfd_create("gpusim-sysmem", MFD_CLOEXEC);
+	if (s->fd < 0)
+		return -errno;
+	if (ftruncate(s->fd, (off_t)bytes) < 0)
+		goto fail;
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, s->fd, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	s->base = p;
+	s->allocated = calloc((size_t)((s->pages + 7) / 8), 1);
+	if (!s->allocated)
+		goto fail;
+	return 0;
+fail:
+	hw_sysmem_fini(s);
+	return -ENOMEM;
+}
+
+void hw_sysmem_fini(struct hw_sysmem *s)
+{
+	if (s->base)
+		munmap(s->base, s->pages << HW_PAGE_SHIFT);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->free_stack);
+	free(s->allocated);
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+}
+
+int hw_sysmem_alloc(struct hw_device *dev, uint64_t *pfn)
+{
+	struct hw_sysmem *s = &dev->sysmem;
+	if (!pfn)
+		return -EINVAL;
+	if (s->oom_armed && s->oom_left == 0)
+		return -ENOMEM;
+	uint64_t p;
+	if (s->nfree)
+		p = s->free_stack[--s->nfree];
+	else if (s->next_fresh < s->pages)
+		p = s->next_fresh++;
+	else
+		return -ENOMEM;
+	if (s->oom_armed)
+		s->oom_left--;
+	s->allocated[p / 8] |= (uint8_t)(1u << (p % 8));
+	s->used++;
+	*pfn = p;
+	return 0;
+}
+
+void hw_sysmem_free(struct hw_device *dev, uint64_t pfn)
+{
+	struct hw_sysmem *s = &dev->sysmem;
+	if (pfn >= s->pages || !(s->allocated[pfn / 8] & (1u << (pfn % 8))))
+		return; /* not ours to free: ignore rather than corrupt the pool */
+	if (s->nfree == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 1024;
+		uint64_t *ns = realloc(s->free_stack, ncap * sizeof(*ns));
+		if (!ns)
+			return; /* leak the page rather than lose track of it twice */
+		s->free_stack = ns;
+		s->cap = ncap;
+	}
+	s->allocated[pfn / 8] &= (uint8_t)~(1u << (pfn % 8));
+	s->free_stack[s->nfree++] = pfn;
+	s->used--;
+}
+
+uint64_t hw_sysmem_pages_total(const struct hw_device *dev)
+{
+	return dev->sysmem.pages;
+}
+
+uint64_t hw_sysmem_pages_used(const struct hw_device *dev)
+{
+	return dev->sysmem.used;
+}
+
+void *hw_sysmem_page(struct hw_device *dev, uint64_t pfn)
+{
+	if (pfn >= dev->sysmem.pages)
+		return NULL;
+	return dev->sysmem.base + (pfn << HW_PAGE_SHIFT);
+}
+
+void *hw_sysmem_vmap(struct hw_device *dev, const uint64_t *pfns, size_t n)
+{
+	struct hw_sysmem *s = &dev->sysmem;
+	if (!pfns || !n || n > SIZE_MAX / HW_PAGE_SIZE)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (pfns[i] >= s->pages)
+			return NULL;
+	size_t len = n * HW_PAGE_SIZE;
+	uint8_t *va = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (va == MAP_FAILED)
+		return NULL;
+	/* One mmap per run of consecutive page numbers keeps big vmaps cheap. */
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && pfns[j] == pfns[j - 1] + 1)
+			j++;
+		void *r = mmap(va + i * HW_PAGE_SIZE, (j - i) * HW_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_FIXED, s->fd, (off_t)(pfns[i] << HW_PAGE_SHIFT));
+		if (r == MAP_FAILED) {
+			munmap(va, len);
+			return NULL;
+		}
+		i = j;
+	}
+	return va;
+}
+
+void hw_sysmem_vunmap(void *ptr, size_t n)
+{
+	if (ptr && n)
+		munmap(ptr, n * HW_PAGE_SIZE);
+}

@@ -1,0 +1,233 @@
+/*
+ * <gpusim/hw.h> — the simulated GPU as a hardware team hands it to a driver team.
+ * A device is its state plus the ways a host reaches it: BAR0 registers, the BAR2
+ * window onto visible VRAM, system-memory pages, a simulated clock and an interrupt
+ * line. See hw/REGISTERS.md for the register map, packet formats and fault causes.
+ *
+ * Threading: a device is not locked internally; the driver serializes calls on one
+ * device (kmt/ holds its adapter lock). Distinct devices are independent.
+ * Errors are negative errno values (-EINVAL, -ENOMEM, -EFAULT, -EIO, -ENODEV, -EBUSY).
+ */
+#ifndef GPUSIM_HW_H
+#define GPUSIM_HW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HW_PAGE_SHIFT 12
+#define HW_PAGE_SIZE (1ull << HW_PAGE_SHIFT)
+#define HW_NUM_RINGS 2          /* ring 0: graphics, ring 1: copy (paging) */
+#define HW_DEVICE_ID 0x47505553u /* "GPUS" read from HW_REG_ID */
+#define HW_DEVICE_REV 0x00010000u
+#define HW_GART_BASE_DEFAULT 0x10000000000ull /* 1 TiB: above any VRAM we model */
+#define HW_RESET_MAGIC 0x52534554u            /* "RSET" written to HW_REG_RESET */
+
+/* ---- configuration ---------------------------------------------------- */
+
+struct hw_config {
+	uint64_t vram;              /* bytes of VRAM, default 256 MiB */
+	uint64_t visible;           /* bytes of VRAM behind BAR2, default 64 MiB */
+	uint64_t gart;              /* bytes of GART aperture, default 512 MiB */
+	uint64_t sysmem;            /* bytes of simulated system memory, default 2 GiB */
+	uint64_t gart_base;         /* GPU address of the aperture, default 1 TiB */
+	uint64_t vram_bandwidth;    /* bytes per second for VRAM-only traffic */
+	uint64_t pcie_bandwidth;    /* bytes per second when a GART page is touched */
+	uint32_t packet_overhead_ns;/* fixed cost of every packet */
+	uint32_t tlb_entries;       /* GART TLB size, a power of two */
+};
+
+void hw_config_default(struct hw_config *cfg);
+/* Parse "4K", "64M", "1G", "0x1000", "12345" into bytes; -EINVAL or -ERANGE. */
+int hw_parse_size(const char *text, uint64_t *out);
+/* Set one key ("vram", "visible", "gart", "sysmem", "gart_base", "vram_bw",
+ * "pcie_bw", "packet_ns", "tlb") from text; -EINVAL for an unknown key or value. */
+int hw_config_set(struct hw_config *cfg, const char *key, const char *value);
+/* Check sizes: page multiples, visible <= vram, vram <= gart_base, ...; on error
+ * writes a sentence into err (may be NULL) and returns -EINVAL. */
+int hw_config_validate(const struct hw_config *cfg, char *err, size_t errlen);
+
+/* ---- device ----------------------------------------------------------- */
+
+struct hw_device;
+
+int hw_device_create(const struct hw_config *cfg, struct hw_device **out);
+void hw_device_destroy(struct hw_device *dev);
+const struct hw_config *hw_device_config(const struct hw_device *dev);
+
+/* BAR0: 32-bit registers; 64-bit values are LO/HI pairs (reading LO latches HI). */
+uint32_t hw_mmio_read(struct hw_device *dev, uint32_t offset);
+void hw_mmio_write(struct hw_device *dev, uint32_t offset, uint32_t value);
+
+/* BAR2: the CPU window onto VRAM [0, visible). Accesses outside it are refused
+ * with -EFAULT; a read touching a page with an uncorrectable error gives -EIO. */
+int hw_bar2_read(struct hw_device *dev, uint64_t offset, void *buf, size_t len);
+int hw_bar2_write(struct hw_device *dev, uint64_t offset, const void *buf, size_t len);
+/* A CPU mapping of [offset, offset+len) of BAR2, or NULL when out of bounds. */
+void *hw_bar2_map(struct hw_device *dev, uint64_t offset, uint64_t len);
+
+/* System memory: simulated physical pages, numbered from 0 (pfn). */
+int hw_sysmem_alloc(struct hw_device *dev, uint64_t *pfn);
+void hw_sysmem_free(struct hw_device *dev, uint64_t pfn);
+uint64_t hw_sysmem_pages_total(const struct hw_device *dev);
+uint64_t hw_sysmem_pages_used(const struct hw_device *dev);
+/* The CPU's view of one page (its kernel direct map). NULL for a bad pfn. */
+void *hw_sysmem_page(struct hw_device *dev, uint64_t pfn);
+/* Map n pages, in this order, at one contiguous CPU address (like vmap); the
+ * mapping aliases the pages. Unmap with hw_sysmem_vunmap(ptr, n). */
+void *hw_sysmem_vmap(struct hw_device *dev, const uint64_t *pfns, size_t n);
+void hw_sysmem_vunmap(void *ptr, size_t n);
+
+/* ---- time and interrupts ---------------------------------------------- */
+
+uint64_t hw_clock_now(const struct hw_device *dev);
+/* Let simulated time run to t (>= now): engines execute every packet that starts
+ * before t. Returns 0, or -EBUSY when called from an interrupt handler. */
+int hw_run_until(struct hw_device *dev, uint64_t t);
+/* Time at which the next packet will start; false when every ring is idle,
+ * stopped or waiting on a value nobody will write. */
+bool hw_next_event(struct hw_device *dev, uint64_t *t);
+/* Run until no ring has work it can make progress on; returns the clock. */
+uint64_t hw_run_idle(struct hw_device *dev);
+
+/* Called (synchronously, from inside hw_run_*) when a bit of IRQ_STATUS that is
+ * enabled in IRQ_MASK becomes set. The handler may read and write registers but
+ * must not run the clock. */
+typedef void (*hw_irq_handler)(void *opaque, uint32_t pending);
+void hw_set_irq_handler(struct hw_device *dev, hw_irq_handler fn, void *opaque);
+
+/* ---- faults on purpose ------------------------------------------------- */
+
+void hw_inject_device_removed(struct hw_device *dev);
+void hw_inject_dma_error(struct hw_device *dev);          /* the next packet */
+int hw_inject_vram_error(struct hw_device *dev, uint64_t vram_offset);
+void hw_inject_sysmem_oom(struct hw_device *dev, uint64_t after_pages);
+bool hw_device_removed(const struct hw_device *dev);
+
+/* ---- observation (not a register: for tests, benches and the viewer) --- */
+
+struct hw_stats {
+	uint64_t packets;
+	uint64_t bytes_copied;     /* COPY */
+	uint64_t bytes_filled;     /* FILL */
+	uint64_t bytes_checksummed;/* CHECKSUM */
+	uint64_t faults;
+	uint64_t tlb_hits, tlb_misses;
+	uint64_t irqs;
+};
+void hw_get_stats(const struct hw_device *dev, struct hw_stats *out);
+/* Host pointer to VRAM [offset, offset+len) for debuggers and snapshots, or NULL.
+ * Bypasses BAR2 and ECC: this is the simulator looking, not the CPU. */
+void *hw_debug_vram(struct hw_device *dev, uint64_t offset, uint64_t len);
+
+/* ---- register map (BAR0 byte offsets) ---------------------------------- */
+
+enum hw_reg {
+	HW_REG_ID = 0x000,             /* ro: HW_DEVICE_ID */
+	HW_REG_REV = 0x004,            /* ro: HW_DEVICE_REV */
+	HW_REG_VRAM_SIZE_LO = 0x010,   /* ro */
+	HW_REG_VRAM_SIZE_HI = 0x014,
+	HW_REG_VISIBLE_SIZE_LO = 0x018,/* ro */
+	HW_REG_VISIBLE_SIZE_HI = 0x01c,
+	HW_REG_GART_SIZE_LO = 0x020,   /* ro */
+	HW_REG_GART_SIZE_HI = 0x024,
+	HW_REG_GART_BASE_LO = 0x028,   /* ro: GPU address of the aperture */
+	HW_REG_GART_BASE_HI = 0x02c,
+	HW_REG_SYSMEM_SIZE_LO = 0x030, /* ro */
+	HW_REG_SYSMEM_SIZE_HI = 0x034,
+	HW_REG_GART_CTRL = 0x040,      /* rw: HW_GART_CTRL_* */
+	HW_REG_GART_TABLE_LO = 0x044,  /* rw: VRAM offset of the table, page aligned */
+	HW_REG_GART_TABLE_HI = 0x048,
+	HW_REG_TLB_INVALIDATE = 0x04c, /* wo: page index, or HW_TLB_INVALIDATE_ALL */
+	HW_REG_IRQ_STATUS = 0x060,     /* rw1c: HW_IRQ_* */
+	HW_REG_IRQ_MASK = 0x064,       /* rw: 1 = enabled */
+	HW_REG_FAULT_ADDR_LO = 0x070,  /* ro: GPU address of the first fault */
+	HW_REG_FAULT_ADDR_HI = 0x074,
+	HW_REG_FAULT_CAUSE = 0x078,    /* rw: HW_FAULT_*; write 0 to re-arm */
+	HW_REG_FAULT_RING = 0x07c,     /* ro: ring that faulted */
+	HW_REG_CLOCK_LO = 0x080,       /* ro: simulated ns */
+	HW_REG_CLOCK_HI = 0x084,
+	HW_REG_RESET = 0x090,          /* wo: HW_RESET_MAGIC resets rings/GART/IRQ */
+	HW_REG_STATUS = 0x094,         /* ro: HW_STATUS_* */
+	HW_REG_RING0 = 0x100,          /* ring n at HW_REG_RING0 + n * HW_RING_STRIDE */
+};
+#define HW_RING_STRIDE 0x40
+#define HW_REG_RING(n, r) (HW_REG_RING0 + (uint32_t)(n) * HW_RING_STRIDE + (r))
+
+enum hw_ring_reg {
+	HW_RING_BASE_LO = 0x00,  /* rw: GPU address of the ring, 4-byte aligned */
+	HW_RING_BASE_HI = 0x04,
+	HW_RING_SIZE = 0x08,     /* rw: bytes, multiple of 4, >= 16 */
+	HW_RING_RPTR = 0x0c,     /* ro: byte offset the engine will fetch next */
+	HW_RING_WPTR = 0x10,     /* rw: byte offset after the last packet written */
+	HW_RING_DOORBELL = 0x14, /* wo: any value; the engine fetches up to WPTR */
+	HW_RING_CTRL = 0x18,     /* rw: HW_RING_CTRL_* */
+	HW_RING_STATUS = 0x1c,   /* ro: HW_RING_STATUS_* */
+	HW_RING_FENCE_LO = 0x20, /* ro: last value written by a FENCE on this ring */
+	HW_RING_FENCE_HI = 0x24,
+};
+
+#define HW_GART_CTRL_ENABLE 0x1u
+#define HW_GART_CTRL_STRICT 0x2u  /* fault on a TLB entry that disagrees with the table */
+#define HW_TLB_INVALIDATE_ALL 0xffffffffu
+
+#define HW_RING_CTRL_ENABLE 0x1u
+#define HW_RING_CTRL_SKIP_FAULT 0x2u /* skip a faulting packet instead of stopping */
+
+#define HW_RING_STATUS_BUSY 0x1u    /* has packets it can execute */
+#define HW_RING_STATUS_STOPPED 0x2u /* stopped on a fault; cleared by disable+enable */
+#define HW_RING_STATUS_WAITING 0x4u /* blocked in a WAIT packet */
+
+#define HW_STATUS_IDLE 0x1u
+
+#define HW_IRQ_FENCE(n) (1u << (n)) /* a FENCE with HW_PKT_FENCE_IRQ on ring n */
+#define HW_IRQ_FAULT (1u << 8)      /* see FAULT_CAUSE / FAULT_ADDR / FAULT_RING */
+
+enum hw_fault_cause {
+	HW_FAULT_NONE = 0,
+	HW_FAULT_UNMAPPED = 1,     /* address in neither VRAM nor the aperture */
+	HW_FAULT_GART_INVALID = 2, /* aperture page whose entry is not valid */
+	HW_FAULT_GART_NOREAD = 3,  /* read through an entry without the R bit */
+	HW_FAULT_GART_NOWRITE = 4, /* write through an entry without the W bit */
+	HW_FAULT_GART_STALE = 5,   /* strict mode: TLB disagrees with the table */
+	HW_FAULT_GART_BADPFN = 6,  /* entry names a page beyond system memory */
+	HW_FAULT_DMA = 7,          /* injected DMA error */
+	HW_FAULT_ECC = 8,          /* uncorrectable VRAM error */
+	HW_FAULT_BAD_PACKET = 9,   /* unknown opcode or wrong length */
+};
+
+/* GART entry: 64 bits, little endian, in VRAM at GART_TABLE + 8 * page. */
+#define HW_GART_VALID 0x1ull
+#define HW_GART_READ 0x2ull
+#define HW_GART_WRITE 0x4ull
+#define HW_GART_PFN_SHIFT 12
+#define HW_GART_ENTRY(pfn, flags) (((uint64_t)(pfn) << HW_GART_PFN_SHIFT) | (flags))
+
+/* ---- packets ------------------------------------------------------------
+ * A packet is a header dword followed by `count` body dwords:
+ *   header = opcode | flags << 8 | count << 16
+ * 64-bit fields are two dwords, low first. */
+enum hw_opcode {
+	HW_PKT_NOP = 0,        /* count dwords ignored */
+	HW_PKT_WRITE_DATA = 1, /* addr(2), then count-2 dwords stored at addr */
+	HW_PKT_COPY = 2,       /* src(2) dst(2) bytes(2) */
+	HW_PKT_FILL = 3,       /* dst(2) bytes(2) value(1): bytes multiple of 4 */
+	HW_PKT_CHECKSUM = 4,   /* src(2) bytes(2) dst(2): CRC-32 (zlib) to dst */
+	HW_PKT_FENCE = 5,      /* addr(2) value(2): 64-bit store, ring FENCE reg */
+	HW_PKT_WAIT = 6,       /* addr(2) value(2): stall until *(u64*)addr >= value */
+};
+#define HW_PKT_FENCE_IRQ 0x1u
+#define HW_PKT_HEADER(op, flags, count) \
+	((uint32_t)(op) | ((uint32_t)(flags) << 8) | ((uint32_t)(count) << 16))
+#define HW_PKT_OPCODE(h) ((h) & 0xffu)
+#define HW_PKT_FLAGS(h) (((h) >> 8) & 0xffu)
+#define HW_PKT_COUNT(h) ((h) >> 16)
+
+#ifdef __cplusplus
+}
+#endif
+#endif
