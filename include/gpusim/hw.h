@@ -75,6 +75,16 @@ int hw_sysmem_alloc(struct hw_device *dev, uint64_t *pfn);
 void hw_sysmem_free(struct hw_device *dev, uint64_t pfn);
 uint64_t hw_sysmem_pages_total(const struct hw_device *dev);
 uint64_t hw_sysmem_pages_used(const struct hw_device *dev);
+/* Commit charge: reserve n pages now so that later hw_sysmem_alloc_reserved calls
+ * cannot fail (an OS's commit limit). Reserved pages count against exhaustion,
+ * injected or real: -ENOMEM when used + reserved + n would pass the total. */
+int hw_sysmem_reserve(struct hw_device *dev, uint64_t n);
+void hw_sysmem_unreserve(struct hw_device *dev, uint64_t n);
+uint64_t hw_sysmem_pages_reserved(const struct hw_device *dev);
+/* Take one page out of the reservation (-ENOSPC when nothing is reserved). */
+int hw_sysmem_alloc_reserved(struct hw_device *dev, uint64_t *pfn);
+/* Free a page and put it back into the reservation it came from. */
+void hw_sysmem_free_reserved(struct hw_device *dev, uint64_t pfn);
 /* The CPU's view of one page (its kernel direct map). NULL for a bad pfn. */
 void *hw_sysmem_page(struct hw_device *dev, uint64_t pfn);
 /* Map n pages, in this order, at one contiguous CPU address (like vmap); the

@@ -1,0 +1,180 @@
+/*
+ * <gpusim/gpusim.h> — the simulator's own API beside the D3DKMT functions:
+ * adapters from a configuration, the private driver data format of allocations,
+ * events, statistics, invariants and fault injection. Prefix: gpusim_.
+ */
+#ifndef GPUSIM_GPUSIM_H
+#define GPUSIM_GPUSIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gpusim/d3dkmthk.h>
+#include <gpusim/hw.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- private driver data of an allocation --------------------------------
+ * Passed as pPrivateDriverData / PrivateDriverDataSize of D3DDDI_ALLOCATIONINFO
+ * and D3DDDI_ALLOCATIONINFO2. User-mode driver code fills it in. Anything
+ * malformed (wrong size or version, size 0, alignment not a power of two,
+ * unknown flags or segment ids, a preference outside `allowed`) is
+ * STATUS_INVALID_PARAMETER. */
+#define GPUSIM_ALLOC_DESC_VERSION 1
+
+#define GPUSIM_ALLOC_CPU_VISIBLE 0x1u /* CPU access expected: prefer BAR2 or GART */
+#define GPUSIM_ALLOC_PINNED 0x2u      /* never evicted or moved */
+#define GPUSIM_ALLOC_PRIMARY 0x4u     /* a scan-out surface: pinned in VRAM */
+#define GPUSIM_ALLOC_FLAGS_ALL 0x7u
+
+enum gpusim_segment {
+	GPUSIM_SEG_NONE = 0,      /* in events: no segment (created, destroyed) */
+	GPUSIM_SEG_VISIBLE = 1,   /* VRAM behind BAR2 */
+	GPUSIM_SEG_INVISIBLE = 2, /* the rest of VRAM; absent when visible == vram */
+	GPUSIM_SEG_GART = 3,      /* system pages mapped through the GART */
+	GPUSIM_SEG_SYS = 4,       /* not a segment: an evicted allocation's backing store */
+};
+#define GPUSIM_SEG_COUNT 3
+#define GPUSIM_SEG_BIT(id) (1u << (id))
+
+struct gpusim_alloc_desc {
+	uint32_t version;      /* GPUSIM_ALLOC_DESC_VERSION */
+	uint32_t flags;        /* GPUSIM_ALLOC_* */
+	uint64_t size;         /* bytes, > 0; rounded up to whole pages */
+	uint64_t alignment;    /* 0 for a page, else a power of two */
+	uint32_t preferred[3]; /* segment ids in order of preference; 0 ends the list */
+	uint32_t allowed;      /* mask of allowed segment ids, bit (1u << id); 0 = all */
+	uint32_t priority;     /* initial D3DDDI_ALLOCATIONPRIORITY_*; 0 = NORMAL */
+};
+
+/* ---- adapters ------------------------------------------------------------ */
+
+struct gpusim_config {
+	struct hw_config hw;
+	char policy[16];      /* "priority-lru" (default) or "lru" */
+	uint64_t seed;
+};
+
+void gpusim_config_default(struct gpusim_config *cfg);
+/* "vram=1G,visible=256M,gart=2G,sysmem=4G,policy=lru,seed=3": keys of
+ * hw_config_set plus policy and seed. -EINVAL with a sentence in err. */
+int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, size_t errlen);
+
+/* Create a simulated adapter; its LUID is what D3DKMTEnumAdapters2/3 report and
+ * D3DKMTOpenAdapterFromLuid opens. STATUS_INVALID_PARAMETER for a bad config,
+ * STATUS_NO_MEMORY when the host has no room for it. */
+NTSTATUS gpusim_adapter_create(const struct gpusim_config *cfg, LUID *luid);
+/* Destroy an adapter with everything opened on it. */
+NTSTATUS gpusim_adapter_destroy(LUID luid);
+/* Destroy every adapter (and forget the default one): for test isolation. */
+void gpusim_reset(void);
+
+/* ---- events -------------------------------------------------------------- */
+
+enum gpusim_event_type {
+	GPUSIM_EV_CREATE = 1,   /* allocation created (segment = where it was placed) */
+	GPUSIM_EV_DESTROY,
+	GPUSIM_EV_PLACE,        /* placed in a segment without moving data */
+	GPUSIM_EV_EVICT,        /* segment -> sys (from = segment) */
+	GPUSIM_EV_PAGE_IN,      /* sys -> segment */
+	GPUSIM_EV_MOVE,         /* segment -> other segment */
+	GPUSIM_EV_LOCK,
+	GPUSIM_EV_UNLOCK,
+	GPUSIM_EV_SUBMIT,       /* a Render: value = its fence */
+	GPUSIM_EV_FENCE,        /* a fence completed: value */
+	GPUSIM_EV_FAULT,        /* GPU page fault: offset = GPU address, cause = hw cause */
+	GPUSIM_EV_BUDGET,       /* usage of a segment group changed: value = usage */
+	GPUSIM_EV_DEVICE_REMOVED,
+};
+
+enum gpusim_event_cause {
+	GPUSIM_CAUSE_NONE = 0,
+	GPUSIM_CAUSE_CREATE,     /* initial placement */
+	GPUSIM_CAUSE_PRESSURE,   /* evicted to make room for another allocation */
+	GPUSIM_CAUSE_RENDER,     /* made resident for a submission */
+	GPUSIM_CAUSE_MAKE_RESIDENT,
+	GPUSIM_CAUSE_EVICT_CALL, /* D3DKMTEvict */
+	GPUSIM_CAUSE_LOCK,       /* moved so that the CPU can reach it */
+	GPUSIM_CAUSE_DESTROY,
+	GPUSIM_CAUSE_INJECTED,
+};
+
+struct gpusim_event {
+	uint32_t type;          /* gpusim_event_type */
+	uint32_t cause;         /* gpusim_event_cause, or hw fault cause for FAULT */
+	uint64_t time_ns;       /* simulated */
+	D3DKMT_HANDLE device;
+	D3DKMT_HANDLE allocation;
+	uint32_t segment;       /* gpusim_segment after the change */
+	uint32_t from_segment;  /* before (EVICT, MOVE, PAGE_IN) */
+	uint64_t offset;        /* in the segment, or GPU address for FAULT */
+	uint64_t size;
+	uint64_t value;         /* fence value, usage, ... */
+};
+
+typedef void (*gpusim_event_fn)(void *opaque, const struct gpusim_event *ev);
+/* Listeners are called synchronously with the adapter lock held: they must not
+ * call back into the API. At most 8 per adapter. */
+NTSTATUS gpusim_subscribe(LUID luid, gpusim_event_fn fn, void *opaque);
+NTSTATUS gpusim_unsubscribe(LUID luid, gpusim_event_fn fn, void *opaque);
+const char *gpusim_event_name(uint32_t type);
+const char *gpusim_segment_name(uint32_t seg);
+
+/* ---- statistics ------------------------------------------------------------ */
+
+struct gpusim_segment_stats {
+	uint64_t size, used, largest_free, allocations;
+	double fragmentation;  /* 1 - largest_free / free */
+};
+
+struct gpusim_stats {
+	uint64_t time_ns;
+	uint64_t allocations;
+	uint64_t evictions;     /* segment -> sys */
+	uint64_t page_ins;      /* sys -> segment */
+	uint64_t moves;         /* segment -> segment */
+	uint64_t bytes_in;      /* bytes copied into VRAM by paging */
+	uint64_t bytes_out;     /* bytes copied out of VRAM by paging */
+	uint64_t faults;        /* GPU page faults */
+	uint64_t submits;
+	uint64_t usage_local, budget_local;
+	uint64_t usage_nonlocal, budget_nonlocal;
+	uint64_t commit_pages;  /* system pages reserved for backing stores */
+	struct gpusim_segment_stats seg[GPUSIM_SEG_COUNT + 1]; /* by segment id */
+};
+
+NTSTATUS gpusim_get_stats(LUID luid, struct gpusim_stats *out);
+
+/* Where an allocation is: segment id (GPUSIM_SEG_SYS when evicted), offset. */
+struct gpusim_alloc_info {
+	uint32_t segment;
+	uint64_t offset, size, gpu_address;
+	uint32_t priority, flags;
+	uint32_t lock_count, residency_count;
+	D3DKMT_HANDLE device;
+};
+NTSTATUS gpusim_query_allocation(D3DKMT_HANDLE allocation, struct gpusim_alloc_info *out);
+
+/* Check the memory manager's invariants (no overlap, accounting adds up). 0 when
+ * they hold; else STATUS_INTERNAL_ERROR with a sentence in err. */
+NTSTATUS gpusim_check_invariants(LUID luid, char *err, size_t errlen);
+
+/* ---- faults on purpose ------------------------------------------------------ */
+
+enum gpusim_fault {
+	GPUSIM_FAULT_DEVICE_REMOVED = 1,
+	GPUSIM_FAULT_DMA_ERROR,       /* the next packet */
+	GPUSIM_FAULT_VRAM_ERROR,      /* arg = VRAM offset */
+	GPUSIM_FAULT_SYSMEM_OOM,      /* arg = pages that may still be allocated */
+};
+NTSTATUS gpusim_inject(LUID luid, enum gpusim_fault fault, uint64_t arg);
+
+/* Let simulated time run until every queued GPU work item is done. */
+NTSTATUS gpusim_idle(LUID luid);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,163 @@
+/*
+ * Adapters: the registry of simulated GPUs (each a hw device, its driver and a
+ * video memory manager), the default adapter made from GPUSIM_CONFIG on first
+ * enumeration, event fan-out to listeners, and the interrupt bottom half that
+ * turns the driver's fault reports into events and device state.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kmt/core.h"
+
+static struct kmt_adapter *adapters;
+static uint32_t next_luid = 0x1000;
+static bool default_made;
+
+/* Which device made each recent render submission, to blame a page fault. */
+#define BLAME_SLOTS 4096
+static struct { uint64_t fence; D3DKMT_HANDLE dev; struct kmt_adapter *ad; } blame[BLAME_SLOTS];
+
+void kmt_blame_record(struct kmt_adapter *ad, uint64_t fence, D3DKMT_HANDLE dev)
+{
+	blame[fence % BLAME_SLOTS].fence = fence;
+	blame[fence % BLAME_SLOTS].dev = dev;
+	blame[fence % BLAME_SLOTS].ad = ad;
+}
+
+struct kmt_adapter *kmt_adapters(void)
+{
+	return adapters;
+}
+
+struct kmt_adapter *kmt_adapter_by_luid(LUID luid)
+{
+	for (struct kmt_adapter *a = adapters; a; a = a->next)
+		if (a->luid.LowPart == luid.LowPart && a->luid.HighPart == luid.HighPart)
+			return a;
+	return NULL;
+}
+
+static void vidmm_listener(void *ctx, const struct gpusim_event *ev)
+{
+	kmt_emit(ctx, ev);
+}
+
+void kmt_emit(struct kmt_adapter *ad, const struct gpusim_event *ev)
+{
+	for (uint32_t i = 0; i < ad->nlisteners; i++)
+		ad->listeners[i].fn(ad->listeners[i].opaque, ev);
+}
+
+void kmt_emit_simple(struct kmt_adapter *ad, uint32_t type, uint32_t cause, D3DKMT_HANDLE dev,
+		     uint64_t value)
+{
+	if (!ad->nlisteners)
+		return;
+	struct gpusim_event ev = { .type = type, .cause = cause, .device = dev, .value = value,
+				   .time_ns = hw_clock_now(ad->hw) };
+	kmt_emit(ad, &ev);
+}
+
+int kmt_adapter_create(const struct gpusim_config *cfg, struct kmt_adapter **out)
+{
+	int rc;
+	if (hw_config_validate(&cfg->hw, NULL, 0) || !vidmm_policy_find(cfg->policy))
+		return -EINVAL;
+	struct kmt_adapter *ad = calloc(1, sizeof(*ad));
+	if (!ad)
+		return -ENOMEM;
+	ad->cfg = *cfg;
+	if ((rc = hw_device_create(&cfg->hw, &ad->hw))) {
+		free(ad);
+		return rc;
+	}
+	if ((rc = vidmm_create(ad->hw, &gsdrv_ddi, cfg->policy, &ad->mm))) {
+		hw_device_destroy(ad->hw);
+		free(ad);
+		return rc;
+	}
+	vidmm_set_listener(ad->mm, vidmm_listener, ad, false);
+	ad->luid.LowPart = next_luid++;
+	ad->luid.HighPart = 0;
+	ad->next = adapters;
+	adapters = ad;
+	*out = ad;
+	return 0;
+}
+
+void kmt_adapter_destroy(struct kmt_adapter *ad)
+{
+	while (ad->devices)
+		kmt_device_destroy(ad->devices);
+	for (struct kmt_adapter **pp = &adapters; *pp; pp = &(*pp)->next)
+		if (*pp == ad) {
+			*pp = ad->next;
+			break;
+		}
+	for (uint32_t i = 0; i < BLAME_SLOTS; i++)
+		if (blame[i].ad == ad)
+			blame[i].ad = NULL;
+	vidmm_destroy(ad->mm);
+	hw_device_destroy(ad->hw);
+	free(ad);
+}
+
+void kmt_adapter_ensure_default(void)
+{
+	if (adapters || default_made)
+		return;
+	default_made = true;
+	struct gpusim_config cfg;
+	gpusim_config_default(&cfg);
+	const char *env = getenv("GPUSIM_CONFIG");
+	if (env && gpusim_config_parse(&cfg, env, NULL, 0))
+		gpusim_config_default(&cfg); /* a bad variable must not leave us without a GPU */
+	struct kmt_adapter *ad;
+	kmt_adapter_create(&cfg, &ad);
+}
+
+void kmt_adapter_forget_default(void)
+{
+	default_made = false;
+	next_luid = 0x1000;
+}
+
+void kmt_adapter_poll(struct kmt_adapter *ad)
+{
+	struct kmt_fault_info f;
+	while (ad->mm->ddi->take_fault(ad->mm->drv, &f)) {
+		ad->faults++;
+		ad->last_fault = f;
+		ad->has_fault = true;
+		D3DKMT_HANDLE who = 0;
+		uint64_t fence = f.completed + 1;
+		if (f.engine == KMT_ENGINE_RENDER && blame[fence % BLAME_SLOTS].ad == ad &&
+		    blame[fence % BLAME_SLOTS].fence == fence)
+			who = blame[fence % BLAME_SLOTS].dev;
+		for (struct kmt_device *d = ad->devices; d; d = d->next)
+			if (d->handle == who) {
+				d->faulted = true;
+				d->fault = f;
+			}
+		if (ad->nlisteners) {
+			struct gpusim_event ev = { .type = GPUSIM_EV_FAULT, .cause = f.cause,
+						   .time_ns = f.time_ns, .device = who,
+						   .offset = f.gpu_address, .value = fence };
+			kmt_emit(ad, &ev);
+		}
+	}
+	/* Fences the queues signalled behind a submission. */
+	uint64_t done = ad->mm->ddi->completed_fence(ad->mm->drv, KMT_ENGINE_RENDER);
+	for (struct kmt_device *d = ad->devices; d; d = d->next)
+		for (struct kmt_sync *s = d->syncs; s; s = s->next)
+			if (s->pending_fence && s->pending_fence <= done) {
+				if (s->pending_value > s->value)
+					s->value = s->pending_value;
+				if (s->cpu_value)
+					*s->cpu_value = s->value;
+				s->pending_fence = 0;
+			}
+}

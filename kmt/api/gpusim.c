@@ -1,0 +1,303 @@
+/*
+ * The simulator's own API (<gpusim/gpusim.h>): adapters from a configuration,
+ * event listeners, statistics, allocation look-up, invariants and injected
+ * faults. Same lock and the same validation as the D3DKMT entry points.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kmt/core.h"
+
+void gpusim_config_default(struct gpusim_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	hw_config_default(&cfg->hw);
+	snprintf(cfg->policy, sizeof(cfg->policy), "%s", "priority-lru");
+}
+
+int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, size_t errlen)
+{
+	if (!cfg || !spec)
+		return -EINVAL;
+	char *copy = strdup(spec), *save = NULL;
+	int rc = 0;
+	if (!copy)
+		return -ENOMEM;
+	for (char *kv = strtok_r(copy, ",", &save); kv && !rc; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq) {
+			if (err)
+				snprintf(err, errlen, "'%s' is not key=value", kv);
+			rc = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		const char *val = eq + 1;
+		if (!strcmp(kv, "policy")) {
+			if (!vidmm_policy_find(val) || strlen(val) >= sizeof(cfg->policy)) {
+				if (err)
+					snprintf(err, errlen, "unknown policy '%s' (priority-lru, lru)", val);
+				rc = -EINVAL;
+			} else {
+				snprintf(cfg->policy, sizeof(cfg->policy), "%s", val);
+			}
+		} else if (!strcmp(kv, "seed")) {
+			uint64_t s;
+			if (hw_parse_size(val, &s)) {
+				if (err)
+					snprintf(err, errlen, "bad seed '%s'", val);
+				rc = -EINVAL;
+			}
+			cfg->seed = s;
+		} else if (hw_config_set(&cfg->hw, kv, val)) {
+			if (err)
+				snprintf(err, errlen, "bad configuration item '%s=%s'", kv, val);
+			rc = -EINVAL;
+		}
+	}
+	free(copy);
+	if (!rc && hw_config_validate(&cfg->hw, err, errlen))
+		rc = -EINVAL;
+	return rc;
+}
+
+NTSTATUS gpusim_adapter_create(const struct gpusim_config *cfg, LUID *luid)
+{
+	if (!cfg || !luid)
+		return STATUS_INVALID_PARAMETER;
+	kmt_lock();
+	struct kmt_adapter *ad;
+	int rc = kmt_adapter_create(cfg, &ad);
+	if (!rc)
+		*luid = ad->luid;
+	kmt_unlock();
+	return kmt_status_from_errno(rc);
+}
+
+NTSTATUS gpusim_adapter_destroy(LUID luid)
+{
+	NTSTATUS st = STATUS_INVALID_PARAMETER;
+	kmt_lock();
+	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
+	if (ad) {
+		kmt_adapter_destroy(ad);
+		st = STATUS_SUCCESS;
+	}
+	kmt_unlock();
+	return st;
+}
+
+void gpusim_reset(void)
+{
+	kmt_lock();
+	while (kmt_adapters())
+		kmt_adapter_destroy(kmt_adapters());
+	kmt_handles_reset();
+	kmt_adapter_forget_default();
+	kmt_unlock();
+}
+
+static void update_listening(struct kmt_adapter *ad)
+{
+	vidmm_set_listener(ad->mm, ad->mm->emit, ad, ad->nlisteners > 0);
+}
+
+NTSTATUS gpusim_subscribe(LUID luid, gpusim_event_fn fn, void *opaque)
+{
+	NTSTATUS st = STATUS_INVALID_PARAMETER;
+	kmt_lock();
+	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
+	if (ad && fn) {
+		if (ad->nlisteners == KMT_MAX_LISTENERS) {
+			st = STATUS_NO_MEMORY;
+		} else {
+			ad->listeners[ad->nlisteners].fn = fn;
+			ad->listeners[ad->nlisteners].opaque = opaque;
+			ad->nlisteners++;
+			update_listening(ad);
+			st = STATUS_SUCCESS;
+		}
+	}
+	kmt_unlock();
+	return st;
+}
+
+NTSTATUS gpusim_unsubscribe(LUID luid, gpusim_event_fn fn, void *opaque)
+{
+	NTSTATUS st = STATUS_INVALID_PARAMETER;
+	kmt_lock();
+	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
+	for (uint32_t i = 0; ad && i < ad->nlisteners; i++)
+		if (ad->listeners[i].fn == fn && ad->listeners[i].opaque == opaque) {
+			memmove(&ad->listeners[i], &ad->listeners[i + 1],
+				(ad->nlisteners - i - 1) * sizeof(ad->listeners[0]));
+			ad->nlisteners--;
+			update_listening(ad);
+			st = STATUS_SUCCESS;
+			break;
+		}
+	kmt_unlock();
+	return st;
+}
+
+const char *gpusim_event_name(uint32_t type)
+{
+	static const char *const names[] = {
+		[GPUSIM_EV_CREATE] = "create", [GPUSIM_EV_DESTROY] = "destroy", [GPUSIM_EV_PLACE] = "place",
+		[GPUSIM_EV_EVICT] = "evict", [GPUSIM_EV_PAGE_IN] = "page-in", [GPUSIM_EV_MOVE] = "move",
+		[GPUSIM_EV_LOCK] = "lock", [GPUSIM_EV_UNLOCK] = "unlock", [GPUSIM_EV_SUBMIT] = "submit",
+		[GPUSIM_EV_FENCE] = "fence", [GPUSIM_EV_FAULT] = "fault", [GPUSIM_EV_BUDGET] = "budget",
+		[GPUSIM_EV_DEVICE_REMOVED] = "device-removed",
+	};
+	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
+}
+
+const char *gpusim_segment_name(uint32_t seg)
+{
+	static const char *const names[] = { "none", "visible", "invisible", "gart", "sys" };
+	return seg < 5 ? names[seg] : "unknown";
+}
+
+NTSTATUS gpusim_get_stats(LUID luid, struct gpusim_stats *out)
+{
+	NTSTATUS st = STATUS_INVALID_PARAMETER;
+	if (!out)
+		return st;
+	kmt_lock();
+	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
+	if (ad) {
+		struct vidmm *mm = ad->mm;
+		kmt_adapter_poll(ad);
+		memset(out, 0, sizeof(*out));
+		out->time_ns = hw_clock_now(ad->hw);
+		out->allocations = mm->stats.allocations;
+		out->evictions = mm->stats.evictions;
+		out->page_ins = mm->stats.page_ins;
+		out->moves = mm->stats.moves;
+		out->bytes_in = mm->stats.bytes_in;
+		out->bytes_out = mm->stats.bytes_out;
+		out->faults = ad->faults;
+		out->submits = ad->submits;
+		out->usage_local = vidmm_usage(mm, 0);
+		out->usage_nonlocal = vidmm_usage(mm, 1);
+		out->budget_local = mm->budget_local;
+		out->budget_nonlocal = mm->budget_nonlocal;
+		out->commit_pages = mm->stats.commit_pages;
+		for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++) {
+			if (!mm->seg[s].present)
+				continue;
+			struct vidmm_suballoc_stats ss;
+			vidmm_suballoc_get_stats(mm->seg[s].sa, &ss);
+			out->seg[s].size = ss.size;
+			out->seg[s].used = ss.used;
+			out->seg[s].largest_free = ss.largest_free;
+			out->seg[s].allocations = ss.allocations;
+			out->seg[s].fragmentation = ss.fragmentation;
+		}
+		st = STATUS_SUCCESS;
+	}
+	kmt_unlock();
+	return st;
+}
+
+NTSTATUS gpusim_query_allocation(D3DKMT_HANDLE allocation, struct gpusim_alloc_info *out)
+{
+	NTSTATUS st = STATUS_INVALID_PARAMETER;
+	if (!out)
+		return st;
+	kmt_lock();
+	struct kmt_alloc *a = kmt_handle_get(allocation, KMT_T_ALLOCATION);
+	if (a) {
+		struct vidmm_alloc *v = &a->mem->v;
+		memset(out, 0, sizeof(*out));
+		out->segment = v->seg;
+		out->offset = v->seg == GPUSIM_SEG_SYS ? 0 : v->offset;
+		out->size = v->size;
+		out->gpu_address = vidmm_gpu_address(a->dev->ad->mm, v);
+		out->priority = v->priority;
+		out->flags = v->flags;
+		out->lock_count = v->lock_count;
+		out->residency_count = v->resident_count;
+		out->device = a->dev->handle;
+		st = STATUS_SUCCESS;
+	}
+	kmt_unlock();
+	return st;
+}
+
+static int next_mem(void *ctx, struct vidmm_alloc **out)
+{
+	struct kmt_mem **cur = ctx;
+	*out = *cur ? &(*cur)->v : NULL;
+	if (*cur)
+		*cur = (*cur)->next;
+	return 0;
+}
+
+NTSTATUS gpusim_check_invariants(LUID luid, char *err, size_t errlen)
+{
+	NTSTATUS st = STATUS_INVALID_PARAMETER;
+	kmt_lock();
+	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
+	if (ad) {
+		struct kmt_mem *cur = ad->mems;
+		st = vidmm_check(ad->mm, next_mem, &cur, err, errlen) ? STATUS_UNSUCCESSFUL : STATUS_SUCCESS;
+	}
+	kmt_unlock();
+	return st;
+}
+
+NTSTATUS gpusim_inject(LUID luid, enum gpusim_fault fault, uint64_t arg)
+{
+	NTSTATUS st = STATUS_SUCCESS;
+	kmt_lock();
+	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
+	if (!ad) {
+		st = STATUS_INVALID_PARAMETER;
+		goto out;
+	}
+	switch (fault) {
+	case GPUSIM_FAULT_DEVICE_REMOVED:
+		hw_inject_device_removed(ad->hw);
+		ad->removed = true;
+		kmt_emit_simple(ad, GPUSIM_EV_DEVICE_REMOVED, GPUSIM_CAUSE_INJECTED, 0, 0);
+		break;
+	case GPUSIM_FAULT_DMA_ERROR:
+		hw_inject_dma_error(ad->hw);
+		break;
+	case GPUSIM_FAULT_VRAM_ERROR:
+		if (hw_inject_vram_error(ad->hw, arg))
+			st = STATUS_INVALID_PARAMETER;
+		break;
+	case GPUSIM_FAULT_SYSMEM_OOM:
+		hw_inject_sysmem_oom(ad->hw, arg);
+		break;
+	default:
+		st = STATUS_INVALID_PARAMETER;
+	}
+out:
+	kmt_unlock();
+	return st;
+}
+
+NTSTATUS gpusim_idle(LUID luid)
+{
+	NTSTATUS st = STATUS_INVALID_PARAMETER;
+	kmt_lock();
+	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
+	if (ad) {
+		if (ad->removed) {
+			st = STATUS_DEVICE_REMOVED;
+		} else {
+			ad->mm->ddi->idle(ad->mm->drv);
+			kmt_adapter_poll(ad);
+			st = STATUS_SUCCESS;
+		}
+	}
+	kmt_unlock();
+	return st;
+}

@@ -1,0 +1,335 @@
+/*
+ * Synchronization objects: fences and monitored fences that a context's queue
+ * signals after its work and waits on before its next. gpusim has one in-order
+ * render queue, so a queued signal is tied to the render fence of the work
+ * before it, and a queue's wait becomes a wait for that fence, run now.
+ * The order of checks is described in adapter.c.
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kmt/core.h"
+
+static bool is_monitored(D3DDDI_SYNCHRONIZATIONOBJECT_TYPE type)
+{
+	return type == D3DDDI_MONITORED_FENCE || type == D3DDDI_PERIODIC_MONITORED_FENCE;
+}
+
+/*
+ * Type and flags, most malformed first: reserved bits, unknown types and flag
+ * combinations the documentation forbids are bad parameters; types and sharing
+ * that are well formed but not implemented here are STATUS_NOT_SUPPORTED.
+ */
+static NTSTATUS check_sync_info(const D3DDDI_SYNCHRONIZATIONOBJECTINFO2 *info)
+{
+	D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS f = info->Flags;
+	if (f.Reserved || f.Reserved0)
+		return STATUS_INVALID_PARAMETER;
+	switch (info->Type) {
+	case D3DDDI_SYNCHRONIZATION_MUTEX:
+	case D3DDDI_SEMAPHORE:
+	case D3DDDI_FENCE:
+	case D3DDDI_CPU_NOTIFICATION:
+	case D3DDDI_MONITORED_FENCE:
+	case D3DDDI_PERIODIC_MONITORED_FENCE:
+		break;
+	default:
+		return STATUS_INVALID_PARAMETER;
+	}
+	if (f.NtSecuritySharing && !f.Shared)
+		return STATUS_INVALID_PARAMETER;
+	/* Monitored fences only; and an object nobody may signal or wait on is
+	 * of no use. */
+	if ((f.TopOfPipeline || f.NoSignal || f.NoWait) && !is_monitored(info->Type))
+		return STATUS_INVALID_PARAMETER;
+	if (f.NoSignal && f.NoWait)
+		return STATUS_INVALID_PARAMETER;
+	/* One engine node on one physical adapter. */
+	if (info->Type == D3DDDI_MONITORED_FENCE && info->MonitoredFence.EngineAffinity > 1)
+		return STATUS_INVALID_PARAMETER;
+	if (info->Type != D3DDDI_FENCE && info->Type != D3DDDI_MONITORED_FENCE)
+		return STATUS_NOT_SUPPORTED;
+	/* No other process or adapter to share with. */
+	if (f.Shared || f.NtSecuritySharing || f.CrossAdapter)
+		return STATUS_NOT_SUPPORTED;
+	return STATUS_SUCCESS;
+}
+
+NTSTATUS APIENTRY D3DKMTCreateSynchronizationObject2(D3DKMT_CREATESYNCHRONIZATIONOBJECT2 *pData)
+{
+	NTSTATUS st;
+
+	kmt_lock();
+	if (!pData) {
+		st = STATUS_INVALID_PARAMETER;
+		goto out;
+	}
+	D3DDDI_SYNCHRONIZATIONOBJECTINFO2 *info = &pData->Info;
+	st = check_sync_info(info);
+	if (st)
+		goto out;
+	struct kmt_device *dev = kmt_get_device(pData->hDevice);
+	if (!dev) {
+		st = STATUS_INVALID_HANDLE;
+		goto out;
+	}
+	if (dev->ad->removed) {
+		st = STATUS_DEVICE_REMOVED;
+		goto out;
+	}
+
+	struct kmt_sync *s = calloc(1, sizeof(*s));
+	if (!s) {
+		st = STATUS_NO_MEMORY;
+		goto out;
+	}
+	s->dev = dev;
+	s->type = info->Type;
+	if (info->Type == D3DDDI_MONITORED_FENCE) {
+		s->value = info->MonitoredFence.InitialFenceValue;
+		/* The value the CPU polls; only the kernel writes it. */
+		s->cpu_value = malloc(sizeof(*s->cpu_value));
+		if (!s->cpu_value) {
+			free(s);
+			st = STATUS_NO_MEMORY;
+			goto out;
+		}
+		*s->cpu_value = s->value;
+	} else {
+		s->value = info->Fence.FenceValue;
+	}
+	s->handle = kmt_handle_new(KMT_T_SYNC, s);
+	if (!s->handle) {
+		free(s->cpu_value);
+		free(s);
+		st = STATUS_NO_MEMORY;
+		goto out;
+	}
+	s->prev = NULL;
+	s->next = dev->syncs;
+	if (dev->syncs)
+		dev->syncs->prev = s;
+	dev->syncs = s;
+
+	if (info->Type == D3DDDI_MONITORED_FENCE) {
+		info->MonitoredFence.FenceValueCPUVirtualAddress = s->cpu_value;
+		/* Signals are the kernel's, never the GPU's: no GPU mapping. */
+		info->MonitoredFence.FenceValueGPUVirtualAddress = 0;
+	}
+	info->SharedHandle = 0;
+	pData->hSyncObject = s->handle;
+	st = STATUS_SUCCESS;
+out:
+	kmt_unlock();
+	return st;
+}
+
+/*
+ * Look up ObjectHandleArray: every entry a synchronization object of the
+ * context's device. The caller has bounded n.
+ */
+static NTSTATUS get_syncs(const struct kmt_device *dev, const D3DKMT_HANDLE *h, UINT n,
+			  struct kmt_sync **out)
+{
+	for (UINT i = 0; i < n; i++) {
+		out[i] = kmt_handle_get(h[i], KMT_T_SYNC);
+		if (!out[i])
+			return STATUS_INVALID_HANDLE;
+		if (out[i]->dev != dev)
+			return STATUS_INVALID_PARAMETER;
+	}
+	return STATUS_SUCCESS;
+}
+
+/* The value the object will hold once the queue has caught up: what a new
+ * signal must exceed. */
+static uint64_t latest_value(const struct kmt_sync *s)
+{
+	return s->pending_fence ? s->pending_value : s->value;
+}
+
+NTSTATUS APIENTRY D3DKMTSignalSynchronizationObject2(CONST D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2 *pData)
+{
+	struct kmt_sync *objs[D3DDDI_MAX_OBJECT_SIGNALED];
+	NTSTATUS st;
+
+	kmt_lock();
+	if (!pData) {
+		st = STATUS_INVALID_PARAMETER;
+		goto out;
+	}
+	D3DDDICB_SIGNALFLAGS fl = pData->Flags;
+	/* INTERNAL0 is the kernel's own; user mode never sets it. */
+	if (fl.Reserved || fl.DXGK_SIGNAL_FLAG_INTERNAL0) {
+		st = STATUS_INVALID_PARAMETER;
+		goto out;
+	}
+	/* CPU events are Windows event objects: there are none here. */
+	if (fl.EnqueueCpuEvent) {
+		st = STATUS_NOT_SUPPORTED;
+		goto out;
+	}
+	if (pData->ObjectCount == 0 || pData->ObjectCount > D3DDDI_MAX_OBJECT_SIGNALED ||
+	    pData->BroadcastContextCount > D3DDDI_MAX_BROADCAST_CONTEXT) {
+		st = STATUS_INVALID_PARAMETER;
+		goto out;
+	}
+	struct kmt_context *ctx = kmt_handle_get(pData->hContext, KMT_T_CONTEXT);
+	if (!ctx) {
+		st = STATUS_INVALID_HANDLE;
+		goto out;
+	}
+	struct kmt_device *dev = ctx->dev;
+	/* The broadcast contexts are the *additional* queues that signal: the
+	 * owning context is not among them, and none is named twice. */
+	for (ULONG i = 0; i < pData->BroadcastContextCount; i++) {
+		struct kmt_context *b = kmt_handle_get(pData->BroadcastContext[i], KMT_T_CONTEXT);
+		if (!b) {
+			st = STATUS_INVALID_HANDLE;
+			goto out;
+		}
+		bool dup = b == ctx;
+		for (ULONG j = 0; j < i && !dup; j++)
+			dup = pData->BroadcastContext[j] == pData->BroadcastContext[i];
+		if (b->dev != dev || dup) {
+			st = STATUS_INVALID_PARAMETER;
+			goto out;
+		}
+	}
+	st = get_syncs(dev, pData->ObjectHandleArray, pData->ObjectCount, objs);
+	if (st)
+		goto out;
+	struct kmt_adapter *ad = dev->ad;
+	if (ad->removed) {
+		st = STATUS_DEVICE_REMOVED;
+		goto out;
+	}
+
+	/* Bring the objects up to date before comparing values with them. */
+	kmt_adapter_poll(ad);
+	uint64_t value = pData->Fence.FenceValue;
+	if (!fl.AllowFenceRewind)
+		for (UINT i = 0; i < pData->ObjectCount; i++)
+			if (value <= latest_value(objs[i])) {
+				st = STATUS_INVALID_PARAMETER;
+				goto out;
+			}
+
+	/*
+	 * Every context feeds the one in-order render ring, so "after the work
+	 * queued on these contexts" is "after the last render fence submitted".
+	 * With SignalAtSubmission the signal waits only for that work to be
+	 * submitted, which it already is when Render returns.
+	 */
+	uint64_t submitted = ad->mm->ddi->submitted_fence(ad->mm->drv, KMT_ENGINE_RENDER);
+	uint64_t completed = ad->mm->ddi->completed_fence(ad->mm->drv, KMT_ENGINE_RENDER);
+	bool queued = !fl.SignalAtSubmission && submitted > completed;
+	for (UINT i = 0; i < pData->ObjectCount; i++) {
+		struct kmt_sync *s = objs[i];
+		if (queued) {
+			/* One slot: a later signal replaces an earlier one still queued.
+			 * Its fence is later too, so the final value is the same. */
+			s->pending_value = value;
+			s->pending_fence = submitted;
+		} else {
+			s->value = value;
+			if (s->cpu_value)
+				*s->cpu_value = value;
+		}
+	}
+	st = STATUS_SUCCESS;
+out:
+	kmt_unlock();
+	return st;
+}
+
+NTSTATUS APIENTRY D3DKMTWaitForSynchronizationObject2(CONST D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2 *pData)
+{
+	struct kmt_sync *objs[D3DDDI_MAX_OBJECT_WAITED_ON];
+	NTSTATUS st;
+
+	kmt_lock();
+	if (!pData) {
+		st = STATUS_INVALID_PARAMETER;
+		goto out;
+	}
+	if (pData->ObjectCount == 0 || pData->ObjectCount > D3DDDI_MAX_OBJECT_WAITED_ON) {
+		st = STATUS_INVALID_PARAMETER;
+		goto out;
+	}
+	struct kmt_context *ctx = kmt_handle_get(pData->hContext, KMT_T_CONTEXT);
+	if (!ctx) {
+		st = STATUS_INVALID_HANDLE;
+		goto out;
+	}
+	st = get_syncs(ctx->dev, pData->ObjectHandleArray, pData->ObjectCount, objs);
+	if (st)
+		goto out;
+	struct kmt_adapter *ad = ctx->dev->ad;
+	if (ad->removed) {
+		st = STATUS_DEVICE_REMOVED;
+		goto out;
+	}
+
+	/*
+	 * On Windows the call returns at once and the context's queue stalls until
+	 * every object reaches the value. gpusim's queue is in order and applies
+	 * signals in order, so work submitted after this call runs after the wait
+	 * either way; we wait here, letting simulated time run, for the render fence
+	 * behind the signal that satisfies each object.
+	 */
+	uint64_t target = pData->Fence.FenceValue;
+	kmt_adapter_poll(ad);
+	for (UINT i = 0; i < pData->ObjectCount; i++) {
+		struct kmt_sync *s = objs[i];
+		if (s->value >= target)
+			continue;
+		if (s->pending_fence && s->pending_value >= target) {
+			int rc = ad->mm->ddi->wait_fence(ad->mm->drv, KMT_ENGINE_RENDER,
+							 s->pending_fence);
+			kmt_adapter_poll(ad);
+			if (rc) {
+				st = kmt_status_from_errno(rc);
+				goto out;
+			}
+			if (s->value >= target)
+				continue;
+		}
+		/*
+		 * Nothing queued will ever satisfy it. A real GPU queue would wait
+		 * forever (until a later signal, or a timeout detection), and Windows
+		 * returns STATUS_SUCCESS at once; we cannot block forever, so we say
+		 * STATUS_TIMEOUT. Beware: that is a success code to NT_SUCCESS().
+		 */
+		st = STATUS_TIMEOUT;
+		goto out;
+	}
+	st = STATUS_SUCCESS;
+out:
+	kmt_unlock();
+	return st;
+}
+
+NTSTATUS APIENTRY D3DKMTDestroySynchronizationObject(CONST D3DKMT_DESTROYSYNCHRONIZATIONOBJECT *pData)
+{
+	NTSTATUS st;
+
+	kmt_lock();
+	if (!pData) {
+		st = STATUS_INVALID_PARAMETER;
+		goto out;
+	}
+	struct kmt_sync *s = kmt_handle_get(pData->hSyncObject, KMT_T_SYNC);
+	if (!s) {
+		st = STATUS_INVALID_HANDLE;
+		goto out;
+	}
+	/* Also after removal. A signal still queued for it is simply dropped. */
+	kmt_sync_destroy(s);
+	st = STATUS_SUCCESS;
+out:
+	kmt_unlock();
+	return st;
+}

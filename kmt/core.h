@@ -1,0 +1,175 @@
+/*
+ * The objects of the graphics kernel behind the D3DKMT API: adapters, devices,
+ * contexts, resources, allocations and synchronization objects, the handle table
+ * that names them, and the one lock that makes every entry point thread-safe.
+ */
+#ifndef KMT_CORE_H
+#define KMT_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gpusim/d3dkmthk.h>
+#include <gpusim/gpusim.h>
+#include "kmt/vidmm/vidmm.h"
+
+/* ---- the lock ------------------------------------------------------------
+ * One process-wide mutex serializes the API. The model is synchronous (waiting
+ * on a fence runs simulated time inside the call), so nothing blocks while it is
+ * held, and one lock keeps the rules a newcomer must learn to one. */
+void kmt_lock(void);
+void kmt_unlock(void);
+
+/* ---- handles --------------------------------------------------------------- */
+
+enum kmt_type {
+	KMT_T_FREE = 0,
+	KMT_T_ADAPTER,   /* an open of an adapter */
+	KMT_T_DEVICE,
+	KMT_T_CONTEXT,
+	KMT_T_RESOURCE,
+	KMT_T_ALLOCATION,
+	KMT_T_SYNC,
+	KMT_T_SHARE,     /* a global share handle of a shared resource */
+};
+
+/* 0x40000000 | index << 6 | generation (1..63): never 0, and a stale handle is
+ * told from a live one by its generation. */
+D3DKMT_HANDLE kmt_handle_new(enum kmt_type type, void *obj);
+void *kmt_handle_get(D3DKMT_HANDLE h, enum kmt_type type);
+void kmt_handle_free(D3DKMT_HANDLE h);
+void kmt_handles_reset(void);
+
+/* ---- objects -------------------------------------------------------------- */
+
+struct kmt_listener {
+	gpusim_event_fn fn;
+	void *opaque;
+};
+#define KMT_MAX_LISTENERS 8
+
+struct kmt_device;
+
+struct kmt_adapter {
+	LUID luid;
+	struct gpusim_config cfg;
+	struct hw_device *hw;
+	struct vidmm *mm;
+	bool removed;
+	uint32_t opens;                  /* adapter handles open on it */
+	struct kmt_device *devices;      /* list */
+	struct kmt_mem *mems;            /* list of every allocation's memory */
+	struct kmt_listener listeners[KMT_MAX_LISTENERS];
+	uint32_t nlisteners;
+	uint64_t faults, submits;
+	struct kmt_fault_info last_fault;
+	bool has_fault;
+	struct kmt_adapter *next;
+};
+
+struct kmt_alloc;
+
+struct kmt_resource {
+	D3DKMT_HANDLE handle;
+	struct kmt_device *dev;
+	bool shared;
+	D3DKMT_HANDLE share;             /* global share handle, when shared */
+	struct kmt_resource *origin;     /* an opened resource: the one it opens */
+	uint32_t opened_by;              /* resources opened from this one */
+	struct kmt_alloc *allocs;        /* list through res_next */
+	uint32_t nallocs;
+	void *runtime_data;
+	uint32_t runtime_size;
+	void *driver_data;
+	uint32_t driver_size;
+	struct kmt_resource *prev, *next;/* in the device */
+};
+
+/* The memory behind one or more allocation handles (several when a shared
+ * resource is opened on another device). */
+struct kmt_mem {
+	struct vidmm_alloc v;            /* v.owner: the kmt_alloc that embeds this */
+	uint32_t refs;
+	struct gpusim_alloc_desc priv;   /* the private driver data it was made from */
+	struct kmt_mem *prev, *next;     /* every memory object of the adapter */
+};
+
+struct kmt_alloc {
+	D3DKMT_HANDLE handle;
+	struct kmt_device *dev;
+	struct kmt_resource *res;
+	struct kmt_mem *mem;
+	struct kmt_alloc *prev, *next;   /* in the device */
+	struct kmt_alloc *res_next;      /* in the resource */
+	uint32_t resident;               /* this device's MakeResident count */
+	uint32_t locks;                  /* this device's locks */
+	uint32_t stamp;                  /* scratch: finds duplicates in a handle list */
+	struct kmt_mem own;              /* used when mem == &own */
+};
+
+struct kmt_context {
+	D3DKMT_HANDLE handle;
+	struct kmt_device *dev;
+	void *cmdbuf;
+	uint32_t cmdbuf_size;
+	D3DDDI_ALLOCATIONLIST *alloc_list;
+	uint32_t alloc_list_size;
+	D3DDDI_PATCHLOCATIONLIST *patch_list;
+	uint32_t patch_list_size;
+	uint64_t last_fence;
+	struct kmt_context *prev, *next;
+};
+
+struct kmt_sync {
+	D3DKMT_HANDLE handle;
+	struct kmt_device *dev;
+	D3DDDI_SYNCHRONIZATIONOBJECT_TYPE type;
+	uint64_t value;                  /* fence: last signalled value */
+	uint64_t *cpu_value;             /* monitored fence: value the CPU can read */
+	uint64_t pending_value;          /* signalled by a queue at render fence: */
+	uint64_t pending_fence;          /*  ... becomes value when that fence is done */
+	struct kmt_sync *prev, *next;
+};
+
+struct kmt_device {
+	D3DKMT_HANDLE handle;
+	struct kmt_adapter *ad;
+	struct kmt_alloc *allocs;
+	uint64_t nallocs;
+	struct kmt_resource *resources;
+	struct kmt_context *contexts;
+	struct kmt_sync *syncs;
+	uint64_t resident_bytes[2];      /* under MakeResident, local/non-local */
+	bool faulted;
+	struct kmt_fault_info fault;
+	struct kmt_device *next;
+};
+
+/* adapter.c: 'ad' arguments are never NULL. */
+struct kmt_adapter *kmt_adapter_by_luid(LUID luid);
+struct kmt_adapter *kmt_adapters(void);
+int kmt_adapter_create(const struct gpusim_config *cfg, struct kmt_adapter **out);
+void kmt_adapter_destroy(struct kmt_adapter *ad);
+void kmt_adapter_ensure_default(void);
+void kmt_adapter_poll(struct kmt_adapter *ad); /* collect faults, signal fences */
+void kmt_emit(struct kmt_adapter *ad, const struct gpusim_event *ev);
+void kmt_emit_simple(struct kmt_adapter *ad, uint32_t type, uint32_t cause, D3DKMT_HANDLE dev,
+		     uint64_t value);
+void kmt_blame_record(struct kmt_adapter *ad, uint64_t fence, D3DKMT_HANDLE dev);
+void kmt_adapter_forget_default(void);
+
+/* objects.c */
+void kmt_device_destroy(struct kmt_device *dev);
+void kmt_alloc_destroy(struct kmt_alloc *a);
+void kmt_resource_destroy(struct kmt_resource *r);
+void kmt_context_destroy(struct kmt_context *c);
+void kmt_sync_destroy(struct kmt_sync *s);
+NTSTATUS kmt_status_from_errno(int err);
+
+/* Look-ups that validate type and owner: NULL when wrong. */
+struct kmt_device *kmt_get_device(D3DKMT_HANDLE h);
+struct kmt_alloc *kmt_get_alloc(struct kmt_device *dev, D3DKMT_HANDLE h);
+/* n allocation handles of dev, each valid and listed once, into out[]. */
+bool kmt_alloc_list(struct kmt_device *dev, const D3DKMT_HANDLE *h, uint32_t n, struct kmt_alloc **out);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * The line between the hardware-independent core of kmt/ and the driver for a
+ * particular device, modelled on the WDDM kernel driver callbacks (DxgkDdi*). The
+ * core never touches hw/ registers; someone bringing up their own driver logic
+ * replaces the driver behind this table (kmt/gsdrv/ is the one for hw/).
+ */
+#ifndef KMT_DDI_H
+#define KMT_DDI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gpusim/hw.h>
+
+/* What the driver reads out of an allocation's private driver data
+ * (DxgkDdiCreateAllocation / DescribeAllocation). */
+struct kmt_alloc_desc {
+	uint64_t size;        /* page multiple, > 0 */
+	uint64_t align;       /* power of two >= 4 KiB */
+	uint32_t flags;       /* GPUSIM_ALLOC_* */
+	uint32_t npref;
+	uint32_t preferred[3];
+	uint32_t allowed;     /* segment-id mask, never 0 */
+	uint32_t priority;    /* 0 = NORMAL */
+};
+
+/* A segment as the driver exposes it (DXGK_QUERYSEGMENTOUT). */
+struct kmt_segment_desc {
+	uint32_t id;          /* GPUSIM_SEG_* */
+	uint64_t size;        /* bytes the manager may place allocations in */
+	bool cpu_visible;
+	bool aperture;        /* backed by system pages mapped through the GART */
+};
+
+/* A memory location for paging: in a segment, or an evicted backing store. */
+struct kmt_mem_loc {
+	uint32_t seg;         /* GPUSIM_SEG_VISIBLE/INVISIBLE/GART, or GPUSIM_SEG_SYS */
+	uint64_t offset;      /* in the segment */
+	const uint64_t *pages;/* SYS: the backing pages, one per 4 KiB */
+};
+
+enum kmt_paging_op_type {
+	KMT_PAGING_TRANSFER,        /* copy size bytes from src to dst */
+	KMT_PAGING_MAP_APERTURE,    /* map pages at aperture offset dst.offset */
+	KMT_PAGING_UNMAP_APERTURE,  /* unmap size bytes at aperture offset dst.offset */
+};
+
+/* DxgkDdiBuildPagingBuffer's operations. */
+struct kmt_paging_op {
+	uint32_t type;
+	uint64_t size;
+	struct kmt_mem_loc src, dst;
+	const uint64_t *pages;      /* MAP_APERTURE */
+};
+
+/* A patch location: write the 64-bit GPU address of allocation `index` plus
+ * `alloc_offset` at byte `patch_offset` of the command buffer. */
+struct kmt_patch {
+	uint32_t index;
+	uint32_t patch_offset;
+	uint64_t alloc_offset;
+};
+
+struct kmt_submission {
+	const uint32_t *commands;   /* packets of the device, as the UMD wrote them */
+	uint32_t length;            /* bytes */
+	const uint64_t *gpu_addresses; /* one per allocation-list entry */
+	uint32_t nalloc;
+	const struct kmt_patch *patches;
+	uint32_t npatch;
+};
+
+struct kmt_fault_info {
+	uint64_t gpu_address;
+	uint32_t cause;             /* HW_FAULT_* */
+	uint32_t engine;
+	uint64_t time_ns;
+	uint64_t completed;         /* the engine's completed fence when it faulted */
+};
+
+enum kmt_engine { KMT_ENGINE_RENDER = 0, KMT_ENGINE_PAGING = 1, KMT_ENGINES = 2 };
+
+struct kmt_ddi {
+	const char *name;
+	/* DxgkDdiAddDevice + StartDevice + QueryAdapterInfo(segments). */
+	int (*start)(struct hw_device *hw, void **drv, struct kmt_segment_desc *segs, uint32_t *nsegs);
+	void (*stop)(void *drv);
+	/* Validate private driver data; -EINVAL when malformed. */
+	int (*describe_allocation)(void *drv, const void *priv, uint32_t priv_size,
+				   struct kmt_alloc_desc *out);
+	/* Queue one paging operation on the paging engine. */
+	int (*build_paging_buffer)(void *drv, const struct kmt_paging_op *op);
+	/* Submit queued paging work behind a fence and wait for it. */
+	int (*paging_flush)(void *drv, uint64_t *fence);
+	/* GPU address of a segment offset. */
+	uint64_t (*gpu_address)(void *drv, uint32_t seg, uint64_t offset);
+	/* CPU pointer for a segment range (BAR2 or the aperture's pages), or NULL. */
+	void *(*map_cpu)(void *drv, uint32_t seg, uint64_t offset, uint64_t size);
+	/* DxgkDdiPatch + SubmitCommand: returns the submission's fence. -ENOSPC when
+	 * the command buffer cannot fit the ring, -EINVAL for a patch out of range. */
+	int (*submit)(void *drv, const struct kmt_submission *sub, uint64_t *fence);
+	/* Run the device until `engine` has completed `value` (-ETIMEDOUT: it never will). */
+	int (*wait_fence)(void *drv, uint32_t engine, uint64_t value);
+	uint64_t (*completed_fence)(void *drv, uint32_t engine);
+	uint64_t (*submitted_fence)(void *drv, uint32_t engine);
+	/* DxgkDdiInterruptRoutine's results: the next GPU page fault not yet taken. */
+	bool (*take_fault)(void *drv, struct kmt_fault_info *out);
+	/* Run until every engine is idle. */
+	void (*idle)(void *drv);
+	uint64_t (*now)(void *drv);
+};
+
+extern const struct kmt_ddi gsdrv_ddi;
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * The allocation private-data format of the gsdrv driver (struct gpusim_alloc_desc
+ * in <gpusim/gpusim.h>): validated here, turned into the core's kmt_alloc_desc,
+ * with default preferences filled in where the user-mode driver left them out.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include <gpusim/gpusim.h>
+#include "kmt/gsdrv/gsdrv.h"
+
+#define ALL_SEGS (GPUSIM_SEG_BIT(GPUSIM_SEG_VISIBLE) | GPUSIM_SEG_BIT(GPUSIM_SEG_INVISIBLE) | \
+		  GPUSIM_SEG_BIT(GPUSIM_SEG_GART))
+#define VRAM_SEGS (GPUSIM_SEG_BIT(GPUSIM_SEG_VISIBLE) | GPUSIM_SEG_BIT(GPUSIM_SEG_INVISIBLE))
+
+int gsdrv_describe_allocation(void *drv, const void *priv, uint32_t priv_size,
+			      struct kmt_alloc_desc *out)
+{
+	struct gsdrv *d = drv;
+	struct gpusim_alloc_desc a;
+	if (!priv || priv_size != sizeof(a))
+		return -EINVAL;
+	memcpy(&a, priv, sizeof(a));
+	if (a.version != GPUSIM_ALLOC_DESC_VERSION || a.size == 0 ||
+	    a.size > UINT64_MAX - (HW_PAGE_SIZE - 1))
+		return -EINVAL;
+	if (a.alignment & (a.alignment - 1))
+		return -EINVAL;
+	if (a.flags & ~GPUSIM_ALLOC_FLAGS_ALL)
+		return -EINVAL;
+	if (a.allowed & ~ALL_SEGS)
+		return -EINVAL;
+	uint32_t present = ALL_SEGS;
+	if (d->cfg.visible == d->cfg.vram)
+		present &= ~GPUSIM_SEG_BIT(GPUSIM_SEG_INVISIBLE);
+	uint32_t allowed = a.allowed ? a.allowed : present;
+	if (a.flags & GPUSIM_ALLOC_PRIMARY)
+		allowed &= VRAM_SEGS;
+	if (!(allowed & present))
+		return -EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	bool ended = false;
+	for (int i = 0; i < 3; i++) {
+		uint32_t s = a.preferred[i];
+		if (!s) {
+			ended = true;
+			continue;
+		}
+		if (ended || s < GPUSIM_SEG_VISIBLE || s > GPUSIM_SEG_GART)
+			return -EINVAL;
+		if (!(allowed & GPUSIM_SEG_BIT(s)))
+			return -EINVAL;
+		for (uint32_t j = 0; j < out->npref; j++)
+			if (out->preferred[j] == s)
+				return -EINVAL;
+		out->preferred[out->npref++] = s;
+	}
+	if (!out->npref) {
+		/* Defaults: CPU-visible data wants BAR2 or the GART; the rest wants
+		 * the VRAM the CPU cannot see, leaving BAR2 for those who need it. */
+		static const uint32_t cpu_order[] = { GPUSIM_SEG_VISIBLE, GPUSIM_SEG_GART, GPUSIM_SEG_INVISIBLE };
+		static const uint32_t gpu_order[] = { GPUSIM_SEG_INVISIBLE, GPUSIM_SEG_VISIBLE, GPUSIM_SEG_GART };
+		const uint32_t *order = (a.flags & GPUSIM_ALLOC_CPU_VISIBLE) ? cpu_order : gpu_order;
+		for (int i = 0; i < 3; i++)
+			if (allowed & present & GPUSIM_SEG_BIT(order[i]))
+				out->preferred[out->npref++] = order[i];
+	}
+	out->size = (a.size + HW_PAGE_SIZE - 1) & ~(HW_PAGE_SIZE - 1);
+	out->align = a.alignment > HW_PAGE_SIZE ? a.alignment : HW_PAGE_SIZE;
+	out->flags = a.flags;
+	if (a.flags & GPUSIM_ALLOC_PRIMARY)
+		out->flags |= GPUSIM_ALLOC_PINNED;
+	out->allowed = allowed & present;
+	out->priority = a.priority;
+	return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * Start and stop of the gsdrv driver, and its DDI table. Start lays out the
+ * driver's own memory at the start of visible VRAM (fence page, rings, GART
+ * table), keeps a paging window at the end of the aperture, and reports the rest
+ * as the segments the memory manager may use.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gpusim/gpusim.h>
+#include "kmt/gsdrv/gsdrv.h"
+
+static void *gsdrv_map_cpu(void *drv, uint32_t seg, uint64_t offset, uint64_t size)
+{
+	struct gsdrv *d = drv;
+	if (seg == GPUSIM_SEG_VISIBLE)
+		return hw_bar2_map(d->hw, d->reserved + offset, size);
+	return NULL; /* the core maps aperture and sys pages itself, from their pfns */
+}
+
+static uint64_t gsdrv_now(void *drv)
+{
+	struct gsdrv *d = drv;
+	return hw_clock_now(d->hw);
+}
+
+static void gsdrv_stop(void *drv)
+{
+	struct gsdrv *d = drv;
+	if (!d)
+		return;
+	hw_set_irq_handler(d->hw, NULL, NULL);
+	free(d);
+}
+
+static int gsdrv_start(struct hw_device *hw, void **out, struct kmt_segment_desc *segs, uint32_t *nsegs)
+{
+	struct gsdrv *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->hw = hw;
+	d->cfg = *hw_device_config(hw);
+	uint64_t table_bytes = ((d->cfg.gart >> HW_PAGE_SHIFT) * 8 + HW_PAGE_SIZE - 1) & ~(HW_PAGE_SIZE - 1);
+	d->reserved = GSDRV_GART_TABLE_OFF + table_bytes;
+	/* The aperture must hold the window plus room for allocations; VRAM's window
+	 * must hold the driver's own memory plus room for allocations. */
+	if (d->cfg.gart < 2 * GSDRV_WINDOW_MAX_PAGES * HW_PAGE_SIZE / 8 ||
+	    d->reserved + HW_PAGE_SIZE > d->cfg.visible) {
+		free(d);
+		return -EINVAL;
+	}
+	uint64_t gart_pages = d->cfg.gart >> HW_PAGE_SHIFT;
+	d->window_pages = gart_pages / 4 < GSDRV_WINDOW_MAX_PAGES ? (uint32_t)(gart_pages / 4)
+								  : GSDRV_WINDOW_MAX_PAGES;
+	d->window_page = gart_pages - d->window_pages;
+	d->gart_seg_size = d->window_page << HW_PAGE_SHIFT;
+
+	hw_mmio_write(hw, HW_REG_RESET, HW_RESET_MAGIC);
+	d->fence_cpu = hw_bar2_map(hw, GSDRV_FENCE_OFF, HW_PAGE_SIZE);
+	memset(d->fence_cpu, 0, HW_PAGE_SIZE);
+	uint8_t *table = hw_bar2_map(hw, GSDRV_GART_TABLE_OFF, table_bytes);
+	memset(table, 0, table_bytes);
+	hw_mmio_write(hw, HW_REG_GART_TABLE_LO, (uint32_t)GSDRV_GART_TABLE_OFF);
+	hw_mmio_write(hw, HW_REG_GART_TABLE_HI, 0);
+	hw_mmio_write(hw, HW_REG_GART_CTRL, HW_GART_CTRL_ENABLE);
+	hw_mmio_write(hw, HW_REG_TLB_INVALIDATE, HW_TLB_INVALIDATE_ALL);
+	if (gsdrv_ring_init(d, KMT_ENGINE_RENDER, GSDRV_RENDER_RING_OFF, GSDRV_RENDER_RING_SIZE) ||
+	    gsdrv_ring_init(d, KMT_ENGINE_PAGING, GSDRV_PAGING_RING_OFF, GSDRV_PAGING_RING_SIZE)) {
+		free(d);
+		return -EINVAL;
+	}
+	hw_set_irq_handler(hw, gsdrv_irq, d);
+	hw_mmio_write(hw, HW_REG_IRQ_MASK, HW_IRQ_FAULT);
+
+	uint32_t n = 0;
+	segs[n++] = (struct kmt_segment_desc){ GPUSIM_SEG_VISIBLE, d->cfg.visible - d->reserved, true, false };
+	if (d->cfg.vram > d->cfg.visible)
+		segs[n++] = (struct kmt_segment_desc){ GPUSIM_SEG_INVISIBLE, d->cfg.vram - d->cfg.visible, false, false };
+	segs[n++] = (struct kmt_segment_desc){ GPUSIM_SEG_GART, d->gart_seg_size, true, true };
+	*nsegs = n;
+	*out = d;
+	return 0;
+}
+
+const struct kmt_ddi gsdrv_ddi = {
+	.name = "gsdrv",
+	.start = gsdrv_start,
+	.stop = gsdrv_stop,
+	.describe_allocation = gsdrv_describe_allocation,
+	.build_paging_buffer = gsdrv_build_paging_buffer,
+	.paging_flush = gsdrv_paging_flush,
+	.gpu_address = gsdrv_gpu_address,
+	.map_cpu = gsdrv_map_cpu,
+	.submit = gsdrv_submit,
+	.wait_fence = gsdrv_wait_fence,
+	.completed_fence = gsdrv_completed_fence,
+	.submitted_fence = gsdrv_submitted_fence,
+	.take_fault = gsdrv_take_fault,
+	.idle = gsdrv_idle,
+	.now = gsdrv_now,
+};

@@ -1,0 +1,80 @@
+/*
+ * The driver for the gpusim device (hw/): its private state, shared by the files
+ * of kmt/gsdrv/. It owns the rings, the fence page, the GART table and a paging
+ * window in the aperture; the core sees it only through kmt/ddi.h.
+ */
+#ifndef KMT_GSDRV_H
+#define KMT_GSDRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gpusim/hw.h>
+#include "kmt/ddi.h"
+
+/* Driver-reserved layout at the start of visible VRAM. */
+#define GSDRV_FENCE_OFF 0x0
+#define GSDRV_RENDER_RING_OFF 0x1000
+#define GSDRV_RENDER_RING_SIZE (256u * 1024)
+#define GSDRV_PAGING_RING_OFF (GSDRV_RENDER_RING_OFF + GSDRV_RENDER_RING_SIZE)
+#define GSDRV_PAGING_RING_SIZE (64u * 1024)
+#define GSDRV_GART_TABLE_OFF (GSDRV_PAGING_RING_OFF + GSDRV_PAGING_RING_SIZE)
+#define GSDRV_WINDOW_MAX_PAGES 256u /* aperture pages for sys <-> VRAM transfers */
+#define GSDRV_MAX_FAULTS 64u
+
+struct gsdrv_ring {
+	unsigned index;
+	uint32_t size;
+	uint32_t wptr;
+	uint8_t *cpu;         /* the ring through BAR2 */
+	uint64_t submitted;   /* last fence value emitted */
+};
+
+struct gsdrv {
+	struct hw_device *hw;
+	struct hw_config cfg;
+	struct gsdrv_ring rings[KMT_ENGINES];
+	uint8_t *fence_cpu;   /* fence page through BAR2: one u64 per engine */
+	uint64_t reserved;    /* bytes of visible VRAM the driver keeps */
+	uint64_t gart_seg_size;
+	uint64_t window_page; /* first aperture page of the paging window */
+	uint32_t window_pages;
+	bool paging_dirty;    /* paging work queued since the last flush */
+	struct kmt_fault_info faults[GSDRV_MAX_FAULTS];
+	uint32_t fault_head, fault_count;
+	uint64_t faults_dropped;
+};
+
+/* ring.c */
+int gsdrv_ring_init(struct gsdrv *d, unsigned index, uint64_t off, uint32_t size);
+int gsdrv_ring_emit(struct gsdrv *d, unsigned engine, const uint32_t *dw, uint32_t n);
+void gsdrv_ring_kick(struct gsdrv *d, unsigned engine);
+uint64_t gsdrv_fence_emit(struct gsdrv *d, unsigned engine);
+int gsdrv_wait_fence(void *drv, uint32_t engine, uint64_t value);
+uint64_t gsdrv_completed_fence(void *drv, uint32_t engine);
+uint64_t gsdrv_submitted_fence(void *drv, uint32_t engine);
+void gsdrv_irq(void *opaque, uint32_t pending);
+bool gsdrv_take_fault(void *drv, struct kmt_fault_info *out);
+void gsdrv_idle(void *drv);
+
+/* paging.c */
+void gsdrv_gart_map(struct gsdrv *d, uint64_t page, const uint64_t *pfns, uint64_t n);
+void gsdrv_gart_unmap(struct gsdrv *d, uint64_t page, uint64_t n);
+int gsdrv_build_paging_buffer(void *drv, const struct kmt_paging_op *op);
+int gsdrv_paging_flush(void *drv, uint64_t *fence);
+uint64_t gsdrv_gpu_address(void *drv, uint32_t seg, uint64_t offset);
+
+/* submit.c */
+int gsdrv_submit(void *drv, const struct kmt_submission *sub, uint64_t *fence);
+
+/* describe.c */
+int gsdrv_describe_allocation(void *drv, const void *priv, uint32_t priv_size,
+			      struct kmt_alloc_desc *out);
+
+static inline void gsdrv_lo_hi(uint32_t *out, uint64_t v)
+{
+	out[0] = (uint32_t)v;
+	out[1] = (uint32_t)(v >> 32);
+}
+
+#endif

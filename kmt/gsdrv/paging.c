@@ -1,0 +1,113 @@
+/*
+ * Paging for the gsdrv driver: GART entries, and transfers through the copy
+ * engine. The copy engine reaches system pages only through the aperture, so a
+ * backing store is mapped chunk by chunk into a small paging window, as TTM does.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include <gpusim/gpusim.h>
+#include "kmt/gsdrv/gsdrv.h"
+
+uint64_t gsdrv_gpu_address(void *drv, uint32_t seg, uint64_t offset)
+{
+	struct gsdrv *d = drv;
+	switch (seg) {
+	case GPUSIM_SEG_VISIBLE: return d->reserved + offset;
+	case GPUSIM_SEG_INVISIBLE: return d->cfg.visible + offset;
+	case GPUSIM_SEG_GART: return d->cfg.gart_base + offset;
+	default: return UINT64_MAX;
+	}
+}
+
+void gsdrv_gart_map(struct gsdrv *d, uint64_t page, const uint64_t *pfns, uint64_t n)
+{
+	uint8_t *table = hw_bar2_map(d->hw, GSDRV_GART_TABLE_OFF, (d->cfg.gart >> HW_PAGE_SHIFT) * 8);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t e = pfns ? HW_GART_ENTRY(pfns[i], HW_GART_VALID | HW_GART_READ | HW_GART_WRITE) : 0;
+		memcpy(table + (page + i) * 8, &e, 8);
+	}
+	/* One register write flushes everything; cheaper than n single flushes. */
+	hw_mmio_write(d->hw, HW_REG_TLB_INVALIDATE,
+		      n == 1 ? (uint32_t)page : HW_TLB_INVALIDATE_ALL);
+}
+
+void gsdrv_gart_unmap(struct gsdrv *d, uint64_t page, uint64_t n)
+{
+	gsdrv_gart_map(d, page, NULL, n);
+}
+
+static int emit_copy(struct gsdrv *d, uint64_t src, uint64_t dst, uint64_t bytes)
+{
+	uint32_t p[7];
+	p[0] = HW_PKT_HEADER(HW_PKT_COPY, 0, 6);
+	gsdrv_lo_hi(p + 1, src);
+	gsdrv_lo_hi(p + 3, dst);
+	gsdrv_lo_hi(p + 5, bytes);
+	d->paging_dirty = true;
+	return gsdrv_ring_emit(d, KMT_ENGINE_PAGING, p, 7);
+}
+
+int gsdrv_paging_flush(void *drv, uint64_t *fence)
+{
+	struct gsdrv *d = drv;
+	uint64_t v = d->rings[KMT_ENGINE_PAGING].submitted;
+	if (d->paging_dirty) {
+		v = gsdrv_fence_emit(d, KMT_ENGINE_PAGING);
+		d->paging_dirty = false;
+	}
+	if (fence)
+		*fence = v;
+	return gsdrv_wait_fence(d, KMT_ENGINE_PAGING, v);
+}
+
+/* sys <-> GPU memory through the window, one window-full at a time. */
+static int transfer_sys(struct gsdrv *d, const uint64_t *pages, uint64_t gpu, uint64_t size, bool to_sys)
+{
+	uint64_t win_gpu = d->cfg.gart_base + (d->window_page << HW_PAGE_SHIFT);
+	for (uint64_t done = 0; done < size;) {
+		uint64_t n = (size - done) >> HW_PAGE_SHIFT;
+		if (n > d->window_pages)
+			n = d->window_pages;
+		int rc = gsdrv_paging_flush(d, NULL); /* the window's previous user is done */
+		if (rc)
+			return rc;
+		gsdrv_gart_map(d, d->window_page, pages + (done >> HW_PAGE_SHIFT), n);
+		uint64_t bytes = n << HW_PAGE_SHIFT;
+		rc = to_sys ? emit_copy(d, gpu + done, win_gpu, bytes) : emit_copy(d, win_gpu, gpu + done, bytes);
+		if (rc)
+			return rc;
+		done += bytes;
+	}
+	return gsdrv_paging_flush(d, NULL);
+}
+
+int gsdrv_build_paging_buffer(void *drv, const struct kmt_paging_op *op)
+{
+	struct gsdrv *d = drv;
+	if (hw_device_removed(d->hw))
+		return -ENODEV;
+	switch (op->type) {
+	case KMT_PAGING_MAP_APERTURE:
+		gsdrv_gart_map(d, op->dst.offset >> HW_PAGE_SHIFT, op->pages, op->size >> HW_PAGE_SHIFT);
+		return 0;
+	case KMT_PAGING_UNMAP_APERTURE:
+		gsdrv_gart_unmap(d, op->dst.offset >> HW_PAGE_SHIFT, op->size >> HW_PAGE_SHIFT);
+		return 0;
+	case KMT_PAGING_TRANSFER:
+		if (op->src.seg == GPUSIM_SEG_SYS && op->dst.seg == GPUSIM_SEG_SYS)
+			return -EINVAL;
+		if (op->src.seg == GPUSIM_SEG_SYS)
+			return transfer_sys(d, op->src.pages, gsdrv_gpu_address(d, op->dst.seg, op->dst.offset),
+					    op->size, false);
+		if (op->dst.seg == GPUSIM_SEG_SYS)
+			return transfer_sys(d, op->dst.pages, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
+					    op->size, true);
+		return emit_copy(d, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
+				 gsdrv_gpu_address(d, op->dst.seg, op->dst.offset), op->size);
+	default:
+		return -EINVAL;
+	}
+}

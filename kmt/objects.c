@@ -1,0 +1,181 @@
+/*
+ * Destruction of kernel objects and the look-ups that check a handle's type and
+ * owner. Destroying a device destroys everything it owns; memory shared with
+ * another device lives until the last handle on it is gone.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "kmt/core.h"
+
+NTSTATUS kmt_status_from_errno(int err)
+{
+	switch (err) {
+	case 0: return STATUS_SUCCESS;
+	case -EINVAL: return STATUS_INVALID_PARAMETER;
+	case -ENOMEM: return STATUS_NO_MEMORY;
+	case -ENOSPC: return STATUS_GRAPHICS_NO_VIDEO_MEMORY;
+	case -EBUSY: return STATUS_GRAPHICS_ALLOCATION_BUSY;
+	case -ENODEV: return STATUS_DEVICE_REMOVED;
+	case -ETIMEDOUT: return STATUS_TIMEOUT;
+	default: return STATUS_UNSUCCESSFUL;
+	}
+}
+
+struct kmt_device *kmt_get_device(D3DKMT_HANDLE h)
+{
+	return kmt_handle_get(h, KMT_T_DEVICE);
+}
+
+struct kmt_alloc *kmt_get_alloc(struct kmt_device *dev, D3DKMT_HANDLE h)
+{
+	struct kmt_alloc *a = kmt_handle_get(h, KMT_T_ALLOCATION);
+	return a && a->dev == dev ? a : NULL;
+}
+
+bool kmt_alloc_list(struct kmt_device *dev, const D3DKMT_HANDLE *h, uint32_t n, struct kmt_alloc **out)
+{
+	static uint32_t stamp;
+	if (++stamp == 0)
+		stamp = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		struct kmt_alloc *a = kmt_get_alloc(dev, h[i]);
+		if (!a || a->stamp == stamp)
+			return false;
+		a->stamp = stamp;
+		out[i] = a;
+	}
+	return true;
+}
+
+/* The memory object's owner struct is freed with the last reference to it. */
+static void mem_put(struct kmt_adapter *ad, struct kmt_mem *m)
+{
+	if (--m->refs)
+		return;
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		ad->mems = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	vidmm_alloc_fini(ad->mm, &m->v);
+	free(m->v.owner); /* the kmt_alloc that embeds it */
+}
+
+void kmt_alloc_destroy(struct kmt_alloc *a)
+{
+	struct kmt_device *dev = a->dev;
+	struct kmt_adapter *ad = dev->ad;
+	struct vidmm_alloc *v = &a->mem->v;
+	while (a->locks) {
+		a->locks--;
+		vidmm_unlock(ad->mm, v);
+	}
+	if (a->resident) {
+		int g = vidmm_group(v);
+		dev->resident_bytes[g] -= v->size;
+		v->resident_count -= a->resident;
+		a->resident = 0;
+	}
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		dev->allocs = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	dev->nallocs--;
+	if (a->res) {
+		struct kmt_alloc **pp = &a->res->allocs;
+		while (*pp && *pp != a)
+			pp = &(*pp)->res_next;
+		if (*pp)
+			*pp = a->res_next;
+		a->res->nallocs--;
+	}
+	kmt_handle_free(a->handle);
+	bool owner = a->mem == &a->own;
+	struct kmt_mem *m = a->mem;
+	if (!owner)
+		free(a);
+	/* The owner struct holds the memory: it goes when the memory does. */
+	mem_put(ad, m);
+}
+
+void kmt_resource_destroy(struct kmt_resource *r)
+{
+	struct kmt_device *dev = r->dev;
+	while (r->allocs)
+		kmt_alloc_destroy(r->allocs);
+	if (r->share)
+		kmt_handle_free(r->share);
+	if (r->origin)
+		r->origin->opened_by--;
+	/* Opened copies point at us: cut them loose, they keep the memory alive. */
+	for (struct kmt_device *d = dev->ad->devices; d; d = d->next)
+		for (struct kmt_resource *o = d->resources; o; o = o->next)
+			if (o->origin == r)
+				o->origin = NULL;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		dev->resources = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	kmt_handle_free(r->handle);
+	free(r->runtime_data);
+	free(r->driver_data);
+	free(r);
+}
+
+void kmt_context_destroy(struct kmt_context *c)
+{
+	struct kmt_device *dev = c->dev;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		dev->contexts = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	kmt_handle_free(c->handle);
+	free(c->cmdbuf);
+	free(c->alloc_list);
+	free(c->patch_list);
+	free(c);
+}
+
+void kmt_sync_destroy(struct kmt_sync *s)
+{
+	struct kmt_device *dev = s->dev;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		dev->syncs = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	kmt_handle_free(s->handle);
+	free(s->cpu_value);
+	free(s);
+}
+
+void kmt_device_destroy(struct kmt_device *dev)
+{
+	struct kmt_adapter *ad = dev->ad;
+	while (dev->contexts)
+		kmt_context_destroy(dev->contexts);
+	while (dev->syncs)
+		kmt_sync_destroy(dev->syncs);
+	while (dev->resources)
+		kmt_resource_destroy(dev->resources);
+	while (dev->allocs)
+		kmt_alloc_destroy(dev->allocs);
+	for (struct kmt_device **pp = &ad->devices; *pp; pp = &(*pp)->next)
+		if (*pp == dev) {
+			*pp = dev->next;
+			break;
+		}
+	kmt_handle_free(dev->handle);
+	free(dev);
+}

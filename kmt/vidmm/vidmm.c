@@ -1,0 +1,246 @@
+/*
+ * The manager's life cycle and bookkeeping: segments from the driver, creating
+ * and destroying allocations (commit charge first, then placement), usage and
+ * budgets, events, and the invariant check the property tests lean on.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kmt/vidmm/vidmm.h"
+
+int vidmm_create(struct hw_device *hw, const struct kmt_ddi *ddi, const char *policy,
+		 struct vidmm **out)
+{
+	struct kmt_segment_desc segs[GPUSIM_SEG_COUNT];
+	uint32_t nsegs = 0;
+	const struct vidmm_policy_ops *pol = vidmm_policy_find(policy);
+	if (!pol)
+		return -EINVAL;
+	struct vidmm *mm = calloc(1, sizeof(*mm));
+	if (!mm)
+		return -ENOMEM;
+	mm->hw = hw;
+	mm->ddi = ddi;
+	mm->policy = pol;
+	int rc = ddi->start(hw, &mm->drv, segs, &nsegs);
+	if (rc) {
+		free(mm);
+		return rc;
+	}
+	mm->policy_state = pol->create();
+	if (!mm->policy_state) {
+		vidmm_destroy(mm);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < nsegs; i++) {
+		struct vidmm_segment *s = &mm->seg[segs[i].id];
+		s->id = segs[i].id;
+		s->desc = segs[i];
+		s->present = true;
+		if ((rc = vidmm_suballoc_create(segs[i].size, HW_PAGE_SIZE, &s->sa))) {
+			vidmm_destroy(mm);
+			return rc;
+		}
+		if (s->id == GPUSIM_SEG_GART)
+			mm->budget_nonlocal += s->desc.size;
+		else
+			mm->budget_local += s->desc.size;
+	}
+	*out = mm;
+	return 0;
+}
+
+void vidmm_destroy(struct vidmm *mm)
+{
+	if (!mm)
+		return;
+	for (int i = 1; i <= GPUSIM_SEG_COUNT; i++)
+		vidmm_suballoc_destroy(mm->seg[i].sa);
+	if (mm->policy_state)
+		mm->policy->destroy(mm->policy_state);
+	if (mm->drv)
+		mm->ddi->stop(mm->drv);
+	free(mm);
+}
+
+void vidmm_set_listener(struct vidmm *mm, vidmm_emit_fn fn, void *ctx, bool listening)
+{
+	mm->emit = fn;
+	mm->emit_ctx = ctx;
+	mm->listening = listening && fn;
+}
+
+void vidmm_emit(struct vidmm *mm, uint32_t type, uint32_t cause, const struct vidmm_alloc *a,
+		uint32_t from)
+{
+	if (!mm->listening)
+		return;
+	struct gpusim_event ev = {
+		.type = type,
+		.cause = cause,
+		.time_ns = mm->ddi->now(mm->drv),
+		.device = a ? a->device : 0,
+		.allocation = a ? a->handle : 0,
+		.segment = a ? a->seg : 0,
+		.from_segment = from,
+		.offset = a ? a->offset : 0,
+		.size = a ? a->size : 0,
+	};
+	mm->emit(mm->emit_ctx, &ev);
+}
+
+int vidmm_group(const struct vidmm_alloc *a)
+{
+	return a->preferred[0] == GPUSIM_SEG_GART ? 1 : 0;
+}
+
+uint64_t vidmm_usage(const struct vidmm *mm, int group)
+{
+	if (group)
+		return mm->seg[GPUSIM_SEG_GART].used;
+	return mm->seg[GPUSIM_SEG_VISIBLE].used + mm->seg[GPUSIM_SEG_INVISIBLE].used;
+}
+
+uint64_t vidmm_gpu_address(struct vidmm *mm, const struct vidmm_alloc *a)
+{
+	if (a->seg == GPUSIM_SEG_SYS)
+		return 0;
+	return mm->ddi->gpu_address(mm->drv, a->seg, a->offset);
+}
+
+int vidmm_alloc_init(struct vidmm *mm, struct vidmm_alloc *a, const struct kmt_alloc_desc *d)
+{
+	uint32_t handle = a->handle, device = a->device;
+	void *owner = a->owner;
+	memset(a, 0, sizeof(*a));
+	a->handle = handle;
+	a->device = device;
+	a->owner = owner;
+	a->size = d->size;
+	a->align = d->align;
+	a->flags = d->flags;
+	a->npref = d->npref;
+	memcpy(a->preferred, d->preferred, sizeof(a->preferred));
+	a->allowed = d->allowed;
+	a->priority = d->priority ? d->priority : 0x78000000u; /* D3DDDI_ALLOCATIONPRIORITY_NORMAL */
+	a->seg = GPUSIM_SEG_SYS;
+
+	/* An allocation that could not fit its allowed segments even when they are
+	 * empty is where virtualization fails. */
+	bool fits = false;
+	for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++)
+		fits |= mm->seg[s].present && (a->allowed & GPUSIM_SEG_BIT(s)) &&
+			a->size <= mm->seg[s].desc.size;
+	if (!fits)
+		return -ENOSPC;
+	/* Commit charge: the backing store exists before anything can need it, so an
+	 * eviction never fails for lack of memory. */
+	uint64_t pages = a->size >> HW_PAGE_SHIFT;
+	if (hw_sysmem_reserve(mm->hw, pages))
+		return -ENOMEM;
+	mm->mark_gen++;
+	int rc = vidmm_place(mm, a, a->preferred, a->npref, false, GPUSIM_CAUSE_CREATE);
+	if (rc == -ENOSPC && !(a->flags & GPUSIM_ALLOC_PINNED))
+		rc = 0; /* it lives in its backing store until first use */
+	if (rc) {
+		vidmm_put_pages(mm, a);
+		hw_sysmem_unreserve(mm->hw, pages);
+		return rc;
+	}
+	mm->stats.allocations++;
+	mm->stats.commit_pages += pages;
+	vidmm_emit(mm, GPUSIM_EV_CREATE, GPUSIM_CAUSE_CREATE, a, GPUSIM_SEG_NONE);
+	return 0;
+}
+
+void vidmm_alloc_fini(struct vidmm *mm, struct vidmm_alloc *a)
+{
+	uint64_t pages = a->size >> HW_PAGE_SHIFT;
+	if (vidmm_busy(mm, a))
+		mm->ddi->wait_fence(mm->drv, KMT_ENGINE_RENDER, a->last_fence);
+	while (a->lock_count)
+		vidmm_unlock(mm, a);
+	uint32_t from = a->seg;
+	if (a->seg != GPUSIM_SEG_SYS) {
+		if (a->seg == GPUSIM_SEG_GART) {
+			struct kmt_paging_op op = { .type = KMT_PAGING_UNMAP_APERTURE, .size = a->size,
+						    .dst = { GPUSIM_SEG_GART, a->offset, NULL } };
+			mm->ddi->build_paging_buffer(mm->drv, &op);
+		}
+		struct vidmm_segment *s = &mm->seg[a->seg];
+		mm->policy->remove(mm->policy_state, a);
+		vidmm_suballoc_free(s->sa, a->block);
+		s->used -= a->size;
+		s->count--;
+	}
+	vidmm_put_pages(mm, a);
+	hw_sysmem_unreserve(mm->hw, pages);
+	mm->stats.allocations--;
+	mm->stats.commit_pages -= pages;
+	a->seg = GPUSIM_SEG_NONE;
+	vidmm_emit(mm, GPUSIM_EV_DESTROY, GPUSIM_CAUSE_DESTROY, a, from);
+}
+
+static int fail(char *err, size_t len, const char *fmt, unsigned long long x, unsigned long long y)
+{
+	if (err && len)
+		snprintf(err, len, fmt, x, y);
+	return -EFAULT;
+}
+
+int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, size_t errlen)
+{
+	uint64_t used[GPUSIM_SEG_COUNT + 1] = { 0 }, count[GPUSIM_SEG_COUNT + 1] = { 0 };
+	uint64_t commit = 0, held = 0, n = 0;
+	struct vidmm_alloc *a;
+	for (int s = 1; s <= GPUSIM_SEG_COUNT; s++) {
+		if (!mm->seg[s].present)
+			continue;
+		int rc = vidmm_suballoc_check(mm->seg[s].sa, err, errlen);
+		if (rc)
+			return rc;
+	}
+	while (next(ctx, &a) == 0 && a) {
+		n++;
+		commit += a->size >> HW_PAGE_SHIFT;
+		if (a->pages)
+			held += a->size >> HW_PAGE_SHIFT;
+		if (a->seg == GPUSIM_SEG_SYS)
+			continue;
+		if (a->seg < 1 || a->seg > GPUSIM_SEG_COUNT || !mm->seg[a->seg].present)
+			return fail(err, errlen, "allocation %llu in unknown segment %llu", a->handle, a->seg);
+		struct vidmm_segment *s = &mm->seg[a->seg];
+		if (vidmm_suballoc_offset(s->sa, a->block) != a->offset ||
+		    vidmm_suballoc_size(s->sa, a->block) != a->size)
+			return fail(err, errlen, "allocation %llu: block disagrees with offset %llu",
+				    a->handle, a->offset);
+		if (a->offset % a->align)
+			return fail(err, errlen, "allocation %llu misaligned at %llu", a->handle, a->offset);
+		/* VRAM holds its own bytes; the aperture maps the backing pages. */
+		if ((a->seg == GPUSIM_SEG_GART) != (a->pages != NULL))
+			return fail(err, errlen, "allocation %llu in segment %llu holds the wrong pages",
+				    a->handle, a->seg);
+		used[a->seg] += a->size;
+		count[a->seg]++;
+	}
+	for (int s = 1; s <= GPUSIM_SEG_COUNT; s++) {
+		struct vidmm_suballoc_stats st;
+		if (!mm->seg[s].present)
+			continue;
+		vidmm_suballoc_get_stats(mm->seg[s].sa, &st);
+		if (used[s] != mm->seg[s].used || st.used != used[s] || count[s] != mm->seg[s].count ||
+		    st.allocations != count[s])
+			return fail(err, errlen, "segment %llu: allocations add up to %llu bytes, books disagree",
+				    (unsigned long long)s, used[s]);
+	}
+	if (n != mm->stats.allocations || commit != mm->stats.commit_pages)
+		return fail(err, errlen, "%llu allocations, but the books count %llu", n, mm->stats.allocations);
+	if (hw_sysmem_pages_reserved(mm->hw) + held != commit)
+		return fail(err, errlen, "commit charge %llu pages, but reserved + held = %llu", commit,
+			    hw_sysmem_pages_reserved(mm->hw) + held);
+	return 0;
+}

@@ -1,0 +1,149 @@
+/*
+ * The video memory manager: segments with a sub-allocator each, placement by
+ * preference, eviction by a pluggable policy, paging through the driver's copy
+ * engine, residency, CPU access and budgets. Hardware-independent: it talks to the
+ * device only through the DDI table (kmt/ddi.h). Errors are negative errno values.
+ */
+#ifndef KMT_VIDMM_H
+#define KMT_VIDMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gpusim/gpusim.h>
+#include "kmt/ddi.h"
+#include "kmt/vidmm/suballoc.h"
+
+struct vidmm;
+struct vidmm_alloc;
+
+/* ---- eviction policies (kmt/vidmm/policy.c) ------------------------------
+ * A policy orders the allocations of a segment for eviction. The manager tells
+ * it when an allocation enters or leaves a segment and when it is used; it asks
+ * for candidates, oldest/cheapest first, and skips the ones it cannot evict. */
+struct vidmm_policy_ops {
+	const char *name;
+	void *(*create)(void);
+	void (*destroy)(void *p);
+	void (*insert)(void *p, struct vidmm_alloc *a);
+	void (*remove)(void *p, struct vidmm_alloc *a);
+	void (*touch)(void *p, struct vidmm_alloc *a);
+	/* First candidate in segment seg (after `after`, or from the start when NULL). */
+	struct vidmm_alloc *(*next)(void *p, uint32_t seg, struct vidmm_alloc *after);
+};
+
+const struct vidmm_policy_ops *vidmm_policy_find(const char *name);
+extern const struct vidmm_policy_ops vidmm_policy_priority_lru;
+extern const struct vidmm_policy_ops vidmm_policy_lru;
+
+/* ---- allocations ------------------------------------------------------------ */
+
+struct vidmm_alloc {
+	uint32_t handle;          /* for events; set by the caller */
+	uint32_t device;          /* owner device handle, for events */
+	void *owner;              /* the caller's object */
+	uint64_t size, align;
+	uint32_t flags;           /* GPUSIM_ALLOC_* */
+	uint32_t npref, preferred[3], allowed;
+	uint32_t priority;
+
+	uint32_t seg;             /* GPUSIM_SEG_VISIBLE/INVISIBLE/GART or GPUSIM_SEG_SYS */
+	uint32_t block;           /* sub-allocator id while in a segment */
+	uint64_t offset;          /* in the segment */
+	uint64_t *pages;          /* system pages while in GART or sys, else NULL */
+	bool has_data;            /* written since creation: paging must carry it */
+
+	uint32_t lock_count;
+	void *lock_ptr;           /* CPU mapping while locked */
+	bool lock_vmapped;
+	uint32_t resident_count;  /* MakeResident minus Evict */
+	uint64_t last_fence;      /* render fence of the last submission using it */
+	uint64_t last_use;        /* manager tick of the last use, for LRU */
+	uint32_t mark;            /* scratch: member of the working set being placed */
+
+	/* Policy links (one list per segment and priority bucket). */
+	struct vidmm_alloc *prev, *next;
+	void *bucket;
+};
+
+/* ---- the manager --------------------------------------------------------------- */
+
+struct vidmm_segment {
+	uint32_t id;
+	bool present;
+	struct kmt_segment_desc desc;
+	struct vidmm_suballoc *sa;
+	uint64_t used;            /* bytes of allocations placed here */
+	uint64_t count;
+};
+
+struct vidmm_stats {
+	uint64_t evictions, page_ins, moves, bytes_in, bytes_out;
+	uint64_t allocations, commit_pages;
+};
+
+typedef void (*vidmm_emit_fn)(void *ctx, const struct gpusim_event *ev);
+
+struct vidmm {
+	struct hw_device *hw;
+	const struct kmt_ddi *ddi;
+	void *drv;
+	struct vidmm_segment seg[GPUSIM_SEG_COUNT + 1]; /* by id; [0] unused */
+	const struct vidmm_policy_ops *policy;
+	void *policy_state;
+	uint64_t tick;
+	uint64_t budget_local, budget_nonlocal;
+	uint64_t resident_local, resident_nonlocal; /* bytes under MakeResident */
+	struct vidmm_stats stats;
+	vidmm_emit_fn emit;
+	void *emit_ctx;
+	bool listening;           /* emit only when someone listens */
+	uint32_t mark_gen;
+};
+
+int vidmm_create(struct hw_device *hw, const struct kmt_ddi *ddi, const char *policy,
+		 struct vidmm **out);
+void vidmm_destroy(struct vidmm *mm);
+void vidmm_set_listener(struct vidmm *mm, vidmm_emit_fn fn, void *ctx, bool listening);
+
+/* Reserve the backing store and place the allocation (evicting others when the
+ * preferred segments are full). -EINVAL bad desc, -ENOMEM no commit for the
+ * backing store, -ENOSPC it can never fit / pinned with no room. */
+int vidmm_alloc_init(struct vidmm *mm, struct vidmm_alloc *a, const struct kmt_alloc_desc *d);
+/* Release placement and backing store (waits for the GPU to be done with it). */
+void vidmm_alloc_fini(struct vidmm *mm, struct vidmm_alloc *a);
+
+/* Make a working set resident (a Render's allocation list, a MakeResident call).
+ * Allocations outside the set may be evicted; with `only_unreferenced`, only
+ * those nobody made resident explicitly. -ENOSPC when the set cannot fit. */
+int vidmm_make_resident(struct vidmm *mm, struct vidmm_alloc **set, uint32_t n,
+			bool only_unreferenced, uint32_t cause);
+/* Evict to the backing store (no-op when already there or pinned/locked). */
+int vidmm_evict(struct vidmm *mm, struct vidmm_alloc *a, uint32_t cause);
+void vidmm_touch(struct vidmm *mm, struct vidmm_alloc *a, uint64_t fence);
+void vidmm_set_priority(struct vidmm *mm, struct vidmm_alloc *a, uint32_t priority);
+
+/* CPU access. -EBUSY when nowait and the GPU still uses it. */
+int vidmm_lock(struct vidmm *mm, struct vidmm_alloc *a, bool nowait, void **ptr);
+int vidmm_unlock(struct vidmm *mm, struct vidmm_alloc *a);
+bool vidmm_busy(struct vidmm *mm, struct vidmm_alloc *a);
+
+uint64_t vidmm_gpu_address(struct vidmm *mm, const struct vidmm_alloc *a);
+/* Memory group of an allocation: 0 local (VRAM), 1 non-local (GART/sys). */
+int vidmm_group(const struct vidmm_alloc *a);
+uint64_t vidmm_usage(const struct vidmm *mm, int group);
+
+/* Check every invariant (O(n)): 0, or -EFAULT with a sentence. */
+typedef int (*vidmm_alloc_iter)(void *ctx, struct vidmm_alloc **a);
+int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, size_t errlen);
+
+/* Internal to kmt/vidmm/: place an allocation now in sys, trying segments in
+ * `order` first; give its system pages back to its reservation. */
+int vidmm_place(struct vidmm *mm, struct vidmm_alloc *a, const uint32_t *order, uint32_t n,
+		bool only_unreferenced, uint32_t cause);
+void vidmm_put_pages(struct vidmm *mm, struct vidmm_alloc *a);
+
+void vidmm_emit(struct vidmm *mm, uint32_t type, uint32_t cause, const struct vidmm_alloc *a,
+		uint32_t from);
+
+#endif

@@ -1,0 +1,1359 @@
+/*
+ * Layout of <gpusim/d3dkmthk.h> against Microsoft's published WDDM headers on
+ * x86-64 Linux (microsoft/libdxg include/d3dkmthk.h, d3dkmdt.h, d3dukmdt.h, with the
+ * WSL base types of microsoft/DirectX-Headers include/wsl/stubs/basetsd.h).
+ *
+ * Every expected size, alignment and offset below was worked out by hand from the
+ * published field lists (4-byte UINT/ULONG/BOOL/enums/handles, 8-byte UINT64 and
+ * pointer slots aligned to 8, 4-byte wchar_t), not taken from the compiler, so a
+ * mistake in the header shows up here as a mismatch. The tests also pin the bit
+ * position of every named flag, the key enum and NTSTATUS values, and the exact
+ * prototype of every entry point (checked at compile time, no linking needed).
+ */
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gpusim/d3dkmthk.h>
+
+/* ---- table-driven layout checks ------------------------------------------ */
+
+struct layout_row {
+	const char *what;
+	size_t got;
+	size_t want;
+	int line;
+};
+
+#define SZ(T, n) { "sizeof(" #T ")", sizeof(T), (n), __LINE__ }
+#define AL(T, n) { "_Alignof(" #T ")", _Alignof(T), (n), __LINE__ }
+#define OFF(T, m, n) { "offsetof(" #T ", " #m ")", offsetof(T, m), (n), __LINE__ }
+
+static void check_rows(const struct layout_row *rows, size_t count)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		if (rows[i].got != rows[i].want) {
+			fprintf(stderr, "%s:%d: %s is %zu, expected %zu\n", __FILE__,
+				rows[i].line, rows[i].what, rows[i].got, rows[i].want);
+			bad++;
+		}
+	}
+	ck_assert_msg(bad == 0, "%zu of %zu layout figures differ (see stderr)", bad, count);
+}
+
+#define CHECK_TABLE(rows) check_rows((rows), sizeof(rows) / sizeof((rows)[0]))
+
+/* ---- bit-field positions -------------------------------------------------- */
+
+/*
+ * Zero an object of type T, store val into the bit field, then read the 32- or
+ * 64-bit word at byte offset off and compare it with want.
+ */
+static void check_word(const char *what, int line, const void *obj, size_t off,
+		       size_t width, uint64_t want)
+{
+	uint64_t got = 0;
+
+	if (width == 4) {
+		uint32_t w;
+		memcpy(&w, (const char *)obj + off, sizeof w);
+		got = w;
+	} else {
+		memcpy(&got, (const char *)obj + off, sizeof got);
+	}
+	ck_assert_msg(got == want, "line %d: %s gives 0x%llx, expected 0x%llx", line, what,
+		      (unsigned long long)got, (unsigned long long)want);
+}
+
+#define BITS_AT(T, off, width, field, val, want)                                    \
+	do {                                                                        \
+		T o_;                                                               \
+		memset(&o_, 0, sizeof o_);                                          \
+		o_.field = (val);                                                   \
+		check_word(#T "." #field " = " #val, __LINE__, &o_, (off), (width), \
+			   (want));                                                 \
+	} while (0)
+#define BITS(T, field, val, want) BITS_AT(T, 0, 4, field, val, want)
+
+/* ========================================================================== */
+/* base types                                                                 */
+/* ========================================================================== */
+
+START_TEST(test_base_types)
+{
+	static const struct layout_row rows[] = {
+		SZ(UINT, 4), SZ(ULONG, 4), SZ(LONG, 4), SZ(BOOL, 4), SZ(BOOLEAN, 1),
+		SZ(UINT64, 8), SZ(ULONGLONG, 8), SZ(HANDLE, 8), SZ(WCHAR, 4),
+		SZ(NTSTATUS, 4), SZ(D3DKMT_HANDLE, 4), SZ(D3DGPU_VIRTUAL_ADDRESS, 8),
+		SZ(D3DGPU_SIZE_T, 8), SZ(D3DKMT_SIZE_T, 8), SZ(D3DKMT_UINT_PTR, 8),
+		SZ(D3DKMT_ULONG_PTR, 8), SZ(D3DDDI_VIDEO_PRESENT_SOURCE_ID, 4),
+		SZ(D3DDDI_VIDEO_PRESENT_TARGET_ID, 4),
+
+		SZ(LUID, 8), AL(LUID, 4),
+		OFF(LUID, LowPart, 0), OFF(LUID, HighPart, 4),
+
+		SZ(LARGE_INTEGER, 8), AL(LARGE_INTEGER, 8),
+		OFF(LARGE_INTEGER, LowPart, 0), OFF(LARGE_INTEGER, HighPart, 4),
+		OFF(LARGE_INTEGER, u.LowPart, 0), OFF(LARGE_INTEGER, u.HighPart, 4),
+		OFF(LARGE_INTEGER, QuadPart, 0),
+
+		SZ(D3DKMT_PTR_TYPE, 8), AL(D3DKMT_PTR_TYPE, 8),
+		OFF(D3DKMT_PTR_TYPE, Ptr_Align, 0), OFF(D3DKMT_PTR_TYPE, Ptr, 0),
+	};
+
+	CHECK_TABLE(rows);
+	/* signedness as in the WSL base types */
+	ck_assert((NTSTATUS)-1 < 0);
+	ck_assert((LONG)-1 < 0);
+	ck_assert((ULONG)-1 > 0);
+	ck_assert((BOOL)-1 > 0);
+	ck_assert((UINT)-1 > 0);
+}
+END_TEST
+
+START_TEST(test_ptr_init)
+{
+	D3DKMT_ADAPTERINFO info[2];
+	D3DKMT_ENUMADAPTERS2 e = { 2, D3DKMT_PTR_INIT(info) };
+
+	ck_assert_uint_eq(e.NumAdapters, 2);
+	ck_assert_ptr_eq(e.pAdapters, info);
+	ck_assert_uint_eq(e.pAdapters_Align, (UINT64)(uintptr_t)info);
+}
+END_TEST
+
+/* ========================================================================== */
+/* d3dukmdt.h                                                                 */
+/* ========================================================================== */
+
+START_TEST(test_layout_ukmdt)
+{
+	static const struct layout_row rows[] = {
+		SZ(D3DDDI_ALLOCATIONINFO, 40), AL(D3DDDI_ALLOCATIONINFO, 8),
+		OFF(D3DDDI_ALLOCATIONINFO, hAllocation, 0),
+		OFF(D3DDDI_ALLOCATIONINFO, pSystemMem_Align, 8),
+		OFF(D3DDDI_ALLOCATIONINFO, pSystemMem, 8),
+		OFF(D3DDDI_ALLOCATIONINFO, pPrivateDriverData_Align, 16),
+		OFF(D3DDDI_ALLOCATIONINFO, pPrivateDriverData, 16),
+		OFF(D3DDDI_ALLOCATIONINFO, PrivateDriverDataSize, 24),
+		OFF(D3DDDI_ALLOCATIONINFO, VidPnSourceId, 28),
+		OFF(D3DDDI_ALLOCATIONINFO, Flags, 32),
+		OFF(D3DDDI_ALLOCATIONINFO, Flags.Value, 32),
+
+		SZ(D3DDDI_ALLOCATIONINFO2, 96), AL(D3DDDI_ALLOCATIONINFO2, 8),
+		OFF(D3DDDI_ALLOCATIONINFO2, hAllocation, 0),
+		OFF(D3DDDI_ALLOCATIONINFO2, pSystemMem_hSection_Align, 8),
+		OFF(D3DDDI_ALLOCATIONINFO2, hSection, 8),
+		OFF(D3DDDI_ALLOCATIONINFO2, pSystemMem, 8),
+		OFF(D3DDDI_ALLOCATIONINFO2, pPrivateDriverData_Align, 16),
+		OFF(D3DDDI_ALLOCATIONINFO2, pPrivateDriverData, 16),
+		OFF(D3DDDI_ALLOCATIONINFO2, PrivateDriverDataSize, 24),
+		OFF(D3DDDI_ALLOCATIONINFO2, VidPnSourceId, 28),
+		OFF(D3DDDI_ALLOCATIONINFO2, Flags, 32),
+		OFF(D3DDDI_ALLOCATIONINFO2, Flags.Value, 32),
+		OFF(D3DDDI_ALLOCATIONINFO2, GpuVirtualAddress, 40),
+		OFF(D3DDDI_ALLOCATIONINFO2, Priority, 48),
+		OFF(D3DDDI_ALLOCATIONINFO2, Unused, 48),
+		OFF(D3DDDI_ALLOCATIONINFO2, Reserved, 56),
+		OFF(D3DDDI_ALLOCATIONINFO2, Reserved[4], 88),
+
+		SZ(D3DDDI_OPENALLOCATIONINFO, 24), AL(D3DDDI_OPENALLOCATIONINFO, 8),
+		OFF(D3DDDI_OPENALLOCATIONINFO, hAllocation, 0),
+		OFF(D3DDDI_OPENALLOCATIONINFO, pPrivateDriverData_Align, 8),
+		OFF(D3DDDI_OPENALLOCATIONINFO, pPrivateDriverData, 8),
+		OFF(D3DDDI_OPENALLOCATIONINFO, PrivateDriverDataSize, 16),
+
+		SZ(D3DDDI_OPENALLOCATIONINFO2, 80), AL(D3DDDI_OPENALLOCATIONINFO2, 8),
+		OFF(D3DDDI_OPENALLOCATIONINFO2, hAllocation, 0),
+		OFF(D3DDDI_OPENALLOCATIONINFO2, pPrivateDriverData_Align, 8),
+		OFF(D3DDDI_OPENALLOCATIONINFO2, pPrivateDriverData, 8),
+		OFF(D3DDDI_OPENALLOCATIONINFO2, PrivateDriverDataSize, 16),
+		OFF(D3DDDI_OPENALLOCATIONINFO2, GpuVirtualAddress, 24),
+		OFF(D3DDDI_OPENALLOCATIONINFO2, Reserved, 32),
+		OFF(D3DDDI_OPENALLOCATIONINFO2, Reserved[5], 72),
+
+		SZ(D3DDDI_ALLOCATIONLIST, 8), AL(D3DDDI_ALLOCATIONLIST, 4),
+		OFF(D3DDDI_ALLOCATIONLIST, hAllocation, 0),
+		OFF(D3DDDI_ALLOCATIONLIST, Value, 4),
+
+		SZ(D3DDDI_PATCHLOCATIONLIST, 24), AL(D3DDDI_PATCHLOCATIONLIST, 4),
+		OFF(D3DDDI_PATCHLOCATIONLIST, AllocationIndex, 0),
+		OFF(D3DDDI_PATCHLOCATIONLIST, Value, 4),
+		OFF(D3DDDI_PATCHLOCATIONLIST, DriverId, 8),
+		OFF(D3DDDI_PATCHLOCATIONLIST, AllocationOffset, 12),
+		OFF(D3DDDI_PATCHLOCATIONLIST, PatchOffset, 16),
+		OFF(D3DDDI_PATCHLOCATIONLIST, SplitOffset, 20),
+
+		SZ(D3DDDICB_LOCKFLAGS, 4), AL(D3DDDICB_LOCKFLAGS, 4),
+		OFF(D3DDDICB_LOCKFLAGS, Value, 0),
+		SZ(D3DDDICB_LOCK2FLAGS, 4), AL(D3DDDICB_LOCK2FLAGS, 4),
+		OFF(D3DDDICB_LOCK2FLAGS, Value, 0),
+		SZ(D3DDDICB_DESTROYALLOCATION2FLAGS, 4), AL(D3DDDICB_DESTROYALLOCATION2FLAGS, 4),
+		OFF(D3DDDICB_DESTROYALLOCATION2FLAGS, Value, 0),
+		SZ(D3DDDI_CREATECONTEXTFLAGS, 4), AL(D3DDDI_CREATECONTEXTFLAGS, 4),
+		OFF(D3DDDI_CREATECONTEXTFLAGS, Value, 0),
+		SZ(D3DDDI_SEGMENTPREFERENCE, 4), AL(D3DDDI_SEGMENTPREFERENCE, 4),
+		OFF(D3DDDI_SEGMENTPREFERENCE, Value, 0),
+		SZ(D3DDDICB_SIGNALFLAGS, 4), AL(D3DDDICB_SIGNALFLAGS, 4),
+		OFF(D3DDDICB_SIGNALFLAGS, Value, 0),
+		SZ(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, 4), AL(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, 4),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, Value, 0),
+		SZ(D3DDDI_MAKERESIDENT_FLAGS, 4), AL(D3DDDI_MAKERESIDENT_FLAGS, 4),
+		OFF(D3DDDI_MAKERESIDENT_FLAGS, Value, 0),
+		SZ(D3DDDI_EVICT_FLAGS, 4), AL(D3DDDI_EVICT_FLAGS, 4),
+		OFF(D3DDDI_EVICT_FLAGS, Value, 0),
+
+		SZ(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, 80), AL(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, 8),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, Type, 0),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, Flags, 4),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, SynchronizationMutex.InitialState, 8),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, Semaphore.MaxCount, 8),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, Semaphore.InitialCount, 12),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, Fence.FenceValue, 8),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, CPUNotification.Event_Align, 8),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, CPUNotification.Event, 8),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, MonitoredFence.InitialFenceValue, 8),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, MonitoredFence.FenceValueCPUVirtualAddress_Align, 16),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, MonitoredFence.FenceValueCPUVirtualAddress, 16),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, MonitoredFence.FenceValueGPUVirtualAddress, 24),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, MonitoredFence.EngineAffinity, 32),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, MonitoredFence.Padding, 36),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, PeriodicMonitoredFence.hAdapter, 8),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, PeriodicMonitoredFence.VidPnTargetId, 12),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, PeriodicMonitoredFence.Time, 16),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, PeriodicMonitoredFence.FenceValueCPUVirtualAddress_Align, 24),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, PeriodicMonitoredFence.FenceValueCPUVirtualAddress, 24),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, PeriodicMonitoredFence.FenceValueGPUVirtualAddress, 32),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, PeriodicMonitoredFence.EngineAffinity, 40),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, PeriodicMonitoredFence.Padding, 44),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, Reserved.Reserved, 8),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, Reserved.Reserved[7], 64),
+		OFF(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, SharedHandle, 72),
+
+		SZ(D3DDDI_MAKERESIDENT, 48), AL(D3DDDI_MAKERESIDENT, 8),
+		OFF(D3DDDI_MAKERESIDENT, hPagingQueue, 0),
+		OFF(D3DDDI_MAKERESIDENT, NumAllocations, 4),
+		OFF(D3DDDI_MAKERESIDENT, AllocationList_Align, 8),
+		OFF(D3DDDI_MAKERESIDENT, AllocationList, 8),
+		OFF(D3DDDI_MAKERESIDENT, PriorityList_Align, 16),
+		OFF(D3DDDI_MAKERESIDENT, PriorityList, 16),
+		OFF(D3DDDI_MAKERESIDENT, Flags, 24),
+		OFF(D3DDDI_MAKERESIDENT, PagingFenceValue, 32),
+		OFF(D3DDDI_MAKERESIDENT, NumBytesToTrim, 40),
+	};
+
+	CHECK_TABLE(rows);
+}
+END_TEST
+
+/* ========================================================================== */
+/* d3dkmdt.h                                                                  */
+/* ========================================================================== */
+
+START_TEST(test_layout_kmdt)
+{
+	static const struct layout_row rows[] = {
+		SZ(D3DKMDT_PREEMPTION_CAPS, 8), AL(D3DKMDT_PREEMPTION_CAPS, 4),
+		OFF(D3DKMDT_PREEMPTION_CAPS, GraphicsPreemptionGranularity, 0),
+		OFF(D3DKMDT_PREEMPTION_CAPS, ComputePreemptionGranularity, 4),
+
+		SZ(D3DKMT_WDDM_1_2_CAPS, 12), AL(D3DKMT_WDDM_1_2_CAPS, 4),
+		OFF(D3DKMT_WDDM_1_2_CAPS, PreemptionCaps, 0),
+		OFF(D3DKMT_WDDM_1_2_CAPS, PreemptionCaps.ComputePreemptionGranularity, 4),
+		OFF(D3DKMT_WDDM_1_2_CAPS, Value, 8),
+
+		SZ(D3DKMT_WDDM_1_3_CAPS, 4), AL(D3DKMT_WDDM_1_3_CAPS, 4),
+		OFF(D3DKMT_WDDM_1_3_CAPS, Value, 0),
+		SZ(D3DKMT_WDDM_2_0_CAPS, 4), AL(D3DKMT_WDDM_2_0_CAPS, 4),
+		OFF(D3DKMT_WDDM_2_0_CAPS, Value, 0),
+		SZ(D3DKMT_WDDM_2_7_CAPS, 4), AL(D3DKMT_WDDM_2_7_CAPS, 4),
+		OFF(D3DKMT_WDDM_2_7_CAPS, Value, 0),
+		SZ(D3DKMT_WDDM_2_9_CAPS, 4), AL(D3DKMT_WDDM_2_9_CAPS, 4),
+		OFF(D3DKMT_WDDM_2_9_CAPS, Value, 0),
+		SZ(D3DKMT_WDDM_3_0_CAPS, 4), AL(D3DKMT_WDDM_3_0_CAPS, 4),
+		OFF(D3DKMT_WDDM_3_0_CAPS, Value, 0),
+		SZ(D3DKMT_DRIVERCAPS_EXT, 4), AL(D3DKMT_DRIVERCAPS_EXT, 4),
+		OFF(D3DKMT_DRIVERCAPS_EXT, Value, 0),
+		SZ(DXGK_NODEMETADATA_FLAGS, 4), AL(DXGK_NODEMETADATA_FLAGS, 4),
+		OFF(DXGK_NODEMETADATA_FLAGS, Value, 0),
+
+		/* 4 + 32 * 4-byte WCHAR = 132, flags to 136, two BOOLEANs, padded to 140 */
+		SZ(DXGK_NODEMETADATA, 140), AL(DXGK_NODEMETADATA, 4),
+		OFF(DXGK_NODEMETADATA, EngineType, 0),
+		OFF(DXGK_NODEMETADATA, FriendlyName, 4),
+		OFF(DXGK_NODEMETADATA, FriendlyName[31], 128),
+		OFF(DXGK_NODEMETADATA, Flags, 132),
+		OFF(DXGK_NODEMETADATA, GpuMmuSupported, 136),
+		OFF(DXGK_NODEMETADATA, IoMmuSupported, 137),
+
+		SZ(D3DKMT_NODEMETADATA, 144), AL(D3DKMT_NODEMETADATA, 4),
+		OFF(D3DKMT_NODEMETADATA, NodeOrdinalAndAdapterIndex, 0),
+		OFF(D3DKMT_NODEMETADATA, NodeData, 4),
+		OFF(D3DKMT_NODEMETADATA, NodeData.Flags, 136),
+		OFF(D3DKMT_NODEMETADATA, NodeData.IoMmuSupported, 141),
+
+		/* only bit fields inside: size and alignment */
+		SZ(DXGK_FAULT_ERROR_CODE, 4), AL(DXGK_FAULT_ERROR_CODE, 4),
+	};
+
+	CHECK_TABLE(rows);
+}
+END_TEST
+
+/* ========================================================================== */
+/* d3dkmthk.h: adapters and adapter queries                                   */
+/* ========================================================================== */
+
+START_TEST(test_layout_adapters)
+{
+	static const struct layout_row rows[] = {
+		SZ(D3DKMT_ADAPTERINFO, 20), AL(D3DKMT_ADAPTERINFO, 4),
+		OFF(D3DKMT_ADAPTERINFO, hAdapter, 0),
+		OFF(D3DKMT_ADAPTERINFO, AdapterLuid, 4),
+		OFF(D3DKMT_ADAPTERINFO, AdapterLuid.HighPart, 8),
+		OFF(D3DKMT_ADAPTERINFO, NumOfSources, 12),
+		OFF(D3DKMT_ADAPTERINFO, bPrecisePresentRegionsPreferred, 16),
+
+		SZ(D3DKMT_ENUMADAPTERS, 324), AL(D3DKMT_ENUMADAPTERS, 4),
+		OFF(D3DKMT_ENUMADAPTERS, NumAdapters, 0),
+		OFF(D3DKMT_ENUMADAPTERS, Adapters, 4),
+		OFF(D3DKMT_ENUMADAPTERS, Adapters[1], 24),
+		OFF(D3DKMT_ENUMADAPTERS, Adapters[15], 304),
+
+		SZ(D3DKMT_ENUMADAPTERS2, 16), AL(D3DKMT_ENUMADAPTERS2, 8),
+		OFF(D3DKMT_ENUMADAPTERS2, NumAdapters, 0),
+		OFF(D3DKMT_ENUMADAPTERS2, pAdapters_Align, 8),
+		OFF(D3DKMT_ENUMADAPTERS2, pAdapters, 8),
+
+		SZ(D3DKMT_ENUMADAPTERS_FILTER, 8), AL(D3DKMT_ENUMADAPTERS_FILTER, 8),
+		OFF(D3DKMT_ENUMADAPTERS_FILTER, Value, 0),
+
+		SZ(D3DKMT_ENUMADAPTERS3, 24), AL(D3DKMT_ENUMADAPTERS3, 8),
+		OFF(D3DKMT_ENUMADAPTERS3, Filter, 0),
+		OFF(D3DKMT_ENUMADAPTERS3, NumAdapters, 8),
+		OFF(D3DKMT_ENUMADAPTERS3, pAdapters_Align, 16),
+		OFF(D3DKMT_ENUMADAPTERS3, pAdapters, 16),
+
+		SZ(D3DKMT_OPENADAPTERFROMLUID, 12), AL(D3DKMT_OPENADAPTERFROMLUID, 4),
+		OFF(D3DKMT_OPENADAPTERFROMLUID, AdapterLuid, 0),
+		OFF(D3DKMT_OPENADAPTERFROMLUID, hAdapter, 8),
+
+		SZ(D3DKMT_CLOSEADAPTER, 4), AL(D3DKMT_CLOSEADAPTER, 4),
+		OFF(D3DKMT_CLOSEADAPTER, hAdapter, 0),
+
+		SZ(D3DKMT_QUERYADAPTERINFO, 24), AL(D3DKMT_QUERYADAPTERINFO, 8),
+		OFF(D3DKMT_QUERYADAPTERINFO, hAdapter, 0),
+		OFF(D3DKMT_QUERYADAPTERINFO, Type, 4),
+		OFF(D3DKMT_QUERYADAPTERINFO, pPrivateDriverData_Align, 8),
+		OFF(D3DKMT_QUERYADAPTERINFO, pPrivateDriverData, 8),
+		OFF(D3DKMT_QUERYADAPTERINFO, PrivateDriverDataSize, 16),
+
+		SZ(D3DKMT_SEGMENTSIZEINFO, 24), AL(D3DKMT_SEGMENTSIZEINFO, 8),
+		OFF(D3DKMT_SEGMENTSIZEINFO, DedicatedVideoMemorySize, 0),
+		OFF(D3DKMT_SEGMENTSIZEINFO, DedicatedSystemMemorySize, 8),
+		OFF(D3DKMT_SEGMENTSIZEINFO, SharedSystemMemorySize, 16),
+
+		SZ(D3DKMT_SEGMENTGROUPSIZEINFO, 56), AL(D3DKMT_SEGMENTGROUPSIZEINFO, 8),
+		OFF(D3DKMT_SEGMENTGROUPSIZEINFO, PhysicalAdapterIndex, 0),
+		OFF(D3DKMT_SEGMENTGROUPSIZEINFO, LegacyInfo, 8),
+		OFF(D3DKMT_SEGMENTGROUPSIZEINFO, LegacyInfo.SharedSystemMemorySize, 24),
+		OFF(D3DKMT_SEGMENTGROUPSIZEINFO, LocalMemory, 32),
+		OFF(D3DKMT_SEGMENTGROUPSIZEINFO, NonLocalMemory, 40),
+		OFF(D3DKMT_SEGMENTGROUPSIZEINFO, NonBudgetMemory, 48),
+
+		SZ(D3DKMT_ADAPTERADDRESS, 12), AL(D3DKMT_ADAPTERADDRESS, 4),
+		OFF(D3DKMT_ADAPTERADDRESS, BusNumber, 0),
+		OFF(D3DKMT_ADAPTERADDRESS, DeviceNumber, 4),
+		OFF(D3DKMT_ADAPTERADDRESS, FunctionNumber, 8),
+
+		SZ(D3DKMT_ADAPTERTYPE, 4), AL(D3DKMT_ADAPTERTYPE, 4),
+		OFF(D3DKMT_ADAPTERTYPE, Value, 0),
+
+		SZ(D3DKMT_UMD_DRIVER_VERSION, 8), AL(D3DKMT_UMD_DRIVER_VERSION, 8),
+		OFF(D3DKMT_UMD_DRIVER_VERSION, DriverVersion, 0),
+		OFF(D3DKMT_UMD_DRIVER_VERSION, DriverVersion.QuadPart, 0),
+		SZ(D3DKMT_KMD_DRIVER_VERSION, 8), AL(D3DKMT_KMD_DRIVER_VERSION, 8),
+		OFF(D3DKMT_KMD_DRIVER_VERSION, DriverVersion, 0),
+		OFF(D3DKMT_KMD_DRIVER_VERSION, DriverVersion.QuadPart, 0),
+
+		SZ(D3DKMT_PHYSICAL_ADAPTER_COUNT, 4), AL(D3DKMT_PHYSICAL_ADAPTER_COUNT, 4),
+		OFF(D3DKMT_PHYSICAL_ADAPTER_COUNT, Count, 0),
+
+		SZ(D3DKMT_DEVICE_IDS, 24), AL(D3DKMT_DEVICE_IDS, 4),
+		OFF(D3DKMT_DEVICE_IDS, VendorID, 0),
+		OFF(D3DKMT_DEVICE_IDS, DeviceID, 4),
+		OFF(D3DKMT_DEVICE_IDS, SubVendorID, 8),
+		OFF(D3DKMT_DEVICE_IDS, SubSystemID, 12),
+		OFF(D3DKMT_DEVICE_IDS, RevisionID, 16),
+		OFF(D3DKMT_DEVICE_IDS, BusType, 20),
+
+		SZ(D3DKMT_QUERY_DEVICE_IDS, 28), AL(D3DKMT_QUERY_DEVICE_IDS, 4),
+		OFF(D3DKMT_QUERY_DEVICE_IDS, PhysicalAdapterIndex, 0),
+		OFF(D3DKMT_QUERY_DEVICE_IDS, DeviceIds, 4),
+		OFF(D3DKMT_QUERY_DEVICE_IDS, DeviceIds.BusType, 24),
+
+		/* 4096 wide characters of 4 bytes */
+		SZ(D3DKMT_DRIVER_DESCRIPTION, 16384), AL(D3DKMT_DRIVER_DESCRIPTION, 4),
+		OFF(D3DKMT_DRIVER_DESCRIPTION, DriverDescription, 0),
+		OFF(D3DKMT_DRIVER_DESCRIPTION, DriverDescription[4095], 16380),
+	};
+
+	CHECK_TABLE(rows);
+}
+END_TEST
+
+/* ========================================================================== */
+/* d3dkmthk.h: devices, contexts, device state                                */
+/* ========================================================================== */
+
+START_TEST(test_layout_devices)
+{
+	static const struct layout_row rows[] = {
+		SZ(D3DKMT_CREATEDEVICEFLAGS, 4), AL(D3DKMT_CREATEDEVICEFLAGS, 4),
+
+		SZ(D3DKMT_CREATEDEVICE, 64), AL(D3DKMT_CREATEDEVICE, 8),
+		OFF(D3DKMT_CREATEDEVICE, hAdapter, 0),
+		OFF(D3DKMT_CREATEDEVICE, pAdapter, 0),
+		OFF(D3DKMT_CREATEDEVICE, pAdapter_Align, 0),
+		OFF(D3DKMT_CREATEDEVICE, Flags, 8),
+		OFF(D3DKMT_CREATEDEVICE, hDevice, 12),
+		OFF(D3DKMT_CREATEDEVICE, pCommandBuffer_Align, 16),
+		OFF(D3DKMT_CREATEDEVICE, pCommandBuffer, 16),
+		OFF(D3DKMT_CREATEDEVICE, CommandBufferSize, 24),
+		OFF(D3DKMT_CREATEDEVICE, pAllocationList_Align, 32),
+		OFF(D3DKMT_CREATEDEVICE, pAllocationList, 32),
+		OFF(D3DKMT_CREATEDEVICE, AllocationListSize, 40),
+		OFF(D3DKMT_CREATEDEVICE, pPatchLocationList_Align, 48),
+		OFF(D3DKMT_CREATEDEVICE, pPatchLocationList, 48),
+		OFF(D3DKMT_CREATEDEVICE, PatchLocationListSize, 56),
+
+		SZ(D3DKMT_DESTROYDEVICE, 4), AL(D3DKMT_DESTROYDEVICE, 4),
+		OFF(D3DKMT_DESTROYDEVICE, hDevice, 0),
+
+		SZ(D3DKMT_CREATECONTEXT, 96), AL(D3DKMT_CREATECONTEXT, 8),
+		OFF(D3DKMT_CREATECONTEXT, hDevice, 0),
+		OFF(D3DKMT_CREATECONTEXT, NodeOrdinal, 4),
+		OFF(D3DKMT_CREATECONTEXT, EngineAffinity, 8),
+		OFF(D3DKMT_CREATECONTEXT, Flags, 12),
+		OFF(D3DKMT_CREATECONTEXT, pPrivateDriverData_Align, 16),
+		OFF(D3DKMT_CREATECONTEXT, pPrivateDriverData, 16),
+		OFF(D3DKMT_CREATECONTEXT, PrivateDriverDataSize, 24),
+		OFF(D3DKMT_CREATECONTEXT, ClientHint, 28),
+		OFF(D3DKMT_CREATECONTEXT, hContext, 32),
+		OFF(D3DKMT_CREATECONTEXT, pCommandBuffer_Align, 40),
+		OFF(D3DKMT_CREATECONTEXT, pCommandBuffer, 40),
+		OFF(D3DKMT_CREATECONTEXT, CommandBufferSize, 48),
+		OFF(D3DKMT_CREATECONTEXT, pAllocationList_Align, 56),
+		OFF(D3DKMT_CREATECONTEXT, pAllocationList, 56),
+		OFF(D3DKMT_CREATECONTEXT, AllocationListSize, 64),
+		OFF(D3DKMT_CREATECONTEXT, pPatchLocationList_Align, 72),
+		OFF(D3DKMT_CREATECONTEXT, pPatchLocationList, 72),
+		OFF(D3DKMT_CREATECONTEXT, PatchLocationListSize, 80),
+		OFF(D3DKMT_CREATECONTEXT, CommandBuffer, 88),
+
+		SZ(D3DKMT_CREATECONTEXTVIRTUAL, 40), AL(D3DKMT_CREATECONTEXTVIRTUAL, 8),
+		OFF(D3DKMT_CREATECONTEXTVIRTUAL, hDevice, 0),
+		OFF(D3DKMT_CREATECONTEXTVIRTUAL, NodeOrdinal, 4),
+		OFF(D3DKMT_CREATECONTEXTVIRTUAL, EngineAffinity, 8),
+		OFF(D3DKMT_CREATECONTEXTVIRTUAL, Flags, 12),
+		OFF(D3DKMT_CREATECONTEXTVIRTUAL, pPrivateDriverData_Align, 16),
+		OFF(D3DKMT_CREATECONTEXTVIRTUAL, pPrivateDriverData, 16),
+		OFF(D3DKMT_CREATECONTEXTVIRTUAL, PrivateDriverDataSize, 24),
+		OFF(D3DKMT_CREATECONTEXTVIRTUAL, ClientHint, 28),
+		OFF(D3DKMT_CREATECONTEXTVIRTUAL, hContext, 32),
+
+		SZ(D3DKMT_DESTROYCONTEXT, 4), AL(D3DKMT_DESTROYCONTEXT, 4),
+		OFF(D3DKMT_DESTROYCONTEXT, hContext, 0),
+
+		SZ(D3DKMT_DEVICERESET_STATE, 4), AL(D3DKMT_DEVICERESET_STATE, 4),
+		OFF(D3DKMT_DEVICERESET_STATE, Value, 0),
+
+		SZ(D3DKMT_PRESENT_STATS, 32), AL(D3DKMT_PRESENT_STATS, 8),
+		OFF(D3DKMT_PRESENT_STATS, PresentCount, 0),
+		OFF(D3DKMT_PRESENT_STATS, PresentRefreshCount, 4),
+		OFF(D3DKMT_PRESENT_STATS, SyncRefreshCount, 8),
+		OFF(D3DKMT_PRESENT_STATS, SyncQPCTime, 16),
+		OFF(D3DKMT_PRESENT_STATS, SyncGPUTime, 24),
+
+		SZ(D3DKMT_DEVICEPRESENT_STATE, 40), AL(D3DKMT_DEVICEPRESENT_STATE, 8),
+		OFF(D3DKMT_DEVICEPRESENT_STATE, VidPnSourceId, 0),
+		OFF(D3DKMT_DEVICEPRESENT_STATE, PresentStats, 8),
+
+		SZ(D3DKMT_PRESENT_STATS_DWM, 40), AL(D3DKMT_PRESENT_STATS_DWM, 8),
+		OFF(D3DKMT_PRESENT_STATS_DWM, PresentCount, 0),
+		OFF(D3DKMT_PRESENT_STATS_DWM, PresentRefreshCount, 4),
+		OFF(D3DKMT_PRESENT_STATS_DWM, PresentQPCTime, 8),
+		OFF(D3DKMT_PRESENT_STATS_DWM, SyncRefreshCount, 16),
+		OFF(D3DKMT_PRESENT_STATS_DWM, SyncQPCTime, 24),
+		OFF(D3DKMT_PRESENT_STATS_DWM, CustomPresentDuration, 32),
+
+		SZ(D3DKMT_DEVICEPAGEFAULT_STATE, 32), AL(D3DKMT_DEVICEPAGEFAULT_STATE, 8),
+		OFF(D3DKMT_DEVICEPAGEFAULT_STATE, FaultedPrimitiveAPISequenceNumber, 0),
+		OFF(D3DKMT_DEVICEPAGEFAULT_STATE, FaultedPipelineStage, 8),
+		OFF(D3DKMT_DEVICEPAGEFAULT_STATE, FaultedBindTableEntry, 12),
+		OFF(D3DKMT_DEVICEPAGEFAULT_STATE, PageFaultFlags, 16),
+		OFF(D3DKMT_DEVICEPAGEFAULT_STATE, FaultErrorCode, 20),
+		OFF(D3DKMT_DEVICEPAGEFAULT_STATE, FaultedVirtualAddress, 24),
+
+		SZ(D3DKMT_DEVICEPRESENT_STATE_DWM, 48), AL(D3DKMT_DEVICEPRESENT_STATE_DWM, 8),
+		OFF(D3DKMT_DEVICEPRESENT_STATE_DWM, VidPnSourceId, 0),
+		OFF(D3DKMT_DEVICEPRESENT_STATE_DWM, PresentStatsDWM, 8),
+
+		SZ(D3DKMT_DEVICEPRESENT_QUEUE_STATE, 8), AL(D3DKMT_DEVICEPRESENT_QUEUE_STATE, 4),
+		OFF(D3DKMT_DEVICEPRESENT_QUEUE_STATE, VidPnSourceId, 0),
+		OFF(D3DKMT_DEVICEPRESENT_QUEUE_STATE, bQueuedPresentLimitReached, 4),
+
+		/* largest union member is PresentStateDWM (48 bytes) at offset 8 */
+		SZ(D3DKMT_GETDEVICESTATE, 56), AL(D3DKMT_GETDEVICESTATE, 8),
+		OFF(D3DKMT_GETDEVICESTATE, hDevice, 0),
+		OFF(D3DKMT_GETDEVICESTATE, StateType, 4),
+		OFF(D3DKMT_GETDEVICESTATE, ExecutionState, 8),
+		OFF(D3DKMT_GETDEVICESTATE, PresentState, 8),
+		OFF(D3DKMT_GETDEVICESTATE, ResetState, 8),
+		OFF(D3DKMT_GETDEVICESTATE, PresentStateDWM, 8),
+		OFF(D3DKMT_GETDEVICESTATE, PageFaultState, 8),
+		OFF(D3DKMT_GETDEVICESTATE, PresentQueueState, 8),
+		OFF(D3DKMT_GETDEVICESTATE, PageFaultState.FaultedVirtualAddress, 32),
+		OFF(D3DKMT_GETDEVICESTATE, PresentStateDWM.PresentStatsDWM.CustomPresentDuration, 48),
+	};
+
+	CHECK_TABLE(rows);
+}
+END_TEST
+
+/* ========================================================================== */
+/* d3dkmthk.h: allocations, resources, CPU access                             */
+/* ========================================================================== */
+
+START_TEST(test_layout_allocations)
+{
+	static const struct layout_row rows[] = {
+		SZ(D3DKMT_STANDARDALLOCATION_EXISTINGHEAP, 8), AL(D3DKMT_STANDARDALLOCATION_EXISTINGHEAP, 8),
+		OFF(D3DKMT_STANDARDALLOCATION_EXISTINGHEAP, Size, 0),
+
+		SZ(D3DKMT_CREATESTANDARDALLOCATIONFLAGS, 4), AL(D3DKMT_CREATESTANDARDALLOCATIONFLAGS, 4),
+		OFF(D3DKMT_CREATESTANDARDALLOCATIONFLAGS, Value, 0),
+
+		SZ(D3DKMT_CREATESTANDARDALLOCATION, 24), AL(D3DKMT_CREATESTANDARDALLOCATION, 8),
+		OFF(D3DKMT_CREATESTANDARDALLOCATION, Type, 0),
+		OFF(D3DKMT_CREATESTANDARDALLOCATION, ExistingHeapData, 8),
+		OFF(D3DKMT_CREATESTANDARDALLOCATION, Flags, 16),
+
+		SZ(D3DKMT_CREATEALLOCATIONFLAGS, 4), AL(D3DKMT_CREATEALLOCATIONFLAGS, 4),
+
+		SZ(D3DKMT_CREATEALLOCATION, 72), AL(D3DKMT_CREATEALLOCATION, 8),
+		OFF(D3DKMT_CREATEALLOCATION, hDevice, 0),
+		OFF(D3DKMT_CREATEALLOCATION, hResource, 4),
+		OFF(D3DKMT_CREATEALLOCATION, hGlobalShare, 8),
+		OFF(D3DKMT_CREATEALLOCATION, pPrivateRuntimeData_Align, 16),
+		OFF(D3DKMT_CREATEALLOCATION, pPrivateRuntimeData, 16),
+		OFF(D3DKMT_CREATEALLOCATION, PrivateRuntimeDataSize, 24),
+		OFF(D3DKMT_CREATEALLOCATION, pStandardAllocation, 32),
+		OFF(D3DKMT_CREATEALLOCATION, pPrivateDriverData, 32),
+		OFF(D3DKMT_CREATEALLOCATION, AlignUnionTo64_1, 32),
+		OFF(D3DKMT_CREATEALLOCATION, PrivateDriverDataSize, 40),
+		OFF(D3DKMT_CREATEALLOCATION, NumAllocations, 44),
+		OFF(D3DKMT_CREATEALLOCATION, pAllocationInfo, 48),
+		OFF(D3DKMT_CREATEALLOCATION, pAllocationInfo2, 48),
+		OFF(D3DKMT_CREATEALLOCATION, AlignUnionTo64_2, 48),
+		OFF(D3DKMT_CREATEALLOCATION, Flags, 56),
+		OFF(D3DKMT_CREATEALLOCATION, hPrivateRuntimeResourceHandle_Align, 64),
+		OFF(D3DKMT_CREATEALLOCATION, hPrivateRuntimeResourceHandle, 64),
+
+		SZ(D3DKMT_OPENRESOURCE, 72), AL(D3DKMT_OPENRESOURCE, 8),
+		OFF(D3DKMT_OPENRESOURCE, hDevice, 0),
+		OFF(D3DKMT_OPENRESOURCE, hGlobalShare, 4),
+		OFF(D3DKMT_OPENRESOURCE, NumAllocations, 8),
+		OFF(D3DKMT_OPENRESOURCE, pOpenAllocationInfo, 16),
+		OFF(D3DKMT_OPENRESOURCE, pOpenAllocationInfo2, 16),
+		OFF(D3DKMT_OPENRESOURCE, AlignUnionTo64, 16),
+		OFF(D3DKMT_OPENRESOURCE, pPrivateRuntimeData_Align, 24),
+		OFF(D3DKMT_OPENRESOURCE, pPrivateRuntimeData, 24),
+		OFF(D3DKMT_OPENRESOURCE, PrivateRuntimeDataSize, 32),
+		OFF(D3DKMT_OPENRESOURCE, pResourcePrivateDriverData_Align, 40),
+		OFF(D3DKMT_OPENRESOURCE, pResourcePrivateDriverData, 40),
+		OFF(D3DKMT_OPENRESOURCE, ResourcePrivateDriverDataSize, 48),
+		OFF(D3DKMT_OPENRESOURCE, pTotalPrivateDriverDataBuffer_Align, 56),
+		OFF(D3DKMT_OPENRESOURCE, pTotalPrivateDriverDataBuffer, 56),
+		OFF(D3DKMT_OPENRESOURCE, TotalPrivateDriverDataBufferSize, 64),
+		OFF(D3DKMT_OPENRESOURCE, hResource, 68),
+
+		SZ(D3DKMT_QUERYRESOURCEINFO, 32), AL(D3DKMT_QUERYRESOURCEINFO, 8),
+		OFF(D3DKMT_QUERYRESOURCEINFO, hDevice, 0),
+		OFF(D3DKMT_QUERYRESOURCEINFO, hGlobalShare, 4),
+		OFF(D3DKMT_QUERYRESOURCEINFO, pPrivateRuntimeData_Align, 8),
+		OFF(D3DKMT_QUERYRESOURCEINFO, pPrivateRuntimeData, 8),
+		OFF(D3DKMT_QUERYRESOURCEINFO, PrivateRuntimeDataSize, 16),
+		OFF(D3DKMT_QUERYRESOURCEINFO, TotalPrivateDriverDataSize, 20),
+		OFF(D3DKMT_QUERYRESOURCEINFO, ResourcePrivateDriverDataSize, 24),
+		OFF(D3DKMT_QUERYRESOURCEINFO, NumAllocations, 28),
+
+		SZ(D3DKMT_DESTROYALLOCATION, 24), AL(D3DKMT_DESTROYALLOCATION, 8),
+		OFF(D3DKMT_DESTROYALLOCATION, hDevice, 0),
+		OFF(D3DKMT_DESTROYALLOCATION, hResource, 4),
+		OFF(D3DKMT_DESTROYALLOCATION, phAllocationList_Align, 8),
+		OFF(D3DKMT_DESTROYALLOCATION, phAllocationList, 8),
+		OFF(D3DKMT_DESTROYALLOCATION, AllocationCount, 16),
+
+		SZ(D3DKMT_DESTROYALLOCATION2, 24), AL(D3DKMT_DESTROYALLOCATION2, 8),
+		OFF(D3DKMT_DESTROYALLOCATION2, hDevice, 0),
+		OFF(D3DKMT_DESTROYALLOCATION2, hResource, 4),
+		OFF(D3DKMT_DESTROYALLOCATION2, phAllocationList_Align, 8),
+		OFF(D3DKMT_DESTROYALLOCATION2, phAllocationList, 8),
+		OFF(D3DKMT_DESTROYALLOCATION2, AllocationCount, 16),
+		OFF(D3DKMT_DESTROYALLOCATION2, Flags, 20),
+
+		SZ(D3DKMT_LOCK, 48), AL(D3DKMT_LOCK, 8),
+		OFF(D3DKMT_LOCK, hDevice, 0),
+		OFF(D3DKMT_LOCK, hAllocation, 4),
+		OFF(D3DKMT_LOCK, PrivateDriverData, 8),
+		OFF(D3DKMT_LOCK, NumPages, 12),
+		OFF(D3DKMT_LOCK, pPages_Align, 16),
+		OFF(D3DKMT_LOCK, pPages, 16),
+		OFF(D3DKMT_LOCK, pData_Align, 24),
+		OFF(D3DKMT_LOCK, pData, 24),
+		OFF(D3DKMT_LOCK, Flags, 32),
+		OFF(D3DKMT_LOCK, GpuVirtualAddress, 40),
+
+		SZ(D3DKMT_UNLOCK, 16), AL(D3DKMT_UNLOCK, 8),
+		OFF(D3DKMT_UNLOCK, hDevice, 0),
+		OFF(D3DKMT_UNLOCK, NumAllocations, 4),
+		OFF(D3DKMT_UNLOCK, phAllocations_Align, 8),
+		OFF(D3DKMT_UNLOCK, phAllocations, 8),
+
+		SZ(D3DKMT_LOCK2, 24), AL(D3DKMT_LOCK2, 8),
+		OFF(D3DKMT_LOCK2, hDevice, 0),
+		OFF(D3DKMT_LOCK2, hAllocation, 4),
+		OFF(D3DKMT_LOCK2, Flags, 8),
+		OFF(D3DKMT_LOCK2, pData_Align, 16),
+		OFF(D3DKMT_LOCK2, pData, 16),
+
+		SZ(D3DKMT_UNLOCK2, 8), AL(D3DKMT_UNLOCK2, 4),
+		OFF(D3DKMT_UNLOCK2, hDevice, 0),
+		OFF(D3DKMT_UNLOCK2, hAllocation, 4),
+	};
+
+	CHECK_TABLE(rows);
+}
+END_TEST
+
+/* ========================================================================== */
+/* d3dkmthk.h: residency, submission, synchronization                         */
+/* ========================================================================== */
+
+START_TEST(test_layout_residency)
+{
+	static const struct layout_row rows[] = {
+		SZ(D3DKMT_EVICT, 32), AL(D3DKMT_EVICT, 8),
+		OFF(D3DKMT_EVICT, hDevice, 0),
+		OFF(D3DKMT_EVICT, NumAllocations, 4),
+		OFF(D3DKMT_EVICT, AllocationList_Align, 8),
+		OFF(D3DKMT_EVICT, AllocationList, 8),
+		OFF(D3DKMT_EVICT, Flags, 16),
+		OFF(D3DKMT_EVICT, NumBytesToTrim, 24),
+
+		SZ(D3DKMT_SETALLOCATIONPRIORITY, 32), AL(D3DKMT_SETALLOCATIONPRIORITY, 8),
+		OFF(D3DKMT_SETALLOCATIONPRIORITY, hDevice, 0),
+		OFF(D3DKMT_SETALLOCATIONPRIORITY, hResource, 4),
+		OFF(D3DKMT_SETALLOCATIONPRIORITY, phAllocationList_Align, 8),
+		OFF(D3DKMT_SETALLOCATIONPRIORITY, phAllocationList, 8),
+		OFF(D3DKMT_SETALLOCATIONPRIORITY, AllocationCount, 16),
+		OFF(D3DKMT_SETALLOCATIONPRIORITY, pPriorities_Align, 24),
+		OFF(D3DKMT_SETALLOCATIONPRIORITY, pPriorities, 24),
+
+		SZ(D3DKMT_GETALLOCATIONPRIORITY, 32), AL(D3DKMT_GETALLOCATIONPRIORITY, 8),
+		OFF(D3DKMT_GETALLOCATIONPRIORITY, hDevice, 0),
+		OFF(D3DKMT_GETALLOCATIONPRIORITY, hResource, 4),
+		OFF(D3DKMT_GETALLOCATIONPRIORITY, phAllocationList_Align, 8),
+		OFF(D3DKMT_GETALLOCATIONPRIORITY, phAllocationList, 8),
+		OFF(D3DKMT_GETALLOCATIONPRIORITY, AllocationCount, 16),
+		OFF(D3DKMT_GETALLOCATIONPRIORITY, pPriorities_Align, 24),
+		OFF(D3DKMT_GETALLOCATIONPRIORITY, pPriorities, 24),
+
+		SZ(D3DKMT_QUERYALLOCATIONRESIDENCY, 32), AL(D3DKMT_QUERYALLOCATIONRESIDENCY, 8),
+		OFF(D3DKMT_QUERYALLOCATIONRESIDENCY, hDevice, 0),
+		OFF(D3DKMT_QUERYALLOCATIONRESIDENCY, hResource, 4),
+		OFF(D3DKMT_QUERYALLOCATIONRESIDENCY, phAllocationList_Align, 8),
+		OFF(D3DKMT_QUERYALLOCATIONRESIDENCY, phAllocationList, 8),
+		OFF(D3DKMT_QUERYALLOCATIONRESIDENCY, AllocationCount, 16),
+		OFF(D3DKMT_QUERYALLOCATIONRESIDENCY, pResidencyStatus_Align, 24),
+		OFF(D3DKMT_QUERYALLOCATIONRESIDENCY, pResidencyStatus, 24),
+
+		SZ(D3DKMT_QUERYVIDEOMEMORYINFO, 56), AL(D3DKMT_QUERYVIDEOMEMORYINFO, 8),
+		OFF(D3DKMT_QUERYVIDEOMEMORYINFO, hProcess_Align, 0),
+		OFF(D3DKMT_QUERYVIDEOMEMORYINFO, hProcess, 0),
+		OFF(D3DKMT_QUERYVIDEOMEMORYINFO, hAdapter, 8),
+		OFF(D3DKMT_QUERYVIDEOMEMORYINFO, MemorySegmentGroup, 12),
+		OFF(D3DKMT_QUERYVIDEOMEMORYINFO, Budget, 16),
+		OFF(D3DKMT_QUERYVIDEOMEMORYINFO, CurrentUsage, 24),
+		OFF(D3DKMT_QUERYVIDEOMEMORYINFO, CurrentReservation, 32),
+		OFF(D3DKMT_QUERYVIDEOMEMORYINFO, AvailableForReservation, 40),
+		OFF(D3DKMT_QUERYVIDEOMEMORYINFO, PhysicalAdapterIndex, 48),
+	};
+
+	CHECK_TABLE(rows);
+}
+END_TEST
+
+START_TEST(test_layout_render)
+{
+	static const struct layout_row rows[] = {
+		SZ(D3DKMT_RENDERFLAGS, 4), AL(D3DKMT_RENDERFLAGS, 4),
+
+		SZ(D3DKMT_RENDER, 368), AL(D3DKMT_RENDER, 8),
+		OFF(D3DKMT_RENDER, hDevice, 0),
+		OFF(D3DKMT_RENDER, hContext, 0),
+		OFF(D3DKMT_RENDER, CommandOffset, 4),
+		OFF(D3DKMT_RENDER, CommandLength, 8),
+		OFF(D3DKMT_RENDER, AllocationCount, 12),
+		OFF(D3DKMT_RENDER, PatchLocationCount, 16),
+		OFF(D3DKMT_RENDER, pNewCommandBuffer_Align, 24),
+		OFF(D3DKMT_RENDER, pNewCommandBuffer, 24),
+		OFF(D3DKMT_RENDER, NewCommandBufferSize, 32),
+		OFF(D3DKMT_RENDER, pNewAllocationList_Align, 40),
+		OFF(D3DKMT_RENDER, pNewAllocationList, 40),
+		OFF(D3DKMT_RENDER, NewAllocationListSize, 48),
+		OFF(D3DKMT_RENDER, pNewPatchLocationList_Align, 56),
+		OFF(D3DKMT_RENDER, pNewPatchLocationList, 56),
+		OFF(D3DKMT_RENDER, NewPatchLocationListSize, 64),
+		OFF(D3DKMT_RENDER, Flags, 68),
+		OFF(D3DKMT_RENDER, PresentHistoryToken, 72),
+		OFF(D3DKMT_RENDER, BroadcastContextCount, 80),
+		OFF(D3DKMT_RENDER, BroadcastContext, 84),
+		OFF(D3DKMT_RENDER, BroadcastContext[63], 336),
+		OFF(D3DKMT_RENDER, QueuedBufferCount, 340),
+		OFF(D3DKMT_RENDER, NewCommandBuffer, 344),
+		OFF(D3DKMT_RENDER, pPrivateDriverData_Align, 352),
+		OFF(D3DKMT_RENDER, pPrivateDriverData, 352),
+		OFF(D3DKMT_RENDER, PrivateDriverDataSize, 360),
+	};
+
+	CHECK_TABLE(rows);
+}
+END_TEST
+
+START_TEST(test_layout_sync)
+{
+	static const struct layout_row rows[] = {
+		SZ(D3DKMT_CREATESYNCHRONIZATIONOBJECT2, 96), AL(D3DKMT_CREATESYNCHRONIZATIONOBJECT2, 8),
+		OFF(D3DKMT_CREATESYNCHRONIZATIONOBJECT2, hDevice, 0),
+		OFF(D3DKMT_CREATESYNCHRONIZATIONOBJECT2, Info, 8),
+		OFF(D3DKMT_CREATESYNCHRONIZATIONOBJECT2, Info.MonitoredFence.FenceValueGPUVirtualAddress, 32),
+		OFF(D3DKMT_CREATESYNCHRONIZATIONOBJECT2, Info.SharedHandle, 80),
+		OFF(D3DKMT_CREATESYNCHRONIZATIONOBJECT2, hSyncObject, 88),
+
+		SZ(D3DKMT_DESTROYSYNCHRONIZATIONOBJECT, 4), AL(D3DKMT_DESTROYSYNCHRONIZATIONOBJECT, 4),
+		OFF(D3DKMT_DESTROYSYNCHRONIZATIONOBJECT, hSyncObject, 0),
+
+		SZ(D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2, 200), AL(D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2, 8),
+		OFF(D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2, hContext, 0),
+		OFF(D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2, ObjectCount, 4),
+		OFF(D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2, ObjectHandleArray, 8),
+		OFF(D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2, ObjectHandleArray[31], 132),
+		OFF(D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2, Fence.FenceValue, 136),
+		OFF(D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2, Reserved, 136),
+		OFF(D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2, Reserved[7], 192),
+
+		SZ(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, 464), AL(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, 8),
+		OFF(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, hContext, 0),
+		OFF(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, ObjectCount, 4),
+		OFF(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, ObjectHandleArray, 8),
+		OFF(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, ObjectHandleArray[31], 132),
+		OFF(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, Flags, 136),
+		OFF(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, BroadcastContextCount, 140),
+		OFF(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, BroadcastContext, 144),
+		OFF(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, BroadcastContext[63], 396),
+		OFF(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, Fence.FenceValue, 400),
+		OFF(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, CpuEventHandle, 400),
+		OFF(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, Reserved, 400),
+		OFF(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, Reserved[7], 456),
+	};
+
+	CHECK_TABLE(rows);
+}
+END_TEST
+
+/* ========================================================================== */
+/* bit positions                                                              */
+/* ========================================================================== */
+
+START_TEST(test_bits_allocation)
+{
+	BITS_AT(D3DDDI_ALLOCATIONINFO, 32, 4, Flags.Primary, 1, 0x1);
+	BITS_AT(D3DDDI_ALLOCATIONINFO, 32, 4, Flags.Stereo, 1, 0x2);
+	BITS_AT(D3DDDI_ALLOCATIONINFO, 32, 4, Flags.Reserved, 0x3FFFFFFF, 0xFFFFFFFC);
+
+	BITS_AT(D3DDDI_ALLOCATIONINFO2, 32, 4, Flags.Primary, 1, 0x1);
+	BITS_AT(D3DDDI_ALLOCATIONINFO2, 32, 4, Flags.Stereo, 1, 0x2);
+	BITS_AT(D3DDDI_ALLOCATIONINFO2, 32, 4, Flags.OverridePriority, 1, 0x4);
+	BITS_AT(D3DDDI_ALLOCATIONINFO2, 32, 4, Flags.Reserved, 0x1FFFFFFF, 0xFFFFFFF8);
+
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, CreateResource, 1, 0x00000001);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, CreateShared, 1, 0x00000002);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, NonSecure, 1, 0x00000004);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, CreateProtected, 1, 0x00000008);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, RestrictSharedAccess, 1, 0x00000010);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, ExistingSysMem, 1, 0x00000020);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, NtSecuritySharing, 1, 0x00000040);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, ReadOnly, 1, 0x00000080);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, CreateWriteCombined, 1, 0x00000100);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, CreateCached, 1, 0x00000200);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, SwapChainBackBuffer, 1, 0x00000400);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, CrossAdapter, 1, 0x00000800);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, OpenCrossAdapter, 1, 0x00001000);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, PartialSharedCreation, 1, 0x00002000);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, Zeroed, 1, 0x00004000);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, WriteWatch, 1, 0x00008000);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, StandardAllocation, 1, 0x00010000);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, ExistingSection, 1, 0x00020000);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, AllowNotZeroed, 1, 0x00040000);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, PhysicallyContiguous, 1, 0x00080000);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, NoKmdAccess, 1, 0x00100000);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, SharedDisplayable, 1, 0x00200000);
+	BITS(D3DKMT_CREATEALLOCATIONFLAGS, Reserved, 0x3FF, 0xFFC00000);
+	BITS_AT(D3DKMT_CREATEALLOCATION, 56, 4, Flags.CreateResource, 1, 0x1);
+	BITS_AT(D3DKMT_CREATEALLOCATION, 56, 4, Flags.CreateShared, 1, 0x2);
+
+	BITS(D3DKMT_CREATESTANDARDALLOCATIONFLAGS, Reserved, 0xFFFFFFFF, 0xFFFFFFFF);
+
+	BITS(D3DDDICB_DESTROYALLOCATION2FLAGS, AssumeNotInUse, 1, 0x00000001);
+	BITS(D3DDDICB_DESTROYALLOCATION2FLAGS, SynchronousDestroy, 1, 0x00000002);
+	BITS(D3DDDICB_DESTROYALLOCATION2FLAGS, Reserved, 0x1FFFFFFF, 0x7FFFFFFC);
+	BITS(D3DDDICB_DESTROYALLOCATION2FLAGS, SystemUseOnly, 1, 0x80000000);
+	BITS_AT(D3DKMT_DESTROYALLOCATION2, 20, 4, Flags.SynchronousDestroy, 1, 0x2);
+
+	BITS(D3DDDI_SEGMENTPREFERENCE, SegmentId0, 31, 0x0000001F);
+	BITS(D3DDDI_SEGMENTPREFERENCE, Direction0, 1, 0x00000020);
+	BITS(D3DDDI_SEGMENTPREFERENCE, SegmentId1, 31, 0x000007C0);
+	BITS(D3DDDI_SEGMENTPREFERENCE, Direction1, 1, 0x00000800);
+	BITS(D3DDDI_SEGMENTPREFERENCE, SegmentId2, 31, 0x0001F000);
+	BITS(D3DDDI_SEGMENTPREFERENCE, Direction2, 1, 0x00020000);
+	BITS(D3DDDI_SEGMENTPREFERENCE, SegmentId3, 31, 0x007C0000);
+	BITS(D3DDDI_SEGMENTPREFERENCE, Direction3, 1, 0x00800000);
+	BITS(D3DDDI_SEGMENTPREFERENCE, SegmentId4, 31, 0x1F000000);
+	BITS(D3DDDI_SEGMENTPREFERENCE, Direction4, 1, 0x20000000);
+	BITS(D3DDDI_SEGMENTPREFERENCE, Reserved, 3, 0xC0000000);
+	BITS(D3DDDI_SEGMENTPREFERENCE, SegmentId1, 3, 0x000000C0);
+
+	/* the other way round: a Value read back through the named fields */
+	{
+		D3DDDI_SEGMENTPREFERENCE p;
+		p.Value = 0x00000841; /* id0 = 1 (0x1), id1 = 1 (0x40), Direction1 (0x800) */
+		ck_assert_uint_eq(p.SegmentId0, 1);
+		ck_assert_uint_eq(p.SegmentId1, 1);
+		ck_assert_uint_eq(p.Direction1, 1);
+		ck_assert_uint_eq(p.SegmentId2, 0);
+	}
+}
+END_TEST
+
+START_TEST(test_bits_cpu_and_submission)
+{
+	BITS(D3DDDICB_LOCKFLAGS, ReadOnly, 1, 0x00000001);
+	BITS(D3DDDICB_LOCKFLAGS, WriteOnly, 1, 0x00000002);
+	BITS(D3DDDICB_LOCKFLAGS, DonotWait, 1, 0x00000004);
+	BITS(D3DDDICB_LOCKFLAGS, IgnoreSync, 1, 0x00000008);
+	BITS(D3DDDICB_LOCKFLAGS, LockEntire, 1, 0x00000010);
+	BITS(D3DDDICB_LOCKFLAGS, DonotEvict, 1, 0x00000020);
+	BITS(D3DDDICB_LOCKFLAGS, AcquireAperture, 1, 0x00000040);
+	BITS(D3DDDICB_LOCKFLAGS, Discard, 1, 0x00000080);
+	BITS(D3DDDICB_LOCKFLAGS, NoExistingReference, 1, 0x00000100);
+	BITS(D3DDDICB_LOCKFLAGS, UseAlternateVA, 1, 0x00000200);
+	BITS(D3DDDICB_LOCKFLAGS, IgnoreReadSync, 1, 0x00000400);
+	BITS(D3DDDICB_LOCKFLAGS, Reserved, 0x1FFFFF, 0xFFFFF800);
+	BITS_AT(D3DKMT_LOCK, 32, 4, Flags.DonotWait, 1, 0x4);
+	{
+		D3DDDICB_LOCKFLAGS f;
+		memset(&f, 0, sizeof f);
+		f.DonotWait = 1;
+		ck_assert_uint_eq(f.Value, 0x4);
+		f.Value = 0x1;
+		ck_assert_uint_eq(f.ReadOnly, 1);
+		ck_assert_uint_eq(f.DonotWait, 0);
+	}
+
+	BITS(D3DDDICB_LOCK2FLAGS, Reserved, 0xFFFFFFFF, 0xFFFFFFFF);
+
+	BITS(D3DDDI_ALLOCATIONLIST, WriteOperation, 1, 0x00000000); /* word 0 is the handle */
+	BITS_AT(D3DDDI_ALLOCATIONLIST, 4, 4, WriteOperation, 1, 0x00000001);
+	BITS_AT(D3DDDI_ALLOCATIONLIST, 4, 4, DoNotRetireInstance, 1, 0x00000002);
+	BITS_AT(D3DDDI_ALLOCATIONLIST, 4, 4, OfferPriority, 7, 0x0000001C);
+	BITS_AT(D3DDDI_ALLOCATIONLIST, 4, 4, OfferPriority, D3DDDI_OFFER_PRIORITY_LOW, 0x00000004);
+	BITS_AT(D3DDDI_ALLOCATIONLIST, 4, 4, Reserved, 0x7FFFFFF, 0xFFFFFFE0);
+
+	BITS_AT(D3DDDI_PATCHLOCATIONLIST, 4, 4, SlotId, 0xFFFFFF, 0x00FFFFFF);
+	BITS_AT(D3DDDI_PATCHLOCATIONLIST, 4, 4, Reserved, 0xFF, 0xFF000000);
+
+	BITS(D3DKMT_RENDERFLAGS, ResizeCommandBuffer, 1, 0x00000001);
+	BITS(D3DKMT_RENDERFLAGS, ResizeAllocationList, 1, 0x00000002);
+	BITS(D3DKMT_RENDERFLAGS, ResizePatchLocationList, 1, 0x00000004);
+	BITS(D3DKMT_RENDERFLAGS, NullRendering, 1, 0x00000008);
+	BITS(D3DKMT_RENDERFLAGS, PresentRedirected, 1, 0x00000010);
+	BITS(D3DKMT_RENDERFLAGS, RenderKm, 1, 0x00000020);
+	BITS(D3DKMT_RENDERFLAGS, RenderKmReadback, 1, 0x00000040);
+	BITS(D3DKMT_RENDERFLAGS, Reserved, 0x1FFFFFF, 0xFFFFFF80);
+	BITS_AT(D3DKMT_RENDER, 68, 4, Flags.NullRendering, 1, 0x8);
+}
+END_TEST
+
+START_TEST(test_bits_devices_and_residency)
+{
+	BITS(D3DKMT_CREATEDEVICEFLAGS, LegacyMode, 1, 0x00000001);
+	BITS(D3DKMT_CREATEDEVICEFLAGS, RequestVSync, 1, 0x00000002);
+	BITS(D3DKMT_CREATEDEVICEFLAGS, DisableGpuTimeout, 1, 0x00000004);
+	BITS(D3DKMT_CREATEDEVICEFLAGS, Reserved, 0x1FFFFFFF, 0xFFFFFFF8);
+	BITS_AT(D3DKMT_CREATEDEVICE, 8, 4, Flags.RequestVSync, 1, 0x2);
+
+	BITS(D3DDDI_CREATECONTEXTFLAGS, NullRendering, 1, 0x00000001);
+	BITS(D3DDDI_CREATECONTEXTFLAGS, InitialData, 1, 0x00000002);
+	BITS(D3DDDI_CREATECONTEXTFLAGS, DisableGpuTimeout, 1, 0x00000004);
+	BITS(D3DDDI_CREATECONTEXTFLAGS, SynchronizationOnly, 1, 0x00000008);
+	BITS(D3DDDI_CREATECONTEXTFLAGS, HwQueueSupported, 1, 0x00000010);
+	BITS(D3DDDI_CREATECONTEXTFLAGS, NoKmdAccess, 1, 0x00000020);
+	BITS(D3DDDI_CREATECONTEXTFLAGS, Reserved, 0x3FFFFFF, 0xFFFFFFC0);
+	BITS_AT(D3DKMT_CREATECONTEXT, 12, 4, Flags.NullRendering, 1, 0x1);
+	BITS_AT(D3DKMT_CREATECONTEXTVIRTUAL, 12, 4, Flags.NoKmdAccess, 1, 0x20);
+
+	BITS(D3DKMT_DEVICERESET_STATE, DesktopSwitched, 1, 0x00000001);
+	BITS(D3DKMT_DEVICERESET_STATE, Reserved, 0x7FFFFFFF, 0xFFFFFFFE);
+
+	BITS(D3DDDI_MAKERESIDENT_FLAGS, CantTrimFurther, 1, 0x00000001);
+	BITS(D3DDDI_MAKERESIDENT_FLAGS, MustSucceed, 1, 0x00000002);
+	BITS(D3DDDI_MAKERESIDENT_FLAGS, Reserved, 0x3FFFFFFF, 0xFFFFFFFC);
+	BITS_AT(D3DDDI_MAKERESIDENT, 24, 4, Flags.MustSucceed, 1, 0x2);
+
+	BITS(D3DDDI_EVICT_FLAGS, EvictOnlyIfNecessary, 1, 0x00000001);
+	BITS(D3DDDI_EVICT_FLAGS, NotWrittenTo, 1, 0x00000002);
+	BITS(D3DDDI_EVICT_FLAGS, Reserved, 0x3FFFFFFF, 0xFFFFFFFC);
+	BITS_AT(D3DKMT_EVICT, 16, 4, Flags.NotWrittenTo, 1, 0x2);
+
+	BITS(D3DKMT_ENUMADAPTERS_FILTER, IncludeComputeOnly, 1, 0x1);
+	BITS(D3DKMT_ENUMADAPTERS_FILTER, IncludeDisplayOnly, 1, 0x2);
+	BITS_AT(D3DKMT_ENUMADAPTERS_FILTER, 0, 8, IncludeDisplayOnly, 1, 0x2);
+	BITS_AT(D3DKMT_ENUMADAPTERS_FILTER, 0, 8, Reserved, 0x3FFFFFFFFFFFFFFFull,
+		0xFFFFFFFFFFFFFFFCull);
+	BITS_AT(D3DKMT_ENUMADAPTERS3, 0, 8, Filter.IncludeComputeOnly, 1, 0x1);
+}
+END_TEST
+
+START_TEST(test_bits_sync)
+{
+	BITS(D3DDDICB_SIGNALFLAGS, SignalAtSubmission, 1, 0x00000001);
+	BITS(D3DDDICB_SIGNALFLAGS, EnqueueCpuEvent, 1, 0x00000002);
+	BITS(D3DDDICB_SIGNALFLAGS, AllowFenceRewind, 1, 0x00000004);
+	BITS(D3DDDICB_SIGNALFLAGS, Reserved, 0xFFFFFFF, 0x7FFFFFF8);
+	BITS(D3DDDICB_SIGNALFLAGS, DXGK_SIGNAL_FLAG_INTERNAL0, 1, 0x80000000);
+	BITS_AT(D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2, 136, 4, Flags.EnqueueCpuEvent, 1, 0x2);
+
+	BITS(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, Shared, 1, 0x00000001);
+	BITS(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, NtSecuritySharing, 1, 0x00000002);
+	BITS(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, CrossAdapter, 1, 0x00000004);
+	BITS(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, TopOfPipeline, 1, 0x00000008);
+	BITS(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, NoSignal, 1, 0x00000010);
+	BITS(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, NoWait, 1, 0x00000020);
+	BITS(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, NoSignalMaxValueOnTdr, 1, 0x00000040);
+	BITS(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, NoGPUAccess, 1, 0x00000080);
+	BITS(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, SignalByKmd, 1, 0x00000100);
+	BITS(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, Reserved, 0x3FFFFF, 0x7FFFFE00);
+	BITS(D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS, Reserved0, 1, 0x80000000);
+	BITS_AT(D3DDDI_SYNCHRONIZATIONOBJECTINFO2, 4, 4, Flags.NoGPUAccess, 1, 0x80);
+}
+END_TEST
+
+START_TEST(test_bits_caps)
+{
+	BITS(D3DKMT_ADAPTERTYPE, RenderSupported, 1, 0x00000001);
+	BITS(D3DKMT_ADAPTERTYPE, DisplaySupported, 1, 0x00000002);
+	BITS(D3DKMT_ADAPTERTYPE, SoftwareDevice, 1, 0x00000004);
+	BITS(D3DKMT_ADAPTERTYPE, PostDevice, 1, 0x00000008);
+	BITS(D3DKMT_ADAPTERTYPE, HybridDiscrete, 1, 0x00000010);
+	BITS(D3DKMT_ADAPTERTYPE, HybridIntegrated, 1, 0x00000020);
+	BITS(D3DKMT_ADAPTERTYPE, IndirectDisplayDevice, 1, 0x00000040);
+	BITS(D3DKMT_ADAPTERTYPE, Paravirtualized, 1, 0x00000080);
+	BITS(D3DKMT_ADAPTERTYPE, ACGSupported, 1, 0x00000100);
+	BITS(D3DKMT_ADAPTERTYPE, SupportSetTimingsFromVidPn, 1, 0x00000200);
+	BITS(D3DKMT_ADAPTERTYPE, Detachable, 1, 0x00000400);
+	BITS(D3DKMT_ADAPTERTYPE, ComputeOnly, 1, 0x00000800);
+	BITS(D3DKMT_ADAPTERTYPE, Prototype, 1, 0x00001000);
+	BITS(D3DKMT_ADAPTERTYPE, RuntimePowerManagement, 1, 0x00002000);
+	BITS(D3DKMT_ADAPTERTYPE, Reserved, 0x3FFFF, 0xFFFFC000);
+	{
+		D3DKMT_ADAPTERTYPE t;
+		memset(&t, 0, sizeof t);
+		t.RenderSupported = 1;
+		t.SoftwareDevice = 1;
+		ck_assert_uint_eq(t.Value, 0x5);
+	}
+
+	BITS_AT(D3DKMT_WDDM_1_2_CAPS, 8, 4, SupportNonVGA, 1, 0x00000001);
+	BITS_AT(D3DKMT_WDDM_1_2_CAPS, 8, 4, SupportSmoothRotation, 1, 0x00000002);
+	BITS_AT(D3DKMT_WDDM_1_2_CAPS, 8, 4, SupportPerEngineTDR, 1, 0x00000004);
+	BITS_AT(D3DKMT_WDDM_1_2_CAPS, 8, 4, SupportKernelModeCommandBuffer, 1, 0x00000008);
+	BITS_AT(D3DKMT_WDDM_1_2_CAPS, 8, 4, SupportCCD, 1, 0x00000010);
+	BITS_AT(D3DKMT_WDDM_1_2_CAPS, 8, 4, SupportSoftwareDeviceBitmaps, 1, 0x00000020);
+	BITS_AT(D3DKMT_WDDM_1_2_CAPS, 8, 4, SupportGammaRamp, 1, 0x00000040);
+	BITS_AT(D3DKMT_WDDM_1_2_CAPS, 8, 4, SupportHWCursor, 1, 0x00000080);
+	BITS_AT(D3DKMT_WDDM_1_2_CAPS, 8, 4, SupportHWVSync, 1, 0x00000100);
+	BITS_AT(D3DKMT_WDDM_1_2_CAPS, 8, 4, SupportSurpriseRemovalInHibernation, 1, 0x00000200);
+	BITS_AT(D3DKMT_WDDM_1_2_CAPS, 8, 4, Reserved, 0x3FFFFF, 0xFFFFFC00);
+
+	BITS(D3DKMT_WDDM_1_3_CAPS, SupportMiracast, 1, 0x00000001);
+	BITS(D3DKMT_WDDM_1_3_CAPS, IsHybridIntegratedGPU, 1, 0x00000002);
+	BITS(D3DKMT_WDDM_1_3_CAPS, IsHybridDiscreteGPU, 1, 0x00000004);
+	BITS(D3DKMT_WDDM_1_3_CAPS, SupportPowerManagementPStates, 1, 0x00000008);
+	BITS(D3DKMT_WDDM_1_3_CAPS, SupportVirtualModes, 1, 0x00000010);
+	BITS(D3DKMT_WDDM_1_3_CAPS, SupportCrossAdapterResource, 1, 0x00000020);
+	BITS(D3DKMT_WDDM_1_3_CAPS, Reserved, 0x3FFFFFF, 0xFFFFFFC0);
+
+	BITS(D3DKMT_WDDM_2_0_CAPS, Support64BitAtomics, 1, 0x00000001);
+	BITS(D3DKMT_WDDM_2_0_CAPS, GpuMmuSupported, 1, 0x00000002);
+	BITS(D3DKMT_WDDM_2_0_CAPS, IoMmuSupported, 1, 0x00000004);
+	BITS(D3DKMT_WDDM_2_0_CAPS, FlipOverwriteSupported, 1, 0x00000008);
+	BITS(D3DKMT_WDDM_2_0_CAPS, SupportContextlessPresent, 1, 0x00000010);
+	BITS(D3DKMT_WDDM_2_0_CAPS, SupportSurpriseRemoval, 1, 0x00000020);
+	BITS(D3DKMT_WDDM_2_0_CAPS, Reserved, 0x3FFFFFF, 0xFFFFFFC0);
+
+	BITS(D3DKMT_WDDM_2_7_CAPS, HwSchSupported, 1, 0x00000001);
+	BITS(D3DKMT_WDDM_2_7_CAPS, HwSchEnabled, 1, 0x00000002);
+	BITS(D3DKMT_WDDM_2_7_CAPS, HwSchEnabledByDefault, 1, 0x00000004);
+	BITS(D3DKMT_WDDM_2_7_CAPS, IndependentVidPnVSyncControl, 1, 0x00000008);
+	BITS(D3DKMT_WDDM_2_7_CAPS, Reserved, 0xFFFFFFF, 0xFFFFFFF0);
+
+	BITS(D3DKMT_WDDM_2_9_CAPS, HwSchSupportState, 3, 0x00000003);
+	BITS(D3DKMT_WDDM_2_9_CAPS, HwSchSupportState, DXGK_FEATURE_SUPPORT_STABLE, 0x00000002);
+	BITS(D3DKMT_WDDM_2_9_CAPS, HwSchEnabled, 1, 0x00000004);
+	BITS(D3DKMT_WDDM_2_9_CAPS, SelfRefreshMemorySupported, 1, 0x00000008);
+	BITS(D3DKMT_WDDM_2_9_CAPS, Reserved, 0xFFFFFFF, 0xFFFFFFF0);
+
+	BITS(D3DKMT_WDDM_3_0_CAPS, HwFlipQueueSupportState, 3, 0x00000003);
+	BITS(D3DKMT_WDDM_3_0_CAPS, HwFlipQueueEnabled, 1, 0x00000004);
+	BITS(D3DKMT_WDDM_3_0_CAPS, DisplayableSupported, 1, 0x00000008);
+	BITS(D3DKMT_WDDM_3_0_CAPS, Reserved, 0xFFFFFFF, 0xFFFFFFF0);
+
+	BITS(D3DKMT_DRIVERCAPS_EXT, VirtualModeSupport, 1, 0x00000001);
+	BITS(D3DKMT_DRIVERCAPS_EXT, Usb4MonitorSupport, 1, 0x00000002);
+	BITS(D3DKMT_DRIVERCAPS_EXT, Reserved, 0x3FFFFFFF, 0xFFFFFFFC);
+
+	BITS(DXGK_NODEMETADATA_FLAGS, ContextSchedulingSupported, 1, 0x00000001);
+	BITS(DXGK_NODEMETADATA_FLAGS, RingBufferFenceRelease, 1, 0x00000002);
+	BITS(DXGK_NODEMETADATA_FLAGS, SupportTrackedWorkload, 1, 0x00000004);
+	BITS(DXGK_NODEMETADATA_FLAGS, Reserved, 0x1FFF, 0x0000FFF8);
+	BITS(DXGK_NODEMETADATA_FLAGS, MaxInFlightHwQueueBuffers, 0xFFFF, 0xFFFF0000);
+	BITS_AT(D3DKMT_NODEMETADATA, 136, 4, NodeData.Flags.SupportTrackedWorkload, 1, 0x4);
+
+	BITS(DXGK_FAULT_ERROR_CODE, IsDeviceSpecificCode, 1, 0x00000001);
+	BITS(DXGK_FAULT_ERROR_CODE, GeneralErrorCode, DXGK_GENERAL_ERROR_INVALID_INSTRUCTION,
+	     0x00000002);
+	BITS(DXGK_FAULT_ERROR_CODE, IsDeviceSpecificCodeReservedBit, 1, 0x00000001);
+	BITS(DXGK_FAULT_ERROR_CODE, DeviceSpecificCode, 0x7FFFFFFF, 0xFFFFFFFE);
+}
+END_TEST
+
+/* ========================================================================== */
+/* values                                                                     */
+/* ========================================================================== */
+
+START_TEST(test_ntstatus)
+{
+	ck_assert_uint_eq((uint32_t)STATUS_SUCCESS, 0x00000000u);
+	ck_assert_uint_eq((uint32_t)STATUS_TIMEOUT, 0x00000102u);
+	ck_assert_uint_eq((uint32_t)STATUS_PENDING, 0x00000103u);
+	ck_assert_uint_eq((uint32_t)STATUS_UNSUCCESSFUL, 0xC0000001u);
+	ck_assert_uint_eq((uint32_t)STATUS_NOT_IMPLEMENTED, 0xC0000002u);
+	ck_assert_uint_eq((uint32_t)STATUS_INVALID_HANDLE, 0xC0000008u);
+	ck_assert_uint_eq((uint32_t)STATUS_INVALID_PARAMETER, 0xC000000Du);
+	ck_assert_uint_eq((uint32_t)STATUS_NO_MEMORY, 0xC0000017u);
+	ck_assert_uint_eq((uint32_t)STATUS_ACCESS_DENIED, 0xC0000022u);
+	ck_assert_uint_eq((uint32_t)STATUS_BUFFER_TOO_SMALL, 0xC0000023u);
+	ck_assert_uint_eq((uint32_t)STATUS_OBJECT_TYPE_MISMATCH, 0xC0000024u);
+	ck_assert_uint_eq((uint32_t)STATUS_NOT_SUPPORTED, 0xC00000BBu);
+	ck_assert_uint_eq((uint32_t)STATUS_INVALID_DEVICE_STATE, 0xC0000184u);
+	ck_assert_uint_eq((uint32_t)STATUS_DEVICE_REMOVED, 0xC00002B6u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_NO_VIDEO_MEMORY, 0xC01E0100u);
+	ck_assert_uint_eq((uint32_t)STATUS_NO_VIDEO_MEMORY, 0xC01E0100u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_CANT_LOCK_MEMORY, 0xC01E0101u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_ALLOCATION_BUSY, 0xC01E0102u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_TRY_AGAIN_LATER, 0xC01E0104u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_ALLOCATION_INVALID, 0xC01E0106u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_CANT_EVICT_PINNED_ALLOCATION, 0xC01E0109u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_INVALID_ALLOCATION_USAGE, 0xC01E0110u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_CANT_RENDER_LOCKED_ALLOCATION, 0xC01E0111u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_ALLOCATION_CLOSED, 0xC01E0112u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_INVALID_ALLOCATION_INSTANCE, 0xC01E0113u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_INVALID_ALLOCATION_HANDLE, 0xC01E0114u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_WRONG_ALLOCATION_DEVICE, 0xC01E0115u);
+	ck_assert_uint_eq((uint32_t)STATUS_GRAPHICS_ALLOCATION_CONTENT_LOST, 0xC01E0116u);
+
+	ck_assert(NT_SUCCESS(STATUS_SUCCESS));
+	ck_assert(NT_SUCCESS(STATUS_PENDING));
+	ck_assert(NT_SUCCESS(STATUS_TIMEOUT));
+	ck_assert(!NT_SUCCESS(STATUS_INVALID_PARAMETER));
+	ck_assert(!NT_SUCCESS(STATUS_NO_MEMORY));
+	ck_assert(!NT_SUCCESS(STATUS_GRAPHICS_NO_VIDEO_MEMORY));
+	ck_assert(!NT_SUCCESS(STATUS_DEVICE_REMOVED));
+	ck_assert(STATUS_INVALID_PARAMETER < 0);
+}
+END_TEST
+
+START_TEST(test_constants)
+{
+	ck_assert_uint_eq(D3DDDI_ALLOCATIONPRIORITY_MINIMUM, 0x28000000u);
+	ck_assert_uint_eq(D3DDDI_ALLOCATIONPRIORITY_LOW, 0x50000000u);
+	ck_assert_uint_eq(D3DDDI_ALLOCATIONPRIORITY_NORMAL, 0x78000000u);
+	ck_assert_uint_eq(D3DDDI_ALLOCATIONPRIORITY_HIGH, 0xa0000000u);
+	ck_assert_uint_eq(D3DDDI_ALLOCATIONPRIORITY_MAXIMUM, 0xc8000000u);
+
+	ck_assert_int_eq(MAX_ENUM_ADAPTERS, 16);
+	ck_assert_int_eq(D3DKMT_MAX_SEGMENT_COUNT, 32);
+	ck_assert_int_eq(D3DDDI_MAX_OBJECT_WAITED_ON, 32);
+	ck_assert_int_eq(D3DDDI_MAX_OBJECT_SIGNALED, 32);
+	ck_assert_int_eq(D3DDDI_MAX_BROADCAST_CONTEXT, 64);
+	ck_assert_int_eq(D3DDDI_MAX_WRITTEN_PRIMARIES, 16);
+	ck_assert_int_eq(D3DKMT_CREATEALLOCATION_MAX, 1024);
+	ck_assert_int_eq(D3DKMT_MAKERESIDENT_ALLOC_MAX, 10240);
+	ck_assert_int_eq(D3DKMT_ADAPTERS_MAX, 64);
+	ck_assert_int_eq(DXGK_MAX_METADATA_NAME_LENGTH, 32);
+	ck_assert_uint_eq(D3DDDI_ID_UNINITIALIZED, 0xFFFFFFFFu);
+	ck_assert_uint_eq(D3DDDI_ID_ANY, 0xFFFFFFFEu);
+	ck_assert_uint_eq(D3DDDI_ID_ALL, 0xFFFFFFFDu);
+}
+END_TEST
+
+START_TEST(test_enums)
+{
+	/* every enum used inside a structure is 4 bytes */
+	ck_assert_uint_eq(sizeof(KMTQUERYADAPTERINFOTYPE), 4);
+	ck_assert_uint_eq(sizeof(D3DKMT_CLIENTHINT), 4);
+	ck_assert_uint_eq(sizeof(D3DKMT_MEMORY_SEGMENT_GROUP), 4);
+	ck_assert_uint_eq(sizeof(D3DKMT_ALLOCATIONRESIDENCYSTATUS), 4);
+	ck_assert_uint_eq(sizeof(D3DDDI_SYNCHRONIZATIONOBJECT_TYPE), 4);
+	ck_assert_uint_eq(sizeof(D3DKMT_DEVICEEXECUTION_STATE), 4);
+	ck_assert_uint_eq(sizeof(D3DKMT_DEVICESTATE_TYPE), 4);
+	ck_assert_uint_eq(sizeof(D3DKMT_STANDARDALLOCATIONTYPE), 4);
+	ck_assert_uint_eq(sizeof(D3DKMT_DRIVERVERSION), 4);
+	ck_assert_uint_eq(sizeof(DXGK_ENGINE_TYPE), 4);
+	ck_assert_uint_eq(sizeof(DXGK_PAGE_FAULT_FLAGS), 4);
+	ck_assert_uint_eq(sizeof(DXGK_RENDER_PIPELINE_STAGE), 4);
+
+	ck_assert_int_eq(KMTQAITYPE_UMDRIVERPRIVATE, 0);
+	ck_assert_int_eq(KMTQAITYPE_GETSEGMENTSIZE, 3);
+	ck_assert_int_eq(KMTQAITYPE_ADAPTERADDRESS, 6);
+	ck_assert_int_eq(KMTQAITYPE_DRIVERVERSION, 13);
+	ck_assert_int_eq(KMTQAITYPE_ADAPTERTYPE, 15);
+	ck_assert_int_eq(KMTQAITYPE_WDDM_1_2_CAPS, 17);
+	ck_assert_int_eq(KMTQAITYPE_UMD_DRIVER_VERSION, 18);
+	ck_assert_int_eq(KMTQAITYPE_WDDM_1_3_CAPS, 22);
+	ck_assert_int_eq(KMTQAITYPE_WDDM_2_0_CAPS, 24);
+	ck_assert_int_eq(KMTQAITYPE_NODEMETADATA, 25);
+	ck_assert_int_eq(KMTQAITYPE_PHYSICALADAPTERCOUNT, 30);
+	ck_assert_int_eq(KMTQAITYPE_PHYSICALADAPTERDEVICEIDS, 31);
+	ck_assert_int_eq(KMTQAITYPE_DRIVERCAPS_EXT, 32);
+	ck_assert_int_eq(KMTQAITYPE_GETSEGMENTGROUPSIZE, 42);
+	ck_assert_int_eq(KMTQAITYPE_KMD_DRIVER_VERSION, 49);
+	ck_assert_int_eq(KMTQAITYPE_ADAPTERTYPE_RENDER, 57);
+	ck_assert_int_eq(KMTQUITYPE_GPUVERSION, 64);
+	ck_assert_int_eq(KMTQAITYPE_DRIVER_DESCRIPTION, 65);
+	ck_assert_int_eq(KMTQAITYPE_DRIVER_DESCRIPTION_RENDER, 66);
+	ck_assert_int_eq(KMTQAITYPE_PARAVIRTUALIZATION_RENDER, 68);
+	ck_assert_int_eq(KMTQAITYPE_WDDM_2_7_CAPS, 70);
+	ck_assert_int_eq(KMTQAITYPE_DISPLAY_UMDRIVERNAME, 71);
+	ck_assert_int_eq(KMTQAITYPE_WDDM_2_9_CAPS, 75);
+	ck_assert_int_eq(KMTQAITYPE_WDDM_3_0_CAPS, 77);
+
+	ck_assert_int_eq(D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL, 0);
+	ck_assert_int_eq(D3DKMT_MEMORY_SEGMENT_GROUP_NON_LOCAL, 1);
+
+	ck_assert_int_eq(D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINGPUMEMORY, 1);
+	ck_assert_int_eq(D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINSHAREDMEMORY, 2);
+	ck_assert_int_eq(D3DKMT_ALLOCATIONRESIDENCYSTATUS_NOTRESIDENT, 3);
+
+	ck_assert_int_eq(D3DDDI_SYNCHRONIZATION_MUTEX, 1);
+	ck_assert_int_eq(D3DDDI_SEMAPHORE, 2);
+	ck_assert_int_eq(D3DDDI_FENCE, 3);
+	ck_assert_int_eq(D3DDDI_CPU_NOTIFICATION, 4);
+	ck_assert_int_eq(D3DDDI_MONITORED_FENCE, 5);
+	ck_assert_int_eq(D3DDDI_PERIODIC_MONITORED_FENCE, 6);
+	ck_assert_int_eq(D3DDDI_SYNCHRONIZATION_TYPE_LIMIT, 7);
+
+	ck_assert_int_eq(D3DKMT_DEVICEEXECUTION_ACTIVE, 1);
+	ck_assert_int_eq(D3DKMT_DEVICEEXECUTION_RESET, 2);
+	ck_assert_int_eq(D3DKMT_DEVICEEXECUTION_HUNG, 3);
+	ck_assert_int_eq(D3DKMT_DEVICEEXECUTION_STOPPED, 4);
+	ck_assert_int_eq(D3DKMT_DEVICEEXECUTION_ERROR_OUTOFMEMORY, 5);
+	ck_assert_int_eq(D3DKMT_DEVICEEXECUTION_ERROR_DMAFAULT, 6);
+	ck_assert_int_eq(D3DKMT_DEVICEEXECUTION_ERROR_DMAPAGEFAULT, 7);
+	ck_assert_int_eq(D3DKMT_DEVICESTATE_EXECUTION, 1);
+	ck_assert_int_eq(D3DKMT_DEVICESTATE_PAGE_FAULT, 5);
+	ck_assert_int_eq(D3DKMT_DEVICESTATE_PRESENT_QUEUE, 6);
+
+	ck_assert_int_eq(D3DKMT_CLIENTHINT_UNKNOWN, 0);
+	ck_assert_int_eq(D3DKMT_CLIENTHINT_VULKAN, 4);
+	ck_assert_int_eq(D3DKMT_CLIENTHINT_DX12, 12);
+	ck_assert_int_eq(D3DKMT_CLIENTHINT_ONEAPI_LEVEL0, 19);
+	ck_assert_int_eq(D3DKMT_CLIENTHINT_MAX, 20);
+
+	ck_assert_int_eq(D3DDDI_OFFER_PRIORITY_NONE, 0);
+	ck_assert_int_eq(D3DDDI_OFFER_PRIORITY_AUTO, 4);
+	ck_assert_int_eq(D3DKMT_STANDARDALLOCATIONTYPE_EXISTINGHEAP, 1);
+	ck_assert_int_eq(D3DKMT_STANDARDALLOCATIONTYPE_INTERNALBACKINGSTORE, 2);
+	ck_assert_int_eq(KMT_DRIVERVERSION_WDDM_2_0, 2000);
+	ck_assert_int_eq(KMT_DRIVERVERSION_WDDM_2_7, 2700);
+	ck_assert_int_eq(KMT_DRIVERVERSION_WDDM_3_0, 3000);
+	ck_assert_int_eq(DXGK_ENGINE_TYPE_3D, 1);
+	ck_assert_int_eq(DXGK_ENGINE_TYPE_COPY, 6);
+	ck_assert_int_eq(DXGK_ENGINE_TYPE_MAX, 9);
+	ck_assert_int_eq(DXGK_PAGE_FAULT_WRITE, 0x1);
+	ck_assert_int_eq(DXGK_PAGE_FAULT_PROCESS_HANDLE_VALID, 0x80);
+	ck_assert_int_eq(DXGK_GENERAL_ERROR_INVALID_INSTRUCTION, 1);
+	ck_assert_int_eq(D3DKMDT_GRAPHICS_PREEMPTION_DMA_BUFFER_BOUNDARY, 100);
+	ck_assert_int_eq(D3DKMDT_COMPUTE_PREEMPTION_SHADER_BOUNDARY, 500);
+}
+END_TEST
+
+/* ========================================================================== */
+/* prototypes                                                                 */
+/* ========================================================================== */
+
+/*
+ * __typeof__ of a function's address does not reference the symbol, so this
+ * needs no libkmt to link. Each entry is an integer constant expression, checked
+ * once at compile time and once more at run time for a readable report.
+ */
+#define PROTO(fn, pfn, sig)                                                         \
+	{ #fn,                                                                      \
+	  __builtin_types_compatible_p(__typeof__(&fn), sig) &&                     \
+		  __builtin_types_compatible_p(pfn, sig) }
+
+#define PROTO_ASSERT(fn, pfn, sig)                                                  \
+	_Static_assert(__builtin_types_compatible_p(__typeof__(&fn), sig),          \
+		       #fn " has not the WDDM prototype");                          \
+	_Static_assert(__builtin_types_compatible_p(pfn, sig),                      \
+		       #pfn " is not the type of " #fn)
+
+#define FOR_EACH_PROTO(X)                                                                               \
+	X(D3DKMTEnumAdapters2, PFND3DKMT_ENUMADAPTERS2, NTSTATUS (*)(const D3DKMT_ENUMADAPTERS2 *))     \
+	X(D3DKMTEnumAdapters3, PFND3DKMT_ENUMADAPTERS3, NTSTATUS (*)(D3DKMT_ENUMADAPTERS3 *))           \
+	X(D3DKMTOpenAdapterFromLuid, PFND3DKMT_OPENADAPTERFROMLUID,                                     \
+	  NTSTATUS (*)(const D3DKMT_OPENADAPTERFROMLUID *))                                             \
+	X(D3DKMTCloseAdapter, PFND3DKMT_CLOSEADAPTER, NTSTATUS (*)(const D3DKMT_CLOSEADAPTER *))        \
+	X(D3DKMTQueryAdapterInfo, PFND3DKMT_QUERYADAPTERINFO,                                           \
+	  NTSTATUS (*)(const D3DKMT_QUERYADAPTERINFO *))                                                \
+	X(D3DKMTCreateDevice, PFND3DKMT_CREATEDEVICE, NTSTATUS (*)(D3DKMT_CREATEDEVICE *))              \
+	X(D3DKMTDestroyDevice, PFND3DKMT_DESTROYDEVICE, NTSTATUS (*)(const D3DKMT_DESTROYDEVICE *))     \
+	X(D3DKMTCreateContext, PFND3DKMT_CREATECONTEXT, NTSTATUS (*)(D3DKMT_CREATECONTEXT *))           \
+	X(D3DKMTCreateContextVirtual, PFND3DKMT_CREATECONTEXTVIRTUAL,                                   \
+	  NTSTATUS (*)(D3DKMT_CREATECONTEXTVIRTUAL *))                                                  \
+	X(D3DKMTDestroyContext, PFND3DKMT_DESTROYCONTEXT, NTSTATUS (*)(const D3DKMT_DESTROYCONTEXT *))  \
+	X(D3DKMTGetDeviceState, PFND3DKMT_GETDEVICESTATE, NTSTATUS (*)(D3DKMT_GETDEVICESTATE *))        \
+	X(D3DKMTCreateAllocation, PFND3DKMT_CREATEALLOCATION, NTSTATUS (*)(D3DKMT_CREATEALLOCATION *))  \
+	X(D3DKMTCreateAllocation2, PFND3DKMT_CREATEALLOCATION2, NTSTATUS (*)(D3DKMT_CREATEALLOCATION *)) \
+	X(D3DKMTDestroyAllocation, PFND3DKMT_DESTROYALLOCATION,                                         \
+	  NTSTATUS (*)(const D3DKMT_DESTROYALLOCATION *))                                               \
+	X(D3DKMTDestroyAllocation2, PFND3DKMT_DESTROYALLOCATION2,                                       \
+	  NTSTATUS (*)(const D3DKMT_DESTROYALLOCATION2 *))                                              \
+	X(D3DKMTQueryResourceInfo, PFND3DKMT_QUERYRESOURCEINFO, NTSTATUS (*)(D3DKMT_QUERYRESOURCEINFO *)) \
+	X(D3DKMTOpenResource, PFND3DKMT_OPENRESOURCE, NTSTATUS (*)(D3DKMT_OPENRESOURCE *))              \
+	X(D3DKMTLock, PFND3DKMT_LOCK, NTSTATUS (*)(D3DKMT_LOCK *))                                      \
+	X(D3DKMTUnlock, PFND3DKMT_UNLOCK, NTSTATUS (*)(const D3DKMT_UNLOCK *))                          \
+	X(D3DKMTLock2, PFND3DKMT_LOCK2, NTSTATUS (*)(D3DKMT_LOCK2 *))                                   \
+	X(D3DKMTUnlock2, PFND3DKMT_UNLOCK2, NTSTATUS (*)(const D3DKMT_UNLOCK2 *))                       \
+	X(D3DKMTMakeResident, PFND3DKMT_MAKERESIDENT, NTSTATUS (*)(D3DDDI_MAKERESIDENT *))              \
+	X(D3DKMTEvict, PFND3DKMT_EVICT, NTSTATUS (*)(D3DKMT_EVICT *))                                   \
+	X(D3DKMTSetAllocationPriority, PFND3DKMT_SETALLOCATIONPRIORITY,                                 \
+	  NTSTATUS (*)(const D3DKMT_SETALLOCATIONPRIORITY *))                                           \
+	X(D3DKMTGetAllocationPriority, PFND3DKMT_GETALLOCATIONPRIORITY,                                 \
+	  NTSTATUS (*)(const D3DKMT_GETALLOCATIONPRIORITY *))                                           \
+	X(D3DKMTQueryAllocationResidency, PFND3DKMT_QUERYALLOCATIONRESIDENCY,                           \
+	  NTSTATUS (*)(const D3DKMT_QUERYALLOCATIONRESIDENCY *))                                        \
+	X(D3DKMTQueryVideoMemoryInfo, PFND3DKMT_QUERYVIDEOMEMORYINFO,                                   \
+	  NTSTATUS (*)(D3DKMT_QUERYVIDEOMEMORYINFO *))                                                  \
+	X(D3DKMTRender, PFND3DKMT_RENDER, NTSTATUS (*)(D3DKMT_RENDER *))                                \
+	X(D3DKMTCreateSynchronizationObject2, PFND3DKMT_CREATESYNCHRONIZATIONOBJECT2,                   \
+	  NTSTATUS (*)(D3DKMT_CREATESYNCHRONIZATIONOBJECT2 *))                                          \
+	X(D3DKMTSignalSynchronizationObject2, PFND3DKMT_SIGNALSYNCHRONIZATIONOBJECT2,                   \
+	  NTSTATUS (*)(const D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2 *))                                    \
+	X(D3DKMTWaitForSynchronizationObject2, PFND3DKMT_WAITFORSYNCHRONIZATIONOBJECT2,                 \
+	  NTSTATUS (*)(const D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2 *))                                   \
+	X(D3DKMTDestroySynchronizationObject, PFND3DKMT_DESTROYSYNCHRONIZATIONOBJECT,                   \
+	  NTSTATUS (*)(const D3DKMT_DESTROYSYNCHRONIZATIONOBJECT *))
+
+#define PROTO_ASSERT_STMT(fn, pfn, sig) PROTO_ASSERT(fn, pfn, sig);
+FOR_EACH_PROTO(PROTO_ASSERT_STMT)
+
+#define PROTO_ROW(fn, pfn, sig) PROTO(fn, pfn, sig),
+
+START_TEST(test_prototypes)
+{
+	static const struct {
+		const char *name;
+		int ok;
+	} protos[] = { FOR_EACH_PROTO(PROTO_ROW) };
+	size_t n = sizeof(protos) / sizeof(protos[0]);
+
+	ck_assert_uint_eq(n, 32);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(protos[i].ok, "%s: prototype differs", protos[i].name);
+
+	/* a wrong signature must not pass (guards the check itself) */
+	ck_assert(!__builtin_types_compatible_p(__typeof__(&D3DKMTLock),
+						NTSTATUS (*)(const D3DKMT_LOCK *)));
+	ck_assert(!__builtin_types_compatible_p(__typeof__(&D3DKMTUnlock),
+						NTSTATUS (*)(D3DKMT_UNLOCK *)));
+	ck_assert(!__builtin_types_compatible_p(__typeof__(&D3DKMTRender),
+						UINT (*)(D3DKMT_RENDER *)));
+}
+END_TEST
+
+/* ========================================================================== */
+
+static Suite *layout_suite(void)
+{
+	Suite *s = suite_create("kmt-layout");
+	TCase *tc;
+
+	tc = tcase_create("layout");
+	tcase_add_test(tc, test_base_types);
+	tcase_add_test(tc, test_ptr_init);
+	tcase_add_test(tc, test_layout_ukmdt);
+	tcase_add_test(tc, test_layout_kmdt);
+	tcase_add_test(tc, test_layout_adapters);
+	tcase_add_test(tc, test_layout_devices);
+	tcase_add_test(tc, test_layout_allocations);
+	tcase_add_test(tc, test_layout_residency);
+	tcase_add_test(tc, test_layout_render);
+	tcase_add_test(tc, test_layout_sync);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bits");
+	tcase_add_test(tc, test_bits_allocation);
+	tcase_add_test(tc, test_bits_cpu_and_submission);
+	tcase_add_test(tc, test_bits_devices_and_residency);
+	tcase_add_test(tc, test_bits_sync);
+	tcase_add_test(tc, test_bits_caps);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("values");
+	tcase_add_test(tc, test_ntstatus);
+	tcase_add_test(tc, test_constants);
+	tcase_add_test(tc, test_enums);
+	tcase_add_test(tc, test_prototypes);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(layout_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

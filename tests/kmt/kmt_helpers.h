@@ -1,0 +1,58 @@
+/*
+ * A small user-mode-driver toolkit for the KMT tests: an adapter, a device and a
+ * context in one call, allocations from a gpusim_alloc_desc, CPU patterns through
+ * Lock/Unlock, and GPU work (FILL, COPY, CHECKSUM) submitted with D3DKMTRender.
+ */
+#ifndef TESTS_KMT_HELPERS_H
+#define TESTS_KMT_HELPERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gpusim/d3dkmthk.h>
+#include <gpusim/gpusim.h>
+
+struct kt_gpu {
+	LUID luid;
+	D3DKMT_HANDLE adapter, device, context;
+	D3DKMT_CREATECONTEXT ctx;
+	D3DKMT_HANDLE result;   /* 4 KiB CPU-visible allocation for GPU answers */
+	/* the command being built */
+	uint32_t ndw, nalloc, npatch;
+};
+
+#define KT_SEG(s) GPUSIM_SEG_BIT(GPUSIM_SEG_##s)
+
+/* gpusim_reset(), then an adapter from `config` ("vram=64M,..."), opened, with a
+ * device and a context. Fails the test on any error. */
+void kt_setup(struct kt_gpu *g, const char *config);
+void kt_teardown(struct kt_gpu *g);
+D3DKMT_HANDLE kt_new_device(struct kt_gpu *g);
+
+struct gpusim_alloc_desc kt_desc(uint64_t size, uint32_t flags, uint32_t pref0, uint32_t allowed);
+NTSTATUS kt_alloc_on(D3DKMT_HANDLE device, const struct gpusim_alloc_desc *d, D3DKMT_HANDLE *out);
+NTSTATUS kt_alloc(struct kt_gpu *g, uint64_t size, uint32_t pref0, uint32_t allowed, D3DKMT_HANDLE *out);
+NTSTATUS kt_free(D3DKMT_HANDLE device, D3DKMT_HANDLE h);
+uint32_t kt_segment(D3DKMT_HANDLE h);  /* GPUSIM_SEG_* of an allocation */
+
+/* A pattern derived from seed and byte position, so moves and shifts show. */
+void kt_pattern(void *p, uint64_t size, uint32_t seed);
+bool kt_pattern_ok(const void *p, uint64_t size, uint32_t seed);
+uint32_t kt_pattern_crc(uint64_t size, uint32_t seed);
+NTSTATUS kt_write(D3DKMT_HANDLE device, D3DKMT_HANDLE h, uint64_t size, uint32_t seed);
+bool kt_verify(D3DKMT_HANDLE device, D3DKMT_HANDLE h, uint64_t size, uint32_t seed);
+
+/* GPU work on g's context: build, then submit (D3DKMTRender). */
+void kt_cmd_begin(struct kt_gpu *g);
+void kt_cmd_fill(struct kt_gpu *g, D3DKMT_HANDLE dst, uint64_t bytes, uint32_t value);
+void kt_cmd_copy(struct kt_gpu *g, D3DKMT_HANDLE src, D3DKMT_HANDLE dst, uint64_t bytes);
+void kt_cmd_checksum(struct kt_gpu *g, D3DKMT_HANDLE src, uint64_t bytes, D3DKMT_HANDLE dst, uint32_t dst_off);
+/* Reference an allocation without touching it (it is made resident all the same). */
+void kt_cmd_use(struct kt_gpu *g, D3DKMT_HANDLE h);
+/* Store to a raw GPU address no allocation-list entry covers. */
+void kt_cmd_write_raw(struct kt_gpu *g, uint64_t gpu_address, uint32_t value);
+NTSTATUS kt_cmd_submit(struct kt_gpu *g);
+/* CRC-32 of an allocation computed by the GPU (CHECKSUM packet), after idling. */
+uint32_t kt_gpu_crc(struct kt_gpu *g, D3DKMT_HANDLE h, uint64_t size);
+
+#endif

@@ -1,0 +1,17 @@
+/*
+ * The Check suites of kmt/ (tests/kmt/test_*.c); tests/check_kmt.c runs them all.
+ */
+#ifndef TESTS_KMT_SUITES_H
+#define TESTS_KMT_SUITES_H
+
+#include <check.h>
+
+Suite *vidmm_suballoc_suite(void);
+Suite *kmt_alloc_suite(void);        /* D3DKMTCreateAllocation semantics */
+Suite *kmt_residency_suite(void);    /* MakeResident/Evict, budgets, locks, priorities */
+Suite *kmt_submit_suite(void);       /* Render, patching, faults, sync objects */
+Suite *kmt_events_suite(void);       /* events and statistics */
+Suite *kmt_virt_suite(void);         /* 4x oversubscription, byte for byte */
+Suite *kmt_property_suite(void);     /* randomized invariants */
+
+#endif
