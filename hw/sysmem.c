@@ -48,6 +48,15 @@ void hw_sysmem_fini(struct hw_sysmem *s)
 	s->fd = -1;
 }
 
+/* Hand out a page; the caller has checked limits. */
+static uint64_t take_page(struct hw_sysmem *s)
+{
+	uint64_t p = s->nfree ? s->free_stack[--s->nfree] : s->next_fresh++;
+	s->allocated[p / 8] |= (uint8_t)(1u << (p % 8));
+	s->used++;
+	return p;
+}
+
 int hw_sysmem_alloc(struct hw_device *dev, uint64_t *pfn)
 {
 	struct hw_sysmem *s = &dev->sysmem;
@@ -55,19 +64,60 @@ int hw_sysmem_alloc(struct hw_device *dev, uint64_t *pfn)
 		return -EINVAL;
 	if (s->oom_armed && s->oom_left == 0)
 		return -ENOMEM;
-	uint64_t p;
-	if (s->nfree)
-		p = s->free_stack[--s->nfree];
-	else if (s->next_fresh < s->pages)
-		p = s->next_fresh++;
-	else
+	if (s->used + s->reserved >= s->pages)
 		return -ENOMEM;
+	uint64_t p;
 	if (s->oom_armed)
 		s->oom_left--;
-	s->allocated[p / 8] |= (uint8_t)(1u << (p % 8));
-	s->used++;
+	p = take_page(s);
 	*pfn = p;
 	return 0;
+}
+
+int hw_sysmem_reserve(struct hw_device *dev, uint64_t n)
+{
+	struct hw_sysmem *s = &dev->sysmem;
+	if (n > s->pages - s->used - s->reserved)
+		return -ENOMEM;
+	if (s->oom_armed) {
+		if (n > s->oom_left)
+			return -ENOMEM;
+		s->oom_left -= n;
+	}
+	s->reserved += n;
+	return 0;
+}
+
+void hw_sysmem_unreserve(struct hw_device *dev, uint64_t n)
+{
+	struct hw_sysmem *s = &dev->sysmem;
+	s->reserved -= n > s->reserved ? s->reserved : n;
+}
+
+uint64_t hw_sysmem_pages_reserved(const struct hw_device *dev)
+{
+	return dev->sysmem.reserved;
+}
+
+int hw_sysmem_alloc_reserved(struct hw_device *dev, uint64_t *pfn)
+{
+	struct hw_sysmem *s = &dev->sysmem;
+	if (!pfn)
+		return -EINVAL;
+	if (!s->reserved)
+		return -ENOSPC;
+	s->reserved--;
+	*pfn = take_page(s);
+	return 0;
+}
+
+void hw_sysmem_free_reserved(struct hw_device *dev, uint64_t pfn)
+{
+	struct hw_sysmem *s = &dev->sysmem;
+	uint64_t before = s->used;
+	hw_sysmem_free(dev, pfn);
+	if (s->used < before)
+		s->reserved++;
 }
 
 void hw_sysmem_free(struct hw_device *dev, uint64_t pfn)

@@ -14,6 +14,7 @@ struct hw_sysmem {
 	uint8_t *base;        /* direct map of every page */
 	uint64_t pages;
 	uint64_t used;
+	uint64_t reserved;    /* committed but not yet handed out */
 	uint64_t next_fresh;  /* pages >= this were never handed out */
 	uint64_t *free_stack; /* returned pages, reused last-in first-out */
 	size_t nfree, cap;
