@@ -59,14 +59,16 @@ uint32_t hw_gart_translate(struct hw_device *dev, uint64_t page, bool write, uin
 	struct hw_gart_tlb *t = &g->tlb[page & g->tlb_mask];
 	uint64_t e;
 	if (t->page == page) {
-		dev->stats.tlb_hits++;
+		if (!dev->peeking)
+			dev->stats.tlb_hits++;
 		e = t->entry;
 		if ((g->ctrl & HW_GART_CTRL_STRICT) && table_entry(dev, page) != e)
 			return HW_FAULT_GART_STALE;
 	} else {
-		dev->stats.tlb_misses++;
 		e = table_entry(dev, page);
-		if (e & HW_GART_VALID) { /* like real TLBs, never cache a miss */
+		if (!dev->peeking)
+			dev->stats.tlb_misses++;
+		if ((e & HW_GART_VALID) && !dev->peeking) { /* like real TLBs, never cache a miss */
 			t->page = page;
 			t->entry = e;
 		}

@@ -33,6 +33,7 @@ struct hw_device {
 	bool removed;
 	bool dma_error_pending;
 	bool in_run;            /* guards hw_run_* against re-entry from a handler */
+	bool peeking;           /* looking without touching: no TLB fills, no stats */
 	struct hw_stats stats;
 };
 

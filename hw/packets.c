@@ -258,9 +258,10 @@ void hw_packet_execute(struct hw_device *dev, unsigned ring, struct hw_pkt_resul
 		res->cost = dev->cfg.packet_overhead_ns;
 }
 
-bool hw_packet_wait_ready(struct hw_device *dev, unsigned ring)
+/* Would the WAIT at the ring's read pointer pass now? Asked by the scheduler, so
+ * it must not change what it observes: no TLB fills, no statistics. */
+static bool wait_ready(struct hw_device *dev, unsigned ring)
 {
-	/* Decode without side effects: the WAIT's address and value, then the memory. */
 	struct hw_ring *r = &dev->rings[ring];
 	uint32_t d[5];
 	struct hw_access_fault f;
@@ -275,4 +276,13 @@ bool hw_packet_wait_ready(struct hw_device *dev, unsigned ring)
 		return true;
 	hw_addrmap_read(dev, addr, &cur, 8);
 	return cur >= value;
+}
+
+bool hw_packet_wait_ready(struct hw_device *dev, unsigned ring)
+{
+	bool was = dev->peeking;
+	dev->peeking = true;
+	bool ready = wait_ready(dev, ring);
+	dev->peeking = was;
+	return ready;
 }
