@@ -92,6 +92,12 @@ void kmt_adapter_destroy(struct kmt_adapter *ad)
 {
 	while (ad->devices)
 		kmt_device_destroy(ad->devices);
+	/* Adapter handles still open on it must not outlive it. */
+	uint32_t cur = 0;
+	struct kmt_adapter *o;
+	while ((o = kmt_handle_iter(KMT_T_ADAPTER, &cur)))
+		if (o == ad)
+			kmt_handle_free(kmt_handle_at(cur - 1));
 	for (struct kmt_adapter **pp = &adapters; *pp; pp = &(*pp)->next)
 		if (*pp == ad) {
 			*pp = ad->next;
@@ -116,7 +122,11 @@ void kmt_adapter_ensure_default(void)
 	if (env && gpusim_config_parse(&cfg, env, NULL, 0))
 		gpusim_config_default(&cfg); /* a bad variable must not leave us without a GPU */
 	struct kmt_adapter *ad;
-	kmt_adapter_create(&cfg, &ad);
+	if (kmt_adapter_create(&cfg, &ad)) {
+		gpusim_config_default(&cfg);
+		if (kmt_adapter_create(&cfg, &ad))
+			default_made = false; /* try again at the next enumeration */
+	}
 }
 
 void kmt_adapter_forget_default(void)
@@ -154,8 +164,8 @@ void kmt_adapter_poll(struct kmt_adapter *ad)
 	for (struct kmt_device *d = ad->devices; d; d = d->next)
 		for (struct kmt_sync *s = d->syncs; s; s = s->next)
 			if (s->pending_fence && s->pending_fence <= done) {
-				if (s->pending_value > s->value)
-					s->value = s->pending_value;
+				/* Rewinds were judged when the signal was made. */
+				s->value = s->pending_value;
 				if (s->cpu_value)
 					*s->cpu_value = s->value;
 				s->pending_fence = 0;

@@ -36,6 +36,11 @@ enum kmt_type {
 /* 0x40000000 | index << 6 | generation (1..63): never 0, and a stale handle is
  * told from a live one by its generation. */
 D3DKMT_HANDLE kmt_handle_new(enum kmt_type type, void *obj);
+/* The next live object of a type after *cursor (start at 0); NULL at the end.
+ * Objects may be freed during the walk. */
+void *kmt_handle_iter(enum kmt_type type, uint32_t *cursor);
+/* The handle of slot `index` (cursor - 1 after kmt_handle_iter), 0 if free. */
+D3DKMT_HANDLE kmt_handle_at(uint32_t index);
 void *kmt_handle_get(D3DKMT_HANDLE h, enum kmt_type type);
 void kmt_handle_free(D3DKMT_HANDLE h);
 void kmt_handles_reset(void);
@@ -58,7 +63,6 @@ struct kmt_adapter {
 	bool removed;
 	uint32_t opens;                  /* adapter handles open on it */
 	struct kmt_device *devices;      /* list */
-	struct kmt_mem *mems;            /* list of every allocation's memory */
 	struct kmt_listener listeners[KMT_MAX_LISTENERS];
 	uint32_t nlisteners;
 	uint64_t faults, submits;
@@ -91,7 +95,7 @@ struct kmt_mem {
 	struct vidmm_alloc v;            /* v.owner: the kmt_alloc that embeds this */
 	uint32_t refs;
 	struct gpusim_alloc_desc priv;   /* the private driver data it was made from */
-	struct kmt_mem *prev, *next;     /* every memory object of the adapter */
+	uint32_t seen;                   /* scratch: visited once when walking handles */
 };
 
 struct kmt_alloc {
@@ -99,7 +103,6 @@ struct kmt_alloc {
 	struct kmt_device *dev;
 	struct kmt_resource *res;
 	struct kmt_mem *mem;
-	struct kmt_alloc *prev, *next;   /* in the device */
 	struct kmt_alloc *res_next;      /* in the resource */
 	uint32_t resident;               /* this device's MakeResident count */
 	uint32_t locks;                  /* this device's locks */
@@ -134,7 +137,9 @@ struct kmt_sync {
 struct kmt_device {
 	D3DKMT_HANDLE handle;
 	struct kmt_adapter *ad;
-	struct kmt_alloc *allocs;
+	/* A device's allocations are found through the handle table, not a list:
+	 * linking each into per-device lists costs cache misses on every create and
+	 * destroy, which is the hot path; destroying a device is rare. */
 	uint64_t nallocs;
 	struct kmt_resource *resources;
 	struct kmt_context *contexts;

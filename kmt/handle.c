@@ -80,6 +80,23 @@ void *kmt_handle_get(D3DKMT_HANDLE h, enum kmt_type type)
 	return s && s->type == type ? s->obj : NULL;
 }
 
+void *kmt_handle_iter(enum kmt_type type, uint32_t *cursor)
+{
+	while (*cursor < nslots) {
+		struct slot *s = &slots[(*cursor)++];
+		if (s->type == type)
+			return s->obj;
+	}
+	return NULL;
+}
+
+D3DKMT_HANDLE kmt_handle_at(uint32_t index)
+{
+	if (index >= nslots || slots[index].type == KMT_T_FREE)
+		return 0;
+	return HANDLE_BASE | (index << GEN_BITS) | slots[index].gen;
+}
+
 void kmt_handle_free(D3DKMT_HANDLE h)
 {
 	struct slot *s = lookup(h);

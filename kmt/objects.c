@@ -55,12 +55,6 @@ static void mem_put(struct kmt_adapter *ad, struct kmt_mem *m)
 {
 	if (--m->refs)
 		return;
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		ad->mems = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
 	vidmm_alloc_fini(ad->mm, &m->v);
 	free(m->v.owner); /* the kmt_alloc that embeds it */
 }
@@ -80,12 +74,6 @@ void kmt_alloc_destroy(struct kmt_alloc *a)
 		v->resident_count -= a->resident;
 		a->resident = 0;
 	}
-	if (a->prev)
-		a->prev->next = a->next;
-	else
-		dev->allocs = a->next;
-	if (a->next)
-		a->next->prev = a->prev;
 	dev->nallocs--;
 	if (a->res) {
 		struct kmt_alloc **pp = &a->res->allocs;
@@ -169,8 +157,11 @@ void kmt_device_destroy(struct kmt_device *dev)
 		kmt_sync_destroy(dev->syncs);
 	while (dev->resources)
 		kmt_resource_destroy(dev->resources);
-	while (dev->allocs)
-		kmt_alloc_destroy(dev->allocs);
+	uint32_t cur = 0;
+	struct kmt_alloc *a;
+	while (dev->nallocs && (a = kmt_handle_iter(KMT_T_ALLOCATION, &cur)))
+		if (a->dev == dev)
+			kmt_alloc_destroy(a);
 	for (struct kmt_device **pp = &ad->devices; *pp; pp = &(*pp)->next)
 		if (*pp == dev) {
 			*pp = dev->next;

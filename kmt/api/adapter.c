@@ -5,7 +5,8 @@
  *
  * Order of checks in every entry point of kmt/api/ that this file shares with
  * device.c and sync.c: malformed input first (STATUS_INVALID_PARAMETER,
- * STATUS_NOT_SUPPORTED), then handles (STATUS_INVALID_HANDLE), then removal
+ * STATUS_NOT_SUPPORTED), then handles (STATUS_INVALID_PARAMETER, as Microsoft
+ * documents for these functions: a bad handle is a bad parameter), then removal
  * (STATUS_DEVICE_REMOVED), then whatever depends on the device's state. Bad input
  * is reported as such whatever happened to the device, as dxgkrnl does.
  */
@@ -173,7 +174,7 @@ NTSTATUS APIENTRY D3DKMTCloseAdapter(CONST D3DKMT_CLOSEADAPTER *pData)
 		goto out;
 	}
 	if (!adapter_get(pData->hAdapter)) {
-		st = STATUS_INVALID_HANDLE;
+		st = STATUS_INVALID_PARAMETER;
 		goto out;
 	}
 	/* Devices hold the adapter itself, not this handle: they live on. */
@@ -446,7 +447,7 @@ NTSTATUS APIENTRY D3DKMTQueryAdapterInfo(CONST D3DKMT_QUERYADAPTERINFO *pData)
 		goto out;
 	struct kmt_adapter *ad = adapter_get(pData->hAdapter);
 	if (!ad) {
-		st = STATUS_INVALID_HANDLE;
+		st = STATUS_INVALID_PARAMETER;
 		goto out;
 	}
 	if (ad->removed) {

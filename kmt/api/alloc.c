@@ -64,10 +64,6 @@ static struct kmt_alloc *new_alloc(struct kmt_device *dev)
 
 static void link_alloc(struct kmt_device *dev, struct kmt_resource *r, struct kmt_alloc *a)
 {
-	a->next = dev->allocs;
-	if (dev->allocs)
-		dev->allocs->prev = a;
-	dev->allocs = a;
 	dev->nallocs++;
 	a->res = r;
 	if (r) {
@@ -78,15 +74,6 @@ static void link_alloc(struct kmt_device *dev, struct kmt_resource *r, struct km
 		*pp = a;
 		r->nallocs++;
 	}
-}
-
-static void link_mem(struct kmt_adapter *ad, struct kmt_mem *m)
-{
-	m->prev = NULL;
-	m->next = ad->mems;
-	if (ad->mems)
-		ad->mems->prev = m;
-	ad->mems = m;
 }
 
 static struct kmt_resource *new_resource(struct kmt_device *dev)
@@ -234,7 +221,6 @@ static NTSTATUS create_allocation(D3DKMT_CREATEALLOCATION *p, bool v2)
 			st = kmt_status_from_errno(rc);
 			goto out;
 		}
-		link_mem(ad, &a->own);
 		link_alloc(dev, res, a);
 		made[nmade++] = a;
 	}

@@ -44,7 +44,7 @@ NTSTATUS APIENTRY D3DKMTCreateDevice(D3DKMT_CREATEDEVICE *pData)
 	}
 	struct kmt_adapter *ad = kmt_handle_get(pData->hAdapter, KMT_T_ADAPTER);
 	if (!ad) {
-		st = STATUS_INVALID_HANDLE;
+		st = STATUS_INVALID_PARAMETER;
 		goto out;
 	}
 	if (ad->removed) {
@@ -92,7 +92,7 @@ NTSTATUS APIENTRY D3DKMTDestroyDevice(CONST D3DKMT_DESTROYDEVICE *pData)
 	}
 	struct kmt_device *dev = kmt_get_device(pData->hDevice);
 	if (!dev) {
-		st = STATUS_INVALID_HANDLE;
+		st = STATUS_INVALID_PARAMETER;
 		goto out;
 	}
 	/* Also on a removed adapter: tearing down is how a driver recovers. */
@@ -132,7 +132,7 @@ static NTSTATUS context_create(D3DKMT_HANDLE hdev, bool legacy, struct kmt_conte
 {
 	struct kmt_device *dev = kmt_get_device(hdev);
 	if (!dev)
-		return STATUS_INVALID_HANDLE;
+		return STATUS_INVALID_PARAMETER;
 	if (dev->ad->removed)
 		return STATUS_DEVICE_REMOVED;
 
@@ -233,7 +233,7 @@ NTSTATUS APIENTRY D3DKMTDestroyContext(CONST D3DKMT_DESTROYCONTEXT *pData)
 	}
 	struct kmt_context *c = kmt_handle_get(pData->hContext, KMT_T_CONTEXT);
 	if (!c) {
-		st = STATUS_INVALID_HANDLE;
+		st = STATUS_INVALID_PARAMETER;
 		goto out;
 	}
 	/* Submitted work needs nothing of the context: the ring holds a copy of the
@@ -342,7 +342,7 @@ NTSTATUS APIENTRY D3DKMTGetDeviceState(D3DKMT_GETDEVICESTATE *pData)
 	}
 	struct kmt_device *dev = kmt_get_device(pData->hDevice);
 	if (!dev) {
-		st = STATUS_INVALID_HANDLE;
+		st = STATUS_INVALID_PARAMETER;
 		goto out;
 	}
 	if (dev->ad->removed) {

@@ -229,23 +229,37 @@ NTSTATUS gpusim_query_allocation(D3DKMT_HANDLE allocation, struct gpusim_alloc_i
 	return st;
 }
 
+/* Walk every memory object of one adapter once: an opened shared allocation and
+ * its original share one, so a stamp skips the second visit. */
+struct mem_walk {
+	struct kmt_adapter *ad;
+	uint32_t cursor, stamp;
+};
+
 static int next_mem(void *ctx, struct vidmm_alloc **out)
 {
-	struct kmt_mem **cur = ctx;
-	*out = *cur ? &(*cur)->v : NULL;
-	if (*cur)
-		*cur = (*cur)->next;
+	struct mem_walk *w = ctx;
+	struct kmt_alloc *a;
+	while ((a = kmt_handle_iter(KMT_T_ALLOCATION, &w->cursor))) {
+		if (a->dev->ad != w->ad || a->mem->seen == w->stamp)
+			continue;
+		a->mem->seen = w->stamp;
+		*out = &a->mem->v;
+		return 0;
+	}
+	*out = NULL;
 	return 0;
 }
 
 NTSTATUS gpusim_check_invariants(LUID luid, char *err, size_t errlen)
 {
+	static uint32_t stamp;
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 	kmt_lock();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	if (ad) {
-		struct kmt_mem *cur = ad->mems;
-		st = vidmm_check(ad->mm, next_mem, &cur, err, errlen) ? STATUS_UNSUCCESSFUL : STATUS_SUCCESS;
+		struct mem_walk w = { ad, 0, ++stamp ? stamp : ++stamp };
+		st = vidmm_check(ad->mm, next_mem, &w, err, errlen) ? STATUS_UNSUCCESSFUL : STATUS_SUCCESS;
 	}
 	kmt_unlock();
 	return st;

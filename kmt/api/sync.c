@@ -72,7 +72,7 @@ NTSTATUS APIENTRY D3DKMTCreateSynchronizationObject2(D3DKMT_CREATESYNCHRONIZATIO
 		goto out;
 	struct kmt_device *dev = kmt_get_device(pData->hDevice);
 	if (!dev) {
-		st = STATUS_INVALID_HANDLE;
+		st = STATUS_INVALID_PARAMETER;
 		goto out;
 	}
 	if (dev->ad->removed) {
@@ -136,7 +136,7 @@ static NTSTATUS get_syncs(const struct kmt_device *dev, const D3DKMT_HANDLE *h, 
 	for (UINT i = 0; i < n; i++) {
 		out[i] = kmt_handle_get(h[i], KMT_T_SYNC);
 		if (!out[i])
-			return STATUS_INVALID_HANDLE;
+			return STATUS_INVALID_PARAMETER;
 		if (out[i]->dev != dev)
 			return STATUS_INVALID_PARAMETER;
 	}
@@ -178,7 +178,7 @@ NTSTATUS APIENTRY D3DKMTSignalSynchronizationObject2(CONST D3DKMT_SIGNALSYNCHRON
 	}
 	struct kmt_context *ctx = kmt_handle_get(pData->hContext, KMT_T_CONTEXT);
 	if (!ctx) {
-		st = STATUS_INVALID_HANDLE;
+		st = STATUS_INVALID_PARAMETER;
 		goto out;
 	}
 	struct kmt_device *dev = ctx->dev;
@@ -187,7 +187,7 @@ NTSTATUS APIENTRY D3DKMTSignalSynchronizationObject2(CONST D3DKMT_SIGNALSYNCHRON
 	for (ULONG i = 0; i < pData->BroadcastContextCount; i++) {
 		struct kmt_context *b = kmt_handle_get(pData->BroadcastContext[i], KMT_T_CONTEXT);
 		if (!b) {
-			st = STATUS_INVALID_HANDLE;
+			st = STATUS_INVALID_PARAMETER;
 			goto out;
 		}
 		bool dup = b == ctx;
@@ -261,7 +261,7 @@ NTSTATUS APIENTRY D3DKMTWaitForSynchronizationObject2(CONST D3DKMT_WAITFORSYNCHR
 	}
 	struct kmt_context *ctx = kmt_handle_get(pData->hContext, KMT_T_CONTEXT);
 	if (!ctx) {
-		st = STATUS_INVALID_HANDLE;
+		st = STATUS_INVALID_PARAMETER;
 		goto out;
 	}
 	st = get_syncs(ctx->dev, pData->ObjectHandleArray, pData->ObjectCount, objs);
@@ -323,7 +323,7 @@ NTSTATUS APIENTRY D3DKMTDestroySynchronizationObject(CONST D3DKMT_DESTROYSYNCHRO
 	}
 	struct kmt_sync *s = kmt_handle_get(pData->hSyncObject, KMT_T_SYNC);
 	if (!s) {
-		st = STATUS_INVALID_HANDLE;
+		st = STATUS_INVALID_PARAMETER;
 		goto out;
 	}
 	/* Also after removal. A signal still queued for it is simply dropped. */
