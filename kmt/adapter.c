@@ -161,6 +161,10 @@ void kmt_adapter_poll(struct kmt_adapter *ad)
 	}
 	/* Fences the queues signalled behind a submission. */
 	uint64_t done = ad->mm->ddi->completed_fence(ad->mm->drv, KMT_ENGINE_RENDER);
+	if (done > ad->fence_seen) {
+		ad->fence_seen = done;
+		kmt_emit_simple(ad, GPUSIM_EV_FENCE, GPUSIM_CAUSE_NONE, 0, done);
+	}
 	for (struct kmt_device *d = ad->devices; d; d = d->next)
 		for (struct kmt_sync *s = d->syncs; s; s = s->next)
 			if (s->pending_fence && s->pending_fence <= done) {

@@ -66,6 +66,7 @@ struct kmt_adapter {
 	struct kmt_listener listeners[KMT_MAX_LISTENERS];
 	uint32_t nlisteners;
 	uint64_t faults, submits;
+	uint64_t fence_seen;             /* last render fence reported as an event */
 	struct kmt_fault_info last_fault;
 	bool has_fault;
 	struct kmt_adapter *next;

@@ -20,6 +20,7 @@ NTSTATUS kmt_status_from_errno(int err)
 	case -EBUSY: return STATUS_GRAPHICS_ALLOCATION_BUSY;
 	case -ENODEV: return STATUS_DEVICE_REMOVED;
 	case -ETIMEDOUT: return STATUS_TIMEOUT;
+	case -EACCES: return STATUS_GRAPHICS_CANT_LOCK_MEMORY;
 	default: return STATUS_UNSUCCESSFUL;
 	}
 }

@@ -83,9 +83,10 @@ enum gpusim_event_type {
 	GPUSIM_EV_LOCK,
 	GPUSIM_EV_UNLOCK,
 	GPUSIM_EV_SUBMIT,       /* a Render: value = its fence */
-	GPUSIM_EV_FENCE,        /* a fence completed: value */
+	GPUSIM_EV_FENCE,        /* render fences up to `value` completed */
 	GPUSIM_EV_FAULT,        /* GPU page fault: offset = GPU address, cause = hw cause */
-	GPUSIM_EV_BUDGET,       /* usage of a segment group changed: value = usage */
+	GPUSIM_EV_BUDGET,       /* memory under MakeResident changed: offset = group
+				 * (0 local, 1 non-local), value = bytes, size = budget */
 	GPUSIM_EV_DEVICE_REMOVED,
 };
 

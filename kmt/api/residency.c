@@ -12,6 +12,22 @@
 
 #include "kmt/core.h"
 
+/* Residency is what the budget governs: report each group's new total. */
+static void emit_budget(struct kmt_adapter *ad, uint32_t cause)
+{
+	if (!ad->nlisteners)
+		return;
+	for (int g = 0; g < 2; g++) {
+		struct gpusim_event ev = {
+			.type = GPUSIM_EV_BUDGET, .cause = cause, .time_ns = hw_clock_now(ad->hw),
+			.offset = (uint64_t)g,
+			.size = g ? ad->mm->budget_nonlocal : ad->mm->budget_local,
+			.value = g ? ad->mm->resident_nonlocal : ad->mm->resident_local,
+		};
+		kmt_emit(ad, &ev);
+	}
+}
+
 static void add_residency(struct kmt_adapter *ad, struct kmt_alloc *a)
 {
 	struct vidmm_alloc *v = &a->mem->v;
@@ -109,6 +125,7 @@ NTSTATUS APIENTRY D3DKMTMakeResident(D3DDDI_MAKERESIDENT *pData)
 	}
 	pData->PagingFenceValue = ad->mm->ddi->submitted_fence(ad->mm->drv, KMT_ENGINE_PAGING);
 	pData->NumBytesToTrim = 0;
+	emit_budget(ad, GPUSIM_CAUSE_MAKE_RESIDENT);
 	st = paged ? STATUS_PENDING : STATUS_SUCCESS;
 out:
 	free(v);
@@ -155,6 +172,7 @@ NTSTATUS APIENTRY D3DKMTEvict(D3DKMT_EVICT *pData)
 			vidmm_evict(ad->mm, m, GPUSIM_CAUSE_EVICT_CALL);
 	}
 	kmt_adapter_poll(ad);
+	emit_budget(ad, GPUSIM_CAUSE_EVICT_CALL);
 	pData->NumBytesToTrim = 0;
 	st = STATUS_SUCCESS;
 out:

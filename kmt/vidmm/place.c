@@ -376,6 +376,8 @@ int vidmm_lock(struct vidmm *mm, struct vidmm_alloc *a, bool nowait, void **ptr)
 		*ptr = a->lock_ptr;
 		return 0;
 	}
+	if (a->seg == GPUSIM_SEG_INVISIBLE && (a->flags & GPUSIM_ALLOC_PINNED))
+		return -EACCES; /* out of the CPU's reach and not allowed to move */
 	if (a->seg == GPUSIM_SEG_INVISIBLE) {
 		/* The CPU cannot reach it: bring it behind BAR2, else to the GART, else
 		 * out to its backing store. */

@@ -1,8 +1,7 @@
 /*
- * Segment sub-allocator: TLSF (two-level segregated fit) over granule units, with
- * O(1) alloc/free, good-fit placement and immediate coalescing of free neighbours.
- * Blocks live in one growable array of 32-byte nodes named by 32-bit index; an
- * allocated block's index is its id.
+ * Segment sub-allocator: TLSF (two-level segregated fit) over granule units: O(1)
+ * good-fit alloc and free with immediate coalescing, blocks kept as 32-byte nodes
+ * in one growable array and named by index, an allocation's index being its id.
  */
 #include "kmt/vidmm/suballoc.h"
 
@@ -13,8 +12,8 @@
 
 /*
  * Why this shape. The segment is tiled by blocks, each free or allocated, kept in
- * address order by a doubly linked "physical" chain so that a free can merge with
- * its neighbours in O(1) without searching. Free blocks are also filed in size
+ * address order by a doubly linked "physical" chain so that a free merges with its
+ * neighbours in O(1) without searching. Free blocks are also filed in size
  * classes: the first level is the power of two of the size, the second splits each
  * power of two into 32 equal slices (sizes under 32 granules get a class each). A
  * bitmap of non-empty first levels and one of non-empty slices per level find the
@@ -22,21 +21,24 @@
  * instructions, so alloc never walks a list or a tree: it rounds the request up to
  * the next class boundary, takes the head block of the first non-empty class from
  * there (every block in it fits) and splits off the rest. Classes are 1/32 of a
- * power of two wide, so the block chosen is at most ~3% larger than the best fit
- * before splitting, and splitting returns the excess; that is "good fit" at O(1),
- * where a size-ordered tree would pay log n cache misses per operation and a
- * first-fit list O(n). Lists are LIFO, so the block reused first is the most
- * recently freed one, which is still in cache.
+ * power of two wide, so the block taken is at most ~3% larger than the best fit
+ * and the excess goes back as a free block: good fit at O(1), where a size-ordered
+ * tree would pay log n cache misses per operation and a first-fit list O(n). Lists
+ * are LIFO, so the block reused first is the most recently freed one, still cached.
  *
- * Nodes are array slots named by uint32_t index rather than pointers: a node is 32
- * bytes instead of 48 (two per cache line), the array grows by doubling with
- * realloc without fixing up links, unused slots form their own free list, and the
- * index of an allocated block serves directly as its id, so offset/size/free are a
- * single array access. Node 0 is always the block at offset 0 (a split keeps the
- * leading part in the old node, a merge keeps the lower node), which gives every
- * address-order walk a fixed start.
+ * At 10^6 allocations the nodes (tens of MB) do not fit in cache, and the cost of
+ * an operation is its cache misses, so the layout is built to touch few cold
+ * lines. Nodes are slots of one array named by uint32_t index, not pointers: 32
+ * bytes instead of 48, two to a cache line and never one across two; the index
+ * of an allocated block is its id, so free/offset/size reach it in one access. A
+ * separate bitmap (one bit per slot, small enough to stay cached) says which
+ * blocks are allocated, so that free() decides whether to merge without reading
+ * the neighbours' nodes; it reads only its own. Slots never used yet are taken by
+ * bumping a counter (no read of a cold slot); released ones are reused LIFO. Node 0
+ * is always the block at offset 0 (a split keeps the leading part in the old node,
+ * a merge keeps the lower node), a fixed start for every address-order walk.
  *
- * Alignment above one granule: the fast path looks for a block of size
+ * Alignment above one granule: the fast path looks for a block of
  * size + align - 1 granules, which holds an aligned run wherever it starts; the
  * leading remainder becomes a free block of its own. Rounding up to a class
  * boundary (and the alignment slack) can skip blocks that would fit, so when the
@@ -68,8 +70,8 @@ struct node {
 	uint32_t phys_next;
 	/*
 	 * Free block: links of its class list (NIL at the ends). Allocated block:
-	 * free_prev == MARK_USED. Unused slot: free_prev == MARK_SLOT and free_next
-	 * links the list of unused slots.
+	 * free_prev == MARK_USED (and its bit set in used_bits). Released slot:
+	 * free_prev == MARK_SLOT and free_next links the list of released slots.
 	 */
 	uint32_t free_prev;
 	uint32_t free_next;
@@ -125,17 +127,17 @@ static inline void used_clear(struct vidmm_suballoc *sa, uint32_t n)
 	sa->used_bits[n >> 6] &= ~(1ull << (n & 63));
 }
 
-/* The class (fl, sl) a block of len granules (> 0) is filed in. */
+/*
+ * The class (fl, sl) a block of len granules (> 0) is filed in: sizes below
+ * SL_COUNT get fl 0 and sl = len; above, fl counts powers of two from SL_COUNT on
+ * (1 + log2(len) - SL_LOG2) and sl is the next SL_LOG2 bits below the top one.
+ * Written without branches: len is often a value just loaded from a cold node,
+ * and a mispredicted branch on it would throw away the work done meanwhile.
+ */
 static inline void mapping(uint64_t len, unsigned *fl, unsigned *sl)
 {
-	if (len < SL_COUNT) {
-		*fl = 0;
-		*sl = (unsigned)len;
-	} else {
-		unsigned f = log2_floor(len);
-		*fl = f - SL_LOG2 + 1;
-		*sl = (unsigned)(len >> (f - SL_LOG2)) - SL_COUNT;
-	}
+	*fl = log2_floor(len | (SL_COUNT - 1)) - (SL_LOG2 - 1);
+	*sl = (unsigned)(len >> (log2_floor(len | SL_COUNT) - SL_LOG2)) & (SL_COUNT - 1);
 }
 
 /*
@@ -187,21 +189,22 @@ HOT void list_insert(struct vidmm_suballoc *sa, uint32_t n)
 	if (h != NIL)
 		sa->nodes[h].free_prev = n;
 	sa->head[fl][sl] = n;
-	sa->sl_map[fl] |= 1u << sl;
-	sa->fl_map |= 1ull << fl;
+	if (h == NIL) {
+		sa->sl_map[fl] |= 1u << sl;
+		sa->fl_map |= 1ull << fl;
+	}
 	sa->nfree++;
 }
 
-/* Unlink free block n from its class list; it is left marked allocated. */
-HOT void list_remove(struct vidmm_suballoc *sa, uint32_t n)
+/* Unlink free block n from the list of its class (fl, sl); it is left marked
+ * allocated. */
+HOT void list_unlink(struct vidmm_suballoc *sa, uint32_t n, unsigned fl, unsigned sl)
 {
 	struct node *b = &sa->nodes[n];
 
 	if (b->free_prev != NIL) {
 		sa->nodes[b->free_prev].free_next = b->free_next;
 	} else {
-		unsigned fl, sl;
-		mapping(b->len, &fl, &sl);
 		sa->head[fl][sl] = b->free_next;
 		if (b->free_next == NIL) {
 			sa->sl_map[fl] &= ~(1u << sl);
@@ -214,6 +217,16 @@ HOT void list_remove(struct vidmm_suballoc *sa, uint32_t n)
 	b->free_prev = MARK_USED;
 	b->free_next = NIL;
 	sa->nfree--;
+}
+
+/* The same when the class is not known: it is only needed at a list head. */
+HOT void list_remove(struct vidmm_suballoc *sa, uint32_t n)
+{
+	unsigned fl = 0, sl = 0;
+
+	if (sa->nodes[n].free_prev == NIL)
+		mapping(sa->nodes[n].len, &fl, &sl);
+	list_unlink(sa, n, fl, sl);
 }
 
 /* ---- node slots --------------------------------------------------------- */
@@ -241,11 +254,21 @@ static uint32_t slot_take(struct vidmm_suballoc *sa)
 	return n;
 }
 
-/* Make sure k slots can be taken (doubling the array if not). */
-static int slot_reserve(struct vidmm_suballoc *sa, uint32_t k)
+/*
+ * Memory for the node array (bytes is a multiple of 64): cache-line aligned, so
+ * that no node straddles two lines (glibc's realloc of large blocks returns
+ * addresses 16 bytes past a page boundary: half the nodes would cost two misses).
+ * Transparent huge pages were tried for large arrays and made no measurable
+ * difference here.
+ */
+static void *node_array_alloc(size_t bytes)
 {
-	if (sa->nspare + (uint64_t)(sa->cap - sa->fresh) >= k)
-		return 0;
+	return aligned_alloc(64, bytes);
+}
+
+/* Double the node array (and the bitmap) so that k slots can be taken. */
+static __attribute__((noinline)) int slot_grow(struct vidmm_suballoc *sa, uint32_t k)
+{
 	if (sa->cap >= MAX_NODES)
 		return -ENOMEM;
 
@@ -260,17 +283,22 @@ static int slot_reserve(struct vidmm_suballoc *sa, uint32_t k)
 		return -ENOMEM;
 	memset(bits + oldw, 0, (neww - oldw) * sizeof(uint64_t));
 	sa->used_bits = bits;
-	/* Cache-line aligned, so that no node straddles two lines (glibc's realloc
-	 * of large blocks returns addresses 16 bytes past a page: half the nodes
-	 * would cost two misses). */
-	struct node *p = aligned_alloc(64, (size_t)ncap * sizeof(struct node));
+	struct node *p = node_array_alloc((size_t)ncap * sizeof(struct node));
 	if (!p)
 		return -ENOMEM;
 	memcpy(p, sa->nodes, (size_t)sa->fresh * sizeof(struct node));
 	free(sa->nodes);
 	sa->nodes = p;
 	sa->cap = (uint32_t)ncap;
-	return 0;
+	return sa->nspare + (uint64_t)(sa->cap - sa->fresh) >= k ? 0 : -ENOMEM;
+}
+
+/* Make sure k slots can be taken. */
+HOT int slot_reserve(struct vidmm_suballoc *sa, uint32_t k)
+{
+	if (sa->nspare + (uint64_t)(sa->cap - sa->fresh) >= k)
+		return 0;
+	return slot_grow(sa, k);
 }
 
 /* ---- splitting ---------------------------------------------------------- */
@@ -338,7 +366,7 @@ static inline bool block_fits(const struct node *b, uint64_t s, uint64_t a, uint
  */
 static __attribute__((noinline)) uint32_t
 find_block_slow(const struct vidmm_suballoc *sa, uint64_t s, uint64_t a,
-		unsigned ffl, unsigned fsl, uint64_t *pos)
+		unsigned ffl, unsigned fsl, uint64_t *pos, unsigned *cfl, unsigned *csl)
 {
 	unsigned fl, sl;
 
@@ -346,16 +374,24 @@ find_block_slow(const struct vidmm_suballoc *sa, uint64_t s, uint64_t a,
 	while (next_class(sa, &fl, &sl)) {
 		if (fl > ffl || (fl == ffl && sl >= fsl))
 			break;
-		for (uint32_t n = sa->head[fl][sl]; n != NIL; n = sa->nodes[n].free_next)
-			if (block_fits(&sa->nodes[n], s, a, pos))
+		for (uint32_t n = sa->head[fl][sl]; n != NIL; n = sa->nodes[n].free_next) {
+			if (block_fits(&sa->nodes[n], s, a, pos)) {
+				*cfl = fl;
+				*csl = sl;
 				return n;
+			}
+		}
 		sl++;
 	}
 	return NIL;
 }
 
-/* Find a free block that holds s granules at an a-aligned offset; NIL if none. */
-HOT uint32_t find_block(const struct vidmm_suballoc *sa, uint64_t s, uint64_t a, uint64_t *pos)
+/*
+ * Find a free block that holds s granules at an a-aligned offset; NIL if none.
+ * Sets *pos to that offset and (*cfl, *csl) to the block's class.
+ */
+HOT uint32_t find_block(const struct vidmm_suballoc *sa, uint64_t s, uint64_t a, uint64_t *pos,
+			unsigned *cfl, unsigned *csl)
 {
 	unsigned ffl = FL_COUNT, fsl = 0, fl, sl;
 
@@ -366,12 +402,14 @@ HOT uint32_t find_block(const struct vidmm_suballoc *sa, uint64_t s, uint64_t a,
 		if (next_class(sa, &fl, &sl)) {
 			uint32_t n = sa->head[fl][sl];
 			*pos = sa->nodes[n].off + ((0 - sa->nodes[n].off) & (a - 1));
+			*cfl = fl;
+			*csl = sl;
 			return n;
 		}
 	} else {
 		ffl = FL_COUNT;
 	}
-	return find_block_slow(sa, s, a, ffl, fsl, pos);
+	return find_block_slow(sa, s, a, ffl, fsl, pos, cfl, csl);
 }
 
 /* Validate size/align and convert them to granules. */
@@ -402,7 +440,7 @@ int vidmm_suballoc_create(uint64_t size, uint64_t granule, struct vidmm_suballoc
 	struct vidmm_suballoc *sa = calloc(1, sizeof(*sa));
 	if (!sa)
 		return -ENOMEM;
-	sa->nodes = aligned_alloc(64, INITIAL_NODES * sizeof(struct node));
+	sa->nodes = node_array_alloc(INITIAL_NODES * sizeof(struct node));
 	sa->used_bits = calloc(INITIAL_NODES / 64, sizeof(uint64_t));
 	if (!sa->nodes || !sa->used_bits) {
 		vidmm_suballoc_destroy(sa);
@@ -449,10 +487,11 @@ int vidmm_suballoc_alloc(struct vidmm_suballoc *sa, uint64_t size, uint64_t alig
 	r = slot_reserve(sa, 2);
 	if (r)
 		return r;
-	uint32_t n = find_block(sa, s, a, &pos);
+	unsigned fl, sl;
+	uint32_t n = find_block(sa, s, a, &pos, &fl, &sl);
 	if (n == NIL)
 		return -ENOSPC;
-	list_remove(sa, n);
+	list_unlink(sa, n, fl, sl);
 	*id = carve(sa, n, pos, s);
 	if (offset)
 		*offset = pos << sa->shift;
@@ -589,10 +628,11 @@ void vidmm_suballoc_get_stats(const struct vidmm_suballoc *sa, struct vidmm_suba
 bool vidmm_suballoc_can_alloc(const struct vidmm_suballoc *sa, uint64_t size, uint64_t align)
 {
 	uint64_t s, a, pos;
+	unsigned fl, sl;
 
 	if (!sa || prepare(sa, size, align, &s, &a))
 		return false;
-	return find_block(sa, s, a, &pos) != NIL;
+	return find_block(sa, s, a, &pos, &fl, &sl) != NIL;
 }
 
 int vidmm_suballoc_foreach(const struct vidmm_suballoc *sa,

@@ -123,7 +123,8 @@ int vidmm_evict(struct vidmm *mm, struct vidmm_alloc *a, uint32_t cause);
 void vidmm_touch(struct vidmm *mm, struct vidmm_alloc *a, uint64_t fence);
 void vidmm_set_priority(struct vidmm *mm, struct vidmm_alloc *a, uint32_t priority);
 
-/* CPU access. -EBUSY when nowait and the GPU still uses it. */
+/* CPU access. -EBUSY when nowait and the GPU still uses it; -EACCES for a pinned
+ * allocation in invisible VRAM (the CPU cannot reach it and it may not move). */
 int vidmm_lock(struct vidmm *mm, struct vidmm_alloc *a, bool nowait, void **ptr);
 int vidmm_unlock(struct vidmm *mm, struct vidmm_alloc *a);
 bool vidmm_busy(struct vidmm *mm, struct vidmm_alloc *a);
