@@ -98,8 +98,8 @@ bool vidmm_suballoc_can_alloc(const struct vidmm_suballoc *sa, uint64_t size, ui
 
 /*
  * Call fn for every allocation in address order; stop at the first non-zero return
- * of fn and return that value (0 when all were visited). fn must not change the
- * allocator.
+ * of fn and return that value (0 when all were visited; -EINVAL when sa or fn is
+ * NULL). fn must not change the allocator.
  */
 int vidmm_suballoc_foreach(const struct vidmm_suballoc *sa,
 			   int (*fn)(void *opaque, uint32_t id, uint64_t offset, uint64_t size),

@@ -91,8 +91,15 @@ static void run_seed(uint64_t seed, uint64_t ops)
 			ck_assert_int_eq(kt_free(g.device, l[i].h), STATUS_SUCCESS);
 			l[i] = l[--n];
 		} else if (what < 55) {
-			l[i].seed = (uint32_t)(rng(&s) | 1);
-			ck_assert_int_eq(kt_write(g.device, l[i].h, l[i].size, l[i].seed), STATUS_SUCCESS);
+			/* Pinned memory out of the CPU's reach cannot be locked: it may not move. */
+			uint32_t wseed = (uint32_t)(rng(&s) | 1);
+			NTSTATUS st = kt_write(g.device, l[i].h, l[i].size, wseed);
+			if (l[i].pinned && kt_segment(l[i].h) == GPUSIM_SEG_INVISIBLE)
+				ck_assert_int_eq(st, STATUS_GRAPHICS_CANT_LOCK_MEMORY);
+			else {
+				ck_assert_int_eq(st, STATUS_SUCCESS);
+				l[i].seed = wseed;
+			}
 		} else if (what < 65) {
 			if (l[i].seed)
 				ck_assert_msg(kt_verify(g.device, l[i].h, l[i].size, l[i].seed), "op %llu: verify",
