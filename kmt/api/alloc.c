@@ -13,6 +13,7 @@
 #include "kmt/core.h"
 
 #define MAX_BLOB (64u * 1024) /* private runtime/driver data we keep per resource */
+#define SMALL_BATCH 8
 
 /* Flags user mode may pass; the rest are kernel-only, reserved or out-only. */
 #define CA_CREATE_RESOURCE 0x1u
@@ -97,8 +98,8 @@ static struct kmt_resource *new_resource(struct kmt_device *dev)
 static NTSTATUS create_allocation(D3DKMT_CREATEALLOCATION *p, bool v2)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
-	struct kmt_alloc_desc *descs = NULL;
-	struct kmt_alloc **made = NULL;
+	struct kmt_alloc_desc small_descs[SMALL_BATCH], *descs = NULL;
+	struct kmt_alloc *small_made[SMALL_BATCH], **made = NULL;
 	struct kmt_resource *res = NULL, *new_res = NULL;
 	uint32_t nmade = 0;
 
@@ -141,8 +142,14 @@ static NTSTATUS create_allocation(D3DKMT_CREATEALLOCATION *p, bool v2)
 			goto out;
 	}
 
-	descs = calloc(n, sizeof(*descs));
-	made = calloc(n, sizeof(*made));
+	/* Most calls create one allocation: keep them off the heap. */
+	if (n <= SMALL_BATCH) {
+		descs = small_descs;
+		made = small_made;
+	} else {
+		descs = calloc(n, sizeof(*descs));
+		made = calloc(n, sizeof(*made));
+	}
 	if (!descs || !made) {
 		st = STATUS_NO_MEMORY;
 		goto out;
@@ -252,8 +259,10 @@ out:
 		kmt_alloc_destroy(made[--nmade]);
 	if (new_res)
 		kmt_resource_destroy(new_res);
-	free(descs);
-	free(made);
+	if (descs != small_descs)
+		free(descs);
+	if (made != small_made)
+		free(made);
 	kmt_unlock();
 	return st;
 }
@@ -272,7 +281,7 @@ static NTSTATUS destroy_allocation(D3DKMT_HANDLE hdev, D3DKMT_HANDLE hres, const
 				   uint32_t n)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
-	struct kmt_alloc **v = NULL;
+	struct kmt_alloc *small[SMALL_BATCH], **v = NULL;
 	kmt_lock();
 	struct kmt_device *dev = kmt_get_device(hdev);
 	if (!dev)
@@ -288,7 +297,7 @@ static NTSTATUS destroy_allocation(D3DKMT_HANDLE hdev, D3DKMT_HANDLE hres, const
 	}
 	if (!n || n > D3DKMT_CREATEALLOCATION_MAX || !list)
 		goto out;
-	v = malloc(n * sizeof(*v));
+	v = n <= SMALL_BATCH ? small : malloc(n * sizeof(*v));
 	if (!v) {
 		st = STATUS_NO_MEMORY;
 		goto out;
@@ -300,7 +309,8 @@ static NTSTATUS destroy_allocation(D3DKMT_HANDLE hdev, D3DKMT_HANDLE hres, const
 	kmt_adapter_poll(dev->ad);
 	st = STATUS_SUCCESS;
 out:
-	free(v);
+	if (v != small)
+		free(v);
 	kmt_unlock();
 	return st;
 }
