@@ -96,7 +96,7 @@ void hw_sysmem_vunmap(void *ptr, size_t n);
 
 uint64_t hw_clock_now(const struct hw_device *dev);
 /* Let simulated time run to t (>= now): engines execute every packet that starts
- * before t. Returns 0, or -EBUSY when called from an interrupt handler. */
+ * at or before t. Returns 0, or -EBUSY when called from an interrupt handler. */
 int hw_run_until(struct hw_device *dev, uint64_t t);
 /* Time at which the next packet will start; false when every ring is idle,
  * stopped or waiting on a value nobody will write. */

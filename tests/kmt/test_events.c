@@ -1,6 +1,969 @@
+/*
+ * The event stream and the statistics: every change of placement, lock, submit,
+ * fault and destruction is reported with the right allocation, segments, size,
+ * simulated time and cause; the counters of gpusim_get_stats add up to what the
+ * events report; listeners come and go; the same run gives the same stream; and
+ * the API holds up under four threads at once.
+ */
 #include <config.h>
+
+#include <check.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/kmt/kmt_helpers.h"
 #include "tests/kmt/kmt_suites.h"
+
+#define KIB 1024ull
+#define MIB (1024ull * KIB)
+#define PG 4096ull
+
+#define CFG "vram=32M,visible=8M,gart=16M,sysmem=256M"
+/* ~3.7 MiB visible, 4 MiB invisible, 3 MiB GART: pressure comes quickly. */
+#define CFG_SMALL "vram=8M,visible=4M,gart=4M,sysmem=64M"
+
+#define FAR_ADDRESS (HW_GART_BASE_DEFAULT + 64ull * 1024 * MIB) /* beyond any aperture */
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+#define ST_EQ(call, expect)                                                                    \
+	do {                                                                                   \
+		NTSTATUS st_ = (call);                                                         \
+		ck_assert_msg(st_ == (NTSTATUS)(expect), "%s: status 0x%08x, expected 0x%08x", \
+			      #call, (unsigned)st_, (unsigned)(expect));                       \
+	} while (0)
+
+static struct gpusim_stats stats(const struct kt_gpu *g)
+{
+	struct gpusim_stats s;
+	ck_assert_int_eq(gpusim_get_stats(g->luid, &s), STATUS_SUCCESS);
+	return s;
+}
+
+static void assert_invariants(const struct kt_gpu *g)
+{
+	char err[256] = "";
+	NTSTATUS st = gpusim_check_invariants(g->luid, err, sizeof(err));
+	ck_assert_msg(st == STATUS_SUCCESS, "invariants: %s", err);
+}
+
+static struct gpusim_alloc_info query(D3DKMT_HANDLE h)
+{
+	struct gpusim_alloc_info info;
+	ck_assert_int_eq(gpusim_query_allocation(h, &info), STATUS_SUCCESS);
+	return info;
+}
+
+static void idle(const struct kt_gpu *g)
+{
+	ck_assert_int_eq(gpusim_idle(g->luid), STATUS_SUCCESS);
+}
+
+static void fill(struct kt_gpu *g, D3DKMT_HANDLE h, uint64_t size, uint32_t value)
+{
+	kt_cmd_begin(g);
+	kt_cmd_fill(g, h, size, value);
+	ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+}
+
+static void use(struct kt_gpu *g, D3DKMT_HANDLE h)
+{
+	kt_cmd_begin(g);
+	kt_cmd_use(g, h);
+	ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+}
+
+static bool is_vram(uint32_t seg)
+{
+	return seg == GPUSIM_SEG_VISIBLE || seg == GPUSIM_SEG_INVISIBLE;
+}
+
+/* ---- the recorder ------------------------------------------------------------------ */
+
+#define REC_MAX 16384
+
+struct rec {
+	uint32_t n;
+	bool overflow;
+	struct gpusim_event ev[REC_MAX];
+};
+
+static struct rec rec1, rec2;
+
+/* Called with the adapter lock held: only stores. */
+static void record(void *opaque, const struct gpusim_event *ev)
+{
+	struct rec *r = opaque;
+	if (r->n < REC_MAX)
+		r->ev[r->n++] = *ev;
+	else
+		r->overflow = true;
+}
+
+static void listen(const struct kt_gpu *g, struct rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	ST_EQ(gpusim_subscribe(g->luid, record, r), STATUS_SUCCESS);
+}
+
+static uint32_t count(const struct rec *r, uint32_t type)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < r->n; i++)
+		n += r->ev[i].type == type;
+	return n;
+}
+
+/* Index of the first event of `type` for allocation `a` (0: any) at or after
+ * `from`, or -1. */
+static int find(const struct rec *r, uint32_t from, uint32_t type, D3DKMT_HANDLE a)
+{
+	for (uint32_t i = from; i < r->n; i++)
+		if (r->ev[i].type == type && (!a || r->ev[i].allocation == a))
+			return (int)i;
+	return -1;
+}
+
+static const struct gpusim_event *must_find(const struct rec *r, uint32_t from, uint32_t type, D3DKMT_HANDLE a)
+{
+	int i = find(r, from, type, a);
+	ck_assert_msg(i >= 0, "no %s event for allocation 0x%x", gpusim_event_name(type), a);
+	return &r->ev[i];
+}
+
+static void assert_time_ordered(const struct rec *r)
+{
+	ck_assert(!r->overflow);
+	for (uint32_t i = 1; i < r->n; i++)
+		ck_assert_msg(r->ev[i].time_ns >= r->ev[i - 1].time_ns,
+			      "event %u (%s) at %llu ns comes after event %u (%s) at %llu ns", i,
+			      gpusim_event_name(r->ev[i].type), (unsigned long long)r->ev[i].time_ns, i - 1,
+			      gpusim_event_name(r->ev[i - 1].type), (unsigned long long)r->ev[i - 1].time_ns);
+}
+
+/* ---- one event per kind of change -------------------------------------------------- */
+
+START_TEST(test_event_create)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	listen(&g, &rec1);
+	D3DKMT_HANDLE a, b;
+	ST_EQ(kt_alloc(&g, 64 * KIB + 1, GPUSIM_SEG_INVISIBLE, 0, &a), STATUS_SUCCESS);
+	ST_EQ(kt_alloc(&g, 2 * MIB, GPUSIM_SEG_GART, KT_SEG(GART), &b), STATUS_SUCCESS);
+	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_CREATE), 2);
+
+	const struct gpusim_event *e = must_find(&rec1, 0, GPUSIM_EV_CREATE, a);
+	struct gpusim_alloc_info ia = query(a);
+	ck_assert_uint_eq(e->segment, GPUSIM_SEG_INVISIBLE);
+	ck_assert_uint_eq(e->segment, ia.segment);
+	ck_assert_uint_eq(e->offset, ia.offset);
+	ck_assert_uint_eq(e->size, 64 * KIB + PG);
+	ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_CREATE);
+	ck_assert_uint_eq(e->device, g.device);
+
+	e = must_find(&rec1, 0, GPUSIM_EV_CREATE, b);
+	ck_assert_uint_eq(e->segment, GPUSIM_SEG_GART);
+	ck_assert_uint_eq(e->offset, query(b).offset);
+	ck_assert_uint_eq(e->size, 2 * MIB);
+	ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_CREATE);
+	ck_assert(find(&rec1, 0, GPUSIM_EV_CREATE, a) < find(&rec1, 0, GPUSIM_EV_CREATE, b));
+	assert_time_ordered(&rec1);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* Three 8 MiB allocations fill the invisible segment; a fourth evicts the least
+ * recently used for room. */
+START_TEST(test_event_evict_pressure)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	struct gpusim_alloc_desc d = kt_desc(8 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
+	D3DKMT_HANDLE h[4];
+	for (int i = 0; i < 3; i++) {
+		ST_EQ(kt_alloc_on(g.device, &d, &h[i]), STATUS_SUCCESS);
+		fill(&g, h[i], 8 * MIB, 0x01010101u * (uint32_t)(i + 1));
+	}
+	struct gpusim_alloc_info before = query(h[0]);
+	struct gpusim_stats s0 = stats(&g);
+	listen(&g, &rec1);
+	ST_EQ(kt_alloc_on(g.device, &d, &h[3]), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_segment(h[0]), GPUSIM_SEG_SYS);
+
+	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_EVICT), 1);
+	const struct gpusim_event *e = must_find(&rec1, 0, GPUSIM_EV_EVICT, h[0]);
+	ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_PRESSURE);
+	ck_assert_uint_eq(e->from_segment, GPUSIM_SEG_INVISIBLE);
+	ck_assert_uint_eq(e->segment, GPUSIM_SEG_SYS);
+	ck_assert_uint_eq(e->size, 8 * MIB);
+	ck_assert_uint_eq(e->device, g.device);
+	/* Evicted before the newcomer was created in its place. */
+	ck_assert_int_lt(find(&rec1, 0, GPUSIM_EV_EVICT, h[0]), find(&rec1, 0, GPUSIM_EV_CREATE, h[3]));
+	ck_assert_uint_eq(must_find(&rec1, 0, GPUSIM_EV_CREATE, h[3])->offset, before.offset);
+	struct gpusim_stats s1 = stats(&g);
+	ck_assert_uint_eq(s1.evictions, s0.evictions + 1);
+	ck_assert_uint_eq(s1.bytes_out, s0.bytes_out + 8 * MIB);
+	assert_time_ordered(&rec1);
+	kt_teardown(&g);
+}
+END_TEST
+
+START_TEST(test_event_page_in_render)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	struct gpusim_alloc_desc d = kt_desc(8 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
+	D3DKMT_HANDLE h[4];
+	for (int i = 0; i < 4; i++) {
+		ST_EQ(kt_alloc_on(g.device, &d, &h[i]), STATUS_SUCCESS);
+		fill(&g, h[i], 8 * MIB, 0x01010101u * (uint32_t)(i + 1));
+	}
+	ck_assert_uint_eq(kt_segment(h[0]), GPUSIM_SEG_SYS);
+	struct gpusim_stats s0 = stats(&g);
+	listen(&g, &rec1);
+	use(&g, h[0]);
+	ck_assert_uint_eq(kt_segment(h[0]), GPUSIM_SEG_INVISIBLE);
+
+	const struct gpusim_event *e = must_find(&rec1, 0, GPUSIM_EV_PAGE_IN, h[0]);
+	ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_RENDER);
+	ck_assert_uint_eq(e->from_segment, GPUSIM_SEG_SYS);
+	ck_assert_uint_eq(e->segment, GPUSIM_SEG_INVISIBLE);
+	ck_assert_uint_eq(e->offset, query(h[0]).offset);
+	ck_assert_uint_eq(e->size, 8 * MIB);
+	/* Room was made first: h[1] is the least recently used now. */
+	const struct gpusim_event *v = must_find(&rec1, 0, GPUSIM_EV_EVICT, h[1]);
+	ck_assert_uint_eq(v->cause, GPUSIM_CAUSE_PRESSURE);
+	ck_assert_int_lt(find(&rec1, 0, GPUSIM_EV_EVICT, h[1]), find(&rec1, 0, GPUSIM_EV_PAGE_IN, h[0]));
+	/* ...and the submission after both. */
+	ck_assert_int_lt(find(&rec1, 0, GPUSIM_EV_PAGE_IN, h[0]), find(&rec1, 0, GPUSIM_EV_SUBMIT, 0));
+	struct gpusim_stats s1 = stats(&g);
+	ck_assert_uint_eq(s1.page_ins, s0.page_ins + 1);
+	ck_assert_uint_eq(s1.bytes_in, s0.bytes_in + 8 * MIB);
+	ck_assert_uint_eq(s1.bytes_out, s0.bytes_out + 8 * MIB);
+	/* The data came back with it. */
+	D3DKMT_HANDLE ref;
+	struct gpusim_alloc_desc dr = kt_desc(8 * MIB, GPUSIM_ALLOC_CPU_VISIBLE, GPUSIM_SEG_GART, 0);
+	ST_EQ(kt_alloc_on(g.device, &dr, &ref), STATUS_SUCCESS);
+	fill(&g, ref, 8 * MIB, 0x01010101u);
+	ck_assert_uint_eq(kt_gpu_crc(&g, h[0], 8 * MIB), kt_gpu_crc(&g, ref, 8 * MIB));
+	assert_time_ordered(&rec1);
+	kt_teardown(&g);
+}
+END_TEST
+
+START_TEST(test_event_move_lock_unlock)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE m;
+	ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &m), STATUS_SUCCESS);
+	fill(&g, m, MIB, 0x12345678u);
+	struct gpusim_stats s0 = stats(&g);
+	listen(&g, &rec1);
+	D3DKMT_LOCK2 lk = { .hDevice = g.device, .hAllocation = m };
+	ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);
+	ck_assert_uint_eq(((const uint32_t *)lk.pData)[MIB / 4 - 1], 0x12345678u);
+	D3DKMT_UNLOCK2 ul = { .hDevice = g.device, .hAllocation = m };
+	ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
+
+	const struct gpusim_event *e = must_find(&rec1, 0, GPUSIM_EV_MOVE, m);
+	ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_LOCK);
+	ck_assert_uint_eq(e->from_segment, GPUSIM_SEG_INVISIBLE);
+	ck_assert_uint_eq(e->segment, GPUSIM_SEG_VISIBLE);
+	ck_assert_uint_eq(e->offset, query(m).offset);
+	ck_assert_uint_eq(e->size, MIB);
+	e = must_find(&rec1, 0, GPUSIM_EV_LOCK, m);
+	ck_assert_uint_eq(e->segment, GPUSIM_SEG_VISIBLE);
+	ck_assert_uint_eq(e->size, MIB);
+	int imove = find(&rec1, 0, GPUSIM_EV_MOVE, m), ilock = find(&rec1, 0, GPUSIM_EV_LOCK, m);
+	int iunlock = find(&rec1, 0, GPUSIM_EV_UNLOCK, m);
+	ck_assert_int_lt(imove, ilock);
+	ck_assert_int_lt(ilock, iunlock);
+	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_MOVE), 1);
+	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_LOCK), 1);
+	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_UNLOCK), 1);
+	struct gpusim_stats s1 = stats(&g);
+	ck_assert_uint_eq(s1.moves, s0.moves + 1);
+	ck_assert_uint_eq(s1.bytes_in, s0.bytes_in + MIB);
+	assert_time_ordered(&rec1);
+	kt_teardown(&g);
+}
+END_TEST
+
+START_TEST(test_event_destroy)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE a, b;
+	ST_EQ(kt_alloc(&g, 3 * PG, GPUSIM_SEG_VISIBLE, 0, &a), STATUS_SUCCESS);
+	ST_EQ(kt_alloc(&g, PG, GPUSIM_SEG_GART, KT_SEG(GART), &b), STATUS_SUCCESS);
+	listen(&g, &rec1);
+	ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
+	D3DKMT_DESTROYDEVICE dd = { .hDevice = g.device }; /* b and the rest go with it */
+	ST_EQ(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
+
+	const struct gpusim_event *e = must_find(&rec1, 0, GPUSIM_EV_DESTROY, a);
+	ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_DESTROY);
+	ck_assert_uint_eq(e->from_segment, GPUSIM_SEG_VISIBLE);
+	ck_assert_uint_eq(e->segment, GPUSIM_SEG_NONE);
+	ck_assert_uint_eq(e->size, 3 * PG);
+	e = must_find(&rec1, 0, GPUSIM_EV_DESTROY, b);
+	ck_assert_uint_eq(e->from_segment, GPUSIM_SEG_GART);
+	ck_assert_uint_eq(e->size, PG);
+	ck_assert_int_lt(find(&rec1, 0, GPUSIM_EV_DESTROY, a), find(&rec1, 0, GPUSIM_EV_DESTROY, b));
+	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_DESTROY), 3); /* a, b and the helpers' result */
+	ck_assert_uint_eq(stats(&g).allocations, 0);
+	assert_time_ordered(&rec1);
+	kt_teardown(&g);
+}
+END_TEST
+
+START_TEST(test_event_submit)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE a;
+	ST_EQ(kt_alloc(&g, MIB, 0, 0, &a), STATUS_SUCCESS);
+	struct gpusim_stats s0 = stats(&g);
+	listen(&g, &rec1);
+	fill(&g, a, MIB, 1);
+	fill(&g, a, MIB, 2);
+	idle(&g);
+	fill(&g, a, MIB, 3);
+	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_SUBMIT), 3);
+	ck_assert_uint_eq(stats(&g).submits, s0.submits + 3);
+	uint64_t last = 0, last_t = 0;
+	for (uint32_t i = 0; i < rec1.n; i++) {
+		const struct gpusim_event *e = &rec1.ev[i];
+		if (e->type != GPUSIM_EV_SUBMIT)
+			continue;
+		ck_assert_uint_eq(e->device, g.device);
+		ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_RENDER);
+		ck_assert_uint_gt(e->value, last); /* each its own, later fence */
+		last = e->value;
+		ck_assert_uint_ge(e->time_ns, last_t);
+		last_t = e->time_ns;
+	}
+	/* The third came after the GPU ran the first two. */
+	ck_assert_uint_gt(last_t, rec1.ev[find(&rec1, 0, GPUSIM_EV_SUBMIT, 0)].time_ns);
+	assert_time_ordered(&rec1);
+	kt_teardown(&g);
+}
+END_TEST
+
+START_TEST(test_event_fault)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	listen(&g, &rec1);
+	kt_cmd_begin(&g);
+	kt_cmd_write_raw(&g, FAR_ADDRESS, 1);
+	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	idle(&g);
+	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_FAULT), 1);
+	const struct gpusim_event *e = must_find(&rec1, 0, GPUSIM_EV_FAULT, 0);
+	ck_assert_uint_eq(e->offset, FAR_ADDRESS);
+	ck_assert_uint_eq(e->cause, HW_FAULT_UNMAPPED);
+	ck_assert_uint_eq(e->device, g.device);
+	ck_assert_uint_eq(stats(&g).faults, 1);
+	assert_time_ordered(&rec1);
+	kt_teardown(&g);
+}
+END_TEST
+
+START_TEST(test_event_device_removed)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	listen(&g, &rec1);
+	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
+	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_DEVICE_REMOVED), 1);
+	ck_assert_uint_eq(must_find(&rec1, 0, GPUSIM_EV_DEVICE_REMOVED, 0)->cause, GPUSIM_CAUSE_INJECTED);
+	kt_teardown(&g);
+}
+END_TEST
+
+START_TEST(test_event_fence)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE a;
+	ST_EQ(kt_alloc(&g, MIB, 0, 0, &a), STATUS_SUCCESS);
+	listen(&g, &rec1);
+	fill(&g, a, MIB, 1);
+	fill(&g, a, MIB, 2);
+	idle(&g);
+	uint64_t submitted = 0, done = 0;
+	for (uint32_t i = 0; i < rec1.n; i++) {
+		const struct gpusim_event *e = &rec1.ev[i];
+		if (e->type == GPUSIM_EV_SUBMIT)
+			submitted = e->value;
+		if (e->type != GPUSIM_EV_FENCE)
+			continue;
+		ck_assert_uint_gt(e->value, done);      /* each reports progress */
+		ck_assert_uint_le(e->value, submitted); /* of work that was submitted */
+		done = e->value;
+	}
+	ck_assert_uint_gt(count(&rec1, GPUSIM_EV_FENCE), 0);
+	ck_assert_uint_eq(done, submitted);            /* idle: everything completed */
+	assert_time_ordered(&rec1);
+	kt_teardown(&g);
+}
+END_TEST
+
+START_TEST(test_event_budget)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE h[2];
+	ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &h[0]), STATUS_SUCCESS);
+	ST_EQ(kt_alloc(&g, 2 * MIB, GPUSIM_SEG_GART, KT_SEG(GART), &h[1]), STATUS_SUCCESS);
+	D3DKMT_QUERYVIDEOMEMORYINFO qi[2];
+	for (int k = 0; k < 2; k++) {
+		memset(&qi[k], 0, sizeof(qi[k]));
+		qi[k].hAdapter = g.adapter;
+		qi[k].MemorySegmentGroup = k ? D3DKMT_MEMORY_SEGMENT_GROUP_NON_LOCAL : D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL;
+		ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi[k]), STATUS_SUCCESS);
+	}
+	listen(&g, &rec1);
+	D3DDDI_MAKERESIDENT mr;
+	memset(&mr, 0, sizeof(mr));
+	mr.hPagingQueue = g.device;
+	mr.NumAllocations = 2;
+	mr.AllocationList = h;
+	ST_EQ(D3DKMTMakeResident(&mr), STATUS_SUCCESS);
+	uint64_t want[2] = { MIB, 2 * MIB };
+	int seen = 0;
+	for (uint32_t i = 0; i < rec1.n; i++) {
+		const struct gpusim_event *e = &rec1.ev[i];
+		if (e->type != GPUSIM_EV_BUDGET)
+			continue;
+		ck_assert_uint_lt(e->offset, 2);
+		ck_assert_uint_eq(e->value, want[e->offset]);
+		ck_assert_uint_eq(e->size, qi[e->offset].Budget);
+		ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_MAKE_RESIDENT);
+		seen |= 1 << e->offset;
+	}
+	ck_assert_int_eq(seen, 3);
+	uint32_t n = rec1.n;
+	D3DKMT_EVICT ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.hDevice = g.device;
+	ev.NumAllocations = 1;
+	ev.AllocationList = h;
+	ST_EQ(D3DKMTEvict(&ev), STATUS_SUCCESS);
+	int i = find(&rec1, n, GPUSIM_EV_BUDGET, 0);
+	for (; i >= 0 && rec1.ev[i].offset != 0; i = find(&rec1, (uint32_t)i + 1, GPUSIM_EV_BUDGET, 0))
+		;
+	ck_assert_int_ge(i, 0);
+	ck_assert_uint_eq(rec1.ev[i].value, 0);
+	ck_assert_uint_eq(rec1.ev[i].cause, GPUSIM_CAUSE_EVICT_CALL);
+	assert_time_ordered(&rec1);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* A fault that happens while the manager waits for the GPU inside another call is
+ * still reported in time order with that call's events. */
+START_TEST(test_event_time_order_with_fault)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	struct gpusim_alloc_desc d = kt_desc(8 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
+	D3DKMT_HANDLE h[4];
+	listen(&g, &rec1);
+	for (int i = 0; i < 3; i++) {
+		ST_EQ(kt_alloc_on(g.device, &d, &h[i]), STATUS_SUCCESS);
+		fill(&g, h[i], 8 * MIB, 0x01010101u * (uint32_t)(i + 1));
+	}
+	kt_cmd_begin(&g);
+	kt_cmd_write_raw(&g, FAR_ADDRESS, 1);
+	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	/* Room for a fourth: h[0] is copied out while the GPU catches up. */
+	ST_EQ(kt_alloc_on(g.device, &d, &h[3]), STATUS_SUCCESS);
+	ck_assert_uint_eq(stats(&g).faults, 1);
+	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_FAULT), 1);
+	assert_time_ordered(&rec1);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* ---- the counters are the events, counted ------------------------------------------- */
+
+/* Everything moves with data in it: each allocation is filled by the GPU as soon as
+ * it exists, so every eviction, page-in and move copies its whole size (or, for the
+ * GART, remaps it). */
+#define SEQ_N 14
+
+struct seq {
+	D3DKMT_HANDLE h[SEQ_N];
+	int written[2];      /* written by the CPU with seed = index */
+	bool freed[SEQ_N];
+};
+
+static void busy_sequence(struct kt_gpu *g, struct seq *q)
+{
+	memset(q, 0, sizeof(*q));
+	for (int i = 0; i < SEQ_N; i++) {
+		ST_EQ(kt_alloc(g, MIB, 0, 0, &q->h[i]), STATUS_SUCCESS);
+		fill(g, q->h[i], MIB, 0x01000001u * (uint32_t)(i + 1));
+	}
+	/* The oldest are out by now: work on them brings them back. */
+	ck_assert_uint_eq(kt_segment(q->h[0]), GPUSIM_SEG_SYS);
+	kt_cmd_begin(g);
+	kt_cmd_copy(g, q->h[0], q->h[1], MIB);
+	kt_cmd_use(g, q->h[2]);
+	ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+	/* CPU access to what lives in invisible VRAM moves it. */
+	int locked = 0;
+	for (int i = 0; i < SEQ_N && locked < 2; i++)
+		if (kt_segment(q->h[i]) == GPUSIM_SEG_INVISIBLE) {
+			ST_EQ(kt_write(g->device, q->h[i], MIB, (uint32_t)i), STATUS_SUCCESS);
+			q->written[locked++] = i;
+		}
+	ck_assert_int_eq(locked, 2);
+	kt_cmd_begin(g);
+	kt_cmd_write_raw(g, FAR_ADDRESS, 7);
+	ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+	idle(g);
+	/* Three that the CPU did not write go. */
+	for (int i = 5, n = 0; n < 3; i++)
+		if (i != q->written[0] && i != q->written[1]) {
+			ST_EQ(kt_free(g->device, q->h[i]), STATUS_SUCCESS);
+			q->freed[i] = true;
+			n++;
+		}
+	idle(g);
+}
+
+START_TEST(test_counters_match_events)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG_SMALL);
+	struct gpusim_stats s0 = stats(&g);
+	listen(&g, &rec1);
+	struct seq q;
+	busy_sequence(&g, &q);
+	struct gpusim_stats s1 = stats(&g);
+
+	uint64_t ev = 0, in = 0, mv = 0, bin = 0, bout = 0, cr = 0, de = 0;
+	for (uint32_t i = 0; i < rec1.n; i++) {
+		const struct gpusim_event *e = &rec1.ev[i];
+		switch (e->type) {
+		case GPUSIM_EV_EVICT:
+			ev++;
+			ck_assert_uint_eq(e->segment, GPUSIM_SEG_SYS);
+			if (is_vram(e->from_segment))
+				bout += e->size;
+			break;
+		case GPUSIM_EV_PAGE_IN:
+			in++;
+			ck_assert_uint_eq(e->from_segment, GPUSIM_SEG_SYS);
+			if (is_vram(e->segment))
+				bin += e->size;
+			break;
+		case GPUSIM_EV_MOVE:
+			mv++;
+			ck_assert_uint_ne(e->from_segment, e->segment);
+			if (is_vram(e->segment))
+				bin += e->size;
+			else
+				bout += e->size;
+			break;
+		case GPUSIM_EV_CREATE:
+			cr++;
+			break;
+		case GPUSIM_EV_DESTROY:
+			de++;
+			break;
+		default:
+			break;
+		}
+	}
+	/* Not a vacuous comparison: every kind happened. */
+	ck_assert_uint_gt(ev, 0);
+	ck_assert_uint_gt(in, 0);
+	ck_assert_uint_gt(mv, 0);
+	ck_assert_uint_eq(s1.evictions - s0.evictions, ev);
+	ck_assert_uint_eq(s1.page_ins - s0.page_ins, in);
+	ck_assert_uint_eq(s1.moves - s0.moves, mv);
+	ck_assert_uint_eq(s1.bytes_in - s0.bytes_in, bin);
+	ck_assert_uint_eq(s1.bytes_out - s0.bytes_out, bout);
+	ck_assert_uint_eq(s1.faults - s0.faults, count(&rec1, GPUSIM_EV_FAULT));
+	ck_assert_uint_eq(s1.faults - s0.faults, 1);
+	ck_assert_uint_eq(s1.submits - s0.submits, count(&rec1, GPUSIM_EV_SUBMIT));
+	ck_assert_uint_eq(s1.allocations - s0.allocations, cr - de);
+	ck_assert_uint_eq(cr, SEQ_N);
+	ck_assert_uint_eq(de, 3);
+	ck_assert_uint_ge(s1.time_ns, rec1.ev[rec1.n - 1].time_ns);
+	assert_time_ordered(&rec1);
+	assert_invariants(&g);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* ---- listeners -------------------------------------------------------------------- */
+
+START_TEST(test_unsubscribe_stops_delivery)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	listen(&g, &rec1);
+	D3DKMT_HANDLE a, b;
+	ST_EQ(kt_alloc(&g, PG, 0, 0, &a), STATUS_SUCCESS);
+	uint32_t n = rec1.n;
+	ck_assert_uint_gt(n, 0);
+	ST_EQ(gpusim_unsubscribe(g.luid, record, &rec1), STATUS_SUCCESS);
+	ST_EQ(kt_alloc(&g, PG, 0, 0, &b), STATUS_SUCCESS);
+	ST_EQ(kt_write(g.device, b, PG, 1), STATUS_SUCCESS);
+	fill(&g, b, PG, 2);
+	idle(&g);
+	ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
+	ck_assert_uint_eq(rec1.n, n);
+	ST_EQ(gpusim_unsubscribe(g.luid, record, &rec1), STATUS_INVALID_PARAMETER);
+	/* Subscribed again, it hears what happens from then on. */
+	ST_EQ(gpusim_subscribe(g.luid, record, &rec1), STATUS_SUCCESS);
+	ST_EQ(kt_free(g.device, b), STATUS_SUCCESS);
+	ck_assert_uint_eq(rec1.n, n + 1);
+	ck_assert_uint_eq(rec1.ev[n].type, GPUSIM_EV_DESTROY);
+	ck_assert_uint_eq(rec1.ev[n].allocation, b);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* Two listeners hear the same stream; a listener nobody subscribed, or one
+ * subscribed to another adapter, hears nothing. */
+START_TEST(test_listeners_independent)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	memset(&rec2, 0, sizeof(rec2));
+	D3DKMT_HANDLE a;
+	ST_EQ(kt_alloc(&g, PG, 0, 0, &a), STATUS_SUCCESS);
+	ck_assert_uint_eq(rec2.n, 0); /* nobody listening: nothing recorded */
+	listen(&g, &rec1);
+	ST_EQ(gpusim_subscribe(g.luid, record, &rec2), STATUS_SUCCESS);
+	fill(&g, a, PG, 5);
+	ST_EQ(kt_write(g.device, a, PG, 6), STATUS_SUCCESS);
+	ck_assert_uint_gt(rec1.n, 0);
+	ck_assert_uint_eq(rec1.n, rec2.n);
+	ck_assert_mem_eq(rec1.ev, rec2.ev, rec1.n * sizeof(rec1.ev[0]));
+	ST_EQ(gpusim_unsubscribe(g.luid, record, &rec2), STATUS_SUCCESS);
+	uint32_t n2 = rec2.n, n1 = rec1.n;
+	ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
+	ck_assert_uint_eq(rec2.n, n2);
+	ck_assert_uint_gt(rec1.n, n1);
+
+	/* A second adapter with its own listener: streams do not mix. */
+	struct gpusim_config cfg;
+	char err[128] = "";
+	gpusim_config_default(&cfg);
+	ck_assert_int_eq(gpusim_config_parse(&cfg, CFG_SMALL, err, sizeof(err)), 0);
+	LUID luid2;
+	ST_EQ(gpusim_adapter_create(&cfg, &luid2), STATUS_SUCCESS);
+	memset(&rec2, 0, sizeof(rec2));
+	ST_EQ(gpusim_subscribe(luid2, record, &rec2), STATUS_SUCCESS);
+	D3DKMT_OPENADAPTERFROMLUID oa = { .AdapterLuid = luid2 };
+	ST_EQ(D3DKMTOpenAdapterFromLuid(&oa), STATUS_SUCCESS);
+	D3DKMT_CREATEDEVICE cd = { .hAdapter = oa.hAdapter };
+	ST_EQ(D3DKMTCreateDevice(&cd), STATUS_SUCCESS);
+	n1 = rec1.n;
+	struct gpusim_alloc_desc d = kt_desc(PG, 0, 0, 0);
+	D3DKMT_HANDLE b;
+	ST_EQ(kt_alloc_on(cd.hDevice, &d, &b), STATUS_SUCCESS);
+	ck_assert_uint_eq(rec1.n, n1);
+	ck_assert_uint_eq(count(&rec2, GPUSIM_EV_CREATE), 1);
+	ck_assert_uint_eq(must_find(&rec2, 0, GPUSIM_EV_CREATE, b)->device, cd.hDevice);
+	kt_teardown(&g);
+}
+END_TEST
+
+static void nop_listener(void *opaque, const struct gpusim_event *ev)
+{
+	(void)ev;
+	(*(int *)opaque)++;
+}
+
+START_TEST(test_subscribe_invalid)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	LUID bogus = { .LowPart = 0xdead, .HighPart = 0x77 };
+	ST_EQ(gpusim_subscribe(g.luid, NULL, NULL), STATUS_INVALID_PARAMETER);
+	ST_EQ(gpusim_subscribe(bogus, record, &rec1), STATUS_INVALID_PARAMETER);
+	ST_EQ(gpusim_unsubscribe(g.luid, record, &rec1), STATUS_INVALID_PARAMETER);
+	/* At most 8 per adapter. */
+	int hits[9] = { 0 };
+	for (int i = 0; i < 8; i++)
+		ST_EQ(gpusim_subscribe(g.luid, nop_listener, &hits[i]), STATUS_SUCCESS);
+	ck_assert_int_ne(gpusim_subscribe(g.luid, nop_listener, &hits[8]), STATUS_SUCCESS);
+	D3DKMT_HANDLE a;
+	ST_EQ(kt_alloc(&g, PG, 0, 0, &a), STATUS_SUCCESS);
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_gt(hits[i], 0);
+	ck_assert_int_eq(hits[8], 0);
+	/* Unsubscribing one by its (function, opaque) pair leaves the others. */
+	ST_EQ(gpusim_unsubscribe(g.luid, nop_listener, &hits[3]), STATUS_SUCCESS);
+	int before3 = hits[3], before4 = hits[4];
+	ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
+	ck_assert_int_eq(hits[3], before3);
+	ck_assert_int_gt(hits[4], before4);
+	ST_EQ(gpusim_subscribe(g.luid, nop_listener, &hits[8]), STATUS_SUCCESS);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* ---- determinism --------------------------------------------------------------------- */
+
+static void scenario(struct kt_gpu *g)
+{
+	struct seq q;
+	busy_sequence(g, &q);
+	int a = -1, b = -1; /* two survivors nobody wrote from the CPU */
+	for (int i = SEQ_N - 1; i >= 0 && b < 0; i--)
+		if (!q.freed[i] && i != q.written[0] && i != q.written[1]) {
+			if (a < 0)
+				a = i;
+			else
+				b = i;
+		}
+	D3DKMT_HANDLE pair[2] = { q.h[a], q.h[b] };
+	D3DDDI_MAKERESIDENT mr;
+	memset(&mr, 0, sizeof(mr));
+	mr.hPagingQueue = g->device;
+	mr.NumAllocations = 2;
+	mr.AllocationList = pair;
+	ck_assert_int_ge(D3DKMTMakeResident(&mr), 0);
+	D3DKMT_EVICT ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.hDevice = g->device;
+	ev.NumAllocations = 1;
+	ev.AllocationList = &pair[1];
+	ST_EQ(D3DKMTEvict(&ev), STATUS_SUCCESS);
+	for (int i = 0; i < 2; i++)
+		ck_assert(kt_verify(g->device, q.h[q.written[i]], MIB, (uint32_t)q.written[i]));
+	kt_cmd_begin(g);
+	kt_cmd_copy(g, pair[0], pair[1], MIB);
+	kt_cmd_checksum(g, pair[1], MIB, g->result, 0);
+	ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+	idle(g);
+}
+
+START_TEST(test_determinism)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG_SMALL);
+	listen(&g, &rec1);
+	scenario(&g);
+	uint64_t t1 = stats(&g).time_ns;
+	/* Not the teardown's destruction: only the scenario is compared. */
+	ST_EQ(gpusim_unsubscribe(g.luid, record, &rec1), STATUS_SUCCESS);
+	kt_teardown(&g);
+
+	kt_setup(&g, CFG_SMALL);
+	listen(&g, &rec2);
+	scenario(&g);
+	uint64_t t2 = stats(&g).time_ns;
+	ST_EQ(gpusim_unsubscribe(g.luid, record, &rec2), STATUS_SUCCESS);
+
+	ck_assert(!rec1.overflow && !rec2.overflow);
+	ck_assert_uint_gt(rec1.n, 50);
+	ck_assert_uint_gt(t1, 0);
+	ck_assert_uint_eq(rec1.n, rec2.n);
+	for (uint32_t i = 0; i < rec1.n; i++) {
+		const struct gpusim_event *a = &rec1.ev[i], *b = &rec2.ev[i];
+		ck_assert_msg(memcmp(a, b, sizeof(*a)) == 0,
+			      "event %u differs: %s alloc 0x%x seg %u<-%u off 0x%llx t %llu vs %s alloc 0x%x "
+			      "seg %u<-%u off 0x%llx t %llu",
+			      i, gpusim_event_name(a->type), a->allocation, a->segment, a->from_segment,
+			      (unsigned long long)a->offset, (unsigned long long)a->time_ns,
+			      gpusim_event_name(b->type), b->allocation, b->segment, b->from_segment,
+			      (unsigned long long)b->offset, (unsigned long long)b->time_ns);
+	}
+	ck_assert_uint_eq(t1, t2);
+	assert_time_ordered(&rec2);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* ---- threads ----------------------------------------------------------------------- */
+
+#define THREADS 4
+#define THREAD_OPS 2000
+#define THREAD_LIVE 12
+
+struct worker {
+	D3DKMT_HANDLE dev;
+	unsigned seed;
+	int failures, creates, destroys, verifies;
+	char first[160];
+};
+
+static void worker_fail(struct worker *w, const char *what, D3DKMT_HANDLE h, NTSTATUS st)
+{
+	if (!w->failures++)
+		snprintf(w->first, sizeof(w->first), "%s of 0x%x: status 0x%08x", what, h, (unsigned)st);
+}
+
+/* No Check assertions in here: they are not for threads. */
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct {
+		D3DKMT_HANDLE h;
+		uint64_t size;
+		uint32_t seed;
+		bool written;
+	} live[THREAD_LIVE];
+	int n = 0;
+	for (int op = 0; op < THREAD_OPS; op++) {
+		int r = rand_r(&w->seed) % 4;
+		if (n == 0 || (r == 0 && n < THREAD_LIVE)) {
+			uint64_t size = (1 + rand_r(&w->seed) % 16) * PG;
+			uint32_t flags = rand_r(&w->seed) % 2 ? GPUSIM_ALLOC_CPU_VISIBLE : 0;
+			struct gpusim_alloc_desc d = kt_desc(size, flags, 0, 0);
+			D3DKMT_HANDLE h;
+			NTSTATUS st = kt_alloc_on(w->dev, &d, &h);
+			if (st) {
+				worker_fail(w, "create", 0, st);
+				continue;
+			}
+			live[n].h = h;
+			live[n].size = size;
+			live[n].seed = 0;
+			live[n].written = false;
+			n++;
+			w->creates++;
+			continue;
+		}
+		int i = rand_r(&w->seed) % n;
+		if (r == 0 || r == 1) {
+			uint32_t seed = (uint32_t)rand_r(&w->seed);
+			NTSTATUS st = kt_write(w->dev, live[i].h, live[i].size, seed);
+			if (st)
+				worker_fail(w, "write", live[i].h, st);
+			live[i].seed = seed;
+			live[i].written = true;
+		} else if (r == 2) {
+			if (live[i].written) {
+				w->verifies++;
+				if (!kt_verify(w->dev, live[i].h, live[i].size, live[i].seed))
+					worker_fail(w, "verify", live[i].h, 0);
+			}
+		} else {
+			if (live[i].written) {
+				w->verifies++;
+				if (!kt_verify(w->dev, live[i].h, live[i].size, live[i].seed))
+					worker_fail(w, "verify before destroy", live[i].h, 0);
+			}
+			NTSTATUS st = kt_free(w->dev, live[i].h);
+			if (st)
+				worker_fail(w, "destroy", live[i].h, st);
+			live[i] = live[--n];
+			w->destroys++;
+		}
+	}
+	while (n) {
+		n--;
+		if (live[n].written && !kt_verify(w->dev, live[n].h, live[n].size, live[n].seed))
+			worker_fail(w, "final verify", live[n].h, 0);
+		NTSTATUS st = kt_free(w->dev, live[n].h);
+		if (st)
+			worker_fail(w, "final destroy", live[n].h, st);
+		w->destroys++;
+	}
+	return NULL;
+}
+
+struct ev_counts {
+	uint64_t creates, destroys, evictions;
+};
+
+static void count_listener(void *opaque, const struct gpusim_event *ev)
+{
+	struct ev_counts *c = opaque; /* serialized: listeners run under the adapter lock */
+	c->creates += ev->type == GPUSIM_EV_CREATE;
+	c->destroys += ev->type == GPUSIM_EV_DESTROY;
+	c->evictions += ev->type == GPUSIM_EV_EVICT;
+}
+
+START_TEST(test_threads)
+{
+	struct kt_gpu g;
+	/* Small enough that the threads push each other's allocations around. */
+	kt_setup(&g, "vram=2M,visible=1M,gart=2M,sysmem=64M");
+	struct ev_counts c = { 0, 0, 0 };
+	ST_EQ(gpusim_subscribe(g.luid, count_listener, &c), STATUS_SUCCESS);
+	struct gpusim_stats s0 = stats(&g);
+	struct worker w[THREADS];
+	pthread_t t[THREADS];
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < THREADS; i++) {
+		w[i].dev = kt_new_device(&g);
+		w[i].seed = 1234u + 77u * (unsigned)i;
+	}
+	for (int i = 0; i < THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+	for (int i = 0; i < THREADS; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+	int creates = 0;
+	for (int i = 0; i < THREADS; i++) {
+		ck_assert_msg(w[i].failures == 0, "thread %d: %d failures, first: %s", i, w[i].failures, w[i].first);
+		ck_assert_int_eq(w[i].creates, w[i].destroys);
+		ck_assert_int_gt(w[i].verifies, 100);
+		creates += w[i].creates;
+	}
+	assert_invariants(&g);
+	struct gpusim_stats s1 = stats(&g);
+	ck_assert_uint_eq(s1.allocations, s0.allocations);
+	ck_assert_uint_eq(c.creates, (uint64_t)creates);
+	ck_assert_uint_eq(c.destroys, (uint64_t)creates);
+	ck_assert_uint_eq(c.evictions, s1.evictions - s0.evictions);
+	ck_assert_uint_gt(c.evictions, 0); /* they did push each other */
+	kt_teardown(&g);
+}
+END_TEST
+
+/* ---- the suite ---------------------------------------------------------------------- */
+
 Suite *kmt_events_suite(void)
 {
-	return suite_create("kmt_events");
+	Suite *s = suite_create("kmt_events");
+	TCase *tc = tcase_create("events");
+	tcase_add_test(tc, test_event_create);
+	tcase_add_test(tc, test_event_evict_pressure);
+	tcase_add_test(tc, test_event_page_in_render);
+	tcase_add_test(tc, test_event_move_lock_unlock);
+	tcase_add_test(tc, test_event_destroy);
+	tcase_add_test(tc, test_event_submit);
+	tcase_add_test(tc, test_event_fault);
+	tcase_add_test(tc, test_event_device_removed);
+	tcase_add_test(tc, test_event_fence);
+	tcase_add_test(tc, test_event_budget);
+	tcase_add_test(tc, test_event_time_order_with_fault);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stats");
+	tcase_add_test(tc, test_counters_match_events);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("listeners");
+	tcase_add_test(tc, test_unsubscribe_stops_delivery);
+	tcase_add_test(tc, test_listeners_independent);
+	tcase_add_test(tc, test_subscribe_invalid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("determinism");
+	tcase_add_test(tc, test_determinism);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("threads");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_threads);
+	suite_add_tcase(s, tc);
+	return s;
 }

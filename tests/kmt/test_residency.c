@@ -452,6 +452,113 @@ START_TEST(test_residency_is_counted)
 }
 END_TEST
 
+/* What a caller made resident stays resident: only a Render that needs the room
+ * may evict it (kmt/README.md). Here A is resident and the least recently used of
+ * six allocations filling the invisible segment. */
+static D3DKMT_HANDLE resident_lru(struct kt_gpu *g, D3DKMT_HANDLE *others)
+{
+	D3DKMT_HANDLE a;
+	struct gpusim_alloc_desc d = kt_desc(4 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
+	ST_EQ(kt_alloc_on(g->device, &d, &a), STATUS_SUCCESS);
+	ST_EQ(make_resident(g->device, &a, 1, NULL), STATUS_SUCCESS);
+	for (int i = 0; i < 5; i++) {
+		ST_EQ(kt_alloc_on(g->device, &d, &others[i]), STATUS_SUCCESS);
+		ck_assert_uint_eq(kt_segment(others[i]), GPUSIM_SEG_INVISIBLE);
+	}
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_INVISIBLE);
+	return a;
+}
+
+/* An allocation of the same shape waiting in its backing store. */
+static D3DKMT_HANDLE waiting_in_sys(struct kt_gpu *g)
+{
+	D3DKMT_HANDLE x;
+	struct gpusim_alloc_desc d = kt_desc(4 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
+	ST_EQ(kt_alloc_on(g->device, &d, &x), STATUS_SUCCESS);
+	ST_EQ(make_resident(g->device, &x, 1, NULL), STATUS_SUCCESS);
+	ST_EQ(evict(g->device, &x, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_segment(x), GPUSIM_SEG_SYS);
+	return x;
+}
+
+START_TEST(test_resident_survives_make_resident)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE o[5];
+	D3DKMT_HANDLE x = waiting_in_sys(&g);
+	D3DKMT_HANDLE a = resident_lru(&g, o);
+	ST_EQ(make_resident(g.device, &x, 1, NULL), STATUS_PENDING);
+	ck_assert_uint_eq(kt_segment(x), GPUSIM_SEG_INVISIBLE);
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_INVISIBLE);
+	ck_assert_uint_eq(kt_segment(o[0]), GPUSIM_SEG_SYS); /* the least recently used of the others */
+	kt_teardown(&g);
+}
+END_TEST
+
+START_TEST(test_resident_survives_creation)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE o[5], x;
+	D3DKMT_HANDLE a = resident_lru(&g, o);
+	struct gpusim_alloc_desc d = kt_desc(4 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
+	ST_EQ(kt_alloc_on(g.device, &d, &x), STATUS_SUCCESS);
+	ck_assert_msg(kt_segment(a) == GPUSIM_SEG_INVISIBLE,
+		      "an allocation under MakeResident was evicted to make room for a new one");
+	ck_assert_uint_eq(kt_segment(o[0]), GPUSIM_SEG_SYS); /* the next least recently used went */
+	kt_teardown(&g);
+}
+END_TEST
+
+START_TEST(test_resident_survives_lock)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	/* Visible VRAM: a resident allocation (least recently used) and others fill it. */
+	struct gpusim_alloc_desc d = kt_desc(MIB, 0, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE));
+	D3DKMT_HANDLE a, o[6], m;
+	ST_EQ(kt_alloc_on(g.device, &d, &a), STATUS_SUCCESS);
+	ST_EQ(make_resident(g.device, &a, 1, NULL), STATUS_SUCCESS);
+	for (int i = 0; i < 6; i++)
+		ST_EQ(kt_alloc_on(g.device, &d, &o[i]), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_VISIBLE);
+	/* Locking what lives in invisible VRAM brings it behind BAR2: room is needed. */
+	ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &m), STATUS_SUCCESS);
+	ST_EQ(kt_write(g.device, m, MIB, 4), STATUS_SUCCESS);
+	ck_assert_uint_ne(kt_segment(m), GPUSIM_SEG_INVISIBLE);
+	ck_assert_msg(kt_segment(a) == GPUSIM_SEG_VISIBLE,
+		      "an allocation under MakeResident was evicted to make room for a lock");
+	kt_teardown(&g);
+}
+END_TEST
+
+/* A Render that needs the room may take it, resident or not. */
+START_TEST(test_resident_evicted_by_render)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE o[5];
+	D3DKMT_HANDLE x = waiting_in_sys(&g);
+	D3DKMT_HANDLE a = resident_lru(&g, o);
+	ST_EQ(make_resident(g.device, o, 5, NULL), STATUS_SUCCESS);
+	/* Everything in the segment is resident; the Render needs room for x. */
+	kt_cmd_begin(&g);
+	kt_cmd_use(&g, x);
+	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_segment(x), GPUSIM_SEG_INVISIBLE);
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_SYS);       /* least recently used */
+	ck_assert_uint_eq(query(a).residency_count, 1);         /* still wanted */
+	/* MakeResident brings it back, taking the room of what nobody made resident. */
+	ST_EQ(make_resident(g.device, &a, 1, NULL), STATUS_PENDING);
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_INVISIBLE);
+	ck_assert_uint_eq(kt_segment(x), GPUSIM_SEG_SYS);
+	for (int i = 0; i < 5; i++)
+		ck_assert_uint_eq(kt_segment(o[i]), GPUSIM_SEG_INVISIBLE);
+	kt_teardown(&g);
+}
+END_TEST
+
 /* ---- QueryVideoMemoryInfo ---------------------------------------------------------- */
 
 START_TEST(test_video_memory_info)
@@ -888,7 +995,9 @@ START_TEST(test_lock_pinned_invisible_stays)
 		      "pinned allocation moved from segment %u offset 0x%llx to segment %u offset 0x%llx",
 		      before.segment, (unsigned long long)before.offset, after.segment,
 		      (unsigned long long)after.offset);
-	ck_assert_msg(st != STATUS_SUCCESS, "locked invisible VRAM without moving it?");
+	ck_assert_msg(st == STATUS_GRAPHICS_CANT_LOCK_MEMORY, "status 0x%08x, expected STATUS_GRAPHICS_CANT_LOCK_MEMORY",
+		      (unsigned)st);
+	ck_assert_uint_eq(after.lock_count, 0);
 	kt_teardown(&g);
 }
 END_TEST
@@ -911,6 +1020,10 @@ Suite *kmt_residency_suite(void)
 	tcase_add_test(tc, test_evict_invalid);
 	tcase_add_test(tc, test_evict_shows_not_resident);
 	tcase_add_test(tc, test_residency_is_counted);
+	tcase_add_test(tc, test_resident_survives_make_resident);
+	tcase_add_test(tc, test_resident_survives_creation);
+	tcase_add_test(tc, test_resident_survives_lock);
+	tcase_add_test(tc, test_resident_evicted_by_render);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("budget");
