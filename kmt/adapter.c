@@ -42,6 +42,9 @@ struct kmt_adapter *kmt_adapter_by_luid(LUID luid)
 
 static void vidmm_listener(void *ctx, const struct gpusim_event *ev)
 {
+	/* Faults and fences that happened while the manager ran the device come
+	 * first, so the stream stays in time order. */
+	kmt_adapter_poll(ctx);
 	kmt_emit(ctx, ev);
 }
 

@@ -73,7 +73,7 @@ static int gsdrv_start(struct hw_device *hw, void **out, struct kmt_segment_desc
 		return -EINVAL;
 	}
 	hw_set_irq_handler(hw, gsdrv_irq, d);
-	hw_mmio_write(hw, HW_REG_IRQ_MASK, HW_IRQ_FAULT);
+	hw_mmio_write(hw, HW_REG_IRQ_MASK, HW_IRQ_FAULT | HW_IRQ_FENCE(KMT_ENGINE_RENDER));
 
 	uint32_t n = 0;
 	segs[n++] = (struct kmt_segment_desc){ GPUSIM_SEG_VISIBLE, d->cfg.visible - d->reserved, true, false };

@@ -43,6 +43,8 @@ struct gsdrv {
 	struct kmt_fault_info faults[GSDRV_MAX_FAULTS];
 	uint32_t fault_head, fault_count;
 	uint64_t faults_dropped;
+	uint64_t fence_irqs[KMT_ENGINES];  /* fence interrupts taken */
+	uint64_t irq_fence[KMT_ENGINES];   /* completed value seen at the last one */
 };
 
 /* ring.c */

@@ -69,7 +69,8 @@ uint64_t gsdrv_fence_emit(struct gsdrv *d, unsigned engine)
 	struct gsdrv_ring *r = &d->rings[engine];
 	uint32_t p[5];
 	uint64_t value = r->submitted + 1;
-	p[0] = HW_PKT_HEADER(HW_PKT_FENCE, 0, 4);
+	/* Render fences interrupt: that is when signals queued behind them land. */
+	p[0] = HW_PKT_HEADER(HW_PKT_FENCE, engine == KMT_ENGINE_RENDER ? HW_PKT_FENCE_IRQ : 0, 4);
 	gsdrv_lo_hi(p + 1, GSDRV_FENCE_OFF + 8ull * engine);
 	gsdrv_lo_hi(p + 3, value);
 	if (gsdrv_ring_emit(d, engine, p, 5))
@@ -79,12 +80,20 @@ uint64_t gsdrv_fence_emit(struct gsdrv *d, unsigned engine)
 	return value;
 }
 
-uint64_t gsdrv_completed_fence(void *drv, uint32_t engine)
+static uint64_t fence_memory(struct gsdrv *d, uint32_t engine)
 {
-	struct gsdrv *d = drv;
 	uint64_t v;
 	memcpy(&v, d->fence_cpu + 8 * engine, 8);
 	return v;
+}
+
+/* The render engine's completions are learnt from its fence interrupt, as a real
+ * driver learns them; the paging engine, which the driver waits on at once, is
+ * polled from the fence page. */
+uint64_t gsdrv_completed_fence(void *drv, uint32_t engine)
+{
+	struct gsdrv *d = drv;
+	return engine == KMT_ENGINE_RENDER ? d->irq_fence[engine] : fence_memory(d, engine);
 }
 
 uint64_t gsdrv_submitted_fence(void *drv, uint32_t engine)
@@ -123,7 +132,7 @@ void gsdrv_irq(void *opaque, uint32_t pending)
 		f.cause = hw_mmio_read(d->hw, HW_REG_FAULT_CAUSE);
 		f.engine = hw_mmio_read(d->hw, HW_REG_FAULT_RING);
 		f.time_ns = hw_clock_now(d->hw);
-		f.completed = f.engine < KMT_ENGINES ? gsdrv_completed_fence(d, f.engine) : 0;
+		f.completed = f.engine < KMT_ENGINES ? fence_memory(d, f.engine) : 0;
 		if (d->fault_count < GSDRV_MAX_FAULTS) {
 			d->faults[(d->fault_head + d->fault_count) % GSDRV_MAX_FAULTS] = f;
 			d->fault_count++;
@@ -132,6 +141,11 @@ void gsdrv_irq(void *opaque, uint32_t pending)
 		}
 		hw_mmio_write(d->hw, HW_REG_FAULT_CAUSE, 0);
 	}
+	for (unsigned e = 0; e < KMT_ENGINES; e++)
+		if (pending & HW_IRQ_FENCE(e)) {
+			d->fence_irqs[e]++;
+			d->irq_fence[e] = fence_memory(d, e);
+		}
 	hw_mmio_write(d->hw, HW_REG_IRQ_STATUS, pending);
 }
 

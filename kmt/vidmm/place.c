@@ -385,9 +385,9 @@ int vidmm_lock(struct vidmm *mm, struct vidmm_alloc *a, bool nowait, void **ptr)
 		static const uint32_t order[] = { GPUSIM_SEG_VISIBLE, GPUSIM_SEG_GART };
 		rc = -ENOSPC;
 		for (uint32_t i = 0; i < 2 && rc == -ENOSPC; i++) {
-			rc = try_seg(mm, a, order[i], false, false, GPUSIM_CAUSE_LOCK);
+			rc = try_seg(mm, a, order[i], false, true, GPUSIM_CAUSE_LOCK);
 			if (rc == -ENOSPC)
-				rc = try_seg(mm, a, order[i], true, false, GPUSIM_CAUSE_LOCK);
+				rc = try_seg(mm, a, order[i], true, true, GPUSIM_CAUSE_LOCK);
 		}
 		if (rc == -ENOSPC)
 			rc = vidmm_evict(mm, a, GPUSIM_CAUSE_LOCK);

@@ -143,7 +143,8 @@ int vidmm_alloc_init(struct vidmm *mm, struct vidmm_alloc *a, const struct kmt_a
 	if (hw_sysmem_reserve(mm->hw, pages))
 		return -ENOMEM;
 	mm->mark_gen++;
-	int rc = vidmm_place(mm, a, a->preferred, a->npref, false, GPUSIM_CAUSE_CREATE);
+	/* What a caller asked to keep resident stays: only a Render may push it out. */
+	int rc = vidmm_place(mm, a, a->preferred, a->npref, true, GPUSIM_CAUSE_CREATE);
 	if (rc == -ENOSPC && !(a->flags & GPUSIM_ALLOC_PINNED))
 		rc = 0; /* it lives in its backing store until first use */
 	if (rc) {
