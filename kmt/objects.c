@@ -87,6 +87,18 @@ void kmt_alloc_destroy(struct kmt_alloc *a)
 	kmt_handle_free(a->handle);
 	bool owner = a->mem == &a->own;
 	struct kmt_mem *m = a->mem;
+	if (m->refs > 1 && m->v.handle == a->handle) {
+		/* Shared memory outlives this handle: events name a surviving one
+		 * (a rare path, so a walk of the handle table is fine). */
+		uint32_t cur = 0;
+		struct kmt_alloc *o;
+		while ((o = kmt_handle_iter(KMT_T_ALLOCATION, &cur)))
+			if (o->mem == m) {
+				m->v.handle = o->handle;
+				m->v.device = o->dev->handle;
+				break;
+			}
+	}
 	if (!owner)
 		free(a);
 	/* The owner struct holds the memory: it goes when the memory does. */

@@ -101,6 +101,7 @@ NTSTATUS APIENTRY D3DKMTMakeResident(D3DDDI_MAKERESIDENT *pData)
 	if (ad->mm->resident_nonlocal + add[1] > ad->mm->budget_nonlocal)
 		over += ad->mm->resident_nonlocal + add[1] - ad->mm->budget_nonlocal;
 	if (over) {
+		pData->NumAllocations = 0;
 		pData->NumBytesToTrim = over;
 		st = STATUS_NO_MEMORY;
 		goto out;
@@ -120,11 +121,13 @@ NTSTATUS APIENTRY D3DKMTMakeResident(D3DDDI_MAKERESIDENT *pData)
 			drop_residency(ad, v[i]);
 		/* Fragmentation or pinned memory: trimming others is what would help. */
 		pData->NumBytesToTrim = add[0] + add[1];
+		pData->NumAllocations = 0;
 		st = rc == -ENOSPC || rc == -EBUSY ? STATUS_NO_MEMORY : kmt_status_from_errno(rc);
 		goto out;
 	}
 	pData->PagingFenceValue = ad->mm->ddi->submitted_fence(ad->mm->drv, KMT_ENGINE_PAGING);
 	pData->NumBytesToTrim = 0;
+	pData->NumAllocations = n;
 	emit_budget(ad, GPUSIM_CAUSE_MAKE_RESIDENT);
 	st = paged ? STATUS_PENDING : STATUS_SUCCESS;
 out:

@@ -564,6 +564,36 @@ START_TEST(test_opened_resource_outlives_creator)
 }
 END_TEST
 
+/* ...also when the creating device itself goes. */
+START_TEST(test_opened_resource_outlives_creator_device)
+{
+	struct kt_gpu g;
+	struct req r;
+	struct opened op;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE share;
+	make_shared(&g, &r, &share);
+	ST_EQ(kt_write(g.device, r.info[1].hAllocation, 128 * KIB, 15), STATUS_SUCCESS);
+	D3DKMT_HANDLE dev2 = kt_new_device(&g);
+	open_init(&op, dev2, share, 2);
+	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
+	destroy_device(g.device);
+	ck_assert_uint_eq(n_allocs(&g), 2); /* the helpers' result went, the shared pair stays */
+	ck_assert(kt_verify(dev2, op.oi[1].hAllocation, 128 * KIB, 15));
+	ST_EQ(kt_write(dev2, op.oi[0].hAllocation, 64 * KIB, 16), STATUS_SUCCESS);
+	ck_assert(kt_verify(dev2, op.oi[0].hAllocation, 64 * KIB, 16));
+	assert_invariants(&g);
+	/* The share handle died with the resource that made it. */
+	D3DKMT_HANDLE dev3 = kt_new_device(&g);
+	open_init(&op, dev3, share, 2);
+	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	destroy_device(dev2);
+	ck_assert_uint_eq(n_allocs(&g), 0);
+	assert_invariants(&g);
+	kt_teardown(&g);
+}
+END_TEST
+
 /* An opened resource is shared too: nothing can be added to it. */
 START_TEST(test_no_add_to_opened_resource)
 {
@@ -721,6 +751,25 @@ START_TEST(test_open_resource_bad_device)
 	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 	open_init(&op, 0, share, 2);
 	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	/* A device of another adapter cannot open it either. */
+	struct gpusim_config cfg;
+	char err[128] = "";
+	gpusim_config_default(&cfg);
+	ck_assert_int_eq(gpusim_config_parse(&cfg, CFG, err, sizeof(err)), 0);
+	LUID luid2;
+	ST_EQ(gpusim_adapter_create(&cfg, &luid2), STATUS_SUCCESS);
+	D3DKMT_OPENADAPTERFROMLUID oa = { .AdapterLuid = luid2 };
+	ST_EQ(D3DKMTOpenAdapterFromLuid(&oa), STATUS_SUCCESS);
+	D3DKMT_CREATEDEVICE cd = { .hAdapter = oa.hAdapter };
+	ST_EQ(D3DKMTCreateDevice(&cd), STATUS_SUCCESS);
+	open_init(&op, cd.hDevice, share, 2);
+	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	ck_assert_uint_eq(op.o.hResource, 0);
+	D3DKMT_QUERYRESOURCEINFO q;
+	memset(&q, 0, sizeof(q));
+	q.hDevice = cd.hDevice;
+	q.hGlobalShare = share;
+	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
 	kt_teardown(&g);
 }
 END_TEST
@@ -1251,6 +1300,7 @@ Suite *kmt_alloc_suite(void)
 	tcase_add_test(tc, test_query_resource_info);
 	tcase_add_test(tc, test_open_resource_same_memory);
 	tcase_add_test(tc, test_opened_resource_outlives_creator);
+	tcase_add_test(tc, test_opened_resource_outlives_creator_device);
 	tcase_add_test(tc, test_no_add_to_opened_resource);
 	tcase_add_test(tc, test_query_resource_info_invalid);
 	tcase_add_test(tc, test_open_resource_unknown_share);

@@ -175,6 +175,7 @@ START_TEST(test_make_resident_already_resident)
 	D3DDDI_MAKERESIDENT mr;
 	ST_EQ(make_resident(g.device, h, 2, &mr), STATUS_SUCCESS);
 	ck_assert_uint_eq(mr.NumBytesToTrim, 0);
+	ck_assert_uint_eq(mr.NumAllocations, 2); /* out: how many were made resident */
 	ck_assert_uint_eq(query(h[0]).residency_count, 1);
 	ck_assert_uint_eq(query(h[1]).residency_count, 1);
 	kt_teardown(&g);
@@ -257,6 +258,7 @@ START_TEST(test_make_resident_over_budget)
 	D3DDDI_MAKERESIDENT mr;
 	ST_EQ(make_resident(g.device, h, N, &mr), STATUS_NO_MEMORY);
 	ck_assert_uint_gt(mr.NumBytesToTrim, 0);
+	ck_assert_msg(mr.NumAllocations == 0, "NumAllocations (out: how many were made resident) is %u", mr.NumAllocations);
 	ck_assert_uint_ge(mr.NumBytesToTrim, total - qi.Budget);
 	ck_assert_uint_le(mr.NumBytesToTrim, total);
 	/* Nothing was made resident by the failed call. */
@@ -559,6 +561,154 @@ START_TEST(test_resident_evicted_by_render)
 }
 END_TEST
 
+START_TEST(test_evict_only_if_necessary)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE h;
+	ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
+	struct gpusim_alloc_info before = query(h);
+	ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
+	D3DKMT_EVICT ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.hDevice = g.device;
+	ev.NumAllocations = 1;
+	ev.AllocationList = &h;
+	ev.Flags.EvictOnlyIfNecessary = 1;
+	ST_EQ(D3DKMTEvict(&ev), STATUS_SUCCESS);
+	ck_assert_uint_eq(query(h).residency_count, 0); /* evictable now... */
+	ck_assert_uint_eq(query(h).segment, before.segment); /* ...but not evicted */
+	ck_assert_uint_eq(query(h).offset, before.offset);
+	ST_EQ(D3DKMTEvict(&ev), STATUS_INVALID_PARAMETER);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* Residency is counted per device: memory shared by two devices stays while
+ * either wants it. */
+START_TEST(test_shared_residency_per_device)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	struct gpusim_alloc_desc d = kt_desc(MIB, 0, 0, 0);
+	D3DDDI_ALLOCATIONINFO2 info;
+	memset(&info, 0, sizeof(info));
+	info.pPrivateDriverData = &d;
+	info.PrivateDriverDataSize = sizeof(d);
+	D3DKMT_CREATEALLOCATION ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.hDevice = g.device;
+	ca.NumAllocations = 1;
+	ca.pAllocationInfo2 = &info;
+	ca.Flags.CreateResource = 1;
+	ca.Flags.CreateShared = 1;
+	ST_EQ(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
+	D3DKMT_HANDLE h1 = info.hAllocation;
+	D3DKMT_HANDLE dev2 = kt_new_device(&g);
+	D3DDDI_OPENALLOCATIONINFO oi;
+	struct gpusim_alloc_desc buf;
+	D3DKMT_OPENRESOURCE o;
+	memset(&o, 0, sizeof(o));
+	memset(&oi, 0, sizeof(oi));
+	o.hDevice = dev2;
+	o.hGlobalShare = ca.hGlobalShare;
+	o.NumAllocations = 1;
+	o.pOpenAllocationInfo = &oi;
+	o.pTotalPrivateDriverDataBuffer = &buf;
+	o.TotalPrivateDriverDataBufferSize = sizeof(buf);
+	ST_EQ(D3DKMTOpenResource(&o), STATUS_SUCCESS);
+	D3DKMT_HANDLE h2 = oi.hAllocation;
+	ST_EQ(kt_write(g.device, h1, MIB, 44), STATUS_SUCCESS);
+
+	ST_EQ(make_resident(g.device, &h1, 1, NULL), STATUS_SUCCESS);
+	ST_EQ(make_resident(dev2, &h2, 1, NULL), STATUS_SUCCESS);
+	ck_assert_uint_eq(query(h1).residency_count, 2);
+	uint32_t seg = kt_segment(h1);
+	ST_EQ(evict(g.device, &h1, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(query(h2).residency_count, 1);
+	ck_assert_uint_eq(kt_segment(h2), seg);          /* dev2 still wants it */
+	ST_EQ(evict(g.device, &h1, 1), STATUS_INVALID_PARAMETER);
+	ST_EQ(evict(dev2, &h2, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_segment(h1), GPUSIM_SEG_SYS);
+	ck_assert(kt_verify(dev2, h2, MIB, 44));
+	kt_teardown(&g);
+}
+END_TEST
+
+/* The commit charge made at creation pays for every eviction: with system memory
+ * exhausted, paging still works and loses nothing. */
+START_TEST(test_eviction_needs_no_new_memory)
+{
+	struct kt_gpu g;
+	kt_setup(&g, "vram=8M,visible=4M,gart=4M,sysmem=64M");
+	enum { N = 16 };
+	D3DKMT_HANDLE h[N];
+	for (int i = 0; i < N; i++) {
+		ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[i]), STATUS_SUCCESS);
+		ST_EQ(kt_write(g.device, h[i], MIB, 500 + i), STATUS_SUCCESS);
+	}
+	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_SYSMEM_OOM, 0), STATUS_SUCCESS);
+	D3DKMT_HANDLE none;
+	ST_EQ(kt_alloc(&g, PG, 0, 0, &none), STATUS_NO_MEMORY);
+	uint64_t ev0 = stats(&g).evictions;
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < N; i++)
+			ck_assert_msg(kt_gpu_crc(&g, h[i], MIB) == kt_pattern_crc(MIB, 500 + i), "allocation %d", i);
+	ck_assert_uint_ge(stats(&g).evictions, ev0 + N); /* it did page, a lot */
+	for (int i = 0; i < N; i += 5)
+		ck_assert(kt_verify(g.device, h[i], MIB, 500 + i));
+	assert_invariants(&g);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* After removal, every residency and CPU-access call answers STATUS_DEVICE_REMOVED
+ * and changes nothing. */
+START_TEST(test_removed_device_residency)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE h, l;
+	ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
+	ST_EQ(kt_alloc(&g, MIB, 0, 0, &l), STATUS_SUCCESS);
+	ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
+	lock2(g.device, l);
+	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
+
+	ST_EQ(make_resident(g.device, &l, 1, NULL), STATUS_DEVICE_REMOVED);
+	ST_EQ(evict(g.device, &h, 1), STATUS_DEVICE_REMOVED);
+	ck_assert_uint_eq(query(h).residency_count, 1);
+	ck_assert_uint_eq(query(l).residency_count, 0);
+	UINT prio = D3DDDI_ALLOCATIONPRIORITY_HIGH;
+	ST_EQ(set_priorities(g.device, &h, 1, &prio), STATUS_DEVICE_REMOVED);
+	ST_EQ(get_priorities(g.device, &h, 1, &prio), STATUS_DEVICE_REMOVED);
+	ck_assert_uint_eq(query(h).priority, D3DDDI_ALLOCATIONPRIORITY_NORMAL);
+	D3DKMT_ALLOCATIONRESIDENCYSTATUS rs;
+	D3DKMT_QUERYALLOCATIONRESIDENCY q;
+	memset(&q, 0, sizeof(q));
+	q.hDevice = g.device;
+	q.phAllocationList = &h;
+	q.AllocationCount = 1;
+	q.pResidencyStatus = &rs;
+	ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_DEVICE_REMOVED);
+	D3DKMT_QUERYVIDEOMEMORYINFO qi;
+	memset(&qi, 0, sizeof(qi));
+	qi.hAdapter = g.adapter;
+	ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_DEVICE_REMOVED);
+	D3DKMT_LOCK2 lk = { .hDevice = g.device, .hAllocation = h };
+	ST_EQ(D3DKMTLock2(&lk), STATUS_DEVICE_REMOVED);
+	ck_assert_uint_eq(query(h).lock_count, 0);
+	ST_EQ(unlock2(g.device, l), STATUS_DEVICE_REMOVED);
+	/* Malformed input is still reported as such. */
+	ST_EQ(make_resident(g.device, &h, 0, NULL), STATUS_INVALID_PARAMETER);
+	/* Destruction frees, locked or not. */
+	ST_EQ(kt_free(g.device, l), STATUS_SUCCESS);
+	ST_EQ(kt_free(g.device, h), STATUS_SUCCESS);
+	assert_invariants(&g);
+	kt_teardown(&g);
+}
+END_TEST
+
 /* ---- QueryVideoMemoryInfo ---------------------------------------------------------- */
 
 START_TEST(test_video_memory_info)
@@ -671,6 +821,31 @@ START_TEST(test_priority_invalid)
 	ST_EQ(get_priorities(g.device, h, 2, NULL), STATUS_INVALID_PARAMETER);
 	ST_EQ(D3DKMTSetAllocationPriority(NULL), STATUS_INVALID_PARAMETER);
 	ST_EQ(D3DKMTGetAllocationPriority(NULL), STATUS_INVALID_PARAMETER);
+	/* A resource or a list, not both. */
+	struct gpusim_alloc_desc d = kt_desc(PG, 0, 0, 0);
+	D3DDDI_ALLOCATIONINFO2 info;
+	memset(&info, 0, sizeof(info));
+	info.pPrivateDriverData = &d;
+	info.PrivateDriverDataSize = sizeof(d);
+	D3DKMT_CREATEALLOCATION ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.hDevice = g.device;
+	ca.NumAllocations = 1;
+	ca.pAllocationInfo2 = &info;
+	ca.Flags.CreateResource = 1;
+	ST_EQ(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
+	D3DKMT_SETALLOCATIONPRIORITY sp;
+	memset(&sp, 0, sizeof(sp));
+	sp.hDevice = g.device;
+	sp.hResource = ca.hResource;
+	sp.phAllocationList = h;
+	sp.AllocationCount = 2;
+	sp.pPriorities = prio;
+	ST_EQ(D3DKMTSetAllocationPriority(&sp), STATUS_INVALID_PARAMETER);
+	sp.hResource = h[0];            /* an allocation is not a resource */
+	sp.phAllocationList = NULL;
+	sp.AllocationCount = 0;
+	ST_EQ(D3DKMTSetAllocationPriority(&sp), STATUS_INVALID_PARAMETER);
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
 	ST_EQ(set_priorities(dev2, h, 2, prio), STATUS_INVALID_PARAMETER);
 	ST_EQ(get_priorities(g.device, h, 2, got), STATUS_SUCCESS);
@@ -817,6 +992,11 @@ START_TEST(test_locked_does_not_move)
 	struct gpusim_alloc_info before = query(l);
 	ck_assert_uint_eq(before.lock_count, 1);
 	uint64_t ev0 = stats(&g).evictions;
+	/* Evict is accepted but cannot move it while locked. */
+	ST_EQ(make_resident(g.device, &l, 1, NULL), STATUS_SUCCESS);
+	ST_EQ(evict(g.device, &l, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(query(l).segment, before.segment);
+	ck_assert_uint_eq(query(l).offset, before.offset);
 
 	/* Visible-only allocations fight over visible VRAM... */
 	for (int i = 0; i < 10; i++) {
@@ -1024,6 +1204,10 @@ Suite *kmt_residency_suite(void)
 	tcase_add_test(tc, test_resident_survives_creation);
 	tcase_add_test(tc, test_resident_survives_lock);
 	tcase_add_test(tc, test_resident_evicted_by_render);
+	tcase_add_test(tc, test_evict_only_if_necessary);
+	tcase_add_test(tc, test_shared_residency_per_device);
+	tcase_add_test(tc, test_eviction_needs_no_new_memory);
+	tcase_add_test(tc, test_removed_device_residency);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("budget");

@@ -266,6 +266,29 @@ START_TEST(test_render_outputs)
 }
 END_TEST
 
+/* The commands may start anywhere in the buffer; patch offsets count from its start. */
+START_TEST(test_render_command_offset)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE a = cpu_alloc(&g, 64 * KIB);
+	kt_cmd_begin(&g);
+	memset(g.ctx.pCommandBuffer, 0xff, 64); /* not packets: must not run */
+	g.ndw = 16;
+	kt_cmd_fill(&g, a, 64 * KIB, 0x0ff5e7u);
+	D3DKMT_RENDER r;
+	render_args(&g, &r);
+	r.CommandOffset = 64;
+	r.CommandLength = (g.ndw - 16) * 4;
+	ck_assert_uint_ge(g.ctx.pPatchLocationList[0].PatchOffset, 64);
+	ST_EQ(D3DKMTRender(&r), STATUS_SUCCESS);
+	idle(&g);
+	ck_assert_uint_eq(stats(&g).faults, 0);
+	ck_assert(all_words(g.device, a, 64 * KIB, 0x0ff5e7u));
+	kt_teardown(&g);
+}
+END_TEST
+
 /* ---- the allocation list is made resident first ---------------------------------- */
 
 START_TEST(test_list_made_resident_after_evict)
@@ -346,6 +369,79 @@ START_TEST(test_null_rendering)
 }
 END_TEST
 
+/* Destroying an allocation the GPU still uses waits for it: the memory that is
+ * handed out next does not receive the old work's bytes. */
+START_TEST(test_destroy_while_busy)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	struct gpusim_alloc_desc d = kt_desc(4 * MIB, GPUSIM_ALLOC_CPU_VISIBLE, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE));
+	D3DKMT_HANDLE a, b;
+	ST_EQ(kt_alloc_on(g.device, &d, &a), STATUS_SUCCESS);
+	uint64_t off = query(a).offset;
+	fill(&g, a, 4 * MIB, 0xaaaaaaaau);
+	ST_EQ(kt_free(g.device, a), STATUS_SUCCESS); /* no idle before */
+	ST_EQ(kt_alloc_on(g.device, &d, &b), STATUS_SUCCESS);
+	ck_assert_uint_eq(query(b).offset, off);     /* the same memory */
+	ST_EQ(kt_write(g.device, b, 4 * MIB, 61), STATUS_SUCCESS);
+	idle(&g);
+	ck_assert(kt_verify(g.device, b, 4 * MIB, 61));
+	kt_teardown(&g);
+}
+END_TEST
+
+/* A locked allocation in its backing store is rendered from the GART, through the
+ * very pages the CPU holds: both see the same bytes. */
+START_TEST(test_render_locked_in_sys)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE a;
+	ST_EQ(kt_alloc(&g, 64 * KIB, 0, 0, &a), STATUS_SUCCESS);
+	resident_then_evict(g.device, a);
+	D3DKMT_LOCK2 lk = { .hDevice = g.device, .hAllocation = a };
+	ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_SYS);
+	uint32_t *p = lk.pData;
+	kt_pattern(p, 64 * KIB, 17);
+	ck_assert_uint_eq(kt_gpu_crc(&g, a, 64 * KIB), kt_pattern_crc(64 * KIB, 17));
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_GART);
+	fill(&g, a, 64 * KIB, 0x5eed5eedu);
+	idle(&g);
+	ck_assert_uint_eq(p[0], 0x5eed5eedu);
+	ck_assert_uint_eq(p[64 * KIB / 4 - 1], 0x5eed5eedu);
+	D3DKMT_UNLOCK2 ul = { .hDevice = g.device, .hAllocation = a };
+	ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
+	assert_invariants(&g);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* ...but one that may only live in VRAM cannot be rendered while locked there. */
+START_TEST(test_render_locked_vram_only)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE a;
+	ST_EQ(kt_alloc(&g, 64 * KIB, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE), &a), STATUS_SUCCESS);
+	D3DKMT_LOCK2 lk = { .hDevice = g.device, .hAllocation = a };
+	ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);  /* out to its backing store, for the CPU */
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_SYS);
+	kt_pattern(lk.pData, 64 * KIB, 23);
+	uint64_t submits = stats(&g).submits;
+	kt_cmd_begin(&g);
+	kt_cmd_use(&g, a);
+	ST_EQ(kt_cmd_submit(&g), STATUS_GRAPHICS_CANT_RENDER_LOCKED_ALLOCATION);
+	ck_assert_uint_eq(stats(&g).submits, submits);
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_SYS);
+	D3DKMT_UNLOCK2 ul = { .hDevice = g.device, .hAllocation = a };
+	ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_gpu_crc(&g, a, 64 * KIB), kt_pattern_crc(64 * KIB, 23));
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_INVISIBLE);
+	kt_teardown(&g);
+}
+END_TEST
+
 /* ---- faults ----------------------------------------------------------------------- */
 
 START_TEST(test_page_fault_unmapped)
@@ -371,6 +467,30 @@ START_TEST(test_page_fault_unmapped)
 			 D3DKMT_DEVICEEXECUTION_ERROR_DMAPAGEFAULT);
 	/* The rest of the submission ran. */
 	ck_assert(all_words(g.device, a, PG, 0x1111u));
+	kt_teardown(&g);
+}
+END_TEST
+
+/* An error in the work rather than in its addresses is a DMA fault, not a page fault. */
+START_TEST(test_dma_error)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE a = cpu_alloc(&g, PG);
+	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DMA_ERROR, 0), STATUS_SUCCESS);
+	fill(&g, a, PG, 1);
+	idle(&g);
+	ck_assert_uint_eq(stats(&g).faults, 1);
+	ck_assert_int_eq(device_state(g.device, D3DKMT_DEVICESTATE_EXECUTION).ExecutionState,
+			 D3DKMT_DEVICEEXECUTION_ERROR_DMAFAULT);
+	D3DKMT_DEVICEPAGEFAULT_STATE pf = device_state(g.device, D3DKMT_DEVICESTATE_PAGE_FAULT).PageFaultState;
+	ck_assert_uint_eq(pf.FaultErrorCode.IsDeviceSpecificCode, 1);
+	ck_assert_uint_eq(pf.FaultErrorCode.DeviceSpecificCode, HW_FAULT_DMA);
+	/* Only the next packet: the next submission runs. */
+	fill(&g, a, PG, 2);
+	idle(&g);
+	ck_assert(all_words(g.device, a, PG, 2));
+	ck_assert_uint_eq(stats(&g).faults, 1);
 	kt_teardown(&g);
 }
 END_TEST
@@ -431,6 +551,54 @@ START_TEST(test_page_fault_forgotten_allocation)
 	ck_assert_uint_eq(device_state(g.device, D3DKMT_DEVICESTATE_PAGE_FAULT).PageFaultState.FaultedVirtualAddress,
 			  addr);
 	ck_assert(kt_verify(g.device, a, PG, 99));
+	kt_teardown(&g);
+}
+END_TEST
+
+/* After removal: contexts, sync objects and device state answer
+ * STATUS_DEVICE_REMOVED; destroying them still works. */
+START_TEST(test_removed_device_submit_objects)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	const volatile uint64_t *cpu;
+	D3DKMT_CREATESYNCHRONIZATIONOBJECT2 cs;
+	memset(&cs, 0, sizeof(cs));
+	cs.hDevice = g.device;
+	cs.Info.Type = D3DDDI_MONITORED_FENCE;
+	ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_SUCCESS);
+	cpu = cs.Info.MonitoredFence.FenceValueCPUVirtualAddress;
+	D3DKMT_HANDLE f = cs.hSyncObject;
+	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
+
+	D3DKMT_CREATECONTEXT c2;
+	memset(&c2, 0, sizeof(c2));
+	c2.hDevice = g.device;
+	ST_EQ(D3DKMTCreateContext(&c2), STATUS_DEVICE_REMOVED);
+	ck_assert_uint_eq(c2.hContext, 0);
+	cs.hSyncObject = 0;
+	ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_DEVICE_REMOVED);
+	ck_assert_uint_eq(cs.hSyncObject, 0);
+	D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2 sg;
+	memset(&sg, 0, sizeof(sg));
+	sg.hContext = g.context;
+	sg.ObjectCount = 1;
+	sg.ObjectHandleArray[0] = f;
+	sg.Fence.FenceValue = 1;
+	ST_EQ(D3DKMTSignalSynchronizationObject2(&sg), STATUS_DEVICE_REMOVED);
+	ck_assert_uint_eq(*cpu, 0);
+	D3DKMT_GETDEVICESTATE ds;
+	memset(&ds, 0, sizeof(ds));
+	ds.hDevice = g.device;
+	ds.StateType = D3DKMT_DEVICESTATE_EXECUTION;
+	ST_EQ(D3DKMTGetDeviceState(&ds), STATUS_DEVICE_REMOVED);
+	ck_assert_int_eq(gpusim_idle(g.luid), STATUS_DEVICE_REMOVED);
+	D3DKMT_DESTROYSYNCHRONIZATIONOBJECT dso = { .hSyncObject = f };
+	ST_EQ(D3DKMTDestroySynchronizationObject(&dso), STATUS_SUCCESS);
+	D3DKMT_DESTROYCONTEXT dc = { .hContext = g.context };
+	ST_EQ(D3DKMTDestroyContext(&dc), STATUS_SUCCESS);
+	D3DKMT_DESTROYDEVICE dd = { .hDevice = g.device };
+	ST_EQ(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -588,6 +756,10 @@ BAD_RENDER(test_render_bad_alloc_count, b.r.AllocationCount = b.g.ctx.Allocation
 BAD_RENDER(test_render_bad_patch_count, b.r.PatchLocationCount = b.g.ctx.PatchLocationListSize + 1)
 BAD_RENDER(test_render_bad_patch_beyond_command, b.g.ctx.pPatchLocationList[0].PatchOffset = b.r.CommandLength - 4)
 BAD_RENDER(test_render_bad_patch_not_dword, b.g.ctx.pPatchLocationList[0].PatchOffset += 2)
+BAD_RENDER(test_render_bad_patch_before_offset, {
+	b.r.CommandOffset = 8; /* the fill's first patch is at byte 4 */
+	b.r.CommandLength -= 8;
+})
 BAD_RENDER(test_render_bad_patch_index, b.g.ctx.pPatchLocationList[0].AllocationIndex = b.r.AllocationCount)
 BAD_RENDER(test_render_bad_patch_no_list, b.r.AllocationCount = 0)
 BAD_RENDER(test_render_bad_patch_alloc_offset, b.g.ctx.pPatchLocationList[0].AllocationOffset = 64 * KIB)
@@ -824,6 +996,7 @@ Suite *kmt_submit_suite(void)
 	tcase_add_test(tc, test_checksum);
 	tcase_add_test(tc, test_patch_offset);
 	tcase_add_test(tc, test_render_outputs);
+	tcase_add_test(tc, test_render_command_offset);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("residency");
@@ -831,13 +1004,18 @@ Suite *kmt_submit_suite(void)
 	tcase_add_test(tc, test_list_made_resident_after_pressure);
 	tcase_add_test(tc, test_null_rendering);
 	tcase_add_test(tc, test_list_too_big);
+	tcase_add_test(tc, test_destroy_while_busy);
+	tcase_add_test(tc, test_render_locked_in_sys);
+	tcase_add_test(tc, test_render_locked_vram_only);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("faults");
 	tcase_add_test(tc, test_page_fault_unmapped);
 	tcase_add_test(tc, test_page_fault_blames_its_device);
+	tcase_add_test(tc, test_dma_error);
 	tcase_add_test(tc, test_page_fault_forgotten_allocation);
 	tcase_add_test(tc, test_render_device_removed);
+	tcase_add_test(tc, test_removed_device_submit_objects);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("validation");
@@ -856,6 +1034,7 @@ Suite *kmt_submit_suite(void)
 	tcase_add_test(tc, test_render_bad_patch_count);
 	tcase_add_test(tc, test_render_bad_patch_beyond_command);
 	tcase_add_test(tc, test_render_bad_patch_not_dword);
+	tcase_add_test(tc, test_render_bad_patch_before_offset);
 	tcase_add_test(tc, test_render_bad_patch_index);
 	tcase_add_test(tc, test_render_bad_patch_no_list);
 	tcase_add_test(tc, test_render_bad_patch_alloc_offset);
