@@ -1,0 +1,170 @@
+/*
+ * Scenarios: the parsed form of the scenario language (sim/scenario/LANGUAGE.md),
+ * the parser that builds it and the runner that drives libkmt with it. The parser
+ * flattens include and repeat, so the runner sees a plain list of commands, each
+ * with the file, line and column it came from.
+ */
+#ifndef SIM_SCENARIO_H
+#define SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <gpusim/gpusim.h>
+
+enum scn_kind {
+	SCN_ADAPTER = 1,
+	SCN_DEVICE,
+	SCN_ALLOC,
+	SCN_FREE,
+	SCN_WRITE,
+	SCN_VERIFY,
+	SCN_LOCK,
+	SCN_UNLOCK,
+	SCN_SUBMIT,
+	SCN_GPU_FILL,
+	SCN_GPU_COPY,
+	SCN_RESIDENT,
+	SCN_EVICT,
+	SCN_PRIORITY,
+	SCN_IDLE,
+	SCN_INJECT,
+	SCN_SNAPSHOT,
+	SCN_SHOW,
+	SCN_ECHO,
+	SCN_EXPECT_IN,
+	SCN_EXPECT_STAT,
+	SCN_EXPECT_STATUS,
+};
+
+/* `expect NAME in WHERE` */
+enum scn_where {
+	SCN_IN_VISIBLE = 1,
+	SCN_IN_INVISIBLE,
+	SCN_IN_VRAM,
+	SCN_IN_GART,
+	SCN_IN_SYS,
+	SCN_IN_RESIDENT,
+};
+
+enum scn_cmp { SCN_EQ = 1, SCN_NE, SCN_LT, SCN_LE, SCN_GT, SCN_GE };
+
+enum scn_inject { SCN_INJ_DEVICE_REMOVED = 1, SCN_INJ_DMA_ERROR, SCN_INJ_SYSMEM_OOM };
+
+struct scn_loc {
+	const char *file;  /* owned by the script (its file table) */
+	uint32_t line, col;
+};
+
+struct scn_cmd {
+	enum scn_kind kind;
+	struct scn_loc loc;
+
+	char *name;         /* the allocation or device the command is about */
+	char *name2;        /* gpu-copy: DST */
+	char *device;       /* device=D, NULL for `default` */
+	char **names;       /* free, submit, resident, evict */
+	uint32_t nnames;
+
+	/* adapter */
+	struct gpusim_config config;   /* defaults overridden by the keys given */
+	bool seed_given;
+
+	/* alloc */
+	uint64_t size, align;
+	uint32_t prefer[3], nprefer;   /* GPUSIM_SEG_* ids in order */
+	uint32_t only;                 /* GPUSIM_SEG_BIT mask, 0 = any */
+	uint32_t priority;             /* D3DDDI_ALLOCATIONPRIORITY_* or a number; 0 = normal */
+	bool cpu, pinned, shared;
+	char *resource;
+
+	/* write / verify */
+	uint64_t offset;               /* 0 unless given */
+	uint64_t length;               /* 0 = to the end of the allocation */
+	bool length_given;
+	uint64_t seed;
+
+	/* lock */
+	bool nowait;
+	/* gpu-fill */
+	uint32_t value;
+	bool stale;
+	/* inject */
+	enum scn_inject inject;
+	uint64_t after;                /* sysmem-oom after=N pages (default 0) */
+	/* snapshot */
+	char *path;
+	/* echo */
+	char *text;
+	/* expect in */
+	enum scn_where where;
+	/* expect stat */
+	char *stat_key;
+	enum scn_cmp cmp;
+	uint64_t stat_value;
+	/* expect status */
+	NTSTATUS status;
+	char *status_name;
+	struct scn_cmd *inner;         /* the wrapped command */
+};
+
+struct scn_script {
+	struct scn_cmd *cmds;
+	size_t ncmds;
+	char **files;                  /* every file read, for scn_loc.file */
+	size_t nfiles;
+};
+
+struct scn_error {
+	char file[512];
+	uint32_t line, col;
+	char msg[512];                 /* "expected X, found Y" and the like */
+};
+
+/* Limits that keep hostile input from exhausting memory. */
+#define SCN_MAX_COMMANDS 10000000u  /* after repeat and include are expanded */
+#define SCN_MAX_INCLUDE_DEPTH 32
+#define SCN_MAX_LINE 65536
+
+/* Parse a file (includes resolved relative to it). 0, or -1 with err filled. */
+int scn_parse_file(const char *path, struct scn_script *out, struct scn_error *err);
+/* Parse text in memory; `name` appears in locations. `include` is resolved relative
+ * to `name`'s directory. For tests and the fuzzer. */
+int scn_parse_string(const char *name, const char *text, size_t len, struct scn_script *out,
+		     struct scn_error *err);
+void scn_script_free(struct scn_script *s);
+
+/* The static check: names used before alloc/device or after free, names defined
+ * twice, a second adapter, adapter after other commands. 0, or -1 with err. */
+int scn_check(const struct scn_script *s, struct scn_error *err);
+
+/* ---- running ----------------------------------------------------------------- */
+
+struct scn_options {
+	bool quiet;        /* only failures and the summary line */
+	bool verbose;      /* every event as it happens */
+	bool seed_given;   /* --seed N overrides the scenario's adapter seed */
+	uint64_t seed;
+	bool progress;     /* draw a progress bar on `err` (a terminal) for long runs */
+	FILE *out;         /* story, show, echo, events, summary */
+	FILE *err;         /* failures: "file:line: message" */
+};
+
+struct scn_result {
+	uint64_t commands;       /* commands run */
+	uint64_t expectations;   /* expectations checked */
+	uint64_t failed;         /* expectations or commands that failed */
+	struct gpusim_stats stats;
+	bool stopped;            /* a command failed and the scenario stopped */
+};
+
+/* Run one parsed, checked script on a fresh adapter (gpusim_reset() first).
+ * Returns 0 when everything held, 1 when something failed. */
+int scn_run(const struct scn_script *s, const struct scn_options *opt, struct scn_result *res);
+
+/* Names for status codes, both ways: "STATUS_NO_MEMORY" <-> 0xC0000017. */
+bool scn_status_from_name(const char *name, NTSTATUS *out);
+const char *scn_status_name(NTSTATUS st);
+
+#endif
