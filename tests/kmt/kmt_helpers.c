@@ -262,3 +262,29 @@ uint32_t kt_gpu_crc(struct kt_gpu *g, D3DKMT_HANDLE h, uint64_t size)
 	ck_assert_int_eq(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
 	return crc;
 }
+
+struct gpusim_stats kt_stats(const struct kt_gpu *g)
+{
+	struct gpusim_stats s;
+	ck_assert_int_eq(gpusim_get_stats(g->luid, &s), STATUS_SUCCESS);
+	return s;
+}
+
+struct gpusim_alloc_info kt_query(D3DKMT_HANDLE h)
+{
+	struct gpusim_alloc_info info;
+	ck_assert_int_eq(gpusim_query_allocation(h, &info), STATUS_SUCCESS);
+	return info;
+}
+
+void kt_assert_invariants(const struct kt_gpu *g)
+{
+	char err[256] = "";
+	NTSTATUS st = gpusim_check_invariants(g->luid, err, sizeof(err));
+	ck_assert_msg(st == STATUS_SUCCESS, "invariants: %s", err);
+}
+
+void kt_idle(const struct kt_gpu *g)
+{
+	ck_assert_int_eq(gpusim_idle(g->luid), STATUS_SUCCESS);
+}

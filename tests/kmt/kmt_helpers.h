@@ -23,6 +23,19 @@ struct kt_gpu {
 
 #define KT_SEG(s) GPUSIM_SEG_BIT(GPUSIM_SEG_##s)
 
+/* A call and the status it must return, named in the failure message. */
+#define KT_ST_EQ(call, expect)                                                                 \
+	do {                                                                                   \
+		NTSTATUS st_ = (call);                                                         \
+		ck_assert_msg(st_ == (NTSTATUS)(expect), "%s: status 0x%08x, expected 0x%08x", \
+			      #call, (unsigned)st_, (unsigned)(expect));                       \
+	} while (0)
+
+struct gpusim_stats kt_stats(const struct kt_gpu *g);
+struct gpusim_alloc_info kt_query(D3DKMT_HANDLE h);
+void kt_assert_invariants(const struct kt_gpu *g);
+void kt_idle(const struct kt_gpu *g);
+
 /* gpusim_reset(), then an adapter from `config` ("vram=64M,..."), opened, with a
  * device and a context. Fails the test on any error. */
 void kt_setup(struct kt_gpu *g, const char *config);

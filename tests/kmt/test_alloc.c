@@ -25,23 +25,9 @@
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static struct gpusim_stats stats(const struct kt_gpu *g)
-{
-	struct gpusim_stats s;
-	ck_assert_int_eq(gpusim_get_stats(g->luid, &s), STATUS_SUCCESS);
-	return s;
-}
-
 static uint64_t n_allocs(const struct kt_gpu *g)
 {
-	return stats(g).allocations;
-}
-
-static void assert_invariants(const struct kt_gpu *g)
-{
-	char err[256] = "";
-	NTSTATUS st = gpusim_check_invariants(g->luid, err, sizeof(err));
-	ck_assert_msg(st == STATUS_SUCCESS, "invariants: %s", err);
+	return kt_stats(g).allocations;
 }
 
 static bool alive(D3DKMT_HANDLE h)
@@ -50,19 +36,6 @@ static bool alive(D3DKMT_HANDLE h)
 	return gpusim_query_allocation(h, &info) == STATUS_SUCCESS;
 }
 
-static struct gpusim_alloc_info query(D3DKMT_HANDLE h)
-{
-	struct gpusim_alloc_info info;
-	ck_assert_int_eq(gpusim_query_allocation(h, &info), STATUS_SUCCESS);
-	return info;
-}
-
-#define ST_EQ(call, expect)                                                                    \
-	do {                                                                                   \
-		NTSTATUS st_ = (call);                                                         \
-		ck_assert_msg(st_ == (NTSTATUS)(expect), "%s: status 0x%08x, expected 0x%08x", \
-			      #call, (unsigned)st_, (unsigned)(expect));                       \
-	} while (0)
 
 /* A CreateAllocation2 request for up to 3 allocations; it points into itself, so
  * it is built in place and never copied. */
@@ -96,13 +69,13 @@ static void expect_invalid(const struct kt_gpu *g, struct req *r)
 	for (int i = 0; i < 3; i++)
 		ck_assert_uint_eq(r->info[i].hAllocation, 0);
 	ck_assert_uint_eq(r->ca.hGlobalShare, 0);
-	assert_invariants(g);
+	kt_assert_invariants(g);
 }
 
 static void destroy_device(D3DKMT_HANDLE dev)
 {
 	D3DKMT_DESTROYDEVICE dd = { .hDevice = dev };
-	ST_EQ(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
 }
 
 static NTSTATUS destroy_resource(D3DKMT_HANDLE dev, D3DKMT_HANDLE res)
@@ -132,7 +105,7 @@ static D3DKMT_HANDLE make_resource(D3DKMT_HANDLE dev, uint32_t n, uint64_t size,
 	req_init(&r, dev, n, size);
 	r.ca.Flags.CreateResource = 1;
 	r.ca.Flags.CreateShared = shared;
-	ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
 	ck_assert_uint_ne(r.ca.hResource, 0);
 	for (uint32_t i = 0; i < n && out; i++)
 		out[i] = r.info[i].hAllocation;
@@ -150,7 +123,7 @@ static UINT get_priority(D3DKMT_HANDLE dev, D3DKMT_HANDLE h)
 	gp.phAllocationList = &h;
 	gp.AllocationCount = 1;
 	gp.pPriorities = &p;
-	ST_EQ(D3DKMTGetAllocationPriority(&gp), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTGetAllocationPriority(&gp), STATUS_SUCCESS);
 	return p;
 }
 
@@ -163,17 +136,17 @@ START_TEST(test_standalone)
 	kt_setup(&g, CFG);
 	uint64_t before = n_allocs(&g);
 	req_init(&r, g.device, 1, 5000);
-	ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
 	D3DKMT_HANDLE h = r.info[0].hAllocation;
 	ck_assert_uint_ne(h, 0);
 	ck_assert_uint_eq(r.ca.hResource, 0);     /* no resource asked for, none made */
 	ck_assert_uint_eq(r.ca.hGlobalShare, 0);
 	ck_assert_uint_eq(n_allocs(&g), before + 1);
-	struct gpusim_alloc_info info = query(h);
+	struct gpusim_alloc_info info = kt_query(h);
 	ck_assert_uint_eq(info.size, 8192);       /* rounded up to whole pages */
 	ck_assert_uint_eq(info.device, g.device);
-	assert_invariants(&g);
-	ST_EQ(kt_free(g.device, h), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
+	KT_ST_EQ(kt_free(g.device, h), STATUS_SUCCESS);
 	ck_assert_uint_eq(n_allocs(&g), before);
 	ck_assert(!alive(h));
 	kt_teardown(&g);
@@ -189,16 +162,16 @@ START_TEST(test_standalone_batch)
 	req_init(&r, g.device, 3, 64 * KIB);
 	r.desc[1].size = 1;
 	r.desc[2].size = 3 * PG;
-	ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
 	ck_assert_uint_eq(n_allocs(&g), before + 3);
 	ck_assert_uint_ne(r.info[0].hAllocation, r.info[1].hAllocation);
 	ck_assert_uint_ne(r.info[1].hAllocation, r.info[2].hAllocation);
 	ck_assert_uint_ne(r.info[0].hAllocation, r.info[2].hAllocation);
-	ck_assert_uint_eq(query(r.info[0].hAllocation).size, 64 * KIB);
-	ck_assert_uint_eq(query(r.info[1].hAllocation).size, PG);
-	ck_assert_uint_eq(query(r.info[2].hAllocation).size, 3 * PG);
+	ck_assert_uint_eq(kt_query(r.info[0].hAllocation).size, 64 * KIB);
+	ck_assert_uint_eq(kt_query(r.info[1].hAllocation).size, PG);
+	ck_assert_uint_eq(kt_query(r.info[2].hAllocation).size, 3 * PG);
 	D3DKMT_HANDLE list[3] = { r.info[0].hAllocation, r.info[1].hAllocation, r.info[2].hAllocation };
-	ST_EQ(destroy_list(g.device, list, 3), STATUS_SUCCESS);
+	KT_ST_EQ(destroy_list(g.device, list, 3), STATUS_SUCCESS);
 	ck_assert_uint_eq(n_allocs(&g), before);
 	kt_teardown(&g);
 }
@@ -222,11 +195,11 @@ START_TEST(test_create_allocation_v1)
 	ca.hDevice = g.device;
 	ca.NumAllocations = 2;
 	ca.pAllocationInfo = info;
-	ST_EQ(D3DKMTCreateAllocation(&ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation(&ca), STATUS_SUCCESS);
 	ck_assert_uint_ne(info[0].hAllocation, 0);
 	ck_assert_uint_ne(info[1].hAllocation, 0);
 	ck_assert_uint_eq(n_allocs(&g), before + 2);
-	ck_assert_uint_eq(query(info[1].hAllocation).size, 2 * PG);
+	ck_assert_uint_eq(kt_query(info[1].hAllocation).size, 2 * PG);
 	ck_assert(kt_write(g.device, info[1].hAllocation, 2 * PG, 7) == STATUS_SUCCESS);
 	ck_assert(kt_verify(g.device, info[1].hAllocation, 2 * PG, 7));
 	D3DKMT_DESTROYALLOCATION da;
@@ -235,7 +208,7 @@ START_TEST(test_create_allocation_v1)
 	da.hDevice = g.device;
 	da.phAllocationList = list;
 	da.AllocationCount = 2;
-	ST_EQ(D3DKMTDestroyAllocation(&da), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTDestroyAllocation(&da), STATUS_SUCCESS);
 	ck_assert_uint_eq(n_allocs(&g), before);
 	kt_teardown(&g);
 }
@@ -251,7 +224,7 @@ START_TEST(test_initial_priority)
 	r.desc[1].priority = D3DDDI_ALLOCATIONPRIORITY_HIGH;
 	r.info[2].Flags.OverridePriority = 1;
 	r.info[2].Priority = D3DDDI_ALLOCATIONPRIORITY_LOW;
-	ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
 	ck_assert_uint_eq(get_priority(g.device, r.info[0].hAllocation), D3DDDI_ALLOCATIONPRIORITY_NORMAL);
 	ck_assert_uint_eq(get_priority(g.device, r.info[1].hAllocation), D3DDDI_ALLOCATIONPRIORITY_HIGH);
 	ck_assert_uint_eq(get_priority(g.device, r.info[2].hAllocation), D3DDDI_ALLOCATIONPRIORITY_LOW);
@@ -267,8 +240,8 @@ START_TEST(test_primary_is_pinned_in_vram)
 	kt_setup(&g, CFG);
 	req_init(&r, g.device, 1, MIB);
 	r.info[0].Flags.Primary = 1;
-	ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
-	struct gpusim_alloc_info info = query(r.info[0].hAllocation);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
+	struct gpusim_alloc_info info = kt_query(r.info[0].hAllocation);
 	ck_assert(info.flags & GPUSIM_ALLOC_PINNED);
 	ck_assert(info.segment == GPUSIM_SEG_VISIBLE || info.segment == GPUSIM_SEG_INVISIBLE);
 	kt_teardown(&g);
@@ -284,11 +257,11 @@ START_TEST(test_resource_create_then_add)
 	kt_setup(&g, CFG);
 	uint64_t before = n_allocs(&g);
 	D3DKMT_HANDLE lone;
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &lone), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &lone), STATUS_SUCCESS);
 
 	req_init(&r, g.device, 2, 64 * KIB);
 	r.ca.Flags.CreateResource = 1;
-	ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
 	D3DKMT_HANDLE res = r.ca.hResource;
 	ck_assert_uint_ne(res, 0);
 	ck_assert_uint_ne(res, r.info[0].hAllocation);
@@ -297,7 +270,7 @@ START_TEST(test_resource_create_then_add)
 	/* Added later: hResource in, no CreateResource. */
 	req_init(&r2, g.device, 1, 16 * KIB);
 	r2.ca.hResource = res;
-	ST_EQ(D3DKMTCreateAllocation2(&r2.ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r2.ca), STATUS_SUCCESS);
 	ck_assert_uint_eq(r2.ca.hResource, res);
 	ck_assert_uint_eq(n_allocs(&g), before + 4);
 
@@ -308,12 +281,12 @@ START_TEST(test_resource_create_then_add)
 	sp.hDevice = g.device;
 	sp.hResource = res;
 	sp.pPriorities = &prio;
-	ST_EQ(D3DKMTSetAllocationPriority(&sp), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTSetAllocationPriority(&sp), STATUS_SUCCESS);
 	ck_assert_uint_eq(get_priority(g.device, r.info[0].hAllocation), D3DDDI_ALLOCATIONPRIORITY_HIGH);
 	ck_assert_uint_eq(get_priority(g.device, r.info[1].hAllocation), D3DDDI_ALLOCATIONPRIORITY_HIGH);
 	ck_assert_uint_eq(get_priority(g.device, r2.info[0].hAllocation), D3DDDI_ALLOCATIONPRIORITY_HIGH);
 	ck_assert_uint_eq(get_priority(g.device, lone), D3DDDI_ALLOCATIONPRIORITY_NORMAL);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -325,22 +298,22 @@ START_TEST(test_destroy_resource_destroys_its_allocations)
 	kt_setup(&g, CFG);
 	uint64_t before = n_allocs(&g);
 	D3DKMT_HANDLE lone, h[2];
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &lone), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &lone), STATUS_SUCCESS);
 	D3DKMT_HANDLE res = make_resource(g.device, 2, 32 * KIB, false, h, NULL);
 	req_init(&r2, g.device, 1, PG);
 	r2.ca.hResource = res;
-	ST_EQ(D3DKMTCreateAllocation2(&r2.ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r2.ca), STATUS_SUCCESS);
 	ck_assert_uint_eq(n_allocs(&g), before + 4);
 
-	ST_EQ(destroy_resource(g.device, res), STATUS_SUCCESS);
+	KT_ST_EQ(destroy_resource(g.device, res), STATUS_SUCCESS);
 	ck_assert_uint_eq(n_allocs(&g), before + 1);
 	ck_assert(!alive(h[0]));
 	ck_assert(!alive(h[1]));
 	ck_assert(!alive(r2.info[0].hAllocation));
 	ck_assert(alive(lone));
 	/* The resource handle is gone too. */
-	ST_EQ(destroy_resource(g.device, res), STATUS_INVALID_PARAMETER);
-	assert_invariants(&g);
+	KT_ST_EQ(destroy_resource(g.device, res), STATUS_INVALID_PARAMETER);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -354,12 +327,12 @@ START_TEST(test_destroy_one_member_of_resource)
 	uint64_t before = n_allocs(&g);
 	D3DKMT_HANDLE h[2];
 	D3DKMT_HANDLE res = make_resource(g.device, 2, PG, false, h, NULL);
-	ST_EQ(kt_free(g.device, h[0]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, h[0]), STATUS_SUCCESS);
 	ck_assert_uint_eq(n_allocs(&g), before + 1);
 	req_init(&r2, g.device, 1, PG);
 	r2.ca.hResource = res;
-	ST_EQ(D3DKMTCreateAllocation2(&r2.ca), STATUS_SUCCESS);
-	ST_EQ(destroy_resource(g.device, res), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r2.ca), STATUS_SUCCESS);
+	KT_ST_EQ(destroy_resource(g.device, res), STATUS_SUCCESS);
 	ck_assert_uint_eq(n_allocs(&g), before);
 	ck_assert(!alive(h[1]));
 	kt_teardown(&g);
@@ -460,7 +433,7 @@ static D3DKMT_HANDLE make_shared(struct kt_gpu *g, struct req *r, D3DKMT_HANDLE 
 	r->ca.PrivateRuntimeDataSize = sizeof(runtime_blob);
 	r->ca.pPrivateDriverData = resdrv_blob;
 	r->ca.PrivateDriverDataSize = sizeof(resdrv_blob);
-	ST_EQ(D3DKMTCreateAllocation2(&r->ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r->ca), STATUS_SUCCESS);
 	ck_assert_uint_ne(r->ca.hGlobalShare, 0);
 	*share = r->ca.hGlobalShare;
 	return r->ca.hResource;
@@ -478,7 +451,7 @@ START_TEST(test_query_resource_info)
 	memset(&q, 0, sizeof(q));
 	q.hDevice = dev2;
 	q.hGlobalShare = share;
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_SUCCESS);
 	ck_assert_uint_eq(q.NumAllocations, 2);
 	ck_assert_uint_eq(q.PrivateRuntimeDataSize, sizeof(runtime_blob));
 	ck_assert_uint_eq(q.ResourcePrivateDriverDataSize, sizeof(resdrv_blob));
@@ -503,9 +476,9 @@ START_TEST(test_open_resource_same_memory)
 	memset(&q, 0, sizeof(q));
 	q.hDevice = dev2;
 	q.hGlobalShare = share;
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_SUCCESS);
 	open_init(&op, dev2, share, q.NumAllocations);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
 	ck_assert_uint_ne(op.o.hResource, 0);
 	ck_assert_uint_ne(op.o.hResource, r.ca.hResource);
 	/* The same memory: no new allocation was made. */
@@ -520,21 +493,21 @@ START_TEST(test_open_resource_same_memory)
 		ck_assert_uint_eq(op.oi[i].PrivateDriverDataSize, sizeof(struct gpusim_alloc_desc));
 		ck_assert_ptr_nonnull(op.oi[i].pPrivateDriverData);
 		ck_assert_mem_eq(op.oi[i].pPrivateDriverData, &r.desc[i], sizeof(struct gpusim_alloc_desc));
-		ck_assert_uint_eq(query(op.oi[i].hAllocation).device, dev2);
+		ck_assert_uint_eq(kt_query(op.oi[i].hAllocation).device, dev2);
 	}
 	/* Written through one device's Lock, read through the other's. */
 	D3DKMT_HANDLE a1 = r.info[0].hAllocation, a2 = op.oi[0].hAllocation;
 	D3DKMT_HANDLE b1 = r.info[1].hAllocation, b2 = op.oi[1].hAllocation;
-	ST_EQ(kt_write(g.device, a1, 64 * KIB, 41), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, a1, 64 * KIB, 41), STATUS_SUCCESS);
 	ck_assert(kt_verify(dev2, a2, 64 * KIB, 41));
-	ST_EQ(kt_write(dev2, b2, 128 * KIB, 42), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(dev2, b2, 128 * KIB, 42), STATUS_SUCCESS);
 	ck_assert(kt_verify(g.device, b1, 128 * KIB, 42));
-	ck_assert_uint_eq(query(a1).segment, query(a2).segment);
-	ck_assert_uint_eq(query(a1).offset, query(a2).offset);
+	ck_assert_uint_eq(kt_query(a1).segment, kt_query(a2).segment);
+	ck_assert_uint_eq(kt_query(a1).offset, kt_query(a2).offset);
 	/* Each device's handles are its own. */
 	D3DKMT_LOCK2 lk = { .hDevice = g.device, .hAllocation = a2 };
-	ST_EQ(D3DKMTLock2(&lk), STATUS_INVALID_PARAMETER);
-	assert_invariants(&g);
+	KT_ST_EQ(D3DKMTLock2(&lk), STATUS_INVALID_PARAMETER);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -549,17 +522,17 @@ START_TEST(test_opened_resource_outlives_creator)
 	uint64_t before = n_allocs(&g);
 	D3DKMT_HANDLE share;
 	D3DKMT_HANDLE res = make_shared(&g, &r, &share);
-	ST_EQ(kt_write(g.device, r.info[0].hAllocation, 64 * KIB, 5), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, r.info[0].hAllocation, 64 * KIB, 5), STATUS_SUCCESS);
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
 	open_init(&op, dev2, share, 2);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
-	ST_EQ(destroy_resource(g.device, res), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
+	KT_ST_EQ(destroy_resource(g.device, res), STATUS_SUCCESS);
 	ck_assert(!alive(r.info[0].hAllocation));
 	ck_assert_uint_eq(n_allocs(&g), before + 2);
 	ck_assert(kt_verify(dev2, op.oi[0].hAllocation, 64 * KIB, 5));
-	ST_EQ(destroy_resource(dev2, op.o.hResource), STATUS_SUCCESS);
+	KT_ST_EQ(destroy_resource(dev2, op.o.hResource), STATUS_SUCCESS);
 	ck_assert_uint_eq(n_allocs(&g), before);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -573,23 +546,23 @@ START_TEST(test_opened_resource_outlives_creator_device)
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE share;
 	make_shared(&g, &r, &share);
-	ST_EQ(kt_write(g.device, r.info[1].hAllocation, 128 * KIB, 15), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, r.info[1].hAllocation, 128 * KIB, 15), STATUS_SUCCESS);
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
 	open_init(&op, dev2, share, 2);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
 	destroy_device(g.device);
 	ck_assert_uint_eq(n_allocs(&g), 2); /* the helpers' result went, the shared pair stays */
 	ck_assert(kt_verify(dev2, op.oi[1].hAllocation, 128 * KIB, 15));
-	ST_EQ(kt_write(dev2, op.oi[0].hAllocation, 64 * KIB, 16), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(dev2, op.oi[0].hAllocation, 64 * KIB, 16), STATUS_SUCCESS);
 	ck_assert(kt_verify(dev2, op.oi[0].hAllocation, 64 * KIB, 16));
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	/* The share handle died with the resource that made it. */
 	D3DKMT_HANDLE dev3 = kt_new_device(&g);
 	open_init(&op, dev3, share, 2);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 	destroy_device(dev2);
 	ck_assert_uint_eq(n_allocs(&g), 0);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -605,7 +578,7 @@ START_TEST(test_no_add_to_opened_resource)
 	make_shared(&g, &r, &share);
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
 	open_init(&op, dev2, share, 2);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
 	req_init(&r2, dev2, 1, PG);
 	r2.ca.hResource = op.o.hResource;
 	expect_invalid(&g, &r2);
@@ -624,27 +597,27 @@ START_TEST(test_query_resource_info_invalid)
 	D3DKMT_HANDLE res = make_shared(&g, &r, &share);
 	D3DKMT_QUERYRESOURCEINFO q;
 
-	ST_EQ(D3DKMTQueryResourceInfo(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(NULL), STATUS_INVALID_PARAMETER);
 	memset(&q, 0, sizeof(q));
 	q.hDevice = g.device;
 	q.hGlobalShare = share ^ 0x3f00u; /* unknown share handle */
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
 	q.hGlobalShare = 0;
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
 	q.hGlobalShare = res;              /* a resource handle is not a share handle */
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
 	q.hGlobalShare = r.info[0].hAllocation;
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
 	q.hGlobalShare = share;
 	q.hDevice = 0;
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
 	q.hDevice = g.adapter;
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
 	q.hDevice = g.device;
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_SUCCESS);
 	/* Once the resource is gone its share handle is stale. */
-	ST_EQ(destroy_resource(g.device, res), STATUS_SUCCESS);
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(destroy_resource(g.device, res), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
 	kt_teardown(&g);
 }
 END_TEST
@@ -659,12 +632,12 @@ START_TEST(test_open_resource_unknown_share)
 	D3DKMT_HANDLE res = make_shared(&g, &r, &share);
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
 	open_init(&op, dev2, share ^ 0x3f00u, 2);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 	open_init(&op, dev2, res, 2);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 	ck_assert_uint_eq(op.oi[0].hAllocation, 0);
 	ck_assert_uint_eq(op.o.hResource, 0);
-	ST_EQ(D3DKMTOpenResource(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(NULL), STATUS_INVALID_PARAMETER);
 	kt_teardown(&g);
 }
 END_TEST
@@ -679,14 +652,14 @@ START_TEST(test_open_resource_count_mismatch)
 	make_shared(&g, &r, &share);
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
 	open_init(&op, dev2, share, 1);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 	open_init(&op, dev2, share, 3);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 	ck_assert_uint_eq(op.oi[0].hAllocation, 0);
 	ck_assert_uint_eq(op.o.hResource, 0);
 	/* Nothing was left half-open: the right count still works. */
 	open_init(&op, dev2, share, 2);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -704,33 +677,33 @@ START_TEST(test_open_resource_buffer_too_small)
 	memset(&q, 0, sizeof(q));
 	q.hDevice = dev2;
 	q.hGlobalShare = share;
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_SUCCESS);
 	ck_assert_uint_gt(q.TotalPrivateDriverDataSize, 0);
 
 	open_init(&op, dev2, share, 2);
 	op.o.TotalPrivateDriverDataBufferSize = q.TotalPrivateDriverDataSize - 1;
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 	ck_assert_uint_eq(op.o.hResource, 0);
 
 	open_init(&op, dev2, share, 2);
 	op.o.pTotalPrivateDriverDataBuffer = NULL;
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 
 	open_init(&op, dev2, share, 2);
 	op.o.pOpenAllocationInfo = NULL;
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 
 	open_init(&op, dev2, share, 2);
 	op.o.PrivateRuntimeDataSize = sizeof(runtime_blob) - 1;
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 
 	open_init(&op, dev2, share, 2);
 	op.o.pResourcePrivateDriverData = NULL;
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 
 	open_init(&op, dev2, share, 2);
 	op.o.TotalPrivateDriverDataBufferSize = q.TotalPrivateDriverDataSize;
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -746,30 +719,30 @@ START_TEST(test_open_resource_bad_device)
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
 	destroy_device(dev2);
 	open_init(&op, dev2, share, 2);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 	open_init(&op, r.info[0].hAllocation, share, 2);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 	open_init(&op, 0, share, 2);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 	/* A device of another adapter cannot open it either. */
 	struct gpusim_config cfg;
 	char err[128] = "";
 	gpusim_config_default(&cfg);
 	ck_assert_int_eq(gpusim_config_parse(&cfg, CFG, err, sizeof(err)), 0);
 	LUID luid2;
-	ST_EQ(gpusim_adapter_create(&cfg, &luid2), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_adapter_create(&cfg, &luid2), STATUS_SUCCESS);
 	D3DKMT_OPENADAPTERFROMLUID oa = { .AdapterLuid = luid2 };
-	ST_EQ(D3DKMTOpenAdapterFromLuid(&oa), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTOpenAdapterFromLuid(&oa), STATUS_SUCCESS);
 	D3DKMT_CREATEDEVICE cd = { .hAdapter = oa.hAdapter };
-	ST_EQ(D3DKMTCreateDevice(&cd), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateDevice(&cd), STATUS_SUCCESS);
 	open_init(&op, cd.hDevice, share, 2);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_INVALID_PARAMETER);
 	ck_assert_uint_eq(op.o.hResource, 0);
 	D3DKMT_QUERYRESOURCEINFO q;
 	memset(&q, 0, sizeof(q));
 	q.hDevice = cd.hDevice;
 	q.hGlobalShare = share;
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_INVALID_PARAMETER);
 	kt_teardown(&g);
 }
 END_TEST
@@ -782,32 +755,32 @@ START_TEST(test_device_removed)
 	struct req r;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h;
-	ST_EQ(kt_alloc(&g, 64 * KIB, 0, 0, &h), STATUS_SUCCESS);
-	ST_EQ(kt_write(g.device, h, 64 * KIB, 3), STATUS_SUCCESS);
-	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 64 * KIB, 0, 0, &h), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, h, 64 * KIB, 3), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
 	uint64_t before = n_allocs(&g);
 
 	req_init(&r, g.device, 1, PG);
-	ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_DEVICE_REMOVED);
 	ck_assert_uint_eq(r.info[0].hAllocation, 0);
 	ck_assert_uint_eq(n_allocs(&g), before);
 	req_init(&r, g.device, 2, PG);
 	r.ca.Flags.CreateResource = 1;
-	ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_DEVICE_REMOVED);
 	ck_assert_uint_eq(r.ca.hResource, 0);
 	ck_assert_uint_eq(n_allocs(&g), before);
 
 	/* Destruction and close calls still succeed and free what they free. */
-	ST_EQ(kt_free(g.device, h), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, h), STATUS_SUCCESS);
 	ck_assert(!alive(h));
 	ck_assert_uint_eq(n_allocs(&g), before - 1);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	destroy_device(g.device);
 	ck_assert_uint_eq(n_allocs(&g), 0); /* the device's other allocation went with it */
 	D3DKMT_CLOSEADAPTER ca = { .hAdapter = g.adapter };
-	ST_EQ(D3DKMTCloseAdapter(&ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCloseAdapter(&ca), STATUS_SUCCESS);
 	/* Closed: the handle is stale now, a bad parameter like any other. */
-	ST_EQ(D3DKMTCloseAdapter(&ca), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTCloseAdapter(&ca), STATUS_INVALID_PARAMETER);
 	kt_teardown(&g);
 }
 END_TEST
@@ -821,7 +794,7 @@ START_TEST(test_device_removed_v1_and_resources)
 	D3DKMT_HANDLE share;
 	D3DKMT_HANDLE res = make_shared(&g, &r, &share);
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
-	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
 	uint64_t before = n_allocs(&g);
 
 	struct gpusim_alloc_desc d = kt_desc(PG, 0, 0, 0);
@@ -834,24 +807,24 @@ START_TEST(test_device_removed_v1_and_resources)
 	ca.hDevice = g.device;
 	ca.NumAllocations = 1;
 	ca.pAllocationInfo = &info;
-	ST_EQ(D3DKMTCreateAllocation(&ca), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(D3DKMTCreateAllocation(&ca), STATUS_DEVICE_REMOVED);
 	ck_assert_uint_eq(n_allocs(&g), before);
 
 	D3DKMT_QUERYRESOURCEINFO q;
 	memset(&q, 0, sizeof(q));
 	q.hDevice = dev2;
 	q.hGlobalShare = share;
-	ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(D3DKMTQueryResourceInfo(&q), STATUS_DEVICE_REMOVED);
 	open_init(&op, dev2, share, 2);
-	ST_EQ(D3DKMTOpenResource(&op.o), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(D3DKMTOpenResource(&op.o), STATUS_DEVICE_REMOVED);
 	ck_assert_uint_eq(op.o.hResource, 0);
 
-	ST_EQ(destroy_resource(g.device, res), STATUS_SUCCESS);
+	KT_ST_EQ(destroy_resource(g.device, res), STATUS_SUCCESS);
 	ck_assert_uint_eq(n_allocs(&g), before - 2);
 	destroy_device(dev2);
 	destroy_device(g.device);
 	D3DKMT_CLOSEADAPTER cl = { .hAdapter = g.adapter };
-	ST_EQ(D3DKMTCloseAdapter(&cl), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCloseAdapter(&cl), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -881,7 +854,7 @@ START_TEST(test_valid_request)
 	uint64_t before = n_allocs(&g);
 	req_init(&r, g.device, 3, 64 * KIB);
 	r.ca.Flags.CreateResource = 1;
-	ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_SUCCESS);
 	ck_assert_uint_eq(n_allocs(&g), before + 3);
 	kt_teardown(&g);
 }
@@ -892,10 +865,10 @@ START_TEST(test_bad_null_pdata)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	uint64_t before = n_allocs(&g);
-	ST_EQ(D3DKMTCreateAllocation2(NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(D3DKMTCreateAllocation(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTCreateAllocation2(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTCreateAllocation(NULL), STATUS_INVALID_PARAMETER);
 	ck_assert_uint_eq(n_allocs(&g), before);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -919,7 +892,7 @@ MALFORMED(test_bad_resource_other_device, 1, {
 MALFORMED(test_bad_resource_is_allocation, 1, r.ca.hResource = g.result)
 MALFORMED(test_bad_resource_stale, 1, {
 	D3DKMT_HANDLE res = make_resource(g.device, 1, PG, false, NULL, NULL);
-	ST_EQ(destroy_resource(g.device, res), STATUS_SUCCESS);
+	KT_ST_EQ(destroy_resource(g.device, res), STATUS_SUCCESS);
 	r.ca.hResource = res;
 })
 MALFORMED(test_bad_create_resource_with_handle, 1, {
@@ -1005,10 +978,10 @@ START_TEST(test_bad_v1_info_flags)
 	ca.hDevice = g.device;
 	ca.NumAllocations = 1;
 	ca.pAllocationInfo = &info;
-	ST_EQ(D3DKMTCreateAllocation(&ca), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTCreateAllocation(&ca), STATUS_INVALID_PARAMETER);
 	ck_assert_uint_eq(info.hAllocation, 0);
 	ck_assert_uint_eq(n_allocs(&g), before);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -1035,32 +1008,32 @@ START_TEST(test_destroy_bad_handle_in_middle)
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h[3], gone;
 	for (int i = 0; i < 3; i++)
-		ST_EQ(kt_alloc(&g, PG, 0, 0, &h[i]), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &gone), STATUS_SUCCESS);
-	ST_EQ(kt_free(g.device, gone), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &h[i]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &gone), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, gone), STATUS_SUCCESS);
 	uint64_t before = n_allocs(&g);
 
 	D3DKMT_HANDLE list[3] = { h[0], gone, h[2] };
-	ST_EQ(destroy_list(g.device, list, 3), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(destroy_list(g.device, list, 3), STATUS_INVALID_PARAMETER);
 	ck_assert_uint_eq(n_allocs(&g), before);
 	ck_assert(alive(h[0]) && alive(h[2]));
 
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
 	D3DKMT_HANDLE other;
 	struct gpusim_alloc_desc d = kt_desc(PG, 0, 0, 0);
-	ST_EQ(kt_alloc_on(dev2, &d, &other), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(dev2, &d, &other), STATUS_SUCCESS);
 	D3DKMT_HANDLE list2[3] = { h[0], other, h[2] }; /* another device's allocation */
-	ST_EQ(destroy_list(g.device, list2, 3), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(destroy_list(g.device, list2, 3), STATUS_INVALID_PARAMETER);
 	ck_assert(alive(h[0]) && alive(other) && alive(h[2]));
 
 	D3DKMT_HANDLE list3[3] = { h[0], h[1], h[0] }; /* listed twice */
-	ST_EQ(destroy_list(g.device, list3, 3), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(destroy_list(g.device, list3, 3), STATUS_INVALID_PARAMETER);
 	ck_assert(alive(h[0]) && alive(h[1]));
 
-	ST_EQ(destroy_list(g.device, h, 3), STATUS_SUCCESS);
+	KT_ST_EQ(destroy_list(g.device, h, 3), STATUS_SUCCESS);
 	ck_assert(!alive(h[0]) && !alive(h[1]) && !alive(h[2]));
-	ST_EQ(kt_free(g.device, h[1]), STATUS_INVALID_PARAMETER); /* twice */
-	assert_invariants(&g);
+	KT_ST_EQ(kt_free(g.device, h[1]), STATUS_INVALID_PARAMETER); /* twice */
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -1070,37 +1043,37 @@ START_TEST(test_destroy_invalid_arguments)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h;
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &h), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &h), STATUS_SUCCESS);
 	D3DKMT_HANDLE res = make_resource(g.device, 1, PG, false, NULL, NULL);
 	uint64_t before = n_allocs(&g);
 	D3DKMT_DESTROYALLOCATION2 da;
 
-	ST_EQ(D3DKMTDestroyAllocation2(NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(D3DKMTDestroyAllocation(NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(destroy_list(g.device, &h, 0), STATUS_INVALID_PARAMETER);
-	ST_EQ(destroy_list(g.device, NULL, 1), STATUS_INVALID_PARAMETER);
-	ST_EQ(destroy_list(0, &h, 1), STATUS_INVALID_PARAMETER);
-	ST_EQ(destroy_list(g.adapter, &h, 1), STATUS_INVALID_PARAMETER);
-	ST_EQ(destroy_resource(g.device, h), STATUS_INVALID_PARAMETER);    /* not a resource */
+	KT_ST_EQ(D3DKMTDestroyAllocation2(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTDestroyAllocation(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(destroy_list(g.device, &h, 0), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(destroy_list(g.device, NULL, 1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(destroy_list(0, &h, 1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(destroy_list(g.adapter, &h, 1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(destroy_resource(g.device, h), STATUS_INVALID_PARAMETER);    /* not a resource */
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
-	ST_EQ(destroy_resource(dev2, res), STATUS_INVALID_PARAMETER);      /* another device's */
+	KT_ST_EQ(destroy_resource(dev2, res), STATUS_INVALID_PARAMETER);      /* another device's */
 	memset(&da, 0, sizeof(da));                                        /* both forms at once */
 	da.hDevice = g.device;
 	da.hResource = res;
 	da.phAllocationList = &h;
 	da.AllocationCount = 1;
-	ST_EQ(D3DKMTDestroyAllocation2(&da), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTDestroyAllocation2(&da), STATUS_INVALID_PARAMETER);
 	memset(&da, 0, sizeof(da));                                        /* kernel-only flag */
 	da.hDevice = g.device;
 	da.phAllocationList = &h;
 	da.AllocationCount = 1;
 	da.Flags.SystemUseOnly = 1;
-	ST_EQ(D3DKMTDestroyAllocation2(&da), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTDestroyAllocation2(&da), STATUS_INVALID_PARAMETER);
 	ck_assert_uint_eq(n_allocs(&g), before);
 	ck_assert(alive(h));
 	da.Flags.Value = 0;
 	da.Flags.AssumeNotInUse = 1;
-	ST_EQ(D3DKMTDestroyAllocation2(&da), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTDestroyAllocation2(&da), STATUS_SUCCESS);
 	ck_assert(!alive(h));
 	kt_teardown(&g);
 }
@@ -1120,7 +1093,7 @@ START_TEST(test_sysmem_exhausted)
 	while (made < 16 && (st = kt_alloc(&g, MIB, 0, 0, &h[made])) == STATUS_SUCCESS)
 		made++;
 	ck_assert_msg(st == STATUS_NO_MEMORY, "status 0x%08x", (unsigned)st);
-	struct gpusim_stats s = stats(&g);
+	struct gpusim_stats s = kt_stats(&g);
 	/* It failed only because the next one would pass the total. */
 	ck_assert_uint_le(s.commit_pages, total);
 	ck_assert_uint_gt(s.commit_pages + MIB / PG, total);
@@ -1129,15 +1102,15 @@ START_TEST(test_sysmem_exhausted)
 	uint64_t left = total - s.commit_pages;
 	D3DKMT_HANDLE rest, none;
 	ck_assert_uint_gt(left, 0);
-	ST_EQ(kt_alloc(&g, left * PG, 0, 0, &rest), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &none), STATUS_NO_MEMORY);
+	KT_ST_EQ(kt_alloc(&g, left * PG, 0, 0, &rest), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &none), STATUS_NO_MEMORY);
 	ck_assert_uint_eq(n_allocs(&g), (uint64_t)made + 2);
 	/* Existing allocations are unharmed, and freeing gives the memory back. */
-	ST_EQ(kt_write(g.device, h[0], MIB, 9), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, h[0], MIB, 9), STATUS_SUCCESS);
 	ck_assert(kt_verify(g.device, h[0], MIB, 9));
-	ST_EQ(kt_free(g.device, h[1]), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[1]), STATUS_SUCCESS);
-	assert_invariants(&g);
+	KT_ST_EQ(kt_free(g.device, h[1]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[1]), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -1149,10 +1122,10 @@ START_TEST(test_sysmem_exhausted_batch)
 	kt_setup(&g, "vram=16M,visible=8M,gart=4M,sysmem=8M");
 	uint64_t before = n_allocs(&g);
 	req_init(&r, g.device, 3, 3 * MIB); /* 9 MiB of backing store in one call */
-	ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_NO_MEMORY);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_NO_MEMORY);
 	ck_assert_uint_eq(n_allocs(&g), before);
 	ck_assert_uint_eq(r.info[0].hAllocation, 0);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -1162,12 +1135,12 @@ START_TEST(test_sysmem_oom_injected)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	uint64_t before = n_allocs(&g);
-	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_SYSMEM_OOM, 16), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_SYSMEM_OOM, 16), STATUS_SUCCESS);
 	D3DKMT_HANDLE h;
-	ST_EQ(kt_alloc(&g, 17 * PG, 0, 0, &h), STATUS_NO_MEMORY);
+	KT_ST_EQ(kt_alloc(&g, 17 * PG, 0, 0, &h), STATUS_NO_MEMORY);
 	ck_assert_uint_eq(n_allocs(&g), before);
-	assert_invariants(&g);
-	ST_EQ(kt_alloc(&g, 16 * PG, 0, 0, &h), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
+	KT_ST_EQ(kt_alloc(&g, 16 * PG, 0, 0, &h), STATUS_SUCCESS);
 	ck_assert_uint_eq(n_allocs(&g), before + 1);
 	kt_teardown(&g);
 }
@@ -1180,17 +1153,17 @@ START_TEST(test_sysmem_oom_injected_batch)
 	struct req r;
 	kt_setup(&g, CFG);
 	uint64_t before = n_allocs(&g);
-	struct gpusim_stats s0 = stats(&g);
-	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_SYSMEM_OOM, 40), STATUS_SUCCESS);
+	struct gpusim_stats s0 = kt_stats(&g);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_SYSMEM_OOM, 40), STATUS_SUCCESS);
 	req_init(&r, g.device, 3, 16 * PG);
 	r.ca.Flags.CreateResource = 1;
-	ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_NO_MEMORY);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_NO_MEMORY);
 	ck_assert_uint_eq(n_allocs(&g), before);
-	ck_assert_uint_eq(stats(&g).commit_pages, s0.commit_pages);
+	ck_assert_uint_eq(kt_stats(&g).commit_pages, s0.commit_pages);
 	ck_assert_uint_eq(r.ca.hResource, 0);
 	for (int i = 0; i < 3; i++)
 		ck_assert_uint_eq(r.info[i].hAllocation, 0);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -1204,16 +1177,16 @@ START_TEST(test_larger_than_allowed_segment)
 	uint64_t before = n_allocs(&g);
 	D3DKMT_HANDLE h;
 	/* 8 MiB cannot fit visible VRAM (8 MiB minus what the driver keeps). */
-	ST_EQ(kt_alloc(&g, 8 * MIB, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE), &h), STATUS_NO_VIDEO_MEMORY);
+	KT_ST_EQ(kt_alloc(&g, 8 * MIB, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE), &h), STATUS_NO_VIDEO_MEMORY);
 	/* 25 MiB fits neither VRAM segment alone. */
-	ST_EQ(kt_alloc(&g, 25 * MIB, 0, KT_SEG(VISIBLE) | KT_SEG(INVISIBLE), &h), STATUS_NO_VIDEO_MEMORY);
+	KT_ST_EQ(kt_alloc(&g, 25 * MIB, 0, KT_SEG(VISIBLE) | KT_SEG(INVISIBLE), &h), STATUS_NO_VIDEO_MEMORY);
 	/* 16 MiB is more than the GART segment. */
-	ST_EQ(kt_alloc(&g, 16 * MIB, GPUSIM_SEG_GART, KT_SEG(GART), &h), STATUS_NO_VIDEO_MEMORY);
+	KT_ST_EQ(kt_alloc(&g, 16 * MIB, GPUSIM_SEG_GART, KT_SEG(GART), &h), STATUS_NO_VIDEO_MEMORY);
 	ck_assert_uint_eq(n_allocs(&g), before);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	/* What fits a segment it may use is fine. */
-	ST_EQ(kt_alloc(&g, 20 * MIB, 0, 0, &h), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, 7 * MIB, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE), &h), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 20 * MIB, 0, 0, &h), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 7 * MIB, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE), &h), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -1232,18 +1205,18 @@ START_TEST(test_pinned_fill_vram)
 	/* 24 MiB invisible holds six, ~7.6 MiB visible one more. */
 	ck_assert_int_eq(made, 7);
 	ck_assert_uint_eq(n_allocs(&g), 1 + (uint64_t)made);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	/* The room that is left still serves a smaller pinned allocation... */
 	D3DKMT_HANDLE small, plain;
 	struct gpusim_alloc_desc d2 = kt_desc(2 * MIB, GPUSIM_ALLOC_PINNED, 0, KT_SEG(VISIBLE) | KT_SEG(INVISIBLE));
-	ST_EQ(kt_alloc_on(g.device, &d2, &small), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(g.device, &d2, &small), STATUS_SUCCESS);
 	/* ...and an ordinary one is placed elsewhere, not refused. */
-	ST_EQ(kt_alloc(&g, 4 * MIB, 0, 0, &plain), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 4 * MIB, 0, 0, &plain), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(plain), GPUSIM_SEG_GART);
 	/* Freeing a pinned one makes room for another. */
-	ST_EQ(kt_free(g.device, h[0]), STATUS_SUCCESS);
-	ST_EQ(kt_alloc_on(g.device, &d, &h[0]), STATUS_SUCCESS);
-	assert_invariants(&g);
+	KT_ST_EQ(kt_free(g.device, h[0]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(g.device, &d, &h[0]), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -1260,15 +1233,15 @@ START_TEST(test_oversubscription_succeeds)
 		NTSTATUS st = kt_alloc(&g, MIB, 0, 0, &h[i]);
 		ck_assert_msg(st == STATUS_SUCCESS, "allocation %d: status 0x%08x", i, (unsigned)st);
 		if (i < 4)
-			ST_EQ(kt_write(g.device, h[i], MIB, 100 + i), STATUS_SUCCESS);
+			KT_ST_EQ(kt_write(g.device, h[i], MIB, 100 + i), STATUS_SUCCESS);
 	}
-	struct gpusim_stats s = stats(&g);
+	struct gpusim_stats s = kt_stats(&g);
 	ck_assert_uint_eq(s.allocations, before + N);
 	ck_assert_uint_gt(s.evictions, 0);
 	ck_assert_uint_le(s.usage_local, s.budget_local);
 	for (int i = 0; i < 4; i++)
 		ck_assert_msg(kt_verify(g.device, h[i], MIB, 100 + i), "allocation %d lost its data", i);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST

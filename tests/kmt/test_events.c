@@ -29,51 +29,19 @@
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-#define ST_EQ(call, expect)                                                                    \
-	do {                                                                                   \
-		NTSTATUS st_ = (call);                                                         \
-		ck_assert_msg(st_ == (NTSTATUS)(expect), "%s: status 0x%08x, expected 0x%08x", \
-			      #call, (unsigned)st_, (unsigned)(expect));                       \
-	} while (0)
-
-static struct gpusim_stats stats(const struct kt_gpu *g)
-{
-	struct gpusim_stats s;
-	ck_assert_int_eq(gpusim_get_stats(g->luid, &s), STATUS_SUCCESS);
-	return s;
-}
-
-static void assert_invariants(const struct kt_gpu *g)
-{
-	char err[256] = "";
-	NTSTATUS st = gpusim_check_invariants(g->luid, err, sizeof(err));
-	ck_assert_msg(st == STATUS_SUCCESS, "invariants: %s", err);
-}
-
-static struct gpusim_alloc_info query(D3DKMT_HANDLE h)
-{
-	struct gpusim_alloc_info info;
-	ck_assert_int_eq(gpusim_query_allocation(h, &info), STATUS_SUCCESS);
-	return info;
-}
-
-static void idle(const struct kt_gpu *g)
-{
-	ck_assert_int_eq(gpusim_idle(g->luid), STATUS_SUCCESS);
-}
 
 static void fill(struct kt_gpu *g, D3DKMT_HANDLE h, uint64_t size, uint32_t value)
 {
 	kt_cmd_begin(g);
 	kt_cmd_fill(g, h, size, value);
-	ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
 }
 
 static void use(struct kt_gpu *g, D3DKMT_HANDLE h)
 {
 	kt_cmd_begin(g);
 	kt_cmd_use(g, h);
-	ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
 }
 
 static bool is_vram(uint32_t seg)
@@ -106,7 +74,7 @@ static void record(void *opaque, const struct gpusim_event *ev)
 static void listen(const struct kt_gpu *g, struct rec *r)
 {
 	memset(r, 0, sizeof(*r));
-	ST_EQ(gpusim_subscribe(g->luid, record, r), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_subscribe(g->luid, record, r), STATUS_SUCCESS);
 }
 
 static uint32_t count(const struct rec *r, uint32_t type)
@@ -152,12 +120,12 @@ START_TEST(test_event_create)
 	kt_setup(&g, CFG);
 	listen(&g, &rec1);
 	D3DKMT_HANDLE a, b;
-	ST_EQ(kt_alloc(&g, 64 * KIB + 1, GPUSIM_SEG_INVISIBLE, 0, &a), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, 2 * MIB, GPUSIM_SEG_GART, KT_SEG(GART), &b), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 64 * KIB + 1, GPUSIM_SEG_INVISIBLE, 0, &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 2 * MIB, GPUSIM_SEG_GART, KT_SEG(GART), &b), STATUS_SUCCESS);
 	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_CREATE), 2);
 
 	const struct gpusim_event *e = must_find(&rec1, 0, GPUSIM_EV_CREATE, a);
-	struct gpusim_alloc_info ia = query(a);
+	struct gpusim_alloc_info ia = kt_query(a);
 	ck_assert_uint_eq(e->segment, GPUSIM_SEG_INVISIBLE);
 	ck_assert_uint_eq(e->segment, ia.segment);
 	ck_assert_uint_eq(e->offset, ia.offset);
@@ -167,7 +135,7 @@ START_TEST(test_event_create)
 
 	e = must_find(&rec1, 0, GPUSIM_EV_CREATE, b);
 	ck_assert_uint_eq(e->segment, GPUSIM_SEG_GART);
-	ck_assert_uint_eq(e->offset, query(b).offset);
+	ck_assert_uint_eq(e->offset, kt_query(b).offset);
 	ck_assert_uint_eq(e->size, 2 * MIB);
 	ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_CREATE);
 	ck_assert(find(&rec1, 0, GPUSIM_EV_CREATE, a) < find(&rec1, 0, GPUSIM_EV_CREATE, b));
@@ -185,13 +153,13 @@ START_TEST(test_event_evict_pressure)
 	struct gpusim_alloc_desc d = kt_desc(8 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
 	D3DKMT_HANDLE h[4];
 	for (int i = 0; i < 3; i++) {
-		ST_EQ(kt_alloc_on(g.device, &d, &h[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc_on(g.device, &d, &h[i]), STATUS_SUCCESS);
 		fill(&g, h[i], 8 * MIB, 0x01010101u * (uint32_t)(i + 1));
 	}
-	struct gpusim_alloc_info before = query(h[0]);
-	struct gpusim_stats s0 = stats(&g);
+	struct gpusim_alloc_info before = kt_query(h[0]);
+	struct gpusim_stats s0 = kt_stats(&g);
 	listen(&g, &rec1);
-	ST_EQ(kt_alloc_on(g.device, &d, &h[3]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(g.device, &d, &h[3]), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(h[0]), GPUSIM_SEG_SYS);
 
 	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_EVICT), 1);
@@ -204,7 +172,7 @@ START_TEST(test_event_evict_pressure)
 	/* Evicted before the newcomer was created in its place. */
 	ck_assert_int_lt(find(&rec1, 0, GPUSIM_EV_EVICT, h[0]), find(&rec1, 0, GPUSIM_EV_CREATE, h[3]));
 	ck_assert_uint_eq(must_find(&rec1, 0, GPUSIM_EV_CREATE, h[3])->offset, before.offset);
-	struct gpusim_stats s1 = stats(&g);
+	struct gpusim_stats s1 = kt_stats(&g);
 	ck_assert_uint_eq(s1.evictions, s0.evictions + 1);
 	ck_assert_uint_eq(s1.bytes_out, s0.bytes_out + 8 * MIB);
 	assert_time_ordered(&rec1);
@@ -219,11 +187,11 @@ START_TEST(test_event_page_in_render)
 	struct gpusim_alloc_desc d = kt_desc(8 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
 	D3DKMT_HANDLE h[4];
 	for (int i = 0; i < 4; i++) {
-		ST_EQ(kt_alloc_on(g.device, &d, &h[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc_on(g.device, &d, &h[i]), STATUS_SUCCESS);
 		fill(&g, h[i], 8 * MIB, 0x01010101u * (uint32_t)(i + 1));
 	}
 	ck_assert_uint_eq(kt_segment(h[0]), GPUSIM_SEG_SYS);
-	struct gpusim_stats s0 = stats(&g);
+	struct gpusim_stats s0 = kt_stats(&g);
 	listen(&g, &rec1);
 	use(&g, h[0]);
 	ck_assert_uint_eq(kt_segment(h[0]), GPUSIM_SEG_INVISIBLE);
@@ -232,7 +200,7 @@ START_TEST(test_event_page_in_render)
 	ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_RENDER);
 	ck_assert_uint_eq(e->from_segment, GPUSIM_SEG_SYS);
 	ck_assert_uint_eq(e->segment, GPUSIM_SEG_INVISIBLE);
-	ck_assert_uint_eq(e->offset, query(h[0]).offset);
+	ck_assert_uint_eq(e->offset, kt_query(h[0]).offset);
 	ck_assert_uint_eq(e->size, 8 * MIB);
 	/* Room was made first: h[1] is the least recently used now. */
 	const struct gpusim_event *v = must_find(&rec1, 0, GPUSIM_EV_EVICT, h[1]);
@@ -240,14 +208,14 @@ START_TEST(test_event_page_in_render)
 	ck_assert_int_lt(find(&rec1, 0, GPUSIM_EV_EVICT, h[1]), find(&rec1, 0, GPUSIM_EV_PAGE_IN, h[0]));
 	/* ...and the submission after both. */
 	ck_assert_int_lt(find(&rec1, 0, GPUSIM_EV_PAGE_IN, h[0]), find(&rec1, 0, GPUSIM_EV_SUBMIT, 0));
-	struct gpusim_stats s1 = stats(&g);
+	struct gpusim_stats s1 = kt_stats(&g);
 	ck_assert_uint_eq(s1.page_ins, s0.page_ins + 1);
 	ck_assert_uint_eq(s1.bytes_in, s0.bytes_in + 8 * MIB);
 	ck_assert_uint_eq(s1.bytes_out, s0.bytes_out + 8 * MIB);
 	/* The data came back with it. */
 	D3DKMT_HANDLE ref;
 	struct gpusim_alloc_desc dr = kt_desc(8 * MIB, GPUSIM_ALLOC_CPU_VISIBLE, GPUSIM_SEG_GART, 0);
-	ST_EQ(kt_alloc_on(g.device, &dr, &ref), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(g.device, &dr, &ref), STATUS_SUCCESS);
 	fill(&g, ref, 8 * MIB, 0x01010101u);
 	ck_assert_uint_eq(kt_gpu_crc(&g, h[0], 8 * MIB), kt_gpu_crc(&g, ref, 8 * MIB));
 	assert_time_ordered(&rec1);
@@ -260,21 +228,21 @@ START_TEST(test_event_move_lock_unlock)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE m;
-	ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &m), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &m), STATUS_SUCCESS);
 	fill(&g, m, MIB, 0x12345678u);
-	struct gpusim_stats s0 = stats(&g);
+	struct gpusim_stats s0 = kt_stats(&g);
 	listen(&g, &rec1);
 	D3DKMT_LOCK2 lk = { .hDevice = g.device, .hAllocation = m };
-	ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);
 	ck_assert_uint_eq(((const uint32_t *)lk.pData)[MIB / 4 - 1], 0x12345678u);
 	D3DKMT_UNLOCK2 ul = { .hDevice = g.device, .hAllocation = m };
-	ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
 
 	const struct gpusim_event *e = must_find(&rec1, 0, GPUSIM_EV_MOVE, m);
 	ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_LOCK);
 	ck_assert_uint_eq(e->from_segment, GPUSIM_SEG_INVISIBLE);
 	ck_assert_uint_eq(e->segment, GPUSIM_SEG_VISIBLE);
-	ck_assert_uint_eq(e->offset, query(m).offset);
+	ck_assert_uint_eq(e->offset, kt_query(m).offset);
 	ck_assert_uint_eq(e->size, MIB);
 	e = must_find(&rec1, 0, GPUSIM_EV_LOCK, m);
 	ck_assert_uint_eq(e->segment, GPUSIM_SEG_VISIBLE);
@@ -286,7 +254,7 @@ START_TEST(test_event_move_lock_unlock)
 	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_MOVE), 1);
 	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_LOCK), 1);
 	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_UNLOCK), 1);
-	struct gpusim_stats s1 = stats(&g);
+	struct gpusim_stats s1 = kt_stats(&g);
 	ck_assert_uint_eq(s1.moves, s0.moves + 1);
 	ck_assert_uint_eq(s1.bytes_in, s0.bytes_in + MIB);
 	assert_time_ordered(&rec1);
@@ -299,12 +267,12 @@ START_TEST(test_event_destroy)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a, b;
-	ST_EQ(kt_alloc(&g, 3 * PG, GPUSIM_SEG_VISIBLE, 0, &a), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, PG, GPUSIM_SEG_GART, KT_SEG(GART), &b), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 3 * PG, GPUSIM_SEG_VISIBLE, 0, &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, GPUSIM_SEG_GART, KT_SEG(GART), &b), STATUS_SUCCESS);
 	listen(&g, &rec1);
-	ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
 	D3DKMT_DESTROYDEVICE dd = { .hDevice = g.device }; /* b and the rest go with it */
-	ST_EQ(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
 
 	const struct gpusim_event *e = must_find(&rec1, 0, GPUSIM_EV_DESTROY, a);
 	ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_DESTROY);
@@ -316,7 +284,7 @@ START_TEST(test_event_destroy)
 	ck_assert_uint_eq(e->size, PG);
 	ck_assert_int_lt(find(&rec1, 0, GPUSIM_EV_DESTROY, a), find(&rec1, 0, GPUSIM_EV_DESTROY, b));
 	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_DESTROY), 3); /* a, b and the helpers' result */
-	ck_assert_uint_eq(stats(&g).allocations, 0);
+	ck_assert_uint_eq(kt_stats(&g).allocations, 0);
 	assert_time_ordered(&rec1);
 	kt_teardown(&g);
 }
@@ -327,15 +295,15 @@ START_TEST(test_event_submit)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a;
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &a), STATUS_SUCCESS);
-	struct gpusim_stats s0 = stats(&g);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &a), STATUS_SUCCESS);
+	struct gpusim_stats s0 = kt_stats(&g);
 	listen(&g, &rec1);
 	fill(&g, a, MIB, 1);
 	fill(&g, a, MIB, 2);
-	idle(&g);
+	kt_idle(&g);
 	fill(&g, a, MIB, 3);
 	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_SUBMIT), 3);
-	ck_assert_uint_eq(stats(&g).submits, s0.submits + 3);
+	ck_assert_uint_eq(kt_stats(&g).submits, s0.submits + 3);
 	uint64_t last = 0, last_t = 0;
 	for (uint32_t i = 0; i < rec1.n; i++) {
 		const struct gpusim_event *e = &rec1.ev[i];
@@ -362,14 +330,14 @@ START_TEST(test_event_fault)
 	listen(&g, &rec1);
 	kt_cmd_begin(&g);
 	kt_cmd_write_raw(&g, FAR_ADDRESS, 1);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
-	idle(&g);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	kt_idle(&g);
 	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_FAULT), 1);
 	const struct gpusim_event *e = must_find(&rec1, 0, GPUSIM_EV_FAULT, 0);
 	ck_assert_uint_eq(e->offset, FAR_ADDRESS);
 	ck_assert_uint_eq(e->cause, HW_FAULT_UNMAPPED);
 	ck_assert_uint_eq(e->device, g.device);
-	ck_assert_uint_eq(stats(&g).faults, 1);
+	ck_assert_uint_eq(kt_stats(&g).faults, 1);
 	assert_time_ordered(&rec1);
 	kt_teardown(&g);
 }
@@ -380,7 +348,7 @@ START_TEST(test_event_device_removed)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	listen(&g, &rec1);
-	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
 	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_DEVICE_REMOVED), 1);
 	ck_assert_uint_eq(must_find(&rec1, 0, GPUSIM_EV_DEVICE_REMOVED, 0)->cause, GPUSIM_CAUSE_INJECTED);
 	kt_teardown(&g);
@@ -392,11 +360,11 @@ START_TEST(test_event_fence)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a;
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &a), STATUS_SUCCESS);
 	listen(&g, &rec1);
 	fill(&g, a, MIB, 1);
 	fill(&g, a, MIB, 2);
-	idle(&g);
+	kt_idle(&g);
 	uint64_t submitted = 0, done = 0;
 	for (uint32_t i = 0; i < rec1.n; i++) {
 		const struct gpusim_event *e = &rec1.ev[i];
@@ -420,14 +388,14 @@ START_TEST(test_event_budget)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h[2];
-	ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &h[0]), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, 2 * MIB, GPUSIM_SEG_GART, KT_SEG(GART), &h[1]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &h[0]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 2 * MIB, GPUSIM_SEG_GART, KT_SEG(GART), &h[1]), STATUS_SUCCESS);
 	D3DKMT_QUERYVIDEOMEMORYINFO qi[2];
 	for (int k = 0; k < 2; k++) {
 		memset(&qi[k], 0, sizeof(qi[k]));
 		qi[k].hAdapter = g.adapter;
 		qi[k].MemorySegmentGroup = k ? D3DKMT_MEMORY_SEGMENT_GROUP_NON_LOCAL : D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL;
-		ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi[k]), STATUS_SUCCESS);
+		KT_ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi[k]), STATUS_SUCCESS);
 	}
 	listen(&g, &rec1);
 	D3DDDI_MAKERESIDENT mr;
@@ -435,7 +403,7 @@ START_TEST(test_event_budget)
 	mr.hPagingQueue = g.device;
 	mr.NumAllocations = 2;
 	mr.AllocationList = h;
-	ST_EQ(D3DKMTMakeResident(&mr), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTMakeResident(&mr), STATUS_SUCCESS);
 	uint64_t want[2] = { MIB, 2 * MIB };
 	int seen = 0;
 	for (uint32_t i = 0; i < rec1.n; i++) {
@@ -455,7 +423,7 @@ START_TEST(test_event_budget)
 	ev.hDevice = g.device;
 	ev.NumAllocations = 1;
 	ev.AllocationList = h;
-	ST_EQ(D3DKMTEvict(&ev), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTEvict(&ev), STATUS_SUCCESS);
 	int i = find(&rec1, n, GPUSIM_EV_BUDGET, 0);
 	for (; i >= 0 && rec1.ev[i].offset != 0; i = find(&rec1, (uint32_t)i + 1, GPUSIM_EV_BUDGET, 0))
 		;
@@ -477,15 +445,15 @@ START_TEST(test_event_time_order_with_fault)
 	D3DKMT_HANDLE h[4];
 	listen(&g, &rec1);
 	for (int i = 0; i < 3; i++) {
-		ST_EQ(kt_alloc_on(g.device, &d, &h[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc_on(g.device, &d, &h[i]), STATUS_SUCCESS);
 		fill(&g, h[i], 8 * MIB, 0x01010101u * (uint32_t)(i + 1));
 	}
 	kt_cmd_begin(&g);
 	kt_cmd_write_raw(&g, FAR_ADDRESS, 1);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
 	/* Room for a fourth: h[0] is copied out while the GPU catches up. */
-	ST_EQ(kt_alloc_on(g.device, &d, &h[3]), STATUS_SUCCESS);
-	ck_assert_uint_eq(stats(&g).faults, 1);
+	KT_ST_EQ(kt_alloc_on(g.device, &d, &h[3]), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_stats(&g).faults, 1);
 	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_FAULT), 1);
 	assert_time_ordered(&rec1);
 	kt_teardown(&g);
@@ -510,7 +478,7 @@ START_TEST(test_event_shared_names_live_handle)
 	ca.pAllocationInfo2 = &info;
 	ca.Flags.CreateResource = 1;
 	ca.Flags.CreateShared = 1;
-	ST_EQ(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
 	fill(&g, info.hAllocation, 8 * MIB, 0x51515151u);
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
 	D3DDDI_OPENALLOCATIONINFO oi;
@@ -524,18 +492,18 @@ START_TEST(test_event_shared_names_live_handle)
 	o.pOpenAllocationInfo = &oi;
 	o.pTotalPrivateDriverDataBuffer = &buf;
 	o.TotalPrivateDriverDataBufferSize = sizeof(buf);
-	ST_EQ(D3DKMTOpenResource(&o), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTOpenResource(&o), STATUS_SUCCESS);
 	D3DKMT_HANDLE h2 = oi.hAllocation;
 	D3DKMT_DESTROYALLOCATION2 da;
 	memset(&da, 0, sizeof(da));
 	da.hDevice = g.device;
 	da.hResource = ca.hResource;
-	ST_EQ(D3DKMTDestroyAllocation2(&da), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTDestroyAllocation2(&da), STATUS_SUCCESS);
 
 	listen(&g, &rec1);
 	D3DKMT_HANDLE h[3];
 	for (int i = 0; i < 3; i++)
-		ST_EQ(kt_alloc_on(g.device, &d, &h[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc_on(g.device, &d, &h[i]), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(h2), GPUSIM_SEG_SYS);
 	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_EVICT), 1);
 	const struct gpusim_event *e = must_find(&rec1, 0, GPUSIM_EV_EVICT, 0);
@@ -564,7 +532,7 @@ static void busy_sequence(struct kt_gpu *g, struct seq *q)
 {
 	memset(q, 0, sizeof(*q));
 	for (int i = 0; i < SEQ_N; i++) {
-		ST_EQ(kt_alloc(g, MIB, 0, 0, &q->h[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc(g, MIB, 0, 0, &q->h[i]), STATUS_SUCCESS);
 		fill(g, q->h[i], MIB, 0x01000001u * (uint32_t)(i + 1));
 	}
 	/* The oldest are out by now: work on them brings them back. */
@@ -572,38 +540,38 @@ static void busy_sequence(struct kt_gpu *g, struct seq *q)
 	kt_cmd_begin(g);
 	kt_cmd_copy(g, q->h[0], q->h[1], MIB);
 	kt_cmd_use(g, q->h[2]);
-	ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
 	/* CPU access to what lives in invisible VRAM moves it. */
 	int locked = 0;
 	for (int i = 0; i < SEQ_N && locked < 2; i++)
 		if (kt_segment(q->h[i]) == GPUSIM_SEG_INVISIBLE) {
-			ST_EQ(kt_write(g->device, q->h[i], MIB, (uint32_t)i), STATUS_SUCCESS);
+			KT_ST_EQ(kt_write(g->device, q->h[i], MIB, (uint32_t)i), STATUS_SUCCESS);
 			q->written[locked++] = i;
 		}
 	ck_assert_int_eq(locked, 2);
 	kt_cmd_begin(g);
 	kt_cmd_write_raw(g, FAR_ADDRESS, 7);
-	ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
-	idle(g);
+	KT_ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+	kt_idle(g);
 	/* Three that the CPU did not write go. */
 	for (int i = 5, n = 0; n < 3; i++)
 		if (i != q->written[0] && i != q->written[1]) {
-			ST_EQ(kt_free(g->device, q->h[i]), STATUS_SUCCESS);
+			KT_ST_EQ(kt_free(g->device, q->h[i]), STATUS_SUCCESS);
 			q->freed[i] = true;
 			n++;
 		}
-	idle(g);
+	kt_idle(g);
 }
 
 START_TEST(test_counters_match_events)
 {
 	struct kt_gpu g;
 	kt_setup(&g, CFG_SMALL);
-	struct gpusim_stats s0 = stats(&g);
+	struct gpusim_stats s0 = kt_stats(&g);
 	listen(&g, &rec1);
 	struct seq q;
 	busy_sequence(&g, &q);
-	struct gpusim_stats s1 = stats(&g);
+	struct gpusim_stats s1 = kt_stats(&g);
 
 	uint64_t ev = 0, in = 0, mv = 0, bin = 0, bout = 0, cr = 0, de = 0;
 	for (uint32_t i = 0; i < rec1.n; i++) {
@@ -656,7 +624,7 @@ START_TEST(test_counters_match_events)
 	ck_assert_uint_eq(de, 3);
 	ck_assert_uint_ge(s1.time_ns, rec1.ev[rec1.n - 1].time_ns);
 	assert_time_ordered(&rec1);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -669,20 +637,20 @@ START_TEST(test_unsubscribe_stops_delivery)
 	kt_setup(&g, CFG);
 	listen(&g, &rec1);
 	D3DKMT_HANDLE a, b;
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &a), STATUS_SUCCESS);
 	uint32_t n = rec1.n;
 	ck_assert_uint_gt(n, 0);
-	ST_EQ(gpusim_unsubscribe(g.luid, record, &rec1), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &b), STATUS_SUCCESS);
-	ST_EQ(kt_write(g.device, b, PG, 1), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_unsubscribe(g.luid, record, &rec1), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &b), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, b, PG, 1), STATUS_SUCCESS);
 	fill(&g, b, PG, 2);
-	idle(&g);
-	ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
+	kt_idle(&g);
+	KT_ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
 	ck_assert_uint_eq(rec1.n, n);
-	ST_EQ(gpusim_unsubscribe(g.luid, record, &rec1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(gpusim_unsubscribe(g.luid, record, &rec1), STATUS_INVALID_PARAMETER);
 	/* Subscribed again, it hears what happens from then on. */
-	ST_EQ(gpusim_subscribe(g.luid, record, &rec1), STATUS_SUCCESS);
-	ST_EQ(kt_free(g.device, b), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_subscribe(g.luid, record, &rec1), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, b), STATUS_SUCCESS);
 	ck_assert_uint_eq(rec1.n, n + 1);
 	ck_assert_uint_eq(rec1.ev[n].type, GPUSIM_EV_DESTROY);
 	ck_assert_uint_eq(rec1.ev[n].allocation, b);
@@ -698,18 +666,18 @@ START_TEST(test_listeners_independent)
 	kt_setup(&g, CFG);
 	memset(&rec2, 0, sizeof(rec2));
 	D3DKMT_HANDLE a;
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &a), STATUS_SUCCESS);
 	ck_assert_uint_eq(rec2.n, 0); /* nobody listening: nothing recorded */
 	listen(&g, &rec1);
-	ST_EQ(gpusim_subscribe(g.luid, record, &rec2), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_subscribe(g.luid, record, &rec2), STATUS_SUCCESS);
 	fill(&g, a, PG, 5);
-	ST_EQ(kt_write(g.device, a, PG, 6), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, a, PG, 6), STATUS_SUCCESS);
 	ck_assert_uint_gt(rec1.n, 0);
 	ck_assert_uint_eq(rec1.n, rec2.n);
 	ck_assert_mem_eq(rec1.ev, rec2.ev, rec1.n * sizeof(rec1.ev[0]));
-	ST_EQ(gpusim_unsubscribe(g.luid, record, &rec2), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_unsubscribe(g.luid, record, &rec2), STATUS_SUCCESS);
 	uint32_t n2 = rec2.n, n1 = rec1.n;
-	ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
 	ck_assert_uint_eq(rec2.n, n2);
 	ck_assert_uint_gt(rec1.n, n1);
 
@@ -719,17 +687,17 @@ START_TEST(test_listeners_independent)
 	gpusim_config_default(&cfg);
 	ck_assert_int_eq(gpusim_config_parse(&cfg, CFG_SMALL, err, sizeof(err)), 0);
 	LUID luid2;
-	ST_EQ(gpusim_adapter_create(&cfg, &luid2), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_adapter_create(&cfg, &luid2), STATUS_SUCCESS);
 	memset(&rec2, 0, sizeof(rec2));
-	ST_EQ(gpusim_subscribe(luid2, record, &rec2), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_subscribe(luid2, record, &rec2), STATUS_SUCCESS);
 	D3DKMT_OPENADAPTERFROMLUID oa = { .AdapterLuid = luid2 };
-	ST_EQ(D3DKMTOpenAdapterFromLuid(&oa), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTOpenAdapterFromLuid(&oa), STATUS_SUCCESS);
 	D3DKMT_CREATEDEVICE cd = { .hAdapter = oa.hAdapter };
-	ST_EQ(D3DKMTCreateDevice(&cd), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateDevice(&cd), STATUS_SUCCESS);
 	n1 = rec1.n;
 	struct gpusim_alloc_desc d = kt_desc(PG, 0, 0, 0);
 	D3DKMT_HANDLE b;
-	ST_EQ(kt_alloc_on(cd.hDevice, &d, &b), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(cd.hDevice, &d, &b), STATUS_SUCCESS);
 	ck_assert_uint_eq(rec1.n, n1);
 	ck_assert_uint_eq(count(&rec2, GPUSIM_EV_CREATE), 1);
 	ck_assert_uint_eq(must_find(&rec2, 0, GPUSIM_EV_CREATE, b)->device, cd.hDevice);
@@ -748,26 +716,26 @@ START_TEST(test_subscribe_invalid)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	LUID bogus = { .LowPart = 0xdead, .HighPart = 0x77 };
-	ST_EQ(gpusim_subscribe(g.luid, NULL, NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(gpusim_subscribe(bogus, record, &rec1), STATUS_INVALID_PARAMETER);
-	ST_EQ(gpusim_unsubscribe(g.luid, record, &rec1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(gpusim_subscribe(g.luid, NULL, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(gpusim_subscribe(bogus, record, &rec1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(gpusim_unsubscribe(g.luid, record, &rec1), STATUS_INVALID_PARAMETER);
 	/* At most 8 per adapter. */
 	int hits[9] = { 0 };
 	for (int i = 0; i < 8; i++)
-		ST_EQ(gpusim_subscribe(g.luid, nop_listener, &hits[i]), STATUS_SUCCESS);
+		KT_ST_EQ(gpusim_subscribe(g.luid, nop_listener, &hits[i]), STATUS_SUCCESS);
 	ck_assert_int_ne(gpusim_subscribe(g.luid, nop_listener, &hits[8]), STATUS_SUCCESS);
 	D3DKMT_HANDLE a;
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &a), STATUS_SUCCESS);
 	for (int i = 0; i < 8; i++)
 		ck_assert_int_gt(hits[i], 0);
 	ck_assert_int_eq(hits[8], 0);
 	/* Unsubscribing one by its (function, opaque) pair leaves the others. */
-	ST_EQ(gpusim_unsubscribe(g.luid, nop_listener, &hits[3]), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_unsubscribe(g.luid, nop_listener, &hits[3]), STATUS_SUCCESS);
 	int before3 = hits[3], before4 = hits[4];
-	ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
 	ck_assert_int_eq(hits[3], before3);
 	ck_assert_int_gt(hits[4], before4);
-	ST_EQ(gpusim_subscribe(g.luid, nop_listener, &hits[8]), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_subscribe(g.luid, nop_listener, &hits[8]), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -798,14 +766,14 @@ static void scenario(struct kt_gpu *g)
 	ev.hDevice = g->device;
 	ev.NumAllocations = 1;
 	ev.AllocationList = &pair[1];
-	ST_EQ(D3DKMTEvict(&ev), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTEvict(&ev), STATUS_SUCCESS);
 	for (int i = 0; i < 2; i++)
 		ck_assert(kt_verify(g->device, q.h[q.written[i]], MIB, (uint32_t)q.written[i]));
 	kt_cmd_begin(g);
 	kt_cmd_copy(g, pair[0], pair[1], MIB);
 	kt_cmd_checksum(g, pair[1], MIB, g->result, 0);
-	ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
-	idle(g);
+	KT_ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+	kt_idle(g);
 }
 
 START_TEST(test_determinism)
@@ -814,16 +782,16 @@ START_TEST(test_determinism)
 	kt_setup(&g, CFG_SMALL);
 	listen(&g, &rec1);
 	scenario(&g);
-	uint64_t t1 = stats(&g).time_ns;
+	uint64_t t1 = kt_stats(&g).time_ns;
 	/* Not the teardown's destruction: only the scenario is compared. */
-	ST_EQ(gpusim_unsubscribe(g.luid, record, &rec1), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_unsubscribe(g.luid, record, &rec1), STATUS_SUCCESS);
 	kt_teardown(&g);
 
 	kt_setup(&g, CFG_SMALL);
 	listen(&g, &rec2);
 	scenario(&g);
-	uint64_t t2 = stats(&g).time_ns;
-	ST_EQ(gpusim_unsubscribe(g.luid, record, &rec2), STATUS_SUCCESS);
+	uint64_t t2 = kt_stats(&g).time_ns;
+	KT_ST_EQ(gpusim_unsubscribe(g.luid, record, &rec2), STATUS_SUCCESS);
 
 	ck_assert(!rec1.overflow && !rec2.overflow);
 	ck_assert_uint_gt(rec1.n, 50);
@@ -955,8 +923,8 @@ START_TEST(test_threads)
 	/* ~500 KiB of segments: even one thread alone pushes allocations around. */
 	kt_setup(&g, "vram=640K,visible=512K,gart=256K,sysmem=64M");
 	struct ev_counts c = { 0, 0, 0 };
-	ST_EQ(gpusim_subscribe(g.luid, count_listener, &c), STATUS_SUCCESS);
-	struct gpusim_stats s0 = stats(&g);
+	KT_ST_EQ(gpusim_subscribe(g.luid, count_listener, &c), STATUS_SUCCESS);
+	struct gpusim_stats s0 = kt_stats(&g);
 	struct worker w[THREADS];
 	pthread_t t[THREADS];
 	memset(w, 0, sizeof(w));
@@ -975,8 +943,8 @@ START_TEST(test_threads)
 		ck_assert_int_gt(w[i].verifies, 100);
 		creates += w[i].creates;
 	}
-	assert_invariants(&g);
-	struct gpusim_stats s1 = stats(&g);
+	kt_assert_invariants(&g);
+	struct gpusim_stats s1 = kt_stats(&g);
 	ck_assert_uint_eq(s1.allocations, s0.allocations);
 	ck_assert_uint_eq(c.creates, (uint64_t)creates);
 	ck_assert_uint_eq(c.destroys, (uint64_t)creates);

@@ -25,33 +25,6 @@
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-#define ST_EQ(call, expect)                                                                    \
-	do {                                                                                   \
-		NTSTATUS st_ = (call);                                                         \
-		ck_assert_msg(st_ == (NTSTATUS)(expect), "%s: status 0x%08x, expected 0x%08x", \
-			      #call, (unsigned)st_, (unsigned)(expect));                       \
-	} while (0)
-
-static struct gpusim_stats stats(const struct kt_gpu *g)
-{
-	struct gpusim_stats s;
-	ck_assert_int_eq(gpusim_get_stats(g->luid, &s), STATUS_SUCCESS);
-	return s;
-}
-
-static void assert_invariants(const struct kt_gpu *g)
-{
-	char err[256] = "";
-	NTSTATUS st = gpusim_check_invariants(g->luid, err, sizeof(err));
-	ck_assert_msg(st == STATUS_SUCCESS, "invariants: %s", err);
-}
-
-static struct gpusim_alloc_info query(D3DKMT_HANDLE h)
-{
-	struct gpusim_alloc_info info;
-	ck_assert_int_eq(gpusim_query_allocation(h, &info), STATUS_SUCCESS);
-	return info;
-}
 
 static NTSTATUS make_resident(D3DKMT_HANDLE dev, const D3DKMT_HANDLE *list, UINT n, D3DDDI_MAKERESIDENT *out)
 {
@@ -85,7 +58,7 @@ static D3DKMT_ALLOCATIONRESIDENCYSTATUS residency(D3DKMT_HANDLE dev, D3DKMT_HAND
 	q.phAllocationList = &h;
 	q.AllocationCount = 1;
 	q.pResidencyStatus = &rs;
-	ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_SUCCESS);
 	return rs;
 }
 
@@ -95,7 +68,7 @@ static D3DKMT_QUERYVIDEOMEMORYINFO memory_info(const struct kt_gpu *g, D3DKMT_ME
 	memset(&qi, 0, sizeof(qi));
 	qi.hAdapter = g->adapter;
 	qi.MemorySegmentGroup = grp;
-	ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_SUCCESS);
 	return qi;
 }
 
@@ -124,7 +97,7 @@ static NTSTATUS get_priorities(D3DKMT_HANDLE dev, const D3DKMT_HANDLE *list, UIN
 static void *lock2(D3DKMT_HANDLE dev, D3DKMT_HANDLE h)
 {
 	D3DKMT_LOCK2 lk = { .hDevice = dev, .hAllocation = h };
-	ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);
 	ck_assert_ptr_nonnull(lk.pData);
 	return lk.pData;
 }
@@ -152,10 +125,10 @@ static void push(struct kt_gpu *g, int n, uint64_t size, D3DKMT_HANDLE *out)
 {
 	for (int i = 0; i < n; i++) {
 		D3DKMT_HANDLE h;
-		ST_EQ(kt_alloc(g, size, 0, 0, &h), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc(g, size, 0, 0, &h), STATUS_SUCCESS);
 		kt_cmd_begin(g);
 		kt_cmd_fill(g, h, size, 0x01010101u * (uint32_t)i);
-		ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+		KT_ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
 		if (out)
 			out[i] = h;
 	}
@@ -168,16 +141,16 @@ START_TEST(test_make_resident_already_resident)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h[2];
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[0]), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_GART, KT_SEG(GART), &h[1]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[0]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_GART, KT_SEG(GART), &h[1]), STATUS_SUCCESS);
 	ck_assert_uint_ne(kt_segment(h[0]), GPUSIM_SEG_SYS);
 	ck_assert_uint_ne(kt_segment(h[1]), GPUSIM_SEG_SYS);
 	D3DDDI_MAKERESIDENT mr;
-	ST_EQ(make_resident(g.device, h, 2, &mr), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, h, 2, &mr), STATUS_SUCCESS);
 	ck_assert_uint_eq(mr.NumBytesToTrim, 0);
 	ck_assert_uint_eq(mr.NumAllocations, 2); /* out: how many were made resident */
-	ck_assert_uint_eq(query(h[0]).residency_count, 1);
-	ck_assert_uint_eq(query(h[1]).residency_count, 1);
+	ck_assert_uint_eq(kt_query(h[0]).residency_count, 1);
+	ck_assert_uint_eq(kt_query(h[1]).residency_count, 1);
 	kt_teardown(&g);
 }
 END_TEST
@@ -187,28 +160,28 @@ START_TEST(test_make_resident_pending_when_paged)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h;
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
-	ST_EQ(kt_write(g.device, h, MIB, 77), STATUS_SUCCESS);
-	ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
-	ST_EQ(evict(g.device, &h, 1), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, h, MIB, 77), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g.device, &h, 1), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(h), GPUSIM_SEG_SYS);
 
 	D3DDDI_MAKERESIDENT mr;
-	ST_EQ(make_resident(g.device, &h, 1, &mr), STATUS_PENDING);
+	KT_ST_EQ(make_resident(g.device, &h, 1, &mr), STATUS_PENDING);
 	ck_assert_uint_gt(mr.PagingFenceValue, 0);
 	ck_assert_uint_ne(kt_segment(h), GPUSIM_SEG_SYS);
 	ck_assert(kt_verify(g.device, h, MIB, 77));
 
 	/* Once more: a later paging operation has a later fence. */
 	uint64_t first = mr.PagingFenceValue;
-	ST_EQ(evict(g.device, &h, 1), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g.device, &h, 1), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(h), GPUSIM_SEG_SYS);
-	ST_EQ(make_resident(g.device, &h, 1, &mr), STATUS_PENDING);
+	KT_ST_EQ(make_resident(g.device, &h, 1, &mr), STATUS_PENDING);
 	ck_assert_uint_gt(mr.PagingFenceValue, first);
 	ck_assert(kt_verify(g.device, h, MIB, 77));
 	/* And now everything is there: success. */
-	ST_EQ(make_resident(g.device, &h, 1, &mr), STATUS_SUCCESS);
-	assert_invariants(&g);
+	KT_ST_EQ(make_resident(g.device, &h, 1, &mr), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -220,24 +193,24 @@ START_TEST(test_make_resident_after_pressure)
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h;
 	struct gpusim_alloc_desc d = kt_desc(4 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
-	ST_EQ(kt_alloc_on(g.device, &d, &h), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(g.device, &d, &h), STATUS_SUCCESS);
 	kt_cmd_begin(&g);
 	kt_cmd_fill(&g, h, 4 * MIB, 0xc0ffee00u);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
 	D3DKMT_HANDLE other[6];
 	for (int i = 0; i < 6; i++)
-		ST_EQ(kt_alloc_on(g.device, &d, &other[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc_on(g.device, &d, &other[i]), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(h), GPUSIM_SEG_SYS);
 	D3DDDI_MAKERESIDENT mr;
-	ST_EQ(make_resident(g.device, &h, 1, &mr), STATUS_PENDING);
+	KT_ST_EQ(make_resident(g.device, &h, 1, &mr), STATUS_PENDING);
 	ck_assert_uint_eq(kt_segment(h), GPUSIM_SEG_INVISIBLE);
 	ck_assert_uint_gt(mr.PagingFenceValue, 0);
 	/* The bytes: the fill's value everywhere (read by the CPU through a lock). */
 	const uint32_t *p = lock2(g.device, h);
 	for (uint64_t i = 0; i < 4 * MIB / 4; i += 1021)
 		ck_assert_uint_eq(p[i], 0xc0ffee00u);
-	ST_EQ(unlock2(g.device, h), STATUS_SUCCESS);
-	assert_invariants(&g);
+	KT_ST_EQ(unlock2(g.device, h), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -253,28 +226,28 @@ START_TEST(test_make_resident_over_budget)
 	ck_assert_uint_lt(total - 4 * MIB, qi.Budget);
 	D3DKMT_HANDLE h[N];
 	for (int i = 0; i < N; i++)
-		ST_EQ(kt_alloc(&g, 4 * MIB, 0, 0, &h[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc(&g, 4 * MIB, 0, 0, &h[i]), STATUS_SUCCESS);
 
 	D3DDDI_MAKERESIDENT mr;
-	ST_EQ(make_resident(g.device, h, N, &mr), STATUS_NO_MEMORY);
+	KT_ST_EQ(make_resident(g.device, h, N, &mr), STATUS_NO_MEMORY);
 	ck_assert_uint_gt(mr.NumBytesToTrim, 0);
 	ck_assert_msg(mr.NumAllocations == 0, "NumAllocations (out: how many were made resident) is %u", mr.NumAllocations);
 	ck_assert_uint_ge(mr.NumBytesToTrim, total - qi.Budget);
 	ck_assert_uint_le(mr.NumBytesToTrim, total);
 	/* Nothing was made resident by the failed call. */
 	for (int i = 0; i < N; i++)
-		ck_assert_uint_eq(query(h[i]).residency_count, 0);
-	ST_EQ(evict(g.device, h, 1), STATUS_INVALID_PARAMETER);
+		ck_assert_uint_eq(kt_query(h[i]).residency_count, 0);
+	KT_ST_EQ(evict(g.device, h, 1), STATUS_INVALID_PARAMETER);
 
 	/* Within the budget it works; one more passes it. */
 	ck_assert_int_ge(make_resident(g.device, h, N - 1, &mr), 0);
-	ST_EQ(make_resident(g.device, &h[N - 1], 1, &mr), STATUS_NO_MEMORY);
+	KT_ST_EQ(make_resident(g.device, &h[N - 1], 1, &mr), STATUS_NO_MEMORY);
 	ck_assert_uint_ge(mr.NumBytesToTrim, total - qi.Budget);
-	ck_assert_uint_eq(query(h[N - 1]).residency_count, 0);
+	ck_assert_uint_eq(kt_query(h[N - 1]).residency_count, 0);
 	/* Evicting one makes room for the last. */
-	ST_EQ(evict(g.device, h, 1), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g.device, h, 1), STATUS_SUCCESS);
 	ck_assert_int_ge(make_resident(g.device, &h[N - 1], 1, &mr), 0);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -284,56 +257,56 @@ START_TEST(test_make_resident_invalid)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h[2], gone;
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &h[0]), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &h[1]), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &gone), STATUS_SUCCESS);
-	ST_EQ(kt_free(g.device, gone), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &h[0]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &h[1]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &gone), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, gone), STATUS_SUCCESS);
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
 	D3DKMT_HANDLE other;
 	struct gpusim_alloc_desc d = kt_desc(PG, 0, 0, 0);
-	ST_EQ(kt_alloc_on(dev2, &d, &other), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(dev2, &d, &other), STATUS_SUCCESS);
 	D3DDDI_MAKERESIDENT mr;
 
-	ST_EQ(D3DKMTMakeResident(NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(make_resident(g.device, h, 0, NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(make_resident(g.device, NULL, 1, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTMakeResident(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(make_resident(g.device, h, 0, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(make_resident(g.device, NULL, 1, NULL), STATUS_INVALID_PARAMETER);
 	D3DKMT_HANDLE *many = malloc((D3DKMT_MAKERESIDENT_ALLOC_MAX + 1) * sizeof(*many));
 	ck_assert_ptr_nonnull(many);
 	for (int i = 0; i <= D3DKMT_MAKERESIDENT_ALLOC_MAX; i++)
 		many[i] = h[i & 1];
-	ST_EQ(make_resident(g.device, many, D3DKMT_MAKERESIDENT_ALLOC_MAX + 1, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(make_resident(g.device, many, D3DKMT_MAKERESIDENT_ALLOC_MAX + 1, NULL), STATUS_INVALID_PARAMETER);
 	free(many);
-	ST_EQ(make_resident(0, h, 2, NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(make_resident(h[0], h, 2, NULL), STATUS_INVALID_PARAMETER);  /* not a device */
-	ST_EQ(make_resident(g.adapter, h, 2, NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(make_resident(g.context, h, 2, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(make_resident(0, h, 2, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(make_resident(h[0], h, 2, NULL), STATUS_INVALID_PARAMETER);  /* not a device */
+	KT_ST_EQ(make_resident(g.adapter, h, 2, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(make_resident(g.context, h, 2, NULL), STATUS_INVALID_PARAMETER);
 	D3DKMT_HANDLE bad1[2] = { h[0], gone };
-	ST_EQ(make_resident(g.device, bad1, 2, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(make_resident(g.device, bad1, 2, NULL), STATUS_INVALID_PARAMETER);
 	D3DKMT_HANDLE bad2[2] = { h[0], other };
-	ST_EQ(make_resident(g.device, bad2, 2, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(make_resident(g.device, bad2, 2, NULL), STATUS_INVALID_PARAMETER);
 	D3DKMT_HANDLE bad3[2] = { h[1], h[1] };
-	ST_EQ(make_resident(g.device, bad3, 2, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(make_resident(g.device, bad3, 2, NULL), STATUS_INVALID_PARAMETER);
 	UINT prio[2] = { D3DDDI_ALLOCATIONPRIORITY_HIGH, 0 };
 	memset(&mr, 0, sizeof(mr));
 	mr.hPagingQueue = g.device;
 	mr.NumAllocations = 2;
 	mr.AllocationList = h;
 	mr.PriorityList = prio;
-	ST_EQ(D3DKMTMakeResident(&mr), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTMakeResident(&mr), STATUS_INVALID_PARAMETER);
 	mr.PriorityList = NULL;
 	mr.Flags.Value = 0x4u;
-	ST_EQ(D3DKMTMakeResident(&mr), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTMakeResident(&mr), STATUS_INVALID_PARAMETER);
 	/* None of it made anything resident. */
-	ck_assert_uint_eq(query(h[0]).residency_count, 0);
-	ck_assert_uint_eq(query(h[1]).residency_count, 0);
-	ck_assert_uint_eq(query(other).residency_count, 0);
+	ck_assert_uint_eq(kt_query(h[0]).residency_count, 0);
+	ck_assert_uint_eq(kt_query(h[1]).residency_count, 0);
+	ck_assert_uint_eq(kt_query(other).residency_count, 0);
 	/* A priority list with every entry set applies them. */
 	prio[1] = D3DDDI_ALLOCATIONPRIORITY_LOW;
 	mr.Flags.Value = 0;
 	mr.PriorityList = prio;
-	ST_EQ(D3DKMTMakeResident(&mr), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTMakeResident(&mr), STATUS_SUCCESS);
 	UINT got[2];
-	ST_EQ(get_priorities(g.device, h, 2, got), STATUS_SUCCESS);
+	KT_ST_EQ(get_priorities(g.device, h, 2, got), STATUS_SUCCESS);
 	ck_assert_uint_eq(got[0], D3DDDI_ALLOCATIONPRIORITY_HIGH);
 	ck_assert_uint_eq(got[1], D3DDDI_ALLOCATIONPRIORITY_LOW);
 	kt_teardown(&g);
@@ -347,24 +320,24 @@ START_TEST(test_evict_not_resident)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h[2];
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[0]), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[1]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[0]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[1]), STATUS_SUCCESS);
 	uint32_t seg = kt_segment(h[0]);
-	ST_EQ(evict(g.device, h, 1), STATUS_INVALID_PARAMETER);  /* never made resident */
+	KT_ST_EQ(evict(g.device, h, 1), STATUS_INVALID_PARAMETER);  /* never made resident */
 	ck_assert_uint_eq(kt_segment(h[0]), seg);
-	ST_EQ(make_resident(g.device, h, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, h, 1, NULL), STATUS_SUCCESS);
 	/* One of the two was not made resident: nothing is evicted. */
-	ST_EQ(evict(g.device, h, 2), STATUS_INVALID_PARAMETER);
-	ck_assert_uint_eq(query(h[0]).residency_count, 1);
+	KT_ST_EQ(evict(g.device, h, 2), STATUS_INVALID_PARAMETER);
+	ck_assert_uint_eq(kt_query(h[0]).residency_count, 1);
 	ck_assert_uint_eq(kt_segment(h[0]), seg);
-	ST_EQ(evict(g.device, h, 1), STATUS_SUCCESS);
-	ck_assert_uint_eq(query(h[0]).residency_count, 0);
-	ST_EQ(evict(g.device, h, 1), STATUS_INVALID_PARAMETER);  /* twice */
+	KT_ST_EQ(evict(g.device, h, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(h[0]).residency_count, 0);
+	KT_ST_EQ(evict(g.device, h, 1), STATUS_INVALID_PARAMETER);  /* twice */
 	/* Another device's residency is its own. */
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
-	ST_EQ(make_resident(g.device, &h[1], 1, NULL), STATUS_SUCCESS);
-	ST_EQ(evict(dev2, &h[1], 1), STATUS_INVALID_PARAMETER);
-	ck_assert_uint_eq(query(h[1]).residency_count, 1);
+	KT_ST_EQ(make_resident(g.device, &h[1], 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(evict(dev2, &h[1], 1), STATUS_INVALID_PARAMETER);
+	ck_assert_uint_eq(kt_query(h[1]).residency_count, 1);
 	kt_teardown(&g);
 }
 END_TEST
@@ -374,24 +347,24 @@ START_TEST(test_evict_invalid)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h;
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
-	ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
 	D3DKMT_EVICT ev;
-	ST_EQ(D3DKMTEvict(NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(evict(g.device, &h, 0), STATUS_INVALID_PARAMETER);
-	ST_EQ(evict(g.device, NULL, 1), STATUS_INVALID_PARAMETER);
-	ST_EQ(evict(g.device, &h, D3DKMT_MAKERESIDENT_ALLOC_MAX + 1), STATUS_INVALID_PARAMETER);
-	ST_EQ(evict(0, &h, 1), STATUS_INVALID_PARAMETER);
-	ST_EQ(evict(h, &h, 1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTEvict(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(evict(g.device, &h, 0), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(evict(g.device, NULL, 1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(evict(g.device, &h, D3DKMT_MAKERESIDENT_ALLOC_MAX + 1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(evict(0, &h, 1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(evict(h, &h, 1), STATUS_INVALID_PARAMETER);
 	memset(&ev, 0, sizeof(ev));
 	ev.hDevice = g.device;
 	ev.NumAllocations = 1;
 	ev.AllocationList = &h;
 	ev.Flags.Value = 0x4u;
-	ST_EQ(D3DKMTEvict(&ev), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTEvict(&ev), STATUS_INVALID_PARAMETER);
 	D3DKMT_HANDLE twice[2] = { h, h };
-	ST_EQ(evict(g.device, twice, 2), STATUS_INVALID_PARAMETER);
-	ck_assert_uint_eq(query(h).residency_count, 1);
+	KT_ST_EQ(evict(g.device, twice, 2), STATUS_INVALID_PARAMETER);
+	ck_assert_uint_eq(kt_query(h).residency_count, 1);
 	ck_assert_uint_ne(kt_segment(h), GPUSIM_SEG_SYS);
 	kt_teardown(&g);
 }
@@ -402,13 +375,13 @@ START_TEST(test_evict_shows_not_resident)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE v, a;
-	ST_EQ(kt_alloc(&g, MIB, 0, KT_SEG(VISIBLE) | KT_SEG(INVISIBLE), &v), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_GART, KT_SEG(GART), &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, KT_SEG(VISIBLE) | KT_SEG(INVISIBLE), &v), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_GART, KT_SEG(GART), &a), STATUS_SUCCESS);
 	ck_assert_int_eq(residency(g.device, v), D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINGPUMEMORY);
 	ck_assert_int_eq(residency(g.device, a), D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINSHAREDMEMORY);
 	D3DKMT_HANDLE both[2] = { v, a };
-	ST_EQ(make_resident(g.device, both, 2, NULL), STATUS_SUCCESS);
-	ST_EQ(evict(g.device, both, 2), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, both, 2, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g.device, both, 2), STATUS_SUCCESS);
 	ck_assert_int_eq(residency(g.device, v), D3DKMT_ALLOCATIONRESIDENCYSTATUS_NOTRESIDENT);
 	ck_assert_int_eq(residency(g.device, a), D3DKMT_ALLOCATIONRESIDENCYSTATUS_NOTRESIDENT);
 	ck_assert_uint_eq(kt_segment(v), GPUSIM_SEG_SYS);
@@ -422,16 +395,16 @@ START_TEST(test_evict_shows_not_resident)
 	q.phAllocationList = both;
 	q.AllocationCount = 2;
 	q.pResidencyStatus = rs;
-	ST_EQ(make_resident(g.device, &v, 1, NULL), STATUS_PENDING);
-	ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, &v, 1, NULL), STATUS_PENDING);
+	KT_ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_SUCCESS);
 	ck_assert_int_eq(rs[0], D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINGPUMEMORY);
 	ck_assert_int_eq(rs[1], D3DKMT_ALLOCATIONRESIDENCYSTATUS_NOTRESIDENT);
 	q.pResidencyStatus = NULL;
-	ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_INVALID_PARAMETER);
 	q.pResidencyStatus = rs;
 	q.hDevice = 0;
-	ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_INVALID_PARAMETER);
-	ST_EQ(D3DKMTQueryAllocationResidency(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryAllocationResidency(NULL), STATUS_INVALID_PARAMETER);
 	kt_teardown(&g);
 }
 END_TEST
@@ -442,13 +415,13 @@ START_TEST(test_residency_is_counted)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h;
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
-	ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
-	ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
-	ST_EQ(evict(g.device, &h, 1), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g.device, &h, 1), STATUS_SUCCESS);
 	ck_assert_uint_ne(kt_segment(h), GPUSIM_SEG_SYS);
 	ck_assert_int_eq(residency(g.device, h), D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINGPUMEMORY);
-	ST_EQ(evict(g.device, &h, 1), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g.device, &h, 1), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(h), GPUSIM_SEG_SYS);
 	kt_teardown(&g);
 }
@@ -461,10 +434,10 @@ static D3DKMT_HANDLE resident_lru(struct kt_gpu *g, D3DKMT_HANDLE *others)
 {
 	D3DKMT_HANDLE a;
 	struct gpusim_alloc_desc d = kt_desc(4 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
-	ST_EQ(kt_alloc_on(g->device, &d, &a), STATUS_SUCCESS);
-	ST_EQ(make_resident(g->device, &a, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(g->device, &d, &a), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g->device, &a, 1, NULL), STATUS_SUCCESS);
 	for (int i = 0; i < 5; i++) {
-		ST_EQ(kt_alloc_on(g->device, &d, &others[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc_on(g->device, &d, &others[i]), STATUS_SUCCESS);
 		ck_assert_uint_eq(kt_segment(others[i]), GPUSIM_SEG_INVISIBLE);
 	}
 	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_INVISIBLE);
@@ -476,9 +449,9 @@ static D3DKMT_HANDLE waiting_in_sys(struct kt_gpu *g)
 {
 	D3DKMT_HANDLE x;
 	struct gpusim_alloc_desc d = kt_desc(4 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
-	ST_EQ(kt_alloc_on(g->device, &d, &x), STATUS_SUCCESS);
-	ST_EQ(make_resident(g->device, &x, 1, NULL), STATUS_SUCCESS);
-	ST_EQ(evict(g->device, &x, 1), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(g->device, &d, &x), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g->device, &x, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g->device, &x, 1), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(x), GPUSIM_SEG_SYS);
 	return x;
 }
@@ -490,7 +463,7 @@ START_TEST(test_resident_survives_make_resident)
 	D3DKMT_HANDLE o[5];
 	D3DKMT_HANDLE x = waiting_in_sys(&g);
 	D3DKMT_HANDLE a = resident_lru(&g, o);
-	ST_EQ(make_resident(g.device, &x, 1, NULL), STATUS_PENDING);
+	KT_ST_EQ(make_resident(g.device, &x, 1, NULL), STATUS_PENDING);
 	ck_assert_uint_eq(kt_segment(x), GPUSIM_SEG_INVISIBLE);
 	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_INVISIBLE);
 	ck_assert_uint_eq(kt_segment(o[0]), GPUSIM_SEG_SYS); /* the least recently used of the others */
@@ -505,7 +478,7 @@ START_TEST(test_resident_survives_creation)
 	D3DKMT_HANDLE o[5], x;
 	D3DKMT_HANDLE a = resident_lru(&g, o);
 	struct gpusim_alloc_desc d = kt_desc(4 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
-	ST_EQ(kt_alloc_on(g.device, &d, &x), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(g.device, &d, &x), STATUS_SUCCESS);
 	ck_assert_msg(kt_segment(a) == GPUSIM_SEG_INVISIBLE,
 		      "an allocation under MakeResident was evicted to make room for a new one");
 	ck_assert_uint_eq(kt_segment(o[0]), GPUSIM_SEG_SYS); /* the next least recently used went */
@@ -520,14 +493,14 @@ START_TEST(test_resident_survives_lock)
 	/* Visible VRAM: a resident allocation (least recently used) and others fill it. */
 	struct gpusim_alloc_desc d = kt_desc(MIB, 0, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE));
 	D3DKMT_HANDLE a, o[6], m;
-	ST_EQ(kt_alloc_on(g.device, &d, &a), STATUS_SUCCESS);
-	ST_EQ(make_resident(g.device, &a, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(g.device, &d, &a), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, &a, 1, NULL), STATUS_SUCCESS);
 	for (int i = 0; i < 6; i++)
-		ST_EQ(kt_alloc_on(g.device, &d, &o[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc_on(g.device, &d, &o[i]), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_VISIBLE);
 	/* Locking what lives in invisible VRAM brings it behind BAR2: room is needed. */
-	ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &m), STATUS_SUCCESS);
-	ST_EQ(kt_write(g.device, m, MIB, 4), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &m), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, m, MIB, 4), STATUS_SUCCESS);
 	ck_assert_uint_ne(kt_segment(m), GPUSIM_SEG_INVISIBLE);
 	ck_assert_msg(kt_segment(a) == GPUSIM_SEG_VISIBLE,
 		      "an allocation under MakeResident was evicted to make room for a lock");
@@ -543,16 +516,16 @@ START_TEST(test_resident_evicted_by_render)
 	D3DKMT_HANDLE o[5];
 	D3DKMT_HANDLE x = waiting_in_sys(&g);
 	D3DKMT_HANDLE a = resident_lru(&g, o);
-	ST_EQ(make_resident(g.device, o, 5, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, o, 5, NULL), STATUS_SUCCESS);
 	/* Everything in the segment is resident; the Render needs room for x. */
 	kt_cmd_begin(&g);
 	kt_cmd_use(&g, x);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(x), GPUSIM_SEG_INVISIBLE);
 	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_SYS);       /* least recently used */
-	ck_assert_uint_eq(query(a).residency_count, 1);         /* still wanted */
+	ck_assert_uint_eq(kt_query(a).residency_count, 1);         /* still wanted */
 	/* MakeResident brings it back, taking the room of what nobody made resident. */
-	ST_EQ(make_resident(g.device, &a, 1, NULL), STATUS_PENDING);
+	KT_ST_EQ(make_resident(g.device, &a, 1, NULL), STATUS_PENDING);
 	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_INVISIBLE);
 	ck_assert_uint_eq(kt_segment(x), GPUSIM_SEG_SYS);
 	for (int i = 0; i < 5; i++)
@@ -566,20 +539,20 @@ START_TEST(test_evict_only_if_necessary)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h;
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
-	struct gpusim_alloc_info before = query(h);
-	ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
+	struct gpusim_alloc_info before = kt_query(h);
+	KT_ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
 	D3DKMT_EVICT ev;
 	memset(&ev, 0, sizeof(ev));
 	ev.hDevice = g.device;
 	ev.NumAllocations = 1;
 	ev.AllocationList = &h;
 	ev.Flags.EvictOnlyIfNecessary = 1;
-	ST_EQ(D3DKMTEvict(&ev), STATUS_SUCCESS);
-	ck_assert_uint_eq(query(h).residency_count, 0); /* evictable now... */
-	ck_assert_uint_eq(query(h).segment, before.segment); /* ...but not evicted */
-	ck_assert_uint_eq(query(h).offset, before.offset);
-	ST_EQ(D3DKMTEvict(&ev), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTEvict(&ev), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(h).residency_count, 0); /* evictable now... */
+	ck_assert_uint_eq(kt_query(h).segment, before.segment); /* ...but not evicted */
+	ck_assert_uint_eq(kt_query(h).offset, before.offset);
+	KT_ST_EQ(D3DKMTEvict(&ev), STATUS_INVALID_PARAMETER);
 	kt_teardown(&g);
 }
 END_TEST
@@ -602,7 +575,7 @@ START_TEST(test_shared_residency_per_device)
 	ca.pAllocationInfo2 = &info;
 	ca.Flags.CreateResource = 1;
 	ca.Flags.CreateShared = 1;
-	ST_EQ(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
 	D3DKMT_HANDLE h1 = info.hAllocation;
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
 	D3DDDI_OPENALLOCATIONINFO oi;
@@ -616,19 +589,19 @@ START_TEST(test_shared_residency_per_device)
 	o.pOpenAllocationInfo = &oi;
 	o.pTotalPrivateDriverDataBuffer = &buf;
 	o.TotalPrivateDriverDataBufferSize = sizeof(buf);
-	ST_EQ(D3DKMTOpenResource(&o), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTOpenResource(&o), STATUS_SUCCESS);
 	D3DKMT_HANDLE h2 = oi.hAllocation;
-	ST_EQ(kt_write(g.device, h1, MIB, 44), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, h1, MIB, 44), STATUS_SUCCESS);
 
-	ST_EQ(make_resident(g.device, &h1, 1, NULL), STATUS_SUCCESS);
-	ST_EQ(make_resident(dev2, &h2, 1, NULL), STATUS_SUCCESS);
-	ck_assert_uint_eq(query(h1).residency_count, 2);
+	KT_ST_EQ(make_resident(g.device, &h1, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(dev2, &h2, 1, NULL), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(h1).residency_count, 2);
 	uint32_t seg = kt_segment(h1);
-	ST_EQ(evict(g.device, &h1, 1), STATUS_SUCCESS);
-	ck_assert_uint_eq(query(h2).residency_count, 1);
+	KT_ST_EQ(evict(g.device, &h1, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(h2).residency_count, 1);
 	ck_assert_uint_eq(kt_segment(h2), seg);          /* dev2 still wants it */
-	ST_EQ(evict(g.device, &h1, 1), STATUS_INVALID_PARAMETER);
-	ST_EQ(evict(dev2, &h2, 1), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g.device, &h1, 1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(evict(dev2, &h2, 1), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(h1), GPUSIM_SEG_SYS);
 	ck_assert(kt_verify(dev2, h2, MIB, 44));
 	kt_teardown(&g);
@@ -644,20 +617,20 @@ START_TEST(test_eviction_needs_no_new_memory)
 	enum { N = 16 };
 	D3DKMT_HANDLE h[N];
 	for (int i = 0; i < N; i++) {
-		ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[i]), STATUS_SUCCESS);
-		ST_EQ(kt_write(g.device, h[i], MIB, 500 + i), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_write(g.device, h[i], MIB, 500 + i), STATUS_SUCCESS);
 	}
-	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_SYSMEM_OOM, 0), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_SYSMEM_OOM, 0), STATUS_SUCCESS);
 	D3DKMT_HANDLE none;
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &none), STATUS_NO_MEMORY);
-	uint64_t ev0 = stats(&g).evictions;
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &none), STATUS_NO_MEMORY);
+	uint64_t ev0 = kt_stats(&g).evictions;
 	for (int round = 0; round < 2; round++)
 		for (int i = 0; i < N; i++)
 			ck_assert_msg(kt_gpu_crc(&g, h[i], MIB) == kt_pattern_crc(MIB, 500 + i), "allocation %d", i);
-	ck_assert_uint_ge(stats(&g).evictions, ev0 + N); /* it did page, a lot */
+	ck_assert_uint_ge(kt_stats(&g).evictions, ev0 + N); /* it did page, a lot */
 	for (int i = 0; i < N; i += 5)
 		ck_assert(kt_verify(g.device, h[i], MIB, 500 + i));
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -669,20 +642,20 @@ START_TEST(test_removed_device_residency)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h, l;
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &l), STATUS_SUCCESS);
-	ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &l), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, &h, 1, NULL), STATUS_SUCCESS);
 	lock2(g.device, l);
-	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
 
-	ST_EQ(make_resident(g.device, &l, 1, NULL), STATUS_DEVICE_REMOVED);
-	ST_EQ(evict(g.device, &h, 1), STATUS_DEVICE_REMOVED);
-	ck_assert_uint_eq(query(h).residency_count, 1);
-	ck_assert_uint_eq(query(l).residency_count, 0);
+	KT_ST_EQ(make_resident(g.device, &l, 1, NULL), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(evict(g.device, &h, 1), STATUS_DEVICE_REMOVED);
+	ck_assert_uint_eq(kt_query(h).residency_count, 1);
+	ck_assert_uint_eq(kt_query(l).residency_count, 0);
 	UINT prio = D3DDDI_ALLOCATIONPRIORITY_HIGH;
-	ST_EQ(set_priorities(g.device, &h, 1, &prio), STATUS_DEVICE_REMOVED);
-	ST_EQ(get_priorities(g.device, &h, 1, &prio), STATUS_DEVICE_REMOVED);
-	ck_assert_uint_eq(query(h).priority, D3DDDI_ALLOCATIONPRIORITY_NORMAL);
+	KT_ST_EQ(set_priorities(g.device, &h, 1, &prio), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(get_priorities(g.device, &h, 1, &prio), STATUS_DEVICE_REMOVED);
+	ck_assert_uint_eq(kt_query(h).priority, D3DDDI_ALLOCATIONPRIORITY_NORMAL);
 	D3DKMT_ALLOCATIONRESIDENCYSTATUS rs;
 	D3DKMT_QUERYALLOCATIONRESIDENCY q;
 	memset(&q, 0, sizeof(q));
@@ -690,21 +663,21 @@ START_TEST(test_removed_device_residency)
 	q.phAllocationList = &h;
 	q.AllocationCount = 1;
 	q.pResidencyStatus = &rs;
-	ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_DEVICE_REMOVED);
 	D3DKMT_QUERYVIDEOMEMORYINFO qi;
 	memset(&qi, 0, sizeof(qi));
 	qi.hAdapter = g.adapter;
-	ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_DEVICE_REMOVED);
 	D3DKMT_LOCK2 lk = { .hDevice = g.device, .hAllocation = h };
-	ST_EQ(D3DKMTLock2(&lk), STATUS_DEVICE_REMOVED);
-	ck_assert_uint_eq(query(h).lock_count, 0);
-	ST_EQ(unlock2(g.device, l), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(D3DKMTLock2(&lk), STATUS_DEVICE_REMOVED);
+	ck_assert_uint_eq(kt_query(h).lock_count, 0);
+	KT_ST_EQ(unlock2(g.device, l), STATUS_DEVICE_REMOVED);
 	/* Malformed input is still reported as such. */
-	ST_EQ(make_resident(g.device, &h, 0, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(make_resident(g.device, &h, 0, NULL), STATUS_INVALID_PARAMETER);
 	/* Destruction frees, locked or not. */
-	ST_EQ(kt_free(g.device, l), STATUS_SUCCESS);
-	ST_EQ(kt_free(g.device, h), STATUS_SUCCESS);
-	assert_invariants(&g);
+	KT_ST_EQ(kt_free(g.device, l), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, h), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -715,7 +688,7 @@ START_TEST(test_video_memory_info)
 {
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
-	struct gpusim_stats s = stats(&g);
+	struct gpusim_stats s = kt_stats(&g);
 	D3DKMT_QUERYVIDEOMEMORYINFO loc = memory_info(&g, D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL);
 	D3DKMT_QUERYVIDEOMEMORYINFO non = memory_info(&g, D3DKMT_MEMORY_SEGMENT_GROUP_NON_LOCAL);
 	ck_assert_uint_eq(loc.Budget, s.seg[GPUSIM_SEG_VISIBLE].size + s.seg[GPUSIM_SEG_INVISIBLE].size);
@@ -726,23 +699,23 @@ START_TEST(test_video_memory_info)
 	ck_assert_uint_le(loc.AvailableForReservation, loc.Budget);
 
 	D3DKMT_HANDLE a, b, c;
-	ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE), &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE), &a), STATUS_SUCCESS);
 	D3DKMT_QUERYVIDEOMEMORYINFO l1 = memory_info(&g, D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL);
 	ck_assert_uint_eq(l1.CurrentUsage, loc.CurrentUsage + MIB);
-	ST_EQ(kt_alloc(&g, MIB + 1, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE), &b), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB + 1, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE), &b), STATUS_SUCCESS);
 	D3DKMT_QUERYVIDEOMEMORYINFO l2 = memory_info(&g, D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL);
 	ck_assert_uint_eq(l2.CurrentUsage, l1.CurrentUsage + MIB + PG); /* whole pages */
 	ck_assert_uint_eq(l2.Budget, loc.Budget);
 	/* A GART allocation counts against the other group. */
-	ST_EQ(kt_alloc(&g, 2 * MIB, GPUSIM_SEG_GART, KT_SEG(GART), &c), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 2 * MIB, GPUSIM_SEG_GART, KT_SEG(GART), &c), STATUS_SUCCESS);
 	ck_assert_uint_eq(memory_info(&g, D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL).CurrentUsage, l2.CurrentUsage);
 	ck_assert_uint_eq(memory_info(&g, D3DKMT_MEMORY_SEGMENT_GROUP_NON_LOCAL).CurrentUsage,
 			  non.CurrentUsage + 2 * MIB);
 	/* Freeing gives it back; so does eviction. */
-	ST_EQ(kt_free(g.device, b), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, b), STATUS_SUCCESS);
 	ck_assert_uint_eq(memory_info(&g, D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL).CurrentUsage, l1.CurrentUsage);
-	ST_EQ(make_resident(g.device, &a, 1, NULL), STATUS_SUCCESS);
-	ST_EQ(evict(g.device, &a, 1), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, &a, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g.device, &a, 1), STATUS_SUCCESS);
 	ck_assert_uint_eq(memory_info(&g, D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL).CurrentUsage, loc.CurrentUsage);
 	kt_teardown(&g);
 }
@@ -753,23 +726,23 @@ START_TEST(test_video_memory_info_invalid)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_QUERYVIDEOMEMORYINFO qi;
-	ST_EQ(D3DKMTQueryVideoMemoryInfo(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryVideoMemoryInfo(NULL), STATUS_INVALID_PARAMETER);
 	memset(&qi, 0, sizeof(qi));
 	qi.hAdapter = 0;
-	ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_INVALID_PARAMETER);
 	qi.hAdapter = g.device;                      /* not an adapter */
-	ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_INVALID_PARAMETER);
 	qi.hAdapter = g.adapter;
 	qi.MemorySegmentGroup = (D3DKMT_MEMORY_SEGMENT_GROUP)2;
-	ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_INVALID_PARAMETER);
 	qi.MemorySegmentGroup = D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL;
 	qi.PhysicalAdapterIndex = 1;
-	ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_INVALID_PARAMETER);
 	qi.PhysicalAdapterIndex = 0;
 	qi.hProcess = (HANDLE)(uintptr_t)0x1234;      /* another process */
-	ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_INVALID_PARAMETER);
 	qi.hProcess = NULL;
-	ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTQueryVideoMemoryInfo(&qi), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -782,17 +755,17 @@ START_TEST(test_priority_round_trip)
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h[3];
 	for (int i = 0; i < 3; i++)
-		ST_EQ(kt_alloc(&g, PG, 0, 0, &h[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &h[i]), STATUS_SUCCESS);
 	UINT got[3] = { 0, 0, 0 };
-	ST_EQ(get_priorities(g.device, h, 3, got), STATUS_SUCCESS);
+	KT_ST_EQ(get_priorities(g.device, h, 3, got), STATUS_SUCCESS);
 	for (int i = 0; i < 3; i++)
 		ck_assert_uint_eq(got[i], D3DDDI_ALLOCATIONPRIORITY_NORMAL);
 	const UINT want[3] = { D3DDDI_ALLOCATIONPRIORITY_MINIMUM, D3DDDI_ALLOCATIONPRIORITY_MAXIMUM, 0x12345678u };
-	ST_EQ(set_priorities(g.device, h, 3, want), STATUS_SUCCESS);
-	ST_EQ(get_priorities(g.device, h, 3, got), STATUS_SUCCESS);
+	KT_ST_EQ(set_priorities(g.device, h, 3, want), STATUS_SUCCESS);
+	KT_ST_EQ(get_priorities(g.device, h, 3, got), STATUS_SUCCESS);
 	for (int i = 0; i < 3; i++)
 		ck_assert_uint_eq(got[i], want[i]);
-	ck_assert_uint_eq(query(h[1]).priority, D3DDDI_ALLOCATIONPRIORITY_MAXIMUM);
+	ck_assert_uint_eq(kt_query(h[1]).priority, D3DDDI_ALLOCATIONPRIORITY_MAXIMUM);
 	kt_teardown(&g);
 }
 END_TEST
@@ -802,25 +775,25 @@ START_TEST(test_priority_invalid)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h[2], gone;
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &h[0]), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &h[1]), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &gone), STATUS_SUCCESS);
-	ST_EQ(kt_free(g.device, gone), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &h[0]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &h[1]), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &gone), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, gone), STATUS_SUCCESS);
 	UINT prio[2] = { D3DDDI_ALLOCATIONPRIORITY_HIGH, 0 };
 	UINT got[2];
-	ST_EQ(set_priorities(g.device, h, 2, prio), STATUS_INVALID_PARAMETER); /* 0 is no priority */
-	ST_EQ(get_priorities(g.device, h, 2, got), STATUS_SUCCESS);
+	KT_ST_EQ(set_priorities(g.device, h, 2, prio), STATUS_INVALID_PARAMETER); /* 0 is no priority */
+	KT_ST_EQ(get_priorities(g.device, h, 2, got), STATUS_SUCCESS);
 	ck_assert_uint_eq(got[0], D3DDDI_ALLOCATIONPRIORITY_NORMAL);      /* nothing applied */
 	prio[1] = D3DDDI_ALLOCATIONPRIORITY_LOW;
-	ST_EQ(set_priorities(g.device, h, 2, NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(set_priorities(g.device, h, 0, prio), STATUS_INVALID_PARAMETER);
-	ST_EQ(set_priorities(0, h, 2, prio), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(set_priorities(g.device, h, 2, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(set_priorities(g.device, h, 0, prio), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(set_priorities(0, h, 2, prio), STATUS_INVALID_PARAMETER);
 	D3DKMT_HANDLE bad[2] = { h[0], gone };
-	ST_EQ(set_priorities(g.device, bad, 2, prio), STATUS_INVALID_PARAMETER);
-	ST_EQ(get_priorities(g.device, bad, 2, got), STATUS_INVALID_PARAMETER);
-	ST_EQ(get_priorities(g.device, h, 2, NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(D3DKMTSetAllocationPriority(NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(D3DKMTGetAllocationPriority(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(set_priorities(g.device, bad, 2, prio), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(get_priorities(g.device, bad, 2, got), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(get_priorities(g.device, h, 2, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTSetAllocationPriority(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTGetAllocationPriority(NULL), STATUS_INVALID_PARAMETER);
 	/* A resource or a list, not both. */
 	struct gpusim_alloc_desc d = kt_desc(PG, 0, 0, 0);
 	D3DDDI_ALLOCATIONINFO2 info;
@@ -833,7 +806,7 @@ START_TEST(test_priority_invalid)
 	ca.NumAllocations = 1;
 	ca.pAllocationInfo2 = &info;
 	ca.Flags.CreateResource = 1;
-	ST_EQ(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
 	D3DKMT_SETALLOCATIONPRIORITY sp;
 	memset(&sp, 0, sizeof(sp));
 	sp.hDevice = g.device;
@@ -841,14 +814,14 @@ START_TEST(test_priority_invalid)
 	sp.phAllocationList = h;
 	sp.AllocationCount = 2;
 	sp.pPriorities = prio;
-	ST_EQ(D3DKMTSetAllocationPriority(&sp), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTSetAllocationPriority(&sp), STATUS_INVALID_PARAMETER);
 	sp.hResource = h[0];            /* an allocation is not a resource */
 	sp.phAllocationList = NULL;
 	sp.AllocationCount = 0;
-	ST_EQ(D3DKMTSetAllocationPriority(&sp), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTSetAllocationPriority(&sp), STATUS_INVALID_PARAMETER);
 	D3DKMT_HANDLE dev2 = kt_new_device(&g);
-	ST_EQ(set_priorities(dev2, h, 2, prio), STATUS_INVALID_PARAMETER);
-	ST_EQ(get_priorities(g.device, h, 2, got), STATUS_SUCCESS);
+	KT_ST_EQ(set_priorities(dev2, h, 2, prio), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(get_priorities(g.device, h, 2, got), STATUS_SUCCESS);
 	ck_assert_uint_eq(got[0], D3DDDI_ALLOCATIONPRIORITY_NORMAL);
 	ck_assert_uint_eq(got[1], D3DDDI_ALLOCATIONPRIORITY_NORMAL);
 	kt_teardown(&g);
@@ -861,7 +834,7 @@ static void fill_invisible(struct kt_gpu *g, const uint32_t *prio, D3DKMT_HANDLE
 	for (int i = 0; i < 6; i++) {
 		struct gpusim_alloc_desc d = kt_desc(4 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
 		d.priority = prio ? prio[i] : 0;
-		ST_EQ(kt_alloc_on(g->device, &d, &h[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc_on(g->device, &d, &h[i]), STATUS_SUCCESS);
 		ck_assert_uint_eq(kt_segment(h[i]), GPUSIM_SEG_INVISIBLE);
 	}
 }
@@ -870,7 +843,7 @@ static D3DKMT_HANDLE one_more_invisible(struct kt_gpu *g)
 {
 	D3DKMT_HANDLE h;
 	struct gpusim_alloc_desc d = kt_desc(4 * MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
-	ST_EQ(kt_alloc_on(g->device, &d, &h), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(g->device, &d, &h), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(h), GPUSIM_SEG_INVISIBLE);
 	return h;
 }
@@ -879,7 +852,7 @@ static void use(struct kt_gpu *g, D3DKMT_HANDLE h)
 {
 	kt_cmd_begin(g);
 	kt_cmd_use(g, h);
-	ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
 	ck_assert_int_eq(gpusim_idle(g->luid), STATUS_SUCCESS);
 }
 
@@ -890,14 +863,14 @@ START_TEST(test_priority_lru_evicts_minimum_first)
 	D3DKMT_HANDLE h[6];
 	fill_invisible(&g, NULL, h);
 	UINT minimum = D3DDDI_ALLOCATIONPRIORITY_MINIMUM;
-	ST_EQ(set_priorities(g.device, &h[0], 1, &minimum), STATUS_SUCCESS);
+	KT_ST_EQ(set_priorities(g.device, &h[0], 1, &minimum), STATUS_SUCCESS);
 	/* h[0] is the most recently used; h[1] the least. */
 	for (int i = 1; i < 6; i++)
 		use(&g, h[i]);
 	use(&g, h[0]);
-	uint64_t ev0 = stats(&g).evictions;
+	uint64_t ev0 = kt_stats(&g).evictions;
 	one_more_invisible(&g);
-	ck_assert_uint_eq(stats(&g).evictions, ev0 + 1);
+	ck_assert_uint_eq(kt_stats(&g).evictions, ev0 + 1);
 	ck_assert_uint_eq(kt_segment(h[0]), GPUSIM_SEG_SYS);
 	for (int i = 1; i < 6; i++)
 		ck_assert_uint_eq(kt_segment(h[i]), GPUSIM_SEG_INVISIBLE);
@@ -906,7 +879,7 @@ START_TEST(test_priority_lru_evicts_minimum_first)
 	ck_assert_uint_eq(kt_segment(h[1]), GPUSIM_SEG_SYS);
 	for (int i = 2; i < 6; i++)
 		ck_assert_uint_eq(kt_segment(h[i]), GPUSIM_SEG_INVISIBLE);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -946,7 +919,7 @@ START_TEST(test_lru_policy_ignores_priority)
 	one_more_invisible(&g);
 	ck_assert_uint_eq(kt_segment(h[2]), GPUSIM_SEG_SYS);
 	ck_assert_uint_eq(kt_segment(h[0]), GPUSIM_SEG_INVISIBLE);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -959,24 +932,24 @@ START_TEST(test_lock_moves_invisible_to_visible)
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE src, dst;
 	struct gpusim_alloc_desc ds = kt_desc(MIB, GPUSIM_ALLOC_CPU_VISIBLE, GPUSIM_SEG_VISIBLE, 0);
-	ST_EQ(kt_alloc_on(g.device, &ds, &src), STATUS_SUCCESS);
-	ST_EQ(kt_write(g.device, src, MIB, 11), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &dst), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(g.device, &ds, &src), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, src, MIB, 11), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &dst), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(dst), GPUSIM_SEG_INVISIBLE);
 	/* The GPU writes the data where the CPU cannot see it. */
 	kt_cmd_begin(&g);
 	kt_cmd_copy(&g, src, dst, MIB);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
 	ck_assert_int_eq(gpusim_idle(g.luid), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(dst), GPUSIM_SEG_INVISIBLE);
-	uint64_t moves = stats(&g).moves;
+	uint64_t moves = kt_stats(&g).moves;
 
 	void *p = lock2(g.device, dst);
 	ck_assert_uint_eq(kt_segment(dst), GPUSIM_SEG_VISIBLE);
-	ck_assert_uint_eq(stats(&g).moves, moves + 1);
+	ck_assert_uint_eq(kt_stats(&g).moves, moves + 1);
 	ck_assert(kt_pattern_ok(p, MIB, 11));
-	ST_EQ(unlock2(g.device, dst), STATUS_SUCCESS);
-	assert_invariants(&g);
+	KT_ST_EQ(unlock2(g.device, dst), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -986,39 +959,39 @@ START_TEST(test_locked_does_not_move)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE l;
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &l), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &l), STATUS_SUCCESS);
 	void *p = lock2(g.device, l);
 	kt_pattern(p, MIB, 21);
-	struct gpusim_alloc_info before = query(l);
+	struct gpusim_alloc_info before = kt_query(l);
 	ck_assert_uint_eq(before.lock_count, 1);
-	uint64_t ev0 = stats(&g).evictions;
+	uint64_t ev0 = kt_stats(&g).evictions;
 	/* Evict is accepted but cannot move it while locked. */
-	ST_EQ(make_resident(g.device, &l, 1, NULL), STATUS_SUCCESS);
-	ST_EQ(evict(g.device, &l, 1), STATUS_SUCCESS);
-	ck_assert_uint_eq(query(l).segment, before.segment);
-	ck_assert_uint_eq(query(l).offset, before.offset);
+	KT_ST_EQ(make_resident(g.device, &l, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g.device, &l, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(l).segment, before.segment);
+	ck_assert_uint_eq(kt_query(l).offset, before.offset);
 
 	/* Visible-only allocations fight over visible VRAM... */
 	for (int i = 0; i < 10; i++) {
 		D3DKMT_HANDLE h;
-		ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE), &h), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE), &h), STATUS_SUCCESS);
 		kt_cmd_begin(&g);
 		kt_cmd_fill(&g, h, MIB, 0xabababab);
-		ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+		KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
 	}
 	/* ...and the rest push everywhere else. */
 	push(&g, 12, 4 * MIB, NULL);
 	ck_assert_int_eq(gpusim_idle(g.luid), STATUS_SUCCESS);
-	ck_assert_uint_gt(stats(&g).evictions, ev0);
+	ck_assert_uint_gt(kt_stats(&g).evictions, ev0);
 
-	struct gpusim_alloc_info after = query(l);
+	struct gpusim_alloc_info after = kt_query(l);
 	ck_assert_uint_eq(after.segment, before.segment);
 	ck_assert_uint_eq(after.offset, before.offset);
 	ck_assert_uint_eq(after.lock_count, 1);
 	ck_assert(kt_pattern_ok(p, MIB, 21));
-	ST_EQ(unlock2(g.device, l), STATUS_SUCCESS);
+	KT_ST_EQ(unlock2(g.device, l), STATUS_SUCCESS);
 	ck_assert(kt_verify(g.device, l, MIB, 21));
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -1029,44 +1002,44 @@ START_TEST(test_lock_busy)
 	kt_setup(&g, "vram=32M,visible=16M,gart=16M,sysmem=256M");
 	D3DKMT_HANDLE x;
 	struct gpusim_alloc_desc d = kt_desc(4 * MIB, GPUSIM_ALLOC_CPU_VISIBLE, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE));
-	ST_EQ(kt_alloc_on(g.device, &d, &x), STATUS_SUCCESS);
-	ST_EQ(kt_write(g.device, x, 4 * MIB, 3), STATUS_SUCCESS);
-	uint64_t t0 = stats(&g).time_ns;
+	KT_ST_EQ(kt_alloc_on(g.device, &d, &x), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, x, 4 * MIB, 3), STATUS_SUCCESS);
+	uint64_t t0 = kt_stats(&g).time_ns;
 	kt_cmd_begin(&g);
 	kt_cmd_fill(&g, x, 4 * MIB, 0x5a5a5a5au);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
 	/* No idle: the GPU still has the fill to do. */
 	D3DKMT_LOCK lk;
 	memset(&lk, 0, sizeof(lk));
 	lk.hDevice = g.device;
 	lk.hAllocation = x;
 	lk.Flags.DonotWait = 1;
-	ST_EQ(D3DKMTLock(&lk), STATUS_GRAPHICS_ALLOCATION_BUSY);
-	ck_assert_uint_eq(query(x).lock_count, 0);
+	KT_ST_EQ(D3DKMTLock(&lk), STATUS_GRAPHICS_ALLOCATION_BUSY);
+	ck_assert_uint_eq(kt_query(x).lock_count, 0);
 
 	memset(&lk, 0, sizeof(lk));
 	lk.hDevice = g.device;
 	lk.hAllocation = x;
-	ST_EQ(D3DKMTLock(&lk), STATUS_SUCCESS); /* waits for the fill */
+	KT_ST_EQ(D3DKMTLock(&lk), STATUS_SUCCESS); /* waits for the fill */
 	ck_assert_ptr_nonnull(lk.pData);
 	const uint32_t *p = lk.pData;
 	for (uint64_t i = 0; i < 4 * MIB / 4; i++)
 		if (p[i] != 0x5a5a5a5au)
 			ck_abort_msg("word %llu is 0x%08x after the fill", (unsigned long long)i, p[i]);
-	ck_assert_uint_gt(stats(&g).time_ns, t0);
+	ck_assert_uint_gt(kt_stats(&g).time_ns, t0);
 	D3DKMT_UNLOCK ul;
 	memset(&ul, 0, sizeof(ul));
 	ul.hDevice = g.device;
 	ul.NumAllocations = 1;
 	ul.phAllocations = &x;
-	ST_EQ(D3DKMTUnlock(&ul), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTUnlock(&ul), STATUS_SUCCESS);
 	/* Idle now: DonotWait succeeds. */
 	memset(&lk, 0, sizeof(lk));
 	lk.hDevice = g.device;
 	lk.hAllocation = x;
 	lk.Flags.DonotWait = 1;
-	ST_EQ(D3DKMTLock(&lk), STATUS_SUCCESS);
-	ST_EQ(D3DKMTUnlock(&ul), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTLock(&lk), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTUnlock(&ul), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -1076,17 +1049,17 @@ START_TEST(test_lock_nested_and_invalid)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE h, gone;
-	ST_EQ(kt_alloc(&g, 64 * KIB, 0, 0, &h), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, PG, 0, 0, &gone), STATUS_SUCCESS);
-	ST_EQ(kt_free(g.device, gone), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 64 * KIB, 0, 0, &h), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &gone), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, gone), STATUS_SUCCESS);
 	void *p1 = lock2(g.device, h);
 	void *p2 = lock2(g.device, h);
 	ck_assert_ptr_eq(p1, p2);
-	ck_assert_uint_eq(query(h).lock_count, 2);
-	ST_EQ(unlock2(g.device, h), STATUS_SUCCESS);
-	ST_EQ(unlock2(g.device, h), STATUS_SUCCESS);
-	ST_EQ(unlock2(g.device, h), STATUS_INVALID_PARAMETER); /* not locked */
-	ck_assert_uint_eq(query(h).lock_count, 0);
+	ck_assert_uint_eq(kt_query(h).lock_count, 2);
+	KT_ST_EQ(unlock2(g.device, h), STATUS_SUCCESS);
+	KT_ST_EQ(unlock2(g.device, h), STATUS_SUCCESS);
+	KT_ST_EQ(unlock2(g.device, h), STATUS_INVALID_PARAMETER); /* not locked */
+	ck_assert_uint_eq(kt_query(h).lock_count, 0);
 
 	D3DKMT_LOCK lk;
 	memset(&lk, 0, sizeof(lk));
@@ -1094,25 +1067,25 @@ START_TEST(test_lock_nested_and_invalid)
 	lk.hAllocation = h;
 	lk.Flags.ReadOnly = 1;
 	lk.Flags.WriteOnly = 1;
-	ST_EQ(D3DKMTLock(&lk), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTLock(&lk), STATUS_INVALID_PARAMETER);
 	lk.Flags.Value = 0x800u; /* reserved */
-	ST_EQ(D3DKMTLock(&lk), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTLock(&lk), STATUS_INVALID_PARAMETER);
 	lk.Flags.Value = 0;
 	lk.NumPages = 1;         /* a page list without the list */
-	ST_EQ(D3DKMTLock(&lk), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTLock(&lk), STATUS_INVALID_PARAMETER);
 	lk.NumPages = 0;
 	lk.hAllocation = gone;
-	ST_EQ(D3DKMTLock(&lk), STATUS_INVALID_PARAMETER);
-	ST_EQ(D3DKMTLock(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTLock(&lk), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTLock(NULL), STATUS_INVALID_PARAMETER);
 	D3DKMT_LOCK2 l2 = { .hDevice = g.device, .hAllocation = h };
 	l2.Flags.Value = 1;
-	ST_EQ(D3DKMTLock2(&l2), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTLock2(&l2), STATUS_INVALID_PARAMETER);
 	l2.Flags.Value = 0;
 	l2.hDevice = kt_new_device(&g);   /* not this device's allocation */
-	ST_EQ(D3DKMTLock2(&l2), STATUS_INVALID_PARAMETER);
-	ST_EQ(D3DKMTLock2(NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(D3DKMTUnlock2(NULL), STATUS_INVALID_PARAMETER);
-	ck_assert_uint_eq(query(h).lock_count, 0);
+	KT_ST_EQ(D3DKMTLock2(&l2), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTLock2(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTUnlock2(NULL), STATUS_INVALID_PARAMETER);
+	ck_assert_uint_eq(kt_query(h).lock_count, 0);
 	kt_teardown(&g);
 }
 END_TEST
@@ -1125,32 +1098,32 @@ START_TEST(test_pinned_never_moves)
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE p;
 	struct gpusim_alloc_desc d = kt_desc(2 * MIB, GPUSIM_ALLOC_PINNED, GPUSIM_SEG_INVISIBLE, 0);
-	ST_EQ(kt_alloc_on(g.device, &d, &p), STATUS_SUCCESS);
-	struct gpusim_alloc_info before = query(p);
+	KT_ST_EQ(kt_alloc_on(g.device, &d, &p), STATUS_SUCCESS);
+	struct gpusim_alloc_info before = kt_query(p);
 	ck_assert_uint_eq(before.segment, GPUSIM_SEG_INVISIBLE);
 	kt_cmd_begin(&g);
 	kt_cmd_fill(&g, p, 2 * MIB, 0x77777777u);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
 
 	/* Evict after MakeResident: accepted, but it stays. */
-	ST_EQ(make_resident(g.device, &p, 1, NULL), STATUS_SUCCESS);
-	ST_EQ(evict(g.device, &p, 1), STATUS_SUCCESS);
-	ck_assert_uint_eq(query(p).segment, before.segment);
-	ck_assert_uint_eq(query(p).offset, before.offset);
+	KT_ST_EQ(make_resident(g.device, &p, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g.device, &p, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(p).segment, before.segment);
+	ck_assert_uint_eq(kt_query(p).offset, before.offset);
 
 	/* Pressure: three times the invisible segment, each made resident by the GPU. */
-	uint64_t ev0 = stats(&g).evictions;
+	uint64_t ev0 = kt_stats(&g).evictions;
 	push(&g, 18, 4 * MIB, NULL);
 	ck_assert_int_eq(gpusim_idle(g.luid), STATUS_SUCCESS);
-	ck_assert_uint_gt(stats(&g).evictions, ev0);
-	struct gpusim_alloc_info after = query(p);
+	ck_assert_uint_gt(kt_stats(&g).evictions, ev0);
+	struct gpusim_alloc_info after = kt_query(p);
 	ck_assert_uint_eq(after.segment, before.segment);
 	ck_assert_uint_eq(after.offset, before.offset);
 	ck_assert_uint_eq(after.gpu_address, before.gpu_address);
 	/* Its bytes are still the fill (checked by the GPU: the CPU cannot see it). */
 	ck_assert_uint_eq(kt_gpu_crc(&g, p, 2 * MIB), fill_crc(2 * MIB, 0x77));
-	ck_assert_uint_eq(query(p).offset, before.offset);
-	assert_invariants(&g);
+	ck_assert_uint_eq(kt_query(p).offset, before.offset);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -1163,12 +1136,12 @@ START_TEST(test_lock_pinned_invisible_stays)
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE p;
 	struct gpusim_alloc_desc d = kt_desc(MIB, GPUSIM_ALLOC_PINNED, GPUSIM_SEG_INVISIBLE, 0);
-	ST_EQ(kt_alloc_on(g.device, &d, &p), STATUS_SUCCESS);
-	struct gpusim_alloc_info before = query(p);
+	KT_ST_EQ(kt_alloc_on(g.device, &d, &p), STATUS_SUCCESS);
+	struct gpusim_alloc_info before = kt_query(p);
 	ck_assert_uint_eq(before.segment, GPUSIM_SEG_INVISIBLE);
 	D3DKMT_LOCK2 lk = { .hDevice = g.device, .hAllocation = p };
 	NTSTATUS st = D3DKMTLock2(&lk);
-	struct gpusim_alloc_info after = query(p);
+	struct gpusim_alloc_info after = kt_query(p);
 	if (st == STATUS_SUCCESS)
 		unlock2(g.device, p);
 	ck_assert_msg(after.segment == before.segment && after.offset == before.offset,

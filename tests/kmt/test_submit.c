@@ -26,44 +26,12 @@
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-#define ST_EQ(call, expect)                                                                    \
-	do {                                                                                   \
-		NTSTATUS st_ = (call);                                                         \
-		ck_assert_msg(st_ == (NTSTATUS)(expect), "%s: status 0x%08x, expected 0x%08x", \
-			      #call, (unsigned)st_, (unsigned)(expect));                       \
-	} while (0)
-
-static struct gpusim_stats stats(const struct kt_gpu *g)
-{
-	struct gpusim_stats s;
-	ck_assert_int_eq(gpusim_get_stats(g->luid, &s), STATUS_SUCCESS);
-	return s;
-}
-
-static void assert_invariants(const struct kt_gpu *g)
-{
-	char err[256] = "";
-	NTSTATUS st = gpusim_check_invariants(g->luid, err, sizeof(err));
-	ck_assert_msg(st == STATUS_SUCCESS, "invariants: %s", err);
-}
-
-static struct gpusim_alloc_info query(D3DKMT_HANDLE h)
-{
-	struct gpusim_alloc_info info;
-	ck_assert_int_eq(gpusim_query_allocation(h, &info), STATUS_SUCCESS);
-	return info;
-}
-
-static void idle(const struct kt_gpu *g)
-{
-	ck_assert_int_eq(gpusim_idle(g->luid), STATUS_SUCCESS);
-}
 
 static D3DKMT_HANDLE cpu_alloc(struct kt_gpu *g, uint64_t size)
 {
 	D3DKMT_HANDLE h;
 	struct gpusim_alloc_desc d = kt_desc(size, GPUSIM_ALLOC_CPU_VISIBLE, 0, 0);
-	ST_EQ(kt_alloc_on(g->device, &d, &h), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(g->device, &d, &h), STATUS_SUCCESS);
 	return h;
 }
 
@@ -84,11 +52,11 @@ static bool all_words(D3DKMT_HANDLE dev, D3DKMT_HANDLE h, uint64_t size, uint32_
 static uint32_t read_word(D3DKMT_HANDLE dev, D3DKMT_HANDLE h, uint64_t offset)
 {
 	D3DKMT_LOCK2 lk = { .hDevice = dev, .hAllocation = h };
-	ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);
 	uint32_t v;
 	memcpy(&v, (const uint8_t *)lk.pData + offset, 4);
 	D3DKMT_UNLOCK2 ul = { .hDevice = dev, .hAllocation = h };
-	ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
 	return v;
 }
 
@@ -96,7 +64,7 @@ static void fill(struct kt_gpu *g, D3DKMT_HANDLE h, uint64_t size, uint32_t valu
 {
 	kt_cmd_begin(g);
 	kt_cmd_fill(g, h, size, value);
-	ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(g), STATUS_SUCCESS);
 }
 
 static void resident_then_evict(D3DKMT_HANDLE dev, D3DKMT_HANDLE h)
@@ -112,7 +80,7 @@ static void resident_then_evict(D3DKMT_HANDLE dev, D3DKMT_HANDLE h)
 	ev.hDevice = dev;
 	ev.NumAllocations = 1;
 	ev.AllocationList = &h;
-	ST_EQ(D3DKMTEvict(&ev), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTEvict(&ev), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(h), GPUSIM_SEG_SYS);
 }
 
@@ -132,7 +100,7 @@ static D3DKMT_GETDEVICESTATE device_state(D3DKMT_HANDLE dev, D3DKMT_DEVICESTATE_
 	memset(&ds, 0, sizeof(ds));
 	ds.hDevice = dev;
 	ds.StateType = type;
-	ST_EQ(D3DKMTGetDeviceState(&ds), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTGetDeviceState(&ds), STATUS_SUCCESS);
 	return ds;
 }
 
@@ -143,11 +111,11 @@ START_TEST(test_fill)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a = cpu_alloc(&g, 256 * KIB);
-	ST_EQ(kt_write(g.device, a, 256 * KIB, 1), STATUS_SUCCESS);
-	uint64_t submits = stats(&g).submits;
+	KT_ST_EQ(kt_write(g.device, a, 256 * KIB, 1), STATUS_SUCCESS);
+	uint64_t submits = kt_stats(&g).submits;
 	fill(&g, a, 256 * KIB, 0xfeedf00du);
-	ck_assert_uint_eq(stats(&g).submits, submits + 1);
-	idle(&g);
+	ck_assert_uint_eq(kt_stats(&g).submits, submits + 1);
+	kt_idle(&g);
 	ck_assert(all_words(g.device, a, 256 * KIB, 0xfeedf00du));
 	kt_teardown(&g);
 }
@@ -162,15 +130,15 @@ START_TEST(test_fill_every_segment)
 	const uint32_t segs[3] = { GPUSIM_SEG_VISIBLE, GPUSIM_SEG_INVISIBLE, GPUSIM_SEG_GART };
 	D3DKMT_HANDLE h[3];
 	for (int i = 0; i < 3; i++) {
-		ST_EQ(kt_alloc(&g, 64 * KIB, segs[i], GPUSIM_SEG_BIT(segs[i]) | KT_SEG(VISIBLE), &h[i]),
+		KT_ST_EQ(kt_alloc(&g, 64 * KIB, segs[i], GPUSIM_SEG_BIT(segs[i]) | KT_SEG(VISIBLE), &h[i]),
 		      STATUS_SUCCESS);
 		ck_assert_uint_eq(kt_segment(h[i]), segs[i]);
 	}
 	kt_cmd_begin(&g);
 	for (int i = 0; i < 3; i++)
 		kt_cmd_fill(&g, h[i], 64 * KIB, 0x10101010u * (uint32_t)(i + 1));
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
-	idle(&g);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	kt_idle(&g);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_uint_eq(kt_segment(h[i]), segs[i]); /* already resident: not moved */
 		ck_assert_msg(all_words(g.device, h[i], 64 * KIB, 0x10101010u * (uint32_t)(i + 1)),
@@ -185,12 +153,12 @@ START_TEST(test_copy)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE src = cpu_alloc(&g, 512 * KIB), dst;
-	ST_EQ(kt_alloc(&g, 512 * KIB, GPUSIM_SEG_GART, 0, &dst), STATUS_SUCCESS);
-	ST_EQ(kt_write(g.device, src, 512 * KIB, 31), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 512 * KIB, GPUSIM_SEG_GART, 0, &dst), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, src, 512 * KIB, 31), STATUS_SUCCESS);
 	kt_cmd_begin(&g);
 	kt_cmd_copy(&g, src, dst, 512 * KIB);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
-	idle(&g);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	kt_idle(&g);
 	ck_assert(kt_verify(g.device, dst, 512 * KIB, 31));
 	ck_assert(kt_verify(g.device, src, 512 * KIB, 31));
 	kt_teardown(&g);
@@ -202,14 +170,14 @@ START_TEST(test_checksum)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a = cpu_alloc(&g, MIB), b;
-	ST_EQ(kt_write(g.device, a, MIB, 77), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, a, MIB, 77), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_gpu_crc(&g, a, MIB), kt_pattern_crc(MIB, 77));
 	/* A part of it, and a copy in invisible VRAM. */
 	ck_assert_uint_eq(kt_gpu_crc(&g, a, 12 * KIB), kt_pattern_crc(12 * KIB, 77));
-	ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &b), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &b), STATUS_SUCCESS);
 	kt_cmd_begin(&g);
 	kt_cmd_copy(&g, a, b, MIB);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_gpu_crc(&g, b, MIB), kt_pattern_crc(MIB, 77));
 	ck_assert_uint_ne(kt_pattern_crc(MIB, 77), kt_pattern_crc(MIB, 78));
 	kt_teardown(&g);
@@ -222,23 +190,23 @@ START_TEST(test_patch_offset)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a = cpu_alloc(&g, 64 * KIB), out = cpu_alloc(&g, PG);
-	ST_EQ(kt_write(g.device, a, 64 * KIB, 5), STATUS_SUCCESS);
-	ST_EQ(kt_write(g.device, out, PG, 6), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, a, 64 * KIB, 5), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, out, PG, 6), STATUS_SUCCESS);
 	kt_cmd_begin(&g);
 	kt_cmd_checksum(&g, a, 64 * KIB, out, 2048 + 12);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
-	idle(&g);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	kt_idle(&g);
 	uint32_t want = kt_pattern_crc(64 * KIB, 5);
 	ck_assert_uint_eq(read_word(g.device, out, 2048 + 12), want);
 	/* Nothing else was written. */
 	D3DKMT_LOCK2 lk = { .hDevice = g.device, .hAllocation = out };
-	ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);
 	ck_assert(kt_pattern_ok(lk.pData, 2048 + 12, 6));
 	uint8_t tail[PG];
 	kt_pattern(tail, PG, 6);
 	ck_assert_mem_eq((uint8_t *)lk.pData + 2048 + 16, tail + 2048 + 16, PG - 2048 - 16);
 	D3DKMT_UNLOCK2 ul = { .hDevice = g.device, .hAllocation = out };
-	ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -253,14 +221,14 @@ START_TEST(test_render_outputs)
 	kt_cmd_fill(&g, a, PG, 1);
 	D3DKMT_RENDER r;
 	render_args(&g, &r);
-	ST_EQ(D3DKMTRender(&r), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTRender(&r), STATUS_SUCCESS);
 	ck_assert_ptr_eq(r.pNewCommandBuffer, g.ctx.pCommandBuffer);
 	ck_assert_uint_eq(r.NewCommandBufferSize, g.ctx.CommandBufferSize);
 	ck_assert_ptr_eq(r.pNewAllocationList, g.ctx.pAllocationList);
 	ck_assert_uint_eq(r.NewAllocationListSize, g.ctx.AllocationListSize);
 	ck_assert_ptr_eq(r.pNewPatchLocationList, g.ctx.pPatchLocationList);
 	ck_assert_uint_eq(r.NewPatchLocationListSize, g.ctx.PatchLocationListSize);
-	idle(&g);
+	kt_idle(&g);
 	ck_assert(all_words(g.device, a, PG, 1));
 	kt_teardown(&g);
 }
@@ -281,9 +249,9 @@ START_TEST(test_render_command_offset)
 	r.CommandOffset = 64;
 	r.CommandLength = (g.ndw - 16) * 4;
 	ck_assert_uint_ge(g.ctx.pPatchLocationList[0].PatchOffset, 64);
-	ST_EQ(D3DKMTRender(&r), STATUS_SUCCESS);
-	idle(&g);
-	ck_assert_uint_eq(stats(&g).faults, 0);
+	KT_ST_EQ(D3DKMTRender(&r), STATUS_SUCCESS);
+	kt_idle(&g);
+	ck_assert_uint_eq(kt_stats(&g).faults, 0);
 	ck_assert(all_words(g.device, a, 64 * KIB, 0x0ff5e7u));
 	kt_teardown(&g);
 }
@@ -296,27 +264,27 @@ START_TEST(test_list_made_resident_after_evict)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a, b, c;
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &a), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &b), STATUS_SUCCESS);
-	ST_EQ(kt_alloc(&g, MIB, 0, 0, &c), STATUS_SUCCESS);
-	ST_EQ(kt_write(g.device, a, MIB, 12), STATUS_SUCCESS);
-	ST_EQ(kt_write(g.device, c, MIB, 13), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &b), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &c), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, a, MIB, 12), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, c, MIB, 13), STATUS_SUCCESS);
 	resident_then_evict(g.device, a);
 	resident_then_evict(g.device, c);
-	uint64_t page_ins = stats(&g).page_ins;
+	uint64_t page_ins = kt_stats(&g).page_ins;
 
 	kt_cmd_begin(&g);
 	kt_cmd_copy(&g, a, b, MIB);
 	kt_cmd_fill(&g, c, MIB, 0x3c3c3c3cu);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
 	ck_assert_uint_ne(kt_segment(a), GPUSIM_SEG_SYS);
 	ck_assert_uint_ne(kt_segment(c), GPUSIM_SEG_SYS);
-	ck_assert_uint_ge(stats(&g).page_ins, page_ins + 2);
-	idle(&g);
+	ck_assert_uint_ge(kt_stats(&g).page_ins, page_ins + 2);
+	kt_idle(&g);
 	ck_assert(kt_verify(g.device, b, MIB, 12));
 	ck_assert(kt_verify(g.device, a, MIB, 12));
 	ck_assert(all_words(g.device, c, MIB, 0x3c3c3c3cu));
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -327,8 +295,8 @@ START_TEST(test_list_made_resident_after_pressure)
 	kt_setup(&g, CFG_SMALL);
 	D3DKMT_HANDLE h[12];
 	for (int i = 0; i < 12; i++) {
-		ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[i]), STATUS_SUCCESS);
-		ST_EQ(kt_write(g.device, h[i], MIB, 200 + i), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_write(g.device, h[i], MIB, 200 + i), STATUS_SUCCESS);
 	}
 	int evicted = -1;
 	for (int i = 0; i < 12 && evicted < 0; i++)
@@ -340,7 +308,7 @@ START_TEST(test_list_made_resident_after_pressure)
 	/* Every one of them through the GPU, one submission each. */
 	for (int i = 0; i < 12; i++)
 		ck_assert_msg(kt_gpu_crc(&g, h[i], MIB) == kt_pattern_crc(MIB, 200 + i), "allocation %d", i);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -351,19 +319,19 @@ START_TEST(test_null_rendering)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a;
-	ST_EQ(kt_alloc(&g, 64 * KIB, 0, 0, &a), STATUS_SUCCESS);
-	ST_EQ(kt_write(g.device, a, 64 * KIB, 8), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 64 * KIB, 0, 0, &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, a, 64 * KIB, 8), STATUS_SUCCESS);
 	resident_then_evict(g.device, a);
-	uint64_t submits = stats(&g).submits;
+	uint64_t submits = kt_stats(&g).submits;
 	kt_cmd_begin(&g);
 	kt_cmd_fill(&g, a, 64 * KIB, 0);
 	D3DKMT_RENDER r;
 	render_args(&g, &r);
 	r.Flags.NullRendering = 1;
-	ST_EQ(D3DKMTRender(&r), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTRender(&r), STATUS_SUCCESS);
 	ck_assert_uint_ne(kt_segment(a), GPUSIM_SEG_SYS);
-	idle(&g);
-	ck_assert_uint_eq(stats(&g).submits, submits);
+	kt_idle(&g);
+	ck_assert_uint_eq(kt_stats(&g).submits, submits);
 	ck_assert(kt_verify(g.device, a, 64 * KIB, 8));
 	kt_teardown(&g);
 }
@@ -377,14 +345,14 @@ START_TEST(test_destroy_while_busy)
 	kt_setup(&g, CFG);
 	struct gpusim_alloc_desc d = kt_desc(4 * MIB, GPUSIM_ALLOC_CPU_VISIBLE, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE));
 	D3DKMT_HANDLE a, b;
-	ST_EQ(kt_alloc_on(g.device, &d, &a), STATUS_SUCCESS);
-	uint64_t off = query(a).offset;
+	KT_ST_EQ(kt_alloc_on(g.device, &d, &a), STATUS_SUCCESS);
+	uint64_t off = kt_query(a).offset;
 	fill(&g, a, 4 * MIB, 0xaaaaaaaau);
-	ST_EQ(kt_free(g.device, a), STATUS_SUCCESS); /* no idle before */
-	ST_EQ(kt_alloc_on(g.device, &d, &b), STATUS_SUCCESS);
-	ck_assert_uint_eq(query(b).offset, off);     /* the same memory */
-	ST_EQ(kt_write(g.device, b, 4 * MIB, 61), STATUS_SUCCESS);
-	idle(&g);
+	KT_ST_EQ(kt_free(g.device, a), STATUS_SUCCESS); /* no idle before */
+	KT_ST_EQ(kt_alloc_on(g.device, &d, &b), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(b).offset, off);     /* the same memory */
+	KT_ST_EQ(kt_write(g.device, b, 4 * MIB, 61), STATUS_SUCCESS);
+	kt_idle(&g);
 	ck_assert(kt_verify(g.device, b, 4 * MIB, 61));
 	kt_teardown(&g);
 }
@@ -397,22 +365,22 @@ START_TEST(test_render_locked_in_sys)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a;
-	ST_EQ(kt_alloc(&g, 64 * KIB, 0, 0, &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 64 * KIB, 0, 0, &a), STATUS_SUCCESS);
 	resident_then_evict(g.device, a);
 	D3DKMT_LOCK2 lk = { .hDevice = g.device, .hAllocation = a };
-	ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_SYS);
 	uint32_t *p = lk.pData;
 	kt_pattern(p, 64 * KIB, 17);
 	ck_assert_uint_eq(kt_gpu_crc(&g, a, 64 * KIB), kt_pattern_crc(64 * KIB, 17));
 	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_GART);
 	fill(&g, a, 64 * KIB, 0x5eed5eedu);
-	idle(&g);
+	kt_idle(&g);
 	ck_assert_uint_eq(p[0], 0x5eed5eedu);
 	ck_assert_uint_eq(p[64 * KIB / 4 - 1], 0x5eed5eedu);
 	D3DKMT_UNLOCK2 ul = { .hDevice = g.device, .hAllocation = a };
-	ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
-	assert_invariants(&g);
+	KT_ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
 	kt_teardown(&g);
 }
 END_TEST
@@ -423,19 +391,19 @@ START_TEST(test_render_locked_vram_only)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a;
-	ST_EQ(kt_alloc(&g, 64 * KIB, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE), &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 64 * KIB, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE), &a), STATUS_SUCCESS);
 	D3DKMT_LOCK2 lk = { .hDevice = g.device, .hAllocation = a };
-	ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);  /* out to its backing store, for the CPU */
+	KT_ST_EQ(D3DKMTLock2(&lk), STATUS_SUCCESS);  /* out to its backing store, for the CPU */
 	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_SYS);
 	kt_pattern(lk.pData, 64 * KIB, 23);
-	uint64_t submits = stats(&g).submits;
+	uint64_t submits = kt_stats(&g).submits;
 	kt_cmd_begin(&g);
 	kt_cmd_use(&g, a);
-	ST_EQ(kt_cmd_submit(&g), STATUS_GRAPHICS_CANT_RENDER_LOCKED_ALLOCATION);
-	ck_assert_uint_eq(stats(&g).submits, submits);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_GRAPHICS_CANT_RENDER_LOCKED_ALLOCATION);
+	ck_assert_uint_eq(kt_stats(&g).submits, submits);
 	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_SYS);
 	D3DKMT_UNLOCK2 ul = { .hDevice = g.device, .hAllocation = a };
-	ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
 	ck_assert_uint_eq(kt_gpu_crc(&g, a, 64 * KIB), kt_pattern_crc(64 * KIB, 23));
 	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_INVISIBLE);
 	kt_teardown(&g);
@@ -456,9 +424,9 @@ START_TEST(test_page_fault_unmapped)
 	kt_cmd_begin(&g);
 	kt_cmd_fill(&g, a, PG, 0x1111u);
 	kt_cmd_write_raw(&g, addr, 0xbadu);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
-	idle(&g);
-	ck_assert_uint_eq(stats(&g).faults, 1);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	kt_idle(&g);
+	ck_assert_uint_eq(kt_stats(&g).faults, 1);
 	D3DKMT_GETDEVICESTATE ds = device_state(g.device, D3DKMT_DEVICESTATE_PAGE_FAULT);
 	ck_assert_uint_eq(ds.PageFaultState.FaultedVirtualAddress, addr);
 	ck_assert_uint_eq(ds.PageFaultState.FaultErrorCode.IsDeviceSpecificCode, 0);
@@ -477,10 +445,10 @@ START_TEST(test_dma_error)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a = cpu_alloc(&g, PG);
-	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DMA_ERROR, 0), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DMA_ERROR, 0), STATUS_SUCCESS);
 	fill(&g, a, PG, 1);
-	idle(&g);
-	ck_assert_uint_eq(stats(&g).faults, 1);
+	kt_idle(&g);
+	ck_assert_uint_eq(kt_stats(&g).faults, 1);
 	ck_assert_int_eq(device_state(g.device, D3DKMT_DEVICESTATE_EXECUTION).ExecutionState,
 			 D3DKMT_DEVICEEXECUTION_ERROR_DMAFAULT);
 	D3DKMT_DEVICEPAGEFAULT_STATE pf = device_state(g.device, D3DKMT_DEVICESTATE_PAGE_FAULT).PageFaultState;
@@ -488,9 +456,9 @@ START_TEST(test_dma_error)
 	ck_assert_uint_eq(pf.FaultErrorCode.DeviceSpecificCode, HW_FAULT_DMA);
 	/* Only the next packet: the next submission runs. */
 	fill(&g, a, PG, 2);
-	idle(&g);
+	kt_idle(&g);
 	ck_assert(all_words(g.device, a, PG, 2));
-	ck_assert_uint_eq(stats(&g).faults, 1);
+	ck_assert_uint_eq(kt_stats(&g).faults, 1);
 	kt_teardown(&g);
 }
 END_TEST
@@ -504,23 +472,23 @@ START_TEST(test_page_fault_blames_its_device)
 	D3DKMT_CREATECONTEXT c2;
 	memset(&c2, 0, sizeof(c2));
 	c2.hDevice = dev2;
-	ST_EQ(D3DKMTCreateContext(&c2), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateContext(&c2), STATUS_SUCCESS);
 	/* dev2 submits good work first, then g faults. */
 	struct gpusim_alloc_desc d = kt_desc(PG, GPUSIM_ALLOC_CPU_VISIBLE, 0, 0);
 	D3DKMT_HANDLE b;
-	ST_EQ(kt_alloc_on(dev2, &d, &b), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(dev2, &d, &b), STATUS_SUCCESS);
 	struct kt_gpu g2 = g;
 	g2.device = dev2;
 	g2.context = c2.hContext;
 	g2.ctx = c2;
 	kt_cmd_begin(&g2);
 	kt_cmd_fill(&g2, b, PG, 0x2222u);
-	ST_EQ(kt_cmd_submit(&g2), STATUS_SUCCESS);
+	KT_ST_EQ(kt_cmd_submit(&g2), STATUS_SUCCESS);
 	kt_cmd_begin(&g);
 	kt_cmd_write_raw(&g, HW_GART_BASE_DEFAULT + 64ull * 1024 * MIB + 4096, 1);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
-	idle(&g);
-	ck_assert_uint_eq(stats(&g).faults, 1);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	kt_idle(&g);
+	ck_assert_uint_eq(kt_stats(&g).faults, 1);
 	ck_assert_int_eq(device_state(g.device, D3DKMT_DEVICESTATE_EXECUTION).ExecutionState,
 			 D3DKMT_DEVICEEXECUTION_ERROR_DMAPAGEFAULT);
 	ck_assert_int_eq(device_state(dev2, D3DKMT_DEVICESTATE_EXECUTION).ExecutionState,
@@ -538,16 +506,16 @@ START_TEST(test_page_fault_forgotten_allocation)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a;
-	ST_EQ(kt_alloc(&g, PG, GPUSIM_SEG_GART, KT_SEG(GART), &a), STATUS_SUCCESS);
-	ST_EQ(kt_write(g.device, a, PG, 99), STATUS_SUCCESS);
-	uint64_t addr = query(a).gpu_address;
+	KT_ST_EQ(kt_alloc(&g, PG, GPUSIM_SEG_GART, KT_SEG(GART), &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, a, PG, 99), STATUS_SUCCESS);
+	uint64_t addr = kt_query(a).gpu_address;
 	ck_assert_uint_ge(addr, HW_GART_BASE_DEFAULT);
 	resident_then_evict(g.device, a);
 	kt_cmd_begin(&g);
 	kt_cmd_write_raw(&g, addr, 0xdeadu);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
-	idle(&g);
-	ck_assert_uint_eq(stats(&g).faults, 1);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	kt_idle(&g);
+	ck_assert_uint_eq(kt_stats(&g).faults, 1);
 	ck_assert_uint_eq(device_state(g.device, D3DKMT_DEVICESTATE_PAGE_FAULT).PageFaultState.FaultedVirtualAddress,
 			  addr);
 	ck_assert(kt_verify(g.device, a, PG, 99));
@@ -566,18 +534,18 @@ START_TEST(test_removed_device_submit_objects)
 	memset(&cs, 0, sizeof(cs));
 	cs.hDevice = g.device;
 	cs.Info.Type = D3DDDI_MONITORED_FENCE;
-	ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_SUCCESS);
 	cpu = cs.Info.MonitoredFence.FenceValueCPUVirtualAddress;
 	D3DKMT_HANDLE f = cs.hSyncObject;
-	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
 
 	D3DKMT_CREATECONTEXT c2;
 	memset(&c2, 0, sizeof(c2));
 	c2.hDevice = g.device;
-	ST_EQ(D3DKMTCreateContext(&c2), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(D3DKMTCreateContext(&c2), STATUS_DEVICE_REMOVED);
 	ck_assert_uint_eq(c2.hContext, 0);
 	cs.hSyncObject = 0;
-	ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_DEVICE_REMOVED);
 	ck_assert_uint_eq(cs.hSyncObject, 0);
 	D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2 sg;
 	memset(&sg, 0, sizeof(sg));
@@ -585,20 +553,20 @@ START_TEST(test_removed_device_submit_objects)
 	sg.ObjectCount = 1;
 	sg.ObjectHandleArray[0] = f;
 	sg.Fence.FenceValue = 1;
-	ST_EQ(D3DKMTSignalSynchronizationObject2(&sg), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(D3DKMTSignalSynchronizationObject2(&sg), STATUS_DEVICE_REMOVED);
 	ck_assert_uint_eq(*cpu, 0);
 	D3DKMT_GETDEVICESTATE ds;
 	memset(&ds, 0, sizeof(ds));
 	ds.hDevice = g.device;
 	ds.StateType = D3DKMT_DEVICESTATE_EXECUTION;
-	ST_EQ(D3DKMTGetDeviceState(&ds), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(D3DKMTGetDeviceState(&ds), STATUS_DEVICE_REMOVED);
 	ck_assert_int_eq(gpusim_idle(g.luid), STATUS_DEVICE_REMOVED);
 	D3DKMT_DESTROYSYNCHRONIZATIONOBJECT dso = { .hSyncObject = f };
-	ST_EQ(D3DKMTDestroySynchronizationObject(&dso), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTDestroySynchronizationObject(&dso), STATUS_SUCCESS);
 	D3DKMT_DESTROYCONTEXT dc = { .hContext = g.context };
-	ST_EQ(D3DKMTDestroyContext(&dc), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTDestroyContext(&dc), STATUS_SUCCESS);
 	D3DKMT_DESTROYDEVICE dd = { .hDevice = g.device };
-	ST_EQ(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -612,10 +580,10 @@ START_TEST(test_list_too_big)
 	enum { N = 12 };
 	D3DKMT_HANDLE h[N];
 	for (int i = 0; i < N; i++) {
-		ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[i]), STATUS_SUCCESS);
-		ST_EQ(kt_write(g.device, h[i], MIB, 300 + i), STATUS_SUCCESS);
+		KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h[i]), STATUS_SUCCESS);
+		KT_ST_EQ(kt_write(g.device, h[i], MIB, 300 + i), STATUS_SUCCESS);
 	}
-	struct gpusim_stats s0 = stats(&g);
+	struct gpusim_stats s0 = kt_stats(&g);
 	uint64_t cap = s0.seg[GPUSIM_SEG_VISIBLE].size + s0.seg[GPUSIM_SEG_INVISIBLE].size + s0.seg[GPUSIM_SEG_GART].size;
 	ck_assert_uint_gt(N * MIB, cap);
 	ck_assert_uint_ge(g.ctx.AllocationListSize, N);
@@ -624,23 +592,23 @@ START_TEST(test_list_too_big)
 	kt_cmd_fill(&g, h[0], MIB, 0);
 	for (int i = 1; i < N; i++)
 		kt_cmd_use(&g, h[i]);
-	ST_EQ(kt_cmd_submit(&g), STATUS_NO_VIDEO_MEMORY);
-	idle(&g);
-	struct gpusim_stats s1 = stats(&g);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_NO_VIDEO_MEMORY);
+	kt_idle(&g);
+	struct gpusim_stats s1 = kt_stats(&g);
 	ck_assert_uint_eq(s1.submits, s0.submits);
 	ck_assert_uint_eq(s1.faults, 0);
 	for (int i = 0; i < N; i++)
 		ck_assert_msg(kt_verify(g.device, h[i], MIB, 300 + i), "allocation %d damaged", i);
-	assert_invariants(&g);
+	kt_assert_invariants(&g);
 	/* Half of it fits: the same work goes through. */
 	kt_cmd_begin(&g);
 	kt_cmd_fill(&g, h[0], MIB, 0);
 	for (int i = 1; i < N / 2; i++)
 		kt_cmd_use(&g, h[i]);
-	ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
-	idle(&g);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	kt_idle(&g);
 	ck_assert(all_words(g.device, h[0], MIB, 0));
-	ck_assert_uint_eq(stats(&g).submits, s0.submits + 1);
+	ck_assert_uint_eq(kt_stats(&g).submits, s0.submits + 1);
 	kt_teardown(&g);
 }
 END_TEST
@@ -650,14 +618,14 @@ START_TEST(test_render_device_removed)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_HANDLE a = cpu_alloc(&g, PG);
-	uint64_t submits = stats(&g).submits;
-	ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
+	uint64_t submits = kt_stats(&g).submits;
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
 	kt_cmd_begin(&g);
 	kt_cmd_fill(&g, a, PG, 1);
-	ST_EQ(kt_cmd_submit(&g), STATUS_DEVICE_REMOVED);
-	ck_assert_uint_eq(stats(&g).submits, submits);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_DEVICE_REMOVED);
+	ck_assert_uint_eq(kt_stats(&g).submits, submits);
 	D3DKMT_DESTROYCONTEXT dc = { .hContext = g.context };
-	ST_EQ(D3DKMTDestroyContext(&dc), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTDestroyContext(&dc), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -676,7 +644,7 @@ static void bad_setup(struct bad *b)
 {
 	kt_setup(&b->g, CFG);
 	b->t = cpu_alloc(&b->g, 64 * KIB);
-	ST_EQ(kt_write(b->g.device, b->t, 64 * KIB, 5), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(b->g.device, b->t, 64 * KIB, 5), STATUS_SUCCESS);
 	kt_cmd_begin(&b->g);
 	kt_cmd_fill(&b->g, b->t, 64 * KIB, 0x11111111u);
 	render_args(&b->g, &b->r);
@@ -684,12 +652,12 @@ static void bad_setup(struct bad *b)
 
 static void bad_check(struct bad *b)
 {
-	uint64_t submits = stats(&b->g).submits;
+	uint64_t submits = kt_stats(&b->g).submits;
 	NTSTATUS st = D3DKMTRender(&b->r);
 	ck_assert_msg(st == STATUS_INVALID_PARAMETER, "status 0x%08x, expected STATUS_INVALID_PARAMETER",
 		      (unsigned)st);
-	idle(&b->g);
-	ck_assert_uint_eq(stats(&b->g).submits, submits);
+	kt_idle(&b->g);
+	ck_assert_uint_eq(kt_stats(&b->g).submits, submits);
 	ck_assert(kt_verify(b->g.device, b->t, 64 * KIB, 5));
 	kt_teardown(&b->g);
 }
@@ -708,10 +676,10 @@ START_TEST(test_render_valid)
 {
 	struct bad b;
 	bad_setup(&b);
-	uint64_t submits = stats(&b.g).submits;
-	ST_EQ(D3DKMTRender(&b.r), STATUS_SUCCESS);
-	idle(&b.g);
-	ck_assert_uint_eq(stats(&b.g).submits, submits + 1);
+	uint64_t submits = kt_stats(&b.g).submits;
+	KT_ST_EQ(D3DKMTRender(&b.r), STATUS_SUCCESS);
+	kt_idle(&b.g);
+	ck_assert_uint_eq(kt_stats(&b.g).submits, submits + 1);
 	ck_assert(all_words(b.g.device, b.t, 64 * KIB, 0x11111111u));
 	kt_teardown(&b.g);
 }
@@ -721,7 +689,7 @@ START_TEST(test_render_null)
 {
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
-	ST_EQ(D3DKMTRender(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTRender(NULL), STATUS_INVALID_PARAMETER);
 	kt_teardown(&g);
 }
 END_TEST
@@ -733,16 +701,16 @@ BAD_RENDER(test_render_bad_context_stale, {
 	D3DKMT_CREATECONTEXT c2;
 	memset(&c2, 0, sizeof(c2));
 	c2.hDevice = b.g.device;
-	ST_EQ(D3DKMTCreateContext(&c2), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateContext(&c2), STATUS_SUCCESS);
 	D3DKMT_DESTROYCONTEXT dc = { .hContext = c2.hContext };
-	ST_EQ(D3DKMTDestroyContext(&dc), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTDestroyContext(&dc), STATUS_SUCCESS);
 	b.r.hContext = c2.hContext;
 })
 BAD_RENDER(test_render_bad_context_virtual, {
 	D3DKMT_CREATECONTEXTVIRTUAL cv;
 	memset(&cv, 0, sizeof(cv));
 	cv.hDevice = b.g.device;
-	ST_EQ(D3DKMTCreateContextVirtual(&cv), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateContextVirtual(&cv), STATUS_SUCCESS);
 	b.r.hContext = cv.hContext; /* has no command buffer to render */
 })
 BAD_RENDER(test_render_bad_length_not_dwords, b.r.CommandLength -= 2)
@@ -765,14 +733,14 @@ BAD_RENDER(test_render_bad_patch_no_list, b.r.AllocationCount = 0)
 BAD_RENDER(test_render_bad_patch_alloc_offset, b.g.ctx.pPatchLocationList[0].AllocationOffset = 64 * KIB)
 BAD_RENDER(test_render_bad_list_handle, {
 	D3DKMT_HANDLE gone;
-	ST_EQ(kt_alloc(&b.g, PG, 0, 0, &gone), STATUS_SUCCESS);
-	ST_EQ(kt_free(b.g.device, gone), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&b.g, PG, 0, 0, &gone), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(b.g.device, gone), STATUS_SUCCESS);
 	b.g.ctx.pAllocationList[0].hAllocation = gone;
 })
 BAD_RENDER(test_render_bad_list_other_device, {
 	D3DKMT_HANDLE dev2 = kt_new_device(&b.g), other;
 	struct gpusim_alloc_desc d = kt_desc(64 * KIB, 0, 0, 0);
-	ST_EQ(kt_alloc_on(dev2, &d, &other), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(dev2, &d, &other), STATUS_SUCCESS);
 	b.g.ctx.pAllocationList[0].hAllocation = other;
 })
 BAD_RENDER(test_render_bad_list_flags, b.g.ctx.pAllocationList[0].Value = 0x20u)
@@ -791,7 +759,7 @@ static D3DKMT_HANDLE make_fence(D3DKMT_HANDLE dev, uint64_t initial, const volat
 	cs.hDevice = dev;
 	cs.Info.Type = D3DDDI_MONITORED_FENCE;
 	cs.Info.MonitoredFence.InitialFenceValue = initial;
-	ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_SUCCESS);
 	ck_assert_uint_ne(cs.hSyncObject, 0);
 	ck_assert_ptr_nonnull(cs.Info.MonitoredFence.FenceValueCPUVirtualAddress);
 	*cpu = cs.Info.MonitoredFence.FenceValueCPUVirtualAddress;
@@ -835,13 +803,13 @@ START_TEST(test_monitored_fence_after_work)
 	ck_assert_uint_eq(*cpu, 3);
 	D3DKMT_HANDLE a = cpu_alloc(&g, 2 * MIB);
 	fill(&g, a, 2 * MIB, 0x600d600du);
-	ST_EQ(signal_obj(g.context, f, 5), STATUS_SUCCESS);
+	KT_ST_EQ(signal_obj(g.context, f, 5), STATUS_SUCCESS);
 	/* Signalled behind the fill, which the GPU has not run yet. */
 	ck_assert_uint_lt(*cpu, 5);
-	idle(&g);
+	kt_idle(&g);
 	ck_assert_uint_eq(*cpu, 5);
 	ck_assert(all_words(g.device, a, 2 * MIB, 0x600d600du));
-	ST_EQ(destroy_sync(f), STATUS_SUCCESS);
+	KT_ST_EQ(destroy_sync(f), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -854,8 +822,8 @@ START_TEST(test_wait_for_fence)
 	D3DKMT_HANDLE f = make_fence(g.device, 0, &cpu);
 	D3DKMT_HANDLE a = cpu_alloc(&g, 2 * MIB);
 	fill(&g, a, 2 * MIB, 0x0badcafeu);
-	ST_EQ(signal_obj(g.context, f, 7), STATUS_SUCCESS);
-	ST_EQ(wait_obj(g.context, f, 7), STATUS_SUCCESS);
+	KT_ST_EQ(signal_obj(g.context, f, 7), STATUS_SUCCESS);
+	KT_ST_EQ(wait_obj(g.context, f, 7), STATUS_SUCCESS);
 	ck_assert_uint_ge(*cpu, 7);
 	/* The work behind the signal is done: the allocation is not busy. */
 	D3DKMT_LOCK lk;
@@ -863,7 +831,7 @@ START_TEST(test_wait_for_fence)
 	lk.hDevice = g.device;
 	lk.hAllocation = a;
 	lk.Flags.DonotWait = 1;
-	ST_EQ(D3DKMTLock(&lk), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTLock(&lk), STATUS_SUCCESS);
 	const uint32_t *p = lk.pData;
 	ck_assert_uint_eq(p[0], 0x0badcafeu);
 	ck_assert_uint_eq(p[2 * MIB / 4 - 1], 0x0badcafeu);
@@ -872,9 +840,9 @@ START_TEST(test_wait_for_fence)
 	ul.hDevice = g.device;
 	ul.NumAllocations = 1;
 	ul.phAllocations = &a;
-	ST_EQ(D3DKMTUnlock(&ul), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTUnlock(&ul), STATUS_SUCCESS);
 	/* A value already reached: returns at once. */
-	ST_EQ(wait_obj(g.context, f, 6), STATUS_SUCCESS);
+	KT_ST_EQ(wait_obj(g.context, f, 6), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -886,14 +854,14 @@ START_TEST(test_signal_when_idle)
 	kt_setup(&g, CFG);
 	const volatile uint64_t *cpu;
 	D3DKMT_HANDLE f = make_fence(g.device, 0, &cpu);
-	idle(&g);
-	ST_EQ(signal_obj(g.context, f, 1), STATUS_SUCCESS);
+	kt_idle(&g);
+	KT_ST_EQ(signal_obj(g.context, f, 1), STATUS_SUCCESS);
 	ck_assert_uint_eq(*cpu, 1);
-	ST_EQ(signal_obj(g.context, f, 1000), STATUS_SUCCESS);
+	KT_ST_EQ(signal_obj(g.context, f, 1000), STATUS_SUCCESS);
 	ck_assert_uint_eq(*cpu, 1000);
 	/* A monitored fence only moves forward. */
-	ST_EQ(signal_obj(g.context, f, 999), STATUS_INVALID_PARAMETER);
-	ST_EQ(signal_obj(g.context, f, 1000), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(signal_obj(g.context, f, 999), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(signal_obj(g.context, f, 1000), STATUS_INVALID_PARAMETER);
 	ck_assert_uint_eq(*cpu, 1000);
 	kt_teardown(&g);
 }
@@ -904,26 +872,26 @@ START_TEST(test_sync_create_invalid)
 	struct kt_gpu g;
 	kt_setup(&g, CFG);
 	D3DKMT_CREATESYNCHRONIZATIONOBJECT2 cs;
-	ST_EQ(D3DKMTCreateSynchronizationObject2(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTCreateSynchronizationObject2(NULL), STATUS_INVALID_PARAMETER);
 	memset(&cs, 0, sizeof(cs));
 	cs.Info.Type = D3DDDI_MONITORED_FENCE;
 	cs.hDevice = 0;
-	ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_INVALID_PARAMETER);
 	cs.hDevice = g.context;
-	ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_INVALID_PARAMETER);
 	cs.hDevice = g.result;
-	ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_INVALID_PARAMETER);
 	cs.hDevice = g.device;
 	cs.Info.Type = (D3DDDI_SYNCHRONIZATIONOBJECT_TYPE)0;
-	ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_INVALID_PARAMETER);
 	cs.Info.Type = (D3DDDI_SYNCHRONIZATIONOBJECT_TYPE)99;
-	ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_INVALID_PARAMETER);
 	cs.Info.Type = D3DDDI_MONITORED_FENCE;
 	cs.Info.Flags.Value = 0x40000000u; /* reserved */
-	ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_INVALID_PARAMETER);
 	ck_assert_uint_eq(cs.hSyncObject, 0);
 	cs.Info.Flags.Value = 0;
-	ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTCreateSynchronizationObject2(&cs), STATUS_SUCCESS);
 	kt_teardown(&g);
 }
 END_TEST
@@ -939,47 +907,47 @@ START_TEST(test_sync_signal_wait_invalid)
 	D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2 s;
 	D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2 w;
 
-	ST_EQ(D3DKMTSignalSynchronizationObject2(NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(signal_obj(0, f, 1), STATUS_INVALID_PARAMETER);
-	ST_EQ(signal_obj(g.device, f, 1), STATUS_INVALID_PARAMETER);  /* a device is not a context */
-	ST_EQ(signal_obj(g.context, 0, 1), STATUS_INVALID_PARAMETER);
-	ST_EQ(signal_obj(g.context, g.result, 1), STATUS_INVALID_PARAMETER);
-	ST_EQ(signal_obj(g.context, f2, 1), STATUS_INVALID_PARAMETER); /* another device's object */
+	KT_ST_EQ(D3DKMTSignalSynchronizationObject2(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(signal_obj(0, f, 1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(signal_obj(g.device, f, 1), STATUS_INVALID_PARAMETER);  /* a device is not a context */
+	KT_ST_EQ(signal_obj(g.context, 0, 1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(signal_obj(g.context, g.result, 1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(signal_obj(g.context, f2, 1), STATUS_INVALID_PARAMETER); /* another device's object */
 	memset(&s, 0, sizeof(s));
 	s.hContext = g.context;
 	s.ObjectHandleArray[0] = f;
 	s.Fence.FenceValue = 1;
 	s.ObjectCount = 0;
-	ST_EQ(D3DKMTSignalSynchronizationObject2(&s), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTSignalSynchronizationObject2(&s), STATUS_INVALID_PARAMETER);
 	s.ObjectCount = D3DDDI_MAX_OBJECT_SIGNALED + 1;
-	ST_EQ(D3DKMTSignalSynchronizationObject2(&s), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTSignalSynchronizationObject2(&s), STATUS_INVALID_PARAMETER);
 	s.ObjectCount = 1;
 	s.Flags.Value = 0x100u; /* reserved */
-	ST_EQ(D3DKMTSignalSynchronizationObject2(&s), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTSignalSynchronizationObject2(&s), STATUS_INVALID_PARAMETER);
 	ck_assert_uint_eq(*cpu, 0);
 	ck_assert_uint_eq(*cpu2, 0);
 
-	ST_EQ(D3DKMTWaitForSynchronizationObject2(NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(wait_obj(0, f, 0), STATUS_INVALID_PARAMETER);
-	ST_EQ(wait_obj(g.device, f, 0), STATUS_INVALID_PARAMETER);
-	ST_EQ(wait_obj(g.context, 0, 0), STATUS_INVALID_PARAMETER);
-	ST_EQ(wait_obj(g.context, f2, 0), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTWaitForSynchronizationObject2(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(wait_obj(0, f, 0), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(wait_obj(g.device, f, 0), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(wait_obj(g.context, 0, 0), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(wait_obj(g.context, f2, 0), STATUS_INVALID_PARAMETER);
 	memset(&w, 0, sizeof(w));
 	w.hContext = g.context;
 	w.ObjectHandleArray[0] = f;
 	w.ObjectCount = 0;
-	ST_EQ(D3DKMTWaitForSynchronizationObject2(&w), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTWaitForSynchronizationObject2(&w), STATUS_INVALID_PARAMETER);
 	w.ObjectCount = D3DDDI_MAX_OBJECT_WAITED_ON + 1;
-	ST_EQ(D3DKMTWaitForSynchronizationObject2(&w), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTWaitForSynchronizationObject2(&w), STATUS_INVALID_PARAMETER);
 
 	/* Destroyed objects are gone for every call. */
-	ST_EQ(D3DKMTDestroySynchronizationObject(NULL), STATUS_INVALID_PARAMETER);
-	ST_EQ(destroy_sync(0), STATUS_INVALID_PARAMETER);
-	ST_EQ(destroy_sync(g.context), STATUS_INVALID_PARAMETER);
-	ST_EQ(destroy_sync(f), STATUS_SUCCESS);
-	ST_EQ(destroy_sync(f), STATUS_INVALID_PARAMETER);
-	ST_EQ(signal_obj(g.context, f, 1), STATUS_INVALID_PARAMETER);
-	ST_EQ(wait_obj(g.context, f, 0), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTDestroySynchronizationObject(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(destroy_sync(0), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(destroy_sync(g.context), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(destroy_sync(f), STATUS_SUCCESS);
+	KT_ST_EQ(destroy_sync(f), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(signal_obj(g.context, f, 1), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(wait_obj(g.context, f, 0), STATUS_INVALID_PARAMETER);
 	kt_teardown(&g);
 }
 END_TEST
