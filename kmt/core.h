@@ -101,14 +101,14 @@ struct kmt_mem {
 
 struct kmt_alloc {
 	D3DKMT_HANDLE handle;
-	struct kmt_device *dev;
-	struct kmt_resource *res;
-	struct kmt_mem *mem;
-	struct kmt_alloc *res_next;      /* in the resource */
 	uint32_t resident;               /* this device's MakeResident count */
+	struct kmt_device *dev;
+	struct kmt_mem *mem;
+	struct kmt_resource *res;
 	uint32_t locks;                  /* this device's locks */
 	uint32_t stamp;                  /* scratch: finds duplicates in a handle list */
-	struct kmt_mem own;              /* used when mem == &own */
+	struct kmt_mem own;              /* used when mem == &own; hot fields first */
+	struct kmt_alloc *res_next;      /* in the resource */
 };
 
 struct kmt_context {
