@@ -158,8 +158,8 @@ struct gpusim_alloc_info {
 };
 NTSTATUS gpusim_query_allocation(D3DKMT_HANDLE allocation, struct gpusim_alloc_info *out);
 
-/* Check the memory manager's invariants (no overlap, accounting adds up). 0 when
- * they hold; else STATUS_INTERNAL_ERROR with a sentence in err. */
+/* Check the memory manager's invariants (no overlap, accounting adds up).
+ * STATUS_SUCCESS when they hold; else STATUS_UNSUCCESSFUL with a sentence in err. */
 NTSTATUS gpusim_check_invariants(LUID luid, char *err, size_t errlen);
 
 /* ---- faults on purpose ------------------------------------------------------ */

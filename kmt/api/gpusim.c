@@ -51,8 +51,9 @@ int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, 
 				if (err)
 					snprintf(err, errlen, "bad seed '%s'", val);
 				rc = -EINVAL;
+			} else {
+				cfg->seed = s;
 			}
-			cfg->seed = s;
 		} else if (hw_config_set(&cfg->hw, kv, val)) {
 			if (err)
 				snprintf(err, errlen, "bad configuration item '%s=%s'", kv, val);

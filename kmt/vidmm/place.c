@@ -69,6 +69,8 @@ static void leave_segment(struct vidmm *mm, struct vidmm_alloc *a)
 	vidmm_suballoc_free(s->sa, a->block);
 	s->used -= a->size;
 	s->count--;
+	if (a->flags & GPUSIM_ALLOC_PINNED)
+		s->pinned -= a->size;
 }
 
 static void enter_segment(struct vidmm *mm, struct vidmm_alloc *a, uint32_t seg, uint32_t block, uint64_t off)
@@ -79,6 +81,8 @@ static void enter_segment(struct vidmm *mm, struct vidmm_alloc *a, uint32_t seg,
 	a->offset = off;
 	s->used += a->size;
 	s->count++;
+	if (a->flags & GPUSIM_ALLOC_PINNED)
+		s->pinned += a->size;
 	a->last_use = ++mm->tick;
 	mm->policy->insert(mm->policy_state, a);
 }
@@ -198,33 +202,21 @@ static bool evictable(const struct vidmm *mm, const struct vidmm_alloc *v, bool 
 	       !(only_unreferenced && v->resident_count);
 }
 
-/* Could `size` ever fit in seg if every evictable allocation left? */
-static bool could_fit(struct vidmm *mm, uint32_t seg, uint64_t size, bool only_unreferenced)
+/* Could `size` fit in seg once everything that may move has left? Only pinned
+ * memory is counted (in O(1)): locked, referenced or working-set allocations are
+ * found by make_room as it goes, and are rare enough not to cost a scan of the
+ * segment on every placement under pressure. */
+static bool could_fit(struct vidmm *mm, uint32_t seg, uint64_t size)
 {
 	struct vidmm_segment *s = &mm->seg[seg];
-	uint64_t stuck = 0;
-	if (size > s->desc.size)
-		return false;
-	if (vidmm_suballoc_can_alloc(s->sa, size, HW_PAGE_SIZE))
-		return true;
-	for (struct vidmm_alloc *v = mm->policy->next(mm->policy_state, seg, NULL); v;
-	     v = mm->policy->next(mm->policy_state, seg, v))
-		if (!evictable(mm, v, only_unreferenced))
-			stuck += v->size;
-	/* Pinned allocations are in no list: count them from the segment totals. */
-	uint64_t listed = 0;
-	for (struct vidmm_alloc *v = mm->policy->next(mm->policy_state, seg, NULL); v;
-	     v = mm->policy->next(mm->policy_state, seg, v))
-		listed += v->size;
-	stuck += s->used - listed;
-	return stuck + size <= s->desc.size;
+	return size <= s->desc.size && s->pinned + size <= s->desc.size;
 }
 
 static int make_room(struct vidmm *mm, uint32_t seg, uint64_t size, uint64_t align,
 		     bool only_unreferenced)
 {
 	struct vidmm_segment *s = &mm->seg[seg];
-	if (!could_fit(mm, seg, size, only_unreferenced))
+	if (!could_fit(mm, seg, size))
 		return -ENOSPC;
 	while (!vidmm_suballoc_can_alloc(s->sa, size, align)) {
 		struct vidmm_alloc *v = mm->policy->next(mm->policy_state, seg, NULL);

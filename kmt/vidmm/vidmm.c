@@ -177,6 +177,8 @@ void vidmm_alloc_fini(struct vidmm *mm, struct vidmm_alloc *a)
 		vidmm_suballoc_free(s->sa, a->block);
 		s->used -= a->size;
 		s->count--;
+		if (a->flags & GPUSIM_ALLOC_PINNED)
+			s->pinned -= a->size;
 	}
 	vidmm_put_pages(mm, a);
 	hw_sysmem_unreserve(mm->hw, pages);
@@ -196,6 +198,7 @@ static int fail(char *err, size_t len, const char *fmt, unsigned long long x, un
 int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, size_t errlen)
 {
 	uint64_t used[GPUSIM_SEG_COUNT + 1] = { 0 }, count[GPUSIM_SEG_COUNT + 1] = { 0 };
+	uint64_t pinned[GPUSIM_SEG_COUNT + 1] = { 0 };
 	uint64_t commit = 0, held = 0, n = 0;
 	struct vidmm_alloc *a;
 	for (int s = 1; s <= GPUSIM_SEG_COUNT; s++) {
@@ -227,6 +230,8 @@ int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, s
 				    a->handle, a->seg);
 		used[a->seg] += a->size;
 		count[a->seg]++;
+		if (a->flags & GPUSIM_ALLOC_PINNED)
+			pinned[a->seg] += a->size;
 	}
 	for (int s = 1; s <= GPUSIM_SEG_COUNT; s++) {
 		struct vidmm_suballoc_stats st;
@@ -234,7 +239,7 @@ int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, s
 			continue;
 		vidmm_suballoc_get_stats(mm->seg[s].sa, &st);
 		if (used[s] != mm->seg[s].used || st.used != used[s] || count[s] != mm->seg[s].count ||
-		    st.allocations != count[s])
+		    st.allocations != count[s] || pinned[s] != mm->seg[s].pinned)
 			return fail(err, errlen, "segment %llu: allocations add up to %llu bytes, books disagree",
 				    (unsigned long long)s, used[s]);
 	}

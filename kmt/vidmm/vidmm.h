@@ -75,6 +75,7 @@ struct vidmm_segment {
 	struct kmt_segment_desc desc;
 	struct vidmm_suballoc *sa;
 	uint64_t used;            /* bytes of allocations placed here */
+	uint64_t pinned;          /* of which pinned */
 	uint64_t count;
 };
 
