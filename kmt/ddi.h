@@ -88,7 +88,8 @@ struct kmt_ddi {
 	/* Validate private driver data; -EINVAL when malformed. */
 	int (*describe_allocation)(void *drv, const void *priv, uint32_t priv_size,
 				   struct kmt_alloc_desc *out);
-	/* Queue one paging operation on the paging engine. */
+	/* One paging operation; a transfer is complete when this returns (-EIO when
+	 * the engine kept faulting on it: then nothing may be assumed moved). */
 	int (*build_paging_buffer)(void *drv, const struct kmt_paging_op *op);
 	/* Submit queued paging work behind a fence and wait for it. */
 	int (*paging_flush)(void *drv, uint64_t *fence);

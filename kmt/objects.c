@@ -21,6 +21,7 @@ NTSTATUS kmt_status_from_errno(int err)
 	case -ENODEV: return STATUS_DEVICE_REMOVED;
 	case -ETIMEDOUT: return STATUS_TIMEOUT;
 	case -EACCES: return STATUS_GRAPHICS_CANT_LOCK_MEMORY;
+	case -EIO: return STATUS_UNSUCCESSFUL; /* the copy engine kept failing */
 	default: return STATUS_UNSUCCESSFUL;
 	}
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim/hwdemo.h"
+#include "sim/run_cmd.h"
 
 struct subcommand {
 	const char *name;
@@ -16,6 +17,7 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{ "run", "run scenarios headless and check their expectations", sim_run_main },
 	{ "hw-demo", "drive the bare simulated device and print what it did", sim_hwdemo_main },
 };
 

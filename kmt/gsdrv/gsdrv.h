@@ -21,6 +21,7 @@
 #define GSDRV_GART_TABLE_OFF (GSDRV_PAGING_RING_OFF + GSDRV_PAGING_RING_SIZE)
 #define GSDRV_WINDOW_MAX_PAGES 256u /* aperture pages for sys <-> VRAM transfers */
 #define GSDRV_MAX_FAULTS 64u
+#define GSDRV_PAGING_TRIES 3u /* a transfer that faults is redone this many times */
 
 struct gsdrv_ring {
 	unsigned index;
@@ -43,6 +44,7 @@ struct gsdrv {
 	struct kmt_fault_info faults[GSDRV_MAX_FAULTS];
 	uint32_t fault_head, fault_count;
 	uint64_t faults_dropped;
+	uint64_t paging_faults;   /* faults on the paging engine: a transfer to redo */
 	uint64_t fence_irqs[KMT_ENGINES];  /* fence interrupts taken */
 	uint64_t irq_fence[KMT_ENGINES];   /* completed value seen at the last one */
 };

@@ -63,6 +63,24 @@ int gsdrv_paging_flush(void *drv, uint64_t *fence)
 	return gsdrv_wait_fence(d, KMT_ENGINE_PAGING, v);
 }
 
+/* One copy, waited for. A copy the engine skipped on a fault (a DMA error) is
+ * redone: the bytes of an allocation must never be lost to a transient error,
+ * and its placement only changes once its bytes have arrived. */
+static int copy_sync(struct gsdrv *d, uint64_t src, uint64_t dst, uint64_t bytes)
+{
+	for (unsigned attempt = 0; attempt < GSDRV_PAGING_TRIES; attempt++) {
+		uint64_t faults = d->paging_faults;
+		int rc = emit_copy(d, src, dst, bytes);
+		if (!rc)
+			rc = gsdrv_paging_flush(d, NULL);
+		if (rc)
+			return rc;
+		if (d->paging_faults == faults)
+			return 0;
+	}
+	return -EIO;
+}
+
 /* sys <-> GPU memory through the window, one window-full at a time. */
 static int transfer_sys(struct gsdrv *d, const uint64_t *pages, uint64_t gpu, uint64_t size, bool to_sys)
 {
@@ -76,12 +94,12 @@ static int transfer_sys(struct gsdrv *d, const uint64_t *pages, uint64_t gpu, ui
 			return rc;
 		gsdrv_gart_map(d, d->window_page, pages + (done >> HW_PAGE_SHIFT), n);
 		uint64_t bytes = n << HW_PAGE_SHIFT;
-		rc = to_sys ? emit_copy(d, gpu + done, win_gpu, bytes) : emit_copy(d, win_gpu, gpu + done, bytes);
+		rc = to_sys ? copy_sync(d, gpu + done, win_gpu, bytes) : copy_sync(d, win_gpu, gpu + done, bytes);
 		if (rc)
 			return rc;
 		done += bytes;
 	}
-	return gsdrv_paging_flush(d, NULL);
+	return 0;
 }
 
 int gsdrv_build_paging_buffer(void *drv, const struct kmt_paging_op *op)
@@ -105,7 +123,7 @@ int gsdrv_build_paging_buffer(void *drv, const struct kmt_paging_op *op)
 		if (op->dst.seg == GPUSIM_SEG_SYS)
 			return transfer_sys(d, op->dst.pages, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
 					    op->size, true);
-		return emit_copy(d, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
+		return copy_sync(d, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
 				 gsdrv_gpu_address(d, op->dst.seg, op->dst.offset), op->size);
 	default:
 		return -EINVAL;

@@ -133,6 +133,8 @@ void gsdrv_irq(void *opaque, uint32_t pending)
 		f.engine = hw_mmio_read(d->hw, HW_REG_FAULT_RING);
 		f.time_ns = hw_clock_now(d->hw);
 		f.completed = f.engine < KMT_ENGINES ? fence_memory(d, f.engine) : 0;
+		if (f.engine == KMT_ENGINE_PAGING)
+			d->paging_faults++;
 		if (d->fault_count < GSDRV_MAX_FAULTS) {
 			d->faults[(d->fault_head + d->fault_count) % GSDRV_MAX_FAULTS] = f;
 			d->fault_count++;

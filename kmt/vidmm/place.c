@@ -126,8 +126,10 @@ int vidmm_evict(struct vidmm *mm, struct vidmm_alloc *a, uint32_t cause)
 			struct kmt_paging_op op = { .type = KMT_PAGING_TRANSFER, .size = a->size,
 						    .src = { from, a->offset, NULL },
 						    .dst = { GPUSIM_SEG_SYS, 0, a->pages } };
-			if ((rc = paging(mm, &op)))
+			if ((rc = paging(mm, &op))) {
+				vidmm_put_pages(mm, a); /* it stays in VRAM, with its bytes */
 				return rc;
+			}
 			mm->stats.bytes_out += a->size;
 		}
 	} else if ((rc = unmap_aperture(mm, a))) {
@@ -150,8 +152,11 @@ static int move_into(struct vidmm *mm, struct vidmm_alloc *a, uint32_t seg, uint
 	if (from != GPUSIM_SEG_SYS && (rc = wait_idle(mm, a)))
 		return rc;
 	if (seg == GPUSIM_SEG_GART) {
-		if ((rc = get_pages(mm, a)) || (rc = map_aperture(mm, a, off)))
+		if ((rc = get_pages(mm, a)) || (rc = map_aperture(mm, a, off))) {
+			if (is_vram(from))
+				vidmm_put_pages(mm, a); /* VRAM keeps its own bytes */
 			return rc;
+		}
 		if (is_vram(from)) {
 			if (a->has_data) {
 				struct kmt_paging_op op = { .type = KMT_PAGING_TRANSFER, .size = a->size,
@@ -159,6 +164,7 @@ static int move_into(struct vidmm *mm, struct vidmm_alloc *a, uint32_t seg, uint
 							    .dst = { seg, off, NULL } };
 				if ((rc = paging(mm, &op))) {
 					unmap_aperture(mm, a);
+					vidmm_put_pages(mm, a);
 					return rc;
 				}
 				mm->stats.bytes_out += a->size;

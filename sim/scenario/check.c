@@ -1,0 +1,268 @@
+/*
+ * The static check of a parsed scenario: every allocation and device name is defined
+ * before it is used and not used after `free`, none is defined twice while alive, and
+ * `adapter` comes first and once. Runs over the flat list, so it is linear in commands.
+ */
+#include <config.h>
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/scenario/scenario.h"
+
+struct ent {
+	const char *key;     /* points into the script */
+	struct scn_loc def;  /* where it was last defined */
+	struct scn_loc freed;
+	bool alive;
+	bool implicit;       /* the default device, created by its first use */
+};
+
+/* Open addressing: a script may define millions of names through repeat. */
+struct table {
+	struct ent *slots;
+	size_t cap, n;
+};
+
+struct cctx {
+	struct scn_error *err;
+	struct table allocs, devices;
+	const struct scn_cmd *first;    /* the script's first command */
+	const struct scn_cmd *adapter;
+};
+
+static size_t hash(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static struct ent *find(const struct table *t, const char *key)
+{
+	if (!t->cap)
+		return NULL;
+	for (size_t i = hash(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		if (!t->slots[i].key)
+			return NULL;
+		if (!strcmp(t->slots[i].key, key))
+			return &t->slots[i];
+	}
+}
+
+/* The entry for key, added (not alive) when missing; NULL when out of memory. */
+static struct ent *insert(struct table *t, const char *key)
+{
+	struct ent *e = find(t, key);
+	if (e)
+		return e;
+	if ((t->n + 1) * 2 > t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 64;
+		struct ent *ns = calloc(ncap, sizeof *ns);
+		if (!ns)
+			return NULL;
+		for (size_t i = 0; i < t->cap; i++) {
+			if (!t->slots[i].key)
+				continue;
+			size_t j = hash(t->slots[i].key) & (ncap - 1);
+			while (ns[j].key)
+				j = (j + 1) & (ncap - 1);
+			ns[j] = t->slots[i];
+		}
+		free(t->slots);
+		t->slots = ns;
+		t->cap = ncap;
+	}
+	size_t i = hash(key) & (t->cap - 1);
+	while (t->slots[i].key)
+		i = (i + 1) & (t->cap - 1);
+	t->slots[i] = (struct ent){ .key = key };
+	t->n++;
+	return &t->slots[i];
+}
+
+static int fail(struct cctx *c, const struct scn_loc *loc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct cctx *c, const struct scn_loc *loc, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(c->err->file, sizeof c->err->file, "%s", loc->file ? loc->file : "");
+	c->err->line = loc->line;
+	c->err->col = loc->col;
+	va_start(ap, fmt);
+	vsnprintf(c->err->msg, sizeof c->err->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *file_of(const struct scn_loc *loc)
+{
+	return loc->file ? loc->file : "";
+}
+
+static const char *kind_name(enum scn_kind k)
+{
+	static const char *const names[] = {
+		[SCN_ADAPTER] = "adapter",     [SCN_DEVICE] = "device",
+		[SCN_ALLOC] = "alloc",         [SCN_FREE] = "free",
+		[SCN_WRITE] = "write",         [SCN_VERIFY] = "verify",
+		[SCN_LOCK] = "lock",           [SCN_UNLOCK] = "unlock",
+		[SCN_SUBMIT] = "submit",       [SCN_GPU_FILL] = "gpu-fill",
+		[SCN_GPU_COPY] = "gpu-copy",   [SCN_RESIDENT] = "resident",
+		[SCN_EVICT] = "evict",         [SCN_PRIORITY] = "priority",
+		[SCN_IDLE] = "idle",           [SCN_INJECT] = "inject",
+		[SCN_SNAPSHOT] = "snapshot",   [SCN_SHOW] = "show",
+		[SCN_ECHO] = "echo",           [SCN_EXPECT_IN] = "expect",
+		[SCN_EXPECT_STAT] = "expect",  [SCN_EXPECT_STATUS] = "expect",
+	};
+	return (unsigned)k < sizeof names / sizeof names[0] && names[k] ? names[k] : "command";
+}
+
+static int use_alloc(struct cctx *c, const struct scn_cmd *cmd, const char *name)
+{
+	const struct ent *e = find(&c->allocs, name);
+
+	if (!e)
+		return fail(c, &cmd->loc, "unknown allocation '%s'", name);
+	if (!e->alive)
+		return fail(c, &cmd->loc, "allocation '%s' was freed at %s:%u", name,
+			    file_of(&e->freed), e->freed.line);
+	return 0;
+}
+
+/* NULL is the default device, which the first command that needs it creates. */
+static int use_device(struct cctx *c, const struct scn_cmd *cmd, const char *name)
+{
+	if (name) {
+		if (!find(&c->devices, name))
+			return fail(c, &cmd->loc, "unknown device '%s' (expected a name defined by device)",
+				    name);
+		return 0;
+	}
+	struct ent *e = insert(&c->devices, "default");
+	if (!e)
+		return fail(c, &cmd->loc, "out of memory");
+	if (!e->alive) {
+		e->alive = true;
+		e->implicit = true;
+		e->def = cmd->loc;
+	}
+	return 0;
+}
+
+static int check_cmd(struct cctx *c, const struct scn_cmd *cmd, bool takes_effect)
+{
+	struct ent *e;
+
+	switch (cmd->kind) {
+	case SCN_ADAPTER:
+		if (c->adapter)
+			return fail(c, &cmd->loc, "expected at most one adapter, found a second (the first at %s:%u)",
+				    file_of(&c->adapter->loc), c->adapter->loc.line);
+		if (cmd != c->first)
+			return fail(c, &cmd->loc,
+				    "expected adapter before any other command, found it after %s at %s:%u",
+				    kind_name(c->first->kind), file_of(&c->first->loc), c->first->loc.line);
+		c->adapter = cmd;
+		return 0;
+	case SCN_DEVICE:
+		e = find(&c->devices, cmd->name);
+		if (e && e->alive)
+			return fail(c, &cmd->loc, "device '%s' already exists (%s at %s:%u)", cmd->name,
+				    e->implicit ? "created implicitly" : "defined", file_of(&e->def),
+				    e->def.line);
+		if (!takes_effect)
+			return 0;
+		e = insert(&c->devices, cmd->name);
+		if (!e)
+			return fail(c, &cmd->loc, "out of memory");
+		*e = (struct ent){ .key = cmd->name, .def = cmd->loc, .alive = true };
+		return 0;
+	case SCN_ALLOC:
+		if (use_device(c, cmd, cmd->device) < 0)
+			return -1;
+		e = find(&c->allocs, cmd->name);
+		if (e && e->alive)
+			return fail(c, &cmd->loc, "allocation '%s' already exists (defined at %s:%u)",
+				    cmd->name, file_of(&e->def), e->def.line);
+		if (!takes_effect)
+			return 0;
+		e = insert(&c->allocs, cmd->name);
+		if (!e)
+			return fail(c, &cmd->loc, "out of memory");
+		e->def = cmd->loc;
+		e->alive = true;
+		return 0;
+	case SCN_FREE:
+		for (uint32_t i = 0; i < cmd->nnames; i++) {
+			if (use_alloc(c, cmd, cmd->names[i]) < 0)
+				return -1;
+			if (takes_effect) {
+				e = find(&c->allocs, cmd->names[i]);
+				e->alive = false;
+				e->freed = cmd->loc;
+			}
+		}
+		return 0;
+	case SCN_SUBMIT:
+		if (use_device(c, cmd, cmd->device) < 0)
+			return -1;
+		/* fall through */
+	case SCN_RESIDENT:
+	case SCN_EVICT:
+		for (uint32_t i = 0; i < cmd->nnames; i++)
+			if (use_alloc(c, cmd, cmd->names[i]) < 0)
+				return -1;
+		return 0;
+	case SCN_GPU_COPY:
+		if (use_alloc(c, cmd, cmd->name) < 0)
+			return -1;
+		return use_alloc(c, cmd, cmd->name2);
+	case SCN_WRITE:
+	case SCN_VERIFY:
+	case SCN_LOCK:
+	case SCN_UNLOCK:
+	case SCN_GPU_FILL:
+	case SCN_PRIORITY:
+	case SCN_EXPECT_IN:
+		return use_alloc(c, cmd, cmd->name);
+	case SCN_EXPECT_STATUS:
+		if (!cmd->inner)
+			return fail(c, &cmd->loc, "expected a command after expect status, found none");
+		/* A call expected to fail creates and destroys nothing. */
+		return check_cmd(c, cmd->inner,
+				 takes_effect && (cmd->status == STATUS_SUCCESS || cmd->status == STATUS_PENDING));
+	case SCN_IDLE:
+	case SCN_INJECT:
+	case SCN_SNAPSHOT:
+	case SCN_SHOW:
+	case SCN_ECHO:
+	case SCN_EXPECT_STAT:
+		return 0;
+	}
+	return fail(c, &cmd->loc, "unknown command kind %d", (int)cmd->kind);
+}
+
+int scn_check(const struct scn_script *s, struct scn_error *err)
+{
+	struct scn_error dummy;
+	struct cctx c;
+	int rc = 0;
+
+	memset(&c, 0, sizeof c);
+	c.err = err ? err : &dummy;
+	memset(c.err, 0, sizeof *c.err);
+	if (!s) {
+		snprintf(c.err->msg, sizeof c.err->msg, "no script to check");
+		return -1;
+	}
+	c.first = s->ncmds ? &s->cmds[0] : NULL;
+	for (size_t i = 0; i < s->ncmds && rc == 0; i++)
+		rc = check_cmd(&c, &s->cmds[i], true);
+	free(c.allocs.slots);
+	free(c.devices.slots);
+	return rc;
+}

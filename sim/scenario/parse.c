@@ -1,0 +1,1478 @@
+/*
+ * The scenario parser: reads .gsim text, expands `include` and `repeat` into one flat
+ * list of commands that remember the file, line and column they came from, and
+ * validates every command and key of LANGUAGE.md. Any input gives a script or an
+ * error, never a crash, a leak or an unbounded amount of memory or time.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sim/scenario/scenario.h"
+
+/* Line numbers are 32 bits: a bounded file keeps them from wrapping. */
+#define MAX_FILE_BYTES (256u << 20)
+/* Each nested repeat is a C stack frame. */
+#define MAX_REPEAT_DEPTH 64
+/* A script that loops over empty inner loops produces few commands but costs time:
+ * lines visited (repeat and include lines too) are capped as well. */
+#define WORK_PER_COMMAND 2
+/* And so is text: `repeat` of a long `echo` line would otherwise copy it millions of
+ * times. About 1 GB with the default cap. */
+#define BYTES_PER_COMMAND 100
+
+/* Not in scenario.h: the fuzzer lowers the command cap so that a valid
+ * `repeat 9999999 { idle }` stays within its memory limit. 0 restores the default. */
+void scn_parse_set_max_commands(size_t n);
+
+static size_t max_commands = SCN_MAX_COMMANDS;
+
+void scn_parse_set_max_commands(size_t n)
+{
+	max_commands = (n && n < SCN_MAX_COMMANDS) ? n : SCN_MAX_COMMANDS;
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+/* A line that holds something once comments and blanks are gone. */
+struct sline {
+	char *text;           /* in the file's buffer, comment cut off, right-trimmed */
+	uint32_t lineno;
+	uint32_t match;       /* repeat header: index of its '}', 0 until looked for */
+	uint32_t body_cmds;   /* lines of the body at its own level that are commands */
+	uint32_t body_lines;  /* all lines of the body at its own level */
+	uint64_t body_bytes;  /* their text as written */
+};
+
+struct sfile {
+	char *key;            /* realpath (or the name given): cycles and the cache */
+	const char *display;  /* as the user named it; owned by the script */
+	char *buf;
+	struct sline *lines;
+	size_t nlines;
+};
+
+struct word {
+	char *s;
+	uint32_t col;
+};
+
+struct loopvar {
+	uint64_t i;
+};
+
+struct pctx {
+	struct scn_script *out;
+	struct scn_error *err;
+	size_t cmdcap;
+	uint64_t max_cmds, max_work, work, loaded_lines;
+	uint64_t max_bytes, bytes, loaded_bytes;
+
+	struct sfile **cache;
+	size_t ncache, cachecap;
+	struct sfile *stack[SCN_MAX_INCLUDE_DEPTH + 1];
+	unsigned depth;
+	unsigned repeat_depth;
+
+	/* The line being parsed, after $i substitution; colmap gives each byte's
+	 * column in the text as written. */
+	char *buf;
+	uint32_t *colmap;
+	size_t bufcap;
+	struct word *w;
+	size_t nw, wcap;
+	size_t len;
+	uint32_t endcol;
+	bool in_loop;
+	const char *file;
+	uint32_t lineno;
+};
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+/* A word for a message: printable, and short enough that the message survives. */
+static const char *quote(char *dst, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (o + 8 >= cap || o >= 48) {
+			memcpy(dst + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+			dst[o++] = (char)ch;
+		} else if (ch == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = '\\';
+		} else {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[ch >> 4];
+			dst[o++] = hex[ch & 15];
+		}
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+#define Q(s) quote((char[64]){ 0 }, 64, (s))
+
+static int fail_at(struct pctx *c, const char *file, uint32_t line, uint32_t col, const char *fmt,
+		   ...) __attribute__((format(printf, 5, 6)));
+static int fail_at(struct pctx *c, const char *file, uint32_t line, uint32_t col, const char *fmt,
+		   ...)
+{
+	struct scn_error *e = c->err;
+	va_list ap;
+
+	snprintf(e->file, sizeof e->file, "%s", file ? file : "");
+	e->line = line;
+	e->col = col;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* An error on the line being parsed. */
+#define fail(c, col, ...) fail_at((c), (c)->file, (c)->lineno, (col), __VA_ARGS__)
+
+static void sfile_free(struct sfile *f)
+{
+	if (!f)
+		return;
+	free(f->key);
+	free(f->buf);
+	free(f->lines);
+	free(f);
+}
+
+/* Split a file's text into the lines that hold something. `buf` is NUL-terminated at
+ * `len` and becomes the file's. */
+static int split_lines(struct pctx *c, struct sfile *f, char *buf, size_t len)
+{
+	size_t cap = 0;
+	uint32_t lineno = 0;
+	char *p = buf, *end = buf + len;
+
+	f->buf = buf;
+	c->loaded_bytes += len;
+	if (c->loaded_bytes > c->max_bytes)
+		return fail_at(c, f->display, 0, 0, "expected at most %llu bytes in all files, found more",
+			       (unsigned long long)c->max_bytes);
+	if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
+		p += 3;  /* a UTF-8 byte order mark, as Windows editors write it */
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *eol = nl ? nl : end;
+		size_t n = (size_t)(eol - p);
+
+		lineno++;
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (n > SCN_MAX_LINE)
+			return fail_at(c, f->display, lineno, SCN_MAX_LINE + 1,
+				       "expected at most %u bytes on a line, found %zu", SCN_MAX_LINE, n);
+		char *nul = memchr(p, '\0', (size_t)(eol - p));
+		if (nul)
+			return fail_at(c, f->display, lineno, (uint32_t)(nul - p) + 1,
+				       "expected text, found a NUL byte");
+		*eol = '\0';
+		char *hash = strchr(p, '#');
+		if (hash)
+			*hash = '\0';
+		size_t m = strlen(p);
+		while (m && is_blank(p[m - 1]))
+			p[--m] = '\0';
+		size_t lead = 0;
+		while (lead < m && is_blank(p[lead]))
+			lead++;
+		if (lead < m) {
+			if (++c->loaded_lines > c->max_work)
+				return fail_at(c, f->display, lineno, 1,
+					       "expected at most %llu lines in all files, found more",
+					       (unsigned long long)c->max_work);
+			if (f->nlines == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct sline *nl2 = realloc(f->lines, ncap * sizeof *nl2);
+				if (!nl2)
+					return fail_at(c, f->display, lineno, 1, "out of memory");
+				f->lines = nl2;
+				cap = ncap;
+			}
+			f->lines[f->nlines++] = (struct sline){ .text = p, .lineno = lineno };
+		}
+		p = eol + 1;
+	}
+	return 0;
+}
+
+/* Register a file under `display` (taken over) and split `buf` (taken over). */
+static int add_file(struct pctx *c, char *key, char *display, char *buf, size_t len,
+		    struct sfile **out)
+{
+	struct scn_script *s = c->out;
+	struct sfile *f = calloc(1, sizeof *f);
+	char **nfiles = realloc(s->files, (s->nfiles + 1) * sizeof *nfiles);
+
+	if (nfiles)
+		s->files = nfiles;
+	if (!f || !nfiles) {
+		free(f);
+		free(key);
+		free(buf);
+		int rc = fail_at(c, display, 0, 0, "out of memory");
+		free(display);
+		return rc;
+	}
+	s->files[s->nfiles++] = display;
+	f->key = key;
+	f->display = display;
+	if (c->ncache == c->cachecap) {
+		size_t ncap = c->cachecap ? c->cachecap * 2 : 8;
+		struct sfile **nc = realloc(c->cache, ncap * sizeof *nc);
+		if (!nc) {
+			sfile_free(f);
+			free(buf);
+			return fail_at(c, display, 0, 0, "out of memory");
+		}
+		c->cache = nc;
+		c->cachecap = ncap;
+	}
+	c->cache[c->ncache++] = f;
+	*out = f;
+	return split_lines(c, f, buf, len);
+}
+
+/* Read a whole file. `regular_only`: an include of a FIFO or a device would block or
+ * never end. On error returns -errno (or -EFBIG). */
+static int read_file(const char *path, bool regular_only, char **buf, size_t *len)
+{
+	struct stat st;
+	size_t cap = 0, n = 0;
+	char *b = NULL;
+
+	/* Before opening: opening a FIFO blocks until someone writes to it. */
+	if (regular_only && stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return -errno;
+	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(fp);
+		return -EISDIR;
+	}
+	if (regular_only && (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))) {
+		fclose(fp);
+		return -EINVAL;
+	}
+	for (;;) {
+		if (cap - n < 4096) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			if (ncap > (size_t)MAX_FILE_BYTES + 4096)
+				ncap = (size_t)MAX_FILE_BYTES + 4096;
+			char *nb = ncap > cap ? realloc(b, ncap + 1) : NULL;
+			if (!nb) {
+				free(b);
+				fclose(fp);
+				return ncap > cap ? -ENOMEM : -EFBIG;
+			}
+			b = nb;
+			cap = ncap;
+		}
+		size_t got = fread(b + n, 1, cap - n, fp);
+		n += got;
+		if (n > MAX_FILE_BYTES) {
+			free(b);
+			fclose(fp);
+			return -EFBIG;
+		}
+		if (got == 0) {
+			int bad = ferror(fp);
+			int e = errno;
+			fclose(fp);
+			if (bad) {
+				free(b);
+				return -(e ? e : EIO);
+			}
+			break;
+		}
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static const char *read_error(int rc)
+{
+	if (rc == -EFBIG)
+		return "file larger than 256 MiB";
+	if (rc == -EINVAL)
+		return "not a regular file";
+	return strerror(-rc);
+}
+
+/* ---- the line being parsed -------------------------------------------------- */
+
+static int grow_buf(struct pctx *c, size_t need)
+{
+	if (need <= c->bufcap)
+		return 0;
+	size_t ncap = c->bufcap ? c->bufcap : 256;
+	while (ncap < need)
+		ncap *= 2;
+	char *nb = realloc(c->buf, ncap);
+	if (!nb)
+		return -1;
+	c->buf = nb;
+	uint32_t *nm = realloc(c->colmap, ncap * sizeof *nm);
+	if (!nm)
+		return -1;
+	c->colmap = nm;
+	c->bufcap = ncap;
+	return 0;
+}
+
+/* Copy a line into c->buf, `$i` replaced by the innermost iteration inside a repeat. */
+static int prepare(struct pctx *c, const struct sline *ln, const struct loopvar *lv)
+{
+	const char *t = ln->text;
+	size_t len = strlen(t), need = len + 1;
+	char num[24];
+	size_t numlen = 0;
+
+	c->lineno = ln->lineno;
+	c->in_loop = lv != NULL;
+	if (lv) {
+		numlen = (size_t)snprintf(num, sizeof num, "%llu", (unsigned long long)lv->i);
+		for (const char *p = strstr(t, "$i"); p; p = strstr(p + 2, "$i"))
+			need += numlen;  /* an upper bound: "$i" itself is dropped */
+	}
+	if (grow_buf(c, need) < 0)
+		return fail(c, 1, "out of memory");
+	size_t o = 0;
+	for (size_t p = 0; p < len;) {
+		if (lv && t[p] == '$' && t[p + 1] == 'i') {
+			for (size_t k = 0; k < numlen; k++) {
+				c->buf[o] = num[k];
+				c->colmap[o++] = (uint32_t)p + 1;
+			}
+			p += 2;
+		} else {
+			c->buf[o] = t[p];
+			c->colmap[o++] = (uint32_t)p + 1;
+			p++;
+		}
+	}
+	c->buf[o] = '\0';
+	c->len = o;
+	c->colmap[o] = (uint32_t)len + 1;
+	c->endcol = (uint32_t)len + 1;
+	return 0;
+}
+
+/* Split c->buf into words (NUL-terminated in place). */
+static int tokenize(struct pctx *c)
+{
+	char *p = c->buf;
+
+	c->nw = 0;
+	for (;;) {
+		while (is_blank(*p))
+			*p++ = '\0';
+		if (!*p)
+			return 0;
+		if (c->nw == c->wcap) {
+			size_t ncap = c->wcap ? c->wcap * 2 : 16;
+			struct word *nw = realloc(c->w, ncap * sizeof *nw);
+			if (!nw)
+				return fail(c, 1, "out of memory");
+			c->w = nw;
+			c->wcap = ncap;
+		}
+		c->w[c->nw++] = (struct word){ p, c->colmap[p - c->buf] };
+		while (*p && !is_blank(*p))
+			p++;
+	}
+}
+
+/* ---- values ----------------------------------------------------------------- */
+
+static bool is_name(const char *s)
+{
+	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_' || *s == '.' || *s == '-'))
+			return false;
+	return true;
+}
+
+/* `kind` is "an allocation", "a device", "a resource". */
+static int check_name(struct pctx *c, const char *s, uint32_t col, const char *kind)
+{
+	if (is_name(s))
+		return 0;
+	if (!*s)
+		return fail(c, col, "expected %s name, found nothing", kind);
+	return fail(c, col, "expected %s name, found '%s'%s", kind, Q(s),
+		    (!c->in_loop && strstr(s, "$i")) ? " ($i is only defined inside repeat)" : "");
+}
+
+static int dup_name(struct pctx *c, const char *s, char **dst)
+{
+	*dst = strdup(s);
+	return *dst ? 0 : fail(c, 1, "out of memory");
+}
+
+/* A size or, with `number`, a number (which takes the same syntax). `what` names
+ * where it stands ("size=", "the repeat count"). */
+static int parse_u64(struct pctx *c, const char *text, uint32_t col, const char *what, bool number,
+		     uint64_t *out)
+{
+	const char *kind = number ? "a number" : "a size";
+	int rc;
+
+	if (!*text)
+		return fail(c, col, "expected %s for %s, found nothing", kind, what);
+	rc = hw_parse_size(text, out);
+	if (rc == -ERANGE)
+		return fail(c, col, "%s '%s' overflows 64 bits", number ? "number" : "size", Q(text));
+	if (rc)
+		return fail(c, col, "expected %s for %s, found '%s'", kind, what, Q(text));
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	uint32_t value;
+} priorities[] = {
+	{ "minimum", D3DDDI_ALLOCATIONPRIORITY_MINIMUM },
+	{ "low", D3DDDI_ALLOCATIONPRIORITY_LOW },
+	{ "normal", D3DDDI_ALLOCATIONPRIORITY_NORMAL },
+	{ "high", D3DDDI_ALLOCATIONPRIORITY_HIGH },
+	{ "maximum", D3DDDI_ALLOCATIONPRIORITY_MAXIMUM },
+};
+
+static int parse_priority(struct pctx *c, const char *text, uint32_t col, uint32_t *out)
+{
+	uint64_t v;
+
+	for (size_t i = 0; i < sizeof priorities / sizeof priorities[0]; i++) {
+		if (!strcmp(text, priorities[i].name)) {
+			*out = priorities[i].value;
+			return 0;
+		}
+	}
+	if (hw_parse_size(text, &v) == 0 && v >= 1 && v <= UINT32_MAX) {
+		*out = (uint32_t)v;
+		return 0;
+	}
+	return fail(c, col,
+		    "expected a priority (minimum, low, normal, high, maximum or 1..0xFFFFFFFF), "
+		    "found '%s'",
+		    *text ? Q(text) : "");
+}
+
+/* prefer= (an ordered list, vram = invisible,visible) or only= (a mask). */
+static int parse_segments(struct pctx *c, const char *text, uint32_t col, bool prefer,
+			  struct scn_cmd *cmd)
+{
+	const char *key = prefer ? "prefer=" : "only=";
+	uint32_t ids[8], n = 0, mask = 0;
+	size_t total = 0;
+	const char *p = text;
+
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		uint32_t add[2], nadd = 0;
+
+		if (len == 0)
+			return fail(c, col, "expected a segment in %s, found nothing", key);
+		if (len == 7 && !memcmp(p, "visible", 7)) {
+			add[nadd++] = GPUSIM_SEG_VISIBLE;
+		} else if (len == 9 && !memcmp(p, "invisible", 9)) {
+			add[nadd++] = GPUSIM_SEG_INVISIBLE;
+		} else if (len == 4 && !memcmp(p, "vram", 4)) {
+			add[nadd++] = GPUSIM_SEG_INVISIBLE;
+			add[nadd++] = GPUSIM_SEG_VISIBLE;
+		} else if (len == 4 && !memcmp(p, "gart", 4)) {
+			add[nadd++] = GPUSIM_SEG_GART;
+		} else {
+			char seg[64];
+			size_t m = len < sizeof seg - 1 ? len : sizeof seg - 1;
+			memcpy(seg, p, m);
+			seg[m] = '\0';
+			return fail(c, col,
+				    "unknown segment '%s' in %s (expected one of: visible, invisible, "
+				    "vram, gart)",
+				    Q(seg), key);
+		}
+		for (uint32_t k = 0; k < nadd; k++) {
+			total++;
+			mask |= GPUSIM_SEG_BIT(add[k]);
+			if (n < sizeof ids / sizeof ids[0])
+				ids[n++] = add[k];
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (!prefer) {
+		cmd->only = mask;
+		return 0;
+	}
+	if (total > 3)
+		return fail(c, col, "expected at most 3 segments in prefer=, found %zu%s", total,
+			    strstr(text, "vram") ? " (vram counts as invisible,visible)" : "");
+	memcpy(cmd->prefer, ids, total * sizeof ids[0]);
+	cmd->nprefer = (uint32_t)total;
+	return 0;
+}
+
+/* ---- keys ------------------------------------------------------------------- */
+
+enum key_id {
+	K_DEVICE, K_SIZE, K_PREFER, K_ONLY, K_ALIGN, K_PRIORITY, K_CPU, K_PINNED, K_RESOURCE,
+	K_SHARED, K_OFFSET, K_SEED, K_NOWAIT, K_VALUE, K_STALE, K_AFTER, K_VRAM, K_VISIBLE,
+	K_GART, K_SYSMEM, K_POLICY, K_COUNT
+};
+
+struct key {
+	const char *name;
+	enum key_id id;
+	const char *form;  /* "size=SIZE"; NULL for a flag */
+};
+
+static const struct key adapter_keys[] = {
+	{ "vram", K_VRAM, "vram=SIZE" },       { "visible", K_VISIBLE, "visible=SIZE" },
+	{ "gart", K_GART, "gart=SIZE" },       { "sysmem", K_SYSMEM, "sysmem=SIZE" },
+	{ "policy", K_POLICY, "policy=NAME" }, { "seed", K_SEED, "seed=N" },
+};
+static const struct key alloc_keys[] = {
+	{ "device", K_DEVICE, "device=D" },
+	{ "size", K_SIZE, "size=SIZE" },
+	{ "prefer", K_PREFER, "prefer=SEG,..." },
+	{ "only", K_ONLY, "only=SEG,..." },
+	{ "align", K_ALIGN, "align=SIZE" },
+	{ "priority", K_PRIORITY, "priority=LEVEL" },
+	{ "cpu", K_CPU, NULL },
+	{ "pinned", K_PINNED, NULL },
+	{ "resource", K_RESOURCE, "resource=R" },
+	{ "shared", K_SHARED, NULL },
+};
+static const struct key rw_keys[] = {
+	{ "offset", K_OFFSET, "offset=N" },
+	{ "size", K_SIZE, "size=N" },
+	{ "seed", K_SEED, "seed=N" },
+};
+static const struct key lock_keys[] = { { "nowait", K_NOWAIT, NULL } };
+static const struct key submit_keys[] = { { "device", K_DEVICE, "device=D" } };
+static const struct key fill_keys[] = {
+	{ "value", K_VALUE, "value=N" },
+	{ "stale", K_STALE, NULL },
+};
+static const struct key oom_keys[] = { { "after", K_AFTER, "after=N" } };
+
+#define KEYS(a) a, sizeof a / sizeof a[0]
+
+static void key_list(char *dst, size_t cap, const struct key *keys, size_t nkeys)
+{
+	size_t o = 0;
+
+	dst[0] = '\0';
+	for (size_t i = 0; i < nkeys && o < cap; i++)
+		o += (size_t)snprintf(dst + o, cap - o, "%s%s", i ? ", " : "", keys[i].name);
+}
+
+static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, const char *v,
+		   uint32_t col)
+{
+	char what[24];
+	uint64_t u;
+
+	snprintf(what, sizeof what, "%s=", k->name);
+	switch (k->id) {
+	case K_DEVICE:
+		if (check_name(c, v, col, "a device") < 0)
+			return -1;
+		return strcmp(v, "default") ? dup_name(c, v, &cmd->device) : 0;
+	case K_SIZE:
+		if (parse_u64(c, v, col, what, cmd->kind != SCN_ALLOC, &u) < 0)
+			return -1;
+		if (cmd->kind == SCN_ALLOC) {
+			cmd->size = u;
+		} else {
+			cmd->length = u;
+			cmd->length_given = true;
+		}
+		return 0;
+	case K_PREFER:
+		return parse_segments(c, v, col, true, cmd);
+	case K_ONLY:
+		return parse_segments(c, v, col, false, cmd);
+	case K_ALIGN:
+		return parse_u64(c, v, col, what, false, &cmd->align);
+	case K_PRIORITY:
+		return parse_priority(c, v, col, &cmd->priority);
+	case K_RESOURCE:
+		if (check_name(c, v, col, "a resource") < 0)
+			return -1;
+		return dup_name(c, v, &cmd->resource);
+	case K_OFFSET:
+		return parse_u64(c, v, col, what, true, &cmd->offset);
+	case K_SEED:
+		if (cmd->kind == SCN_ADAPTER) {
+			cmd->seed_given = true;
+			return parse_u64(c, v, col, what, true, &cmd->config.seed);
+		}
+		return parse_u64(c, v, col, what, true, &cmd->seed);
+	case K_VALUE:
+		if (parse_u64(c, v, col, what, true, &u) < 0)
+			return -1;
+		if (u > UINT32_MAX)
+			return fail(c, col, "expected a 32-bit value for value=, found '%s'", Q(v));
+		cmd->value = (uint32_t)u;
+		return 0;
+	case K_AFTER:
+		return parse_u64(c, v, col, what, true, &cmd->after);
+	case K_VRAM:
+	case K_VISIBLE:
+	case K_GART:
+	case K_SYSMEM:
+		if (parse_u64(c, v, col, what, false, &u) < 0)
+			return -1;
+		if (hw_config_set(&cmd->config.hw, k->name, v))
+			return fail(c, col, "expected a size for %s, found '%s'", what, Q(v));
+		return 0;
+	case K_POLICY:
+		if (strcmp(v, "priority-lru") && strcmp(v, "lru"))
+			return fail(c, col, "unknown policy '%s' (expected one of: priority-lru, lru)",
+				    Q(v));
+		snprintf(cmd->config.policy, sizeof cmd->config.policy, "%s", v);
+		return 0;
+	case K_CPU:
+		cmd->cpu = true;
+		return 0;
+	case K_PINNED:
+		cmd->pinned = true;
+		return 0;
+	case K_SHARED:
+		cmd->shared = true;
+		return 0;
+	case K_NOWAIT:
+		cmd->nowait = true;
+		return 0;
+	case K_STALE:
+		cmd->stale = true;
+		return 0;
+	case K_COUNT:
+		break;
+	}
+	return fail(c, col, "internal error: key '%s'", k->name);
+}
+
+static int add_name(struct pctx *c, struct scn_cmd *cmd, const char *s, uint32_t col)
+{
+	if (check_name(c, s, col, "an allocation") < 0)
+		return -1;
+	/* Words are at most half a line: nnames cannot overflow. */
+	char **nn = realloc(cmd->names, (cmd->nnames + 1) * sizeof *nn);
+	if (!nn)
+		return fail(c, col, "out of memory");
+	cmd->names = nn;
+	if (dup_name(c, s, &cmd->names[cmd->nnames]) < 0)
+		return -1;
+	cmd->nnames++;
+	return 0;
+}
+
+/* The keys and flags of words [from, n). With `names`, words without '=' are
+ * allocation names (free, submit, resident, evict). seen[id] = word index + 1. */
+static int parse_keys(struct pctx *c, size_t from, const struct key *keys, size_t nkeys,
+		      const char *cmdname, struct scn_cmd *cmd, bool names, size_t seen[K_COUNT])
+{
+	char list[256];
+
+	for (size_t i = from; i < c->nw; i++) {
+		const struct word *w = &c->w[i];
+		const char *eq = strchr(w->s, '=');
+		size_t klen = eq ? (size_t)(eq - w->s) : strlen(w->s);
+		const struct key *k = NULL;
+
+		for (size_t j = 0; j < nkeys && !k; j++)
+			if (strlen(keys[j].name) == klen && !memcmp(keys[j].name, w->s, klen))
+				k = &keys[j];
+		if (names && ((!eq && (!k || k->form)) || (eq && !nkeys))) {
+			if (add_name(c, cmd, w->s, w->col) < 0)
+				return -1;
+			continue;
+		}
+		if (!k) {
+			key_list(list, sizeof list, keys, nkeys);
+			if (eq) {
+				char key[64];
+				size_t m = klen < sizeof key - 1 ? klen : sizeof key - 1;
+				memcpy(key, w->s, m);
+				key[m] = '\0';
+				return fail(c, w->col, "unknown key '%s' for %s (expected one of: %s)",
+					    Q(key), cmdname, list);
+			}
+			if (!nkeys)
+				return fail(c, w->col, "expected end of line, found '%s'", Q(w->s));
+			return fail(c, w->col, "unexpected word '%s' for %s (expected one of: %s)",
+				    Q(w->s), cmdname, list);
+		}
+		if (eq && !k->form)
+			return fail(c, w->col, "expected '%s' (a flag takes no value), found '%s'",
+				    k->name, Q(w->s));
+		if (!eq && k->form)
+			return fail(c, w->col, "expected %s, found '%s'", k->form, Q(w->s));
+		if (seen[k->id])
+			return fail(c, w->col, "duplicate key '%s' (first given at column %u)", k->name,
+				    c->w[seen[k->id] - 1].col);
+		seen[k->id] = i + 1;
+		if (set_key(c, cmd, k, eq ? eq + 1 : "", w->col) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int need_key(struct pctx *c, const size_t seen[K_COUNT], enum key_id id, const char *form,
+		    const char *cmdname)
+{
+	if (seen[id])
+		return 0;
+	return fail(c, c->endcol, "expected %s for %s, found end of line", form, cmdname);
+}
+
+/* Word k is an allocation (or device) name that must be there. */
+static int positional(struct pctx *c, size_t k, const char *kind, const char *after, char **dst)
+{
+	if (k >= c->nw)
+		return fail(c, c->endcol, "expected %s name after %s, found end of line", kind, after);
+	if (check_name(c, c->w[k].s, c->w[k].col, kind) < 0)
+		return -1;
+	return dup_name(c, c->w[k].s, dst);
+}
+
+static int end_of_line(struct pctx *c, size_t k)
+{
+	if (k < c->nw)
+		return fail(c, c->w[k].col, "expected end of line, found '%s'", Q(c->w[k].s));
+	return 0;
+}
+
+/* ---- commands --------------------------------------------------------------- */
+
+static const char command_list[] =
+	"adapter, device, alloc, free, write, verify, lock, unlock, submit, gpu-fill, gpu-copy, "
+	"resident, evict, priority, idle, inject, snapshot, show, echo, expect, repeat, include";
+
+static const struct {
+	const char *name;
+	enum scn_kind kind;
+} commands[] = {
+	{ "adapter", SCN_ADAPTER },   { "device", SCN_DEVICE },     { "alloc", SCN_ALLOC },
+	{ "free", SCN_FREE },         { "write", SCN_WRITE },       { "verify", SCN_VERIFY },
+	{ "lock", SCN_LOCK },         { "unlock", SCN_UNLOCK },     { "submit", SCN_SUBMIT },
+	{ "gpu-fill", SCN_GPU_FILL }, { "gpu-copy", SCN_GPU_COPY }, { "resident", SCN_RESIDENT },
+	{ "evict", SCN_EVICT },       { "priority", SCN_PRIORITY }, { "idle", SCN_IDLE },
+	{ "inject", SCN_INJECT },     { "snapshot", SCN_SNAPSHOT }, { "show", SCN_SHOW },
+	{ "echo", SCN_ECHO },         { "expect", SCN_EXPECT_IN },
+};
+
+static const struct {
+	const char *name;
+	enum scn_where where;
+} wheres[] = {
+	{ "visible", SCN_IN_VISIBLE }, { "invisible", SCN_IN_INVISIBLE }, { "vram", SCN_IN_VRAM },
+	{ "gart", SCN_IN_GART },       { "sys", SCN_IN_SYS },             { "resident", SCN_IN_RESIDENT },
+};
+
+static const char *const stat_keys[] = {
+	"evictions", "page_ins", "moves", "bytes_in", "bytes_out", "faults", "submits",
+	"allocations", "time", "usage.local", "budget.local", "usage.nonlocal", "budget.nonlocal",
+};
+
+static const struct {
+	const char *name;
+	enum scn_cmp cmp;
+} ops[] = {
+	{ "==", SCN_EQ }, { "!=", SCN_NE }, { "<", SCN_LT },
+	{ "<=", SCN_LE }, { ">", SCN_GT },  { ">=", SCN_GE },
+};
+
+static void scn_cmd_clear(struct scn_cmd *cmd);
+static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd);
+
+static int parse_expect(struct pctx *c, size_t f, struct scn_cmd *cmd)
+{
+	size_t n = c->nw - f;
+	struct word *w = c->w + f;
+
+	if (n < 2)
+		return fail(c, c->endcol,
+			    "expected an allocation name, 'stat' or 'status' after expect, found end "
+			    "of line");
+	if (!(n == 4 && !strcmp(w[2].s, "in")) && !strcmp(w[1].s, "stat")) {
+		cmd->kind = SCN_EXPECT_STAT;
+		if (n < 3)
+			return fail(c, c->endcol, "expected a stat name after expect stat, found end of line");
+		size_t k = 0;
+		while (k < sizeof stat_keys / sizeof stat_keys[0] && strcmp(stat_keys[k], w[2].s))
+			k++;
+		if (k == sizeof stat_keys / sizeof stat_keys[0])
+			return fail(c, w[2].col,
+				    "unknown stat '%s' (expected one of: evictions, page_ins, moves, "
+				    "bytes_in, bytes_out, faults, submits, allocations, time, "
+				    "usage.local, budget.local, usage.nonlocal, budget.nonlocal)",
+				    Q(w[2].s));
+		if (dup_name(c, w[2].s, &cmd->stat_key) < 0)
+			return -1;
+		if (n < 4)
+			return fail(c, c->endcol, "expected an operator (==, !=, <, <=, >, >=), found end of line");
+		k = 0;
+		while (k < sizeof ops / sizeof ops[0] && strcmp(ops[k].name, w[3].s))
+			k++;
+		if (k == sizeof ops / sizeof ops[0])
+			return fail(c, w[3].col,
+				    "unknown operator '%s' (expected one of: ==, !=, <, <=, >, >=)",
+				    Q(w[3].s));
+		cmd->cmp = ops[k].cmp;
+		if (n < 5)
+			return fail(c, c->endcol, "expected a number after %s, found end of line", w[3].s);
+		if (parse_u64(c, w[4].s, w[4].col, "the stat value", true, &cmd->stat_value) < 0)
+			return -1;
+		return end_of_line(c, f + 5);
+	}
+	if (!(n == 4 && !strcmp(w[2].s, "in")) && !strcmp(w[1].s, "status")) {
+		cmd->kind = SCN_EXPECT_STATUS;
+		if (n < 3)
+			return fail(c, c->endcol, "expected a status name after expect status, found end of line");
+		if (!scn_status_from_name(w[2].s, &cmd->status))
+			return fail(c, w[2].col,
+				    "unknown status '%s' (expected a STATUS_* name such as "
+				    "STATUS_SUCCESS, STATUS_NO_VIDEO_MEMORY, STATUS_INVALID_PARAMETER)",
+				    Q(w[2].s));
+		if (dup_name(c, w[2].s, &cmd->status_name) < 0)
+			return -1;
+		if (n < 4)
+			return fail(c, c->endcol, "expected a command after expect status %s, found end of line",
+				    w[2].s);
+		static const char *const unwrappable[] = { "adapter", "expect", "echo", "show",
+							   "repeat", "include", "}" };
+		for (size_t k = 0; k < sizeof unwrappable / sizeof unwrappable[0]; k++)
+			if (!strcmp(w[3].s, unwrappable[k]))
+				return fail(c, w[3].col,
+					    "expected a command that calls the driver after expect "
+					    "status, found '%s'",
+					    w[3].s);
+		cmd->inner = calloc(1, sizeof *cmd->inner);
+		if (!cmd->inner)
+			return fail(c, w[3].col, "out of memory");
+		return parse_command(c, f + 3, cmd->inner);
+	}
+	/* expect NAME in WHERE */
+	cmd->kind = SCN_EXPECT_IN;
+	if (positional(c, f + 1, "an allocation", "expect", &cmd->name) < 0)
+		return -1;
+	if (n < 3)
+		return fail(c, c->endcol, "expected 'in', found end of line");
+	if (strcmp(w[2].s, "in"))
+		return fail(c, w[2].col, "expected 'in', found '%s'", Q(w[2].s));
+	if (n < 4)
+		return fail(c, c->endcol, "expected a segment after 'in', found end of line");
+	size_t k = 0;
+	while (k < sizeof wheres / sizeof wheres[0] && strcmp(wheres[k].name, w[3].s))
+		k++;
+	if (k == sizeof wheres / sizeof wheres[0])
+		return fail(c, w[3].col,
+			    "unknown segment '%s' (expected one of: visible, invisible, vram, gart, "
+			    "sys, resident)",
+			    Q(w[3].s));
+	cmd->where = wheres[k].where;
+	return end_of_line(c, f + 4);
+}
+
+/* Words [first, nw) of the current line are one command (the word `first` names it). */
+static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd)
+{
+	const struct word *w0 = &c->w[first];
+	size_t seen[K_COUNT] = { 0 };
+	size_t k = 0;
+
+	while (k < sizeof commands / sizeof commands[0] && strcmp(commands[k].name, w0->s))
+		k++;
+	if (k == sizeof commands / sizeof commands[0])
+		return fail(c, w0->col, "unknown command '%s' (expected one of: %s)", Q(w0->s),
+			    command_list);
+	cmd->kind = commands[k].kind;
+	cmd->loc = (struct scn_loc){ c->file, c->lineno, w0->col };
+
+	switch (cmd->kind) {
+	case SCN_ADAPTER: {
+		char why[256];
+		gpusim_config_default(&cmd->config);
+		if (parse_keys(c, first + 1, KEYS(adapter_keys), "adapter", cmd, false, seen) < 0)
+			return -1;
+		if (hw_config_validate(&cmd->config.hw, why, sizeof why))
+			return fail(c, w0->col, "invalid adapter: %s", why);
+		return 0;
+	}
+	case SCN_DEVICE:
+		if (positional(c, first + 1, "a device", "device", &cmd->name) < 0)
+			return -1;
+		return end_of_line(c, first + 2);
+	case SCN_ALLOC:
+		if (positional(c, first + 1, "an allocation", "alloc", &cmd->name) < 0 ||
+		    parse_keys(c, first + 2, KEYS(alloc_keys), "alloc", cmd, false, seen) < 0 ||
+		    need_key(c, seen, K_SIZE, "size=SIZE", "alloc") < 0)
+			return -1;
+		if (cmd->shared && !cmd->resource)
+			return fail(c, c->w[seen[K_SHARED] - 1].col,
+				    "expected resource=R with shared, found no resource=");
+		if (cmd->nprefer && seen[K_ONLY]) {
+			for (uint32_t i = 0; i < cmd->nprefer; i++) {
+				if (cmd->only & GPUSIM_SEG_BIT(cmd->prefer[i]))
+					continue;
+				const struct word *wo = &c->w[seen[K_ONLY] - 1];
+				return fail(c, c->w[seen[K_PREFER] - 1].col,
+					    "expected preferred segments within %s, found '%s'", Q(wo->s),
+					    gpusim_segment_name(cmd->prefer[i]));
+			}
+		}
+		return 0;
+	case SCN_FREE:
+	case SCN_RESIDENT:
+	case SCN_EVICT:
+		if (parse_keys(c, first + 1, NULL, 0, w0->s, cmd, true, seen) < 0)
+			return -1;
+		if (!cmd->nnames)
+			return fail(c, c->endcol, "expected an allocation name after %s, found end of line",
+				    w0->s);
+		return 0;
+	case SCN_SUBMIT:
+		return parse_keys(c, first + 1, KEYS(submit_keys), "submit", cmd, true, seen);
+	case SCN_WRITE:
+	case SCN_VERIFY:
+		if (positional(c, first + 1, "an allocation", w0->s, &cmd->name) < 0 ||
+		    parse_keys(c, first + 2, KEYS(rw_keys), w0->s, cmd, false, seen) < 0)
+			return -1;
+		return need_key(c, seen, K_SEED, "seed=N", w0->s);
+	case SCN_LOCK:
+		if (positional(c, first + 1, "an allocation", "lock", &cmd->name) < 0)
+			return -1;
+		return parse_keys(c, first + 2, KEYS(lock_keys), "lock", cmd, false, seen);
+	case SCN_UNLOCK:
+		if (positional(c, first + 1, "an allocation", "unlock", &cmd->name) < 0)
+			return -1;
+		return end_of_line(c, first + 2);
+	case SCN_GPU_FILL:
+		if (positional(c, first + 1, "an allocation", "gpu-fill", &cmd->name) < 0 ||
+		    parse_keys(c, first + 2, KEYS(fill_keys), "gpu-fill", cmd, false, seen) < 0)
+			return -1;
+		return need_key(c, seen, K_VALUE, "value=N", "gpu-fill");
+	case SCN_GPU_COPY:
+		if (positional(c, first + 1, "an allocation", "gpu-copy", &cmd->name) < 0 ||
+		    positional(c, first + 2, "an allocation", "gpu-copy SRC", &cmd->name2) < 0)
+			return -1;
+		return end_of_line(c, first + 3);
+	case SCN_PRIORITY:
+		if (positional(c, first + 1, "an allocation", "priority", &cmd->name) < 0)
+			return -1;
+		if (first + 2 >= c->nw)
+			return fail(c, c->endcol,
+				    "expected a priority (minimum, low, normal, high, maximum or "
+				    "1..0xFFFFFFFF), found end of line");
+		if (parse_priority(c, c->w[first + 2].s, c->w[first + 2].col, &cmd->priority) < 0)
+			return -1;
+		return end_of_line(c, first + 3);
+	case SCN_IDLE:
+	case SCN_SHOW:
+		return end_of_line(c, first + 1);
+	case SCN_INJECT: {
+		static const struct {
+			const char *name;
+			enum scn_inject inj;
+		} kinds[] = { { "device-removed", SCN_INJ_DEVICE_REMOVED },
+			      { "dma-error", SCN_INJ_DMA_ERROR },
+			      { "sysmem-oom", SCN_INJ_SYSMEM_OOM } };
+		if (first + 1 >= c->nw)
+			return fail(c, c->endcol,
+				    "expected device-removed, dma-error or sysmem-oom after inject, "
+				    "found end of line");
+		const struct word *wk = &c->w[first + 1];
+		k = 0;
+		while (k < 3 && strcmp(kinds[k].name, wk->s))
+			k++;
+		if (k == 3)
+			return fail(c, wk->col,
+				    "unknown inject kind '%s' (expected one of: device-removed, "
+				    "dma-error, sysmem-oom)",
+				    Q(wk->s));
+		cmd->inject = kinds[k].inj;
+		if (cmd->inject == SCN_INJ_SYSMEM_OOM)
+			return parse_keys(c, first + 2, KEYS(oom_keys), "inject sysmem-oom", cmd, false,
+					  seen);
+		return end_of_line(c, first + 2);
+	}
+	case SCN_SNAPSHOT:
+		if (first + 1 >= c->nw)
+			return fail(c, c->endcol, "expected a file name after snapshot, found end of line");
+		if (dup_name(c, c->w[first + 1].s, &cmd->path) < 0)
+			return -1;
+		return end_of_line(c, first + 2);
+	case SCN_EXPECT_IN:
+		return parse_expect(c, first, cmd);
+	case SCN_ECHO:  /* the expander handles echo before words are split */
+	case SCN_EXPECT_STAT:
+	case SCN_EXPECT_STATUS:
+		break;
+	}
+	return fail(c, w0->col, "internal error: command '%s'", Q(w0->s));
+}
+
+static void scn_cmd_clear(struct scn_cmd *cmd)
+{
+	free(cmd->name);
+	free(cmd->name2);
+	free(cmd->device);
+	for (uint32_t i = 0; i < cmd->nnames; i++)
+		free(cmd->names[i]);
+	free(cmd->names);
+	free(cmd->resource);
+	free(cmd->path);
+	free(cmd->text);
+	free(cmd->stat_key);
+	free(cmd->status_name);
+	if (cmd->inner) {
+		scn_cmd_clear(cmd->inner);
+		free(cmd->inner);
+	}
+	memset(cmd, 0, sizeof *cmd);
+}
+
+static int push_cmd(struct pctx *c, struct scn_cmd *cmd)
+{
+	struct scn_script *s = c->out;
+
+	if (s->ncmds == c->cmdcap) {
+		size_t ncap = c->cmdcap ? c->cmdcap * 2 : 64;
+		if (ncap > c->max_cmds)
+			ncap = (size_t)c->max_cmds;
+		struct scn_cmd *nc = ncap > c->cmdcap ? realloc(s->cmds, ncap * sizeof *nc) : NULL;
+		if (!nc) {
+			scn_cmd_clear(cmd);
+			return fail(c, cmd->loc.col, "out of memory");
+		}
+		s->cmds = nc;
+		c->cmdcap = ncap;
+	}
+	s->cmds[s->ncmds++] = *cmd;
+	return 0;
+}
+
+/* ---- include and repeat ----------------------------------------------------- */
+
+static size_t word_len(const char *s)
+{
+	size_t n = 0;
+	while (s[n] && !is_blank(s[n]))
+		n++;
+	return n;
+}
+
+static const char *skip_blanks(const char *s)
+{
+	while (is_blank(*s))
+		s++;
+	return s;
+}
+
+/* The first word of a line as written, compared before $i is substituted. */
+static bool first_word_is(const char *text, const char *word)
+{
+	const char *s = skip_blanks(text);
+	size_t n = word_len(s);
+	return n == strlen(word) && !memcmp(s, word, n);
+}
+
+static bool opens_block(const char *text)
+{
+	size_t len = strlen(text);
+	return first_word_is(text, "repeat") && len && text[len - 1] == '{' &&
+	       (len == 1 || is_blank(text[len - 2]));
+}
+
+/* Find the '}' of the repeat at line index i and count what one iteration holds. */
+static int find_match(struct pctx *c, struct sfile *f, size_t i)
+{
+	struct sline *ln = &f->lines[i];
+	uint32_t depth = 0, cmds = 0, lines = 0;
+	uint64_t bytes = 0;
+
+	if (ln->match)
+		return 0;
+	for (size_t j = i + 1; j < f->nlines; j++) {
+		const char *t = f->lines[j].text;
+		if (first_word_is(t, "}")) {
+			if (depth == 0) {
+				ln->match = (uint32_t)j;
+				ln->body_cmds = cmds;
+				ln->body_lines = lines;
+				ln->body_bytes = bytes;
+				return 0;
+			}
+			depth--;
+		} else if (opens_block(t)) {
+			if (depth == 0) {
+				lines++;
+				bytes += strlen(t);
+			}
+			depth++;
+		} else if (depth == 0) {
+			lines++;
+			bytes += strlen(t);
+			if (!first_word_is(t, "include"))
+				cmds++;
+		}
+	}
+	const char *s = skip_blanks(ln->text);
+	return fail_at(c, f->display, ln->lineno, (uint32_t)(s - ln->text) + 1,
+		       "expected '}' to close this repeat, found end of file");
+}
+
+static int charge(struct pctx *c, bool command, uint32_t col)
+{
+	if (++c->work > c->max_work)
+		return fail(c, col, "expected at most %llu lines after expanding repeat and include, "
+			    "found more", (unsigned long long)c->max_work);
+	if (command && c->out->ncmds >= c->max_cmds)
+		return fail(c, col, "expected at most %llu commands after expanding repeat and include, "
+			    "found more", (unsigned long long)c->max_cmds);
+	c->bytes += c->len;
+	if (c->bytes > c->max_bytes)
+		return fail(c, col, "expected at most %llu bytes of text after expanding repeat and "
+			    "include, found more", (unsigned long long)c->max_bytes);
+	return 0;
+}
+
+static int expand(struct pctx *c, struct sfile *f, size_t begin, size_t end,
+		  const struct loopvar *lv);
+
+static int do_repeat(struct pctx *c, struct sfile *f, size_t *i)
+{
+	struct word *w = c->w;
+	uint64_t count;
+
+	if (charge(c, false, w[0].col) < 0)
+		return -1;
+	if (c->nw < 2)
+		return fail(c, c->endcol, "expected a repeat count, found end of line");
+	if (!strcmp(w[1].s, "{"))
+		return fail(c, w[1].col, "expected a repeat count, found '{'");
+	if (parse_u64(c, w[1].s, w[1].col, "the repeat count", true, &count) < 0)
+		return -1;
+	if (c->nw < 3)
+		return fail(c, c->endcol, "expected '{' after the repeat count, found end of line");
+	if (strcmp(w[2].s, "{"))
+		return fail(c, w[2].col, "expected '{' after the repeat count, found '%s'", Q(w[2].s));
+	if (c->nw > 3)
+		return fail(c, w[3].col, "expected end of line after '{', found '%s'", Q(w[3].s));
+	if (c->repeat_depth >= MAX_REPEAT_DEPTH)
+		return fail(c, w[0].col, "expected repeat nested at most %d deep, found deeper",
+			    MAX_REPEAT_DEPTH);
+	if (find_match(c, f, *i) < 0)
+		return -1;
+
+	struct sline *ln = &f->lines[*i];
+	const struct sline *close = &f->lines[ln->match];
+	const char *t = skip_blanks(close->text) + 1;
+	t = skip_blanks(t);
+	if (*t) {
+		c->lineno = close->lineno;
+		return fail(c, (uint32_t)(t - close->text) + 1, "expected end of line after '}', found '%s'",
+			    Q(t));
+	}
+	/* Refuse before expanding: a huge count must not cost memory or time. */
+	uint64_t room_cmds = c->max_cmds - c->out->ncmds, room_work = c->max_work - c->work;
+	uint64_t room_bytes = c->max_bytes - c->bytes;
+	if (ln->body_cmds && count > room_cmds / ln->body_cmds)
+		return fail(c, w[1].col,
+			    "expected at most %llu commands after expanding repeat and include, "
+			    "found more (repeat %s)",
+			    (unsigned long long)c->max_cmds, Q(w[1].s));
+	if (ln->body_lines && count > room_work / ln->body_lines)
+		return fail(c, w[1].col,
+			    "expected at most %llu lines after expanding repeat and include, "
+			    "found more (repeat %s)",
+			    (unsigned long long)c->max_work, Q(w[1].s));
+	if (ln->body_bytes && count > room_bytes / ln->body_bytes)
+		return fail(c, w[1].col,
+			    "expected at most %llu bytes of text after expanding repeat and include, "
+			    "found more (repeat %s)",
+			    (unsigned long long)c->max_bytes, Q(w[1].s));
+	size_t body = *i + 1, close_i = ln->match;
+	c->repeat_depth++;
+	for (uint64_t it = 0; ln->body_lines && it < count; it++) {
+		struct loopvar inner = { it };
+		if (expand(c, f, body, close_i, &inner) < 0)
+			return -1;
+	}
+	c->repeat_depth--;
+	*i = close_i;
+	return 0;
+}
+
+static int do_include(struct pctx *c, struct sfile *f, const struct loopvar *lv)
+{
+	struct word *w = c->w;
+	char *path, *key;
+	uint32_t col, lineno = c->lineno;
+
+	if (charge(c, false, w[0].col) < 0)
+		return -1;
+	if (c->nw < 2)
+		return fail(c, c->endcol, "expected a file name after include, found end of line");
+	if (end_of_line(c, 2) < 0)
+		return -1;
+	col = w[1].col;
+	/* Relative to the including file's directory, as the user named it. */
+	const char *slash = strrchr(f->display, '/');
+	if (w[1].s[0] == '/' || !slash) {
+		path = strdup(w[1].s);
+	} else {
+		size_t dl = (size_t)(slash - f->display) + 1, pl = strlen(w[1].s);
+		path = malloc(dl + pl + 1);
+		if (path) {
+			memcpy(path, f->display, dl);
+			memcpy(path + dl, w[1].s, pl + 1);
+		}
+	}
+	if (!path)
+		return fail(c, col, "out of memory");
+	if (c->depth > SCN_MAX_INCLUDE_DEPTH) {
+		free(path);
+		return fail(c, col, "expected include nested at most %d deep, found deeper",
+			    SCN_MAX_INCLUDE_DEPTH);
+	}
+	key = realpath(path, NULL);
+	if (!key) {
+		int rc = fail(c, col, "cannot open '%s': %s", Q(path), strerror(errno));
+		free(path);
+		return rc;
+	}
+	for (unsigned d = 0; d < c->depth; d++) {
+		if (strcmp(c->stack[d]->key, key))
+			continue;
+		char chain[400];
+		size_t o = 0;
+		for (unsigned e = d; e < c->depth && o < sizeof chain; e++)
+			o += (size_t)snprintf(chain + o, sizeof chain - o, "%s -> ", c->stack[e]->display);
+		if (o < sizeof chain)
+			snprintf(chain + o, sizeof chain - o, "%s", c->stack[d]->display);
+		free(key);
+		free(path);
+		return fail(c, col, "include cycle: %s", chain);
+	}
+	struct sfile *g = NULL;
+	for (size_t k = 0; k < c->ncache && !g; k++)
+		if (!strcmp(c->cache[k]->key, key))
+			g = c->cache[k];
+	if (g) {
+		free(key);
+		free(path);
+	} else {
+		char *buf;
+		size_t len;
+		int rc = read_file(path, true, &buf, &len);
+		if (rc) {
+			rc = fail(c, col, "cannot open '%s': %s", Q(path), read_error(rc));
+			free(key);
+			free(path);
+			return rc;
+		}
+		if (add_file(c, key, path, buf, len, &g) < 0)
+			return -1;
+	}
+	c->stack[c->depth++] = g;
+	int rc = expand(c, g, 0, g->nlines, lv);
+	c->depth--;
+	c->file = f->display;
+	c->lineno = lineno;
+	return rc;
+}
+
+static int do_echo(struct pctx *c, const char *rest)
+{
+	struct scn_cmd cmd = { .kind = SCN_ECHO };
+	const char *s = skip_blanks(c->buf);
+
+	cmd.loc = (struct scn_loc){ c->file, c->lineno, c->colmap[s - c->buf] };
+	if (charge(c, true, cmd.loc.col) < 0)
+		return -1;
+	cmd.text = strdup(skip_blanks(rest));
+	if (!cmd.text)
+		return fail(c, cmd.loc.col, "out of memory");
+	return push_cmd(c, &cmd);
+}
+
+static int expand(struct pctx *c, struct sfile *f, size_t begin, size_t end,
+		  const struct loopvar *lv)
+{
+	for (size_t i = begin; i < end; i++) {
+		c->file = f->display;
+		if (prepare(c, &f->lines[i], lv) < 0)
+			return -1;
+		const char *s = skip_blanks(c->buf);
+		if (word_len(s) == 4 && !memcmp(s, "echo", 4)) {
+			if (do_echo(c, s + 4) < 0)
+				return -1;
+			continue;
+		}
+		if (tokenize(c) < 0)
+			return -1;
+		const char *w0 = c->w[0].s;
+		if (!strcmp(w0, "}")) {
+			return fail(c, c->w[0].col, "expected a command, found '}' with no repeat open");
+		} else if (!strcmp(w0, "repeat")) {
+			if (do_repeat(c, f, &i) < 0)
+				return -1;
+		} else if (!strcmp(w0, "include")) {
+			if (do_include(c, f, lv) < 0)
+				return -1;
+		} else {
+			struct scn_cmd cmd;
+			memset(&cmd, 0, sizeof cmd);
+			if (charge(c, true, c->w[0].col) < 0)
+				return -1;
+			if (parse_command(c, 0, &cmd) < 0) {
+				scn_cmd_clear(&cmd);
+				return -1;
+			}
+			if (push_cmd(c, &cmd) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- entry points ----------------------------------------------------------- */
+
+static int parse_top(const char *name, char *buf, size_t len, int read_rc,
+		     struct scn_script *out, struct scn_error *err)
+{
+	struct scn_error dummy;
+	struct pctx c;
+	struct sfile *f = NULL;
+	int rc = -1;
+
+	memset(&c, 0, sizeof c);
+	c.err = err ? err : &dummy;
+	memset(c.err, 0, sizeof *c.err);
+	if (!out) {
+		free(buf);
+		return fail_at(&c, name, 0, 0, "no script to parse into");
+	}
+	memset(out, 0, sizeof *out);
+	c.out = out;
+	c.max_cmds = max_commands;
+	c.max_work = (uint64_t)max_commands * WORK_PER_COMMAND;
+	c.max_bytes = (uint64_t)max_commands * BYTES_PER_COMMAND;
+	if (read_rc) {
+		free(buf);
+		return fail_at(&c, name, 0, 0, "cannot open '%s': %s", Q(name), read_error(read_rc));
+	}
+	char *display = strdup(name);
+	char *key = realpath(name, NULL);
+	if (!key)
+		key = strdup(name);
+	if (!display || !key) {
+		free(display);
+		free(key);
+		free(buf);
+		fail_at(&c, name, 0, 0, "out of memory");
+		goto done;
+	}
+	if (add_file(&c, key, display, buf, len, &f) < 0)
+		goto done;
+	c.stack[c.depth++] = f;
+	rc = expand(&c, f, 0, f->nlines, NULL);
+done:
+	for (size_t i = 0; i < c.ncache; i++)
+		sfile_free(c.cache[i]);
+	free(c.cache);
+	free(c.buf);
+	free(c.colmap);
+	free(c.w);
+	if (rc < 0) {
+		scn_script_free(out);
+		return -1;
+	}
+	if (out->ncmds && out->ncmds < c.cmdcap) {  /* give back what doubling left over */
+		struct scn_cmd *shrunk = realloc(out->cmds, out->ncmds * sizeof *shrunk);
+		if (shrunk)
+			out->cmds = shrunk;
+	}
+	return 0;
+}
+
+int scn_parse_file(const char *path, struct scn_script *out, struct scn_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!path)
+		path = "";
+	rc = read_file(path, false, &buf, &len);
+	return parse_top(path, buf, len, rc, out, err);
+}
+
+int scn_parse_string(const char *name, const char *text, size_t len, struct scn_script *out,
+		     struct scn_error *err)
+{
+	char *buf;
+
+	if (!name)
+		name = "<string>";
+	if (!text)
+		len = 0;
+	if (len > MAX_FILE_BYTES)
+		return parse_top(name, NULL, 0, -EFBIG, out, err);
+	buf = malloc(len + 1);
+	if (buf) {
+		if (len)
+			memcpy(buf, text, len);
+		buf[len] = '\0';
+	}
+	return parse_top(name, buf, len, buf ? 0 : -ENOMEM, out, err);
+}
+
+void scn_script_free(struct scn_script *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->ncmds; i++)
+		scn_cmd_clear(&s->cmds[i]);
+	free(s->cmds);
+	for (size_t i = 0; i < s->nfiles; i++)
+		free(s->files[i]);
+	free(s->files);
+	memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,1673 @@
+/*
+ * The scenario runner: plays a parsed script against a fresh simulated adapter
+ * through the public D3DKMT API, as a user-mode driver would, and checks what the
+ * script expects. Names in the script map to handles here; the API never sees them.
+ */
+#include <config.h>
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/scenario/scenario.h"
+
+#define MAX_SHOWN_NAMES 4      /* names a message lists before "..." */
+#define PROGRESS_MIN_COMMANDS 2000
+#define PROGRESS_WIDTH 40
+#define PATTERN_CHUNK 4096
+
+/* ---- a small intrusive hash map -------------------------------------------------
+ * Scripts may hold a million live allocations; each command looks names up, and
+ * each event looks a handle up, so both need constant time. */
+
+struct hnode {
+	struct hnode *next;
+	uint64_t hash;
+};
+
+struct hmap {
+	struct hnode **b;
+	size_t nb, n;
+};
+
+#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+static uint64_t hash_u32(uint32_t v)
+{
+	uint64_t h = v * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+static bool hmap_grow(struct hmap *m)
+{
+	size_t nb = m->nb ? m->nb * 2 : 64;
+	struct hnode **b = calloc(nb, sizeof(*b));
+	if (!b)
+		return false;
+	for (size_t i = 0; i < m->nb; i++)
+		for (struct hnode *e = m->b[i], *next; e; e = next) {
+			next = e->next;
+			e->next = b[e->hash & (nb - 1)];
+			b[e->hash & (nb - 1)] = e;
+		}
+	free(m->b);
+	m->b = b;
+	m->nb = nb;
+	return true;
+}
+
+static bool hmap_insert(struct hmap *m, struct hnode *e, uint64_t hash)
+{
+	if (m->n >= m->nb && !hmap_grow(m) && !m->nb)
+		return false; /* a full table still works, only slower */
+	e->hash = hash;
+	e->next = m->b[hash & (m->nb - 1)];
+	m->b[hash & (m->nb - 1)] = e;
+	m->n++;
+	return true;
+}
+
+static void hmap_remove(struct hmap *m, struct hnode *e)
+{
+	if (!m->nb)
+		return;
+	for (struct hnode **pp = &m->b[e->hash & (m->nb - 1)]; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			m->n--;
+			return;
+		}
+}
+
+static struct hnode *hmap_first(const struct hmap *m, uint64_t hash)
+{
+	return m->nb ? m->b[hash & (m->nb - 1)] : NULL;
+}
+
+/* ---- the runner's view of the world ------------------------------------------ */
+
+struct range {
+	uint64_t off, len, seed;
+	uint32_t line;
+};
+
+struct rt_dev {
+	char *name;
+	D3DKMT_HANDLE hdev, hctx;
+	void *cmdbuf;
+	uint32_t cmdbuf_size;
+	D3DDDI_ALLOCATIONLIST *alist;
+	uint32_t alist_size;
+	D3DDDI_PATCHLOCATIONLIST *plist;
+	uint32_t plist_size;
+	struct hnode by_name, by_handle;
+	struct rt_dev *next;
+};
+
+struct rt_alloc {
+	char *name;
+	struct rt_dev *dev;
+	D3DKMT_HANDLE handle;   /* 0 when its alloc failed: the API answers for it */
+	uint64_t size;          /* as the script asked */
+	uint64_t gpu_addr;      /* where the runner last saw it resident */
+	bool has_addr;
+	struct range *ranges;   /* written by `write` and not overwritten since */
+	size_t nranges, cap;
+	struct hnode by_name, by_handle;
+	bool in_handle_map;
+	struct rt_alloc *prev, *next; /* creation order, for `show` and the end check */
+};
+
+struct rt_res {
+	char *name;
+	D3DKMT_HANDLE handle;
+	struct hnode by_name;
+	struct rt_res *next;
+};
+
+struct rt {
+	const struct scn_script *s;
+	const struct scn_options *opt;
+	struct scn_result *res;
+	const char *script_name;
+	bool quiet, verbose;
+
+	LUID luid;
+	D3DKMT_HANDLE hadapter;
+	bool have_adapter, subscribed, removed;
+	bool no_invisible;  /* visible == vram: the adapter has no invisible segment */
+
+	struct hmap allocs, alloc_handles, devs, dev_handles, resources;
+	struct rt_alloc *first, *last;
+	struct rt_alloc *grave;  /* freed this command: events may still name them */
+	struct rt_dev *dev_list, *dev_tail;
+	struct rt_res *res_list;
+
+	struct gpusim_event *ev;
+	size_t nev, evcap;
+	uint64_t ev_dropped;
+
+	bool bar_shown;
+	int bar_pct;
+
+	const struct scn_cmd *cur; /* the command running (the inner one of expect status) */
+	char msg[1024];  /* the current command's own failure text, replacing the status one */
+	char note[256];  /* appended to the status failure text */
+};
+
+static void rt_msg(struct rt *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rt_msg(struct rt *rt, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rt->msg, sizeof(rt->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- formatting ---------------------------------------------------------------- */
+
+static void fmt_size(char *buf, size_t n, uint64_t b)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	if (b < 1024) {
+		snprintf(buf, n, "%" PRIu64 " B", b);
+		return;
+	}
+	double v = (double)b / 1024;
+	int u = 0;
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	uint64_t unit = 1ull << (10 * (u + 1));
+	if (b % unit == 0)
+		snprintf(buf, n, "%" PRIu64 " %s", b / unit, units[u]);
+	else
+		snprintf(buf, n, "%.1f %s", v, units[u]);
+}
+
+static void fmt_status(char *buf, size_t n, NTSTATUS st)
+{
+	const char *name = scn_status_name(st);
+	if (name)
+		snprintf(buf, n, "%s (0x%08" PRIx32 ")", name, (uint32_t)st);
+	else
+		snprintf(buf, n, "0x%08" PRIx32, (uint32_t)st);
+}
+
+static const char *status_short(NTSTATUS st, char *buf, size_t n)
+{
+	const char *name = scn_status_name(st);
+	if (name)
+		return name;
+	snprintf(buf, n, "0x%08" PRIx32, (uint32_t)st);
+	return buf;
+}
+
+static const char *priority_name(uint32_t p, char *buf, size_t n)
+{
+	switch (p) {
+	case 0:
+	case D3DDDI_ALLOCATIONPRIORITY_NORMAL: return "normal";
+	case D3DDDI_ALLOCATIONPRIORITY_MINIMUM: return "minimum";
+	case D3DDDI_ALLOCATIONPRIORITY_LOW: return "low";
+	case D3DDDI_ALLOCATIONPRIORITY_HIGH: return "high";
+	case D3DDDI_ALLOCATIONPRIORITY_MAXIMUM: return "maximum";
+	}
+	snprintf(buf, n, "0x%08" PRIx32, p);
+	return buf;
+}
+
+static const char *kind_name(enum scn_kind k)
+{
+	static const char *const names[] = {
+		[SCN_ADAPTER] = "adapter",     [SCN_DEVICE] = "device",     [SCN_ALLOC] = "alloc",
+		[SCN_FREE] = "free",           [SCN_WRITE] = "write",       [SCN_VERIFY] = "verify",
+		[SCN_LOCK] = "lock",           [SCN_UNLOCK] = "unlock",     [SCN_SUBMIT] = "submit",
+		[SCN_GPU_FILL] = "gpu-fill",   [SCN_GPU_COPY] = "gpu-copy", [SCN_RESIDENT] = "resident",
+		[SCN_EVICT] = "evict",         [SCN_PRIORITY] = "priority", [SCN_IDLE] = "idle",
+		[SCN_INJECT] = "inject",       [SCN_SNAPSHOT] = "snapshot", [SCN_SHOW] = "show",
+		[SCN_ECHO] = "echo",           [SCN_EXPECT_IN] = "expect",  [SCN_EXPECT_STAT] = "expect stat",
+		[SCN_EXPECT_STATUS] = "expect status",
+	};
+	return (unsigned)k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "?";
+}
+
+static const char *inject_name(enum scn_inject i)
+{
+	switch (i) {
+	case SCN_INJ_DEVICE_REMOVED: return "device-removed";
+	case SCN_INJ_DMA_ERROR: return "dma-error";
+	case SCN_INJ_SYSMEM_OOM: return "sysmem-oom";
+	}
+	return "?";
+}
+
+static const char *where_name(enum scn_where w)
+{
+	switch (w) {
+	case SCN_IN_VISIBLE: return "visible";
+	case SCN_IN_INVISIBLE: return "invisible";
+	case SCN_IN_VRAM: return "vram";
+	case SCN_IN_GART: return "gart";
+	case SCN_IN_SYS: return "sys";
+	case SCN_IN_RESIDENT: return "resident";
+	}
+	return "?";
+}
+
+/* "alloc big", "free a b c d ...": how messages name a command. */
+static void describe(const struct scn_cmd *c, char *buf, size_t n)
+{
+	size_t len = (size_t)snprintf(buf, n, "%s", kind_name(c->kind));
+#define ADD(...)                                                              \
+	do {                                                                  \
+		if (len < n)                                                  \
+			len += (size_t)snprintf(buf + len, n - len, __VA_ARGS__); \
+	} while (0)
+	switch (c->kind) {
+	case SCN_FREE:
+	case SCN_SUBMIT:
+	case SCN_RESIDENT:
+	case SCN_EVICT:
+		for (uint32_t i = 0; i < c->nnames && i < MAX_SHOWN_NAMES; i++)
+			ADD(" %s", c->names[i]);
+		if (c->nnames > MAX_SHOWN_NAMES)
+			ADD(" ...");
+		break;
+	case SCN_GPU_COPY:
+		ADD(" %s %s", c->name ? c->name : "?", c->name2 ? c->name2 : "?");
+		break;
+	case SCN_INJECT:
+		ADD(" %s", inject_name(c->inject));
+		break;
+	case SCN_SNAPSHOT:
+		ADD(" %s", c->path ? c->path : "");
+		break;
+	case SCN_EXPECT_STAT:
+		ADD(" %s", c->stat_key ? c->stat_key : "?");
+		break;
+	case SCN_EXPECT_STATUS:
+		if (c->inner && len + 1 < n) {
+			buf[len++] = ' ';
+			describe(c->inner, buf + len, n - len);
+		}
+		break;
+	case SCN_ECHO:
+	case SCN_IDLE:
+	case SCN_SHOW:
+	case SCN_ADAPTER:
+		break;
+	default:
+		if (c->name)
+			ADD(" %s", c->name);
+	}
+#undef ADD
+}
+
+/* rt_msg with the running command's description in front: "submit a b: ...". */
+static void cmd_msg(struct rt *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cmd_msg(struct rt *rt, const char *fmt, ...)
+{
+	char what[256];
+	describe(rt->cur, what, sizeof(what));
+	size_t len = (size_t)snprintf(rt->msg, sizeof(rt->msg), "%s: ", what);
+	if (len >= sizeof(rt->msg))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rt->msg + len, sizeof(rt->msg) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- output: story and events on `out`, failures on `err` ---------------------- */
+
+static void bar_clear(struct rt *rt)
+{
+	if (rt->bar_shown) {
+		fprintf(rt->opt->err, "\r%*s\r", PROGRESS_WIDTH + 16, "");
+		rt->bar_shown = false;
+	}
+}
+
+static void bar_update(struct rt *rt, size_t done)
+{
+	size_t total = rt->s->ncmds;
+	int pct = (int)(done * 100 / total);
+	if (pct == rt->bar_pct && rt->bar_shown)
+		return;
+	rt->bar_pct = pct;
+	int fill = pct * PROGRESS_WIDTH / 100;
+	char bar[PROGRESS_WIDTH + 1];
+	memset(bar, '#', (size_t)fill);
+	memset(bar + fill, '.', (size_t)(PROGRESS_WIDTH - fill));
+	bar[PROGRESS_WIDTH] = '\0';
+	fprintf(rt->opt->err, "\r[%s] %3d%%", bar, pct);
+	fflush(rt->opt->err);
+	rt->bar_shown = true;
+}
+
+static void report_v(struct rt *rt, const struct scn_loc *loc, const char *fmt, va_list ap)
+{
+	if (!rt->opt->err)
+		return;
+	bar_clear(rt);
+	if (rt->opt->out)
+		fflush(rt->opt->out); /* a failure follows the story it interrupts, even in a pipe */
+	if (loc)
+		fprintf(rt->opt->err, "%s:%" PRIu32 ": ", loc->file ? loc->file : rt->script_name, loc->line);
+	else
+		fprintf(rt->opt->err, "%s: ", rt->script_name);
+	vfprintf(rt->opt->err, fmt, ap);
+	fputc('\n', rt->opt->err);
+}
+
+static void report(struct rt *rt, const struct scn_loc *loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void report(struct rt *rt, const struct scn_loc *loc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report_v(rt, loc, fmt, ap);
+	va_end(ap);
+}
+
+/* A failure: counted, printed as "file:line: message". */
+static void fail(struct rt *rt, const struct scn_loc *loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct rt *rt, const struct scn_loc *loc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report_v(rt, loc, fmt, ap);
+	va_end(ap);
+	rt->res->failed++;
+}
+
+static void say(struct rt *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct rt *rt, const char *fmt, ...)
+{
+	if (!rt->opt->out)
+		return;
+	bar_clear(rt);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(rt->opt->out, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- lookups ------------------------------------------------------------------- */
+
+static struct rt_alloc *find_alloc(struct rt *rt, const char *name)
+{
+	if (!name)
+		return NULL;
+	uint64_t h = hash_str(name);
+	for (struct hnode *e = hmap_first(&rt->allocs, h); e; e = e->next)
+		if (e->hash == h && !strcmp(container_of(e, struct rt_alloc, by_name)->name, name))
+			return container_of(e, struct rt_alloc, by_name);
+	return NULL;
+}
+
+static struct rt_alloc *find_alloc_handle(struct rt *rt, D3DKMT_HANDLE handle)
+{
+	uint64_t h = hash_u32(handle);
+	for (struct hnode *e = hmap_first(&rt->alloc_handles, h); e; e = e->next)
+		if (e->hash == h && container_of(e, struct rt_alloc, by_handle)->handle == handle)
+			return container_of(e, struct rt_alloc, by_handle);
+	return NULL;
+}
+
+static struct rt_dev *find_dev(struct rt *rt, const char *name)
+{
+	uint64_t h = hash_str(name);
+	for (struct hnode *e = hmap_first(&rt->devs, h); e; e = e->next)
+		if (e->hash == h && !strcmp(container_of(e, struct rt_dev, by_name)->name, name))
+			return container_of(e, struct rt_dev, by_name);
+	return NULL;
+}
+
+static struct rt_dev *find_dev_handle(struct rt *rt, D3DKMT_HANDLE handle)
+{
+	uint64_t h = hash_u32(handle);
+	for (struct hnode *e = hmap_first(&rt->dev_handles, h); e; e = e->next)
+		if (e->hash == h && container_of(e, struct rt_dev, by_handle)->hdev == handle)
+			return container_of(e, struct rt_dev, by_handle);
+	return NULL;
+}
+
+static struct rt_res *find_res(struct rt *rt, const char *name)
+{
+	uint64_t h = hash_str(name);
+	for (struct hnode *e = hmap_first(&rt->resources, h); e; e = e->next)
+		if (e->hash == h && !strcmp(container_of(e, struct rt_res, by_name)->name, name))
+			return container_of(e, struct rt_res, by_name);
+	return NULL;
+}
+
+/* ---- events ---------------------------------------------------------------------- */
+
+/* Called with the adapter lock held: only record; names are resolved after the
+ * command, when the runner knows the handles the call handed out. */
+static void on_event(void *opaque, const struct gpusim_event *ev)
+{
+	struct rt *rt = opaque;
+	if (rt->nev == rt->evcap) {
+		size_t cap = rt->evcap ? rt->evcap * 2 : 256;
+		struct gpusim_event *p = realloc(rt->ev, cap * sizeof(*p));
+		if (!p) {
+			rt->ev_dropped++;
+			return;
+		}
+		rt->ev = p;
+		rt->evcap = cap;
+	}
+	rt->ev[rt->nev++] = *ev;
+}
+
+static const char *cause_name(uint32_t c)
+{
+	static const char *const names[] = {
+		[GPUSIM_CAUSE_NONE] = "",          [GPUSIM_CAUSE_CREATE] = "create",
+		[GPUSIM_CAUSE_PRESSURE] = "pressure", [GPUSIM_CAUSE_RENDER] = "render",
+		[GPUSIM_CAUSE_MAKE_RESIDENT] = "make-resident", [GPUSIM_CAUSE_EVICT_CALL] = "evict",
+		[GPUSIM_CAUSE_LOCK] = "lock",      [GPUSIM_CAUSE_DESTROY] = "destroy",
+		[GPUSIM_CAUSE_INJECTED] = "injected",
+	};
+	return c < sizeof(names) / sizeof(names[0]) && names[c] ? names[c] : "?";
+}
+
+static const char *hw_fault_name(uint32_t c)
+{
+	static const char *const names[] = {
+		[HW_FAULT_NONE] = "none",           [HW_FAULT_UNMAPPED] = "unmapped",
+		[HW_FAULT_GART_INVALID] = "gart-invalid", [HW_FAULT_GART_NOREAD] = "gart-noread",
+		[HW_FAULT_GART_NOWRITE] = "gart-nowrite", [HW_FAULT_GART_STALE] = "gart-stale",
+		[HW_FAULT_GART_BADPFN] = "gart-badpfn",   [HW_FAULT_DMA] = "dma-error",
+		[HW_FAULT_ECC] = "ecc",             [HW_FAULT_BAD_PACKET] = "bad-packet",
+	};
+	return c < sizeof(names) / sizeof(names[0]) && names[c] ? names[c] : "?";
+}
+
+static const char *alloc_label(struct rt *rt, D3DKMT_HANDLE h, char *buf, size_t n)
+{
+	struct rt_alloc *a = find_alloc_handle(rt, h);
+	if (a)
+		return a->name;
+	snprintf(buf, n, "0x%08" PRIx32, h);
+	return buf;
+}
+
+static const char *dev_label(struct rt *rt, D3DKMT_HANDLE h, char *buf, size_t n)
+{
+	struct rt_dev *d = find_dev_handle(rt, h);
+	if (d)
+		return d->name;
+	snprintf(buf, n, "0x%08" PRIx32, h);
+	return buf;
+}
+
+static void print_event(struct rt *rt, const struct gpusim_event *ev)
+{
+	FILE *f = rt->opt->out;
+	char nb[32], db[32], sz[32], sz2[32];
+	const char *name = alloc_label(rt, ev->allocation, nb, sizeof(nb));
+	fmt_size(sz, sizeof(sz), ev->size);
+	fprintf(f, "[%7" PRIu64 " ns] %s", ev->time_ns, gpusim_event_name(ev->type));
+	switch (ev->type) {
+	case GPUSIM_EV_CREATE:
+	case GPUSIM_EV_PLACE:
+		if (ev->segment == GPUSIM_SEG_SYS || ev->segment == GPUSIM_SEG_NONE)
+			fprintf(f, " %s %s %s", name, gpusim_segment_name(ev->segment), sz);
+		else
+			fprintf(f, " %s %s @0x%" PRIx64 " %s", name, gpusim_segment_name(ev->segment),
+				ev->offset, sz);
+		break;
+	case GPUSIM_EV_EVICT:
+		fprintf(f, " %s %s -> sys %s", name, gpusim_segment_name(ev->from_segment), sz);
+		break;
+	case GPUSIM_EV_PAGE_IN:
+	case GPUSIM_EV_MOVE:
+		fprintf(f, " %s %s -> %s @0x%" PRIx64 " %s", name, gpusim_segment_name(ev->from_segment),
+			gpusim_segment_name(ev->segment), ev->offset, sz);
+		break;
+	case GPUSIM_EV_DESTROY:
+	case GPUSIM_EV_LOCK:
+	case GPUSIM_EV_UNLOCK:
+		fprintf(f, " %s", name);
+		break;
+	case GPUSIM_EV_SUBMIT:
+		fprintf(f, " %s fence %" PRIu64, dev_label(rt, ev->device, db, sizeof(db)), ev->value);
+		break;
+	case GPUSIM_EV_FENCE:
+		fprintf(f, " %" PRIu64, ev->value);
+		break;
+	case GPUSIM_EV_FAULT:
+		fprintf(f, " at 0x%" PRIx64 " (%s)", ev->offset, hw_fault_name(ev->cause));
+		if (ev->device)
+			fprintf(f, " by %s", dev_label(rt, ev->device, db, sizeof(db)));
+		fputc('\n', f);
+		return;
+	case GPUSIM_EV_BUDGET:
+		fmt_size(sz2, sizeof(sz2), ev->value);
+		fprintf(f, " %s %s of %s", ev->offset ? "nonlocal" : "local", sz2, sz);
+		break;
+	default:
+		break;
+	}
+	/* The cause of a creation, destruction or submission is the event itself. */
+	if (ev->cause != GPUSIM_CAUSE_NONE && ev->type != GPUSIM_EV_CREATE && ev->type != GPUSIM_EV_DESTROY &&
+	    ev->type != GPUSIM_EV_SUBMIT)
+		fprintf(f, " (%s)", cause_name(ev->cause));
+	fputc('\n', f);
+}
+
+static void flush_events(struct rt *rt)
+{
+	if (rt->nev)
+		bar_clear(rt);
+	if (rt->opt->out)
+		for (size_t i = 0; i < rt->nev; i++)
+			print_event(rt, &rt->ev[i]);
+	if (rt->ev_dropped && rt->opt->out)
+		fprintf(rt->opt->out, "(%" PRIu64 " events dropped: out of memory)\n", rt->ev_dropped);
+	rt->nev = 0;
+	rt->ev_dropped = 0;
+}
+
+/* ---- allocations table ----------------------------------------------------------- */
+
+static void alloc_free(struct rt_alloc *a)
+{
+	free(a->name);
+	free(a->ranges);
+	free(a);
+}
+
+/* Out of the name table and the creation order; the handle stays known until the
+ * command's events are printed. */
+static void alloc_bury(struct rt *rt, struct rt_alloc *a)
+{
+	hmap_remove(&rt->allocs, &a->by_name);
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		rt->first = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	else
+		rt->last = a->prev;
+	a->prev = NULL;
+	a->next = rt->grave;
+	rt->grave = a;
+}
+
+static void reap_grave(struct rt *rt)
+{
+	while (rt->grave) {
+		struct rt_alloc *a = rt->grave;
+		rt->grave = a->next;
+		if (a->in_handle_map)
+			hmap_remove(&rt->alloc_handles, &a->by_handle);
+		alloc_free(a);
+	}
+}
+
+/* The GPU address the driver learns for an allocation each time it touches it. */
+static void note_address(struct rt_alloc *a)
+{
+	struct gpusim_alloc_info info;
+	if (a && a->handle && gpusim_query_allocation(a->handle, &info) == STATUS_SUCCESS &&
+	    info.segment != GPUSIM_SEG_SYS && info.segment != GPUSIM_SEG_NONE) {
+		a->gpu_addr = info.gpu_address;
+		a->has_addr = true;
+	}
+}
+
+static bool range_push(struct rt_alloc *a, struct range r)
+{
+	if (a->nranges == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 4;
+		struct range *p = realloc(a->ranges, cap * sizeof(*p));
+		if (!p)
+			return false;
+		a->ranges = p;
+		a->cap = cap;
+	}
+	a->ranges[a->nranges++] = r;
+	return true;
+}
+
+/* Forget what was written to [off, off + len): it has been overwritten. The ranges
+ * are disjoint (every write cuts before it adds), so at most one of them contains
+ * the cut and leaves a piece on both sides. */
+static void ranges_cut(struct rt_alloc *a, uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len;
+	size_t w = 0;
+	struct range right = { 0, 0, 0, 0 };
+	for (size_t i = 0; i < a->nranges; i++) {
+		struct range r = a->ranges[i];
+		uint64_t rend = r.off + r.len;
+		if (rend <= off || r.off >= end) {
+			a->ranges[w++] = r;
+			continue;
+		}
+		if (r.off < off)
+			a->ranges[w++] = (struct range){ r.off, off - r.off, r.seed, r.line };
+		if (rend > end)
+			right = (struct range){ end, rend - end, r.seed, r.line };
+	}
+	a->nranges = w;
+	if (right.len)
+		range_push(a, right);
+}
+
+static int range_cmp(const void *x, const void *y)
+{
+	const struct range *a = x, *b = y;
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+/* ---- the pattern: a function of (seed, byte offset), so any sub-range verifies --- */
+
+static uint64_t pattern_word(uint64_t seed, uint64_t q)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (q + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 31;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 29;
+	return x;
+}
+
+static void pattern(uint8_t *dst, uint64_t off, uint64_t len, uint64_t seed)
+{
+	uint64_t i = 0;
+	while (i < len) {
+		uint64_t pos = off + i;
+		uint64_t w = pattern_word(seed, pos >> 3);
+		for (unsigned k = pos & 7; k < 8 && i < len; k++, i++)
+			dst[i] = (uint8_t)(w >> (8 * k));
+	}
+}
+
+/* Offset of the first byte of [off, off+len) that differs, or UINT64_MAX. */
+static uint64_t pattern_check(const uint8_t *p, uint64_t off, uint64_t len, uint64_t seed, uint8_t *want)
+{
+	uint8_t buf[PATTERN_CHUNK];
+	for (uint64_t done = 0; done < len; done += PATTERN_CHUNK) {
+		uint64_t n = len - done < PATTERN_CHUNK ? len - done : PATTERN_CHUNK;
+		pattern(buf, off + done, n, seed);
+		if (memcmp(buf, p + done, n))
+			for (uint64_t i = 0; i < n; i++)
+				if (buf[i] != p[done + i]) {
+					*want = buf[i];
+					return off + done + i;
+				}
+	}
+	return UINT64_MAX;
+}
+
+/* ---- devices ---------------------------------------------------------------------- */
+
+static NTSTATUS make_device(struct rt *rt, const char *name, struct rt_dev **out)
+{
+	D3DKMT_CREATEDEVICE cd;
+	memset(&cd, 0, sizeof(cd));
+	cd.hAdapter = rt->hadapter;
+	NTSTATUS st = D3DKMTCreateDevice(&cd);
+	if (st != STATUS_SUCCESS)
+		return st;
+	D3DKMT_CREATECONTEXT cc;
+	memset(&cc, 0, sizeof(cc));
+	cc.hDevice = cd.hDevice;
+	st = D3DKMTCreateContext(&cc);
+	if (st != STATUS_SUCCESS) {
+		D3DKMT_DESTROYDEVICE dd = { .hDevice = cd.hDevice };
+		D3DKMTDestroyDevice(&dd);
+		return st;
+	}
+	struct rt_dev *d = calloc(1, sizeof(*d));
+	if (d)
+		d->name = strdup(name);
+	if (!d || !d->name) {
+		free(d);
+		D3DKMT_DESTROYDEVICE dd = { .hDevice = cd.hDevice };
+		D3DKMTDestroyDevice(&dd);
+		return STATUS_NO_MEMORY;
+	}
+	d->hdev = cd.hDevice;
+	d->hctx = cc.hContext;
+	d->cmdbuf = cc.pCommandBuffer;
+	d->cmdbuf_size = cc.CommandBufferSize;
+	d->alist = cc.pAllocationList;
+	d->alist_size = cc.AllocationListSize;
+	d->plist = cc.pPatchLocationList;
+	d->plist_size = cc.PatchLocationListSize;
+	hmap_insert(&rt->devs, &d->by_name, hash_str(d->name));
+	hmap_insert(&rt->dev_handles, &d->by_handle, hash_u32(d->hdev));
+	if (rt->dev_tail)
+		rt->dev_tail->next = d;
+	else
+		rt->dev_list = d;
+	rt->dev_tail = d;
+	*out = d;
+	return STATUS_SUCCESS;
+}
+
+/* The device a command names (NULL: `default`, created when first needed). */
+static NTSTATUS get_device(struct rt *rt, const char *name, struct rt_dev **out)
+{
+	const char *n = name ? name : "default";
+	*out = find_dev(rt, n);
+	if (*out)
+		return STATUS_SUCCESS;
+	if (!strcmp(n, "default"))
+		return make_device(rt, n, out);
+	cmd_msg(rt, "there is no device %s (its creation failed)", n);
+	return STATUS_INVALID_PARAMETER;
+}
+
+/* The allocation a command names. A name whose alloc failed maps to handle 0, so
+ * the API gives its own answer for it. */
+static NTSTATUS get_alloc(struct rt *rt, const char *name, struct rt_alloc **out)
+{
+	*out = find_alloc(rt, name);
+	if (*out)
+		return STATUS_SUCCESS;
+	cmd_msg(rt, "there is no allocation %s", name ? name : "?");
+	return STATUS_INVALID_PARAMETER;
+}
+
+/* ---- command buffers --------------------------------------------------------------- */
+
+struct cmdbuf {
+	struct rt_dev *d;
+	uint32_t ndw, nalloc, npatch;
+	bool overflow;
+};
+
+static void cb_dw(struct cmdbuf *cb, uint32_t v)
+{
+	if ((uint64_t)(cb->ndw + 1) * 4 > cb->d->cmdbuf_size) {
+		cb->overflow = true;
+		return;
+	}
+	((uint32_t *)cb->d->cmdbuf)[cb->ndw++] = v;
+}
+
+static uint32_t cb_list(struct cmdbuf *cb, D3DKMT_HANDLE h)
+{
+	for (uint32_t i = 0; i < cb->nalloc; i++)
+		if (cb->d->alist[i].hAllocation == h)
+			return i;
+	if (cb->nalloc == cb->d->alist_size) {
+		cb->overflow = true;
+		return 0;
+	}
+	D3DDDI_ALLOCATIONLIST *e = &cb->d->alist[cb->nalloc];
+	memset(e, 0, sizeof(*e));
+	e->hAllocation = h;
+	return cb->nalloc++;
+}
+
+/* Two dwords the kernel patches with the allocation's GPU address. */
+static void cb_addr(struct cmdbuf *cb, D3DKMT_HANDLE h, bool write)
+{
+	uint32_t idx = cb_list(cb, h);
+	if (cb->npatch == cb->d->plist_size) {
+		cb->overflow = true;
+		return;
+	}
+	if (write && !cb->overflow)
+		cb->d->alist[idx].WriteOperation = 1;
+	D3DDDI_PATCHLOCATIONLIST *pl = &cb->d->plist[cb->npatch++];
+	memset(pl, 0, sizeof(*pl));
+	pl->AllocationIndex = idx;
+	pl->PatchOffset = cb->ndw * 4;
+	cb_dw(cb, 0);
+	cb_dw(cb, 0);
+}
+
+static NTSTATUS cb_submit(struct rt *rt, struct cmdbuf *cb)
+{
+	if (cb->overflow) {
+		cmd_msg(rt, "the command does not fit the context's buffers (%" PRIu32 " allocations, %" PRIu32
+			    " patch locations, %" PRIu32 " bytes)",
+		       cb->d->alist_size, cb->d->plist_size, cb->d->cmdbuf_size);
+		return STATUS_INVALID_PARAMETER;
+	}
+	D3DKMT_RENDER r;
+	memset(&r, 0, sizeof(r));
+	r.hContext = cb->d->hctx;
+	r.CommandLength = cb->ndw * 4;
+	r.AllocationCount = cb->nalloc;
+	r.PatchLocationCount = cb->npatch;
+	NTSTATUS st = D3DKMTRender(&r);
+	if (st == STATUS_SUCCESS && r.pNewCommandBuffer) {
+		/* The kernel hands back the buffers for the next submission. */
+		cb->d->cmdbuf = r.pNewCommandBuffer;
+		cb->d->cmdbuf_size = r.NewCommandBufferSize;
+		cb->d->alist = r.pNewAllocationList;
+		cb->d->alist_size = r.NewAllocationListSize;
+		cb->d->plist = r.pNewPatchLocationList;
+		cb->d->plist_size = r.NewPatchLocationListSize;
+	}
+	return st;
+}
+
+/* ---- commands ---------------------------------------------------------------------- */
+
+static NTSTATUS run_cmd(struct rt *rt, const struct scn_cmd *c);
+
+static NTSTATUS cmd_device(struct rt *rt, const struct scn_cmd *c)
+{
+	if (find_dev(rt, c->name)) {
+		cmd_msg(rt, "it exists already");
+		return STATUS_INVALID_PARAMETER;
+	}
+	struct rt_dev *d;
+	return make_device(rt, c->name, &d);
+}
+
+static NTSTATUS cmd_alloc(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_dev *d;
+	NTSTATUS st = get_device(rt, c->device, &d);
+	if (st)
+		return st;
+	struct rt_alloc *old = find_alloc(rt, c->name);
+	if (old && old->handle) {
+		cmd_msg(rt, "%s exists already", c->name);
+		return STATUS_INVALID_PARAMETER;
+	}
+
+	struct gpusim_alloc_desc desc;
+	memset(&desc, 0, sizeof(desc));
+	desc.version = GPUSIM_ALLOC_DESC_VERSION;
+	desc.size = c->size;
+	desc.alignment = c->align;
+	desc.allowed = c->only;
+	desc.priority = c->priority;
+	desc.flags = (c->cpu ? GPUSIM_ALLOC_CPU_VISIBLE : 0) | (c->pinned ? GPUSIM_ALLOC_PINNED : 0);
+	/* A driver only prefers segments its adapter has: `vram` means both VRAM
+	 * segments, and a resizable-BAR adapter has no invisible one. */
+	uint32_t np = 0;
+	for (uint32_t i = 0; i < c->nprefer && i < 3; i++)
+		if (!(rt->no_invisible && c->prefer[i] == GPUSIM_SEG_INVISIBLE && c->nprefer > 1))
+			desc.preferred[np++] = c->prefer[i];
+
+	D3DDDI_ALLOCATIONINFO2 info;
+	memset(&info, 0, sizeof(info));
+	info.pPrivateDriverData = &desc;
+	info.PrivateDriverDataSize = sizeof(desc);
+	D3DKMT_CREATEALLOCATION ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.hDevice = d->hdev;
+	ca.NumAllocations = 1;
+	ca.pAllocationInfo2 = &info;
+	struct rt_res *r = c->resource ? find_res(rt, c->resource) : NULL;
+	if (c->resource && !r)
+		ca.Flags.CreateResource = 1;
+	else if (r)
+		ca.hResource = r->handle;
+	if (c->shared)
+		ca.Flags.CreateShared = 1;
+	st = D3DKMTCreateAllocation2(&ca);
+
+	if (c->resource && !r && st == STATUS_SUCCESS) {
+		r = calloc(1, sizeof(*r));
+		if (r && !(r->name = strdup(c->resource))) {
+			free(r);
+			r = NULL;
+		}
+		if (r) {
+			r->handle = ca.hResource;
+			hmap_insert(&rt->resources, &r->by_name, hash_str(r->name));
+			r->next = rt->res_list;
+			rt->res_list = r;
+		}
+	}
+	/* The name is bound even when the call failed, to handle 0: what follows
+	 * gets the API's own answer for a handle that never was. */
+	if (old) {
+		alloc_bury(rt, old);
+	}
+	struct rt_alloc *a = calloc(1, sizeof(*a));
+	if (a && !(a->name = strdup(c->name))) {
+		free(a);
+		a = NULL;
+	}
+	if (!a) {
+		if (st == STATUS_SUCCESS) {
+			D3DKMT_DESTROYALLOCATION2 da;
+			memset(&da, 0, sizeof(da));
+			da.hDevice = d->hdev;
+			da.phAllocationList = &info.hAllocation;
+			da.AllocationCount = 1;
+			D3DKMTDestroyAllocation2(&da);
+		}
+		cmd_msg(rt, "the runner ran out of memory");
+		return STATUS_NO_MEMORY;
+	}
+	a->dev = d;
+	a->size = c->size;
+	a->handle = st == STATUS_SUCCESS ? info.hAllocation : 0;
+	hmap_insert(&rt->allocs, &a->by_name, hash_str(a->name));
+	if (a->handle)
+		a->in_handle_map = hmap_insert(&rt->alloc_handles, &a->by_handle, hash_u32(a->handle));
+	a->prev = rt->last;
+	if (rt->last)
+		rt->last->next = a;
+	else
+		rt->first = a;
+	rt->last = a;
+	note_address(a);
+	return st;
+}
+
+/* Runs `call` once per device, on the named allocations of that device, in the
+ * order the names first appear: the API takes one device per call. */
+typedef NTSTATUS (*per_device_fn)(struct rt *rt, struct rt_dev *d, const D3DKMT_HANDLE *h, uint32_t n);
+
+static NTSTATUS by_device(struct rt *rt, const struct scn_cmd *c, per_device_fn call)
+{
+	uint32_t n = c->nnames;
+	struct rt_alloc **v = calloc(n ? n : 1, sizeof(*v));
+	D3DKMT_HANDLE *h = calloc(n ? n : 1, sizeof(*h));
+	bool *done = calloc(n ? n : 1, sizeof(*done));
+	NTSTATUS result = STATUS_SUCCESS;
+	if (!v || !h || !done) {
+		result = STATUS_NO_MEMORY;
+		goto out;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		NTSTATUS st = get_alloc(rt, c->names[i], &v[i]);
+		if (st) {
+			result = st;
+			goto out;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		uint32_t k = 0;
+		for (uint32_t j = i; j < n; j++)
+			if (!done[j] && v[j]->dev == v[i]->dev) {
+				h[k++] = v[j]->handle;
+				done[j] = true;
+			}
+		NTSTATUS st = call(rt, v[i]->dev, h, k);
+		/* The first failure wins; else STATUS_PENDING when paging was queued anywhere. */
+		if (NT_SUCCESS(result) && st != STATUS_SUCCESS)
+			result = st;
+	}
+out:
+	free(v);
+	free(h);
+	free(done);
+	return result;
+}
+
+static NTSTATUS do_free(struct rt *rt, struct rt_dev *d, const D3DKMT_HANDLE *h, uint32_t n)
+{
+	D3DKMT_DESTROYALLOCATION2 da;
+	memset(&da, 0, sizeof(da));
+	da.hDevice = d->hdev;
+	da.phAllocationList = h;
+	da.AllocationCount = n;
+	NTSTATUS st = D3DKMTDestroyAllocation2(&da);
+	if (st == STATUS_SUCCESS)
+		for (uint32_t i = 0; i < n; i++) {
+			struct rt_alloc *a = find_alloc_handle(rt, h[i]);
+			if (a)
+				alloc_bury(rt, a);
+		}
+	return st;
+}
+
+static NTSTATUS cmd_free(struct rt *rt, const struct scn_cmd *c)
+{
+	return by_device(rt, c, do_free);
+}
+
+static NTSTATUS do_resident(struct rt *rt, struct rt_dev *d, const D3DKMT_HANDLE *h, uint32_t n)
+{
+	D3DDDI_MAKERESIDENT mr;
+	memset(&mr, 0, sizeof(mr));
+	mr.hPagingQueue = d->hdev; /* gpusim: one paging queue per device */
+	mr.NumAllocations = n;
+	mr.AllocationList = h;
+	NTSTATUS st = D3DKMTMakeResident(&mr);
+	if (st == STATUS_NO_MEMORY && mr.NumBytesToTrim) {
+		char sz[32];
+		fmt_size(sz, sizeof(sz), mr.NumBytesToTrim);
+		snprintf(rt->note, sizeof(rt->note), "; %s to trim", sz);
+	}
+	if (NT_SUCCESS(st))
+		for (uint32_t i = 0; i < n; i++)
+			note_address(find_alloc_handle(rt, h[i]));
+	return st;
+}
+
+static NTSTATUS do_evict(struct rt *rt, struct rt_dev *d, const D3DKMT_HANDLE *h, uint32_t n)
+{
+	D3DKMT_EVICT ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.hDevice = d->hdev;
+	ev.NumAllocations = n;
+	ev.AllocationList = h;
+	return D3DKMTEvict(&ev);
+}
+
+static NTSTATUS cmd_resident(struct rt *rt, const struct scn_cmd *c)
+{
+	return by_device(rt, c, c->kind == SCN_RESIDENT ? do_resident : do_evict);
+}
+
+/* The byte range a write or verify covers, checked against the allocation. */
+static NTSTATUS cpu_range(struct rt *rt, const struct scn_cmd *c, const struct rt_alloc *a, uint64_t *off,
+			  uint64_t *len)
+{
+	*off = c->offset;
+	if (c->offset > a->size) {
+		cmd_msg(rt, "offset 0x%" PRIx64 " is past the end of %s (size 0x%" PRIx64 ")", c->offset, a->name,
+			a->size);
+		return STATUS_INVALID_PARAMETER;
+	}
+	*len = c->length_given ? c->length : a->size - c->offset;
+	if (*len > a->size - c->offset) {
+		cmd_msg(rt, "bytes 0x%" PRIx64 "..0x%" PRIx64 " are outside %s (size 0x%" PRIx64 ")", c->offset,
+			c->offset + *len, a->name, a->size);
+		return STATUS_INVALID_PARAMETER;
+	}
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS cmd_write_verify(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_alloc *a;
+	uint64_t off, len;
+	NTSTATUS st = get_alloc(rt, c->name, &a);
+	if (st || (st = cpu_range(rt, c, a, &off, &len)))
+		return st;
+	D3DKMT_LOCK2 lk;
+	memset(&lk, 0, sizeof(lk));
+	lk.hDevice = a->dev->hdev;
+	lk.hAllocation = a->handle;
+	st = D3DKMTLock2(&lk);
+	if (st)
+		return st;
+	uint8_t *p = (uint8_t *)lk.pData + off;
+	uint64_t bad = UINT64_MAX;
+	uint8_t want = 0;
+	if (c->kind == SCN_WRITE) {
+		uint8_t buf[PATTERN_CHUNK];
+		for (uint64_t done = 0; done < len; done += PATTERN_CHUNK) {
+			uint64_t n = len - done < PATTERN_CHUNK ? len - done : PATTERN_CHUNK;
+			pattern(buf, off + done, n, c->seed);
+			memcpy(p + done, buf, n);
+		}
+	} else {
+		bad = pattern_check(p, off, len, c->seed, &want);
+	}
+	uint8_t got = bad != UINT64_MAX ? ((uint8_t *)lk.pData)[bad] : 0;
+	D3DKMT_UNLOCK2 ul = { .hDevice = a->dev->hdev, .hAllocation = a->handle };
+	st = D3DKMTUnlock2(&ul);
+	if (st)
+		return st;
+	note_address(a);
+	if (c->kind == SCN_WRITE) {
+		if (len) {
+			ranges_cut(a, off, len);
+			range_push(a, (struct range){ off, len, c->seed, c->loc.line });
+		}
+		return STATUS_SUCCESS;
+	}
+	rt->res->expectations++;
+	if (bad != UINT64_MAX)
+		fail(rt, &c->loc, "verify %s: byte 0x%" PRIx64 " is 0x%02x, expected 0x%02x", a->name, bad, got, want);
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS cmd_lock(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_alloc *a;
+	NTSTATUS st = get_alloc(rt, c->name, &a);
+	if (st)
+		return st;
+	if (c->kind == SCN_UNLOCK) {
+		D3DKMT_UNLOCK ul;
+		memset(&ul, 0, sizeof(ul));
+		ul.hDevice = a->dev->hdev;
+		ul.NumAllocations = 1;
+		ul.phAllocations = &a->handle;
+		return D3DKMTUnlock(&ul);
+	}
+	D3DKMT_LOCK lk;
+	memset(&lk, 0, sizeof(lk));
+	lk.hDevice = a->dev->hdev;
+	lk.hAllocation = a->handle;
+	lk.Flags.DonotWait = c->nowait;
+	st = D3DKMTLock(&lk);
+	if (st == STATUS_SUCCESS)
+		note_address(a);
+	return st;
+}
+
+static NTSTATUS cmd_submit(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_dev *d;
+	NTSTATUS st = get_device(rt, c->device, &d);
+	if (st)
+		return st;
+	struct rt_alloc **v = calloc(c->nnames ? c->nnames : 1, sizeof(*v));
+	if (!v)
+		return STATUS_NO_MEMORY;
+	struct cmdbuf cb = { .d = d };
+	for (uint32_t i = 0; i < c->nnames && !st; i++) {
+		st = get_alloc(rt, c->names[i], &v[i]);
+		if (!st)
+			cb_list(&cb, v[i]->handle);
+	}
+	if (!st) {
+		cb_dw(&cb, HW_PKT_HEADER(HW_PKT_NOP, 0, 0));
+		st = cb_submit(rt, &cb);
+	}
+	if (st == STATUS_SUCCESS)
+		for (uint32_t i = 0; i < c->nnames; i++)
+			note_address(v[i]);
+	free(v);
+	return st;
+}
+
+static NTSTATUS cmd_gpu_fill(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_alloc *a;
+	NTSTATUS st = get_alloc(rt, c->name, &a);
+	if (st)
+		return st;
+	/* FILL writes whole dwords; the allocation is whole pages, so rounding up
+	 * stays inside it. */
+	uint64_t bytes = (a->size + 3) & ~3ull;
+	struct cmdbuf cb = { .d = a->dev };
+	cb_dw(&cb, HW_PKT_HEADER(HW_PKT_FILL, 0, 5));
+	if (c->stale) {
+		/* The driver bug on purpose: an address remembered from an earlier
+		 * submission, and nothing telling the kernel the allocation is used. */
+		if (!a->has_addr) {
+			cmd_msg(rt, "%s has never been resident: there is no old address to use", a->name);
+			return STATUS_INVALID_PARAMETER;
+		}
+		cb_dw(&cb, (uint32_t)a->gpu_addr);
+		cb_dw(&cb, (uint32_t)(a->gpu_addr >> 32));
+	} else {
+		cb_addr(&cb, a->handle, true);
+	}
+	cb_dw(&cb, (uint32_t)bytes);
+	cb_dw(&cb, (uint32_t)(bytes >> 32));
+	cb_dw(&cb, c->value);
+	st = cb_submit(rt, &cb);
+	if (st == STATUS_SUCCESS) {
+		ranges_cut(a, 0, a->size);
+		if (!c->stale)
+			note_address(a);
+	}
+	return st;
+}
+
+static NTSTATUS cmd_gpu_copy(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_alloc *src, *dst;
+	NTSTATUS st = get_alloc(rt, c->name, &src);
+	if (st || (st = get_alloc(rt, c->name2, &dst)))
+		return st;
+	uint64_t bytes = src->size < dst->size ? src->size : dst->size;
+	/* Both go on SRC's device: an allocation of another device is the API's to refuse. */
+	struct cmdbuf cb = { .d = src->dev };
+	cb_dw(&cb, HW_PKT_HEADER(HW_PKT_COPY, 0, 6));
+	cb_addr(&cb, src->handle, false);
+	cb_addr(&cb, dst->handle, true);
+	cb_dw(&cb, (uint32_t)bytes);
+	cb_dw(&cb, (uint32_t)(bytes >> 32));
+	st = cb_submit(rt, &cb);
+	if (st == STATUS_SUCCESS) {
+		ranges_cut(dst, 0, bytes);
+		note_address(src);
+		note_address(dst);
+	}
+	return st;
+}
+
+static NTSTATUS cmd_priority(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_alloc *a;
+	NTSTATUS st = get_alloc(rt, c->name, &a);
+	if (st)
+		return st;
+	UINT prio = c->priority;
+	D3DKMT_SETALLOCATIONPRIORITY sp;
+	memset(&sp, 0, sizeof(sp));
+	sp.hDevice = a->dev->hdev;
+	sp.phAllocationList = &a->handle;
+	sp.AllocationCount = 1;
+	sp.pPriorities = &prio;
+	return D3DKMTSetAllocationPriority(&sp);
+}
+
+static NTSTATUS cmd_inject(struct rt *rt, const struct scn_cmd *c)
+{
+	NTSTATUS st;
+	switch (c->inject) {
+	case SCN_INJ_DEVICE_REMOVED:
+		st = gpusim_inject(rt->luid, GPUSIM_FAULT_DEVICE_REMOVED, 0);
+		if (st == STATUS_SUCCESS)
+			rt->removed = true;
+		return st;
+	case SCN_INJ_DMA_ERROR:
+		return gpusim_inject(rt->luid, GPUSIM_FAULT_DMA_ERROR, 0);
+	case SCN_INJ_SYSMEM_OOM:
+		return gpusim_inject(rt->luid, GPUSIM_FAULT_SYSMEM_OOM, c->after);
+	}
+	return STATUS_INVALID_PARAMETER;
+}
+
+static void cmd_show(struct rt *rt)
+{
+	FILE *f = rt->opt->out;
+	if (rt->quiet || !f)
+		return;
+	bar_clear(rt);
+	fprintf(f, "%-20s %-12s %10s  %-9s %12s  %s\n", "allocation", "device", "size", "segment", "offset",
+		"priority");
+	for (struct rt_alloc *a = rt->first; a; a = a->next) {
+		struct gpusim_alloc_info info;
+		if (!a->handle || gpusim_query_allocation(a->handle, &info) != STATUS_SUCCESS)
+			continue;
+		char sz[32], off[32], pb[16];
+		fmt_size(sz, sizeof(sz), a->size);
+		if (info.segment == GPUSIM_SEG_SYS)
+			snprintf(off, sizeof(off), "-");
+		else
+			snprintf(off, sizeof(off), "0x%" PRIx64, info.offset);
+		fprintf(f, "%-20s %-12s %10s  %-9s %12s  %s\n", a->name, a->dev->name, sz,
+			gpusim_segment_name(info.segment), off, priority_name(info.priority, pb, sizeof(pb)));
+	}
+	struct gpusim_stats st;
+	if (gpusim_get_stats(rt->luid, &st) != STATUS_SUCCESS)
+		return;
+	for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++) {
+		if (!st.seg[s].size)
+			continue;
+		char used[32], size[32];
+		fmt_size(used, sizeof(used), st.seg[s].used);
+		fmt_size(size, sizeof(size), st.seg[s].size);
+		fprintf(f, "%-9s %s of %s used, %" PRIu64 " allocations\n", gpusim_segment_name(s), used, size,
+			st.seg[s].allocations);
+	}
+}
+
+static bool where_holds(enum scn_where w, uint32_t seg)
+{
+	switch (w) {
+	case SCN_IN_VISIBLE: return seg == GPUSIM_SEG_VISIBLE;
+	case SCN_IN_INVISIBLE: return seg == GPUSIM_SEG_INVISIBLE;
+	case SCN_IN_VRAM: return seg == GPUSIM_SEG_VISIBLE || seg == GPUSIM_SEG_INVISIBLE;
+	case SCN_IN_GART: return seg == GPUSIM_SEG_GART;
+	case SCN_IN_SYS: return seg == GPUSIM_SEG_SYS;
+	case SCN_IN_RESIDENT:
+		return seg == GPUSIM_SEG_VISIBLE || seg == GPUSIM_SEG_INVISIBLE || seg == GPUSIM_SEG_GART;
+	}
+	return false;
+}
+
+static void cmd_expect_in(struct rt *rt, const struct scn_cmd *c)
+{
+	rt->res->expectations++;
+	gpusim_idle(rt->luid); /* expectations see the device after queued work; removed: no work runs */
+	struct rt_alloc *a = find_alloc(rt, c->name);
+	struct gpusim_alloc_info info;
+	if (!a || !a->handle || gpusim_query_allocation(a->handle, &info) != STATUS_SUCCESS) {
+		fail(rt, &c->loc, "expected %s in %s, found no such allocation", c->name ? c->name : "?",
+		     where_name(c->where));
+		return;
+	}
+	if (!where_holds(c->where, info.segment))
+		fail(rt, &c->loc, "expected %s in %s, found %s", a->name, where_name(c->where),
+		     gpusim_segment_name(info.segment));
+}
+
+static bool stat_value(const struct gpusim_stats *s, const char *key, uint64_t *v)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+		{ "evictions", offsetof(struct gpusim_stats, evictions) },
+		{ "page_ins", offsetof(struct gpusim_stats, page_ins) },
+		{ "moves", offsetof(struct gpusim_stats, moves) },
+		{ "bytes_in", offsetof(struct gpusim_stats, bytes_in) },
+		{ "bytes_out", offsetof(struct gpusim_stats, bytes_out) },
+		{ "faults", offsetof(struct gpusim_stats, faults) },
+		{ "submits", offsetof(struct gpusim_stats, submits) },
+		{ "allocations", offsetof(struct gpusim_stats, allocations) },
+		{ "time", offsetof(struct gpusim_stats, time_ns) },
+		{ "usage.local", offsetof(struct gpusim_stats, usage_local) },
+		{ "budget.local", offsetof(struct gpusim_stats, budget_local) },
+		{ "usage.nonlocal", offsetof(struct gpusim_stats, usage_nonlocal) },
+		{ "budget.nonlocal", offsetof(struct gpusim_stats, budget_nonlocal) },
+	};
+	for (size_t i = 0; key && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i].key)) {
+			memcpy(v, (const char *)s + keys[i].off, sizeof(*v));
+			return true;
+		}
+	return false;
+}
+
+static const char *cmp_name(enum scn_cmp op)
+{
+	switch (op) {
+	case SCN_EQ: return "==";
+	case SCN_NE: return "!=";
+	case SCN_LT: return "<";
+	case SCN_LE: return "<=";
+	case SCN_GT: return ">";
+	case SCN_GE: return ">=";
+	}
+	return "?";
+}
+
+static bool cmp_holds(enum scn_cmp op, uint64_t a, uint64_t b)
+{
+	switch (op) {
+	case SCN_EQ: return a == b;
+	case SCN_NE: return a != b;
+	case SCN_LT: return a < b;
+	case SCN_LE: return a <= b;
+	case SCN_GT: return a > b;
+	case SCN_GE: return a >= b;
+	}
+	return false;
+}
+
+static void cmd_expect_stat(struct rt *rt, const struct scn_cmd *c)
+{
+	rt->res->expectations++;
+	gpusim_idle(rt->luid);
+	struct gpusim_stats s;
+	uint64_t v;
+	if (gpusim_get_stats(rt->luid, &s) != STATUS_SUCCESS || !stat_value(&s, c->stat_key, &v)) {
+		fail(rt, &c->loc, "expected stat %s %s %" PRIu64 ", found no such statistic",
+		     c->stat_key ? c->stat_key : "?", cmp_name(c->cmp), c->stat_value);
+		return;
+	}
+	if (!cmp_holds(c->cmp, v, c->stat_value))
+		fail(rt, &c->loc, "expected stat %s %s %" PRIu64 ", found %" PRIu64, c->stat_key, cmp_name(c->cmp),
+		     c->stat_value, v);
+}
+
+static void cmd_expect_status(struct rt *rt, const struct scn_cmd *c)
+{
+	rt->res->expectations++;
+	if (!c->inner) {
+		fail(rt, &c->loc, "expect status: no command to run");
+		return;
+	}
+	NTSTATUS st = run_cmd(rt, c->inner);
+	if (st == c->status) {
+		rt->msg[0] = rt->note[0] = '\0';
+		return;
+	}
+	char what[256], got[64], want[32];
+	describe(c->inner, what, sizeof(what));
+	fmt_status(got, sizeof(got), st);
+	const char *wname = c->status_name ? c->status_name : status_short(c->status, want, sizeof(want));
+	if (rt->msg[0]) /* it names the command already */
+		fail(rt, &c->loc, "%s; expected %s, got %s", rt->msg, wname, got);
+	else
+		fail(rt, &c->loc, "%s: expected %s, got %s%s", what, wname, got, rt->note);
+	rt->msg[0] = rt->note[0] = '\0';
+}
+
+/* One command: the status its API call returned. Expectations report their own
+ * failures and answer STATUS_SUCCESS. */
+static NTSTATUS run_cmd(struct rt *rt, const struct scn_cmd *c)
+{
+	rt->msg[0] = rt->note[0] = '\0';
+	rt->cur = c;
+	switch (c->kind) {
+	case SCN_ADAPTER: return STATUS_SUCCESS; /* made before the first command */
+	case SCN_DEVICE: return cmd_device(rt, c);
+	case SCN_ALLOC: return cmd_alloc(rt, c);
+	case SCN_FREE: return cmd_free(rt, c);
+	case SCN_WRITE:
+	case SCN_VERIFY: return cmd_write_verify(rt, c);
+	case SCN_LOCK:
+	case SCN_UNLOCK: return cmd_lock(rt, c);
+	case SCN_SUBMIT: return cmd_submit(rt, c);
+	case SCN_GPU_FILL: return cmd_gpu_fill(rt, c);
+	case SCN_GPU_COPY: return cmd_gpu_copy(rt, c);
+	case SCN_RESIDENT:
+	case SCN_EVICT: return cmd_resident(rt, c);
+	case SCN_PRIORITY: return cmd_priority(rt, c);
+	case SCN_IDLE: return gpusim_idle(rt->luid);
+	case SCN_INJECT: return cmd_inject(rt, c);
+	case SCN_SNAPSHOT:
+		rt_msg(rt, "snapshot: not yet supported (ELF snapshots are not built yet)");
+		return STATUS_NOT_IMPLEMENTED;
+	case SCN_SHOW:
+		cmd_show(rt);
+		return STATUS_SUCCESS;
+	case SCN_ECHO:
+		if (!rt->quiet)
+			say(rt, "%s\n", c->text ? c->text : "");
+		return STATUS_SUCCESS;
+	case SCN_EXPECT_IN:
+		cmd_expect_in(rt, c);
+		return STATUS_SUCCESS;
+	case SCN_EXPECT_STAT:
+		cmd_expect_stat(rt, c);
+		return STATUS_SUCCESS;
+	case SCN_EXPECT_STATUS:
+		cmd_expect_status(rt, c);
+		return STATUS_SUCCESS;
+	}
+	cmd_msg(rt, "unknown command kind %d", (int)c->kind);
+	return STATUS_NOT_IMPLEMENTED;
+}
+
+/* ---- the end of a scenario ---------------------------------------------------------- */
+
+static void end_checks(struct rt *rt)
+{
+	char err[512] = "";
+	rt->res->expectations++;
+	if (gpusim_check_invariants(rt->luid, err, sizeof(err)) != STATUS_SUCCESS)
+		fail(rt, NULL, "invariants: %s", err[0] ? err : "violated");
+
+	bool any = false, lost = false;
+	for (struct rt_alloc *a = rt->first; a; a = a->next)
+		any |= a->handle && a->nranges;
+	if (!any)
+		return;
+	rt->res->expectations++;
+	for (struct rt_alloc *a = rt->first; a; a = a->next) {
+		if (!a->handle || !a->nranges)
+			continue;
+		qsort(a->ranges, a->nranges, sizeof(a->ranges[0]), range_cmp);
+		D3DKMT_LOCK2 lk = { .hDevice = a->dev->hdev, .hAllocation = a->handle };
+		NTSTATUS st = D3DKMTLock2(&lk);
+		if (st) {
+			char sb[64];
+			fmt_status(sb, sizeof(sb), st);
+			report(rt, NULL, "end: cannot read %s back: %s", a->name, sb);
+			lost = true;
+			continue;
+		}
+		for (size_t i = 0; i < a->nranges; i++) {
+			const struct range *r = &a->ranges[i];
+			uint8_t want;
+			uint64_t bad = pattern_check((const uint8_t *)lk.pData + r->off, r->off, r->len, r->seed, &want);
+			if (bad == UINT64_MAX)
+				continue;
+			lost = true;
+			report(rt, NULL,
+			       "end: bytes written to %s at line %" PRIu32 " were lost (byte 0x%" PRIx64
+			       " is 0x%02x, expected 0x%02x)",
+			       a->name, r->line, bad, ((const uint8_t *)lk.pData)[bad], want);
+		}
+		D3DKMT_UNLOCK2 ul = { .hDevice = a->dev->hdev, .hAllocation = a->handle };
+		D3DKMTUnlock2(&ul);
+	}
+	if (lost)
+		rt->res->failed++;
+}
+
+static void teardown(struct rt *rt)
+{
+	if (rt->subscribed)
+		gpusim_unsubscribe(rt->luid, on_event, rt);
+	for (struct rt_dev *d = rt->dev_list, *next; d; d = next) {
+		next = d->next;
+		D3DKMT_DESTROYDEVICE dd = { .hDevice = d->hdev };
+		D3DKMTDestroyDevice(&dd);
+		free(d->name);
+		free(d);
+	}
+	if (rt->have_adapter) {
+		D3DKMT_CLOSEADAPTER ca = { .hAdapter = rt->hadapter };
+		D3DKMTCloseAdapter(&ca);
+		gpusim_adapter_destroy(rt->luid);
+	}
+	reap_grave(rt);
+	for (struct rt_alloc *a = rt->first, *next; a; a = next) {
+		next = a->next;
+		alloc_free(a);
+	}
+	for (struct rt_res *r = rt->res_list, *next; r; r = next) {
+		next = r->next;
+		free(r->name);
+		free(r);
+	}
+	free(rt->allocs.b);
+	free(rt->alloc_handles.b);
+	free(rt->devs.b);
+	free(rt->dev_handles.b);
+	free(rt->resources.b);
+	free(rt->ev);
+}
+
+static const char *script_name(const struct scn_script *s)
+{
+	if (s->nfiles && s->files[0])
+		return s->files[0];
+	if (s->ncmds && s->cmds[0].loc.file)
+		return s->cmds[0].loc.file;
+	return "scenario";
+}
+
+int scn_run(const struct scn_script *s, const struct scn_options *opt, struct scn_result *res)
+{
+	struct scn_result local;
+	if (!res)
+		res = &local;
+	memset(res, 0, sizeof(*res));
+	struct rt rt = {
+		.s = s,
+		.opt = opt,
+		.res = res,
+		.script_name = script_name(s),
+		.quiet = opt->quiet,
+		.verbose = opt->verbose && !opt->quiet && opt->out,
+		.bar_pct = -1,
+	};
+	gpusim_reset();
+
+	const struct scn_cmd *adapter = NULL;
+	for (size_t i = 0; i < s->ncmds && !adapter; i++)
+		if (s->cmds[i].kind == SCN_ADAPTER)
+			adapter = &s->cmds[i];
+	struct gpusim_config cfg;
+	if (adapter)
+		cfg = adapter->config;
+	else
+		gpusim_config_default(&cfg);
+	if (opt->seed_given)
+		cfg.seed = opt->seed;
+	NTSTATUS st = gpusim_adapter_create(&cfg, &rt.luid);
+	if (st == STATUS_SUCCESS) {
+		D3DKMT_OPENADAPTERFROMLUID oa = { .AdapterLuid = rt.luid };
+		st = D3DKMTOpenAdapterFromLuid(&oa);
+		if (st == STATUS_SUCCESS)
+			rt.hadapter = oa.hAdapter;
+		else
+			gpusim_adapter_destroy(rt.luid);
+	}
+	if (st != STATUS_SUCCESS) {
+		char sb[64];
+		fmt_status(sb, sizeof(sb), st);
+		fail(&rt, adapter ? &adapter->loc : NULL, "adapter: expected STATUS_SUCCESS, got %s", sb);
+		res->stopped = true;
+		teardown(&rt);
+		return 1;
+	}
+	rt.have_adapter = true;
+	struct gpusim_stats stats;
+	rt.no_invisible = gpusim_get_stats(rt.luid, &stats) == STATUS_SUCCESS &&
+			  stats.seg[GPUSIM_SEG_INVISIBLE].size == 0;
+	if (rt.verbose)
+		rt.subscribed = gpusim_subscribe(rt.luid, on_event, &rt) == STATUS_SUCCESS;
+
+	/* Events already tell how far a verbose run is; a bar would only garble them. */
+	bool progress = opt->progress && !rt.verbose && opt->err && s->ncmds > PROGRESS_MIN_COMMANDS;
+	for (size_t i = 0; i < s->ncmds; i++) {
+		const struct scn_cmd *c = &s->cmds[i];
+		if (progress)
+			bar_update(&rt, i);
+		if (rt.verbose) {
+			char what[256];
+			describe(c, what, sizeof(what));
+			say(&rt, "-- %s:%" PRIu32 ": %s\n", c->loc.file ? c->loc.file : rt.script_name, c->loc.line,
+			    what);
+		}
+		res->commands++;
+		st = run_cmd(&rt, c);
+		flush_events(&rt);
+		reap_grave(&rt);
+		/* STATUS_PENDING (MakeResident queued paging) is how success looks there. */
+		if (st == STATUS_SUCCESS || st == STATUS_PENDING)
+			continue;
+		if (rt.msg[0]) {
+			fail(&rt, &c->loc, "%s", rt.msg);
+		} else {
+			char what[256], sb[64];
+			describe(c, what, sizeof(what));
+			fmt_status(sb, sizeof(sb), st);
+			fail(&rt, &c->loc, "%s: expected STATUS_SUCCESS, got %s%s", what, sb, rt.note);
+		}
+		res->stopped = true;
+		break;
+	}
+	if (progress)
+		bar_update(&rt, s->ncmds);
+
+	gpusim_idle(rt.luid);
+	gpusim_get_stats(rt.luid, &res->stats);
+	if (!rt.removed) {
+		if (rt.verbose)
+			say(&rt, "-- %s: end\n", rt.script_name);
+		end_checks(&rt);
+		flush_events(&rt);
+	}
+	bar_clear(&rt);
+	teardown(&rt);
+	return res->failed ? 1 : 0;
+}

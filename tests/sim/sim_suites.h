@@ -1,0 +1,12 @@
+/*
+ * The Check suites of sim/ (tests/sim/test_*.c); tests/check_sim.c runs them all.
+ */
+#ifndef TESTS_SIM_SUITES_H
+#define TESTS_SIM_SUITES_H
+
+#include <check.h>
+
+Suite *sim_parse_suite(void);   /* the scenario parser, the static check, status names */
+Suite *sim_run_suite(void);     /* the scenario runner */
+
+#endif
