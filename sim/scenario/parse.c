@@ -27,7 +27,6 @@
 
 /* Not in scenario.h: the fuzzer lowers the command cap so that a valid
  * `repeat 9999999 { idle }` stays within its memory limit. 0 restores the default. */
-void scn_parse_set_max_commands(size_t n);
 
 static size_t max_commands = SCN_MAX_COMMANDS;
 

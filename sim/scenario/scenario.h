@@ -123,9 +123,12 @@ struct scn_error {
 };
 
 /* Limits that keep hostile input from exhausting memory. */
-#define SCN_MAX_COMMANDS 10000000u  /* after repeat and include are expanded */
+#define SCN_MAX_COMMANDS 1000000u   /* after repeat and include are expanded (~350 MB) */
 #define SCN_MAX_INCLUDE_DEPTH 32
 #define SCN_MAX_LINE 65536
+
+/* Lower the command cap (tests of the cap, and the fuzzer, which has less memory). */
+void scn_parse_set_max_commands(size_t n);
 
 /* Parse a file (includes resolved relative to it). 0, or -1 with err filled. */
 int scn_parse_file(const char *path, struct scn_script *out, struct scn_error *err);

@@ -12,7 +12,6 @@
 
 /* In parse.c, not in scenario.h: the full cap of 10^7 commands is gigabytes of
  * memory, more than the fuzzer allows an input. */
-void scn_parse_set_max_commands(size_t n);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
