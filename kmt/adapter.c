@@ -15,6 +15,12 @@
 static struct kmt_adapter *adapters;
 static uint32_t next_luid = 0x1000;
 static bool default_made;
+/* GPUSIM_TRACE names one file per process, and the first adapter created records
+ * into it: a trace holds one adapter's stream (the format has one adapter record),
+ * and for a client that is the default adapter made at its first enumeration. A
+ * second adapter, or one made after gpusim_reset, is not recorded: opening the
+ * same file again would erase the first adapter's trace. */
+static bool trace_env_used;
 
 /* Which device made each recent render submission, to blame a page fault. */
 #define BLAME_SLOTS 4096
@@ -87,7 +93,27 @@ int kmt_adapter_create(const struct gpusim_config *cfg, struct kmt_adapter **out
 	ad->luid.HighPart = 0;
 	ad->next = adapters;
 	adapters = ad;
+	if (!trace_env_used) {
+		const char *path = getenv("GPUSIM_TRACE");
+		if (path && *path) {
+			trace_env_used = true;
+			/* A file that cannot be made leaves the client running untraced:
+			 * the library does not print, and the client's own work matters more. */
+			kmt_trace_attach(ad, path);
+		}
+	}
 	*out = ad;
+	return 0;
+}
+
+int kmt_adapter_listen(struct kmt_adapter *ad, gpusim_event_fn fn, void *opaque)
+{
+	if (ad->nlisteners == KMT_MAX_LISTENERS)
+		return -ENOMEM;
+	ad->listeners[ad->nlisteners].fn = fn;
+	ad->listeners[ad->nlisteners].opaque = opaque;
+	ad->nlisteners++;
+	vidmm_set_listener(ad->mm, vidmm_listener, ad, true);
 	return 0;
 }
 
@@ -95,6 +121,8 @@ void kmt_adapter_destroy(struct kmt_adapter *ad)
 {
 	while (ad->devices)
 		kmt_device_destroy(ad->devices);
+	/* After the last events (the devices' destruction): the trace is complete. */
+	kmt_trace_adapter_gone(ad);
 	/* Adapter handles still open on it must not outlive it. */
 	uint32_t cur = 0;
 	struct kmt_adapter *o;

@@ -163,6 +163,13 @@ void kmt_emit_simple(struct kmt_adapter *ad, uint32_t type, uint32_t cause, D3DK
 		     uint64_t value);
 void kmt_blame_record(struct kmt_adapter *ad, uint64_t fence, D3DKMT_HANDLE dev);
 void kmt_adapter_forget_default(void);
+/* Add a listener (the kmt lock held): 0, or -ENOMEM when the table is full. */
+int kmt_adapter_listen(struct kmt_adapter *ad, gpusim_event_fn fn, void *opaque);
+
+/* trace.c, with the kmt lock held: record ad's events into a trace file at path
+ * (0 or -errno), and close what records an adapter being destroyed. */
+int kmt_trace_attach(struct kmt_adapter *ad, const char *path);
+void kmt_trace_adapter_gone(struct kmt_adapter *ad);
 
 /* objects.c */
 void kmt_device_destroy(struct kmt_device *dev);

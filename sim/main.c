@@ -9,6 +9,8 @@
 
 #include "sim/hwdemo.h"
 #include "sim/run_cmd.h"
+#include "sim/trace_cmd.h"
+#include "sim/view_cmd.h"
 
 struct subcommand {
 	const char *name;
@@ -18,6 +20,8 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "run", "run scenarios headless and check their expectations", sim_run_main },
+	{ "trace", "record a scenario's event stream to a trace file", sim_trace_main },
+	{ "view", "show where every allocation lives (SDL window, screenshots, JSON)", sim_view_main },
 	{ "hw-demo", "drive the bare simulated device and print what it did", sim_hwdemo_main },
 };
 

@@ -12,6 +12,8 @@ int main(void)
 {
 	SRunner *sr = srunner_create(sim_parse_suite());
 	srunner_add_suite(sr, sim_run_suite());
+	srunner_add_suite(sr, sim_model_suite());
+	srunner_add_suite(sr, sim_trace_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

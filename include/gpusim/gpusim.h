@@ -112,7 +112,10 @@ struct gpusim_event {
 	uint32_t from_segment;  /* before (EVICT, MOVE, PAGE_IN) */
 	uint64_t offset;        /* in the segment, or GPU address for FAULT */
 	uint64_t size;
-	uint64_t value;         /* fence value, usage, ... */
+	uint64_t value;         /* fence value, usage; EVICT, PAGE_IN, MOVE: bytes the
+				 * paging copy moved (0: a GART remap, or no data yet) */
+	uint32_t priority;      /* the allocation's priority now (allocation events) */
+	uint32_t preferred;     /* its most preferred segment (allocation events) */
 };
 
 typedef void (*gpusim_event_fn)(void *opaque, const struct gpusim_event *ev);

@@ -113,6 +113,7 @@ int vidmm_evict(struct vidmm *mm, struct vidmm_alloc *a, uint32_t cause)
 {
 	int rc;
 	uint32_t from = a->seg;
+	uint64_t copied = 0;
 	if (from == GPUSIM_SEG_SYS)
 		return 0;
 	if ((a->flags & GPUSIM_ALLOC_PINNED) || a->lock_count)
@@ -131,6 +132,7 @@ int vidmm_evict(struct vidmm *mm, struct vidmm_alloc *a, uint32_t cause)
 				return rc;
 			}
 			mm->stats.bytes_out += a->size;
+			copied = a->size;
 		}
 	} else if ((rc = unmap_aperture(mm, a))) {
 		return rc;
@@ -138,7 +140,7 @@ int vidmm_evict(struct vidmm *mm, struct vidmm_alloc *a, uint32_t cause)
 	leave_segment(mm, a);
 	a->seg = GPUSIM_SEG_SYS;
 	mm->stats.evictions++;
-	vidmm_emit(mm, GPUSIM_EV_EVICT, cause, a, from);
+	vidmm_emit_paging(mm, GPUSIM_EV_EVICT, cause, a, from, copied);
 	return 0;
 }
 
@@ -149,6 +151,7 @@ static int move_into(struct vidmm *mm, struct vidmm_alloc *a, uint32_t seg, uint
 	int rc;
 	uint32_t from = a->seg;
 	uint32_t ev = GPUSIM_EV_PLACE;
+	uint64_t copied = 0;
 	if (from != GPUSIM_SEG_SYS && (rc = wait_idle(mm, a)))
 		return rc;
 	if (seg == GPUSIM_SEG_GART) {
@@ -168,6 +171,7 @@ static int move_into(struct vidmm *mm, struct vidmm_alloc *a, uint32_t seg, uint
 					return rc;
 				}
 				mm->stats.bytes_out += a->size;
+				copied = a->size;
 			}
 			ev = GPUSIM_EV_MOVE;
 		} else if (a->has_data) {
@@ -184,6 +188,7 @@ static int move_into(struct vidmm *mm, struct vidmm_alloc *a, uint32_t seg, uint
 			if ((rc = paging(mm, &op)))
 				return rc;
 			mm->stats.bytes_in += a->size;
+			copied = a->size;
 		}
 		if (from == GPUSIM_SEG_GART)
 			unmap_aperture(mm, a);
@@ -198,7 +203,7 @@ static int move_into(struct vidmm *mm, struct vidmm_alloc *a, uint32_t seg, uint
 		mm->stats.moves++;
 	else if (ev == GPUSIM_EV_PAGE_IN)
 		mm->stats.page_ins++;
-	vidmm_emit(mm, ev, cause, a, from);
+	vidmm_emit_paging(mm, ev, cause, a, from, copied);
 	return 0;
 }
 

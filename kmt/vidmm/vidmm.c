@@ -77,6 +77,12 @@ void vidmm_set_listener(struct vidmm *mm, vidmm_emit_fn fn, void *ctx, bool list
 void vidmm_emit(struct vidmm *mm, uint32_t type, uint32_t cause, const struct vidmm_alloc *a,
 		uint32_t from)
 {
+	vidmm_emit_paging(mm, type, cause, a, from, 0);
+}
+
+void vidmm_emit_paging(struct vidmm *mm, uint32_t type, uint32_t cause, const struct vidmm_alloc *a,
+		       uint32_t from, uint64_t copied)
+{
 	if (!mm->listening)
 		return;
 	struct gpusim_event ev = {
@@ -89,6 +95,9 @@ void vidmm_emit(struct vidmm *mm, uint32_t type, uint32_t cause, const struct vi
 		.from_segment = from,
 		.offset = a ? a->offset : 0,
 		.size = a ? a->size : 0,
+		.value = copied,
+		.priority = a ? a->priority : 0,
+		.preferred = a && a->npref ? a->preferred[0] : 0,
 	};
 	mm->emit(mm->emit_ctx, &ev);
 }

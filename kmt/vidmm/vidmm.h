@@ -148,5 +148,9 @@ void vidmm_put_pages(struct vidmm *mm, struct vidmm_alloc *a);
 
 void vidmm_emit(struct vidmm *mm, uint32_t type, uint32_t cause, const struct vidmm_alloc *a,
 		uint32_t from);
+/* The same for EVICT, PAGE_IN and MOVE: `copied` (the event's value) is what the
+ * paging copy moved, 0 for a GART remap or an allocation that holds no data. */
+void vidmm_emit_paging(struct vidmm *mm, uint32_t type, uint32_t cause, const struct vidmm_alloc *a,
+		       uint32_t from, uint64_t copied);
 
 #endif

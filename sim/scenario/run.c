@@ -144,6 +144,7 @@ struct rt {
 	LUID luid;
 	D3DKMT_HANDLE hadapter;
 	bool have_adapter, subscribed, removed;
+	bool ending;        /* in the end checks: observers no longer see events */
 	bool no_invisible;  /* visible == vram: the adapter has no invisible segment */
 
 	struct hmap allocs, alloc_handles, devs, dev_handles, resources;
@@ -455,10 +456,18 @@ static struct rt_res *find_res(struct rt *rt, const char *name)
 /* ---- events ---------------------------------------------------------------------- */
 
 /* Called with the adapter lock held: only record; names are resolved after the
- * command, when the runner knows the handles the call handed out. */
+ * command, when the runner knows the handles the call handed out. An observer
+ * (opt->on_item) gets the event at once, under the same lock, so events and the
+ * NAME items cmd_alloc gives after its call stay in the order they happened. */
 static void on_event(void *opaque, const struct gpusim_event *ev)
 {
 	struct rt *rt = opaque;
+	if (rt->opt->on_item && !rt->ending) {
+		struct gpusim_trace_item item = { .type = GPUSIM_TRACE_EVENT, .event = *ev };
+		rt->opt->on_item(rt->opt->ctx, &item);
+	}
+	if (!rt->verbose)
+		return;
 	if (rt->nev == rt->evcap) {
 		size_t cap = rt->evcap ? rt->evcap * 2 : 256;
 		struct gpusim_event *p = realloc(rt->ev, cap * sizeof(*p));
@@ -921,6 +930,12 @@ static NTSTATUS cmd_alloc(struct rt *rt, const struct scn_cmd *c)
 	if (c->shared)
 		ca.Flags.CreateShared = 1;
 	st = D3DKMTCreateAllocation2(&ca);
+	if (st == STATUS_SUCCESS && rt->opt->on_item) {
+		struct gpusim_trace_item item = { .type = GPUSIM_TRACE_NAME, .allocation = info.hAllocation,
+						  .device = d->hdev };
+		snprintf(item.name, sizeof(item.name), "%s", c->name); /* at most 255 bytes, as traces keep */
+		rt->opt->on_item(rt->opt->ctx, &item);
+	}
 
 	if (c->resource && !r && st == STATUS_SUCCESS) {
 		r = calloc(1, sizeof(*r));
@@ -1620,10 +1635,12 @@ int scn_run(const struct scn_script *s, const struct scn_options *opt, struct sc
 		return 1;
 	}
 	rt.have_adapter = true;
+	if (opt->on_adapter)
+		opt->on_adapter(opt->ctx, rt.luid);
 	struct gpusim_stats stats;
 	rt.no_invisible = gpusim_get_stats(rt.luid, &stats) == STATUS_SUCCESS &&
 			  stats.seg[GPUSIM_SEG_INVISIBLE].size == 0;
-	if (rt.verbose)
+	if (rt.verbose || opt->on_item)
 		rt.subscribed = gpusim_subscribe(rt.luid, on_event, &rt) == STATUS_SUCCESS;
 
 	/* Events already tell how far a verbose run is; a bar would only garble them. */
@@ -1661,6 +1678,9 @@ int scn_run(const struct scn_script *s, const struct scn_options *opt, struct sc
 
 	gpusim_idle(rt.luid);
 	gpusim_get_stats(rt.luid, &res->stats);
+	/* The end checks lock and so may move allocations: what observers see, like
+	 * the summary's statistics, is the scenario's own story. */
+	rt.ending = true;
 	if (!rt.removed) {
 		if (rt.verbose)
 			say(&rt, "-- %s: end\n", rt.script_name);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include <gpusim/gpusim.h>
+#include <gpusim/trace.h>
 
 enum scn_kind {
 	SCN_ADAPTER = 1,
@@ -152,6 +153,13 @@ struct scn_options {
 	bool progress;     /* draw a progress bar on `err` (a terminal) for long runs */
 	FILE *out;         /* story, show, echo, events, summary */
 	FILE *err;         /* failures: "file:line: message" */
+	/* Observers (traces, the viewer): the adapter once created, then every event
+	 * and every allocation name as it is given, in order, up to the end checks.
+	 * on_item is called with the library lock held: it must not call the API.
+	 * May be NULL. */
+	void (*on_adapter)(void *ctx, LUID luid);
+	void (*on_item)(void *ctx, const struct gpusim_trace_item *item);
+	void *ctx;
 };
 
 struct scn_result {

@@ -8,5 +8,7 @@
 
 Suite *sim_parse_suite(void);   /* the scenario parser, the static check, status names */
 Suite *sim_run_suite(void);     /* the scenario runner */
+Suite *sim_model_suite(void);   /* the viewer's residency model, recordings, the JSON dump */
+Suite *sim_trace_suite(void);   /* trace files, the recorder, the runner's observers, Perfetto JSON */
 
 #endif

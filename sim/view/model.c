@@ -1,0 +1,569 @@
+/*
+ * The residency model: folds trace items (events and names) into the picture the
+ * viewer draws and `gpusim view --dump json` prints: where each allocation lives,
+ * segment and per-device totals, paging counters and timeline marks. No SDL here.
+ */
+#include <config.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/view/model.h"
+
+#define VM_MAX_PENDING_NAMES 256
+
+struct vm_pending {
+	uint32_t handle;
+	char name[sizeof(((struct vm_alloc *)0)->name)];
+};
+
+struct vm_span {
+	uint32_t seg;
+	uint64_t offset, size;
+};
+
+/* What the model keeps beside the public fields (behind vm_model.index). */
+struct vm_index {
+	uint32_t *slot;         /* open addressing: allocs[] position + 1, 0 = empty */
+	size_t nslots;          /* a power of two, at least twice the handles held */
+	size_t nkeys;
+	size_t last_dev;        /* the device looked up last: events come in runs */
+	struct vm_pending *pending;  /* names that arrived before their CREATE */
+	size_t npending, pendcap;
+	struct vm_span *spans;  /* vm_refresh's scratch, kept to spare a malloc per frame */
+	size_t spancap;
+	bool dirty;             /* a placement changed since vm_refresh */
+};
+
+/* The model has no error channel (vm_apply returns nothing) and a half-applied
+ * event would leave totals that no longer add up: out of memory ends the program. */
+static void *xrealloc(void *p, size_t n, size_t size)
+{
+	if (n && size > SIZE_MAX / n)
+		abort();
+	size_t bytes = n * size;
+	void *q = realloc(p, bytes ? bytes : 1);
+	if (!q) {
+		fputs("gpusim: out of memory\n", stderr);
+		abort();
+	}
+	return q;
+}
+
+static bool is_vram(uint32_t seg)
+{
+	return seg == GPUSIM_SEG_VISIBLE || seg == GPUSIM_SEG_INVISIBLE;
+}
+
+static bool is_segment(uint32_t seg)
+{
+	return seg >= GPUSIM_SEG_VISIBLE && seg <= GPUSIM_SEG_COUNT;
+}
+
+/* Where an event says an allocation is: anything but a real segment is treated as
+ * its backing store, so a corrupt segment id never indexes out of bounds. */
+static uint32_t where(uint32_t seg)
+{
+	return is_segment(seg) ? seg : GPUSIM_SEG_SYS;
+}
+
+void vm_init(struct vm_model *m, const struct gpusim_trace_adapter *ad)
+{
+	memset(m, 0, sizeof(*m));
+	if (ad)
+		m->adapter = *ad;
+	for (uint32_t s = 0; s <= GPUSIM_SEG_COUNT; s++) {
+		m->seg[s].id = s;
+		m->seg[s].size = s ? m->adapter.seg_size[s] : 0;
+		m->seg[s].largest_free = m->seg[s].size;
+	}
+	struct vm_index *ix = xrealloc(NULL, 1, sizeof(*ix));
+	memset(ix, 0, sizeof(*ix));
+	m->index = ix;
+}
+
+void vm_free(struct vm_model *m)
+{
+	struct vm_index *ix = m->index;
+	for (size_t i = 0; i < m->nallocs; i++)
+		free(m->allocs[i].history);
+	free(m->allocs);
+	free(m->devices);
+	free(m->marks);
+	if (ix) {
+		free(ix->slot);
+		free(ix->pending);
+		free(ix->spans);
+		free(ix);
+	}
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- handle -> position --------------------------------------------------------- */
+
+static size_t hash_handle(uint32_t h)
+{
+	/* Handles differ in a few middle bits (index << 6 | generation): mix them all
+	 * into the high bits, which the shift keeps. */
+	return (size_t)(((uint64_t)h * 0x9e3779b97f4a7c15ull) >> 32);
+}
+
+static size_t find_slot(const struct vm_model *m, uint32_t handle)
+{
+	const struct vm_index *ix = m->index;
+	size_t mask = ix->nslots - 1;
+	for (size_t i = hash_handle(handle) & mask;; i = (i + 1) & mask)
+		if (!ix->slot[i] || m->allocs[ix->slot[i] - 1].handle == handle)
+			return i;
+}
+
+static void index_grow(struct vm_model *m)
+{
+	struct vm_index *ix = m->index;
+	uint32_t *old = ix->slot;
+	size_t nold = ix->nslots;
+	ix->nslots = nold ? nold * 2 : 1024;
+	ix->slot = xrealloc(NULL, ix->nslots, sizeof(*ix->slot));
+	memset(ix->slot, 0, ix->nslots * sizeof(*ix->slot));
+	for (size_t i = 0; i < nold; i++)
+		if (old[i])
+			ix->slot[find_slot(m, m->allocs[old[i] - 1].handle)] = old[i];
+	free(old);
+}
+
+/* A handle names its newest allocation: a handle the kernel hands out again after
+ * a destroy points at the new one, the old one stays in allocs[] as history. */
+static void index_set(struct vm_model *m, uint32_t handle, size_t pos)
+{
+	struct vm_index *ix = m->index;
+	if ((ix->nkeys + 1) * 2 > ix->nslots)
+		index_grow(m);
+	size_t i = find_slot(m, handle);
+	if (!ix->slot[i])
+		ix->nkeys++;
+	ix->slot[i] = (uint32_t)(pos + 1);
+}
+
+static struct vm_alloc *lookup(const struct vm_model *m, uint32_t handle)
+{
+	const struct vm_index *ix = m->index;
+	if (!ix || !ix->nslots)
+		return NULL;
+	size_t i = find_slot(m, handle);
+	return ix->slot[i] ? &m->allocs[ix->slot[i] - 1] : NULL;
+}
+
+const struct vm_alloc *vm_find(const struct vm_model *m, uint32_t handle)
+{
+	return lookup(m, handle);
+}
+
+/* ---- totals --------------------------------------------------------------------- */
+
+static struct vm_device_usage *device(struct vm_model *m, uint32_t handle)
+{
+	struct vm_index *ix = m->index;
+	if (ix->last_dev < m->ndevices && m->devices[ix->last_dev].device == handle)
+		return &m->devices[ix->last_dev];
+	for (size_t i = 0; i < m->ndevices; i++)
+		if (m->devices[i].device == handle) {
+			ix->last_dev = i;
+			return &m->devices[i];
+		}
+	m->devices = xrealloc(m->devices, m->ndevices + 1, sizeof(*m->devices));
+	struct vm_device_usage *d = &m->devices[m->ndevices];
+	memset(d, 0, sizeof(*d));
+	d->device = handle;
+	ix->last_dev = m->ndevices++;
+	return d;
+}
+
+/* An allocation enters or leaves its place (a->seg) in the totals. */
+static void account(struct vm_model *m, const struct vm_alloc *a, bool add)
+{
+	struct vm_device_usage *d = device(m, a->device);
+	if (add)
+		d->used[a->seg] += a->size;
+	else
+		d->used[a->seg] -= a->size;
+	if (!is_segment(a->seg))
+		return;
+	struct vm_segment *s = &m->seg[a->seg];
+	if (add) {
+		s->used += a->size;
+		s->count++;
+	} else {
+		s->used -= a->size;
+		s->count--;
+	}
+	((struct vm_index *)m->index)->dirty = true;
+}
+
+uint64_t vm_usage_local(const struct vm_model *m)
+{
+	return m->seg[GPUSIM_SEG_VISIBLE].used + m->seg[GPUSIM_SEG_INVISIBLE].used;
+}
+
+uint64_t vm_usage_nonlocal(const struct vm_model *m)
+{
+	return m->seg[GPUSIM_SEG_GART].used;
+}
+
+static void add_mark(struct vm_model *m, uint64_t time_ns, uint32_t type, uint64_t bytes)
+{
+	if (m->nmarks == m->mcap) {
+		m->mcap = m->mcap ? m->mcap * 2 : 256;
+		m->marks = xrealloc(m->marks, m->mcap, sizeof(*m->marks));
+	}
+	m->marks[m->nmarks++] = (struct vm_mark){ .time_ns = time_ns, .type = type, .bytes = bytes };
+}
+
+static void add_history(struct vm_alloc *a, const struct gpusim_event *ev, uint32_t from, uint32_t to,
+			uint64_t offset)
+{
+	if (a->nhistory == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 4;
+		a->history = xrealloc(a->history, a->cap, sizeof(*a->history));
+	}
+	a->history[a->nhistory++] = (struct vm_move){
+		.time_ns = ev->time_ns, .type = ev->type, .cause = ev->cause, .from = from, .to = to, .offset = offset,
+	};
+}
+
+/* ---- names ---------------------------------------------------------------------- */
+
+/* Copy at most the room of vm_alloc.name, never cutting a UTF-8 sequence in two
+ * (the JSON dump and the renderer's font see whole characters). */
+static void set_name(char *dst, size_t room, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= room) {
+		n = room - 1;
+		while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void default_name(struct vm_alloc *a)
+{
+	snprintf(a->name, sizeof(a->name), "#%x", a->handle);
+}
+
+static void apply_name(struct vm_model *m, const struct gpusim_trace_item *item)
+{
+	struct vm_alloc *a = lookup(m, item->allocation);
+	char name[sizeof(item->name) + 1];
+	memcpy(name, item->name, sizeof(item->name));
+	name[sizeof(item->name)] = '\0';  /* a reader's item is NUL-terminated; be sure */
+	if (!name[0])
+		return;
+	if (a && a->live) {
+		set_name(a->name, sizeof(a->name), name);
+		return;
+	}
+	/* A name for a handle not (yet) created: kept for its CREATE. */
+	struct vm_index *ix = m->index;
+	for (size_t i = 0; i < ix->npending; i++)
+		if (ix->pending[i].handle == item->allocation) {
+			set_name(ix->pending[i].name, sizeof(ix->pending[i].name), name);
+			return;
+		}
+	/* Names whose CREATE never comes (a malformed trace) must not make every
+	 * CREATE slower: past a bound, the newest waiting name gives way. */
+	if (ix->npending == VM_MAX_PENDING_NAMES)
+		ix->npending--;
+	if (ix->npending == ix->pendcap) {
+		ix->pendcap = ix->pendcap ? ix->pendcap * 2 : 8;
+		ix->pending = xrealloc(ix->pending, ix->pendcap, sizeof(*ix->pending));
+	}
+	ix->pending[ix->npending].handle = item->allocation;
+	set_name(ix->pending[ix->npending].name, sizeof(ix->pending[ix->npending].name), name);
+	ix->npending++;
+}
+
+static void take_pending_name(struct vm_model *m, struct vm_alloc *a)
+{
+	struct vm_index *ix = m->index;
+	for (size_t i = 0; i < ix->npending; i++)
+		if (ix->pending[i].handle == a->handle) {
+			memcpy(a->name, ix->pending[i].name, sizeof(a->name));
+			ix->pending[i] = ix->pending[--ix->npending];
+			return;
+		}
+}
+
+/* ---- events --------------------------------------------------------------------- */
+
+static void destroy(struct vm_model *m, struct vm_alloc *a, const struct gpusim_event *ev)
+{
+	account(m, a, false);
+	add_history(a, ev, a->seg, GPUSIM_SEG_NONE, 0);
+	a->live = false;
+	a->locked = false;
+}
+
+static void create(struct vm_model *m, const struct gpusim_event *ev)
+{
+	struct vm_index *ix = m->index;
+	struct vm_alloc *old = lookup(m, ev->allocation);
+	if (old && old->live) {
+		/* Its DESTROY never came: the handle is the new allocation's now. */
+		struct gpusim_event gone = *ev;
+		gone.type = GPUSIM_EV_DESTROY;
+		gone.cause = GPUSIM_CAUSE_NONE;
+		destroy(m, old, &gone);
+	}
+	if (m->nallocs == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 256;
+		m->allocs = xrealloc(m->allocs, m->cap, sizeof(*m->allocs));
+	}
+	size_t pos = m->nallocs++;
+	struct vm_alloc *a = &m->allocs[pos];
+	memset(a, 0, sizeof(*a));
+	a->handle = ev->allocation;
+	a->device = ev->device;
+	a->size = ev->size;
+	a->seg = where(ev->segment);
+	a->offset = a->seg == GPUSIM_SEG_SYS ? 0 : ev->offset;
+	a->priority = ev->priority;
+	a->preferred = ev->preferred;
+	a->created_ns = a->last_use_ns = ev->time_ns;
+	a->live = true;
+	default_name(a);
+	if (ix->npending)
+		take_pending_name(m, a);
+	index_set(m, a->handle, pos);
+	account(m, a, true);
+	add_history(a, ev, GPUSIM_SEG_NONE, a->seg, a->offset);
+}
+
+/* The counters and the timeline mark of a placement change. `copied` is the
+ * event's value, what the paging copy moved (0 for a GART <-> sys remap and for an
+ * allocation never written): into VRAM it counts as bytes_in, out of VRAM as
+ * bytes_out, as kmt/vidmm/place.c counts them. */
+static void count_paging(struct vm_model *m, uint32_t type, uint32_t to, uint64_t copied, uint64_t time_ns)
+{
+	if (type == GPUSIM_EV_EVICT)
+		m->evictions++;
+	else if (type == GPUSIM_EV_PAGE_IN)
+		m->page_ins++;
+	else if (type == GPUSIM_EV_MOVE)
+		m->moves++;
+	else
+		return;
+	if (is_vram(to))
+		m->bytes_in += copied;
+	else
+		m->bytes_out += copied;
+	add_mark(m, time_ns, type, copied);
+}
+
+/* PLACE, EVICT, PAGE_IN, MOVE of a known allocation. */
+static void relocate(struct vm_model *m, struct vm_alloc *a, const struct gpusim_event *ev)
+{
+	uint32_t from = a->seg;
+	uint32_t to = ev->type == GPUSIM_EV_EVICT ? GPUSIM_SEG_SYS : where(ev->segment);
+	count_paging(m, ev->type, to, ev->value, ev->time_ns);
+	account(m, a, false);
+	a->seg = to;
+	a->offset = to == GPUSIM_SEG_SYS ? 0 : ev->offset; /* an EVICT still carries the old offset */
+	account(m, a, true);
+	a->last_use_ns = ev->time_ns;
+	add_history(a, ev, from, to, a->offset);
+}
+
+static bool about_allocation(uint32_t type)
+{
+	switch (type) {
+	case GPUSIM_EV_CREATE:
+	case GPUSIM_EV_DESTROY:
+	case GPUSIM_EV_PLACE:
+	case GPUSIM_EV_EVICT:
+	case GPUSIM_EV_PAGE_IN:
+	case GPUSIM_EV_MOVE:
+	case GPUSIM_EV_LOCK:
+	case GPUSIM_EV_UNLOCK:
+		return true;
+	}
+	return false;
+}
+
+static void apply_event(struct vm_model *m, const struct gpusim_event *ev)
+{
+	if (ev->time_ns > m->now_ns)
+		m->now_ns = ev->time_ns;
+	if (ev->type == GPUSIM_EV_CREATE) {
+		create(m, ev);
+		return;
+	}
+	struct vm_alloc *a = NULL;
+	if (about_allocation(ev->type)) {
+		a = lookup(m, ev->allocation);
+		/* Not live: the PLACE that comes before its own CREATE (the manager places,
+		 * then reports the creation), or a trace that began after the create. */
+		if (a && !a->live)
+			a = NULL;
+		if (a) {
+			a->priority = ev->priority;
+			a->preferred = ev->preferred;
+		}
+	}
+	switch (ev->type) {
+	case GPUSIM_EV_DESTROY:
+		if (a)
+			destroy(m, a, ev);
+		break;
+	case GPUSIM_EV_PLACE:
+	case GPUSIM_EV_EVICT:
+	case GPUSIM_EV_PAGE_IN:
+	case GPUSIM_EV_MOVE:
+		if (a)
+			relocate(m, a, ev);
+		else /* still counted: the manager's counters count it */
+			count_paging(m, ev->type, ev->type == GPUSIM_EV_EVICT ? GPUSIM_SEG_SYS : where(ev->segment),
+				     ev->value, ev->time_ns);
+		break;
+	case GPUSIM_EV_LOCK:
+		if (a) {
+			a->locked = true;
+			a->last_use_ns = ev->time_ns;
+		}
+		break;
+	case GPUSIM_EV_UNLOCK:
+		if (a)
+			a->locked = false;
+		break;
+	case GPUSIM_EV_SUBMIT:
+		m->submits++;
+		break;
+	case GPUSIM_EV_FAULT:
+		m->faults++;
+		add_mark(m, ev->time_ns, GPUSIM_EV_FAULT, 0);
+		break;
+	case GPUSIM_EV_BUDGET:
+		/* The budget of a group as the manager reports it now. */
+		if (ev->offset == 0)
+			m->adapter.budget_local = ev->size;
+		else if (ev->offset == 1)
+			m->adapter.budget_nonlocal = ev->size;
+		break;
+	case GPUSIM_EV_DEVICE_REMOVED:
+		m->device_removed = true;
+		break;
+	default: /* FENCE and types this model does not know: time only */
+		break;
+	}
+}
+
+void vm_apply(struct vm_model *m, const struct gpusim_trace_item *item)
+{
+	if (!m->index)
+		vm_init(m, NULL);
+	m->events++;
+	if (item->type == GPUSIM_TRACE_EVENT)
+		apply_event(m, &item->event);
+	else if (item->type == GPUSIM_TRACE_NAME)
+		apply_name(m, item);
+}
+
+/* ---- derived figures ------------------------------------------------------------ */
+
+static int span_cmp(const void *x, const void *y)
+{
+	const struct vm_span *a = x, *b = y;
+	if (a->seg != b->seg)
+		return a->seg < b->seg ? -1 : 1;
+	if (a->offset != b->offset)
+		return a->offset < b->offset ? -1 : 1;
+	return a->size < b->size ? -1 : a->size > b->size;
+}
+
+void vm_refresh(struct vm_model *m)
+{
+	struct vm_index *ix = m->index;
+	if (!ix || !ix->dirty)
+		return;
+	size_t n = 0;
+	for (size_t i = 0; i < m->nallocs; i++) {
+		const struct vm_alloc *a = &m->allocs[i];
+		if (!a->live || !is_segment(a->seg))
+			continue;
+		if (n == ix->spancap) {
+			ix->spancap = ix->spancap ? ix->spancap * 2 : 256;
+			ix->spans = xrealloc(ix->spans, ix->spancap, sizeof(*ix->spans));
+		}
+		ix->spans[n++] = (struct vm_span){ a->seg, a->offset, a->size };
+	}
+	if (n)
+		qsort(ix->spans, n, sizeof(*ix->spans), span_cmp);
+	size_t i = 0;
+	for (uint32_t s = GPUSIM_SEG_VISIBLE; s <= GPUSIM_SEG_COUNT; s++) {
+		uint64_t size = m->seg[s].size, pos = 0, best = 0;
+		for (; i < n && ix->spans[i].seg == s; i++) {
+			const struct vm_span *sp = &ix->spans[i];
+			uint64_t start = sp->offset < size ? sp->offset : size;
+			uint64_t end = sp->size > size - start ? size : start + sp->size;
+			if (start > pos && start - pos > best)
+				best = start - pos;
+			if (end > pos) /* spans never overlap in a sane trace; be safe if they do */
+				pos = end;
+		}
+		if (size - pos > best)
+			best = size - pos;
+		m->seg[s].largest_free = best;
+	}
+	ix->dirty = false;
+}
+
+/* ---- comparing two moments --------------------------------------------------------- */
+
+/* The same allocation in both models: the same handle at the same place in the
+ * creation order (both are replays of one recording; a handle given out again
+ * after a destroy is another allocation at another position). */
+static const struct vm_alloc *counterpart(const struct vm_model *other, const struct vm_model *m,
+					  const struct vm_alloc *a)
+{
+	const struct vm_alloc *b = lookup(other, a->handle);
+	if (!b || !b->live || b - other->allocs != a - m->allocs)
+		return NULL;
+	return b;
+}
+
+static void push(uint32_t **v, size_t *n, uint32_t handle)
+{
+	/* Capacity is the next power of two: grow when n is one (or 0). */
+	if (!(*n & (*n - 1)))
+		*v = xrealloc(*v, *n ? *n * 2 : 1, sizeof(**v));
+	(*v)[(*n)++] = handle;
+}
+
+void vm_diff(const struct vm_model *before, const struct vm_model *after, struct vm_diff *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < after->nallocs; i++) {
+		const struct vm_alloc *a = &after->allocs[i];
+		if (!a->live)
+			continue;
+		const struct vm_alloc *b = counterpart(before, after, a);
+		if (!b)
+			push(&out->appeared, &out->nappeared, a->handle);
+		else if (a->seg != b->seg || a->offset != b->offset)
+			push(&out->moved, &out->nmoved, a->handle);
+	}
+	for (size_t i = 0; i < before->nallocs; i++) {
+		const struct vm_alloc *b = &before->allocs[i];
+		if (b->live && !counterpart(after, before, b))
+			push(&out->left, &out->nleft, b->handle);
+	}
+}
+
+void vm_diff_free(struct vm_diff *d)
+{
+	free(d->appeared);
+	free(d->left);
+	free(d->moved);
+	memset(d, 0, sizeof(*d));
+}

@@ -1,0 +1,148 @@
+/*
+ * One frame of the residency viewer: the layout computed from the window size, the
+ * page maps (which allocation owns each cell), and the drawing. The window, the
+ * headless screenshots and the pixel tests all go through these functions.
+ */
+#ifndef SIM_VIEW_RENDER_H
+#define SIM_VIEW_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <SDL.h>
+
+#include "sim/view/app.h"
+#include "sim/view/model.h"
+
+/* Colours, 0xRRGGBB. */
+#define VW_RGB_BG 0x111318        /* window background, gaps between page-map rows */
+#define VW_RGB_PANEL 0x1a1d23     /* panel background */
+#define VW_RGB_FREE 0x2c323c      /* free space on a strip */
+#define VW_RGB_TEXT 0xdfe4ea
+#define VW_RGB_DIM 0x8c96a3
+#define VW_RGB_LARGEST 0x8fd3ff   /* outline of a strip's largest free block */
+#define VW_RGB_LABEL_DARK 0x101318  /* names on light spans */
+#define VW_RGB_LABEL_LIGHT 0xf4f6f8 /* names on dark spans */
+#define VW_RGB_OK 0x3fb950        /* usage bar: up to 80% */
+#define VW_RGB_WARN 0xe3b341      /* usage bar: above 80% */
+#define VW_RGB_OVER 0xf85149      /* usage bar: oversubscribed */
+#define VW_RGB_IN_PREF 0x4caf50   /* colour mode "preferred": where it wants to be */
+#define VW_RGB_OUT_PREF 0xf0882a  /* ... and elsewhere */
+#define VW_RGB_APPEARED 0x3ddc84  /* compare: outline of what appeared */
+#define VW_RGB_LEFT 0xff4d4d      /* compare: ghost of what left */
+#define VW_RGB_MOVED 0xffd23f     /* compare: outline of what moved, and its arrow */
+#define VW_RGB_PAGE_IN 0x4f9fd9   /* timeline: bytes paged in */
+#define VW_RGB_PAGE_OUT 0xe8804a  /* timeline: bytes paged out (evictions), eviction marks */
+#define VW_RGB_PAGE_MOVE 0x9a7fe0 /* timeline: moves between segments */
+#define VW_RGB_FAULT 0xff3b3b     /* timeline: fault marks */
+
+struct vw_rect {
+	int x, y, w, h;
+};
+
+/* A page map: bytes [start, start + len) laid over `rows` rows of `cols` one-pixel
+ * cells, left to right, then the next row down. Cell c covers the bytes from
+ * start + c * len / n up to start + (c + 1) * len / n (n = cols * rows). */
+struct vw_map {
+	struct vw_rect r;       /* the cells' pixels, gaps between rows included */
+	int cols, rows, row_h, gap;
+	uint64_t start, len;
+};
+
+struct vw_strip {
+	uint32_t seg;           /* GPUSIM_SEG_VISIBLE, _INVISIBLE or _GART */
+	struct vw_rect box;     /* the whole strip: header, bar, gutter and map */
+	struct vw_rect head;    /* its text line */
+	struct vw_rect bar;     /* its usage bar */
+	struct vw_map map;      /* its page map (vw_strip_rect) */
+};
+
+struct vw_layout {
+	int w, h;
+	int ts;                 /* text scale: 2 from 1100 x 680 up, else 1 */
+	struct vw_rect top;     /* status line */
+	struct vw_rect strips, sys, timeline;           /* left column */
+	struct vw_rect plot;    /* the timeline's bars and marks */
+	struct vw_rect counters, devices, details, legend; /* right column */
+	struct vw_strip strip[GPUSIM_SEG_COUNT];        /* present segments, by id order */
+	int nstrips;
+	struct vw_rect sys_head;
+	struct vw_map sys_map;  /* evicted allocations packed end to end */
+};
+
+/* What the window adds to the model: interaction and playback state. */
+struct vw_view {
+	enum vw_colour_mode colour;
+	uint64_t zoom_start[GPUSIM_SEG_COUNT + 1];  /* by segment id; */
+	uint64_t zoom_len[GPUSIM_SEG_COUNT + 1];    /* len 0: the whole segment */
+	uint32_t hover, selected;                   /* handles; 0 = none */
+	/* Compare: the earlier moment and what changed since (both NULL when off). */
+	const struct vm_model *before;
+	const struct vm_diff *diff;
+	size_t before_pos;
+	/* Playback, for the status line. */
+	size_t pos, total;
+	uint64_t t_end;         /* time axis of the timeline ends here; 0 = model's now */
+	bool paused, following;
+	uint32_t items_per_frame, frames_per_item;
+	char message[256];      /* shown in the status line (screenshot saved, errors) */
+};
+
+/* The cells of every map and the figures derived from the model for one frame. */
+struct vw_frame {
+	struct vw_layout L;
+	const struct vm_model *m;
+	int32_t *owner[GPUSIM_SEG_COUNT];  /* per strip: allocs[] index per cell, -1 free */
+	int32_t *sys_owner;
+	uint32_t *sys_idx;                 /* evicted allocations (allocs[] order) and */
+	uint64_t *sys_off;                 /* their offsets in the packed panel */
+	size_t nsys;
+	uint64_t largest_off[GPUSIM_SEG_COUNT + 1], largest_len[GPUSIM_SEG_COUNT + 1];
+	uint64_t demand[GPUSIM_SEG_COUNT + 2];  /* bytes of live allocations preferring it */
+	uint64_t evicted_bytes, evicted_count, unplaced;
+	uint64_t oldest_use;                    /* for the age colours */
+	enum vw_colour_mode colour;
+};
+
+/* Pixel buffers and the texture the maps are copied through, kept between frames. */
+struct vw_gfx {
+	SDL_Renderer *r;
+	SDL_Texture *tex;
+	int tw, th;
+	uint32_t *pixels;
+};
+
+void vw_view_init(struct vw_view *v, const struct vw_options *opt);
+void vw_layout_compute(const struct vm_model *m, const struct vw_view *v, int w, int h, struct vw_layout *L);
+/* 0, or -1 when memory runs out (the frame is then empty). */
+int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw_view *v, int w, int h);
+void vw_frame_free(struct vw_frame *f);
+void vw_frame_draw(struct vw_gfx *g, const struct vw_frame *f, const struct vw_view *v);
+void vw_gfx_free(struct vw_gfx *g);
+/* A software rendering of the frame into a new ARGB8888 surface (NULL on failure). */
+SDL_Surface *vw_render_view(const struct vm_model *m, const struct vw_view *v, int w, int h);
+
+/* The allocation under pixel (x, y) of a built frame, on a strip or in the
+ * system-memory panel: its handle, or 0. */
+uint32_t vw_frame_hit(const struct vw_frame *f, int x, int y);
+/* A pixel of allocation `handle`'s span near its middle (on a strip, else in the
+ * system-memory panel) that no label or separator covers: the row's second line. */
+bool vw_frame_find(const struct vw_frame *f, uint32_t handle, bool sys, int *x, int *y);
+/* The segment and byte under (x, y) when it is on a strip. */
+bool vw_frame_byte_at(const struct vw_frame *f, int x, int y, uint32_t *seg, uint64_t *byte);
+
+/* An allocation's colour in a mode (0xRRGGBB), as the frame draws it. */
+uint32_t vw_alloc_rgb(const struct vm_model *m, const struct vm_alloc *a, enum vw_colour_mode mode);
+/* The colour of segment seg's usage bar (VW_RGB_OK, _WARN or _OVER). */
+uint32_t vw_usage_rgb(const struct vw_frame *f, uint32_t seg);
+
+/* Zoom strip `seg` by `steps` wheel notches (> 0 in) around byte `at`. */
+void vw_zoom(struct vw_view *v, const struct vm_model *m, uint32_t seg, uint64_t at, int steps);
+
+/* "1.5 MiB", "12.345 ms": the viewer's number formats. */
+void vw_fmt_bytes(char *buf, size_t len, uint64_t bytes);
+void vw_fmt_time(char *buf, size_t len, uint64_t ns);
+const char *vw_colour_name(enum vw_colour_mode mode);
+
+#endif

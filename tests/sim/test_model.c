@@ -1,0 +1,1106 @@
+/*
+ * The residency model behind the viewer (sim/view/model.h): hand-made event
+ * sequences with known outcomes, recordings and replays, a scenario whose model
+ * must agree with the manager's own statistics, and the JSON dump read back with
+ * jansson.
+ */
+#include <config.h>
+
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/scenario/scenario.h"
+#include "sim/view/model.h"
+#include "tests/sim/sim_suites.h"
+
+#define KiB 1024ull
+#define MiB (1024ull * 1024ull)
+
+#define VIS GPUSIM_SEG_VISIBLE
+#define INV GPUSIM_SEG_INVISIBLE
+#define GART GPUSIM_SEG_GART
+#define SYS GPUSIM_SEG_SYS
+
+#define DEV0 0x40001001u
+#define DEV1 0x40001041u
+/* Handles as the kernel makes them: 0x40000000 | index << 6 | generation. */
+#define H(i) (0x40000000u | (uint32_t)(i) << 6 | 1u)
+
+/* An adapter of 8 MiB visible, 24 MiB invisible, 16 MiB GART. */
+static struct gpusim_trace_adapter adapter(void)
+{
+	struct gpusim_trace_adapter ad;
+	memset(&ad, 0, sizeof(ad));
+	ad.vram = 32 * MiB;
+	ad.visible = 8 * MiB;
+	ad.gart = 16 * MiB;
+	ad.sysmem = 256 * MiB;
+	ad.seg_size[VIS] = 8 * MiB;
+	ad.seg_size[INV] = 24 * MiB;
+	ad.seg_size[GART] = 16 * MiB;
+	ad.budget_local = 32 * MiB;
+	ad.budget_nonlocal = 16 * MiB;
+	strcpy(ad.policy, "priority-lru");
+	return ad;
+}
+
+static uint64_t clock_ns;
+
+static struct gpusim_trace_item event(uint32_t type, uint32_t alloc, uint32_t dev, uint32_t from, uint32_t to,
+				      uint64_t offset, uint64_t size, uint64_t value, uint32_t cause)
+{
+	struct gpusim_trace_item it;
+	memset(&it, 0, sizeof(it));
+	it.type = GPUSIM_TRACE_EVENT;
+	it.event.type = type;
+	it.event.cause = cause;
+	it.event.time_ns = clock_ns += 100;
+	it.event.device = dev;
+	it.event.allocation = alloc;
+	it.event.from_segment = from;
+	it.event.segment = to;
+	it.event.offset = offset;
+	it.event.size = size;
+	it.event.value = value;
+	it.event.priority = D3DDDI_ALLOCATIONPRIORITY_NORMAL;
+	it.event.preferred = to == SYS ? INV : to;
+	return it;
+}
+
+static struct gpusim_trace_item name_item(uint32_t alloc, uint32_t dev, const char *name)
+{
+	struct gpusim_trace_item it;
+	memset(&it, 0, sizeof(it));
+	it.type = GPUSIM_TRACE_NAME;
+	it.allocation = alloc;
+	it.device = dev;
+	snprintf(it.name, sizeof(it.name), "%s", name);
+	return it;
+}
+
+/* Apply and keep: every helper below both changes the model and records the item,
+ * so a test can replay what it applied. */
+struct fixture {
+	struct vm_model m;
+	struct vm_recording r;
+};
+
+static void fx_init(struct fixture *f)
+{
+	struct gpusim_trace_adapter ad = adapter();
+	clock_ns = 0;
+	vm_init(&f->m, &ad);
+	vm_recording_init(&f->r);
+	f->r.adapter = ad;
+}
+
+static void fx_free(struct fixture *f)
+{
+	vm_free(&f->m);
+	vm_recording_free(&f->r);
+}
+
+static void put(struct fixture *f, struct gpusim_trace_item it)
+{
+	vm_apply(&f->m, &it);
+	vm_recording_add(&f->r, &it);
+}
+
+static void create(struct fixture *f, uint32_t h, uint32_t dev, uint32_t seg, uint64_t off, uint64_t size)
+{
+	put(f, event(GPUSIM_EV_CREATE, h, dev, GPUSIM_SEG_NONE, seg, off, size, 0, GPUSIM_CAUSE_CREATE));
+}
+
+static void destroy(struct fixture *f, uint32_t h, uint32_t dev, uint32_t seg, uint64_t size)
+{
+	put(f, event(GPUSIM_EV_DESTROY, h, dev, seg, GPUSIM_SEG_NONE, 0, size, 0, GPUSIM_CAUSE_DESTROY));
+}
+
+/* A paging event as the manager reports it: value = the bytes the copy moved. */
+static void paging(struct fixture *f, uint32_t type, uint32_t h, uint32_t dev, uint32_t from, uint32_t to,
+		   uint64_t off, uint64_t size, uint64_t copied, uint32_t cause)
+{
+	put(f, event(type, h, dev, from, to, off, size, copied, cause));
+}
+
+static const struct vm_alloc *find(const struct vm_model *m, uint32_t h)
+{
+	const struct vm_alloc *a = vm_find(m, h);
+	ck_assert_msg(a != NULL, "no allocation 0x%x", h);
+	return a;
+}
+
+/* Per-device usage adds up to the segment totals, and the sys column to the
+ * evicted live allocations. */
+static void ck_devices_add_up(const struct vm_model *m)
+{
+	for (uint32_t s = VIS; s <= SYS; s++) {
+		uint64_t by_dev = 0, by_alloc = 0;
+		uint32_t count = 0;
+		for (size_t i = 0; i < m->ndevices; i++)
+			by_dev += m->devices[i].used[s];
+		for (size_t i = 0; i < m->nallocs; i++)
+			if (m->allocs[i].live && m->allocs[i].seg == s) {
+				by_alloc += m->allocs[i].size;
+				count++;
+			}
+		ck_assert_uint_eq(by_dev, by_alloc);
+		if (s != SYS) {
+			ck_assert_uint_eq(m->seg[s].used, by_alloc);
+			ck_assert_uint_eq(m->seg[s].count, count);
+		}
+	}
+}
+
+static char *dump(const struct vm_model *m)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(vm_dump_json(m, f), 0);
+	fclose(f);
+	return buf;
+}
+
+/* ---- applying events ------------------------------------------------------------- */
+
+START_TEST(test_create_places_by_event)
+{
+	struct fixture f;
+	fx_init(&f);
+	create(&f, H(1), DEV0, VIS, 0, 1 * MiB);
+	create(&f, H(2), DEV0, INV, 2 * MiB, 4 * MiB);
+	create(&f, H(3), DEV0, GART, 0, 64 * KiB);
+	create(&f, H(4), DEV0, SYS, 0, 3 * MiB); /* no room: it lives in its backing store */
+
+	const struct vm_alloc *a = find(&f.m, H(2));
+	ck_assert_uint_eq(a->seg, INV);
+	ck_assert_uint_eq(a->offset, 2 * MiB);
+	ck_assert_uint_eq(a->size, 4 * MiB);
+	ck_assert_uint_eq(a->device, DEV0);
+	ck_assert(a->live);
+	ck_assert(!a->locked);
+	ck_assert_uint_eq(a->priority, D3DDDI_ALLOCATIONPRIORITY_NORMAL);
+	ck_assert_uint_eq(a->preferred, INV);
+	ck_assert_uint_eq(a->nhistory, 1);
+	ck_assert_uint_eq(a->history[0].type, GPUSIM_EV_CREATE);
+	ck_assert_uint_eq(a->history[0].from, GPUSIM_SEG_NONE);
+	ck_assert_uint_eq(a->history[0].to, INV);
+	ck_assert_uint_eq(find(&f.m, H(4))->seg, SYS);
+
+	ck_assert_uint_eq(f.m.seg[VIS].used, 1 * MiB);
+	ck_assert_uint_eq(f.m.seg[INV].used, 4 * MiB);
+	ck_assert_uint_eq(f.m.seg[GART].used, 64 * KiB);
+	ck_assert_uint_eq(f.m.seg[VIS].count, 1);
+	ck_assert_uint_eq(vm_usage_local(&f.m), 5 * MiB);
+	ck_assert_uint_eq(vm_usage_nonlocal(&f.m), 64 * KiB);
+	ck_assert_uint_eq(f.m.ndevices, 1);
+	ck_assert_uint_eq(f.m.devices[0].used[SYS], 3 * MiB);
+	ck_assert_uint_eq(f.m.nallocs, 4);
+	ck_assert_uint_eq(f.m.events, 4);
+	ck_assert_ptr_null(vm_find(&f.m, H(9)));
+	ck_devices_add_up(&f.m);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	struct fixture f;
+	fx_init(&f);
+	create(&f, H(1), DEV0, VIS, 0, 1 * MiB);
+	ck_assert_str_eq(find(&f.m, H(1))->name, "#40000041");
+	put(&f, name_item(H(1), DEV0, "ui0"));
+	ck_assert_str_eq(find(&f.m, H(1))->name, "ui0");
+
+	/* A name that comes before its CREATE waits for it. */
+	put(&f, name_item(H(2), DEV0, "tex"));
+	ck_assert_ptr_null(vm_find(&f.m, H(2)));
+	create(&f, H(2), DEV0, INV, 0, 1 * MiB);
+	ck_assert_str_eq(find(&f.m, H(2))->name, "tex");
+
+	/* Too long for the model (63 bytes and a NUL): cut, but never inside a UTF-8
+	 * character. */
+	char longname[200];
+	memset(longname, 'a', sizeof(longname));
+	strcpy(longname + 62, "\xc3\xa9"); /* "é" at bytes 62-63: the cut would split it */
+	create(&f, H(3), DEV0, INV, 1 * MiB, 1 * MiB);
+	put(&f, name_item(H(3), DEV0, longname));
+	ck_assert_uint_eq(strlen(find(&f.m, H(3))->name), 62);
+	strcpy(longname + 61, "\xc3\xa9"); /* at bytes 61-62: kept whole */
+	put(&f, name_item(H(3), DEV0, longname));
+	ck_assert_uint_eq(strlen(find(&f.m, H(3))->name), 63);
+	ck_assert_int_eq(memcmp(find(&f.m, H(3))->name + 61, "\xc3\xa9", 2), 0);
+	ck_assert_uint_eq(f.m.events, 7);
+
+	/* Names whose CREATE never comes are kept within a bound; the early ones
+	 * still find their allocation. */
+	for (uint32_t i = 1000; i < 1300; i++) {
+		char n[16];
+		snprintf(n, sizeof(n), "stray%u", i);
+		put(&f, name_item(H(i), DEV0, n));
+	}
+	create(&f, H(1000), DEV0, GART, 0, 1 * MiB);
+	ck_assert_str_eq(find(&f.m, H(1000))->name, "stray1000");
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_devices_add_up)
+{
+	struct fixture f;
+	fx_init(&f);
+	create(&f, H(1), DEV0, VIS, 0, 1 * MiB);
+	create(&f, H(2), DEV1, VIS, 1 * MiB, 2 * MiB);
+	create(&f, H(3), DEV1, INV, 0, 4 * MiB);
+	create(&f, H(4), DEV0, GART, 0, 1 * MiB);
+	paging(&f, GPUSIM_EV_EVICT, H(3), DEV1, INV, SYS, 0, 4 * MiB, 4 * MiB, GPUSIM_CAUSE_PRESSURE);
+	create(&f, H(5), DEV0, INV, 0, 8 * MiB);
+
+	ck_assert_uint_eq(f.m.ndevices, 2);
+	ck_assert_uint_eq(f.m.devices[0].device, DEV0); /* in order of first appearance */
+	ck_assert_uint_eq(f.m.devices[1].device, DEV1);
+	ck_assert_uint_eq(f.m.devices[0].used[VIS], 1 * MiB);
+	ck_assert_uint_eq(f.m.devices[0].used[INV], 8 * MiB);
+	ck_assert_uint_eq(f.m.devices[0].used[GART], 1 * MiB);
+	ck_assert_uint_eq(f.m.devices[1].used[VIS], 2 * MiB);
+	ck_assert_uint_eq(f.m.devices[1].used[INV], 0);
+	ck_assert_uint_eq(f.m.devices[1].used[SYS], 4 * MiB);
+	ck_devices_add_up(&f.m);
+
+	destroy(&f, H(3), DEV1, SYS, 4 * MiB);
+	destroy(&f, H(1), DEV0, VIS, 1 * MiB);
+	ck_assert_uint_eq(f.m.devices[1].used[SYS], 0);
+	ck_assert_uint_eq(f.m.devices[0].used[VIS], 0);
+	ck_assert_uint_eq(f.m.seg[VIS].used, 2 * MiB);
+	ck_devices_add_up(&f.m);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_history_of_moves)
+{
+	struct fixture f;
+	fx_init(&f);
+	create(&f, H(1), DEV0, INV, 4 * MiB, 1 * MiB);
+	/* An EVICT still carries the offset it had: the model puts it at 0 in sys. */
+	paging(&f, GPUSIM_EV_EVICT, H(1), DEV0, INV, SYS, 4 * MiB, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_PRESSURE);
+	paging(&f, GPUSIM_EV_PAGE_IN, H(1), DEV0, SYS, INV, 6 * MiB, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_RENDER);
+	paging(&f, GPUSIM_EV_MOVE, H(1), DEV0, INV, VIS, 2 * MiB, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_LOCK);
+	paging(&f, GPUSIM_EV_MOVE, H(1), DEV0, VIS, GART, 3 * MiB, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_MAKE_RESIDENT);
+	paging(&f, GPUSIM_EV_EVICT, H(1), DEV0, GART, SYS, 3 * MiB, 1 * MiB, 0, GPUSIM_CAUSE_EVICT_CALL);
+	paging(&f, GPUSIM_EV_PLACE, H(1), DEV0, SYS, GART, 5 * MiB, 1 * MiB, 0, GPUSIM_CAUSE_RENDER);
+	destroy(&f, H(1), DEV0, GART, 1 * MiB);
+
+	const struct vm_alloc *a = find(&f.m, H(1));
+	static const struct {
+		uint32_t type, from, to, cause;
+		uint64_t offset;
+	} want[] = {
+		{ GPUSIM_EV_CREATE, GPUSIM_SEG_NONE, INV, GPUSIM_CAUSE_CREATE, 4 * MiB },
+		{ GPUSIM_EV_EVICT, INV, SYS, GPUSIM_CAUSE_PRESSURE, 0 },
+		{ GPUSIM_EV_PAGE_IN, SYS, INV, GPUSIM_CAUSE_RENDER, 6 * MiB },
+		{ GPUSIM_EV_MOVE, INV, VIS, GPUSIM_CAUSE_LOCK, 2 * MiB },
+		{ GPUSIM_EV_MOVE, VIS, GART, GPUSIM_CAUSE_MAKE_RESIDENT, 3 * MiB },
+		{ GPUSIM_EV_EVICT, GART, SYS, GPUSIM_CAUSE_EVICT_CALL, 0 },
+		{ GPUSIM_EV_PLACE, SYS, GART, GPUSIM_CAUSE_RENDER, 5 * MiB },
+		{ GPUSIM_EV_DESTROY, GART, GPUSIM_SEG_NONE, GPUSIM_CAUSE_DESTROY, 0 },
+	};
+	ck_assert_uint_eq(a->nhistory, sizeof(want) / sizeof(want[0]));
+	for (uint32_t i = 0; i < a->nhistory; i++) {
+		ck_assert_uint_eq(a->history[i].type, want[i].type);
+		ck_assert_uint_eq(a->history[i].from, want[i].from);
+		ck_assert_uint_eq(a->history[i].to, want[i].to);
+		ck_assert_uint_eq(a->history[i].cause, want[i].cause);
+		ck_assert_uint_eq(a->history[i].offset, want[i].offset);
+		ck_assert_uint_eq(a->history[i].time_ns, 100 * (i + 1));
+	}
+	ck_assert(!a->live);
+	ck_assert_uint_eq(a->created_ns, 100);
+	ck_assert_uint_eq(a->last_use_ns, 700); /* the PLACE; a destroy is no use */
+	for (uint32_t s = VIS; s <= GART; s++)
+		ck_assert_uint_eq(f.m.seg[s].used, 0);
+	ck_devices_add_up(&f.m);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_counters_and_marks)
+{
+	struct fixture f;
+	fx_init(&f);
+	create(&f, H(1), DEV0, INV, 0, 2 * MiB);
+	create(&f, H(2), DEV0, GART, 0, 1 * MiB);
+	/* Out of VRAM with its data: bytes_out. */
+	paging(&f, GPUSIM_EV_EVICT, H(1), DEV0, INV, SYS, 0, 2 * MiB, 2 * MiB, GPUSIM_CAUSE_PRESSURE);
+	/* Into the GART from sys: a remap, nothing copied. */
+	paging(&f, GPUSIM_EV_PAGE_IN, H(1), DEV0, SYS, GART, 1 * MiB, 2 * MiB, 0, GPUSIM_CAUSE_RENDER);
+	/* GART -> VRAM: bytes_in. */
+	paging(&f, GPUSIM_EV_MOVE, H(1), DEV0, GART, VIS, 0, 2 * MiB, 2 * MiB, GPUSIM_CAUSE_LOCK);
+	/* VRAM -> VRAM: counted in, as the manager counts it. */
+	paging(&f, GPUSIM_EV_MOVE, H(1), DEV0, VIS, INV, 0, 2 * MiB, 2 * MiB, GPUSIM_CAUSE_RENDER);
+	/* VRAM -> GART: out. */
+	paging(&f, GPUSIM_EV_MOVE, H(1), DEV0, INV, GART, 4 * MiB, 2 * MiB, 2 * MiB, GPUSIM_CAUSE_PRESSURE);
+	/* A GART allocation never written: evicted without a copy. */
+	paging(&f, GPUSIM_EV_EVICT, H(2), DEV0, GART, SYS, 0, 1 * MiB, 0, GPUSIM_CAUSE_PRESSURE);
+	/* Paged into VRAM from sys: in. */
+	paging(&f, GPUSIM_EV_PAGE_IN, H(2), DEV0, SYS, INV, 8 * MiB, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_RENDER);
+
+	ck_assert_uint_eq(f.m.evictions, 2);
+	ck_assert_uint_eq(f.m.page_ins, 2);
+	ck_assert_uint_eq(f.m.moves, 3);
+	ck_assert_uint_eq(f.m.bytes_in, 5 * MiB);
+	ck_assert_uint_eq(f.m.bytes_out, 4 * MiB);
+
+	put(&f, event(GPUSIM_EV_FAULT, 0, DEV0, 0, 0, 0x10000000000ull, 0, 3, 5));
+	ck_assert_uint_eq(f.m.faults, 1);
+	ck_assert_uint_eq(f.m.nmarks, 8);
+	static const uint32_t types[] = { GPUSIM_EV_EVICT, GPUSIM_EV_PAGE_IN, GPUSIM_EV_MOVE, GPUSIM_EV_MOVE,
+					  GPUSIM_EV_MOVE,  GPUSIM_EV_EVICT,   GPUSIM_EV_PAGE_IN, GPUSIM_EV_FAULT };
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < f.m.nmarks; i++) {
+		ck_assert_uint_eq(f.m.marks[i].type, types[i]);
+		bytes += f.m.marks[i].bytes;
+	}
+	/* The timeline's traffic is exactly what the counters count. */
+	ck_assert_uint_eq(bytes, f.m.bytes_in + f.m.bytes_out);
+	ck_assert_uint_eq(f.m.marks[1].bytes, 0);
+	ck_assert_uint_eq(f.m.marks[7].time_ns, f.m.now_ns);
+	ck_devices_add_up(&f.m);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_lock_submit_fault_removed_time)
+{
+	struct fixture f;
+	fx_init(&f);
+	create(&f, H(1), DEV0, VIS, 0, 1 * MiB);
+	put(&f, event(GPUSIM_EV_LOCK, H(1), DEV0, VIS, VIS, 0, 1 * MiB, 0, 0));
+	ck_assert(find(&f.m, H(1))->locked);
+	ck_assert_uint_eq(find(&f.m, H(1))->last_use_ns, 200);
+	put(&f, event(GPUSIM_EV_UNLOCK, H(1), DEV0, VIS, VIS, 0, 1 * MiB, 0, 0));
+	ck_assert(!find(&f.m, H(1))->locked);
+
+	put(&f, event(GPUSIM_EV_SUBMIT, 0, DEV0, 0, 0, 0, 0, 1, GPUSIM_CAUSE_RENDER));
+	put(&f, event(GPUSIM_EV_SUBMIT, 0, DEV0, 0, 0, 0, 0, 2, GPUSIM_CAUSE_RENDER));
+	put(&f, event(GPUSIM_EV_FENCE, 0, 0, 0, 0, 0, 0, 2, 0));
+	ck_assert_uint_eq(f.m.submits, 2);
+
+	/* A fault reports the time the GPU hit it, which may be before events already
+	 * seen: the model's time never goes back. */
+	struct gpusim_trace_item fault = event(GPUSIM_EV_FAULT, 0, DEV0, 0, 0, 0x1234000, 0, 3, 1);
+	fault.event.time_ns = 50;
+	put(&f, fault);
+	ck_assert_uint_eq(f.m.faults, 1);
+	ck_assert_uint_eq(f.m.now_ns, 600);
+
+	/* The priority an event carries is the allocation's priority now. */
+	struct gpusim_trace_item lock = event(GPUSIM_EV_LOCK, H(1), DEV0, VIS, VIS, 0, 1 * MiB, 0, 0);
+	lock.event.priority = D3DDDI_ALLOCATIONPRIORITY_LOW;
+	put(&f, lock);
+	ck_assert_uint_eq(find(&f.m, H(1))->priority, D3DDDI_ALLOCATIONPRIORITY_LOW);
+
+	/* A BUDGET event gives a group's budget. */
+	struct gpusim_trace_item budget = event(GPUSIM_EV_BUDGET, 0, 0, 0, 0, 1, 12 * MiB, 3 * MiB, 0);
+	put(&f, budget);
+	ck_assert_uint_eq(f.m.adapter.budget_nonlocal, 12 * MiB);
+	ck_assert_uint_eq(f.m.adapter.budget_local, 32 * MiB);
+
+	ck_assert(!f.m.device_removed);
+	put(&f, event(GPUSIM_EV_DEVICE_REMOVED, 0, 0, 0, 0, 0, 0, 0, GPUSIM_CAUSE_INJECTED));
+	ck_assert(f.m.device_removed);
+	ck_assert_uint_eq(f.m.events, 10);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_destroy_and_handle_reuse)
+{
+	struct fixture f;
+	fx_init(&f);
+	create(&f, H(1), DEV0, VIS, 0, 1 * MiB);
+	put(&f, name_item(H(1), DEV0, "old"));
+	put(&f, event(GPUSIM_EV_LOCK, H(1), DEV0, VIS, VIS, 0, 1 * MiB, 0, 0));
+	destroy(&f, H(1), DEV0, VIS, 1 * MiB);
+	const struct vm_alloc *a = find(&f.m, H(1));
+	ck_assert(!a->live);
+	ck_assert(!a->locked);
+	ck_assert_uint_eq(f.m.seg[VIS].used, 0);
+	ck_assert_uint_eq(f.m.seg[VIS].count, 0);
+
+	/* The manager places before it reports the creation: the PLACE of a handle
+	 * the model does not know (or knows only dead) changes nothing. */
+	paging(&f, GPUSIM_EV_PLACE, H(1), DEV0, SYS, INV, 0, 2 * MiB, 0, GPUSIM_CAUSE_CREATE);
+	ck_assert_uint_eq(f.m.seg[INV].used, 0);
+	create(&f, H(1), DEV0, INV, 0, 2 * MiB);
+	a = find(&f.m, H(1));
+	ck_assert(a->live);
+	ck_assert_uint_eq(a->size, 2 * MiB);
+	ck_assert_str_eq(a->name, "#40000041"); /* the old name was the old one's */
+	ck_assert_uint_eq(f.m.nallocs, 2);
+	ck_assert(!f.m.allocs[0].live);
+	ck_assert_str_eq(f.m.allocs[0].name, "old");
+	ck_assert_uint_eq(f.m.seg[INV].used, 2 * MiB);
+
+	/* Events for the dead one's handle now go to the new one. */
+	paging(&f, GPUSIM_EV_EVICT, H(1), DEV0, INV, SYS, 0, 2 * MiB, 0, GPUSIM_CAUSE_EVICT_CALL);
+	ck_assert_uint_eq(find(&f.m, H(1))->seg, SYS);
+	ck_assert_uint_eq(f.m.allocs[0].seg, VIS);
+	ck_assert_uint_eq(f.m.allocs[0].nhistory, 2);
+
+	/* A second CREATE for a live handle (its DESTROY lost): the first one ends. */
+	create(&f, H(1), DEV0, GART, 0, 1 * MiB);
+	ck_assert(!f.m.allocs[1].live);
+	ck_assert_uint_eq(f.m.devices[0].used[SYS], 0);
+	ck_assert_uint_eq(f.m.seg[GART].used, 1 * MiB);
+	ck_devices_add_up(&f.m);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_unknown_handle_still_counted)
+{
+	struct fixture f;
+	fx_init(&f);
+	/* A trace that starts after some creations: the manager's counters still
+	 * counted these, so the model does too, without inventing allocations. */
+	paging(&f, GPUSIM_EV_EVICT, H(7), DEV0, INV, SYS, 0, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_PRESSURE);
+	paging(&f, GPUSIM_EV_PAGE_IN, H(7), DEV0, SYS, VIS, 0, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_RENDER);
+	put(&f, event(GPUSIM_EV_LOCK, H(7), DEV0, VIS, VIS, 0, 1 * MiB, 0, 0));
+	destroy(&f, H(7), DEV0, VIS, 1 * MiB);
+	ck_assert_uint_eq(f.m.evictions, 1);
+	ck_assert_uint_eq(f.m.page_ins, 1);
+	ck_assert_uint_eq(f.m.bytes_in, 1 * MiB);
+	ck_assert_uint_eq(f.m.bytes_out, 1 * MiB);
+	ck_assert_uint_eq(f.m.nallocs, 0);
+	ck_assert_uint_eq(f.m.seg[VIS].used, 0);
+	ck_assert_uint_eq(f.m.ndevices, 0);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_largest_free_with_holes)
+{
+	struct fixture f;
+	fx_init(&f);
+	vm_refresh(&f.m);
+	ck_assert_uint_eq(f.m.seg[VIS].largest_free, 8 * MiB); /* empty: all of it */
+	/* Invisible (24 MiB): [0,1) [3,4) [4,6) [10,11) MiB, created out of order.
+	 * Holes: 1-3 (2 MiB), 6-10 (4 MiB), 11-24 (13 MiB). */
+	create(&f, H(1), DEV0, INV, 10 * MiB, 1 * MiB);
+	create(&f, H(2), DEV0, INV, 0, 1 * MiB);
+	create(&f, H(3), DEV0, INV, 4 * MiB, 2 * MiB);
+	create(&f, H(4), DEV0, INV, 3 * MiB, 1 * MiB);
+	/* Visible (8 MiB): [1,2) [5,8): holes 0-1, 2-5 (3 MiB), none at the end. */
+	create(&f, H(5), DEV1, VIS, 5 * MiB, 3 * MiB);
+	create(&f, H(6), DEV0, VIS, 1 * MiB, 1 * MiB);
+	/* GART (16 MiB): full. */
+	create(&f, H(7), DEV0, GART, 0, 16 * MiB);
+	vm_refresh(&f.m);
+	ck_assert_uint_eq(f.m.seg[INV].largest_free, 13 * MiB);
+	ck_assert_uint_eq(f.m.seg[VIS].largest_free, 3 * MiB);
+	ck_assert_uint_eq(f.m.seg[GART].largest_free, 0);
+
+	/* Filling the end leaves the 6-10 hole the largest; freeing [4,6) joins it
+	 * to that hole: 4-10, 6 MiB. */
+	create(&f, H(8), DEV0, INV, 11 * MiB, 13 * MiB);
+	vm_refresh(&f.m);
+	ck_assert_uint_eq(f.m.seg[INV].largest_free, 4 * MiB);
+	destroy(&f, H(3), DEV0, INV, 2 * MiB);
+	vm_refresh(&f.m);
+	ck_assert_uint_eq(f.m.seg[INV].largest_free, 6 * MiB);
+	/* Evicted allocations leave their range too. */
+	paging(&f, GPUSIM_EV_EVICT, H(5), DEV1, VIS, SYS, 5 * MiB, 3 * MiB, 3 * MiB, GPUSIM_CAUSE_PRESSURE);
+	paging(&f, GPUSIM_EV_EVICT, H(7), DEV0, GART, SYS, 0, 16 * MiB, 0, GPUSIM_CAUSE_PRESSURE);
+	vm_refresh(&f.m);
+	ck_assert_uint_eq(f.m.seg[VIS].largest_free, 6 * MiB);
+	ck_assert_uint_eq(f.m.seg[GART].largest_free, 16 * MiB);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_absent_segment)
+{
+	/* visible == vram: no invisible segment; it stays empty with no free block. */
+	struct gpusim_trace_adapter ad = adapter();
+	ad.visible = ad.vram;
+	ad.seg_size[VIS] = 32 * MiB;
+	ad.seg_size[INV] = 0;
+	struct vm_model m;
+	vm_init(&m, &ad);
+	struct gpusim_trace_item it = event(GPUSIM_EV_CREATE, H(1), DEV0, 0, VIS, 0, 1 * MiB, 0, 1);
+	vm_apply(&m, &it);
+	vm_refresh(&m);
+	ck_assert_uint_eq(m.seg[INV].size, 0);
+	ck_assert_uint_eq(m.seg[INV].largest_free, 0);
+	ck_assert_uint_eq(m.seg[VIS].largest_free, 31 * MiB);
+	/* A corrupt segment id is taken as the backing store, never an index. */
+	it = event(GPUSIM_EV_CREATE, H(2), DEV0, 0, 77, 0, 1 * MiB, 0, 1);
+	vm_apply(&m, &it);
+	ck_assert_uint_eq(vm_find(&m, H(2))->seg, SYS);
+	vm_free(&m);
+}
+END_TEST
+
+/* ---- two moments ------------------------------------------------------------------ */
+
+static bool has(const uint32_t *v, size_t n, uint32_t h)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == h)
+			return true;
+	return false;
+}
+
+START_TEST(test_diff_two_moments)
+{
+	struct fixture f;
+	fx_init(&f);
+	create(&f, H(1), DEV0, VIS, 0, 1 * MiB);
+	create(&f, H(2), DEV0, INV, 0, 1 * MiB);
+	create(&f, H(3), DEV0, INV, 1 * MiB, 1 * MiB);
+	create(&f, H(4), DEV0, GART, 0, 1 * MiB);
+	size_t then = f.r.nitems;
+	paging(&f, GPUSIM_EV_EVICT, H(2), DEV0, INV, SYS, 0, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_PRESSURE);
+	paging(&f, GPUSIM_EV_MOVE, H(3), DEV0, INV, INV, 5 * MiB, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_PRESSURE);
+	destroy(&f, H(1), DEV0, VIS, 1 * MiB);
+	create(&f, H(5), DEV0, VIS, 0, 1 * MiB);
+	destroy(&f, H(4), DEV0, GART, 1 * MiB);
+	create(&f, H(4), DEV0, GART, 0, 1 * MiB); /* the same handle, another allocation */
+	put(&f, event(GPUSIM_EV_LOCK, H(5), DEV0, VIS, VIS, 0, 1 * MiB, 0, 0)); /* not a move */
+
+	struct vm_model before, after;
+	vm_replay(&before, &f.r, then);
+	vm_replay(&after, &f.r, f.r.nitems);
+	struct vm_diff d;
+	vm_diff(&before, &after, &d);
+	ck_assert_uint_eq(d.nappeared, 2);
+	ck_assert(has(d.appeared, d.nappeared, H(5)));
+	ck_assert(has(d.appeared, d.nappeared, H(4)));
+	ck_assert_uint_eq(d.nleft, 2);
+	ck_assert(has(d.left, d.nleft, H(1)));
+	ck_assert(has(d.left, d.nleft, H(4)));
+	ck_assert_uint_eq(d.nmoved, 2);
+	ck_assert(has(d.moved, d.nmoved, H(2)));
+	ck_assert(has(d.moved, d.nmoved, H(3)));
+	vm_diff_free(&d);
+
+	/* The other way round, what appeared has left. */
+	vm_diff(&after, &before, &d);
+	ck_assert_uint_eq(d.nappeared, 2);
+	ck_assert_uint_eq(d.nleft, 2);
+	ck_assert(has(d.left, d.nleft, H(5)));
+	ck_assert_uint_eq(d.nmoved, 2);
+	vm_diff_free(&d);
+
+	/* A moment against itself: nothing. */
+	vm_diff(&after, &after, &d);
+	ck_assert_uint_eq(d.nappeared + d.nleft + d.nmoved, 0);
+	vm_diff_free(&d);
+	vm_free(&before);
+	vm_free(&after);
+	fx_free(&f);
+}
+END_TEST
+
+/* ---- recordings ------------------------------------------------------------------- */
+
+/* A small history with every kind of item, the same each call. */
+static void busy_history(struct fixture *f)
+{
+	fx_init(f);
+	for (uint32_t i = 0; i < 6; i++) {
+		create(f, H(i), i & 1 ? DEV1 : DEV0, i % 3 + 1, i * MiB, 1 * MiB);
+		char n[16];
+		snprintf(n, sizeof(n), "a%u", i);
+		put(f, name_item(H(i), i & 1 ? DEV1 : DEV0, n));
+	}
+	paging(f, GPUSIM_EV_EVICT, H(1), DEV1, INV, SYS, 1 * MiB, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_PRESSURE);
+	put(f, event(GPUSIM_EV_SUBMIT, 0, DEV0, 0, 0, 0, 0, 1, GPUSIM_CAUSE_RENDER));
+	paging(f, GPUSIM_EV_PAGE_IN, H(1), DEV1, SYS, VIS, 7 * MiB, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_RENDER);
+	paging(f, GPUSIM_EV_MOVE, H(2), DEV0, GART, INV, 9 * MiB, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_RENDER);
+	put(f, event(GPUSIM_EV_LOCK, H(3), DEV1, VIS, VIS, 3 * MiB, 1 * MiB, 0, 0));
+	destroy(f, H(4), DEV0, INV, 1 * MiB);
+	put(f, event(GPUSIM_EV_FAULT, 0, DEV0, 0, 0, 0xdead000, 0, 2, 1));
+	put(f, event(GPUSIM_EV_UNLOCK, H(3), DEV1, VIS, VIS, 3 * MiB, 1 * MiB, 0, 0));
+	put(f, event(GPUSIM_EV_DEVICE_REMOVED, 0, 0, 0, 0, 0, 0, 0, GPUSIM_CAUSE_INJECTED));
+}
+
+START_TEST(test_replay_equals_apply)
+{
+	struct fixture f;
+	busy_history(&f);
+	struct gpusim_trace_adapter ad = adapter();
+	for (size_t n = 0; n <= f.r.nitems + 1; n++) {
+		struct vm_model step, replayed;
+		vm_init(&step, &ad);
+		for (size_t i = 0; i < n && i < f.r.nitems; i++)
+			vm_apply(&step, &f.r.items[i]);
+		vm_refresh(&step);
+		vm_replay(&replayed, &f.r, n); /* n past the end: the end */
+		char *a = dump(&step), *b = dump(&replayed);
+		ck_assert_str_eq(a, b);
+		ck_assert_uint_eq(step.nmarks, replayed.nmarks);
+		ck_assert_uint_eq(replayed.events, n < f.r.nitems ? n : f.r.nitems);
+		free(a);
+		free(b);
+		vm_free(&step);
+		vm_free(&replayed);
+	}
+	/* The last moment is the model built as the items came. */
+	vm_refresh(&f.m);
+	struct vm_model end;
+	vm_replay(&end, &f.r, f.r.nitems);
+	char *a = dump(&f.m), *b = dump(&end);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	vm_free(&end);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_recording_load_trace)
+{
+	struct fixture f;
+	busy_history(&f);
+	char path[] = "/tmp/gpusim-model-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	struct gpusim_trace_writer *w = gpusim_trace_create(path, &f.r.adapter);
+	ck_assert_ptr_nonnull(w);
+	for (size_t i = 0; i < f.r.nitems; i++) {
+		const struct gpusim_trace_item *it = &f.r.items[i];
+		if (it->type == GPUSIM_TRACE_EVENT)
+			ck_assert_int_eq(gpusim_trace_event(w, &it->event), 0);
+		else
+			ck_assert_int_eq(gpusim_trace_name(w, it->allocation, it->device, it->name), 0);
+	}
+	ck_assert_int_eq(gpusim_trace_close(w), 0);
+
+	struct vm_recording r;
+	char err[512] = "";
+	ck_assert_msg(vm_recording_load(&r, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(r.nitems, f.r.nitems);
+	ck_assert_uint_eq(r.adapter.seg_size[INV], 24 * MiB);
+	ck_assert_str_eq(r.adapter.policy, "priority-lru");
+	struct vm_model m;
+	vm_replay(&m, &r, r.nitems);
+	vm_refresh(&f.m);
+	char *a = dump(&f.m), *b = dump(&m);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	vm_free(&m);
+	vm_recording_free(&r);
+
+	/* Cut short: an error that names the file; the recording is left empty. */
+	ck_assert_int_eq(truncate(path, 100), 0);
+	ck_assert_int_eq(vm_recording_load(&r, path, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, path) != NULL, "'%s' does not name the file", err);
+	ck_assert_uint_eq(r.nitems, 0);
+	ck_assert_ptr_null(r.items);
+	unlink(path);
+	ck_assert_int_eq(vm_recording_load(&r, path, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, path) != NULL, "'%s' does not name the file", err);
+	fx_free(&f);
+}
+END_TEST
+
+/* ---- a scenario, against the manager's own figures ------------------------------- */
+
+static void parse(struct scn_script *s, const char *text)
+{
+	struct scn_error e;
+	memset(s, 0, sizeof(*s));
+	memset(&e, 0, sizeof(e));
+	ck_assert_msg(scn_parse_string("m.gsim", text, strlen(text), s, &e) == 0, "parse: %u: %s", e.line, e.msg);
+	ck_assert_msg(scn_check(s, &e) == 0, "check: %u: %s", e.line, e.msg);
+}
+
+static void on_adapter(void *ctx, LUID luid)
+{
+	ck_assert_int_eq(gpusim_trace_describe(luid, &((struct vm_recording *)ctx)->adapter), STATUS_SUCCESS);
+}
+
+static void on_item(void *ctx, const struct gpusim_trace_item *item)
+{
+	vm_recording_add(ctx, item);
+}
+
+/* Placement by preference, pressure evictions by priority and age, page-ins for
+ * submissions, a lock that moves an allocation out of invisible VRAM, a GART
+ * allocation, a free, a second device. Nothing written is left where the CPU
+ * cannot reach it, so the runner's final integrity check moves nothing. */
+static const char pressure_script[] =
+	"adapter vram=16M visible=4M gart=8M sysmem=256M\n"
+	"device other\n"
+	"alloc ui0 size=1M cpu\n"
+	"alloc ui1 size=1M cpu\n"
+	"write ui0 seed=1\n"
+	"write ui1 seed=2\n"
+	"alloc g0 size=512K prefer=gart\n"
+	"alloc o0 device=other size=1M prefer=vram\n"
+	"repeat 12 {\n"
+	"	alloc tex$i size=1M prefer=vram\n"
+	"	gpu-fill tex$i value=$i\n"
+	"}\n"
+	"priority tex7 low\n"
+	"submit tex0 tex1 tex2 tex3\n"
+	"alloc big size=2M prefer=vram\n"
+	"submit tex7\n"
+	"free tex9\n"
+	"submit device=other o0\n"
+	"alloc late size=1M prefer=invisible\n"
+	"gpu-fill late value=7\n"
+	"write late seed=3\n";
+
+START_TEST(test_scenario_matches_stats)
+{
+	struct scn_script s;
+	parse(&s, pressure_script);
+	struct vm_recording r;
+	vm_recording_init(&r);
+	struct scn_options opt = { .quiet = true, .on_adapter = on_adapter, .on_item = on_item, .ctx = &r };
+	struct scn_result res;
+	ck_assert_int_eq(scn_run(&s, &opt, &res), 0);
+	ck_assert_uint_gt(r.nitems, 0);
+
+	struct vm_model m;
+	vm_replay(&m, &r, r.nitems);
+	const struct gpusim_stats *st = &res.stats;
+	ck_assert_uint_gt(st->evictions, 0);
+	ck_assert_uint_gt(st->page_ins, 0);
+	ck_assert_uint_gt(st->moves, 0);
+	ck_assert_uint_eq(m.evictions, st->evictions);
+	ck_assert_uint_eq(m.page_ins, st->page_ins);
+	ck_assert_uint_eq(m.moves, st->moves);
+	ck_assert_uint_eq(m.bytes_in, st->bytes_in);
+	ck_assert_uint_eq(m.bytes_out, st->bytes_out);
+	ck_assert_uint_eq(m.faults, st->faults);
+	ck_assert_uint_eq(m.submits, st->submits);
+	ck_assert_uint_eq(vm_usage_local(&m), st->usage_local);
+	ck_assert_uint_eq(vm_usage_nonlocal(&m), st->usage_nonlocal);
+	ck_assert_uint_eq(m.adapter.budget_local, st->budget_local);
+	ck_assert_uint_eq(m.adapter.budget_nonlocal, st->budget_nonlocal);
+	for (uint32_t g = VIS; g <= GART; g++) {
+		ck_assert_uint_eq(m.seg[g].size, st->seg[g].size);
+		ck_assert_uint_eq(m.seg[g].used, st->seg[g].used);
+		ck_assert_uint_eq(m.seg[g].count, st->seg[g].allocations);
+		ck_assert_uint_eq(m.seg[g].largest_free, st->seg[g].largest_free);
+	}
+	uint64_t live = 0;
+	for (size_t i = 0; i < m.nallocs; i++)
+		live += m.allocs[i].live;
+	ck_assert_uint_eq(live, st->allocations);
+	ck_assert_uint_eq(m.ndevices, 2);
+	ck_devices_add_up(&m);
+	ck_assert_uint_le(m.now_ns, st->time_ns);
+
+	/* What the scenario itself says. */
+	const struct vm_alloc *tex9 = NULL, *late = NULL;
+	for (size_t i = 0; i < m.nallocs; i++) {
+		if (!strcmp(m.allocs[i].name, "tex9"))
+			tex9 = &m.allocs[i];
+		if (!strcmp(m.allocs[i].name, "late"))
+			late = &m.allocs[i];
+	}
+	ck_assert_ptr_nonnull(tex9);
+	ck_assert(!tex9->live);
+	ck_assert_ptr_nonnull(late);
+	ck_assert_uint_eq(late->seg, VIS); /* the lock moved it out of invisible VRAM */
+	ck_assert_uint_eq(late->history[late->nhistory - 1].type, GPUSIM_EV_MOVE);
+	ck_assert_uint_eq(late->history[late->nhistory - 1].cause, GPUSIM_CAUSE_LOCK);
+
+	/* vm_recording_run records the same items (the runner is deterministic). */
+	struct vm_recording again;
+	ck_assert_int_eq(vm_recording_run(&again, &s, NULL), 0);
+	ck_assert_uint_eq(again.nitems, r.nitems);
+	ck_assert_int_eq(memcmp(&again.adapter, &r.adapter, sizeof(r.adapter)), 0);
+	for (size_t i = 0; i < r.nitems; i++) {
+		ck_assert_uint_eq(again.items[i].type, r.items[i].type);
+		if (r.items[i].type == GPUSIM_TRACE_EVENT)
+			ck_assert_int_eq(memcmp(&again.items[i].event, &r.items[i].event, sizeof(r.items[i].event)), 0);
+		else
+			ck_assert_str_eq(again.items[i].name, r.items[i].name);
+	}
+	vm_recording_free(&again);
+	vm_free(&m);
+	vm_recording_free(&r);
+	scn_script_free(&s);
+}
+END_TEST
+
+START_TEST(test_recording_run_failures)
+{
+	struct scn_script s;
+	char *buf = NULL;
+	size_t len = 0;
+	struct vm_recording r;
+
+	/* A failed expectation: scn_run's 1, the failure on err, and still a recording. */
+	parse(&s, "adapter vram=16M visible=4M gart=8M\n"
+		  "alloc a size=1M prefer=gart\n"
+		  "expect a in visible\n");
+	FILE *err = open_memstream(&buf, &len);
+	ck_assert_int_eq(vm_recording_run(&r, &s, err), 1);
+	fclose(err);
+	ck_assert_msg(strstr(buf, "m.gsim:3: ") != NULL, "no failure in '%s'", buf);
+	ck_assert_uint_gt(r.nitems, 0);
+	struct vm_model m;
+	vm_replay(&m, &r, r.nitems);
+	ck_assert_uint_eq(m.seg[GART].used, 1 * MiB);
+	ck_assert_str_eq(m.allocs[0].name, "a");
+	vm_free(&m);
+	vm_recording_free(&r);
+	scn_script_free(&s);
+	free(buf);
+
+	/* No adapter at all: -1, nothing recorded, the runner's reason on err. */
+	buf = NULL;
+	parse(&s, "adapter gart=4K\nalloc a size=4K\n");
+	err = open_memstream(&buf, &len);
+	ck_assert_int_eq(vm_recording_run(&r, &s, err), -1);
+	fclose(err);
+	ck_assert_msg(strstr(buf, "adapter") != NULL, "no reason in '%s'", buf);
+	ck_assert_uint_eq(r.nitems, 0);
+	ck_assert_ptr_null(r.items);
+	scn_script_free(&s);
+	free(buf);
+}
+END_TEST
+
+/* ---- the JSON dump ------------------------------------------------------------------ */
+
+static json_t *get(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	ck_assert_msg(v != NULL, "no \"%s\"", key);
+	return v;
+}
+
+static json_int_t num(json_t *o, const char *key)
+{
+	json_t *v = get(o, key);
+	ck_assert_msg(json_is_integer(v), "\"%s\" is not an integer", key);
+	return json_integer_value(v);
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	json_t *v = get(o, key);
+	ck_assert_msg(json_is_string(v), "\"%s\" is not a string", key);
+	return json_string_value(v);
+}
+
+START_TEST(test_dump_json_parses)
+{
+	struct fixture f;
+	busy_history(&f);
+	/* Names are the trace's bytes: quotes, control characters, non-UTF-8. */
+	put(&f, name_item(H(0), DEV0, "q\"uo\\te\ttab\x01\xff\xc3\xa9"));
+	vm_refresh(&f.m);
+	char *text = dump(&f.m);
+	json_error_t je;
+	json_t *root = json_loads(text, 0, &je);
+	ck_assert_msg(root != NULL, "line %d: %s\n%s", je.line, je.text, text);
+
+	ck_assert_int_eq(num(root, "version"), 1);
+	ck_assert_int_eq(num(root, "time_ns"), (json_int_t)f.m.now_ns);
+	ck_assert_int_eq(num(root, "items"), (json_int_t)f.r.nitems);
+	ck_assert(json_is_true(get(root, "device_removed")));
+
+	json_t *ad = get(root, "adapter");
+	ck_assert_int_eq(num(ad, "vram"), 32 * MiB);
+	ck_assert_int_eq(num(ad, "visible"), 8 * MiB);
+	ck_assert_int_eq(num(ad, "gart"), 16 * MiB);
+	ck_assert_int_eq(num(ad, "sysmem"), 256 * MiB);
+	ck_assert_str_eq(str(ad, "policy"), "priority-lru");
+
+	json_t *segs = get(root, "segments");
+	ck_assert_uint_eq(json_array_size(segs), 3);
+	static const char *const names[] = { "visible", "invisible", "gart" };
+	for (size_t i = 0; i < 3; i++) {
+		json_t *sg = json_array_get(segs, i);
+		uint32_t id = (uint32_t)i + 1;
+		ck_assert_int_eq(num(sg, "id"), id);
+		ck_assert_str_eq(str(sg, "name"), names[i]);
+		ck_assert_str_eq(str(sg, "group"), id == GART ? "nonlocal" : "local");
+		ck_assert_int_eq(num(sg, "size"), (json_int_t)f.m.seg[id].size);
+		ck_assert_int_eq(num(sg, "used"), (json_int_t)f.m.seg[id].used);
+		ck_assert_int_eq(num(sg, "free"), (json_int_t)(f.m.seg[id].size - f.m.seg[id].used));
+		ck_assert_int_eq(num(sg, "largest_free"), (json_int_t)f.m.seg[id].largest_free);
+		ck_assert_int_eq(num(sg, "allocations"), f.m.seg[id].count);
+		ck_assert_int_eq(num(sg, "budget"), id == GART ? 16 * MiB : 32 * MiB);
+	}
+
+	json_t *usage = get(root, "usage");
+	ck_assert_int_eq(num(usage, "local"), (json_int_t)vm_usage_local(&f.m));
+	ck_assert_int_eq(num(usage, "nonlocal"), (json_int_t)vm_usage_nonlocal(&f.m));
+	ck_assert_int_eq(num(usage, "sys"), 0);
+	ck_assert_int_eq(num(usage, "budget_local"), 32 * MiB);
+	ck_assert_int_eq(num(usage, "budget_nonlocal"), 16 * MiB);
+
+	json_t *ctr = get(root, "counters");
+	ck_assert_int_eq(num(ctr, "evictions"), 1);
+	ck_assert_int_eq(num(ctr, "page_ins"), 1);
+	ck_assert_int_eq(num(ctr, "moves"), 1);
+	ck_assert_int_eq(num(ctr, "bytes_in"), 2 * MiB);
+	ck_assert_int_eq(num(ctr, "bytes_out"), 1 * MiB);
+	ck_assert_int_eq(num(ctr, "faults"), 1);
+	ck_assert_int_eq(num(ctr, "submits"), 1);
+
+	json_t *devs = get(root, "devices");
+	ck_assert_uint_eq(json_array_size(devs), 2);
+	ck_assert_str_eq(str(json_array_get(devs, 0), "device"), "0x40001001");
+	json_t *used = get(json_array_get(devs, 1), "used");
+	ck_assert_int_eq(num(used, "visible"), (json_int_t)f.m.devices[1].used[VIS]);
+	ck_assert_int_eq(num(used, "invisible"), (json_int_t)f.m.devices[1].used[INV]);
+	ck_assert_int_eq(num(used, "gart"), (json_int_t)f.m.devices[1].used[GART]);
+	ck_assert_int_eq(num(used, "sys"), (json_int_t)f.m.devices[1].used[SYS]);
+
+	/* Live allocations only: a4 was destroyed. */
+	json_t *allocs = get(root, "allocations");
+	ck_assert_uint_eq(json_array_size(allocs), 5);
+	json_t *a0 = json_array_get(allocs, 0);
+	ck_assert_str_eq(str(a0, "name"), "q\"uo\\te\ttab\x01\xc3\xbf\xc3\xa9"); /* 0xff read as U+00FF */
+	for (size_t i = 1; i < json_array_size(allocs); i++)
+		ck_assert_str_ne(str(json_array_get(allocs, i), "name"), "a4");
+	json_t *a1 = json_array_get(allocs, 1);
+	ck_assert_str_eq(str(a1, "name"), "a1");
+	ck_assert_str_eq(str(a1, "handle"), "0x40000041");
+	ck_assert_str_eq(str(a1, "device"), "0x40001041");
+	ck_assert_int_eq(num(a1, "size"), 1 * MiB);
+	ck_assert_str_eq(str(a1, "segment"), "visible");
+	ck_assert_int_eq(num(a1, "offset"), 7 * MiB);
+	ck_assert_int_eq(num(a1, "priority"), D3DDDI_ALLOCATIONPRIORITY_NORMAL);
+	ck_assert_str_eq(str(a1, "preferred"), "visible");
+	ck_assert(json_is_false(get(a1, "locked")));
+	num(a1, "created_ns");
+	num(a1, "last_use_ns");
+	json_t *hist = get(a1, "history");
+	ck_assert_uint_eq(json_array_size(hist), 3);
+	json_t *h1 = json_array_get(hist, 1);
+	ck_assert_str_eq(str(h1, "event"), "evict");
+	ck_assert_str_eq(str(h1, "from"), "invisible");
+	ck_assert_str_eq(str(h1, "to"), "sys");
+	ck_assert_int_eq(num(h1, "offset"), 0);
+	ck_assert_str_eq(str(h1, "cause"), "pressure");
+	num(h1, "time_ns");
+	ck_assert_str_eq(str(json_array_get(hist, 2), "event"), "page-in");
+	ck_assert_str_eq(str(json_array_get(hist, 0), "from"), "none");
+	json_decref(root);
+	free(text);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_dump_json_empty)
+{
+	/* A model with nothing in it is still the whole schema. */
+	struct gpusim_trace_adapter ad = adapter();
+	memset(ad.policy, 'x', sizeof(ad.policy)); /* a full name has no NUL */
+	struct vm_model m;
+	vm_init(&m, &ad);
+	char *text = dump(&m);
+	json_error_t je;
+	json_t *root = json_loads(text, 0, &je);
+	ck_assert_msg(root != NULL, "line %d: %s\n%s", je.line, je.text, text);
+	ck_assert_uint_eq(json_array_size(get(root, "allocations")), 0);
+	ck_assert_uint_eq(json_array_size(get(root, "devices")), 0);
+	ck_assert_uint_eq(json_array_size(get(root, "segments")), 3);
+	ck_assert_str_eq(str(get(root, "adapter"), "policy"), "xxxxxxxxxxxxxxxx");
+	ck_assert_int_eq(num(json_array_get(get(root, "segments"), 1), "largest_free"), 24 * MiB);
+	json_decref(root);
+	free(text);
+	vm_free(&m);
+}
+END_TEST
+
+/* ---- at scale ---------------------------------------------------------------------- */
+
+START_TEST(test_many_allocations)
+{
+	/* 10^5 allocations of 4 KiB packed into the three segments, half of them
+	 * destroyed again: look-ups stay right (the index is a hash table, so this
+	 * takes well under a second) and the totals add up. */
+	enum { N = 100000 };
+	struct gpusim_trace_adapter ad = adapter();
+	ad.seg_size[VIS] = ad.seg_size[INV] = ad.seg_size[GART] = N * 4 * KiB;
+	struct vm_model m;
+	vm_init(&m, &ad);
+	struct gpusim_trace_item it;
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t seg = i % 3 + 1;
+		it = event(GPUSIM_EV_CREATE, H(i), i % 7 ? DEV0 : DEV1, 0, seg, (uint64_t)(i / 3) * 4 * KiB, 4 * KiB, 0,
+			   GPUSIM_CAUSE_CREATE);
+		vm_apply(&m, &it);
+	}
+	for (uint32_t i = 0; i < N; i += 2) {
+		it = event(GPUSIM_EV_DESTROY, H(i), i % 7 ? DEV0 : DEV1, i % 3 + 1, 0, 0, 4 * KiB, 0,
+			   GPUSIM_CAUSE_DESTROY);
+		vm_apply(&m, &it);
+	}
+	ck_assert_uint_eq(m.nallocs, N);
+	for (uint32_t i = 0; i < N; i++) {
+		const struct vm_alloc *a = vm_find(&m, H(i));
+		ck_assert_ptr_nonnull(a);
+		ck_assert_uint_eq(a->handle, H(i));
+		ck_assert(a->live == (i % 2 == 1));
+	}
+	ck_assert_ptr_null(vm_find(&m, H(N)));
+	uint64_t live = N / 2;
+	ck_assert_uint_eq(m.seg[VIS].count + m.seg[INV].count + m.seg[GART].count, live);
+	ck_assert_uint_eq(vm_usage_local(&m) + vm_usage_nonlocal(&m), live * 4 * KiB);
+	ck_assert_uint_eq(m.ndevices, 2);
+	ck_devices_add_up(&m);
+	vm_refresh(&m);
+	/* Every other 4 KiB slot is free; the largest block is the tail after the
+	 * last live allocation, two thirds of the segment. */
+	uint64_t end[GPUSIM_SEG_COUNT + 1] = { 0 };
+	for (size_t i = 0; i < m.nallocs; i++) {
+		const struct vm_alloc *a = &m.allocs[i];
+		if (a->live && a->offset + a->size > end[a->seg])
+			end[a->seg] = a->offset + a->size;
+	}
+	for (uint32_t s = VIS; s <= GART; s++) {
+		ck_assert_uint_gt(m.seg[s].size - end[s], 4 * KiB);
+		ck_assert_uint_eq(m.seg[s].largest_free, m.seg[s].size - end[s]);
+	}
+	vm_free(&m);
+}
+END_TEST
+
+Suite *sim_model_suite(void)
+{
+	Suite *s = suite_create("sim_model");
+	TCase *tc = tcase_create("model");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_create_places_by_event);
+	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_devices_add_up);
+	tcase_add_test(tc, test_history_of_moves);
+	tcase_add_test(tc, test_counters_and_marks);
+	tcase_add_test(tc, test_lock_submit_fault_removed_time);
+	tcase_add_test(tc, test_destroy_and_handle_reuse);
+	tcase_add_test(tc, test_unknown_handle_still_counted);
+	tcase_add_test(tc, test_largest_free_with_holes);
+	tcase_add_test(tc, test_absent_segment);
+	tcase_add_test(tc, test_diff_two_moments);
+	tcase_add_test(tc, test_replay_equals_apply);
+	tcase_add_test(tc, test_recording_load_trace);
+	tcase_add_test(tc, test_scenario_matches_stats);
+	tcase_add_test(tc, test_recording_run_failures);
+	tcase_add_test(tc, test_dump_json_parses);
+	tcase_add_test(tc, test_dump_json_empty);
+	tcase_add_test(tc, test_many_allocations);
+	suite_add_tcase(s, tc);
+	return s;
+}
