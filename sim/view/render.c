@@ -436,8 +436,13 @@ static bool span_cells(const struct vw_map *mp, uint64_t off, uint64_t size, uin
 		return false;
 	uint64_t a = off > mp->start ? off - mp->start : 0;
 	uint64_t b = (end < mp->start + mp->len ? end : mp->start + mp->len) - mp->start;
-	*c0 = (uint64_t)((unsigned __int128)a * n / mp->len);
-	*c1 = (uint64_t)(((unsigned __int128)b * n + mp->len - 1) / mp->len);
+	if (b <= (UINT64_MAX - mp->len) / n) {  /* the common case, without 128-bit division */
+		*c0 = a * n / mp->len;
+		*c1 = (b * n + mp->len - 1) / mp->len;
+	} else {
+		*c0 = (uint64_t)((unsigned __int128)a * n / mp->len);
+		*c1 = (uint64_t)(((unsigned __int128)b * n + mp->len - 1) / mp->len);
+	}
 	if (*c1 <= *c0)
 		*c1 = *c0 + 1;
 	if (*c1 > n)
