@@ -5,6 +5,7 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,7 @@
 struct app {
 	const struct vm_recording *rec;  /* what plays: the caller's, or `own` when following */
 	struct vm_recording own;
-	struct gpusim_trace_reader *reader;
-	const char *follow;
+	struct gpusim_trace_reader *reader;  /* following a trace being written */
 	struct vm_model cur, before;
 	bool have_before;
 	struct vm_diff diff;
@@ -156,7 +156,6 @@ static int app_init(struct app *a, const struct vm_recording *rec, const struct 
 			return -1;
 		a->own.adapter = ad;
 		a->rec = &a->own;
-		a->follow = opt->follow;
 		a->view.following = true;
 	} else if (rec) {
 		a->rec = rec;
@@ -186,6 +185,8 @@ static void app_free(struct app *a)
 		gpusim_trace_close_reader(a->reader);
 }
 
+/* SDL writes a BMP's header last and seeks back to it: encode in memory, then write
+ * it in one go, so a pipe (`--screenshot /dev/stdout`) works too. */
 static int save_bmp(const struct app *a, const char *path, int w, int h, char *err, size_t errlen)
 {
 	SDL_Surface *s = vw_render_view(&a->cur, &a->view, w, h);
@@ -193,10 +194,26 @@ static int save_bmp(const struct app *a, const char *path, int w, int h, char *e
 		snprintf(err, errlen, "cannot render a %dx%d image: %s", w, h, SDL_GetError());
 		return -1;
 	}
-	int rc = SDL_SaveBMP(s, path);
+	size_t cap = (size_t)s->w * (size_t)s->h * 4 + 4096;
+	uint8_t *buf = malloc(cap);
+	SDL_RWops *rw = buf ? SDL_RWFromMem(buf, (int)cap) : NULL;
+	int rc = rw ? SDL_SaveBMP_RW(s, rw, 0) : -1;
+	Sint64 len = rw ? SDL_RWtell(rw) : -1;
+	if (rw)
+		SDL_RWclose(rw);
 	SDL_FreeSurface(s);
-	if (rc) {
-		snprintf(err, errlen, "cannot write %s: %s", path, SDL_GetError());
+	if (rc || len <= 0) {
+		snprintf(err, errlen, "cannot encode the %dx%d image: %s", w, h, buf ? SDL_GetError() : "out of memory");
+		free(buf);
+		return -1;
+	}
+	FILE *f = fopen(path, "wb");
+	bool ok = f && fwrite(buf, 1, (size_t)len, f) == (size_t)len;
+	if (f && fclose(f))
+		ok = false;
+	free(buf);
+	if (!ok) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -339,6 +356,17 @@ static int run_window(struct app *a, const struct vw_options *opt, int w, int h)
 			 SDL_GetError());
 		return -1;
 	}
+	/* Without a display SDL falls back to drivers that draw nowhere: a window there
+	 * would run unseen until killed. Only when asked for by name (tests do). */
+	const char *drv = SDL_GetCurrentVideoDriver(), *asked = SDL_GetHint(SDL_HINT_VIDEODRIVER);
+	if (drv && (!strcmp(drv, "offscreen") || !strcmp(drv, "dummy")) && !(asked && *asked)) {
+		snprintf(a->err, a->errlen,
+			 "no display to open a window on (SDL found only its '%s' video driver); set DISPLAY, "
+			 "or draw headless with --screenshot FILE",
+			 drv);
+		SDL_QuitSubSystem(SDL_INIT_VIDEO);
+		return -1;
+	}
 	SDL_Window *win = SDL_CreateWindow("gpusim view", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h,
 					   SDL_WINDOW_RESIZABLE);
 	SDL_Renderer *ren = NULL;
@@ -416,7 +444,7 @@ static int run_window(struct app *a, const struct vw_options *opt, int w, int h)
 		}
 		if (quit)
 			break;
-		size_t was = a->pos;
+		size_t was = a->pos, had = a->view.total;
 		if (advance(a) < 0) {
 			/* A corrupt record: keep showing what was read, stop following. */
 			snprintf(a->view.message, sizeof(a->view.message), "%s", a->err);
@@ -426,7 +454,7 @@ static int run_window(struct app *a, const struct vw_options *opt, int w, int h)
 			a->view.following = false;
 			dirty = true;
 		}
-		if (a->pos != was || (a->reader && a->view.total != was))
+		if (a->pos != was || a->view.total != had)
 			dirty = true;
 		if (dirty) {
 			if (a->have_before)

@@ -469,12 +469,49 @@ static void cell_xy(const struct vw_map *mp, uint64_t c, int *x, int *y)
 	*y = mp->r.y + (int)(c / (uint64_t)mp->cols) * row_pitch(mp);
 }
 
-static void paint(const struct vw_map *mp, int32_t *owner, uint64_t off, uint64_t size, int32_t idx)
+/* The first byte of cell c. */
+static uint64_t cell_byte(const struct vw_map *mp, uint64_t c)
 {
-	uint64_t c0, c1;
-	if (owner && span_cells(mp, off, size, &c0, &c1))
-		for (uint64_t c = c0; c < c1; c++)
-			owner[c] = idx;
+	uint64_t n = map_cells(mp);
+	if (c <= UINT64_MAX / mp->len)
+		return mp->start + c * mp->len / n;
+	return mp->start + (uint64_t)((unsigned __int128)c * mp->len / n);
+}
+
+/* How much of cell c bytes [off, end) cover, in 1/VW_OCC_FULL. */
+static uint32_t cover(const struct vw_map *mp, uint64_t c, uint64_t off, uint64_t end)
+{
+	uint64_t cs = cell_byte(mp, c), ce = cell_byte(mp, c + 1);
+	uint64_t a = off > cs ? off : cs, b = end < ce ? end : ce;
+	if (ce <= cs)
+		return VW_OCC_FULL;  /* zoomed in past a byte a cell */
+	if (b <= a)
+		return 0;
+	return (uint32_t)((unsigned __int128)(b - a) * VW_OCC_FULL / (ce - cs));
+}
+
+static void add_occ(uint32_t *occ, uint64_t c, uint32_t v)
+{
+	occ[c] = occ[c] + v > VW_OCC_FULL ? VW_OCC_FULL : occ[c] + v;
+}
+
+/* Paint an allocation's cells with its index, and add what it covers of each to the
+ * cells' occupancy: the interior is full, the two ends may be partly covered. */
+static void paint(const struct vw_map *mp, int32_t *owner, uint32_t *occ, uint64_t off, uint64_t size,
+		  int32_t idx)
+{
+	uint64_t c0, c1, end = off + (size ? size : 1);
+	if (!owner || !span_cells(mp, off, size, &c0, &c1))
+		return;
+	for (uint64_t c = c0; c < c1; c++)
+		owner[c] = idx;
+	if (!occ)
+		return;
+	add_occ(occ, c0, cover(mp, c0, off, end));
+	for (uint64_t c = c0 + 1; c + 1 < c1; c++)
+		occ[c] = VW_OCC_FULL;
+	if (c1 - 1 > c0)
+		add_occ(occ, c1 - 1, cover(mp, c1 - 1, off, end));
 }
 
 /* Sort allocation indices by offset: keys are gathered once (an allocation record is
@@ -535,6 +572,9 @@ void vw_frame_free(struct vw_frame *f)
 	for (int i = 0; i < GPUSIM_SEG_COUNT; i++)
 		free(f->owner[i]);
 	free(f->sys_owner);
+	for (int i = 0; i < GPUSIM_SEG_COUNT; i++)
+		free(f->occ[i]);
+	free(f->sys_occ);
 	free(f->sys_idx);
 	free(f->sys_off);
 	memset(f, 0, sizeof(*f));
@@ -547,6 +587,12 @@ static int32_t *new_owner(const struct vw_map *mp)
 	if (o)
 		memset(o, 0xff, (n ? n : 1) * sizeof(*o));
 	return o;
+}
+
+static uint32_t *new_occ(const struct vw_map *mp)
+{
+	uint64_t n = map_cells(mp);
+	return calloc(n ? n : 1, sizeof(uint32_t));
 }
 
 int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw_view *v, int w, int h)
@@ -580,7 +626,8 @@ int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw
 	}
 	for (int i = 0; i < L->nstrips; i++) {
 		f->owner[i] = new_owner(&L->strip[i].map);
-		if (!f->owner[i])
+		f->occ[i] = new_occ(&L->strip[i].map);
+		if (!f->owner[i] || !f->occ[i])
 			rc = -1;
 	}
 	for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++) {
@@ -594,9 +641,10 @@ int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw
 	if (f->evicted_bytes > L->sys_map.len)
 		L->sys_map.len = f->evicted_bytes;
 	f->sys_owner = new_owner(&L->sys_map);
+	f->sys_occ = new_occ(&L->sys_map);
 	f->sys_idx = malloc((f->evicted_count ? f->evicted_count : 1) * sizeof(*f->sys_idx));
 	f->sys_off = malloc((f->evicted_count ? f->evicted_count : 1) * sizeof(*f->sys_off));
-	if (rc || !f->sys_owner || !f->sys_idx || !f->sys_off) {
+	if (rc || !f->sys_owner || !f->sys_occ || !f->sys_idx || !f->sys_off) {
 		for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++)
 			free(byseg[s]);
 		vw_frame_free(f);
@@ -617,12 +665,12 @@ int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw
 		if (a->seg >= 1 && a->seg <= GPUSIM_SEG_COUNT) {
 			byseg[a->seg][nseg[a->seg]++] = (uint32_t)i;
 			if (strip_of[a->seg] >= 0)
-				paint(&L->strip[strip_of[a->seg]].map, f->owner[strip_of[a->seg]], a->offset, a->size,
-				      (int32_t)i);
+				paint(&L->strip[strip_of[a->seg]].map, f->owner[strip_of[a->seg]],
+				      f->occ[strip_of[a->seg]], a->offset, a->size, (int32_t)i);
 		} else if (a->seg == GPUSIM_SEG_SYS) {
 			f->sys_idx[f->nsys] = (uint32_t)i;
 			f->sys_off[f->nsys++] = sys_pos;
-			paint(&L->sys_map, f->sys_owner, sys_pos, a->size, (int32_t)i);
+			paint(&L->sys_map, f->sys_owner, f->sys_occ, sys_pos, a->size, (int32_t)i);
 			sys_pos += a->size;
 		}
 	}
@@ -816,8 +864,9 @@ static void put(struct line *ln, uint32_t rgb, const char *fmt, ...)
 }
 
 /* Outline cells [c0, c1) of a map as one block that wraps from row to row. With
- * `bracket`, the block's ends get short ticks instead of full edges, so the middle
- * line of the cells keeps their colour. */
+ * `bracket`, only its corners: a top line and a short tick where it starts, a
+ * bottom line and a tick where it ends (rows between are left alone), so a block
+ * across a whole strip does not stripe every row, and middle lines keep their colour. */
 static void outline_cells(SDL_Renderer *r, const struct vw_map *mp, uint64_t c0, uint64_t c1, uint32_t rgb,
 			  int thick, bool bracket)
 {
@@ -827,23 +876,25 @@ static void outline_cells(SDL_Renderer *r, const struct vw_map *mp, uint64_t c0,
 	uint64_t cols = (uint64_t)mp->cols;
 	for (uint64_t row = c0 / cols; row * cols < c1; row++) {
 		uint64_t a = row * cols > c0 ? row * cols : c0, b = (row + 1) * cols < c1 ? (row + 1) * cols : c1;
+		bool first = a == c0, last = b == c1;
+		if (bracket && !first && !last)
+			continue;
 		int x0, y0;
 		cell_xy(mp, a, &x0, &y0);
 		int w = (int)(b - a), h = mp->row_h, t = thick < h ? thick : h;
 		int eh = bracket ? (h - 1) / 3 : h;
-		SDL_Rect e[6] = { { x0, y0, w, t },		{ x0, y0 + h - t, w, t },
-				  { x0, y0, t, eh },		{ x0 + w - t, y0, t, eh },
-				  { x0, y0 + h - eh, t, eh },	{ x0 + w - t, y0 + h - eh, t, eh } };
-		SDL_RenderFillRect(r, &e[0]);
-		SDL_RenderFillRect(r, &e[1]);
-		if (a == c0 && eh > 0) {
-			SDL_RenderFillRect(r, &e[2]);
-			SDL_RenderFillRect(r, &e[4]);
-		}
-		if (b == c1 && eh > 0) {
-			SDL_RenderFillRect(r, &e[3]);
-			SDL_RenderFillRect(r, &e[5]);
-		}
+		if (!bracket || first)
+			SDL_RenderFillRect(r, &(SDL_Rect){ x0, y0, w, t });
+		if (!bracket || last)
+			SDL_RenderFillRect(r, &(SDL_Rect){ x0, y0 + h - t, w, t });
+		if (first && eh > 0)
+			SDL_RenderFillRect(r, &(SDL_Rect){ x0, y0, t, eh });
+		if (last && eh > 0)
+			SDL_RenderFillRect(r, &(SDL_Rect){ x0 + w - t, y0 + h - eh, t, eh });
+		if (!bracket && first)
+			SDL_RenderFillRect(r, &(SDL_Rect){ x0, y0, t, h });
+		if (!bracket && last)
+			SDL_RenderFillRect(r, &(SDL_Rect){ x0 + w - t, y0, t, h });
 	}
 }
 
@@ -892,7 +943,7 @@ void vw_gfx_free(struct vw_gfx *g)
  * span of three or more darkened (or, in boxes mode, a gap) so neighbours in the same
  * colour stay apart. Rows are one line computed and copied down. */
 static void fill_map(struct vw_gfx *g, const struct vw_frame *f, const struct vw_map *mp, const int32_t *owner,
-		     uint32_t empty, bool boxes)
+		     const uint32_t *occ, uint32_t empty, bool boxes)
 {
 	if (!mp->rows || !mp->cols || !owner || !g->pixels)
 		return;
@@ -919,6 +970,10 @@ static void fill_map(struct vw_gfx *g, const struct vw_frame *f, const struct vw
 					last_rgb = rgb_for(m, &m->allocs[o], f->colour, f->oldest_use);
 				}
 				rgb = last_rgb;
+				/* A cell only partly in use shows how much: sparse regions of
+				 * small allocations look dimmer than packed ones. */
+				if (occ && occ[c] < VW_OCC_FULL)
+					rgb = lerp_rgb(empty, rgb, 0.25 + 0.75 * occ[c] / (double)VW_OCC_FULL);
 				bool start = c == 0 || owner[c - 1] != o;
 				if (start && c + 2 < n && owner[c + 1] == o && owner[c + 2] == o)
 					rgb = boxes ? empty : darken(rgb, 5, 8);
@@ -928,7 +983,7 @@ static void fill_map(struct vw_gfx *g, const struct vw_frame *f, const struct vw
 		for (int k = 1; k < mp->row_h; k++)
 			memcpy(line + (size_t)k * W, line, (size_t)mp->cols * sizeof(uint32_t));
 		if (row + 1 < mp->rows)
-			for (int k = mp->row_h; k < row_pitch(mp); k++)
+			for (int k = mp->row_h; k < row_pitch(mp) && y + k < g->th; k++)
 				for (int col = 0; col < mp->cols; col++)
 					line[(size_t)k * W + col] = 0xff000000u | VW_RGB_PANEL;
 	}
@@ -993,7 +1048,9 @@ static void draw_gutter(SDL_Renderer *r, const struct vw_map *mp, bool addresses
 static void usage_bar(SDL_Renderer *r, struct vw_rect b, uint64_t used, uint64_t cap, uint64_t budget,
 		      uint32_t rgb)
 {
-	fill(r, b.x, b.y, b.w, b.h, VW_RGB_FREE);
+	/* Oversubscribed: the unused part turns dark red too, so even an empty segment
+	 * that everything is evicted from says so. */
+	fill(r, b.x, b.y, b.w, b.h, rgb == VW_RGB_OVER ? 0x5a2326 : VW_RGB_FREE);
 	if (!cap)
 		return;
 	int fw = (int)((unsigned __int128)(used < cap ? used : cap) * b.w / cap);
@@ -1054,7 +1111,7 @@ static void draw_strip(struct vw_gfx *g, const struct vw_frame *f, int i, uint8_
 	put(&ln, VW_RGB_DIM, "  free %s  largest %s  %" PRIu32 " allocs", c, d, m->seg[s].count);
 
 	usage_bar(r, st->bar, used, size, budget_tick(m, s), vw_usage_rgb(f, s));
-	fill_map(g, f, &st->map, f->owner[i], VW_RGB_FREE, false);
+	fill_map(g, f, &st->map, f->owner[i], f->occ[i], VW_RGB_FREE, false);
 	draw_gutter(r, &st->map, true);
 
 	uint64_t c0, c1;
@@ -1079,7 +1136,7 @@ static void draw_sys(struct vw_gfx *g, const struct vw_frame *f, uint8_t *labell
 	if (f->unplaced)
 		put(&ln, VW_RGB_DIM, ", %" PRIu64 " not placed", f->unplaced);
 	put(&ln, VW_RGB_DIM, "  (panel spans %s)", b);
-	fill_map(g, f, &L->sys_map, f->sys_owner, RGB_SYS_EMPTY, true);
+	fill_map(g, f, &L->sys_map, f->sys_owner, f->sys_occ, RGB_SYS_EMPTY, true);
 	draw_labels(r, f, &L->sys_map, f->sys_owner, labelled);
 }
 
@@ -1132,9 +1189,11 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 			break;
 		case GPUSIM_EV_PAGE_IN:
 			in[bin] += k->bytes;
+			flags[bin] |= 4;
 			break;
 		case GPUSIM_EV_MOVE:
 			mv[bin] += k->bytes;
+			flags[bin] |= 8;
 			break;
 		case GPUSIM_EV_FAULT:
 			flags[bin] |= 2;
@@ -1167,8 +1226,14 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 		fill(r, x, mid - hi, bw, hi, RGB_IN);
 		fill(r, x, mid - hi - hm, bw, hm, RGB_MOVE);
 		fill(r, x, mid + 1, bw, ho, RGB_OUT);
+		/* One mark a bar, the most telling: eviction, else page-in, else move
+		 * (a copy of 0 bytes, a GART remap, still gets its mark). */
 		if (flags[i] & 1)
 			fill(r, x, p.y, bw, mk, RGB_OUT);
+		else if (flags[i] & 4)
+			fill(r, x, p.y, bw, mk, RGB_IN);
+		else if (flags[i] & 8)
+			fill(r, x, p.y, bw, mk, RGB_MOVE);
 		if (flags[i] & 2) {
 			fill(r, x, p.y, bw, p.h, RGB_FAULT);
 			fill(r, x - ts, p.y, bw + 2 * ts, mk, RGB_FAULT);
@@ -1194,7 +1259,10 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 	vw_draw_text(r, p.x, ay, ts, VW_RGB_DIM, t0);
 	vw_draw_text(r, p.x + p.w - vw_text_width(t1, ts), ay, ts, VW_RGB_DIM, t1);
 	char mid_txt[64];
-	snprintf(mid_txt, sizeof(mid_txt), "peak %s per bar", pk);
+	if (m->nmarks)
+		snprintf(mid_txt, sizeof(mid_txt), "peak %s per bar", pk);
+	else
+		snprintf(mid_txt, sizeof(mid_txt), "no paging yet");
 	int mw = vw_text_width(mid_txt, ts);
 	if (mw + 2 * vw_text_width(t1, ts) + 4 * VW_CELL_W * ts < p.w)
 		vw_draw_text(r, p.x + (p.w - mw) / 2, ay, ts, VW_RGB_DIM, mid_txt);
@@ -1600,6 +1668,8 @@ static void draw_top(SDL_Renderer *r, const struct vw_frame *f, const struct vw_
 	else if (v->total)
 		put(&ln, VW_RGB_OK, "playing %" PRIu32 " item%s/frame", v->items_per_frame,
 		    v->items_per_frame == 1 ? "" : "s");
+	if (v->before)
+		put(&ln, VW_RGB_MOVED, "  comparing with item %zu", v->before_pos);
 	if (f->m->device_removed)
 		put(&ln, VW_RGB_OVER, "  DEVICE REMOVED");
 	if (v->message[0])

@@ -89,12 +89,16 @@ struct vw_view {
 	char message[256];      /* shown in the status line (screenshot saved, errors) */
 };
 
+#define VW_OCC_FULL 65536u
+
 /* The cells of every map and the figures derived from the model for one frame. */
 struct vw_frame {
 	struct vw_layout L;
 	const struct vm_model *m;
 	int32_t *owner[GPUSIM_SEG_COUNT];  /* per strip: allocs[] index per cell, -1 free */
 	int32_t *sys_owner;
+	uint32_t *occ[GPUSIM_SEG_COUNT];   /* per strip: how much of each cell is in use, */
+	uint32_t *sys_occ;                 /* in 1/VW_OCC_FULL */
 	uint32_t *sys_idx;                 /* evicted allocations (allocs[] order) and */
 	uint64_t *sys_off;                 /* their offsets in the packed panel */
 	size_t nsys;

@@ -979,8 +979,10 @@ END_TEST
 /* Keys sent to the window from another thread, as a user would type them. */
 static int type_keys(void *data)
 {
-	static const SDL_Keycode keys[] = { SDLK_c, SDLK_c, SDLK_d, SDLK_RIGHT, SDLK_LEFT, SDLK_END, SDLK_PLUS,
-					    SDLK_MINUS, SDLK_SPACE, SDLK_0, SDLK_s, SDLK_q };
+	/* Two colour modes on (device), compare, step, the mouse, speed, play again from
+	 * the start, jump to the end, unzoom, save, quit. */
+	static const SDL_Keycode keys[] = { SDLK_c, SDLK_c, SDLK_d, SDLK_RIGHT, SDLK_LEFT, SDLK_HOME, SDLK_PLUS,
+					    SDLK_MINUS, SDLK_SPACE, SDLK_END, SDLK_0, SDLK_s, SDLK_q };
 	(void)data;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		SDL_Delay(40);
@@ -1029,6 +1031,17 @@ START_TEST(test_window_keys_under_dummy_driver)
 	SDL_Surface *s = load_bmp(shot);
 	ck_assert_int_eq(s->w, 1280);
 	ck_assert_int_eq(s->h, 800);
+	/* The last moment, in the device colours (the click selected what is under the
+	 * pointer, on the visible strip: the other two are clear). */
+	struct vm_model m;
+	vm_replay(&m, &r, r.nitems);
+	for (int i = 2; i <= 3; i++) {
+		int x, y;
+		ck_assert(vw_locate(&m, H(i), 1280, 800, &x, &y));
+		ck_assert_uint_eq(pixel(s, x, y), colour(&m, H(i), VW_COLOUR_DEVICE));
+		ck_assert_uint_ne(colour(&m, H(i), VW_COLOUR_DEVICE), colour(&m, H(i), VW_COLOUR_ALLOCATION));
+	}
+	vm_free(&m);
 	SDL_FreeSurface(s);
 	unlink(shot);
 	ck_assert_int_eq(chdir(cwd), 0);
