@@ -32,6 +32,18 @@ void hw_inject_sysmem_oom(struct hw_device *dev, uint64_t after_pages)
 	dev->sysmem.oom_left = after_pages;
 }
 
+const char *hw_fault_name(uint32_t cause)
+{
+	static const char *const names[] = {
+		[HW_FAULT_NONE] = "none", [HW_FAULT_UNMAPPED] = "unmapped",
+		[HW_FAULT_GART_INVALID] = "gart-invalid", [HW_FAULT_GART_NOREAD] = "gart-noread",
+		[HW_FAULT_GART_NOWRITE] = "gart-nowrite", [HW_FAULT_GART_STALE] = "gart-stale",
+		[HW_FAULT_GART_BADPFN] = "gart-badpfn", [HW_FAULT_DMA] = "dma-error",
+		[HW_FAULT_ECC] = "ecc", [HW_FAULT_BAD_PACKET] = "bad-packet",
+	};
+	return cause < sizeof(names) / sizeof(names[0]) && names[cause] ? names[cause] : "unknown";
+}
+
 void hw_fault_raise(struct hw_device *dev, uint32_t ring, uint64_t addr, uint32_t cause)
 {
 	dev->stats.faults++;

@@ -33,33 +33,9 @@ static const char *const usage_keys[NSEG] = {
 	[GPUSIM_SEG_SYS] = "system",
 };
 
-static const char *cause_name(uint32_t c)
-{
-	static const char *const names[] = {
-		[GPUSIM_CAUSE_NONE] = "none",         [GPUSIM_CAUSE_CREATE] = "create",
-		[GPUSIM_CAUSE_PRESSURE] = "pressure", [GPUSIM_CAUSE_RENDER] = "render",
-		[GPUSIM_CAUSE_MAKE_RESIDENT] = "make-resident", [GPUSIM_CAUSE_EVICT_CALL] = "evict",
-		[GPUSIM_CAUSE_LOCK] = "lock",         [GPUSIM_CAUSE_DESTROY] = "destroy",
-		[GPUSIM_CAUSE_INJECTED] = "injected",
-	};
-	return c < sizeof(names) / sizeof(names[0]) && names[c] ? names[c] : "unknown";
-}
-
-static const char *fault_name(uint32_t c)
-{
-	static const char *const names[] = {
-		[HW_FAULT_NONE] = "none",                 [HW_FAULT_UNMAPPED] = "unmapped",
-		[HW_FAULT_GART_INVALID] = "gart-invalid", [HW_FAULT_GART_NOREAD] = "gart-noread",
-		[HW_FAULT_GART_NOWRITE] = "gart-nowrite", [HW_FAULT_GART_STALE] = "gart-stale",
-		[HW_FAULT_GART_BADPFN] = "gart-badpfn",   [HW_FAULT_DMA] = "dma-error",
-		[HW_FAULT_ECC] = "ecc",                   [HW_FAULT_BAD_PACKET] = "bad-packet",
-	};
-	return c < sizeof(names) / sizeof(names[0]) && names[c] ? names[c] : "unknown";
-}
-
 const char *trace_cause_name(const struct gpusim_event *ev)
 {
-	return ev->type == GPUSIM_EV_FAULT ? fault_name(ev->cause) : cause_name(ev->cause);
+	return ev->type == GPUSIM_EV_FAULT ? hw_fault_name(ev->cause) : gpusim_cause_name(ev->cause);
 }
 
 /* ---- state: allocations and their residency periods ----------------------------- */
@@ -365,7 +341,7 @@ static void instant_event(struct state *st, const struct gpusim_event *ev)
 		break;
 	case GPUSIM_EV_DEVICE_REMOVED:
 		ev_begin(st, "i", "device removed", ev->time_ns, GPU_TID);
-		fprintf(f, ",\"s\":\"g\",\"args\":{\"cause\":\"%s\"}}", cause_name(ev->cause));
+		fprintf(f, ",\"s\":\"g\",\"args\":{\"cause\":\"%s\"}}", gpusim_cause_name(ev->cause));
 		break;
 	default:
 		break;
@@ -536,7 +512,7 @@ static void write_slices(struct state *st, const int base[NSEG])
 		fputs(",\"cat\":\"residency\",\"dur\":", f);
 		put_us(f, p->end - p->start);
 		fprintf(f, ",\"args\":{\"handle\":\"%s\",\"size\":%" PRIu64 ",\"offset\":%" PRIu64 ",\"cause\":\"%s\"}}", hb,
-			p->size, p->off, cause_name(p->cause));
+			p->size, p->off, gpusim_cause_name(p->cause));
 	}
 }
 

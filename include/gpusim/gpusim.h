@@ -125,6 +125,9 @@ NTSTATUS gpusim_subscribe(LUID luid, gpusim_event_fn fn, void *opaque);
 NTSTATUS gpusim_unsubscribe(LUID luid, gpusim_event_fn fn, void *opaque);
 const char *gpusim_event_name(uint32_t type);
 const char *gpusim_segment_name(uint32_t seg);
+/* "create", "pressure", "render", "make-resident", "evict", "lock", "destroy",
+ * "injected"; "none" for GPUSIM_CAUSE_NONE, "unknown" beyond. */
+const char *gpusim_cause_name(uint32_t cause);
 
 /* ---- statistics ------------------------------------------------------------ */
 

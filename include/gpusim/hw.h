@@ -117,6 +117,8 @@ void hw_inject_dma_error(struct hw_device *dev);          /* the next packet */
 int hw_inject_vram_error(struct hw_device *dev, uint64_t vram_offset);
 void hw_inject_sysmem_oom(struct hw_device *dev, uint64_t after_pages);
 bool hw_device_removed(const struct hw_device *dev);
+/* "unmapped", "gart-invalid", ..., "bad-packet": a fault cause for people. */
+const char *hw_fault_name(uint32_t cause);
 
 /* ---- observation (not a register: for tests, benches and the viewer) --- */
 

@@ -157,6 +157,18 @@ const char *gpusim_event_name(uint32_t type)
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
 }
 
+const char *gpusim_cause_name(uint32_t cause)
+{
+	static const char *const names[] = {
+		[GPUSIM_CAUSE_NONE] = "none", [GPUSIM_CAUSE_CREATE] = "create",
+		[GPUSIM_CAUSE_PRESSURE] = "pressure", [GPUSIM_CAUSE_RENDER] = "render",
+		[GPUSIM_CAUSE_MAKE_RESIDENT] = "make-resident", [GPUSIM_CAUSE_EVICT_CALL] = "evict",
+		[GPUSIM_CAUSE_LOCK] = "lock", [GPUSIM_CAUSE_DESTROY] = "destroy",
+		[GPUSIM_CAUSE_INJECTED] = "injected",
+	};
+	return cause < sizeof(names) / sizeof(names[0]) && names[cause] ? names[cause] : "unknown";
+}
+
 const char *gpusim_segment_name(uint32_t seg)
 {
 	static const char *const names[] = { "none", "visible", "invisible", "gart", "sys" };

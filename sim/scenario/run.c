@@ -481,30 +481,6 @@ static void on_event(void *opaque, const struct gpusim_event *ev)
 	rt->ev[rt->nev++] = *ev;
 }
 
-static const char *cause_name(uint32_t c)
-{
-	static const char *const names[] = {
-		[GPUSIM_CAUSE_NONE] = "",          [GPUSIM_CAUSE_CREATE] = "create",
-		[GPUSIM_CAUSE_PRESSURE] = "pressure", [GPUSIM_CAUSE_RENDER] = "render",
-		[GPUSIM_CAUSE_MAKE_RESIDENT] = "make-resident", [GPUSIM_CAUSE_EVICT_CALL] = "evict",
-		[GPUSIM_CAUSE_LOCK] = "lock",      [GPUSIM_CAUSE_DESTROY] = "destroy",
-		[GPUSIM_CAUSE_INJECTED] = "injected",
-	};
-	return c < sizeof(names) / sizeof(names[0]) && names[c] ? names[c] : "?";
-}
-
-static const char *hw_fault_name(uint32_t c)
-{
-	static const char *const names[] = {
-		[HW_FAULT_NONE] = "none",           [HW_FAULT_UNMAPPED] = "unmapped",
-		[HW_FAULT_GART_INVALID] = "gart-invalid", [HW_FAULT_GART_NOREAD] = "gart-noread",
-		[HW_FAULT_GART_NOWRITE] = "gart-nowrite", [HW_FAULT_GART_STALE] = "gart-stale",
-		[HW_FAULT_GART_BADPFN] = "gart-badpfn",   [HW_FAULT_DMA] = "dma-error",
-		[HW_FAULT_ECC] = "ecc",             [HW_FAULT_BAD_PACKET] = "bad-packet",
-	};
-	return c < sizeof(names) / sizeof(names[0]) && names[c] ? names[c] : "?";
-}
-
 static const char *alloc_label(struct rt *rt, D3DKMT_HANDLE h, char *buf, size_t n)
 {
 	struct rt_alloc *a = find_alloc_handle(rt, h);
@@ -574,7 +550,7 @@ static void print_event(struct rt *rt, const struct gpusim_event *ev)
 	/* The cause of a creation, destruction or submission is the event itself. */
 	if (ev->cause != GPUSIM_CAUSE_NONE && ev->type != GPUSIM_EV_CREATE && ev->type != GPUSIM_EV_DESTROY &&
 	    ev->type != GPUSIM_EV_SUBMIT)
-		fprintf(f, " (%s)", cause_name(ev->cause));
+		fprintf(f, " (%s)", ev->cause == GPUSIM_CAUSE_NONE ? "" : gpusim_cause_name(ev->cause));
 	fputc('\n', f);
 }
 

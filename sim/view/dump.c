@@ -95,19 +95,6 @@ static const char *seg_name(uint32_t seg)
 	return seg == GPUSIM_SEG_NONE ? "none" : gpusim_segment_name(seg);
 }
 
-static const char *cause_name(uint32_t c)
-{
-	/* As `gpusim run --verbose` prints them, with "none" for no cause. */
-	static const char *const names[] = {
-		[GPUSIM_CAUSE_NONE] = "none",         [GPUSIM_CAUSE_CREATE] = "create",
-		[GPUSIM_CAUSE_PRESSURE] = "pressure", [GPUSIM_CAUSE_RENDER] = "render",
-		[GPUSIM_CAUSE_MAKE_RESIDENT] = "make-resident", [GPUSIM_CAUSE_EVICT_CALL] = "evict",
-		[GPUSIM_CAUSE_LOCK] = "lock",         [GPUSIM_CAUSE_DESTROY] = "destroy",
-		[GPUSIM_CAUSE_INJECTED] = "injected",
-	};
-	return c < sizeof(names) / sizeof(names[0]) && names[c] ? names[c] : "unknown";
-}
-
 static const char *bool_str(bool b)
 {
 	return b ? "true" : "false";
@@ -122,7 +109,7 @@ static void dump_history(FILE *f, const struct vm_alloc *a)
 		fprintf(f, "%s\n        {\"time_ns\": %" PRIu64 ", \"event\": ", i ? "," : "", h->time_ns);
 		json_string(f, ev ? ev : "unknown");
 		fprintf(f, ", \"from\": \"%s\", \"to\": \"%s\", \"offset\": %" PRIu64 ", \"cause\": \"%s\"}",
-			seg_name(h->from), seg_name(h->to), h->offset, cause_name(h->cause));
+			seg_name(h->from), seg_name(h->to), h->offset, gpusim_cause_name(h->cause));
 	}
 	fputs(a->nhistory ? "\n      ]" : "]", f);
 }
