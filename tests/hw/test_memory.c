@@ -187,6 +187,58 @@ START_TEST(test_sysmem_exhaustion_and_reuse)
 }
 END_TEST
 
+/* The commit charge: a reservation holds pages back from everyone else, and pages
+ * taken out of it cannot fail, not even under injected exhaustion. */
+START_TEST(test_sysmem_reservation)
+{
+	struct hw_device *dev = ht_device("vram=4M,visible=4M,gart=4M,sysmem=1M");
+	uint64_t pfn, pages[10];
+
+	ck_assert_int_eq(hw_sysmem_reserve(dev, 250), 0);
+	ck_assert_uint_eq(hw_sysmem_pages_reserved(dev), 250);
+	ck_assert_int_eq(hw_sysmem_reserve(dev, 7), -ENOMEM);   /* 250 + 7 > 256 */
+	for (unsigned i = 0; i < 6; i++)
+		ck_assert_int_eq(hw_sysmem_alloc(dev, &pfn), 0);  /* the 6 left over */
+	ck_assert_int_eq(hw_sysmem_alloc(dev, &pfn), -ENOMEM);  /* the rest is promised */
+
+	hw_inject_sysmem_oom(dev, 0);
+	for (unsigned i = 0; i < 10; i++) {
+		ck_assert_int_eq(hw_sysmem_alloc_reserved(dev, &pages[i]), 0);
+		for (unsigned j = 0; j < i; j++)
+			ck_assert_uint_ne(pages[i], pages[j]);
+	}
+	ck_assert_uint_eq(hw_sysmem_pages_reserved(dev), 240);
+	ck_assert_uint_eq(hw_sysmem_pages_used(dev), 16);
+
+	/* Freed back into the reservation: reserved again, not free for others. */
+	hw_sysmem_free_reserved(dev, pages[3]);
+	ck_assert_uint_eq(hw_sysmem_pages_reserved(dev), 241);
+	ck_assert_uint_eq(hw_sysmem_pages_used(dev), 15);
+	ck_assert_int_eq(hw_sysmem_alloc(dev, &pfn), -ENOMEM);
+	hw_device_destroy(dev);
+}
+END_TEST
+
+START_TEST(test_sysmem_reservation_limits)
+{
+	struct hw_device *dev = ht_device("vram=4M,visible=4M,gart=4M,sysmem=1M");
+	uint64_t pfn;
+
+	ck_assert_int_eq(hw_sysmem_alloc_reserved(dev, &pfn), -ENOSPC); /* nothing reserved */
+	ck_assert_int_eq(hw_sysmem_alloc_reserved(dev, NULL), -EINVAL);
+	/* Injected exhaustion counts reservations as allocations. */
+	hw_inject_sysmem_oom(dev, 5);
+	ck_assert_int_eq(hw_sysmem_reserve(dev, 6), -ENOMEM);
+	ck_assert_int_eq(hw_sysmem_reserve(dev, 5), 0);
+	ck_assert_int_eq(hw_sysmem_reserve(dev, 1), -ENOMEM);
+	hw_sysmem_unreserve(dev, 2);
+	ck_assert_uint_eq(hw_sysmem_pages_reserved(dev), 3);
+	hw_sysmem_unreserve(dev, 100); /* more than held: clamps, never wraps */
+	ck_assert_uint_eq(hw_sysmem_pages_reserved(dev), 0);
+	hw_device_destroy(dev);
+}
+END_TEST
+
 START_TEST(test_sysmem_page_view)
 {
 	struct hw_device *dev = ht_device("vram=4M,visible=4M,gart=4M,sysmem=1M");
@@ -297,6 +349,8 @@ Suite *hw_memory_suite(void)
 	tcase_add_test(tc, test_debug_vram_reaches_all);
 	tcase_add_test(tc, test_sysmem_distinct);
 	tcase_add_test(tc, test_sysmem_exhaustion_and_reuse);
+	tcase_add_test(tc, test_sysmem_reservation);
+	tcase_add_test(tc, test_sysmem_reservation_limits);
 	tcase_add_test(tc, test_sysmem_page_view);
 	tcase_add_test(tc, test_sysmem_vmap_aliases);
 	tcase_add_test(tc, test_vram_64g_footprint);
