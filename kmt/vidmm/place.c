@@ -229,15 +229,20 @@ static int make_room(struct vidmm *mm, uint32_t seg, uint64_t size, uint64_t ali
 	struct vidmm_segment *s = &mm->seg[seg];
 	if (!could_fit(mm, seg, size))
 		return -ENOSPC;
+	/* One walk down the policy's order: what is skipped once (pinned, locked,
+	 * wanted) stays skipped, so many unevictable allocations at the head of the
+	 * order cost one pass, not one pass per eviction. */
+	struct vidmm_alloc *v = mm->policy->next(mm->policy_state, seg, NULL);
 	while (!vidmm_suballoc_can_alloc(s->sa, size, align)) {
-		struct vidmm_alloc *v = mm->policy->next(mm->policy_state, seg, NULL);
 		while (v && !evictable(mm, v, only_unreferenced))
 			v = mm->policy->next(mm->policy_state, seg, v);
 		if (!v)
 			return -ENOSPC;
+		struct vidmm_alloc *after = mm->policy->next(mm->policy_state, seg, v);
 		int rc = vidmm_evict(mm, v, GPUSIM_CAUSE_PRESSURE);
 		if (rc)
 			return rc;
+		v = after;
 	}
 	return 0;
 }
