@@ -158,13 +158,13 @@ NTSTATUS APIENTRY D3DKMTEvict(D3DKMT_EVICT *pData)
 	}
 	if (!kmt_alloc_list(dev, pData->AllocationList, n, v))
 		goto out;
-	for (uint32_t i = 0; i < n; i++)
-		if (!v[i]->resident)
-			goto out; /* evicting what this device never made resident */
 	if (ad->removed) {
 		st = STATUS_DEVICE_REMOVED;
 		goto out;
 	}
+	for (uint32_t i = 0; i < n; i++)
+		if (!v[i]->resident)
+			goto out; /* evicting what this device never made resident */
 	bool only_if_necessary = pData->Flags.Value & 0x1u;
 	for (uint32_t i = 0; i < n; i++) {
 		drop_residency(ad, v[i]);

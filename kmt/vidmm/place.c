@@ -338,12 +338,16 @@ int vidmm_make_resident(struct vidmm *mm, struct vidmm_alloc **set, uint32_t n,
 		int rc;
 		if (a->lock_count) {
 			/* Locked bytes may not move: only binding its pages into the
-			 * aperture keeps the CPU's mapping valid. */
-			rc = (a->allowed & GPUSIM_SEG_BIT(GPUSIM_SEG_GART))
-				     ? vidmm_place(mm, a, (const uint32_t[]){ GPUSIM_SEG_GART }, 1, only_unreferenced, cause)
-				     : -EBUSY;
-			if (rc == -ENOSPC && !(a->allowed & GPUSIM_SEG_BIT(GPUSIM_SEG_GART)))
-				rc = -EBUSY;
+			 * aperture keeps the CPU's mapping valid, so the GART and nothing
+			 * else (no fallback to VRAM, which would copy them away). */
+			rc = -EBUSY;
+			if (a->allowed & GPUSIM_SEG_BIT(GPUSIM_SEG_GART)) {
+				rc = try_seg(mm, a, GPUSIM_SEG_GART, false, only_unreferenced, cause);
+				if (rc == -ENOSPC)
+					rc = try_seg(mm, a, GPUSIM_SEG_GART, true, only_unreferenced, cause);
+				if (rc == -ENOSPC)
+					rc = -EBUSY;
+			}
 		} else {
 			rc = vidmm_place(mm, a, a->preferred, a->npref, only_unreferenced, cause);
 		}
