@@ -62,7 +62,7 @@ void vidmm_put_pages(struct vidmm *mm, struct vidmm_alloc *a)
 	a->pages = NULL;
 }
 
-static void leave_segment(struct vidmm *mm, struct vidmm_alloc *a)
+void vidmm_leave_segment(struct vidmm *mm, struct vidmm_alloc *a)
 {
 	struct vidmm_segment *s = &mm->seg[a->seg];
 	mm->policy->remove(mm->policy_state, a);
@@ -102,10 +102,10 @@ static int map_aperture(struct vidmm *mm, struct vidmm_alloc *a, uint64_t off)
 	return paging(mm, &op);
 }
 
-static int unmap_aperture(struct vidmm *mm, struct vidmm_alloc *a)
+int vidmm_unmap_aperture(struct vidmm *mm, uint64_t off, uint64_t size)
 {
-	struct kmt_paging_op op = { .type = KMT_PAGING_UNMAP_APERTURE, .size = a->size,
-				    .dst = { GPUSIM_SEG_GART, a->offset, NULL } };
+	struct kmt_paging_op op = { .type = KMT_PAGING_UNMAP_APERTURE, .size = size,
+				    .dst = { GPUSIM_SEG_GART, off, NULL } };
 	return paging(mm, &op);
 }
 
@@ -134,10 +134,10 @@ int vidmm_evict(struct vidmm *mm, struct vidmm_alloc *a, uint32_t cause)
 			mm->stats.bytes_out += a->size;
 			copied = a->size;
 		}
-	} else if ((rc = unmap_aperture(mm, a))) {
+	} else if ((rc = vidmm_unmap_aperture(mm, a->offset, a->size))) {
 		return rc;
 	}
-	leave_segment(mm, a);
+	vidmm_leave_segment(mm, a);
 	a->seg = GPUSIM_SEG_SYS;
 	mm->stats.evictions++;
 	vidmm_emit_paging(mm, GPUSIM_EV_EVICT, cause, a, from, copied);
@@ -166,7 +166,8 @@ static int move_into(struct vidmm *mm, struct vidmm_alloc *a, uint32_t seg, uint
 							    .src = { from, a->offset, NULL },
 							    .dst = { seg, off, NULL } };
 				if ((rc = paging(mm, &op))) {
-					unmap_aperture(mm, a);
+					/* The range just mapped, not the one it still has in VRAM. */
+					vidmm_unmap_aperture(mm, off, a->size);
 					vidmm_put_pages(mm, a);
 					return rc;
 				}
@@ -191,11 +192,11 @@ static int move_into(struct vidmm *mm, struct vidmm_alloc *a, uint32_t seg, uint
 			copied = a->size;
 		}
 		if (from == GPUSIM_SEG_GART)
-			unmap_aperture(mm, a);
+			vidmm_unmap_aperture(mm, a->offset, a->size);
 		ev = from == GPUSIM_SEG_SYS ? (a->has_data ? GPUSIM_EV_PAGE_IN : GPUSIM_EV_PLACE) : GPUSIM_EV_MOVE;
 	}
 	if (from != GPUSIM_SEG_SYS)
-		leave_segment(mm, a);
+		vidmm_leave_segment(mm, a);
 	if (is_vram(seg))
 		vidmm_put_pages(mm, a); /* VRAM holds the bytes now */
 	enter_segment(mm, a, seg, block, off);

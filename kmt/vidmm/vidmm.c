@@ -176,18 +176,9 @@ void vidmm_alloc_fini(struct vidmm *mm, struct vidmm_alloc *a)
 		vidmm_unlock(mm, a);
 	uint32_t from = a->seg;
 	if (a->seg != GPUSIM_SEG_SYS) {
-		if (a->seg == GPUSIM_SEG_GART) {
-			struct kmt_paging_op op = { .type = KMT_PAGING_UNMAP_APERTURE, .size = a->size,
-						    .dst = { GPUSIM_SEG_GART, a->offset, NULL } };
-			mm->ddi->build_paging_buffer(mm->drv, &op);
-		}
-		struct vidmm_segment *s = &mm->seg[a->seg];
-		mm->policy->remove(mm->policy_state, a);
-		vidmm_suballoc_free(s->sa, a->block);
-		s->used -= a->size;
-		s->count--;
-		if (a->flags & GPUSIM_ALLOC_PINNED)
-			s->pinned -= a->size;
+		if (a->seg == GPUSIM_SEG_GART)
+			vidmm_unmap_aperture(mm, a->offset, a->size);
+		vidmm_leave_segment(mm, a);
 	}
 	vidmm_put_pages(mm, a);
 	hw_sysmem_unreserve(mm->hw, pages);
