@@ -184,11 +184,14 @@ out:
 	return st;
 }
 
-/* Resolve "hResource or a list" into allocations: the shape of the priority and
- * residency queries. */
-static NTSTATUS resolve(struct kmt_device *dev, D3DKMT_HANDLE hres, const D3DKMT_HANDLE *list, uint32_t n,
-			struct kmt_alloc ***out, uint32_t *count)
+/* Resolve a device and "hResource or a list" into allocations: the shape of the
+ * priority and residency queries. */
+static NTSTATUS resolve(D3DKMT_HANDLE hdev, D3DKMT_HANDLE hres, const D3DKMT_HANDLE *list, uint32_t n,
+			struct kmt_device **devp, struct kmt_alloc ***out, uint32_t *count)
 {
+	struct kmt_device *dev = *devp = kmt_get_device(hdev);
+	if (!dev)
+		return STATUS_INVALID_PARAMETER;
 	if (hres) {
 		struct kmt_resource *r = kmt_handle_get(hres, KMT_T_RESOURCE);
 		if (!r || r->dev != dev || n)
@@ -224,10 +227,9 @@ NTSTATUS APIENTRY D3DKMTSetAllocationPriority(CONST D3DKMT_SETALLOCATIONPRIORITY
 	if (!pData || !pData->pPriorities)
 		return st;
 	kmt_lock();
-	struct kmt_device *dev = kmt_get_device(pData->hDevice);
-	if (!dev)
-		goto out;
-	st = resolve(dev, pData->hResource, pData->phAllocationList, pData->AllocationCount, &v, &n);
+	struct kmt_device *dev;
+	st = resolve(pData->hDevice, pData->hResource, pData->phAllocationList, pData->AllocationCount,
+		     &dev, &v, &n);
 	if (st)
 		goto out;
 	st = STATUS_INVALID_PARAMETER;
@@ -257,10 +259,9 @@ NTSTATUS APIENTRY D3DKMTGetAllocationPriority(CONST D3DKMT_GETALLOCATIONPRIORITY
 	if (!pData || !pData->pPriorities)
 		return st;
 	kmt_lock();
-	struct kmt_device *dev = kmt_get_device(pData->hDevice);
-	if (!dev)
-		goto out;
-	st = resolve(dev, pData->hResource, pData->phAllocationList, pData->AllocationCount, &v, &n);
+	struct kmt_device *dev;
+	st = resolve(pData->hDevice, pData->hResource, pData->phAllocationList, pData->AllocationCount,
+		     &dev, &v, &n);
 	if (st)
 		goto out;
 	if (dev->ad->removed) {
@@ -284,10 +285,9 @@ NTSTATUS APIENTRY D3DKMTQueryAllocationResidency(CONST D3DKMT_QUERYALLOCATIONRES
 	if (!pData || !pData->pResidencyStatus)
 		return st;
 	kmt_lock();
-	struct kmt_device *dev = kmt_get_device(pData->hDevice);
-	if (!dev)
-		goto out;
-	st = resolve(dev, pData->hResource, pData->phAllocationList, pData->AllocationCount, &v, &n);
+	struct kmt_device *dev;
+	st = resolve(pData->hDevice, pData->hResource, pData->phAllocationList, pData->AllocationCount,
+		     &dev, &v, &n);
 	if (st)
 		goto out;
 	if (dev->ad->removed) {
