@@ -64,8 +64,7 @@ static void summary(const char *path, const struct scn_script *s, const struct s
 
 static void syntax_error(const char *path, const struct scn_error *e)
 {
-	fprintf(stderr, "%s:%" PRIu32 ":%" PRIu32 ": error: %s\n", e->file[0] ? e->file : path, e->line, e->col,
-		e->msg);
+	scn_print_error(stderr, path, e);
 }
 
 int sim_run_main(int argc, char **argv)

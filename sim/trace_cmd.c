@@ -288,8 +288,7 @@ int sim_trace_main(int argc, char **argv)
 	memset(&e, 0, sizeof(e));
 	bool parsed = scn_parse_file(scenario, &s, &e) == 0;
 	if (!parsed || scn_check(&s, &e)) {
-		fprintf(stderr, "%s:%" PRIu32 ":%" PRIu32 ": error: %s\n", e.file[0] ? e.file : scenario, e.line, e.col,
-			e.msg);
+		scn_print_error(stderr, scenario, &e);
 		if (parsed) /* a failed parse leaves nothing to free */
 			scn_script_free(&s);
 		return 2;

@@ -137,8 +137,7 @@ static int load_now(struct vm_recording *r, const char *path, char *err, size_t 
 
 static void syntax_error(const char *path, const struct scn_error *e)
 {
-	fprintf(stderr, "%s:%" PRIu32 ":%" PRIu32 ": error: %s\n", e->file[0] ? e->file : path, e->line, e->col,
-		e->msg);
+	scn_print_error(stderr, path, e);
 }
 
 /* A scenario, parsed and checked as `gpusim run` does (exit 2 on an error), then

@@ -6,6 +6,8 @@
  */
 #include <config.h>
 
+#include <inttypes.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -1474,4 +1476,10 @@ void scn_script_free(struct scn_script *s)
 		free(s->files[i]);
 	free(s->files);
 	memset(s, 0, sizeof *s);
+}
+
+void scn_print_error(FILE *f, const char *path, const struct scn_error *err)
+{
+	fprintf(f, "%s:%" PRIu32 ":%" PRIu32 ": error: %s\n", err->file[0] ? err->file : path, err->line,
+		err->col, err->msg);
 }

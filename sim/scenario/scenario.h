@@ -138,6 +138,9 @@ int scn_parse_file(const char *path, struct scn_script *out, struct scn_error *e
 int scn_parse_string(const char *name, const char *text, size_t len, struct scn_script *out,
 		     struct scn_error *err);
 void scn_script_free(struct scn_script *s);
+/* Print a parse or check error as `file:line:col: error: message`; `path` stands
+ * in for an empty err->file. Only sim/ programs call it: the library itself prints nothing. */
+void scn_print_error(FILE *f, const char *path, const struct scn_error *err);
 
 /* The static check: names used before alloc/device or after free, names defined
  * twice, a second adapter, adapter after other commands. 0, or -1 with err. */
