@@ -501,29 +501,37 @@ static int read_ident(struct reader *r)
 	return 0;
 }
 
-static const Elf64_Phdr *read_phdrs(struct reader *r, size_t *phnum)
+/* The program headers, copied: libelf may hand out pointers into the image that
+ * are not aligned for the structure (the file decides where they are). */
+static GElf_Phdr *read_phdrs(struct reader *r, size_t *phnum)
 {
-	const Elf64_Ehdr *eh = elf64_getehdr(r->elf);
-	if (!eh)
+	GElf_Ehdr eh;
+	if (!gelf_getehdr(r->elf, &eh))
 		return RFAIL(r, "libelf: %s", elf_errmsg(-1)), NULL;
-	if (eh->e_ehsize != EHDR_SIZE)
-		return RFAIL(r, "ELF header size %u (expected %zu)", eh->e_ehsize, EHDR_SIZE), NULL;
+	if (eh.e_ehsize != EHDR_SIZE)
+		return RFAIL(r, "ELF header size %u (expected %zu)", eh.e_ehsize, EHDR_SIZE), NULL;
 	if (elf_getphdrnum(r->elf, phnum))
 		return RFAIL(r, "cannot count the program headers: %s", elf_errmsg(-1)), NULL;
 	if (!*phnum)
 		return RFAIL(r, "no program headers"), NULL;
-	if (eh->e_phentsize != PHDR_SIZE)
-		return RFAIL(r, "program header entry size %u (expected %zu)", eh->e_phentsize, PHDR_SIZE), NULL;
-	if (eh->e_phoff > r->len || *phnum > (r->len - eh->e_phoff) / PHDR_SIZE)
+	if (eh.e_phentsize != PHDR_SIZE)
+		return RFAIL(r, "program header entry size %u (expected %zu)", eh.e_phentsize, PHDR_SIZE), NULL;
+	if (eh.e_phoff > r->len || *phnum > (r->len - eh.e_phoff) / PHDR_SIZE)
 		return RFAIL(r, "truncated: %zu bytes, shorter than its program headers (%zu at offset 0x%" PRIx64 ")",
-			     r->len, *phnum, (uint64_t)eh->e_phoff), NULL;
-	const Elf64_Phdr *ph = elf64_getphdr(r->elf);
+			     r->len, *phnum, (uint64_t)eh.e_phoff), NULL;
+	/* At most one per 56 bytes of file. */
+	GElf_Phdr *ph = malloc(*phnum * sizeof(*ph));
 	if (!ph)
-		return RFAIL(r, "libelf: %s", elf_errmsg(-1)), NULL;
+		return RFAIL(r, "out of memory"), NULL;
+	for (size_t i = 0; i < *phnum; i++)
+		if (!gelf_getphdr(r->elf, (int)i, &ph[i])) {
+			free(ph);
+			return RFAIL(r, "program header %zu: libelf: %s", i, elf_errmsg(-1)), NULL;
+		}
 	return ph;
 }
 
-static int read_notes(struct reader *r, const Elf64_Phdr *ph)
+static int read_notes(struct reader *r, const GElf_Phdr *ph)
 {
 	if (!ph->p_filesz)
 		return 0;
@@ -566,15 +574,11 @@ static int read_notes(struct reader *r, const Elf64_Phdr *ph)
 }
 
 /* The program headers: one PT_NOTE and a PT_LOAD per range, inside the file. */
-static int read_segments(struct reader *r)
+static int check_segments(struct reader *r, const GElf_Phdr *ph, size_t phnum)
 {
-	size_t phnum;
-	const Elf64_Phdr *ph = read_phdrs(r, &phnum);
-	if (!ph)
-		return -1;
 	size_t note = SIZE_MAX, nloads = 0;
 	for (size_t i = 0; i < phnum; i++) {
-		const Elf64_Phdr *p = &ph[i];
+		const GElf_Phdr *p = &ph[i];
 		if (p->p_type != PT_LOAD && p->p_type != PT_NOTE)
 			return RFAIL(r, "program header %zu has type 0x%" PRIx32 " (expected PT_LOAD or PT_NOTE)", i,
 				     p->p_type);
@@ -597,7 +601,7 @@ static int read_segments(struct reader *r)
 	if (nloads && !(r->ranges = calloc(nloads, sizeof(*r->ranges))))
 		return RFAIL(r, "out of memory");
 	for (size_t i = 0; i < phnum; i++) {
-		const Elf64_Phdr *p = &ph[i];
+		const GElf_Phdr *p = &ph[i];
 		if (p->p_type != PT_LOAD)
 			continue;
 		uint64_t k = r->nranges;
@@ -616,6 +620,17 @@ static int read_segments(struct reader *r)
 			.addr = p->p_paddr, .size = p->p_filesz, .data = r->buf + p->p_offset };
 	}
 	return 0;
+}
+
+static int read_segments(struct reader *r)
+{
+	size_t phnum;
+	GElf_Phdr *ph = read_phdrs(r, &phnum);
+	if (!ph)
+		return -1;
+	int rc = check_segments(r, ph, phnum);
+	free(ph);
+	return rc;
 }
 
 static const struct in_note *note_of(const struct reader *r, uint32_t type)

@@ -19,6 +19,7 @@
 #include "tests/elf/forge.h"
 #include "tests/elf/sample.h"
 #include "tests/elf/scratch.h"
+#include "tests/elf/seeds.h"
 
 static uint64_t le(const uint8_t *p, int bytes)
 {
@@ -413,6 +414,31 @@ START_TEST(test_write_refuses)
 }
 END_TEST
 
+/* ---- the fuzzer's seeds -------------------------------------------------------- */
+
+START_TEST(test_fuzz_seeds)
+{
+	/* The committed seeds read, stay small, and are what `make snapshot-seeds` writes. */
+	const char *src = getenv("srcdir");
+	char err[512] = "";
+	ck_assert_msg(seeds_write(scratch_path(""), err, sizeof(err)) == 0, "%s", err);
+	for (int i = 0; seeds_names[i]; i++) {
+		char committed[1024];
+		snprintf(committed, sizeof(committed), "%s/tests/fuzz/snapshot-corpus/%s", src ? src : ".",
+			 seeds_names[i]);
+		size_t len, fresh_len;
+		uint8_t *bytes = scratch_slurp(committed, &len);
+		uint8_t *fresh = scratch_slurp(scratch_path(seeds_names[i]), &fresh_len);
+		ck_assert_uint_lt(len, 64 << 10);
+		ck_assert_msg(len == fresh_len && !memcmp(bytes, fresh, len),
+			      "%s is out of date: run `make snapshot-seeds`", committed);
+		snapfile_free(read_ok(committed));
+		free(bytes);
+		free(fresh);
+	}
+}
+END_TEST
+
 Suite *elf_roundtrip_suite(void)
 {
 	Suite *s = suite_create("snapfile: round trip");
@@ -427,6 +453,7 @@ Suite *elf_roundtrip_suite(void)
 	tcase_add_test(tc, test_file_size);
 	tcase_add_test(tc, test_many_ranges);
 	tcase_add_test(tc, test_write_refuses);
+	tcase_add_test(tc, test_fuzz_seeds);
 	suite_add_tcase(s, tc);
 	return s;
 }

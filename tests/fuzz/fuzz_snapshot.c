@@ -1,0 +1,51 @@
+/*
+ * libFuzzer harness for the snapshot-file reader: any bytes must give a snapshot
+ * whose every pointer stays inside the input, or an error naming the file, never a
+ * crash, a leak or an out-of-bounds read. Seeds: tests/fuzz/snapshot-corpus/.
+ */
+#include <config.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "sim/elf/snapfile.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Inside [data, data + size): what the reader promises for ranges and state. */
+static int inside(const void *p, uint64_t n, const uint8_t *data, size_t size)
+{
+	uintptr_t b = (uintptr_t)p, lo = (uintptr_t)data, hi = lo + size;
+	return b >= lo && b <= hi && n <= hi - b;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct gpusim_snapshot sentinel, *snap = &sentinel;
+	char err[512] = "";
+	static const char name[] = "fuzz.elf";
+
+	if (snapfile_read_mem(data, size, name, &snap, err, sizeof(err))) {
+		if (snap != &sentinel || strncmp(err, "fuzz.elf: ", 10) || !err[10])
+			__builtin_trap();
+		return 0;
+	}
+	/* Read every byte it points to: ASan checks the bounds, the sum keeps the reads. */
+	volatile uint8_t sink = 0;
+	for (uint64_t i = 0; i < snap->nranges; i++) {
+		const struct gpusim_snapshot_range *r = &snap->ranges[i];
+		if (!inside(r->data, r->size, data, size))
+			__builtin_trap();
+		for (uint64_t k = 0; k < r->size; k += 4096)
+			sink ^= ((const uint8_t *)r->data)[k];
+	}
+	if (snap->state_size && !inside(snap->state, snap->state_size, data, size))
+		__builtin_trap();
+	for (uint64_t i = 0; i < snap->nallocs; i++)
+		if (!memchr(snap->allocs[i].name, '\0', sizeof(snap->allocs[i].name)))
+			__builtin_trap();
+	(void)sink;
+	snapfile_free(snap);
+	return 0;
+}
