@@ -87,6 +87,12 @@ struct gpusim_snapshot {
 	 * opaque, and a restore validates every field of it. */
 	const void *state;
 	uint64_t state_size;
+
+	/* Bytes of the program that took the snapshot, kept beside the device state
+	 * (gpusim run keeps its scenario's names and written ranges there, see
+	 * sim/scenario/LANGUAGE.md). libkmt neither writes nor reads them. */
+	const void *client;
+	uint64_t client_size;
 };
 
 /* Take a snapshot of an adapter (GPU work still queued stays queued). The ranges
@@ -123,6 +129,13 @@ struct gpusim_handle_map {
 NTSTATUS gpusim_snapshot_restore(const struct gpusim_snapshot *snap, LUID *luid,
 				 struct gpusim_handle_map **map, size_t *nmap, char *err,
 				 size_t errlen);
+
+/* What D3DKMTCreateContext returned for a legacy context (command buffer,
+ * allocation and patch lists): for a process that did not create it, such as
+ * one that restored a snapshot. The buffers come back zeroed: they are the
+ * creating process's scratch memory, not device state.
+ * STATUS_INVALID_PARAMETER for anything but a legacy context handle. */
+NTSTATUS gpusim_context_buffers(D3DKMT_HANDLE context, D3DKMT_CREATECONTEXT *out);
 
 #ifdef __cplusplus
 }
