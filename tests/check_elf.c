@@ -1,6 +1,6 @@
 /*
  * Runs every Check suite of the ELF files of sim/elf/: snapshot files written and
- * read back, and the reader's refusals. `check_elf --write-seeds DIR` writes the
+ * read back, the reader's refusals, and real adapters through a file. `check_elf --write-seeds DIR` writes the
  * snapshot fuzzer's seed corpus instead (make snapshot-seeds).
  */
 #include <config.h>
@@ -30,6 +30,7 @@ int main(int argc, char **argv)
 		return write_seeds(argv[2]);
 	SRunner *sr = srunner_create(elf_roundtrip_suite());
 	srunner_add_suite(sr, elf_badinput_suite());
+	srunner_add_suite(sr, elf_adapter_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -2,7 +2,8 @@
  * Snapshot files as ELF64 core files (sim/elf/SNAPSHOT.md): the headers and the
  * notes go through libelf, the memory ranges straight from the device's memory to
  * the file with pwritev at offsets the layout reserved; reading maps the file and
- * leaves ranges and state pointing into the mapping, so a GiB costs no copy.
+ * leaves ranges, state and client bytes pointing into the mapping, so a GiB costs
+ * no copy.
  */
 #include <config.h>
 
@@ -152,6 +153,10 @@ static int encode_notes(const struct gpusim_snapshot *snap, const char *config, 
 	n = &notes[SNAPFILE_NT_STATE - SNAPFILE_NT_FIRST];
 	n->desc = snap->state;
 	n->size = snap->state_size;
+
+	n = &notes[SNAPFILE_NT_CLIENT - SNAPFILE_NT_FIRST];
+	n->desc = snap->client;
+	n->size = snap->client_size;
 	return 0;
 }
 
@@ -358,6 +363,8 @@ static const char *over_limits(const struct gpusim_snapshot *snap)
 		return "too many events for one note";
 	if (snap->state_size > max)
 		return "state too large for one note";
+	if (snap->client_size > max)
+		return "client bytes too large for one note";
 	return NULL;
 }
 
@@ -420,7 +427,7 @@ int snapfile_write(const char *path, const struct gpusim_snapshot *snap, char *e
 /* ---- reading ------------------------------------------------------------------ */
 
 /* What snapfile_read / snapfile_read_mem hand out: the snapshot, the tables it
- * points to, and the mapping its ranges and state point into. */
+ * points to, and the mapping its ranges, state and client bytes point into. */
 struct owned {
 	struct gpusim_snapshot snap;
 	void *map;
@@ -668,7 +675,7 @@ static int check_notes(struct reader *r, struct snapfile_header *h, struct gpusi
 	if (h->reserved)
 		return RFAIL(r, "HEADER note: reserved field is %" PRIu32 " (expected 0)", h->reserved);
 	for (uint32_t t = SNAPFILE_NT_FIRST; t < SNAPFILE_NT_FIRST + SNAPFILE_NOTE_COUNT; t++)
-		if (!note_of(r, t)->seen)
+		if (!note_of(r, t)->seen && t != SNAPFILE_NT_CLIENT)
 			return RFAIL(r, "missing %s note", snapfile_note_name(t));
 
 	const struct in_note *cn = note_of(r, SNAPFILE_NT_CONFIG);
@@ -739,6 +746,10 @@ static int decode(struct reader *r, const struct snapfile_header *h, const struc
 	r->ranges = NULL;
 	s->state = h->state_size ? note_of(r, SNAPFILE_NT_STATE)->desc : NULL;
 	s->state_size = h->state_size;
+	/* CLIENT is optional: its size is its own, the header does not count it. */
+	const struct in_note *client = note_of(r, SNAPFILE_NT_CLIENT);
+	s->client = client->seen && client->size ? client->desc : NULL;
+	s->client_size = s->client ? client->size : 0;
 	return 0;
 }
 

@@ -164,5 +164,7 @@ int snapfile_check(const struct gpusim_snapshot *snap, char *why, size_t whylen)
 		return fail(why, whylen, "no event table for %" PRIu32 " events", snap->nevents);
 	if (snap->state_size && !snap->state)
 		return fail(why, whylen, "no state bytes for a state of %" PRIu64 " bytes", snap->state_size);
+	if (snap->client_size && !snap->client)
+		return fail(why, whylen, "no client bytes for %" PRIu64 " bytes of client data", snap->client_size);
 	return 0;
 }

@@ -9,5 +9,6 @@
 
 Suite *elf_roundtrip_suite(void); /* write and read back, the layout, readelf, size, writer refusals */
 Suite *elf_badinput_suite(void);  /* every refusal of the reader, truncations, random damage */
+Suite *elf_adapter_suite(void);   /* gpusim_snapshot_take -> file -> gpusim_snapshot_restore */
 
 #endif

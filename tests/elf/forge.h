@@ -22,6 +22,7 @@ enum {
 	FORGE_NT_ALLOCATIONS,
 	FORGE_NT_EVENTS,
 	FORGE_NT_STATE,
+	FORGE_NT_CLIENT,
 };
 
 #define FORGE_MAX_NOTES 16
@@ -59,7 +60,7 @@ void forge_le32(uint8_t *p, uint32_t v);
 void forge_le64(uint8_t *p, uint64_t v);
 
 /* The file SNAPSHOT.md says s is: notes in order HEADER, CONFIG (config_text),
- * STATS, REGISTERS, GART, ALLOCATIONS, EVENTS, STATE; a PT_NOTE then a PT_LOAD
+ * STATS, REGISTERS, GART, ALLOCATIONS, EVENTS, STATE, CLIENT; a PT_NOTE then a PT_LOAD
  * per range. */
 void forge_from_snapshot(struct forge *f, const struct gpusim_snapshot *s, const char *config_text);
 void forge_free(struct forge *f);

@@ -129,6 +129,8 @@ void sample_build(struct sample *s)
 	}
 	for (int i = 0; i < SAMPLE_STATE; i++)
 		s->state[i] = (uint8_t)(i * 7 + 3);
+	for (int i = 0; i < SAMPLE_CLIENT; i++)
+		s->client[i] = (uint8_t)(0xc0 ^ i);
 
 	g->regs = s->regs;
 	g->nregs = SAMPLE_NREGS;
@@ -142,6 +144,8 @@ void sample_build(struct sample *s)
 	g->nranges = SAMPLE_NRANGES;
 	g->state = s->state;
 	g->state_size = SAMPLE_STATE;
+	g->client = s->client;
+	g->client_size = SAMPLE_CLIENT;
 }
 
 void sample_free(struct sample *s)
@@ -211,4 +215,6 @@ void sample_assert_equal(const struct gpusim_snapshot *a, const struct gpusim_sn
 	}
 	ck_assert_uint_eq(a->state_size, b->state_size);
 	ck_assert_msg(!a->state_size || !memcmp(a->state, b->state, a->state_size), "state bytes differ");
+	ck_assert_uint_eq(a->client_size, b->client_size);
+	ck_assert_msg(!a->client_size || !memcmp(a->client, b->client, a->client_size), "client bytes differ");
 }

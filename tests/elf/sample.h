@@ -1,7 +1,8 @@
 /*
  * A snapshot built by hand for the snapshot-file tests and the fuzz seeds: a
  * non-default configuration, every table filled, patterned memory ranges in VRAM
- * and system memory (at both ends of each), and a state blob of odd length.
+ * and system memory (at both ends of each), and state and client blobs of odd
+ * lengths.
  */
 #ifndef TESTS_ELF_SAMPLE_H
 #define TESTS_ELF_SAMPLE_H
@@ -16,6 +17,7 @@
 #define SAMPLE_NEVENTS 5
 #define SAMPLE_NRANGES 5
 #define SAMPLE_STATE 1001
+#define SAMPLE_CLIENT 77
 
 struct sample {
 	struct gpusim_snapshot snap;
@@ -26,6 +28,7 @@ struct sample {
 	struct gpusim_snapshot_range ranges[SAMPLE_NRANGES];
 	uint8_t *mem;   /* the ranges' bytes, back to back */
 	uint8_t state[SAMPLE_STATE];
+	uint8_t client[SAMPLE_CLIENT];
 };
 
 /* The CONFIG text the sample's configuration must be written as, to the byte. */

@@ -10,7 +10,7 @@
 /* The seeds' file names, NULL-terminated. */
 extern const char *const seeds_names[];
 
-/* Write every seed into dir. 0, or -1 with "PATH: problem" in err. */
+/* Write every seed into dir (calls gpusim_reset). 0, or -1 with "PATH: problem" in err. */
 int seeds_write(const char *dir, char *err, size_t errlen);
 
 #endif

@@ -139,19 +139,19 @@ END_TEST
 
 START_TEST(test_truncated_note)
 {
-	/* A note whose description runs past the segment's end... */
-	struct forge_note *n = forge_find(&F, FORGE_NT_STATE);
+	/* A note whose description runs past the segment's end (CLIENT is the last)... */
+	struct forge_note *n = forge_find(&F, FORGE_NT_CLIENT);
 	n->descsz_set = true;
-	n->descsz = SAMPLE_STATE + 4096;
-	refused(&F, "runs past its end (name 7 bytes, description 5097 bytes");
+	n->descsz = SAMPLE_CLIENT + 4096;
+	refused(&F, "runs past its end (name 7 bytes, description 4173 bytes");
 	n->descsz_set = false;
 
 	/* ...and a segment that ends inside a note header. */
 	size_t len;
 	uint8_t *buf = baseline(&len);
 	uint64_t nsize = le(phdr(buf, 0) + 32, 8);
-	uint64_t state_note = 12 + 8 + ((SAMPLE_STATE + 3) & ~3u);
-	forge_le64(phdr(buf, 0) + 32, nsize - state_note + 6);
+	uint64_t last_note = 12 + 8 + ((SAMPLE_CLIENT + 3) & ~3u);
+	forge_le64(phdr(buf, 0) + 32, nsize - last_note + 6);
 	refused_bytes(buf, len, "truncated note at offset");
 	free(buf);
 }
@@ -260,6 +260,26 @@ START_TEST(test_no_state_note)
 }
 END_TEST
 
+START_TEST(test_client_note_optional)
+{
+	/* A file without CLIENT (written before it existed) reads, with no client bytes. */
+	forge_drop(&F, FORGE_NT_CLIENT);
+	size_t len;
+	uint8_t *buf = baseline(&len);
+	struct gpusim_snapshot *snap;
+	char err[256] = "";
+	ck_assert_msg(snapfile_read_mem(buf, len, "mem", &snap, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_ptr_null(snap->client);
+	ck_assert_uint_eq(snap->client_size, 0);
+	snapfile_free(snap);
+	free(buf);
+	/* Twice is once too many. */
+	forge_add(&F, "GPUSIM", FORGE_NT_CLIENT, "ab", 2);
+	forge_add(&F, "GPUSIM", FORGE_NT_CLIENT, "cd", 2);
+	refused(&F, "duplicate CLIENT note");
+}
+END_TEST
+
 START_TEST(test_duplicate_note)
 {
 	struct forge_note *n = forge_find(&F, FORGE_NT_REGISTERS);
@@ -281,8 +301,8 @@ START_TEST(test_other_notes)
 	snapfile_free(snap);
 	free(buf);
 
-	forge_add(&F, "GPUSIM", FORGE_NT_STATE + 1, "", 0);
-	refused(&F, "unknown GPUSIM note type 0x47500009");
+	forge_add(&F, "GPUSIM", FORGE_NT_CLIENT + 1, "", 0);
+	refused(&F, "unknown GPUSIM note type 0x4750000a");
 }
 END_TEST
 
@@ -606,6 +626,7 @@ Suite *elf_badinput_suite(void)
 	tcase_add_test(tc, test_missing_notes);
 	tcase_add_test(tc, test_no_state_note);
 	tcase_add_test(tc, test_duplicate_note);
+	tcase_add_test(tc, test_client_note_optional);
 	tcase_add_test(tc, test_other_notes);
 	tcase_add_test(tc, test_unknown_version);
 	tcase_add_test(tc, test_note_sizes);
