@@ -152,6 +152,10 @@ static int encode_notes(const struct gpusim_snapshot *snap, const char *config, 
 	n = &notes[SNAPFILE_NT_STATE - SNAPFILE_NT_FIRST];
 	n->desc = snap->state;
 	n->size = snap->state_size;
+
+	n = &notes[SNAPFILE_NT_CLIENT - SNAPFILE_NT_FIRST];
+	n->desc = snap->client;
+	n->size = snap->client ? snap->client_size : 0;
 	return 0;
 }
 
@@ -653,7 +657,7 @@ static int check_notes(struct reader *r, struct snapfile_header *h, struct gpusi
 	if (h->reserved)
 		return RFAIL(r, "HEADER note: reserved field is %" PRIu32 " (expected 0)", h->reserved);
 	for (uint32_t t = SNAPFILE_NT_FIRST; t < SNAPFILE_NT_FIRST + SNAPFILE_NOTE_COUNT; t++)
-		if (!note_of(r, t)->seen)
+		if (!note_of(r, t)->seen && t != SNAPFILE_NT_CLIENT)
 			return RFAIL(r, "missing %s note", snapfile_note_name(t));
 
 	const struct in_note *cn = note_of(r, SNAPFILE_NT_CONFIG);
@@ -724,6 +728,9 @@ static int decode(struct reader *r, const struct snapfile_header *h, const struc
 	r->ranges = NULL;
 	s->state = h->state_size ? note_of(r, SNAPFILE_NT_STATE)->desc : NULL;
 	s->state_size = h->state_size;
+	const struct in_note *client = note_of(r, SNAPFILE_NT_CLIENT);
+	s->client = client->seen && client->size ? client->desc : NULL;
+	s->client_size = s->client ? client->size : 0;
 	return 0;
 }
 

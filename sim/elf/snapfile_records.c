@@ -65,6 +65,7 @@ const char *snapfile_note_name(uint32_t type)
 {
 	static const char *const names[SNAPFILE_NOTE_COUNT] = {
 		"HEADER", "CONFIG", "STATS", "REGISTERS", "GART", "ALLOCATIONS", "EVENTS", "STATE",
+		"CLIENT",
 	};
 	if (type < SNAPFILE_NT_FIRST || type - SNAPFILE_NT_FIRST >= SNAPFILE_NOTE_COUNT)
 		return NULL;

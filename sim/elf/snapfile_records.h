@@ -23,9 +23,10 @@ enum snapfile_note_type {
 	SNAPFILE_NT_ALLOCATIONS,
 	SNAPFILE_NT_EVENTS,
 	SNAPFILE_NT_STATE,
+	SNAPFILE_NT_CLIENT,   /* optional: the bytes of the program that took it */
 };
 #define SNAPFILE_NT_FIRST SNAPFILE_NT_HEADER
-#define SNAPFILE_NOTE_COUNT 8 /* every type above, each exactly once */
+#define SNAPFILE_NOTE_COUNT 9 /* every type above, each once; all but CLIENT required */
 
 /* Sizes of the fixed records, in bytes. */
 #define SNAPFILE_HEADER_SIZE 56

@@ -149,6 +149,7 @@ void forge_from_snapshot(struct forge *f, const struct gpusim_snapshot *s, const
 		forge_le32(q + 60, e->preferred);
 	}
 	forge_add(f, "GPUSIM", FORGE_NT_STATE, s->state, (size_t)s->state_size);
+	forge_add(f, "GPUSIM", FORGE_NT_STATE + 1, s->client, s->client ? (size_t)s->client_size : 0);
 
 	f->segs[f->nsegs++] = (struct forge_seg){ .type = PT_NOTE, .align = 4, .note = true };
 	for (uint64_t i = 0; i < s->nranges; i++) {

@@ -222,7 +222,7 @@ START_TEST(test_readelf)
 	struct readelf_load loads[SAMPLE_NRANGES + 1];
 	int nloads = 0, nnotes = 0, nnote_segments = 0;
 	bool core = false;
-	uint64_t note_sizes[8];
+	uint64_t note_sizes[9];
 	char line[512];
 	while (fgets(line, sizeof(line), p)) {
 		char type[32], owner[32];
@@ -240,7 +240,7 @@ START_TEST(test_readelf)
 		} else if (strstr(line, "Unknown note type: (0x4750000") &&
 			   sscanf(line, " %31s 0x%" SCNx64, owner, &size) == 2) {
 			ck_assert_str_eq(owner, "GPUSIM");
-			ck_assert_int_lt(nnotes, 8);
+			ck_assert_int_lt(nnotes, 9);
 			note_sizes[nnotes++] = size;
 		}
 	}
@@ -258,12 +258,12 @@ START_TEST(test_readelf)
 		ck_assert_uint_eq(loads[i].align, 4096);
 		ck_assert_uint_eq(loads[i].offset % 4096, 0);
 	}
-	const uint64_t want[8] = {
+	const uint64_t want[9] = {
 		56, strlen(sample_config_text) + 1, 272, 8 * SAMPLE_NREGS, 16 * SAMPLE_NGART,
-		88 * SAMPLE_NALLOCS, 64 * SAMPLE_NEVENTS, SAMPLE_STATE,
+		88 * SAMPLE_NALLOCS, 64 * SAMPLE_NEVENTS, SAMPLE_STATE, 0 /* CLIENT, empty */,
 	};
-	ck_assert_int_eq(nnotes, 8);
-	for (int i = 0; i < 8; i++)
+	ck_assert_int_eq(nnotes, 9);
+	for (int i = 0; i < 9; i++)
 		ck_assert_uint_eq(note_sizes[i], want[i]);
 	sample_free(&s);
 }
