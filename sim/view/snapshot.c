@@ -36,10 +36,14 @@ struct build {
 	bool failed;
 };
 
+/* By handle, then by place in the table, so that of two rows of one handle the
+ * first in the table is the one kept, whatever qsort does with equal keys. */
 static int handle_order(const void *x, const void *y)
 {
 	const struct row *a = x, *b = y;
-	return a->a->handle < b->a->handle ? -1 : a->a->handle > b->a->handle;
+	if (a->a->handle != b->a->handle)
+		return a->a->handle < b->a->handle ? -1 : 1;
+	return a->a < b->a ? -1 : a->a > b->a;
 }
 
 static int time_order(const void *x, const void *y)
