@@ -23,7 +23,7 @@ static bool default_made;
 static bool trace_env_used;
 
 /* Which device made each recent render submission, to blame a page fault. */
-#define BLAME_SLOTS 4096
+#define BLAME_SLOTS KMT_BLAME_SLOTS
 static struct { uint64_t fence; D3DKMT_HANDLE dev; struct kmt_adapter *ad; } blame[BLAME_SLOTS];
 
 void kmt_blame_record(struct kmt_adapter *ad, uint64_t fence, D3DKMT_HANDLE dev)
@@ -31,6 +31,15 @@ void kmt_blame_record(struct kmt_adapter *ad, uint64_t fence, D3DKMT_HANDLE dev)
 	blame[fence % BLAME_SLOTS].fence = fence;
 	blame[fence % BLAME_SLOTS].dev = dev;
 	blame[fence % BLAME_SLOTS].ad = ad;
+}
+
+bool kmt_blame_get(struct kmt_adapter *ad, uint32_t i, uint64_t *fence, D3DKMT_HANDLE *dev)
+{
+	if (i >= BLAME_SLOTS || blame[i].ad != ad)
+		return false;
+	*fence = blame[i].fence;
+	*dev = blame[i].dev;
+	return true;
 }
 
 struct kmt_adapter *kmt_adapters(void)

@@ -36,6 +36,9 @@ enum kmt_type {
 /* 0x40000000 | index << 6 | generation (1..63): never 0, and a stale handle is
  * told from a live one by its generation. */
 D3DKMT_HANDLE kmt_handle_new(enum kmt_type type, void *obj);
+/* The same, always in a never-used slot: a restore hands out handles in the order
+ * of the snapshot's, so walks of the table visit objects in the same order. */
+D3DKMT_HANDLE kmt_handle_new_fresh(enum kmt_type type, void *obj);
 /* The next live object of a type after *cursor (start at 0); NULL at the end.
  * Objects may be freed during the walk. */
 void *kmt_handle_iter(enum kmt_type type, uint32_t *cursor);
@@ -158,6 +161,11 @@ int kmt_adapter_create(const struct gpusim_config *cfg, struct kmt_adapter **out
 void kmt_adapter_destroy(struct kmt_adapter *ad);
 void kmt_adapter_ensure_default(void);
 void kmt_adapter_poll(struct kmt_adapter *ad); /* collect faults, signal fences */
+/* The statistics as the books stand (no poll: looking changes nothing). */
+void kmt_adapter_stats(struct kmt_adapter *ad, struct gpusim_stats *out);
+/* The blame slot i (0 .. KMT_BLAME_SLOTS-1) if it belongs to ad: for snapshots. */
+#define KMT_BLAME_SLOTS 4096u
+bool kmt_blame_get(struct kmt_adapter *ad, uint32_t i, uint64_t *fence, D3DKMT_HANDLE *dev);
 void kmt_emit(struct kmt_adapter *ad, const struct gpusim_event *ev);
 void kmt_emit_simple(struct kmt_adapter *ad, uint32_t type, uint32_t cause, D3DKMT_HANDLE dev,
 		     uint64_t value);
@@ -176,6 +184,8 @@ void kmt_device_destroy(struct kmt_device *dev);
 void kmt_alloc_destroy(struct kmt_alloc *a);
 void kmt_resource_destroy(struct kmt_resource *r);
 void kmt_context_destroy(struct kmt_context *c);
+/* api/device.c: a legacy context's command buffer and lists (-ENOMEM). */
+int kmt_context_buffers(struct kmt_context *c);
 void kmt_sync_destroy(struct kmt_sync *s);
 NTSTATUS kmt_status_from_errno(int err);
 

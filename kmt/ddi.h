@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <gpusim/hw.h>
+#include "kmt/snapshot/stream.h"
 
 /* What the driver reads out of an allocation's private driver data
  * (DxgkDdiCreateAllocation / DescribeAllocation). */
@@ -109,6 +110,11 @@ struct kmt_ddi {
 	/* Run until every engine is idle. */
 	void (*idle)(void *drv);
 	uint64_t (*now)(void *drv);
+	/* Snapshots: the driver's own books (not the device's: the core saves those),
+	 * and putting them back into a driver just started on a device that has had
+	 * its memory and state restored. -EINVAL with a sentence in err. */
+	void (*save_state)(void *drv, struct kmt_wstream *w);
+	int (*load_state)(void *drv, struct kmt_rstream *r, char *err, size_t errlen);
 };
 
 extern const struct kmt_ddi gsdrv_ddi;

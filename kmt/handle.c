@@ -37,10 +37,10 @@ void kmt_unlock(void)
 	pthread_mutex_unlock(&big_lock);
 }
 
-D3DKMT_HANDLE kmt_handle_new(enum kmt_type type, void *obj)
+static D3DKMT_HANDLE handle_new(enum kmt_type type, void *obj, bool fresh)
 {
 	uint32_t i;
-	if (free_head) {
+	if (free_head && !fresh) {
 		i = free_head - 1;
 		free_head = slots[i].next_free;
 	} else {
@@ -62,6 +62,16 @@ D3DKMT_HANDLE kmt_handle_new(enum kmt_type type, void *obj)
 	slots[i].obj = obj;
 	slots[i].next_free = 0;
 	return HANDLE_BASE | (i << GEN_BITS) | slots[i].gen;
+}
+
+D3DKMT_HANDLE kmt_handle_new(enum kmt_type type, void *obj)
+{
+	return handle_new(type, obj, false);
+}
+
+D3DKMT_HANDLE kmt_handle_new_fresh(enum kmt_type type, void *obj)
+{
+	return handle_new(type, obj, true);
 }
 
 static struct slot *lookup(D3DKMT_HANDLE h)

@@ -124,6 +124,13 @@ NTSTATUS gpusim_snapshot_restore(const struct gpusim_snapshot *snap, LUID *luid,
 				 struct gpusim_handle_map **map, size_t *nmap, char *err,
 				 size_t errlen);
 
+/* What D3DKMTCreateContext returned for a legacy context (command buffer,
+ * allocation and patch lists): for a process that did not create it, such as
+ * one that restored a snapshot. The buffers come back zeroed: they are the
+ * creating process's scratch memory, not device state.
+ * STATUS_INVALID_PARAMETER for anything but a legacy context handle. */
+NTSTATUS gpusim_context_buffers(D3DKMT_HANDLE context, D3DKMT_CREATECONTEXT *out);
+
 #ifdef __cplusplus
 }
 #endif

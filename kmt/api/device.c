@@ -5,9 +5,11 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <gpusim/snapshot.h>
 #include "kmt/core.h"
 
 /* What a legacy (D3DKMT_CREATECONTEXT) context hands out to fill per Render. The
@@ -126,6 +128,41 @@ static void context_free(struct kmt_context *c)
 	free(c);
 }
 
+int kmt_context_buffers(struct kmt_context *c)
+{
+	c->cmdbuf = calloc(1, CTX_CMDBUF_BYTES);
+	c->alloc_list = calloc(CTX_ALLOC_LIST_ENTRIES, sizeof(*c->alloc_list));
+	c->patch_list = calloc(CTX_PATCH_LIST_ENTRIES, sizeof(*c->patch_list));
+	if (!c->cmdbuf || !c->alloc_list || !c->patch_list)
+		return -ENOMEM;
+	c->cmdbuf_size = CTX_CMDBUF_BYTES;
+	c->alloc_list_size = CTX_ALLOC_LIST_ENTRIES;
+	c->patch_list_size = CTX_PATCH_LIST_ENTRIES;
+	return 0;
+}
+
+NTSTATUS gpusim_context_buffers(D3DKMT_HANDLE context, D3DKMT_CREATECONTEXT *out)
+{
+	NTSTATUS st = STATUS_INVALID_PARAMETER;
+	if (!out)
+		return st;
+	kmt_lock();
+	struct kmt_context *c = kmt_handle_get(context, KMT_T_CONTEXT);
+	if (c && c->cmdbuf) {
+		out->hContext = c->handle;
+		out->hDevice = c->dev->handle;
+		out->pCommandBuffer = c->cmdbuf;
+		out->CommandBufferSize = c->cmdbuf_size;
+		out->pAllocationList = c->alloc_list;
+		out->AllocationListSize = c->alloc_list_size;
+		out->pPatchLocationList = c->patch_list;
+		out->PatchLocationListSize = c->patch_list_size;
+		st = STATUS_SUCCESS;
+	}
+	kmt_unlock();
+	return st;
+}
+
 /* Make a context on the device behind hdev: with the buffers of a legacy
  * context, or none for a virtual one. Nothing is left behind on failure. */
 static NTSTATUS context_create(D3DKMT_HANDLE hdev, bool legacy, struct kmt_context **out)
@@ -140,17 +177,9 @@ static NTSTATUS context_create(D3DKMT_HANDLE hdev, bool legacy, struct kmt_conte
 	if (!c)
 		return STATUS_NO_MEMORY;
 	c->dev = dev;
-	if (legacy) {
-		c->cmdbuf = calloc(1, CTX_CMDBUF_BYTES);
-		c->alloc_list = calloc(CTX_ALLOC_LIST_ENTRIES, sizeof(*c->alloc_list));
-		c->patch_list = calloc(CTX_PATCH_LIST_ENTRIES, sizeof(*c->patch_list));
-		if (!c->cmdbuf || !c->alloc_list || !c->patch_list) {
-			context_free(c);
-			return STATUS_NO_MEMORY;
-		}
-		c->cmdbuf_size = CTX_CMDBUF_BYTES;
-		c->alloc_list_size = CTX_ALLOC_LIST_ENTRIES;
-		c->patch_list_size = CTX_PATCH_LIST_ENTRIES;
+	if (legacy && kmt_context_buffers(c)) {
+		context_free(c);
+		return STATUS_NO_MEMORY;
 	}
 	c->handle = kmt_handle_new(KMT_T_CONTEXT, c);
 	if (!c->handle) {

@@ -183,8 +183,18 @@ NTSTATUS gpusim_get_stats(LUID luid, struct gpusim_stats *out)
 	kmt_lock();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	if (ad) {
-		struct vidmm *mm = ad->mm;
 		kmt_adapter_poll(ad);
+		kmt_adapter_stats(ad, out);
+		st = STATUS_SUCCESS;
+	}
+	kmt_unlock();
+	return st;
+}
+
+void kmt_adapter_stats(struct kmt_adapter *ad, struct gpusim_stats *out)
+{
+	{
+		struct vidmm *mm = ad->mm;
 		memset(out, 0, sizeof(*out));
 		out->time_ns = hw_clock_now(ad->hw);
 		out->allocations = mm->stats.allocations;
@@ -211,10 +221,7 @@ NTSTATUS gpusim_get_stats(LUID luid, struct gpusim_stats *out)
 			out->seg[s].allocations = ss.allocations;
 			out->seg[s].fragmentation = ss.fragmentation;
 		}
-		st = STATUS_SUCCESS;
 	}
-	kmt_unlock();
-	return st;
 }
 
 NTSTATUS gpusim_query_allocation(D3DKMT_HANDLE allocation, struct gpusim_alloc_info *out)

@@ -101,4 +101,6 @@ const struct kmt_ddi gsdrv_ddi = {
 	.take_fault = gsdrv_take_fault,
 	.idle = gsdrv_idle,
 	.now = gsdrv_now,
+	.save_state = gsdrv_save_state,
+	.load_state = gsdrv_load_state,
 };

@@ -75,6 +75,10 @@ int gsdrv_submit(void *drv, const struct kmt_submission *sub, uint64_t *fence);
 int gsdrv_describe_allocation(void *drv, const void *priv, uint32_t priv_size,
 			      struct kmt_alloc_desc *out);
 
+/* state.c */
+void gsdrv_save_state(void *drv, struct kmt_wstream *w);
+int gsdrv_load_state(void *drv, struct kmt_rstream *r, char *err, size_t errlen);
+
 static inline void gsdrv_lo_hi(uint32_t *out, uint64_t v)
 {
 	out[0] = (uint32_t)v;

@@ -776,3 +776,78 @@ int vidmm_suballoc_check(const struct vidmm_suballoc *sa, char *err, size_t errl
 			   (unsigned long long)blocks, (unsigned long long)spare, sa->fresh);
 	return 0;
 }
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+_Static_assert(sizeof(struct node) == sizeof(struct vidmm_suballoc_node),
+	       "the snapshot node is the node");
+_Static_assert(FL_COUNT == 64 && SL_COUNT == 32, "the snapshot state has 64 x 32 classes");
+
+void vidmm_suballoc_get_state(const struct vidmm_suballoc *sa, struct vidmm_suballoc_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->pages = sa->pages;
+	st->fresh = sa->fresh;
+	st->spare = sa->spare;
+	st->nspare = sa->nspare;
+	st->used = sa->used;
+	st->nalloc = sa->nalloc;
+	st->nfree = sa->nfree;
+	st->fl_map = sa->fl_map;
+	memcpy(st->sl_map, sa->sl_map, sizeof(st->sl_map));
+	memcpy(st->head, sa->head, sizeof(st->head));
+	st->nodes = (const struct vidmm_suballoc_node *)sa->nodes;
+}
+
+int vidmm_suballoc_from_state(const struct vidmm_suballoc_state *st, uint64_t size,
+			      uint64_t granule, struct vidmm_suballoc **out, char *err,
+			      size_t errlen)
+{
+	struct vidmm_suballoc *sa;
+	int rc = vidmm_suballoc_create(size, granule, &sa);
+	if (rc)
+		return rc;
+	if (st->pages != sa->pages || st->fresh == 0 || st->fresh > MAX_NODES) {
+		if (err && errlen)
+			snprintf(err, errlen, "the sub-allocator state is for %llu granules and %u nodes, "
+				 "the segment has %llu granules", (unsigned long long)st->pages,
+				 st->fresh, (unsigned long long)sa->pages);
+		vidmm_suballoc_destroy(sa);
+		return -EINVAL;
+	}
+	uint64_t cap = ((uint64_t)st->fresh + 63) & ~63ull;
+	struct node *nodes = node_array_alloc((size_t)cap * sizeof(struct node));
+	uint64_t *bits = calloc((size_t)cap / 64, sizeof(uint64_t));
+	if (!nodes || !bits) {
+		free(nodes);
+		free(bits);
+		vidmm_suballoc_destroy(sa);
+		return -ENOMEM;
+	}
+	memcpy(nodes, st->nodes, (size_t)st->fresh * sizeof(struct node));
+	for (uint32_t n = 0; n < st->fresh; n++)
+		if (nodes[n].free_prev == MARK_USED)
+			bits[n >> 6] |= 1ull << (n & 63);
+	free(sa->nodes);
+	free(sa->used_bits);
+	sa->nodes = nodes;
+	sa->used_bits = bits;
+	sa->cap = (uint32_t)cap;
+	sa->fresh = st->fresh;
+	sa->spare = st->spare;
+	sa->nspare = st->nspare;
+	sa->hint = 0;
+	sa->used = st->used;
+	sa->nalloc = st->nalloc;
+	sa->nfree = st->nfree;
+	sa->fl_map = st->fl_map;
+	memcpy(sa->sl_map, st->sl_map, sizeof(sa->sl_map));
+	memcpy(sa->head, st->head, sizeof(sa->head));
+	/* The check walks every chain with bounds, so garbage is refused, not followed. */
+	if ((rc = vidmm_suballoc_check(sa, err, errlen))) {
+		vidmm_suballoc_destroy(sa);
+		return -EINVAL;
+	}
+	*out = sa;
+	return 0;
+}

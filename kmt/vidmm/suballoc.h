@@ -113,4 +113,34 @@ int vidmm_suballoc_foreach(const struct vidmm_suballoc *sa,
  */
 int vidmm_suballoc_check(const struct vidmm_suballoc *sa, char *err, size_t errlen);
 
+/*
+ * Snapshots. The allocator's exact state as plain data: the blocks (one node per
+ * used slot, named by id), the class lists' heads and their order, the released
+ * slots. Restoring it (rather than re-placing the live ranges) keeps every future
+ * answer identical, since TLSF takes the head of a class list and list order is
+ * history. Nodes: off/len in granules; links are node ids, 0xFFFFFFFF for none;
+ * free_prev 0xFFFFFFFE marks an allocated block, 0xFFFFFFFD a released slot.
+ */
+struct vidmm_suballoc_node {
+	uint64_t off, len;
+	uint32_t phys_prev, phys_next, free_prev, free_next;
+};
+struct vidmm_suballoc_state {
+	uint64_t pages;          /* segment size in granules */
+	uint32_t fresh;          /* slots used so far = number of nodes */
+	uint32_t spare, nspare;  /* released slots: list head, length */
+	uint64_t used, nalloc, nfree;
+	uint64_t fl_map;
+	uint32_t sl_map[64];
+	uint32_t head[64][32];
+	const struct vidmm_suballoc_node *nodes; /* fresh of them */
+};
+/* The state of sa; nodes points into sa until it changes. */
+void vidmm_suballoc_get_state(const struct vidmm_suballoc *sa, struct vidmm_suballoc_state *st);
+/* A new allocator for [0, size) in state st, checked whole (vidmm_suballoc_check):
+ * 0, -EINVAL with a sentence in err when st is inconsistent, -ENOMEM. */
+int vidmm_suballoc_from_state(const struct vidmm_suballoc_state *st, uint64_t size,
+			      uint64_t granule, struct vidmm_suballoc **out, char *err,
+			      size_t errlen);
+
 #endif /* KMT_VIDMM_SUBALLOC_H */

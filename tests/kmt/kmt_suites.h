@@ -12,6 +12,7 @@ Suite *kmt_residency_suite(void);    /* MakeResident/Evict, budgets, locks, prio
 Suite *kmt_submit_suite(void);       /* Render, patching, faults, sync objects */
 Suite *kmt_events_suite(void);       /* events and statistics */
 Suite *kmt_virt_suite(void);         /* 4x oversubscription, byte for byte */
+Suite *kmt_snapshot_suite(void);     /* snapshot, restore, damaged state */
 Suite *kmt_property_suite(void);     /* randomized invariants */
 
 #endif

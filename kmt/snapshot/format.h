@@ -1,0 +1,37 @@
+/*
+ * The layout of libkmt's resume state (struct gpusim_snapshot's `state`): the
+ * section tags and the version, shared by the writer (take.c) and the reader
+ * (restore.c), which must walk the sections in the same order.
+ *
+ *   "GSKM" version
+ *   "HWST" the device's non-memory state (hw_device_state)
+ *   "GSDV" the driver's books (ddi->save_state)
+ *   "VIMM" the memory manager: counters, segments with their sub-allocators
+ *   "ADPT" the adapter: removed, fault and submit counters, fault blame
+ *   "DEVS" devices, in the adapter's list order
+ *   "SYNC" sync objects, "CTXS" contexts, "RESS" resources (each in device order)
+ *   "MEMS" memory objects (one per kmt_mem; shared ones once)
+ *   "ALCS" allocation handles, ascending
+ *   "PLCY" the eviction policy's order, per segment
+ *   "END."
+ */
+#ifndef KMT_SNAPSHOT_FORMAT_H
+#define KMT_SNAPSHOT_FORMAT_H
+
+#define KMT_STATE_VERSION 1u
+
+#define TAG4(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define TAG_MAGIC TAG4('G', 'S', 'K', 'M')
+#define TAG_HW TAG4('H', 'W', 'S', 'T')
+#define TAG_VIDMM TAG4('V', 'I', 'M', 'M')
+#define TAG_ADAPTER TAG4('A', 'D', 'P', 'T')
+#define TAG_DEVICES TAG4('D', 'E', 'V', 'S')
+#define TAG_SYNCS TAG4('S', 'Y', 'N', 'C')
+#define TAG_CONTEXTS TAG4('C', 'T', 'X', 'S')
+#define TAG_RESOURCES TAG4('R', 'E', 'S', 'S')
+#define TAG_MEMS TAG4('M', 'E', 'M', 'S')
+#define TAG_ALLOCS TAG4('A', 'L', 'C', 'S')
+#define TAG_POLICY TAG4('P', 'L', 'C', 'Y')
+#define TAG_END TAG4('E', 'N', 'D', '.')
+
+#endif

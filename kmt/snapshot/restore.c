@@ -1,0 +1,1111 @@
+/*
+ * Restoring a snapshot into a new adapter: memory, device state, driver books,
+ * memory manager and every kernel object, renamed with fresh handles. Everything
+ * read is checked before anything is built, so a damaged or hostile snapshot is
+ * refused with a sentence and leaves nothing behind.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gpusim/snapshot.h>
+#include "kmt/core.h"
+#include "kmt/snapshot/format.h"
+#include "kmt/snapshot/stream.h"
+
+/* ---- records as read ------------------------------------------------------- */
+
+struct dev_rec {
+	D3DKMT_HANDLE h;
+	uint64_t resident_bytes[2];
+	uint32_t faulted;
+	struct kmt_fault_info fault;
+	struct kmt_device *obj;
+};
+
+struct sync_rec {
+	D3DKMT_HANDLE h, dev;
+	uint32_t type, has_cpu;
+	uint64_t value, cpu, pending_value, pending_fence;
+	struct kmt_sync *obj;
+};
+
+struct ctx_rec {
+	D3DKMT_HANDLE h, dev;
+	uint32_t legacy;
+	uint64_t last_fence;
+	struct kmt_context *obj;
+};
+
+struct res_rec {
+	D3DKMT_HANDLE h, dev, share, origin;
+	uint32_t shared, opened_by;
+	const void *runtime, *driver;
+	uint64_t runtime_size, driver_size;
+	uint64_t nallocs;
+	const uint8_t *alloc_handles;   /* nallocs little-endian u32 */
+	struct kmt_resource *obj;
+};
+
+struct mem_rec {
+	uint32_t refs;
+	D3DKMT_HANDLE owner;            /* 0: held by a struct whose handle is gone */
+	struct gpusim_alloc_desc priv;
+	struct vidmm_alloc v;           /* the fields read; links and pointers unset */
+	uint32_t has_pages;
+	const uint8_t *pages;           /* size / 4K little-endian u64 */
+	uint32_t users, locks, resident;/* from the allocation records: handles, locks,
+					 * handles made resident */
+	struct kmt_alloc *holder;       /* the struct that embeds the memory */
+};
+
+struct alc_rec {
+	D3DKMT_HANDLE h, dev, res;
+	uint64_t mem;
+	uint32_t resident, locks;
+	struct kmt_alloc *obj;
+};
+
+/* Old handle -> object, sorted by old handle. */
+struct hmap {
+	D3DKMT_HANDLE old, new_h;
+	uint32_t type;                  /* enum kmt_type */
+	void *rec;                      /* the record */
+};
+
+struct rs {
+	struct kmt_adapter *ad;
+	struct kmt_rstream r;
+	char *err;
+	size_t errlen;
+	struct hw_device_state hs;
+	uint64_t *hs_tlb, *hs_free, *hs_bad;
+	uint32_t blame_n;
+	uint64_t *blame_fence;
+	D3DKMT_HANDLE *blame_dev;
+	struct dev_rec *devs;
+	uint64_t ndevs;
+	struct sync_rec *syncs;
+	uint64_t nsyncs;
+	struct ctx_rec *ctxs;
+	uint64_t nctxs;
+	struct res_rec *ress;
+	uint64_t nress;
+	struct mem_rec *mems;
+	uint64_t nmems;
+	struct alc_rec *allocs;
+	uint64_t nallocs;
+	uint64_t *policy[GPUSIM_SEG_COUNT + 1];
+	uint64_t npolicy[GPUSIM_SEG_COUNT + 1];
+	struct hmap *map;
+	size_t nmap;
+	/* adapter fields */
+	uint32_t removed, has_fault;
+	uint64_t faults, submits, fence_seen;
+	struct kmt_fault_info last_fault;
+	bool nomem;
+};
+
+static int fail(struct rs *s, const char *fmt, ...)
+{
+	if (s->err && s->errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(s->err, s->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static int cut(struct rs *s)
+{
+	return fail(s, "the resume state is damaged or cut short (in its %s section)",
+		    s->r.where ? s->r.where : "first");
+}
+
+static void *alloc_array(struct rs *s, uint64_t n, size_t size)
+{
+	void *p = calloc(n ? (size_t)n : 1, size);
+	if (!p)
+		s->nomem = true;
+	return p;
+}
+
+static uint64_t le64(const uint8_t *p, uint64_t i)
+{
+	uint64_t v = 0;
+	for (int k = 0; k < 8; k++)
+		v |= (uint64_t)p[8 * i + k] << (8 * k);
+	return v;
+}
+
+static uint32_t le32(const uint8_t *p, uint64_t i)
+{
+	return (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
+	       (uint32_t)p[4 * i + 3] << 24;
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+static void read_fault(struct kmt_rstream *r, struct kmt_fault_info *f)
+{
+	f->gpu_address = kmt_rs_u64(r);
+	f->cause = kmt_rs_u32(r);
+	f->engine = kmt_rs_u32(r);
+	f->time_ns = kmt_rs_u64(r);
+	f->completed = kmt_rs_u64(r);
+}
+
+static int read_hw(struct rs *s)
+{
+	struct kmt_rstream *r = &s->r;
+	struct hw_device_state *st = &s->hs;
+	if (!kmt_rs_tag(r, TAG_HW, "device"))
+		return cut(s);
+	st->now = kmt_rs_u64(r);
+	st->clock_hi_latch = kmt_rs_u32(r);
+	st->gart_ctrl = kmt_rs_u32(r);
+	st->gart_table = kmt_rs_u64(r);
+	uint64_t ntlb = kmt_rs_u64(r);
+	if (r->bad || ntlb > (1u << 20) || ntlb > r->left / 16)
+		return cut(s);
+	st->ntlb = (uint32_t)ntlb;
+	if (!(s->hs_tlb = alloc_array(s, 2 * ntlb, sizeof(uint64_t))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < 2 * ntlb; i++)
+		s->hs_tlb[i] = kmt_rs_u64(r);
+	st->tlb = s->hs_tlb;
+	st->irq_status = kmt_rs_u32(r);
+	st->irq_mask = kmt_rs_u32(r);
+	for (unsigned i = 0; i < HW_NUM_RINGS; i++) {
+		struct hw_ring_state *g = &st->rings[i];
+		g->base = kmt_rs_u64(r);
+		g->size = kmt_rs_u32(r);
+		g->rptr = kmt_rs_u32(r);
+		g->wptr = kmt_rs_u32(r);
+		g->fetch_wptr = kmt_rs_u32(r);
+		g->ctrl = kmt_rs_u32(r);
+		g->stopped = kmt_rs_u32(r);
+		g->waiting = kmt_rs_u32(r);
+		g->fence = kmt_rs_u64(r);
+		g->ready_at = kmt_rs_u64(r);
+	}
+	st->fault_addr = kmt_rs_u64(r);
+	st->fault_cause = kmt_rs_u32(r);
+	st->fault_ring = kmt_rs_u32(r);
+	st->removed = kmt_rs_u32(r);
+	st->dma_error_pending = kmt_rs_u32(r);
+	uint64_t *hstats = &st->stats.packets;
+	for (size_t i = 0; i < sizeof(st->stats) / 8; i++)
+		hstats[i] = kmt_rs_u64(r);
+	st->sys_used = kmt_rs_u64(r);
+	st->sys_reserved = kmt_rs_u64(r);
+	st->sys_next_fresh = kmt_rs_u64(r);
+	st->nsys_free = kmt_rs_count(r, 8);
+	if (r->bad)
+		return cut(s);
+	if (!(s->hs_free = alloc_array(s, st->nsys_free, sizeof(uint64_t))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < st->nsys_free; i++)
+		s->hs_free[i] = kmt_rs_u64(r);
+	st->sys_free = s->hs_free;
+	st->oom_armed = kmt_rs_u32(r);
+	st->oom_left = kmt_rs_u64(r);
+	st->nbad = kmt_rs_count(r, 8);
+	if (r->bad)
+		return cut(s);
+	if (!(s->hs_bad = alloc_array(s, st->nbad, sizeof(uint64_t))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < st->nbad; i++)
+		s->hs_bad[i] = kmt_rs_u64(r);
+	st->bad_pages = s->hs_bad;
+	return r->bad ? cut(s) : 0;
+}
+
+static int read_vidmm(struct rs *s)
+{
+	struct kmt_rstream *r = &s->r;
+	struct vidmm *mm = s->ad->mm;
+	if (!kmt_rs_tag(r, TAG_VIDMM, "memory manager"))
+		return cut(s);
+	mm->tick = kmt_rs_u64(r);
+	mm->budget_local = kmt_rs_u64(r);
+	mm->budget_nonlocal = kmt_rs_u64(r);
+	mm->resident_local = kmt_rs_u64(r);
+	mm->resident_nonlocal = kmt_rs_u64(r);
+	struct vidmm_stats *st = &mm->stats;
+	st->evictions = kmt_rs_u64(r);
+	st->page_ins = kmt_rs_u64(r);
+	st->moves = kmt_rs_u64(r);
+	st->bytes_in = kmt_rs_u64(r);
+	st->bytes_out = kmt_rs_u64(r);
+	st->allocations = kmt_rs_u64(r);
+	st->commit_pages = kmt_rs_u64(r);
+	mm->mark_gen = kmt_rs_u32(r);
+	for (int i = 1; i <= GPUSIM_SEG_COUNT; i++) {
+		struct vidmm_segment *seg = &mm->seg[i];
+		uint32_t present = kmt_rs_u32(r);
+		if (r->bad)
+			return cut(s);
+		if (present != seg->present)
+			return fail(s, "segment %s is %s in the snapshot but %s in its configuration",
+				    gpusim_segment_name((uint32_t)i), present ? "present" : "absent",
+				    seg->present ? "present" : "absent");
+		if (!present)
+			continue;
+		seg->used = kmt_rs_u64(r);
+		seg->pinned = kmt_rs_u64(r);
+		seg->count = kmt_rs_u64(r);
+		struct vidmm_suballoc_state ss;
+		ss.pages = kmt_rs_u64(r);
+		ss.fresh = kmt_rs_u32(r);
+		ss.spare = kmt_rs_u32(r);
+		ss.nspare = kmt_rs_u32(r);
+		ss.used = kmt_rs_u64(r);
+		ss.nalloc = kmt_rs_u64(r);
+		ss.nfree = kmt_rs_u64(r);
+		ss.fl_map = kmt_rs_u64(r);
+		for (int f = 0; f < 64; f++)
+			ss.sl_map[f] = kmt_rs_u32(r);
+		for (int f = 0; f < 64; f++)
+			for (int l = 0; l < 32; l++)
+				ss.head[f][l] = kmt_rs_u32(r);
+		if (r->bad || ss.fresh == 0 || ss.fresh > r->left / 32)
+			return cut(s);
+		struct vidmm_suballoc_node *nodes = alloc_array(s, ss.fresh, sizeof(*nodes));
+		if (!nodes)
+			return -ENOMEM;
+		for (uint32_t n = 0; n < ss.fresh; n++) {
+			nodes[n].off = kmt_rs_u64(r);
+			nodes[n].len = kmt_rs_u64(r);
+			nodes[n].phys_prev = kmt_rs_u32(r);
+			nodes[n].phys_next = kmt_rs_u32(r);
+			nodes[n].free_prev = kmt_rs_u32(r);
+			nodes[n].free_next = kmt_rs_u32(r);
+		}
+		ss.nodes = nodes;
+		struct vidmm_suballoc *sa;
+		char why[200];
+		int rc = vidmm_suballoc_from_state(&ss, seg->desc.size, HW_PAGE_SIZE, &sa, why, sizeof(why));
+		free(nodes);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc)
+			return fail(s, "the %s segment's sub-allocator: %s",
+				    gpusim_segment_name((uint32_t)i), why);
+		vidmm_suballoc_destroy(seg->sa);
+		seg->sa = sa;
+	}
+	return r->bad ? cut(s) : 0;
+}
+
+static int read_objects(struct rs *s)
+{
+	struct kmt_rstream *r = &s->r;
+	if (!kmt_rs_tag(r, TAG_ADAPTER, "adapter"))
+		return cut(s);
+	s->removed = kmt_rs_u32(r);
+	s->faults = kmt_rs_u64(r);
+	s->submits = kmt_rs_u64(r);
+	s->fence_seen = kmt_rs_u64(r);
+	s->has_fault = kmt_rs_u32(r);
+	read_fault(r, &s->last_fault);
+	uint64_t nb = kmt_rs_count(r, 12);
+	if (r->bad || nb > KMT_BLAME_SLOTS)
+		return cut(s);
+	s->blame_n = (uint32_t)nb;
+	s->blame_fence = alloc_array(s, nb, sizeof(uint64_t));
+	s->blame_dev = alloc_array(s, nb, sizeof(D3DKMT_HANDLE));
+	if (!s->blame_fence || !s->blame_dev)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < nb; i++) {
+		s->blame_fence[i] = kmt_rs_u64(r);
+		s->blame_dev[i] = kmt_rs_u32(r);
+	}
+
+	if (!kmt_rs_tag(r, TAG_DEVICES, "devices") || !(s->ndevs = kmt_rs_count(r, 44), !r->bad))
+		return cut(s);
+	if (!(s->devs = alloc_array(s, s->ndevs, sizeof(*s->devs))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < s->ndevs; i++) {
+		struct dev_rec *d = &s->devs[i];
+		d->h = kmt_rs_u32(r);
+		d->resident_bytes[0] = kmt_rs_u64(r);
+		d->resident_bytes[1] = kmt_rs_u64(r);
+		d->faulted = kmt_rs_u32(r);
+		read_fault(r, &d->fault);
+	}
+
+	if (!kmt_rs_tag(r, TAG_SYNCS, "sync objects") || !(s->nsyncs = kmt_rs_count(r, 48), !r->bad))
+		return cut(s);
+	if (!(s->syncs = alloc_array(s, s->nsyncs, sizeof(*s->syncs))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < s->nsyncs; i++) {
+		struct sync_rec *y = &s->syncs[i];
+		y->h = kmt_rs_u32(r);
+		y->dev = kmt_rs_u32(r);
+		y->type = kmt_rs_u32(r);
+		y->value = kmt_rs_u64(r);
+		y->has_cpu = kmt_rs_u32(r);
+		y->cpu = kmt_rs_u64(r);
+		y->pending_value = kmt_rs_u64(r);
+		y->pending_fence = kmt_rs_u64(r);
+	}
+
+	if (!kmt_rs_tag(r, TAG_CONTEXTS, "contexts") || !(s->nctxs = kmt_rs_count(r, 20), !r->bad))
+		return cut(s);
+	if (!(s->ctxs = alloc_array(s, s->nctxs, sizeof(*s->ctxs))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < s->nctxs; i++) {
+		struct ctx_rec *c = &s->ctxs[i];
+		c->h = kmt_rs_u32(r);
+		c->dev = kmt_rs_u32(r);
+		c->legacy = kmt_rs_u32(r);
+		c->last_fence = kmt_rs_u64(r);
+	}
+
+	if (!kmt_rs_tag(r, TAG_RESOURCES, "resources") || !(s->nress = kmt_rs_count(r, 48), !r->bad))
+		return cut(s);
+	if (!(s->ress = alloc_array(s, s->nress, sizeof(*s->ress))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < s->nress; i++) {
+		struct res_rec *x = &s->ress[i];
+		x->h = kmt_rs_u32(r);
+		x->dev = kmt_rs_u32(r);
+		x->shared = kmt_rs_u32(r);
+		x->share = kmt_rs_u32(r);
+		x->origin = kmt_rs_u32(r);
+		x->opened_by = kmt_rs_u32(r);
+		x->runtime_size = kmt_rs_count(r, 1);
+		x->runtime = kmt_rs_bytes(r, (size_t)x->runtime_size);
+		x->driver_size = kmt_rs_count(r, 1);
+		x->driver = kmt_rs_bytes(r, (size_t)x->driver_size);
+		x->nallocs = kmt_rs_count(r, 4);
+		x->alloc_handles = kmt_rs_bytes(r, (size_t)x->nallocs * 4);
+		if (r->bad || x->runtime_size > UINT32_MAX || x->driver_size > UINT32_MAX)
+			return cut(s);
+	}
+
+	if (!kmt_rs_tag(r, TAG_MEMS, "memory objects") || !(s->nmems = kmt_rs_count(r, 140), !r->bad))
+		return cut(s);
+	if (!(s->mems = alloc_array(s, s->nmems, sizeof(*s->mems))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < s->nmems; i++) {
+		struct mem_rec *m = &s->mems[i];
+		struct vidmm_alloc *v = &m->v;
+		m->refs = kmt_rs_u32(r);
+		m->owner = kmt_rs_u32(r);
+		m->priv.version = kmt_rs_u32(r);
+		m->priv.flags = kmt_rs_u32(r);
+		m->priv.size = kmt_rs_u64(r);
+		m->priv.alignment = kmt_rs_u64(r);
+		for (int k = 0; k < 3; k++)
+			m->priv.preferred[k] = kmt_rs_u32(r);
+		m->priv.allowed = kmt_rs_u32(r);
+		m->priv.priority = kmt_rs_u32(r);
+		v->seg = kmt_rs_u32(r);
+		v->block = kmt_rs_u32(r);
+		v->size = kmt_rs_u64(r);
+		v->flags = kmt_rs_u32(r);
+		v->lock_count = kmt_rs_u32(r);
+		v->resident_count = kmt_rs_u32(r);
+		v->mark = kmt_rs_u32(r);
+		v->last_fence = kmt_rs_u64(r);
+		v->offset = kmt_rs_u64(r);
+		v->align = kmt_rs_u64(r);
+		v->priority = kmt_rs_u32(r);
+		v->npref = kmt_rs_u32(r);
+		for (int k = 0; k < 3; k++)
+			v->preferred[k] = kmt_rs_u32(r);
+		v->allowed = kmt_rs_u32(r);
+		uint32_t has_data = kmt_rs_u32(r);
+		v->has_data = has_data != 0;
+		v->last_use = kmt_rs_u64(r);
+		v->handle = kmt_rs_u32(r);
+		v->device = kmt_rs_u32(r);
+		m->has_pages = kmt_rs_u32(r);
+		if (r->bad || has_data > 1 || m->has_pages > 1 || v->size == 0 || v->size % HW_PAGE_SIZE)
+			return r->bad ? cut(s) : fail(s, "memory object %llu is malformed", (unsigned long long)i);
+		if (m->has_pages) {
+			uint64_t n = v->size >> HW_PAGE_SHIFT;
+			if (n > r->left / 8)
+				return cut(s);
+			m->pages = kmt_rs_bytes(r, (size_t)n * 8);
+		}
+	}
+
+	if (!kmt_rs_tag(r, TAG_ALLOCS, "allocations") || !(s->nallocs = kmt_rs_count(r, 28), !r->bad))
+		return cut(s);
+	if (!(s->allocs = alloc_array(s, s->nallocs, sizeof(*s->allocs))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < s->nallocs; i++) {
+		struct alc_rec *a = &s->allocs[i];
+		a->h = kmt_rs_u32(r);
+		a->dev = kmt_rs_u32(r);
+		a->mem = kmt_rs_u64(r);
+		a->res = kmt_rs_u32(r);
+		a->resident = kmt_rs_u32(r);
+		a->locks = kmt_rs_u32(r);
+	}
+
+	if (!kmt_rs_tag(r, TAG_POLICY, "eviction order"))
+		return cut(s);
+	for (int g = 1; g <= GPUSIM_SEG_COUNT; g++) {
+		s->npolicy[g] = kmt_rs_count(r, 8);
+		if (r->bad)
+			return cut(s);
+		if (!(s->policy[g] = alloc_array(s, s->npolicy[g], sizeof(uint64_t))))
+			return -ENOMEM;
+		for (uint64_t i = 0; i < s->npolicy[g]; i++)
+			s->policy[g][i] = kmt_rs_u64(r);
+	}
+	if (!kmt_rs_tag(r, TAG_END, "end") || r->left)
+		return cut(s);
+	return 0;
+}
+
+/* ---- cross-checks ------------------------------------------------------------------ */
+
+static int cmp_hmap(const void *a, const void *b)
+{
+	D3DKMT_HANDLE x = ((const struct hmap *)a)->old, y = ((const struct hmap *)b)->old;
+	return x < y ? -1 : x > y;
+}
+
+static void *find(const struct rs *s, D3DKMT_HANDLE old, uint32_t type)
+{
+	struct hmap key = { .old = old };
+	struct hmap *hit = old ? bsearch(&key, s->map, s->nmap, sizeof(*s->map), cmp_hmap) : NULL;
+	return hit && hit->type == type ? hit->rec : NULL;
+}
+
+static int build_map(struct rs *s)
+{
+	uint64_t n = s->ndevs + s->nsyncs + s->nctxs + s->nress + s->nallocs;
+	for (uint64_t i = 0; i < s->nress; i++)
+		n += s->ress[i].share != 0;
+	if (!(s->map = alloc_array(s, n, sizeof(*s->map))))
+		return -ENOMEM;
+	size_t k = 0;
+#define ADD(h_, t_, r_) s->map[k++] = (struct hmap){ .old = (h_), .type = (t_), .rec = (r_) }
+	for (uint64_t i = 0; i < s->ndevs; i++)
+		ADD(s->devs[i].h, KMT_T_DEVICE, &s->devs[i]);
+	for (uint64_t i = 0; i < s->nsyncs; i++)
+		ADD(s->syncs[i].h, KMT_T_SYNC, &s->syncs[i]);
+	for (uint64_t i = 0; i < s->nctxs; i++)
+		ADD(s->ctxs[i].h, KMT_T_CONTEXT, &s->ctxs[i]);
+	for (uint64_t i = 0; i < s->nress; i++) {
+		ADD(s->ress[i].h, KMT_T_RESOURCE, &s->ress[i]);
+		if (s->ress[i].share)
+			ADD(s->ress[i].share, KMT_T_SHARE, &s->ress[i]);
+	}
+	for (uint64_t i = 0; i < s->nallocs; i++)
+		ADD(s->allocs[i].h, KMT_T_ALLOCATION, &s->allocs[i]);
+#undef ADD
+	s->nmap = k;
+	qsort(s->map, s->nmap, sizeof(*s->map), cmp_hmap);
+	for (size_t i = 0; i < s->nmap; i++)
+		if (!s->map[i].old || (i && s->map[i].old == s->map[i - 1].old))
+			return fail(s, "handle 0x%x is zero or names two objects", s->map[i].old);
+	return 0;
+}
+
+static bool bad_segs(uint32_t npref, const uint32_t *pref, uint32_t allowed)
+{
+	if (npref > 3 || !allowed || (allowed & ~(GPUSIM_SEG_BIT(1) | GPUSIM_SEG_BIT(2) | GPUSIM_SEG_BIT(3))))
+		return true;
+	for (uint32_t k = 0; k < 3; k++)
+		if (k < npref ? pref[k] < 1 || pref[k] > GPUSIM_SEG_COUNT : pref[k] != 0)
+			return true;
+	return false;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int check_records(struct rs *s)
+{
+	struct vidmm *mm = s->ad->mm;
+	const struct hw_device_state *hs = &s->hs;
+	for (uint64_t i = 0; i < s->ndevs; i++)
+		if (s->devs[i].faulted > 1 || s->devs[i].fault.engine >= KMT_ENGINES)
+			return fail(s, "device 0x%x has a malformed fault record", s->devs[i].h);
+	for (uint64_t i = 0; i < s->nsyncs; i++) {
+		const struct sync_rec *y = &s->syncs[i];
+		if (!find(s, y->dev, KMT_T_DEVICE))
+			return fail(s, "sync object 0x%x names no device", y->h);
+		if ((y->type != D3DDDI_FENCE && y->type != D3DDDI_MONITORED_FENCE) ||
+		    y->has_cpu != (y->type == D3DDDI_MONITORED_FENCE))
+			return fail(s, "sync object 0x%x has type %u", y->h, y->type);
+	}
+	for (uint64_t i = 0; i < s->nctxs; i++)
+		if (!find(s, s->ctxs[i].dev, KMT_T_DEVICE) || s->ctxs[i].legacy > 1)
+			return fail(s, "context 0x%x is malformed or names no device", s->ctxs[i].h);
+	for (uint64_t i = 0; i < s->nallocs; i++) {
+		struct alc_rec *a = &s->allocs[i];
+		if (!find(s, a->dev, KMT_T_DEVICE) || a->mem >= s->nmems)
+			return fail(s, "allocation 0x%x names no device or memory", a->h);
+		struct res_rec *x = a->res ? find(s, a->res, KMT_T_RESOURCE) : NULL;
+		if (a->res && (!x || x->dev != a->dev))
+			return fail(s, "allocation 0x%x names a resource that is not its device's", a->h);
+		struct mem_rec *m = &s->mems[a->mem];
+		m->users++;
+		m->locks += a->locks;
+		m->resident += a->resident != 0; /* the manager counts handles, not calls */
+		if (m->users == 0 || m->locks < a->locks)
+			return fail(s, "allocation counters overflow");
+	}
+	for (uint64_t i = 0; i < s->nress; i++) {
+		const struct res_rec *x = &s->ress[i];
+		const struct res_rec *o = x->origin ? find(s, x->origin, KMT_T_RESOURCE) : NULL;
+		if (!find(s, x->dev, KMT_T_DEVICE) || x->shared > 1 || (x->share && !x->shared) ||
+		    (x->origin && (!o || o == x)))
+			return fail(s, "resource 0x%x is malformed", x->h);
+		uint32_t opened = 0;
+		for (uint64_t k = 0; k < s->nress; k++)
+			opened += s->ress[k].origin == x->h;
+		uint64_t mine = 0;
+		for (uint64_t k = 0; k < s->nallocs; k++)
+			mine += s->allocs[k].res == x->h;
+		if (opened != x->opened_by || mine != x->nallocs)
+			return fail(s, "resource 0x%x's counts disagree with the objects", x->h);
+		for (uint64_t k = 0; k < x->nallocs; k++) {
+			const struct alc_rec *a = find(s, le32(x->alloc_handles, k), KMT_T_ALLOCATION);
+			if (!a || a->res != x->h)
+				return fail(s, "resource 0x%x lists an allocation that is not its own", x->h);
+			for (uint64_t j = 0; j < k; j++)
+				if (le32(x->alloc_handles, j) == le32(x->alloc_handles, k))
+					return fail(s, "resource 0x%x lists an allocation twice", x->h);
+		}
+	}
+
+	/* Memory: placement agrees with the sub-allocators, each block and each system
+	 * page has one owner, and the counters agree with the handles. */
+	uint64_t sys_pages = hw_device_config(s->ad->hw)->sysmem >> HW_PAGE_SHIFT;
+	uint8_t *owned = alloc_array(s, (sys_pages + 7) / 8, 1);
+	uint64_t *blocks = alloc_array(s, s->nmems, sizeof(uint64_t));
+	if (!owned || !blocks) {
+		free(owned);
+		free(blocks);
+		return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < hs->nsys_free; i++)
+		owned[hs->sys_free[i] / 8] |= (uint8_t)(1u << (hs->sys_free[i] % 8)); /* not to be held */
+	uint64_t nblocks = 0;
+	int rc = 0;
+	for (uint64_t i = 0; i < s->nmems && !rc; i++) {
+		struct mem_rec *m = &s->mems[i];
+		const struct vidmm_alloc *v = &m->v;
+		bool owner_ok = !m->owner;
+		if (m->owner) {
+			const struct alc_rec *a = find(s, m->owner, KMT_T_ALLOCATION);
+			owner_ok = a && a->mem == i;
+		}
+		if (!m->users || m->refs != m->users || !owner_ok) {
+			rc = fail(s, "memory object %llu has %u references but %u handles", (unsigned long long)i,
+				  m->refs, m->users);
+			break;
+		}
+		if (m->priv.version != GPUSIM_ALLOC_DESC_VERSION || (v->flags & ~GPUSIM_ALLOC_FLAGS_ALL) ||
+		    !v->align || (v->align & (v->align - 1)) || v->align < HW_PAGE_SIZE ||
+		    bad_segs(v->npref, v->preferred, v->allowed)) {
+			rc = fail(s, "memory object %llu (allocation 0x%x) is malformed", (unsigned long long)i,
+				  v->handle);
+			break;
+		}
+		if (v->lock_count != m->locks || v->resident_count != m->resident) {
+			rc = fail(s, "allocation 0x%x: %u locks and %u handles made resident, its handles "
+				  "say %u and %u", v->handle, v->lock_count, v->resident_count, m->locks,
+				  m->resident);
+			break;
+		}
+		if (v->seg != GPUSIM_SEG_SYS) {
+			if (v->seg < 1 || v->seg > GPUSIM_SEG_COUNT || !mm->seg[v->seg].present ||
+			    vidmm_suballoc_offset(mm->seg[v->seg].sa, v->block) != v->offset ||
+			    vidmm_suballoc_size(mm->seg[v->seg].sa, v->block) != v->size) {
+				rc = fail(s, "allocation 0x%x is not where its segment's books place it", v->handle);
+				break;
+			}
+			blocks[nblocks++] = (uint64_t)v->seg << 32 | v->block;
+		}
+		if ((v->seg == GPUSIM_SEG_GART && !m->has_pages) ||
+		    (v->lock_count && (v->seg == GPUSIM_SEG_INVISIBLE ||
+				       (v->seg != GPUSIM_SEG_VISIBLE && !m->has_pages)))) {
+			rc = fail(s, "allocation 0x%x lacks the system pages its place needs", v->handle);
+			break;
+		}
+		for (uint64_t k = 0; m->has_pages && k < v->size >> HW_PAGE_SHIFT; k++) {
+			uint64_t p = le64(m->pages, k);
+			if (p >= hs->sys_next_fresh || (owned[p / 8] & (1u << (p % 8)))) {
+				rc = fail(s, "allocation 0x%x holds system page %llu, which is free or held twice",
+					  v->handle, (unsigned long long)p);
+				break;
+			}
+			owned[p / 8] |= (uint8_t)(1u << (p % 8));
+		}
+	}
+	if (!rc) {
+		qsort(blocks, nblocks, sizeof(*blocks), cmp_u64);
+		for (uint64_t i = 1; i < nblocks; i++)
+			if (blocks[i] == blocks[i - 1])
+				rc = fail(s, "two allocations claim one block of the %s segment",
+					  gpusim_segment_name((uint32_t)(blocks[i] >> 32)));
+	}
+	free(owned);
+	free(blocks);
+	if (rc)
+		return rc;
+
+	/* The eviction order lists each evictable allocation of its segment once. */
+	for (uint32_t g = 1; g <= GPUSIM_SEG_COUNT; g++) {
+		uint64_t want = 0;
+		for (uint64_t i = 0; i < s->nmems; i++)
+			want += s->mems[i].v.seg == g && !(s->mems[i].v.flags & GPUSIM_ALLOC_PINNED);
+		if (want != s->npolicy[g])
+			return fail(s, "the eviction order of the %s segment lists %llu allocations, it holds %llu",
+				    gpusim_segment_name(g), (unsigned long long)s->npolicy[g],
+				    (unsigned long long)want);
+		for (uint64_t i = 0; i < s->npolicy[g]; i++) {
+			uint64_t k = s->policy[g][i];
+			if (k >= s->nmems || s->mems[k].v.seg != g || (s->mems[k].v.flags & GPUSIM_ALLOC_PINNED))
+				return fail(s, "the eviction order of the %s segment is malformed",
+					    gpusim_segment_name(g));
+		}
+	}
+	for (uint64_t i = 0; i < s->nmems; i++)
+		s->mems[i].users = 0; /* reused below as "seen in the order" */
+	for (uint32_t g = 1; g <= GPUSIM_SEG_COUNT; g++)
+		for (uint64_t i = 0; i < s->npolicy[g]; i++)
+			if (s->mems[s->policy[g][i]].users++)
+				return fail(s, "the eviction order of the %s segment lists an allocation twice",
+					    gpusim_segment_name(g));
+	if (s->removed > 1 || s->has_fault > 1)
+		return fail(s, "the adapter's flags hold invalid values");
+	return 0;
+}
+
+/* ---- building ------------------------------------------------------------------- */
+
+static D3DKMT_HANDLE new_handle(const struct rs *s, D3DKMT_HANDLE old)
+{
+	struct hmap key = { .old = old };
+	struct hmap *hit = old ? bsearch(&key, s->map, s->nmap, sizeof(*s->map), cmp_hmap) : NULL;
+	return hit ? hit->new_h : 0;
+}
+
+static void append_dev(struct kmt_adapter *ad, struct kmt_device *d)
+{
+	struct kmt_device **pp = &ad->devices;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = d;
+}
+
+/* Objects are made first, handles second (ascending old handle, always fresh
+ * slots), links third: every step after the first can only fail for memory. */
+static int build(struct rs *s)
+{
+	struct kmt_adapter *ad = s->ad;
+	for (uint64_t i = 0; i < s->ndevs; i++)
+		if (!(s->devs[i].obj = calloc(1, sizeof(struct kmt_device))))
+			return -ENOMEM;
+	for (uint64_t i = 0; i < s->nsyncs; i++) {
+		if (!(s->syncs[i].obj = calloc(1, sizeof(struct kmt_sync))))
+			return -ENOMEM;
+		if (s->syncs[i].has_cpu && !(s->syncs[i].obj->cpu_value = malloc(sizeof(uint64_t))))
+			return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < s->nctxs; i++) {
+		if (!(s->ctxs[i].obj = calloc(1, sizeof(struct kmt_context))))
+			return -ENOMEM;
+		if (s->ctxs[i].legacy && kmt_context_buffers(s->ctxs[i].obj))
+			return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < s->nress; i++) {
+		struct res_rec *x = &s->ress[i];
+		if (!(x->obj = calloc(1, sizeof(struct kmt_resource))))
+			return -ENOMEM;
+		if (x->runtime_size && !(x->obj->runtime_data = malloc((size_t)x->runtime_size)))
+			return -ENOMEM;
+		if (x->driver_size && !(x->obj->driver_data = malloc((size_t)x->driver_size)))
+			return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < s->nallocs; i++)
+		if (!(s->allocs[i].obj = calloc(1, sizeof(struct kmt_alloc))))
+			return -ENOMEM;
+	for (uint64_t i = 0; i < s->nmems; i++) {
+		struct mem_rec *m = &s->mems[i];
+		if (m->owner) {
+			m->holder = ((struct alc_rec *)find(s, m->owner, KMT_T_ALLOCATION))->obj;
+		} else if (!(m->holder = calloc(1, sizeof(struct kmt_alloc)))) {
+			return -ENOMEM;
+		}
+		if (m->has_pages && !(m->holder->own.v.pages = malloc((size_t)(m->v.size >> HW_PAGE_SHIFT) * 8)))
+			return -ENOMEM;
+	}
+
+	for (size_t i = 0; i < s->nmap; i++) {
+		struct hmap *e = &s->map[i];
+		void *obj = NULL;
+		switch (e->type) {
+		case KMT_T_DEVICE: obj = ((struct dev_rec *)e->rec)->obj; break;
+		case KMT_T_SYNC: obj = ((struct sync_rec *)e->rec)->obj; break;
+		case KMT_T_CONTEXT: obj = ((struct ctx_rec *)e->rec)->obj; break;
+		case KMT_T_RESOURCE:
+		case KMT_T_SHARE: obj = ((struct res_rec *)e->rec)->obj; break;
+		case KMT_T_ALLOCATION: obj = ((struct alc_rec *)e->rec)->obj; break;
+		}
+		if (!(e->new_h = kmt_handle_new_fresh(e->type, obj)))
+			return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < s->ndevs; i++) {
+		struct dev_rec *r = &s->devs[i];
+		struct kmt_device *d = r->obj;
+		d->handle = new_handle(s, r->h);
+		d->ad = ad;
+		d->resident_bytes[0] = r->resident_bytes[0];
+		d->resident_bytes[1] = r->resident_bytes[1];
+		d->faulted = r->faulted;
+		d->fault = r->fault;
+		append_dev(ad, d);
+	}
+	return 0;
+}
+
+static void link_objects(struct rs *s)
+{
+	struct kmt_adapter *ad = s->ad;
+	struct vidmm *mm = ad->mm;
+	for (uint64_t i = 0; i < s->nsyncs; i++) {
+		const struct sync_rec *r = &s->syncs[i];
+		struct kmt_sync *y = r->obj, **pp;
+		struct kmt_device *d = ((struct dev_rec *)find(s, r->dev, KMT_T_DEVICE))->obj;
+		y->handle = new_handle(s, r->h);
+		y->dev = d;
+		y->type = (D3DDDI_SYNCHRONIZATIONOBJECT_TYPE)r->type;
+		y->value = r->value;
+		if (y->cpu_value)
+			*y->cpu_value = r->cpu;
+		y->pending_value = r->pending_value;
+		y->pending_fence = r->pending_fence;
+		for (pp = &d->syncs; *pp; pp = &(*pp)->next)
+			y->prev = *pp;
+		*pp = y;
+	}
+	for (uint64_t i = 0; i < s->nctxs; i++) {
+		const struct ctx_rec *r = &s->ctxs[i];
+		struct kmt_context *c = r->obj, **pp;
+		struct kmt_device *d = ((struct dev_rec *)find(s, r->dev, KMT_T_DEVICE))->obj;
+		c->handle = new_handle(s, r->h);
+		c->dev = d;
+		c->last_fence = r->last_fence;
+		for (pp = &d->contexts; *pp; pp = &(*pp)->next)
+			c->prev = *pp;
+		*pp = c;
+	}
+	for (uint64_t i = 0; i < s->nress; i++) {
+		const struct res_rec *r = &s->ress[i];
+		struct kmt_resource *x = r->obj, **pp;
+		struct kmt_device *d = ((struct dev_rec *)find(s, r->dev, KMT_T_DEVICE))->obj;
+		x->handle = new_handle(s, r->h);
+		x->dev = d;
+		x->shared = r->shared;
+		x->share = new_handle(s, r->share);
+		x->origin = r->origin ? ((struct res_rec *)find(s, r->origin, KMT_T_RESOURCE))->obj : NULL;
+		x->opened_by = r->opened_by;
+		x->runtime_size = (uint32_t)r->runtime_size;
+		if (r->runtime_size)
+			memcpy(x->runtime_data, r->runtime, (size_t)r->runtime_size);
+		x->driver_size = (uint32_t)r->driver_size;
+		if (r->driver_size)
+			memcpy(x->driver_data, r->driver, (size_t)r->driver_size);
+		struct kmt_alloc **tail = &x->allocs;
+		for (uint64_t k = 0; k < r->nallocs; k++) {
+			struct kmt_alloc *a = ((struct alc_rec *)find(s, le32(r->alloc_handles, k),
+								      KMT_T_ALLOCATION))->obj;
+			*tail = a;
+			tail = &a->res_next;
+		}
+		x->nallocs = (uint32_t)r->nallocs;
+		for (pp = &d->resources; *pp; pp = &(*pp)->next)
+			x->prev = *pp;
+		*pp = x;
+	}
+	for (uint64_t i = 0; i < s->nmems; i++) {
+		struct mem_rec *m = &s->mems[i];
+		struct kmt_mem *km = &m->holder->own;
+		uint64_t *pages = km->v.pages;
+		km->v = m->v;
+		km->v.pages = pages;
+		km->v.prev = km->v.next = NULL;
+		km->v.bucket = NULL;
+		km->v.lock_ptr = NULL;
+		km->v.lock_vmapped = false;
+		km->v.owner = m->holder;
+		km->v.handle = new_handle(s, m->v.handle);
+		km->v.device = new_handle(s, m->v.device);
+		for (uint64_t k = 0; pages && k < m->v.size >> HW_PAGE_SHIFT; k++)
+			pages[k] = le64(m->pages, k);
+		km->refs = m->refs;
+		km->priv = m->priv;
+		km->seen = 0;
+	}
+	for (uint64_t i = 0; i < s->nallocs; i++) {
+		const struct alc_rec *r = &s->allocs[i];
+		struct kmt_alloc *a = r->obj;
+		struct kmt_device *d = ((struct dev_rec *)find(s, r->dev, KMT_T_DEVICE))->obj;
+		a->handle = new_handle(s, r->h);
+		a->dev = d;
+		a->mem = &s->mems[r->mem].holder->own;
+		a->res = r->res ? ((struct res_rec *)find(s, r->res, KMT_T_RESOURCE))->obj : NULL;
+		a->resident = r->resident;
+		a->locks = r->locks;
+		d->nallocs++;
+	}
+	for (uint32_t g = 1; g <= GPUSIM_SEG_COUNT; g++)
+		for (uint64_t i = 0; i < s->npolicy[g]; i++)
+			mm->policy->insert(mm->policy_state, &s->mems[s->policy[g][i]].holder->own.v);
+	ad->removed = s->removed;
+	ad->faults = s->faults;
+	ad->submits = s->submits;
+	ad->fence_seen = s->fence_seen;
+	ad->has_fault = s->has_fault;
+	ad->last_fault = s->last_fault;
+	for (uint32_t i = 0; i < s->blame_n; i++)
+		kmt_blame_record(ad, s->blame_fence[i], new_handle(s, s->blame_dev[i]));
+}
+
+/* CPU mappings of locked allocations: a new process, new addresses. */
+static int map_locks(struct rs *s)
+{
+	struct vidmm *mm = s->ad->mm;
+	for (uint64_t i = 0; i < s->nmems; i++) {
+		struct vidmm_alloc *v = &s->mems[i].holder->own.v;
+		if (!v->lock_count)
+			continue;
+		if (v->seg == GPUSIM_SEG_VISIBLE) {
+			v->lock_ptr = mm->ddi->map_cpu(mm->drv, v->seg, v->offset, v->size);
+		} else {
+			v->lock_ptr = hw_sysmem_vmap(mm->hw, v->pages, v->size >> HW_PAGE_SHIFT);
+			v->lock_vmapped = v->lock_ptr != NULL;
+		}
+		if (!v->lock_ptr)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+struct mem_iter {
+	struct rs *s;
+	uint64_t i;
+};
+
+static int next_mem(void *ctx, struct vidmm_alloc **out)
+{
+	struct mem_iter *it = ctx;
+	*out = it->i < it->s->nmems ? &it->s->mems[it->i++].holder->own.v : NULL;
+	return 0;
+}
+
+/* Undo build() and link_objects() after a failure: nothing may stay behind. */
+static void unbuild(struct rs *s)
+{
+	for (uint64_t i = 0; i < s->nmems; i++) {
+		struct kmt_alloc *h = s->mems[i].holder;
+		if (!h)
+			continue;
+		struct vidmm_alloc *v = &h->own.v;
+		if (v->lock_vmapped)
+			hw_sysmem_vunmap(v->lock_ptr, v->size >> HW_PAGE_SHIFT);
+		s->ad->mm->policy->remove(s->ad->mm->policy_state, v);
+		free(v->pages);
+		v->pages = NULL;
+		if (!s->mems[i].owner)
+			free(h);
+	}
+	for (size_t i = 0; i < s->nmap; i++)
+		if (s->map[i].new_h)
+			kmt_handle_free(s->map[i].new_h);
+	for (uint64_t i = 0; i < s->nallocs; i++)
+		free(s->allocs[i].obj);
+	for (uint64_t i = 0; i < s->nress; i++)
+		if (s->ress[i].obj) {
+			free(s->ress[i].obj->runtime_data);
+			free(s->ress[i].obj->driver_data);
+			free(s->ress[i].obj);
+		}
+	for (uint64_t i = 0; i < s->nctxs; i++)
+		if (s->ctxs[i].obj) {
+			free(s->ctxs[i].obj->cmdbuf);
+			free(s->ctxs[i].obj->alloc_list);
+			free(s->ctxs[i].obj->patch_list);
+			free(s->ctxs[i].obj);
+		}
+	for (uint64_t i = 0; i < s->nsyncs; i++)
+		if (s->syncs[i].obj) {
+			free(s->syncs[i].obj->cpu_value);
+			free(s->syncs[i].obj);
+		}
+	for (uint64_t i = 0; i < s->ndevs; i++)
+		free(s->devs[i].obj);
+	s->ad->devices = NULL;
+}
+
+static void rs_free(struct rs *s)
+{
+	free(s->hs_tlb);
+	free(s->hs_free);
+	free(s->hs_bad);
+	free(s->blame_fence);
+	free(s->blame_dev);
+	free(s->devs);
+	free(s->syncs);
+	free(s->ctxs);
+	free(s->ress);
+	free(s->mems);
+	free(s->allocs);
+	for (int g = 0; g <= GPUSIM_SEG_COUNT; g++)
+		free(s->policy[g]);
+	free(s->map);
+}
+
+static int zero_range(void *opaque, uint64_t off, uint64_t len)
+{
+	struct hw_device *hw = ((void **)opaque)[0];
+	int space = *(int *)((void **)opaque)[1];
+	void *p = space ? hw_debug_sysmem(hw, off >> HW_PAGE_SHIFT, len >> HW_PAGE_SHIFT)
+			: hw_debug_vram(hw, off, len);
+	memset(p, 0, len);
+	return 0;
+}
+
+/* The memory: what the new device's driver wrote at start goes, the snapshot's
+ * ranges come. */
+static int load_memory(struct rs *s, const struct gpusim_snapshot *snap)
+{
+	struct hw_device *hw = s->ad->hw;
+	const struct hw_config *c = hw_device_config(hw);
+	uint64_t prev_end = 0;
+	for (uint64_t i = 0; i < snap->nranges; i++) {
+		const struct gpusim_snapshot_range *r = &snap->ranges[i];
+		bool sys = r->addr >= GPUSIM_SYSMEM_BUS_BASE;
+		uint64_t base = sys ? GPUSIM_SYSMEM_BUS_BASE : 0, lim = sys ? c->sysmem : c->vram;
+		if (!r->size || !r->data || (r->addr | r->size) % HW_PAGE_SIZE || r->addr < prev_end ||
+		    r->addr - base > lim || r->size > lim - (r->addr - base))
+			return fail(s, "memory range %llu (0x%llx, %llu bytes) is unaligned, overlaps "
+				    "another or lies outside the device's memory", (unsigned long long)i,
+				    (unsigned long long)r->addr, (unsigned long long)r->size);
+		prev_end = r->addr + r->size;
+	}
+	for (int space = 0; space < 2; space++) {
+		void *ctx[2] = { hw, &space };
+		hw_debug_populated(hw, space, zero_range, ctx);
+	}
+	for (uint64_t i = 0; i < snap->nranges; i++) {
+		const struct gpusim_snapshot_range *r = &snap->ranges[i];
+		void *dst = r->addr >= GPUSIM_SYSMEM_BUS_BASE
+				    ? hw_debug_sysmem(hw, (r->addr - GPUSIM_SYSMEM_BUS_BASE) >> HW_PAGE_SHIFT,
+						      r->size >> HW_PAGE_SHIFT)
+				    : hw_debug_vram(hw, r->addr, r->size);
+		memcpy(dst, r->data, r->size);
+	}
+	return 0;
+}
+
+static int restore(struct rs *s, const struct gpusim_snapshot *snap)
+{
+	int rc;
+	struct kmt_adapter *ad = s->ad;
+	if ((rc = load_memory(s, snap)))
+		return rc;
+	s->r = (struct kmt_rstream){ .p = snap->state, .left = (size_t)snap->state_size };
+	if (!kmt_rs_tag(&s->r, TAG_MAGIC, "header"))
+		return fail(s, "the resume state is not libkmt's");
+	uint32_t version = kmt_rs_u32(&s->r);
+	if (version != KMT_STATE_VERSION)
+		return fail(s, "the resume state has version %u; this libkmt reads version %u", version,
+			    KMT_STATE_VERSION);
+	if ((rc = read_hw(s)))
+		return rc;
+	char why[200] = "";
+	if ((rc = hw_device_set_state(ad->hw, &s->hs, why, sizeof(why))))
+		return rc == -EINVAL ? fail(s, "the device state: %s", why) : rc;
+	if ((rc = ad->mm->ddi->load_state(ad->mm->drv, &s->r, why, sizeof(why))))
+		return rc == -EINVAL ? fail(s, "%s", why) : rc;
+	if ((rc = read_vidmm(s)) || (rc = read_objects(s)) || (rc = build_map(s)) ||
+	    (rc = check_records(s)))
+		return rc;
+	if ((rc = build(s)))
+		return rc;
+	link_objects(s);
+	if ((rc = map_locks(s)))
+		return rc;
+	struct mem_iter it = { s, 0 };
+	if (vidmm_check(ad->mm, next_mem, &it, why, sizeof(why)))
+		return fail(s, "the restored memory manager is inconsistent: %s", why);
+	return 0;
+}
+
+NTSTATUS gpusim_snapshot_restore(const struct gpusim_snapshot *snap, LUID *luid,
+				 struct gpusim_handle_map **map, size_t *nmap, char *err,
+				 size_t errlen)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	if (!snap || !luid || !map || !nmap || (!snap->state && snap->state_size) ||
+	    (!snap->ranges && snap->nranges))
+		return STATUS_INVALID_PARAMETER;
+	struct rs s = { .err = err, .errlen = errlen };
+	if (snap->version != GPUSIM_SNAPSHOT_VERSION) {
+		fail(&s, "snapshot version %u; this libkmt reads version %u", snap->version,
+		     GPUSIM_SNAPSHOT_VERSION);
+		return STATUS_INVALID_PARAMETER;
+	}
+	char why[200];
+	if (hw_config_validate(&snap->cfg.hw, why, sizeof(why)) || !vidmm_policy_find(snap->cfg.policy)) {
+		fail(&s, "the configuration is invalid: %s",
+		     vidmm_policy_find(snap->cfg.policy) ? why : "unknown policy");
+		return STATUS_INVALID_PARAMETER;
+	}
+	kmt_lock();
+	int rc = kmt_adapter_create(&snap->cfg, &s.ad);
+	if (rc) {
+		kmt_unlock();
+		fail(&s, "cannot create an adapter for it");
+		return kmt_status_from_errno(rc);
+	}
+	rc = restore(&s, snap);
+	struct gpusim_handle_map *out = NULL;
+	if (!rc && !(out = calloc(s.nmap ? s.nmap : 1, sizeof(*out))))
+		rc = -ENOMEM;
+	if (rc) {
+		unbuild(&s);
+		kmt_adapter_destroy(s.ad);
+		rs_free(&s);
+		kmt_unlock();
+		if (rc == -ENOMEM)
+			fail(&s, "out of memory");
+		return rc == -ENOMEM ? STATUS_NO_MEMORY : STATUS_INVALID_PARAMETER;
+	}
+	static const uint32_t types[] = {
+		[KMT_T_DEVICE] = GPUSIM_HANDLE_DEVICE, [KMT_T_CONTEXT] = GPUSIM_HANDLE_CONTEXT,
+		[KMT_T_RESOURCE] = GPUSIM_HANDLE_RESOURCE, [KMT_T_ALLOCATION] = GPUSIM_HANDLE_ALLOCATION,
+		[KMT_T_SYNC] = GPUSIM_HANDLE_SYNC, [KMT_T_SHARE] = GPUSIM_HANDLE_SHARE,
+	};
+	for (size_t i = 0; i < s.nmap; i++)
+		out[i] = (struct gpusim_handle_map){ s.map[i].old, s.map[i].new_h, types[s.map[i].type] };
+	*map = out;
+	*nmap = s.nmap;
+	*luid = s.ad->luid;
+	/* Zombie holders belong to the memory now; records go. */
+	rs_free(&s);
+	kmt_unlock();
+	return STATUS_SUCCESS;
+}

@@ -1,0 +1,479 @@
+/*
+ * Snapshots in libkmt: a random workload run straight through must end exactly
+ * where the same workload ends when it is snapshotted halfway, the adapter
+ * destroyed, and the snapshot restored into a new adapter; and a damaged snapshot
+ * is refused with a sentence, leaving no adapter and no handle behind.
+ */
+#include <config.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gpusim/snapshot.h>
+#include "tests/kmt/kmt_helpers.h"
+#include "tests/kmt/kmt_suites.h"
+
+#define MAX_LIVE 64
+#define CONFIG "vram=3M,visible=1M,gart=3M,sysmem=64M"
+
+struct live {
+	D3DKMT_HANDLE h;
+	uint64_t size;
+	uint32_t seed;
+	uint32_t resident;
+	uint32_t locked;
+};
+
+struct wl {
+	struct kt_gpu g;
+	struct live l[MAX_LIVE];
+	uint32_t n;
+	uint64_t rng;
+};
+
+static uint64_t rng(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void lock(struct wl *w, uint32_t i, bool take)
+{
+	if (take) {
+		D3DKMT_LOCK lk;
+		memset(&lk, 0, sizeof(lk));
+		lk.hDevice = w->g.device;
+		lk.hAllocation = w->l[i].h;
+		ck_assert_int_eq(D3DKMTLock(&lk), STATUS_SUCCESS);
+		w->l[i].locked++;
+	} else {
+		D3DKMT_UNLOCK ul;
+		memset(&ul, 0, sizeof(ul));
+		ul.hDevice = w->g.device;
+		ul.NumAllocations = 1;
+		ul.phAllocations = &w->l[i].h;
+		ck_assert_int_eq(D3DKMTUnlock(&ul), STATUS_SUCCESS);
+		w->l[i].locked--;
+	}
+}
+
+/* Operations [from, to) of the workload; the generator's state is part of w. */
+static void workload(struct wl *w, uint64_t from, uint64_t to)
+{
+	for (uint64_t op = from; op < to; op++) {
+		uint32_t what = (uint32_t)(rng(&w->rng) % 100);
+		uint32_t i = w->n ? (uint32_t)(rng(&w->rng) % w->n) : 0;
+		struct live *x = &w->l[i];
+		if (w->n < 4 || (what < 25 && w->n < MAX_LIVE)) {
+			struct gpusim_alloc_desc d = kt_desc(4096ull << (rng(&w->rng) % 6), 0, 0, 0);
+			uint32_t r = (uint32_t)(rng(&w->rng) % 6);
+			if (r == 1)
+				d.preferred[0] = GPUSIM_SEG_VISIBLE;
+			else if (r == 2)
+				d.preferred[0] = GPUSIM_SEG_GART;
+			else if (r == 3)
+				d.flags = GPUSIM_ALLOC_CPU_VISIBLE;
+			if (rng(&w->rng) % 4 == 0)
+				d.alignment = 4096ull << (rng(&w->rng) % 4);
+			d.priority = rng(&w->rng) % 2 ? D3DDDI_ALLOCATIONPRIORITY_HIGH : 0;
+			D3DKMT_HANDLE h;
+			ck_assert_int_eq(kt_alloc_on(w->g.device, &d, &h), STATUS_SUCCESS);
+			w->l[w->n++] = (struct live){ h, d.size, 0, 0, 0 };
+		} else if (what < 35) {
+			if (x->locked)
+				continue;
+			ck_assert_int_eq(kt_free(w->g.device, x->h), STATUS_SUCCESS);
+			*x = w->l[--w->n];
+		} else if (what < 50) {
+			if (x->locked)
+				continue;
+			uint32_t seed = (uint32_t)(rng(&w->rng) | 1);
+			ck_assert_int_eq(kt_write(w->g.device, x->h, x->size, seed), STATUS_SUCCESS);
+			x->seed = seed;
+		} else if (what < 54) {
+			/* Locks held across the snapshot must survive it. */
+			lock(w, i, x->locked == 0);
+		} else if (what < 70) {
+			kt_cmd_begin(&w->g);
+			for (uint32_t k = 0; k < 3; k++)
+				kt_cmd_use(&w->g, w->l[(i + k * 5) % w->n].h);
+			NTSTATUS st = kt_cmd_submit(&w->g);
+			ck_assert(st == STATUS_SUCCESS || st == STATUS_GRAPHICS_NO_VIDEO_MEMORY ||
+				  st == STATUS_GRAPHICS_CANT_RENDER_LOCKED_ALLOCATION);
+		} else if (what < 80) {
+			D3DDDI_MAKERESIDENT mr;
+			memset(&mr, 0, sizeof(mr));
+			mr.hPagingQueue = w->g.device;
+			mr.NumAllocations = 1;
+			mr.AllocationList = &x->h;
+			NTSTATUS st = D3DKMTMakeResident(&mr);
+			if (st != STATUS_NO_MEMORY)
+				x->resident++;
+		} else if (what < 88) {
+			if (x->resident) {
+				D3DKMT_EVICT ev;
+				memset(&ev, 0, sizeof(ev));
+				ev.hDevice = w->g.device;
+				ev.NumAllocations = 1;
+				ev.AllocationList = &x->h;
+				ck_assert_int_eq(D3DKMTEvict(&ev), STATUS_SUCCESS);
+				x->resident--;
+			}
+		} else if (what < 94) {
+			UINT prio = (UINT)(rng(&w->rng) % 0xc8000000u) + 1;
+			D3DKMT_SETALLOCATIONPRIORITY sp;
+			memset(&sp, 0, sizeof(sp));
+			sp.hDevice = w->g.device;
+			sp.phAllocationList = &x->h;
+			sp.AllocationCount = 1;
+			sp.pPriorities = &prio;
+			ck_assert_int_eq(D3DKMTSetAllocationPriority(&sp), STATUS_SUCCESS);
+		} else {
+			/* GPU work that takes time: a fill queued and left running. */
+			kt_cmd_begin(&w->g);
+			kt_cmd_fill(&w->g, x->h, x->size, (uint32_t)op);
+			if (kt_cmd_submit(&w->g) == STATUS_SUCCESS && !x->locked)
+				x->seed = 0; /* the GPU owns the bytes now */
+		}
+	}
+}
+
+/* A deep copy whose memory does not depend on the adapter: what a file gives. */
+static struct gpusim_snapshot *clone(const struct gpusim_snapshot *s)
+{
+	struct gpusim_snapshot *c = malloc(sizeof(*c));
+	*c = *s;
+	c->regs = malloc(s->nregs * sizeof(*s->regs) + 1);
+	memcpy(c->regs, s->regs, s->nregs * sizeof(*s->regs));
+	c->gart = malloc(s->ngart * sizeof(*s->gart) + 1);
+	memcpy(c->gart, s->gart, s->ngart * sizeof(*s->gart));
+	c->allocs = malloc(s->nallocs * sizeof(*s->allocs) + 1);
+	memcpy(c->allocs, s->allocs, s->nallocs * sizeof(*s->allocs));
+	c->events = NULL;
+	c->nevents = 0;
+	c->ranges = malloc(s->nranges * sizeof(*s->ranges) + 1);
+	for (uint64_t i = 0; i < s->nranges; i++) {
+		c->ranges[i] = s->ranges[i];
+		void *d = malloc(s->ranges[i].size);
+		memcpy(d, s->ranges[i].data, s->ranges[i].size);
+		c->ranges[i].data = d;
+	}
+	void *st = malloc(s->state_size);
+	memcpy(st, s->state, s->state_size);
+	c->state = st;
+	return c;
+}
+
+static void clone_free(struct gpusim_snapshot *c)
+{
+	for (uint64_t i = 0; i < c->nranges; i++)
+		free((void *)c->ranges[i].data);
+	free(c->regs);
+	free(c->gart);
+	free(c->allocs);
+	free(c->ranges);
+	free((void *)c->state);
+	free(c);
+}
+
+static D3DKMT_HANDLE remap(const struct gpusim_handle_map *m, size_t n, D3DKMT_HANDLE old)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i].old_handle == old)
+			return m[i].new_handle;
+	ck_abort_msg("handle 0x%x was not restored", old);
+	return 0;
+}
+
+/* Restore c into w (whose adapter is gone) and point w's handles at it. */
+static void restore_into(struct wl *w, const struct gpusim_snapshot *c)
+{
+	struct gpusim_handle_map *m;
+	size_t n;
+	char err[256] = "";
+	NTSTATUS st = gpusim_snapshot_restore(c, &w->g.luid, &m, &n, err, sizeof(err));
+	ck_assert_msg(st == STATUS_SUCCESS, "restore: 0x%x %s", (unsigned)st, err);
+	D3DKMT_OPENADAPTERFROMLUID open = { .AdapterLuid = w->g.luid };
+	ck_assert_int_eq(D3DKMTOpenAdapterFromLuid(&open), STATUS_SUCCESS);
+	w->g.adapter = open.hAdapter;
+	w->g.device = remap(m, n, w->g.device);
+	w->g.context = remap(m, n, w->g.context);
+	w->g.result = remap(m, n, w->g.result);
+	ck_assert_int_eq(gpusim_context_buffers(w->g.context, &w->g.ctx), STATUS_SUCCESS);
+	for (uint32_t i = 0; i < w->n; i++)
+		w->l[i].h = remap(m, n, w->l[i].h);
+	free(m);
+}
+
+/* Everything observable must agree: time, statistics, registers, GART, every
+ * allocation's place, and every populated byte of VRAM and system memory. */
+static const struct gpusim_snapshot_alloc *row(const struct gpusim_snapshot *s, D3DKMT_HANDLE h)
+{
+	for (uint64_t i = 0; i < s->nallocs; i++)
+		if (s->allocs[i].handle == h)
+			return &s->allocs[i];
+	ck_abort_msg("no row for handle 0x%x", h);
+	return NULL;
+}
+
+/* ha[i] in a and hb[i] in b name the same allocation (rows are in handle order,
+ * and a restore renumbers handles). */
+static void assert_same(const struct gpusim_snapshot *a, const struct gpusim_snapshot *b,
+			const D3DKMT_HANDLE *ha, const D3DKMT_HANDLE *hb, uint32_t n)
+{
+	ck_assert_uint_eq(a->time_ns, b->time_ns);
+	ck_assert_msg(!memcmp(&a->stats, &b->stats, sizeof(a->stats)), "statistics differ");
+	ck_assert_uint_eq(a->nregs, b->nregs);
+	for (uint32_t i = 0; i < a->nregs; i++)
+		ck_assert_msg(a->regs[i].value == b->regs[i].value, "register 0x%x: 0x%x vs 0x%x",
+			      a->regs[i].offset, a->regs[i].value, b->regs[i].value);
+	ck_assert_uint_eq(a->ngart, b->ngart);
+	ck_assert(!memcmp(a->gart, b->gart, a->ngart * sizeof(*a->gart)));
+	ck_assert_uint_eq(a->nallocs, b->nallocs);
+	if (ha)
+		for (uint32_t i = 0; i < n; i++) {
+			const struct gpusim_snapshot_alloc *x = row(a, ha[i]), *y = row(b, hb[i]);
+			ck_assert_msg(x->segment == y->segment && x->offset == y->offset &&
+					      x->size == y->size && x->gpu_address == y->gpu_address &&
+					      x->priority == y->priority && x->lock_count == y->lock_count &&
+					      x->residency_count == y->residency_count,
+				      "allocation %u differs", i);
+		}
+	ck_assert_uint_eq(a->nranges, b->nranges);
+	for (uint64_t i = 0; i < a->nranges; i++) {
+		ck_assert_uint_eq(a->ranges[i].addr, b->ranges[i].addr);
+		ck_assert_uint_eq(a->ranges[i].size, b->ranges[i].size);
+		ck_assert_msg(!memcmp(a->ranges[i].data, b->ranges[i].data, a->ranges[i].size),
+			      "memory at 0x%llx differs", (unsigned long long)a->ranges[i].addr);
+	}
+}
+
+static struct gpusim_snapshot *take(LUID luid)
+{
+	struct gpusim_snapshot *s;
+	ck_assert_int_eq(gpusim_snapshot_take(luid, &s), STATUS_SUCCESS);
+	return s;
+}
+
+static void run_equivalence(uint64_t seed, uint64_t ops, uint64_t split)
+{
+	static struct wl a, b;
+	memset(&a, 0, sizeof(a));
+	a.rng = seed;
+	kt_setup(&a.g, CONFIG);
+	workload(&a, 0, ops);
+	struct gpusim_snapshot *t = take(a.g.luid);
+	struct gpusim_snapshot *straight = clone(t);
+	gpusim_snapshot_free(t);
+	D3DKMT_HANDLE ha[MAX_LIVE + 1], hb[MAX_LIVE + 1];
+	for (uint32_t i = 0; i < a.n; i++)
+		ha[i] = a.l[i].h;
+	ha[a.n] = a.g.result;
+
+	memset(&b, 0, sizeof(b));
+	b.rng = seed;
+	kt_setup(&b.g, CONFIG); /* resets every adapter */
+	workload(&b, 0, split);
+	struct gpusim_snapshot *half = take(b.g.luid);
+	struct gpusim_snapshot *copy = clone(half);
+	gpusim_snapshot_free(half);
+	gpusim_reset(); /* the first adapter is gone for good */
+	restore_into(&b, copy);
+	clone_free(copy);
+	char err[256];
+	ck_assert_msg(gpusim_check_invariants(b.g.luid, err, sizeof(err)) == STATUS_SUCCESS, "%s", err);
+	workload(&b, split, ops);
+	struct gpusim_snapshot *end = take(b.g.luid);
+	ck_assert_uint_eq(a.n, b.n);
+	for (uint32_t i = 0; i < b.n; i++)
+		hb[i] = b.l[i].h;
+	hb[b.n] = b.g.result;
+	assert_same(straight, end, ha, hb, a.n + 1);
+	if (getenv("SNAP_DEBUG"))
+		fprintf(stderr, "split %llu: evictions %llu page_ins %llu moves %llu submits %llu live %u\n",
+			(unsigned long long)split, (unsigned long long)end->stats.evictions,
+			(unsigned long long)end->stats.page_ins, (unsigned long long)end->stats.moves,
+			(unsigned long long)end->stats.submits, b.n);
+	for (uint32_t i = 0; i < b.n; i++)
+		if (b.l[i].seed && !b.l[i].locked)
+			ck_assert(kt_verify(b.g.device, b.l[i].h, b.l[i].size, b.l[i].seed));
+	gpusim_snapshot_free(end);
+	clone_free(straight);
+	kt_teardown(&b.g);
+}
+
+START_TEST(restore_halfway_equals_straight_run)
+{
+	static const uint64_t splits[] = { 1, 500, 1999 };
+	run_equivalence(0xabcdef00u + (uint64_t)_i, 2000, splits[_i]);
+}
+END_TEST
+
+START_TEST(snapshot_of_restore_is_identical)
+{
+	struct wl w;
+	memset(&w, 0, sizeof(w));
+	w.rng = 42;
+	kt_setup(&w.g, CONFIG);
+	workload(&w, 0, 800);
+	struct gpusim_snapshot *first = take(w.g.luid);
+	struct gpusim_snapshot *copy = clone(first);
+	D3DKMT_HANDLE ha[MAX_LIVE], hb[MAX_LIVE];
+	for (uint32_t i = 0; i < w.n; i++)
+		ha[i] = w.l[i].h;
+	restore_into(&w, copy);
+	for (uint32_t i = 0; i < w.n; i++)
+		hb[i] = w.l[i].h;
+	struct gpusim_snapshot *second = take(w.g.luid);
+	assert_same(first, second, ha, hb, w.n);
+	/* The resume state names handles, which are new; its size may not change,
+	 * and its last section, the eviction order (indices, no handles), is equal. */
+	ck_assert_uint_eq(first->state_size, second->state_size);
+	const uint8_t *p1 = memmem(first->state, first->state_size, "PLCY", 4);
+	const uint8_t *p2 = memmem(second->state, second->state_size, "PLCY", 4);
+	ck_assert(p1 && p2);
+	size_t tail = first->state_size - (size_t)(p1 - (const uint8_t *)first->state);
+	ck_assert_uint_gt(tail, 64);
+	ck_assert(!memcmp(p1, p2, tail));
+	ck_assert_uint_gt(first->nranges, 0);
+	ck_assert_uint_gt(first->nallocs, 3);
+	gpusim_snapshot_free(first);
+	gpusim_snapshot_free(second);
+	clone_free(copy);
+	kt_teardown(&w.g);
+}
+END_TEST
+
+START_TEST(take_changes_nothing)
+{
+	struct wl w;
+	memset(&w, 0, sizeof(w));
+	w.rng = 7;
+	kt_setup(&w.g, CONFIG);
+	workload(&w, 0, 300);
+	struct gpusim_snapshot *a = take(w.g.luid), *b = take(w.g.luid);
+	assert_same(a, b, NULL, NULL, 0);
+	for (uint64_t i = 0; i < a->nallocs; i++)
+		ck_assert(!memcmp(&a->allocs[i], &b->allocs[i], sizeof(a->allocs[i])));
+	ck_assert_uint_eq(a->state_size, b->state_size);
+	ck_assert(!memcmp(a->state, b->state, a->state_size));
+	/* The register dump is the device's: ID and the sizes read back. */
+	ck_assert_uint_eq(a->regs[0].offset, HW_REG_ID);
+	ck_assert_uint_eq(a->regs[0].value, HW_DEVICE_ID);
+	gpusim_snapshot_free(a);
+	gpusim_snapshot_free(b);
+	kt_teardown(&w.g);
+}
+END_TEST
+
+/* Count adapters and check no handle from a failed restore stays usable. */
+static uint32_t adapters(void)
+{
+	D3DKMT_ENUMADAPTERS2 e;
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(D3DKMTEnumAdapters2(&e), STATUS_SUCCESS);
+	return e.NumAdapters;
+}
+
+static NTSTATUS try_restore(const struct gpusim_snapshot *s, char *err, size_t errlen)
+{
+	LUID luid;
+	struct gpusim_handle_map *m = NULL;
+	size_t n = 0;
+	NTSTATUS st = gpusim_snapshot_restore(s, &luid, &m, &n, err, errlen);
+	if (st == STATUS_SUCCESS) {
+		free(m);
+		char why[256];
+		ck_assert_msg(gpusim_check_invariants(luid, why, sizeof(why)) == STATUS_SUCCESS,
+			      "an accepted snapshot is inconsistent: %s", why);
+		gpusim_adapter_destroy(luid);
+	}
+	return st;
+}
+
+START_TEST(damaged_snapshots_are_refused)
+{
+	struct wl w;
+	memset(&w, 0, sizeof(w));
+	w.rng = 99;
+	kt_setup(&w.g, CONFIG);
+	workload(&w, 0, 400);
+	struct gpusim_snapshot *t = take(w.g.luid);
+	struct gpusim_snapshot *good = clone(t);
+	gpusim_snapshot_free(t);
+	gpusim_reset();
+	uint32_t before = adapters();
+	char err[256];
+
+	struct gpusim_snapshot bad = *good;
+	bad.state_size = good->state_size / 2;
+	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);
+	ck_assert_msg(strstr(err, "cut short") != NULL, "%s", err);
+
+	bad = *good;
+	bad.version = 77;
+	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);
+	ck_assert_msg(strstr(err, "version 77") != NULL, "%s", err);
+
+	bad = *good;
+	bad.cfg.hw.visible = bad.cfg.hw.vram * 2;
+	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);
+	ck_assert_msg(strstr(err, "configuration") != NULL, "%s", err);
+
+	/* A range past the end of VRAM, and two that overlap. */
+	struct gpusim_snapshot_range r2[2] = { { good->cfg.hw.vram - 4096, 8192, good->state },
+					       { 0, 4096, good->state } };
+	bad = *good;
+	bad.ranges = r2;
+	bad.nranges = 1;
+	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);
+	ck_assert_msg(strstr(err, "outside") != NULL, "%s", err);
+	r2[0] = (struct gpusim_snapshot_range){ 8192, 8192, good->state };
+	r2[1] = (struct gpusim_snapshot_range){ 12288, 4096, good->state };
+	bad.nranges = 2;
+	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);
+	ck_assert_msg(strstr(err, "overlaps") != NULL, "%s", err);
+
+	/* Every single-byte change of the resume state is refused with a sentence or
+	 * accepted into an adapter whose invariants hold: never a crash. */
+	uint8_t *st = malloc(good->state_size);
+	uint32_t refused = 0, tried = 0;
+	for (uint64_t pos = 0; pos < good->state_size; pos += 1 + pos / 64) {
+		memcpy(st, good->state, good->state_size);
+		st[pos] ^= (uint8_t)(0x5a + pos);
+		bad = *good;
+		bad.state = st;
+		err[0] = '\0';
+		NTSTATUS s = try_restore(&bad, err, sizeof(err));
+		tried++;
+		if (s != STATUS_SUCCESS) {
+			ck_assert_int_eq(s, STATUS_INVALID_PARAMETER);
+			ck_assert_msg(err[0] != '\0', "refused without a reason at byte %llu",
+				      (unsigned long long)pos);
+			refused++;
+		}
+	}
+	ck_assert_uint_gt(refused, tried / 4);
+	free(st);
+	ck_assert_uint_eq(adapters(), before);
+	clone_free(good);
+	gpusim_reset();
+}
+END_TEST
+
+Suite *kmt_snapshot_suite(void)
+{
+	Suite *s = suite_create("kmt_snapshot");
+	TCase *tc = tcase_create("snapshot");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, restore_halfway_equals_straight_run, 0, 3);
+	tcase_add_test(tc, snapshot_of_restore_is_identical);
+	tcase_add_test(tc, take_changes_nothing);
+	tcase_add_test(tc, damaged_snapshots_are_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
