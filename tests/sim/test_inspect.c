@@ -843,6 +843,159 @@ START_TEST(test_view_model_without_events)
 }
 END_TEST
 
+/* ---- a snapshot of a live adapter ------------------------------------------------ */
+
+struct evlog {
+	struct gpusim_event ev[256];
+	uint32_t n;
+};
+
+/* Called with the library lock held: it only copies. */
+static void log_event(void *opaque, const struct gpusim_event *e)
+{
+	struct evlog *l = opaque;
+	if (l->n < sizeof(l->ev) / sizeof(l->ev[0]))
+		l->ev[l->n++] = *e;
+}
+
+static D3DKMT_HANDLE live_alloc(D3DKMT_HANDLE device, uint64_t size, uint32_t flags, uint32_t pref)
+{
+	struct gpusim_alloc_desc d;
+	memset(&d, 0, sizeof(d));
+	d.version = GPUSIM_ALLOC_DESC_VERSION;
+	d.flags = flags;
+	d.size = size;
+	d.preferred[0] = pref;
+	D3DDDI_ALLOCATIONINFO2 info;
+	memset(&info, 0, sizeof(info));
+	info.pPrivateDriverData = &d;
+	info.PrivateDriverDataSize = sizeof(d);
+	D3DKMT_CREATEALLOCATION ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.hDevice = device;
+	ca.NumAllocations = 1;
+	ca.pAllocationInfo2 = &info;
+	ck_assert_int_eq(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
+	return info.hAllocation;
+}
+
+/* What libkmt's own snapshot gives, with the names and events sim/ adds: the
+ * report names every register it holds, lists every allocation where the manager
+ * says it is, and the viewer's last moment agrees with the manager too. */
+START_TEST(test_live_snapshot)
+{
+	struct gpusim_config cfg;
+	char err[256] = "";
+	gpusim_reset();
+	gpusim_config_default(&cfg);
+	ck_assert_int_eq(gpusim_config_parse(&cfg, "vram=8M,visible=4M,gart=8M,sysmem=64M", err, sizeof(err)), 0);
+	LUID luid;
+	ck_assert_int_eq(gpusim_adapter_create(&cfg, &luid), STATUS_SUCCESS);
+	static struct evlog log;
+	log.n = 0;
+	ck_assert_int_eq(gpusim_subscribe(luid, log_event, &log), STATUS_SUCCESS);
+	D3DKMT_OPENADAPTERFROMLUID oa = { .AdapterLuid = luid };
+	ck_assert_int_eq(D3DKMTOpenAdapterFromLuid(&oa), STATUS_SUCCESS);
+	D3DKMT_CREATEDEVICE cd = { .hAdapter = oa.hAdapter };
+	ck_assert_int_eq(D3DKMTCreateDevice(&cd), STATUS_SUCCESS);
+
+	static const char *const names[] = { "vis", "inv", "gart", "gone" };
+	D3DKMT_HANDLE h[4];
+	h[0] = live_alloc(cd.hDevice, 1 * MiB, GPUSIM_ALLOC_CPU_VISIBLE, VIS);
+	h[1] = live_alloc(cd.hDevice, 2 * MiB, 0, INV);
+	h[2] = live_alloc(cd.hDevice, 512 * KiB, 0, GART);
+	h[3] = live_alloc(cd.hDevice, 1 * MiB, 0, INV);
+	D3DDDI_MAKERESIDENT mr;
+	memset(&mr, 0, sizeof(mr));
+	mr.hPagingQueue = cd.hDevice;
+	mr.NumAllocations = 1;
+	mr.AllocationList = &h[3];
+	NTSTATUS st = D3DKMTMakeResident(&mr);
+	ck_assert(st == STATUS_SUCCESS || st == STATUS_PENDING);
+	D3DKMT_EVICT ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.hDevice = cd.hDevice;
+	ev.NumAllocations = 1;
+	ev.AllocationList = &h[3];
+	ck_assert_int_eq(D3DKMTEvict(&ev), STATUS_SUCCESS);
+	ck_assert_int_eq(gpusim_idle(luid), STATUS_SUCCESS);
+
+	struct gpusim_snapshot *taken;
+	ck_assert_int_eq(gpusim_snapshot_take(luid, &taken), STATUS_SUCCESS);
+	ck_assert_int_eq(gpusim_unsubscribe(luid, log_event, &log), STATUS_SUCCESS);
+	/* sim/'s part: names and recent events into a copy of the table. */
+	struct gpusim_snapshot s = *taken;
+	struct gpusim_snapshot_alloc *rows = calloc(taken->nallocs + 1, sizeof(*rows));
+	ck_assert_ptr_nonnull(rows);
+	memcpy(rows, taken->allocs, taken->nallocs * sizeof(*rows));
+	for (uint64_t i = 0; i < taken->nallocs; i++)
+		for (size_t k = 0; k < 4; k++)
+			if (rows[i].handle == h[k])
+				snprintf(rows[i].name, sizeof(rows[i].name), "%s", names[k]);
+	s.allocs = rows;
+	s.events = log.ev;
+	s.nevents = log.n;
+	ck_assert_uint_gt(log.n, 4);
+
+	int rc;
+	char *t = capture(inspect_text, &s, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_line(t, "  vram ", "8M");
+	ck_line(t, "0x000", "ID", "0x47505553");
+	ck_line(t, "0x004", "REV", "0x00010000");
+	ck_line(t, "0x010", "VRAM_SIZE_LO", "0x00800000");
+	ck_assert_ptr_null(strstr(t, "(unknown)")); /* every register take records has a name */
+	for (size_t k = 0; k < 4; k++) {
+		struct gpusim_alloc_info info;
+		ck_assert_int_eq(gpusim_query_allocation(h[k], &info), STATUS_SUCCESS);
+		char handle[32], size[32];
+		snprintf(handle, sizeof(handle), "0x%08x  %s ", h[k], names[k]);
+		snprintf(size, sizeof(size), " %s ", info.size == 1 * MiB ? "1M" : info.size == 2 * MiB ? "2M" : "512K");
+		ck_line(t, handle, size, gpusim_segment_name(info.segment));
+	}
+	ck_line(t, names[3], "sys");
+	char *jt = capture(inspect_json, &s, &rc);
+	ck_assert_int_eq(rc, 0);
+	json_t *j = parse(jt);
+	free(jt);
+	json_t *regs = jarr(j, "registers", s.nregs);
+	for (size_t i = 0; i < json_array_size(regs); i++)
+		ck_assert(json_is_string(json_object_get(json_array_get(regs, i), "name")));
+	jarr(j, "allocations", s.nallocs);
+	jarr(j, "events", s.nevents);
+	uint64_t pages = 0;
+	json_t *runs = json_object_get(json_object_get(j, "gart"), "runs");
+	for (size_t i = 0; i < json_array_size(runs); i++)
+		pages += (uint64_t)jint(json_array_get(runs, i), "pages");
+	ck_assert_uint_eq(pages, s.ngart);
+	ck_assert_uint_gt(s.ngart, 0); /* the GART allocation's pages are mapped */
+	json_decref(j);
+	free(t);
+
+	struct vm_recording r;
+	struct vm_model m;
+	model_of(&m, &s, &r);
+	for (size_t k = 0; k < 4; k++) {
+		struct gpusim_alloc_info info;
+		ck_assert_int_eq(gpusim_query_allocation(h[k], &info), STATUS_SUCCESS);
+		const struct vm_alloc *a = at(&m, h[k]);
+		ck_assert_uint_eq(a->seg, info.segment);
+		if (info.segment != SYS)
+			ck_assert_uint_eq(a->offset, info.offset);
+		ck_assert_str_eq(a->name, names[k]);
+	}
+	ck_assert_uint_eq(live(&m), s.nallocs);
+	ck_assert_uint_eq(m.evictions, s.stats.evictions);
+	ck_assert_uint_ge(m.evictions, 1);
+	ck_assert_uint_eq(m.now_ns, s.time_ns);
+	vm_free(&m);
+	vm_recording_free(&r);
+	free(rows);
+	gpusim_snapshot_free(taken);
+	gpusim_reset();
+}
+END_TEST
+
 Suite *sim_inspect_suite(void)
 {
 	Suite *s = suite_create("sim_inspect");
@@ -861,6 +1014,7 @@ Suite *sim_inspect_suite(void)
 	tcase_add_test(tv, test_view_model_is_the_table);
 	tcase_add_test(tv, test_view_model_reconciles);
 	tcase_add_test(tv, test_view_model_without_events);
+	tcase_add_test(tv, test_live_snapshot);
 	suite_add_tcase(s, tv);
 	return s;
 }
