@@ -20,9 +20,12 @@
 #include "sim/view/model.h"
 
 /* Input: five count bytes (registers, GART entries, allocations, events, ranges),
- * then the snapshot header fields, then each table's rows, each a raw struct as
- * in <gpusim/snapshot.h>; what the input lacks is zero. Bounded so that an input
- * costs milliseconds. */
+ * then version, cfg, time_ns, stats and state_size, then each table's rows, each
+ * a raw struct as in <gpusim/snapshot.h> (x86-64 layout, little endian; a range is
+ * addr then size); what the input lacks is zero. Bounded so that an input costs
+ * milliseconds. The seeds in tests/fuzz/inspect-corpus: table.bin (the table of
+ * tests/sim/test_inspect.c), disagree.bin (events the table contradicts),
+ * odd.bin (duplicate handles, unknown segments and types, wrapping GART pages). */
 #define MAX_ROWS 200u
 
 struct input {
