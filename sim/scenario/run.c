@@ -1553,7 +1553,10 @@ static NTSTATUS cmd_snapshot(struct rt *rt, const struct scn_cmd *c)
 {
 	char err[512];
 	if (write_snapshot(rt, c->path, err, sizeof(err))) {
-		cmd_msg(rt, "snapshot: %s", err);
+		/* The command's description names the file already. */
+		size_t n = strlen(c->path);
+		bool named = !strncmp(err, c->path, n) && err[n] == ':' && err[n + 1] == ' ';
+		cmd_msg(rt, "%s", named ? err + n + 2 : err);
 		return STATUS_UNSUCCESSFUL;
 	}
 	if (rt->verbose)
