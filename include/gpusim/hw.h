@@ -135,6 +135,9 @@ void hw_get_stats(const struct hw_device *dev, struct hw_stats *out);
 /* Host pointer to VRAM [offset, offset+len) for debuggers and snapshots, or NULL.
  * Bypasses BAR2 and ECC: this is the simulator looking, not the CPU. */
 void *hw_debug_vram(struct hw_device *dev, uint64_t offset, uint64_t len);
+/* The name hw/REGISTERS.md gives the BAR0 register at `offset` ("GART_CTRL",
+ * "CLOCK_LO", "RING1.WPTR"), or NULL when no register is there. */
+const char *hw_reg_name(uint32_t offset);
 
 /* ---- state for snapshots (hw/state.c) -----------------------------------
  * Everything of a device that is not its memory, as plain data: what a snapshot

@@ -163,7 +163,7 @@ static int app_init(struct app *a, const struct vm_recording *rec, const struct 
 		snprintf(err, errlen, "nothing to show: no recording and no trace to follow");
 		return -1;
 	}
-	vm_init(&a->cur, &a->rec->adapter);
+	vm_begin(&a->cur, a->rec);
 	vm_refresh(&a->cur);
 	a->view.total = nitems(a);
 	if (a->reader && follow_read(a) < 0)

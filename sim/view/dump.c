@@ -42,53 +42,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/jsonw.h"
 #include "sim/view/model.h"
-
-/* A JSON string: quotes, backslashes and control characters escaped; bytes that are
- * not UTF-8 (a trace's names are raw bytes) become \u00XX, so the output always
- * parses. */
-static void json_string(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	fputc('"', f);
-	while (*p) {
-		unsigned c = *p;
-		if (c == '"' || c == '\\') {
-			fputc('\\', f);
-			fputc((int)c, f);
-			p++;
-			continue;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\u%04x", c);
-			p++;
-			continue;
-		}
-		if (c < 0x80) {
-			fputc((int)c, f);
-			p++;
-			continue;
-		}
-		/* A well-formed multi-byte sequence (no overlongs, no surrogates, at most
-		 * U+10FFFF) is copied as it is. */
-		size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-		bool ok = n != 0;
-		for (size_t i = 1; ok && i < n; i++)
-			ok = (p[i] & 0xc0) == 0x80;
-		if (ok && n == 3)
-			ok = !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] >= 0xa0);
-		if (ok && n == 4)
-			ok = !(c == 0xf0 && p[1] < 0x90) && !(c == 0xf4 && p[1] >= 0x90);
-		if (!ok) {
-			fprintf(f, "\\u%04x", c);
-			p++;
-			continue;
-		}
-		fwrite(p, 1, n, f);
-		p += n;
-	}
-	fputc('"', f);
-}
 
 static const char *seg_name(uint32_t seg)
 {
@@ -107,7 +62,7 @@ static void dump_history(FILE *f, const struct vm_alloc *a)
 		const struct vm_move *h = &a->history[i];
 		const char *ev = gpusim_event_name(h->type);
 		fprintf(f, "%s\n        {\"time_ns\": %" PRIu64 ", \"event\": ", i ? "," : "", h->time_ns);
-		json_string(f, ev ? ev : "unknown");
+		jw_string(f, ev ? ev : "unknown");
 		fprintf(f, ", \"from\": \"%s\", \"to\": \"%s\", \"offset\": %" PRIu64 ", \"cause\": \"%s\"}",
 			seg_name(h->from), seg_name(h->to), h->offset, gpusim_cause_name(h->cause));
 	}
@@ -117,7 +72,7 @@ static void dump_history(FILE *f, const struct vm_alloc *a)
 static void dump_alloc(FILE *f, const struct vm_alloc *a)
 {
 	fputs("    {\"name\": ", f);
-	json_string(f, a->name);
+	jw_string(f, a->name);
 	fprintf(f,
 		", \"handle\": \"0x%08" PRIx32 "\", \"device\": \"0x%08" PRIx32 "\", \"size\": %" PRIu64
 		", \"segment\": \"%s\", \"offset\": %" PRIu64 ",\n      \"priority\": %" PRIu32
@@ -142,7 +97,7 @@ int vm_dump_json(const struct vm_model *m, FILE *f)
 	fprintf(f, "  \"adapter\": {\"vram\": %" PRIu64 ", \"visible\": %" PRIu64 ", \"gart\": %" PRIu64
 		   ", \"sysmem\": %" PRIu64 ", \"policy\": ",
 		ad->vram, ad->visible, ad->gart, ad->sysmem);
-	json_string(f, policy);
+	jw_string(f, policy);
 	fputs("},\n  \"segments\": [", f);
 	for (uint32_t s = GPUSIM_SEG_VISIBLE; s <= GPUSIM_SEG_COUNT; s++) {
 		const struct vm_segment *g = &m->seg[s];

@@ -96,13 +96,24 @@ void vm_diff_free(struct vm_diff *d);
  * counters, time). */
 int vm_dump_json(const struct vm_model *m, FILE *out);
 
+/* Where a recording's first item finds the counters and the clock: zero for a
+ * scenario or a trace, which begin with their adapter; a snapshot's recording
+ * begins with its oldest recent event, in the middle of a run. */
+struct vm_start {
+	uint64_t time_ns;
+	uint64_t evictions, page_ins, moves, bytes_in, bytes_out, faults, submits;
+};
+
 /* A model that keeps every item, to replay up to any moment. */
 struct vm_recording {
 	struct gpusim_trace_adapter adapter;
+	struct vm_start start;
 	struct gpusim_trace_item *items;
 	size_t nitems, cap;
 };
 void vm_recording_init(struct vm_recording *r);
+/* The model before the recording's first item (vm_init, then r->start). */
+void vm_begin(struct vm_model *m, const struct vm_recording *r);
 void vm_recording_add(struct vm_recording *r, const struct gpusim_trace_item *item);
 void vm_recording_free(struct vm_recording *r);
 /* Load a whole trace file; -1 with a sentence in err. */
@@ -113,5 +124,14 @@ struct scn_script;
 int vm_recording_run(struct vm_recording *r, const struct scn_script *s, FILE *err);
 /* Rebuild the model as it was after the first n items. */
 void vm_replay(struct vm_model *m, const struct vm_recording *r, size_t n);
+
+/* A recording that shows a snapshot (<gpusim/snapshot.h>): its recent events in
+ * time order, played from the counters they started from, then the snapshot's
+ * moment, after which the model holds exactly the snapshot's allocation table
+ * (sim/view/VIEWER.md, "Snapshots"). -1 with a sentence in err when the host has
+ * no room. The recording owns copies: the snapshot may be freed after. */
+struct gpusim_snapshot;
+int vm_recording_from_snapshot(struct vm_recording *r, const struct gpusim_snapshot *snap, char *err,
+			       size_t errlen);
 
 #endif

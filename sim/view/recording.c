@@ -125,9 +125,22 @@ int vm_recording_run(struct vm_recording *r, const struct scn_script *s, FILE *e
 	return rc;
 }
 
-void vm_replay(struct vm_model *m, const struct vm_recording *r, size_t n)
+void vm_begin(struct vm_model *m, const struct vm_recording *r)
 {
 	vm_init(m, &r->adapter);
+	m->now_ns = r->start.time_ns;
+	m->evictions = r->start.evictions;
+	m->page_ins = r->start.page_ins;
+	m->moves = r->start.moves;
+	m->bytes_in = r->start.bytes_in;
+	m->bytes_out = r->start.bytes_out;
+	m->faults = r->start.faults;
+	m->submits = r->start.submits;
+}
+
+void vm_replay(struct vm_model *m, const struct vm_recording *r, size_t n)
+{
+	vm_begin(m, r);
 	if (n > r->nitems)
 		n = r->nitems;
 	for (size_t i = 0; i < n; i++)

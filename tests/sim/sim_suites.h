@@ -11,4 +11,6 @@ Suite *sim_run_suite(void);     /* the scenario runner */
 Suite *sim_model_suite(void);   /* the viewer's residency model, recordings, the JSON dump */
 Suite *sim_trace_suite(void);   /* trace files, the recorder, the runner's observers, Perfetto JSON */
 
+Suite *sim_inspect_suite(void); /* gpusim inspect's report and JSON, register names, a snapshot in the viewer */
+
 #endif
