@@ -1,15 +1,23 @@
 /*
  * libFuzzer harness for the snapshot-file reader: any bytes must give a snapshot
  * whose every pointer stays inside the input, or an error naming the file, never a
- * crash, a leak or an out-of-bounds read. Seeds: tests/fuzz/snapshot-corpus/.
+ * crash, a leak or an out-of-bounds read; and what reads must restore into an
+ * adapter or be refused with a sentence. Seeds: tests/fuzz/snapshot-corpus/.
  */
 #include <config.h>
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <gpusim/snapshot.h>
+
 #include "sim/elf/snapfile.h"
+
+/* An input may ask for an adapter of any size; the fuzzer's memory budget
+ * (-rss_limit_mb) is not the reader's business, so larger ones are not restored. */
+#define RESTORE_MAX_BYTES (256ull << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,6 +54,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!memchr(snap->allocs[i].name, '\0', sizeof(snap->allocs[i].name)))
 			__builtin_trap();
 	(void)sink;
+
+	const struct hw_config *hw = &snap->cfg.hw;
+	if (hw->vram <= RESTORE_MAX_BYTES && hw->sysmem <= RESTORE_MAX_BYTES && hw->gart <= RESTORE_MAX_BYTES &&
+	    hw->tlb_entries <= 4096) {
+		LUID luid;
+		struct gpusim_handle_map *map = NULL;
+		size_t nmap = 0;
+		char why[256] = "";
+		NTSTATUS st = gpusim_snapshot_restore(snap, &luid, &map, &nmap, why, sizeof(why));
+		if (st == STATUS_SUCCESS) {
+			free(map);
+			if (gpusim_adapter_destroy(luid) != STATUS_SUCCESS)
+				__builtin_trap();
+		} else if ((st != STATUS_INVALID_PARAMETER || !why[0]) && st != STATUS_NO_MEMORY) {
+			__builtin_trap();
+		}
+	}
 	snapfile_free(snap);
 	return 0;
 }
