@@ -14,8 +14,7 @@
 int hw_gart_init(struct hw_gart *g, uint32_t tlb_entries)
 {
 	memset(g, 0, sizeof(*g));
-	/* Zeroed: snapshots copy every slot, the empty ones too (see hw/state.c). */
-	g->tlb = calloc(tlb_entries, sizeof(*g->tlb));
+	g->tlb = malloc(sizeof(*g->tlb) * tlb_entries);
 	if (!g->tlb)
 		return -ENOMEM;
 	g->tlb_mask = tlb_entries - 1;
