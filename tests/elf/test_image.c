@@ -276,7 +276,19 @@ START_TEST(test_bad_phdrs)
 	memcpy(copy, buf, len);
 	tb_put(copy, offsetof(Elf64_Ehdr, e_phnum), 0, 2);
 	read_bad(copy, len, NULL, "no loadable segment (no program headers)");
-	/* PN_XNUM: the count lives in section 0, which this file's is not. */
+	/* PN_XNUM: the count lives in section 0's sh_info. */
+	memcpy(copy, buf, len);
+	uint64_t shoff = 0;
+	for (int k = 0; k < 8; k++)
+		shoff |= (uint64_t)copy[offsetof(Elf64_Ehdr, e_shoff) + k] << (8 * k);
+	tb_put(copy, offsetof(Elf64_Ehdr, e_phnum), PN_XNUM, 2);
+	tb_put(copy, shoff + offsetof(Elf64_Shdr, sh_info), 4, 4);
+	struct elfimg *img = read_ok(copy, len, NULL);
+	ck_assert_uint_eq(img->nsegs, 3);
+	elfimg_free(img);
+	tb_put(copy, shoff + offsetof(Elf64_Shdr, sh_info), 0x7fffffff, 4);
+	read_bad(copy, len, NULL, "truncated: 2147483647 program headers at offset 0x40");
+	/* ... and in a section 0 that is not there. */
 	memcpy(copy, buf, len);
 	tb_put(copy, offsetof(Elf64_Ehdr, e_phnum), PN_XNUM, 2);
 	tb_put(copy, offsetof(Elf64_Ehdr, e_shoff), len + 4096, 8);
