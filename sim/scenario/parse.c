@@ -1087,7 +1087,7 @@ static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd)
 			return fail(c, c->w[seen[K_VALUE] - 1].col,
 				    "expected seed=N or value=N for verify, found both");
 		if (!seen[K_SEED] && !seen[K_VALUE])
-			return fail(c, c->endcol, "expected seed=N or value=N for verify, found end of line");
+			return fail(c, c->endcol, "expected seed=N for verify (or value=N), found end of line");
 		return 0;
 	case SCN_LOCK:
 		if (positional(c, first + 1, "an allocation", "lock", &cmd->name) < 0)

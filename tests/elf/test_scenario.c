@@ -180,7 +180,8 @@ START_TEST(test_parse_errors)
 	parse_bad("submit-image fw 0 1\n", false, 1, 19, "expected end of line, found '1'");
 	parse_bad("alloc a size=4K\nverify a seed=1 value=2\n", false, 2, 17,
 		  "expected seed=N or value=N for verify, found both");
-	parse_bad("alloc a size=4K\nverify a\n", false, 2, 9, "expected seed=N or value=N for verify, found end of line");
+	parse_bad("alloc a size=4K\nverify a\n", false, 2, 9,
+		  "expected seed=N for verify (or value=N), found end of line");
 	parse_bad("alloc a size=4K\nwrite a value=1\n", false, 2, 9, "unknown key 'value' for write");
 }
 END_TEST
