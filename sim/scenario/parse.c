@@ -981,7 +981,7 @@ static int parse_image_file(struct pctx *c, const struct word *w, struct scn_cmd
 	cmd->path = path;
 	char *key = realpath(path, NULL);
 	if (!key)
-		return fail(c, w->col, "cannot open image '%s': %s", Q(path), strerror(errno));
+		return fail(c, w->col, "cannot open image '%s': %s", Q(w->s), strerror(errno));
 	struct scn_script *s = c->out;
 	const struct elfimg *img = NULL;
 	for (size_t i = 0; i < s->nimages && !img; i++)
