@@ -53,7 +53,7 @@ static const char *priority_name(uint32_t p)
 	return NULL;
 }
 
-static const char *const flag_names[] = { "cpu", "pinned", "primary" };
+static const char *const flag_names[] = { "cpu", "pinned", "primary", "read-only" };
 #define NFLAGS (sizeof(flag_names) / sizeof(flag_names[0]))
 _Static_assert(GPUSIM_ALLOC_FLAGS_ALL == (1u << NFLAGS) - 1, "a name for every allocation flag");
 
