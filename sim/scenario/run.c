@@ -1810,8 +1810,15 @@ static void dump_on_fault(struct rt *rt, const struct scn_cmd *c)
 	rt->dump_reason = NULL;
 	if (!why || !rt->opt->dump_dir || rt->dumps >= MAX_FAULT_DUMPS)
 		return;
-	char path[4096], err[512];
-	snprintf(path, sizeof(path), "%s/fault-%u.elf", rt->opt->dump_dir, ++rt->dumps);
+	/* Named for the scenario, so that the dumps of several scenarios in one run
+	 * (or one after another into the same directory) do not overwrite each other. */
+	char path[4096], err[512], base[256];
+	const char *slash = strrchr(rt->script_name, '/');
+	snprintf(base, sizeof(base), "%s", slash ? slash + 1 : rt->script_name);
+	char *dot = strrchr(base, '.');
+	if (dot && dot != base)
+		*dot = '\0';
+	snprintf(path, sizeof(path), "%s/%s-fault-%u.elf", rt->opt->dump_dir, base, ++rt->dumps);
 	if (write_snapshot(rt, path, err, sizeof(err)))
 		report(rt, &c->loc, "--dump-on-fault: %s", err);
 	else if (rt->opt->out && !rt->quiet)
