@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,23 @@ static const char *const flag_names[] = { "cpu", "pinned", "primary" };
 #define NFLAGS (sizeof(flag_names) / sizeof(flag_names[0]))
 _Static_assert(GPUSIM_ALLOC_FLAGS_ALL == (1u << NFLAGS) - 1, "a name for every allocation flag");
 
+/* Append to a string of room n that holds len bytes; a text that does not fit is
+ * cut, never written past the room. Returns the new length. */
+static size_t append(char *buf, size_t n, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static size_t append(char *buf, size_t n, size_t len, const char *fmt, ...)
+{
+	if (len + 1 >= n)
+		return len;
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(buf + len, n - len, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return len;
+	return (size_t)k < n - len ? len + (size_t)k : n - 1;
+}
+
 /* "cpu,pinned", "-" for none; bits without a name in hex. */
 static const char *flags_text(uint32_t flags, char *buf, size_t n)
 {
@@ -64,13 +82,11 @@ static const char *flags_text(uint32_t flags, char *buf, size_t n)
 	buf[0] = '\0';
 	for (size_t i = 0; i < NFLAGS; i++)
 		if (flags & (1u << i))
-			len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s", len ? "," : "",
-						flag_names[i]);
+			len = append(buf, n, len, "%s%s", len ? "," : "", flag_names[i]);
 	if (flags & ~GPUSIM_ALLOC_FLAGS_ALL)
-		len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s0x%" PRIx32, len ? "," : "",
-					flags & ~GPUSIM_ALLOC_FLAGS_ALL);
+		len = append(buf, n, len, "%s0x%" PRIx32, len ? "," : "", flags & ~GPUSIM_ALLOC_FLAGS_ALL);
 	if (!len)
-		snprintf(buf, n, "-");
+		append(buf, n, 0, "-");
 	return buf;
 }
 
@@ -289,11 +305,12 @@ static void text_registers(FILE *f, const struct gpusim_snapshot *s)
 static const char *gart_flags(uint64_t bits, char *buf, size_t n)
 {
 	uint64_t other = bits & ~(HW_GART_VALID | HW_GART_READ | HW_GART_WRITE);
-	int len = snprintf(buf, n, "%c%c", bits & HW_GART_READ ? 'R' : '-', bits & HW_GART_WRITE ? 'W' : '-');
+	buf[0] = '\0';
+	size_t len = append(buf, n, 0, "%c%c", bits & HW_GART_READ ? 'R' : '-', bits & HW_GART_WRITE ? 'W' : '-');
 	if (!(bits & HW_GART_VALID))
-		len += snprintf(buf + len, n - (size_t)len, " not-valid");
+		len = append(buf, n, len, " not-valid");
 	if (other)
-		snprintf(buf + len, n - (size_t)len, " bits 0x%" PRIx64, other);
+		append(buf, n, len, " bits 0x%" PRIx64, other);
 	return buf;
 }
 

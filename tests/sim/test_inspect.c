@@ -229,12 +229,14 @@ START_TEST(test_text_hostile_names)
 	memcpy(f->allocs[0].name, "a\033[2Jb\n\x80", 9);
 	memset(f->allocs[2].name, 'x', sizeof(f->allocs[2].name)); /* no NUL */
 	memset(f->s.cfg.policy, 'p', sizeof(f->s.cfg.policy));
+	f->allocs[4].flags = GPUSIM_ALLOC_PRIMARY | 0x80; /* a bit without a name */
 	int rc;
 	char *t = capture(inspect_text, &f->s, &rc);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_ptr_null(strchr(t, '\033'));
 	ck_assert_ptr_null(strstr(t, "\x80"));
 	ck_line(t, "0x40000041  a?[2Jb??", "invisible");
+	ck_line(t, "0x40000141  -", "visible", "primary,0x80 ");
 	char want[GPUSIM_SNAPSHOT_NAME_MAX + 16];
 	memset(want, 'x', GPUSIM_SNAPSHOT_NAME_MAX);
 	snprintf(want + GPUSIM_SNAPSHOT_NAME_MAX, 16, "  0x4");
