@@ -1,11 +1,12 @@
 /*
- * `gpusim run [--quiet] [--verbose] [--seed N] SCENARIO...`: every file is parsed
+ * `gpusim run [--quiet] [--verbose] [--seed N] [--dump-on-fault DIR] SCENARIO...`: every file is parsed
  * and checked before any runs, so a typo in the last file costs no run time; then
  * each runs on its own adapter and gets one summary line on stdout.
  */
 #include <config.h>
 
 #include <getopt.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +18,15 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: gpusim run [--quiet] [--verbose] [--seed N] SCENARIO...\n"
+	fprintf(f, "usage: gpusim run [--quiet] [--verbose] [--seed N] [--dump-on-fault DIR] SCENARIO...\n"
 		   "Run scenarios headless and check their expectations.\n"
 		   "\n"
 		   "  -q, --quiet     print only failures and the summary lines\n"
 		   "  -v, --verbose   print every command and every event as it happens\n"
 		   "      --seed N    use seed N for every scenario's adapter\n"
+		   "      --dump-on-fault DIR\n"
+		   "                  after a command during which the GPU faulted or the device\n"
+		   "                  was removed, write a snapshot DIR/fault-N.elf (at most 16)\n"
 		   "  -h, --help      print this help\n"
 		   "\n"
 		   "Exit status: 0 when every expectation held, 1 when one failed,\n"
@@ -73,6 +77,7 @@ int sim_run_main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "dump-on-fault", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -99,6 +104,15 @@ int sim_run_main(int argc, char **argv)
 			}
 			opt.seed_given = true;
 			break;
+		case 'd': {
+			struct stat sb;
+			if (stat(optarg, &sb) || !S_ISDIR(sb.st_mode)) {
+				fprintf(stderr, "gpusim run: --dump-on-fault: %s is not a directory\n", optarg);
+				return 2;
+			}
+			opt.dump_dir = optarg;
+			break;
+		}
 		case ':':
 			fprintf(stderr, "gpusim run: %s needs a value\n", argv[optind - 1]);
 			usage(stderr);

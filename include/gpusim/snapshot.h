@@ -87,6 +87,12 @@ struct gpusim_snapshot {
 	 * opaque, and a restore validates every field of it. */
 	const void *state;
 	uint64_t state_size;
+
+	/* Bytes of the program that took the snapshot, kept beside the device state
+	 * (gpusim run keeps its scenario's names and written ranges there, see
+	 * sim/scenario/LANGUAGE.md). libkmt neither writes nor reads them. */
+	const void *client;
+	uint64_t client_size;
 };
 
 /* Take a snapshot of an adapter (GPU work still queued stays queued). The ranges

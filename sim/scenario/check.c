@@ -121,11 +121,25 @@ static const char *kind_name(enum scn_kind k)
 	return (unsigned)k < sizeof names / sizeof names[0] && names[k] ? names[k] : "command";
 }
 
+/* A scenario that starts from a snapshot (adapter from=FILE) uses names the
+ * snapshot defines, which only the runner can know: a name first seen in use is
+ * taken as one of them, and the runner reports it if the snapshot lacks it. */
+static struct ent *from_snapshot(struct cctx *c, struct table *t, const struct scn_cmd *cmd,
+				 const char *name)
+{
+	if (!c->adapter || !c->adapter->path)
+		return NULL;
+	struct ent *e = insert(t, name);
+	if (e)
+		*e = (struct ent){ .key = name, .def = c->adapter->loc, .alive = true };
+	return e;
+}
+
 static int use_alloc(struct cctx *c, const struct scn_cmd *cmd, const char *name)
 {
 	const struct ent *e = find(&c->allocs, name);
 
-	if (!e)
+	if (!e && !(e = from_snapshot(c, &c->allocs, cmd, name)))
 		return fail(c, &cmd->loc, "unknown allocation '%s'", name);
 	if (!e->alive)
 		return fail(c, &cmd->loc, "allocation '%s' was freed at %s:%u", name,
@@ -137,7 +151,7 @@ static int use_alloc(struct cctx *c, const struct scn_cmd *cmd, const char *name
 static int use_device(struct cctx *c, const struct scn_cmd *cmd, const char *name)
 {
 	if (name) {
-		if (!find(&c->devices, name))
+		if (!find(&c->devices, name) && !from_snapshot(c, &c->devices, cmd, name))
 			return fail(c, &cmd->loc, "unknown device '%s' (expected a name defined by device)",
 				    name);
 		return 0;

@@ -550,7 +550,8 @@ static int parse_segments(struct pctx *c, const char *text, uint32_t col, bool p
 enum key_id {
 	K_DEVICE, K_SIZE, K_PREFER, K_ONLY, K_ALIGN, K_PRIORITY, K_CPU, K_PINNED, K_RESOURCE,
 	K_SHARED, K_OFFSET, K_SEED, K_NOWAIT, K_VALUE, K_STALE, K_AFTER, K_VRAM, K_VISIBLE,
-	K_GART, K_SYSMEM, K_POLICY, K_COUNT
+	K_GART, K_SYSMEM, K_POLICY,
+	K_FROM, K_COUNT
 };
 
 struct key {
@@ -563,6 +564,7 @@ static const struct key adapter_keys[] = {
 	{ "vram", K_VRAM, "vram=SIZE" },       { "visible", K_VISIBLE, "visible=SIZE" },
 	{ "gart", K_GART, "gart=SIZE" },       { "sysmem", K_SYSMEM, "sysmem=SIZE" },
 	{ "policy", K_POLICY, "policy=NAME" }, { "seed", K_SEED, "seed=N" },
+	{ "from", K_FROM, "from=FILE.elf" },
 };
 static const struct key alloc_keys[] = {
 	{ "device", K_DEVICE, "device=D" },
@@ -660,6 +662,8 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 		if (hw_config_set(&cmd->config.hw, k->name, v))
 			return fail(c, col, "expected a size for %s, found '%s'", what, Q(v));
 		return 0;
+	case K_FROM:
+		return dup_name(c, v, &cmd->path);
 	case K_POLICY:
 		if (strcmp(v, "priority-lru") && strcmp(v, "lru"))
 			return fail(c, col, "unknown policy '%s' (expected one of: priority-lru, lru)",
@@ -931,6 +935,13 @@ static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd)
 		gpusim_config_default(&cmd->config);
 		if (parse_keys(c, first + 1, KEYS(adapter_keys), "adapter", cmd, false, seen) < 0)
 			return -1;
+		/* A snapshot brings its own configuration: nothing else may be said. */
+		if (cmd->path)
+			for (size_t ak = 0; ak < sizeof adapter_keys / sizeof adapter_keys[0]; ak++)
+				if (adapter_keys[ak].id != K_FROM && seen[adapter_keys[ak].id])
+					return fail(c, w0->col, "adapter from= takes the configuration "
+						    "from the snapshot; %s cannot be given with it",
+						    adapter_keys[ak].form);
 		if (hw_config_validate(&cmd->config.hw, why, sizeof why))
 			return fail(c, w0->col, "invalid adapter: %s", why);
 		return 0;

@@ -10,12 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <gpusim/snapshot.h>
+#include "sim/elf/snapfile.h"
 #include "sim/scenario/scenario.h"
 
 #define MAX_SHOWN_NAMES 4      /* names a message lists before "..." */
 #define PROGRESS_MIN_COMMANDS 2000
 #define PROGRESS_WIDTH 40
 #define PATTERN_CHUNK 4096
+#define RECENT_EVENTS 256      /* kept for snapshots */
+#define MAX_FAULT_DUMPS 16     /* --dump-on-fault writes at most this many */
 
 /* ---- a small intrusive hash map -------------------------------------------------
  * Scripts may hold a million live allocations; each command looks names up, and
@@ -157,6 +165,13 @@ struct rt {
 	size_t nev, evcap;
 	uint64_t ev_dropped;
 
+	/* The last events, for snapshots (kept when the script snapshots or
+	 * --dump-on-fault is on). */
+	struct gpusim_event *recent;
+	uint32_t recent_head, nrecent;
+	const char *dump_reason;  /* a fault or removal this command: dump after it */
+	uint32_t dumps;
+
 	bool bar_shown;
 	int bar_pct;
 
@@ -164,15 +179,6 @@ struct rt {
 	char msg[1024];  /* the current command's own failure text, replacing the status one */
 	char note[256];  /* appended to the status failure text */
 };
-
-static void rt_msg(struct rt *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void rt_msg(struct rt *rt, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(rt->msg, sizeof(rt->msg), fmt, ap);
-	va_end(ap);
-}
 
 /* ---- formatting ---------------------------------------------------------------- */
 
@@ -466,6 +472,17 @@ static void on_event(void *opaque, const struct gpusim_event *ev)
 		struct gpusim_trace_item item = { .type = GPUSIM_TRACE_EVENT, .event = *ev };
 		rt->opt->on_item(rt->opt->ctx, &item);
 	}
+	if (rt->recent) {
+		rt->recent[(rt->recent_head + rt->nrecent) % RECENT_EVENTS] = *ev;
+		if (rt->nrecent < RECENT_EVENTS)
+			rt->nrecent++;
+		else
+			rt->recent_head = (rt->recent_head + 1) % RECENT_EVENTS;
+	}
+	if (ev->type == GPUSIM_EV_FAULT && !rt->dump_reason)
+		rt->dump_reason = "a GPU page fault";
+	else if (ev->type == GPUSIM_EV_DEVICE_REMOVED)
+		rt->dump_reason = "the device was removed";
 	if (!rt->verbose)
 		return;
 	if (rt->nev == rt->evcap) {
@@ -1303,6 +1320,10 @@ static void cmd_show(struct rt *rt)
 		fprintf(f, "%-9s %s of %s used, %" PRIu64 " allocations\n", gpusim_segment_name(s), used, size,
 			st.seg[s].allocations);
 	}
+	fprintf(f, "time %" PRIu64 " ns, %" PRIu64 " evictions, %" PRIu64 " page-ins, %" PRIu64
+		" moves, %" PRIu64 " bytes in, %" PRIu64 " bytes out, %" PRIu64 " faults, %" PRIu64
+		" submits\n", st.time_ns, st.evictions, st.page_ins, st.moves, st.bytes_in, st.bytes_out,
+		st.faults, st.submits);
 }
 
 static bool where_holds(enum scn_where w, uint32_t seg)
@@ -1428,6 +1449,336 @@ static void cmd_expect_status(struct rt *rt, const struct scn_cmd *c)
 	rt->msg[0] = rt->note[0] = '\0';
 }
 
+/* ---- snapshots -----------------------------------------------------------------------
+ * A snapshot written by the runner carries, beside the device, the runner's own
+ * state as a client note of text lines, so that `adapter from=` can go on with
+ * the same names and still check every byte written before:
+ *   gpusim-run 1
+ *   device NAME HDEV HCTX
+ *   resource NAME HANDLE
+ *   alloc NAME DEVICE HANDLE SIZE GPUADDR HASADDR
+ *   range NAME OFF LEN SEED LINE
+ * Handles are the snapshot's; the restore's handle map renames them. */
+
+struct text {
+	char *buf;
+	size_t len, cap;
+	bool nomem;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	for (int pass = 0; pass < 2 && !t->nomem; pass++) {
+		va_start(ap, fmt);
+		int n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->nomem = true;
+			return;
+		}
+		if (t->buf && (size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = t->cap ? t->cap : 4096;
+		while (cap - t->len <= (size_t)n)
+			cap *= 2;
+		char *nb = realloc(t->buf, cap);
+		if (!nb) {
+			t->nomem = true;
+			return;
+		}
+		t->buf = nb;
+		t->cap = cap;
+	}
+}
+
+static void runner_state(struct rt *rt, struct text *t)
+{
+	text_add(t, "gpusim-run 1\n");
+	for (struct rt_dev *d = rt->dev_list; d; d = d->next)
+		text_add(t, "device %s %u %u\n", d->name, d->hdev, d->hctx);
+	for (struct rt_res *r = rt->res_list; r; r = r->next)
+		text_add(t, "resource %s %u\n", r->name, r->handle);
+	for (struct rt_alloc *a = rt->first; a; a = a->next) {
+		text_add(t, "alloc %s %s %u %" PRIu64 " %" PRIu64 " %d\n", a->name, a->dev->name, a->handle,
+			 a->size, a->gpu_addr, a->has_addr);
+		for (size_t i = 0; i < a->nranges; i++)
+			text_add(t, "range %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu32 "\n", a->name,
+				 a->ranges[i].off, a->ranges[i].len, a->ranges[i].seed, a->ranges[i].line);
+	}
+}
+
+/* Take a snapshot and write it to path: the allocation rows get the script's
+ * names, the recent events and the runner's state come along. */
+static int write_snapshot(struct rt *rt, const char *path, char *err, size_t errlen)
+{
+	struct gpusim_snapshot *snap;
+	NTSTATUS st = gpusim_snapshot_take(rt->luid, &snap);
+	if (st != STATUS_SUCCESS) {
+		char sb[64];
+		fmt_status(sb, sizeof(sb), st);
+		snprintf(err, errlen, "%s: cannot take a snapshot: %s", path, sb);
+		return -1;
+	}
+	for (uint64_t i = 0; i < snap->nallocs; i++) {
+		struct rt_alloc *a = find_alloc_handle(rt, snap->allocs[i].handle);
+		if (a)
+			snprintf(snap->allocs[i].name, sizeof(snap->allocs[i].name), "%s", a->name);
+	}
+	if (rt->nrecent && (snap->events = malloc(rt->nrecent * sizeof(*snap->events)))) {
+		for (uint32_t i = 0; i < rt->nrecent; i++)
+			snap->events[i] = rt->recent[(rt->recent_head + i) % RECENT_EVENTS];
+		snap->nevents = rt->nrecent;
+	}
+	struct text t = { 0 };
+	runner_state(rt, &t);
+	int rc = -1;
+	if (t.nomem) {
+		snprintf(err, errlen, "%s: out of memory", path);
+	} else {
+		snap->client = t.buf;
+		snap->client_size = t.len;
+		rc = snapfile_write(path, snap, err, errlen);
+	}
+	snap->client = NULL;
+	free(t.buf);
+	gpusim_snapshot_free(snap);
+	return rc;
+}
+
+static NTSTATUS cmd_snapshot(struct rt *rt, const struct scn_cmd *c)
+{
+	char err[512];
+	if (write_snapshot(rt, c->path, err, sizeof(err))) {
+		/* The command's description names the file already. */
+		size_t n = strlen(c->path);
+		bool named = !strncmp(err, c->path, n) && err[n] == ':' && err[n + 1] == ' ';
+		cmd_msg(rt, "%s", named ? err + n + 2 : err);
+		return STATUS_UNSUCCESSFUL;
+	}
+	if (rt->verbose)
+		say(rt, "snapshot written to %s\n", c->path);
+	return STATUS_SUCCESS;
+}
+
+/* --dump-on-fault: after a command during which the GPU faulted or the device
+ * went, write DIR/fault-N.elf and say so. */
+static void dump_on_fault(struct rt *rt, const struct scn_cmd *c)
+{
+	const char *why = rt->dump_reason;
+	rt->dump_reason = NULL;
+	if (!why || !rt->opt->dump_dir || rt->dumps >= MAX_FAULT_DUMPS)
+		return;
+	char path[4096], err[512];
+	snprintf(path, sizeof(path), "%s/fault-%u.elf", rt->opt->dump_dir, ++rt->dumps);
+	if (write_snapshot(rt, path, err, sizeof(err)))
+		report(rt, &c->loc, "--dump-on-fault: %s", err);
+	else if (rt->opt->out && !rt->quiet)
+		say(rt, "%s:%" PRIu32 ": %s: snapshot written to %s\n", c->loc.file ? c->loc.file : rt->script_name,
+		    c->loc.line, why, path);
+}
+
+/* The snapshot's handle for an old one, 0 when the map has none of that type. */
+static D3DKMT_HANDLE remap(const struct gpusim_handle_map *m, size_t n, D3DKMT_HANDLE old, uint32_t type)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m[mid].old_handle < old)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && m[lo].old_handle == old && m[lo].type == type ? m[lo].new_handle : 0;
+}
+
+static bool word(char **cur, char **out)
+{
+	char *p = *cur;
+	while (*p == ' ')
+		p++;
+	if (!*p || *p == '\n')
+		return false;
+	*out = p;
+	while (*p && *p != ' ' && *p != '\n')
+		p++;
+	if (*p == ' ')
+		*p++ = '\0';
+	*cur = p;
+	return true;
+}
+
+static bool number(char **cur, uint64_t *out)
+{
+	char *w, *end;
+	if (!word(cur, &w) || *w < '0' || *w > '9')
+		return false;
+	errno = 0;
+	*out = strtoull(w, &end, 10);
+	return !errno && !*end;
+}
+
+/* Rebuild the runner's devices, resources and allocations from a restored
+ * snapshot's client note. 0, or -1 with a sentence in err. */
+static int load_runner_state(struct rt *rt, const struct gpusim_snapshot *snap,
+			     const struct gpusim_handle_map *m, size_t nm, char *err, size_t errlen)
+{
+	if (!snap->client || snap->client_size < 13 || memcmp(snap->client, "gpusim-run 1\n", 13)) {
+		snprintf(err, errlen, "it was not written by gpusim run (no scenario state in it)");
+		return -1;
+	}
+	char *text = malloc(snap->client_size + 1);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(text, snap->client, snap->client_size);
+	text[snap->client_size] = '\0';
+	int rc = -1;
+	uint32_t lineno = 1;
+	char *line = strchr(text, '\n') + 1;
+	while (*line) {
+		lineno++;
+		char *nl = strchr(line, '\n');
+		if (!nl) {
+			snprintf(err, errlen, "its scenario state is cut short at line %u", lineno);
+			goto out;
+		}
+		*nl = '\0';
+		char *cur = line, *kind, *name, *devname;
+		uint64_t v[5];
+		bool ok = word(&cur, &kind) && word(&cur, &name) && strlen(name) < 256;
+		if (ok && !strcmp(kind, "device")) {
+			ok = number(&cur, &v[0]) && number(&cur, &v[1]) && !find_dev(rt, name);
+			D3DKMT_HANDLE hdev = ok ? remap(m, nm, (D3DKMT_HANDLE)v[0], GPUSIM_HANDLE_DEVICE) : 0;
+			D3DKMT_HANDLE hctx = ok ? remap(m, nm, (D3DKMT_HANDLE)v[1], GPUSIM_HANDLE_CONTEXT) : 0;
+			D3DKMT_CREATECONTEXT cc;
+			memset(&cc, 0, sizeof(cc));
+			struct rt_dev *d = NULL;
+			ok = hdev && hctx && gpusim_context_buffers(hctx, &cc) == STATUS_SUCCESS &&
+			     cc.hDevice == hdev && (d = calloc(1, sizeof(*d))) && (d->name = strdup(name));
+			if (!ok) {
+				free(d);
+			} else {
+				d->hdev = hdev;
+				d->hctx = hctx;
+				d->cmdbuf = cc.pCommandBuffer;
+				d->cmdbuf_size = cc.CommandBufferSize;
+				d->alist = cc.pAllocationList;
+				d->alist_size = cc.AllocationListSize;
+				d->plist = cc.pPatchLocationList;
+				d->plist_size = cc.PatchLocationListSize;
+				hmap_insert(&rt->devs, &d->by_name, hash_str(d->name));
+				hmap_insert(&rt->dev_handles, &d->by_handle, hash_u32(d->hdev));
+				if (rt->dev_tail)
+					rt->dev_tail->next = d;
+				else
+					rt->dev_list = d;
+				rt->dev_tail = d;
+			}
+		} else if (ok && !strcmp(kind, "resource")) {
+			struct rt_res *r = NULL;
+			ok = number(&cur, &v[0]) && !find_res(rt, name) && (r = calloc(1, sizeof(*r))) &&
+			     (r->name = strdup(name)) &&
+			     (r->handle = remap(m, nm, (D3DKMT_HANDLE)v[0], GPUSIM_HANDLE_RESOURCE));
+			if (!ok && r) {
+				free(r->name);
+				free(r);
+			} else if (ok) {
+				hmap_insert(&rt->resources, &r->by_name, hash_str(r->name));
+				r->next = rt->res_list;
+				rt->res_list = r;
+			}
+		} else if (ok && !strcmp(kind, "alloc")) {
+			struct rt_dev *d = word(&cur, &devname) ? find_dev(rt, devname) : NULL;
+			struct rt_alloc *a = NULL;
+			ok = d && number(&cur, &v[0]) && number(&cur, &v[1]) && number(&cur, &v[2]) &&
+			     number(&cur, &v[3]) && v[3] <= 1 && !find_alloc(rt, name) &&
+			     (a = calloc(1, sizeof(*a))) && (a->name = strdup(name));
+			D3DKMT_HANDLE h = ok && v[0] ? remap(m, nm, (D3DKMT_HANDLE)v[0], GPUSIM_HANDLE_ALLOCATION) : 0;
+			if (ok && v[0] && !h)
+				ok = false;
+			if (!ok && a) {
+				free(a->name);
+				free(a);
+			} else if (ok) {
+				a->dev = d;
+				a->handle = h;
+				a->size = v[1];
+				a->gpu_addr = v[2];
+				a->has_addr = v[3];
+				hmap_insert(&rt->allocs, &a->by_name, hash_str(a->name));
+				if (a->handle)
+					a->in_handle_map = hmap_insert(&rt->alloc_handles, &a->by_handle,
+								       hash_u32(a->handle));
+				a->prev = rt->last;
+				if (rt->last)
+					rt->last->next = a;
+				else
+					rt->first = a;
+				rt->last = a;
+			}
+		} else if (ok && !strcmp(kind, "range")) {
+			struct rt_alloc *a = find_alloc(rt, name);
+			ok = a && number(&cur, &v[0]) && number(&cur, &v[1]) && number(&cur, &v[2]) &&
+			     number(&cur, &v[3]) && v[3] <= UINT32_MAX && v[1] && v[0] <= a->size &&
+			     v[1] <= a->size - v[0] &&
+			     range_push(a, (struct range){ v[0], v[1], v[2], (uint32_t)v[3] });
+		} else {
+			ok = false;
+		}
+		if (!ok || *cur) {
+			snprintf(err, errlen, "its scenario state line %u is malformed or names what the "
+				 "snapshot does not hold", lineno);
+			goto out;
+		}
+		line = nl + 1;
+	}
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
+/* `adapter from=FILE.elf`: the adapter and the runner's world from a snapshot. */
+static NTSTATUS start_from_snapshot(struct rt *rt, const struct scn_cmd *adapter)
+{
+	struct gpusim_snapshot *snap;
+	char err[512], why[400];
+	if (snapfile_read(adapter->path, &snap, err, sizeof(err))) {
+		fail(rt, &adapter->loc, "adapter from=%s", err);
+		return STATUS_INVALID_PARAMETER;
+	}
+	struct gpusim_handle_map *m = NULL;
+	size_t nm = 0;
+	NTSTATUS st = gpusim_snapshot_restore(snap, &rt->luid, &m, &nm, why, sizeof(why));
+	if (st != STATUS_SUCCESS) {
+		fail(rt, &adapter->loc, "adapter from=%s: cannot restore it: %s", adapter->path, why);
+		snapfile_free(snap);
+		return st;
+	}
+	D3DKMT_OPENADAPTERFROMLUID oa = { .AdapterLuid = rt->luid };
+	st = D3DKMTOpenAdapterFromLuid(&oa);
+	if (st == STATUS_SUCCESS) {
+		rt->hadapter = oa.hAdapter;
+		rt->have_adapter = true;
+		rt->no_invisible = snap->cfg.hw.visible == snap->cfg.hw.vram;
+		if (load_runner_state(rt, snap, m, nm, why, sizeof(why))) {
+			fail(rt, &adapter->loc, "adapter from=%s: %s", adapter->path, why);
+			st = STATUS_INVALID_PARAMETER;
+		}
+	} else {
+		gpusim_adapter_destroy(rt->luid);
+		fail(rt, &adapter->loc, "adapter from=%s: cannot open the restored adapter", adapter->path);
+	}
+	free(m);
+	snapfile_free(snap);
+	return st;
+}
+
 /* One command: the status its API call returned. Expectations report their own
  * failures and answer STATUS_SUCCESS. */
 static NTSTATUS run_cmd(struct rt *rt, const struct scn_cmd *c)
@@ -1451,9 +1802,7 @@ static NTSTATUS run_cmd(struct rt *rt, const struct scn_cmd *c)
 	case SCN_PRIORITY: return cmd_priority(rt, c);
 	case SCN_IDLE: return gpusim_idle(rt->luid);
 	case SCN_INJECT: return cmd_inject(rt, c);
-	case SCN_SNAPSHOT:
-		rt_msg(rt, "snapshot: not yet supported (ELF snapshots are not built yet)");
-		return STATUS_NOT_IMPLEMENTED;
+	case SCN_SNAPSHOT: return cmd_snapshot(rt, c);
 	case SCN_SHOW:
 		cmd_show(rt);
 		return STATUS_SUCCESS;
@@ -1554,6 +1903,7 @@ static void teardown(struct rt *rt)
 	free(rt->dev_handles.b);
 	free(rt->resources.b);
 	free(rt->ev);
+	free(rt->recent);
 }
 
 static const char *script_name(const struct scn_script *s)
@@ -1583,9 +1933,23 @@ int scn_run(const struct scn_script *s, const struct scn_options *opt, struct sc
 	gpusim_reset();
 
 	const struct scn_cmd *adapter = NULL;
-	for (size_t i = 0; i < s->ncmds && !adapter; i++)
-		if (s->cmds[i].kind == SCN_ADAPTER)
+	bool snapshots = opt->dump_dir != NULL;
+	for (size_t i = 0; i < s->ncmds; i++) {
+		if (s->cmds[i].kind == SCN_ADAPTER && !adapter)
 			adapter = &s->cmds[i];
+		snapshots |= s->cmds[i].kind == SCN_SNAPSHOT ||
+			     (s->cmds[i].inner && s->cmds[i].inner->kind == SCN_SNAPSHOT);
+	}
+	if (snapshots)
+		rt.recent = calloc(RECENT_EVENTS, sizeof(*rt.recent));
+	if (adapter && adapter->path) {
+		if (start_from_snapshot(&rt, adapter) != STATUS_SUCCESS) {
+			res->stopped = true;
+			teardown(&rt);
+			return 1;
+		}
+		goto started;
+	}
 	struct gpusim_config cfg;
 	if (adapter)
 		cfg = adapter->config;
@@ -1611,12 +1975,11 @@ int scn_run(const struct scn_script *s, const struct scn_options *opt, struct sc
 		return 1;
 	}
 	rt.have_adapter = true;
+	rt.no_invisible = cfg.hw.visible == cfg.hw.vram;
+started:
 	if (opt->on_adapter)
 		opt->on_adapter(opt->ctx, rt.luid);
-	struct gpusim_stats stats;
-	rt.no_invisible = gpusim_get_stats(rt.luid, &stats) == STATUS_SUCCESS &&
-			  stats.seg[GPUSIM_SEG_INVISIBLE].size == 0;
-	if (rt.verbose || opt->on_item)
+	if (rt.verbose || opt->on_item || rt.recent)
 		rt.subscribed = gpusim_subscribe(rt.luid, on_event, &rt) == STATUS_SUCCESS;
 
 	/* Events already tell how far a verbose run is; a bar would only garble them. */
@@ -1633,6 +1996,7 @@ int scn_run(const struct scn_script *s, const struct scn_options *opt, struct sc
 		}
 		res->commands++;
 		st = run_cmd(&rt, c);
+		dump_on_fault(&rt, c);
 		flush_events(&rt);
 		reap_grave(&rt);
 		/* STATUS_PENDING (MakeResident queued paging) is how success looks there. */

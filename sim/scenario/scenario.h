@@ -94,7 +94,7 @@ struct scn_cmd {
 	/* inject */
 	enum scn_inject inject;
 	uint64_t after;                /* sysmem-oom after=N pages (default 0) */
-	/* snapshot */
+	/* snapshot FILE; adapter from=FILE */
 	char *path;
 	/* echo */
 	char *text;
@@ -160,6 +160,9 @@ struct scn_options {
 	 * and every allocation name as it is given, in order, up to the end checks.
 	 * on_item is called with the library lock held: it must not call the API.
 	 * May be NULL. */
+	/* --dump-on-fault: a snapshot into this directory after a command during which
+	 * the GPU faulted or the device was removed. NULL: none. */
+	const char *dump_dir;
 	void (*on_adapter)(void *ctx, LUID luid);
 	void (*on_item)(void *ctx, const struct gpusim_trace_item *item);
 	void *ctx;

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "sim/elf/snapfile.h"
 #include "sim/scenario/scenario.h"
 #include "tests/sim/sim_suites.h"
 
@@ -510,17 +512,54 @@ START_TEST(test_inject_dma_error)
 }
 END_TEST
 
-START_TEST(test_snapshot_not_supported)
+START_TEST(test_snapshot_unwritable)
 {
 	struct run r;
 	run(&r, ADAPTER
 	    "alloc a size=1M\n"
-	    "snapshot a.elf\n"
+	    "snapshot /nonexistent-gpusim-dir/a.elf\n"
 	    "echo not reached\n");
 	ck_assert_int_eq(r.rc, 1);
 	ck_assert(r.res.stopped);
-	ck_assert_str_eq(r.err, "t.gsim:3: snapshot: not yet supported (ELF snapshots are not built yet)\n");
+	ck_assert_str_eq(r.err, "t.gsim:3: snapshot /nonexistent-gpusim-dir/a.elf: cannot create: "
+			 "No such file or directory\n");
 	ck_lacks(r.out, "not reached");
+	run_free(&r);
+}
+END_TEST
+
+/* The snapshot command's file names the scenario's allocations and carries its
+ * recent events; the simulation after it goes on unchanged. */
+START_TEST(test_snapshot_written)
+{
+	char dir[] = "/tmp/gpusim-snapXXXXXX", path[64], text[512];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.elf", dir);
+	snprintf(text, sizeof(text), ADAPTER "alloc tex size=1M prefer=gart\nwrite tex seed=4\n"
+		 "alloc rt size=2M prefer=visible\nsnapshot %s\nverify tex seed=4\n", path);
+	struct run r;
+	run(&r, text);
+	ck_ok(&r);
+	struct gpusim_snapshot *snap;
+	char err[256];
+	ck_assert_msg(snapfile_read(path, &snap, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(snap->nallocs, 2);
+	ck_assert_str_eq(snap->allocs[0].name, "tex");
+	ck_assert_uint_eq(snap->allocs[0].segment, GPUSIM_SEG_GART);
+	ck_assert_str_eq(snap->allocs[1].name, "rt");
+	ck_assert_uint_eq(snap->allocs[1].segment, GPUSIM_SEG_VISIBLE);
+	ck_assert_uint_gt(snap->nevents, 2);
+	bool created = false;
+	for (uint32_t i = 0; i < snap->nevents; i++)
+		created |= snap->events[i].type == GPUSIM_EV_CREATE &&
+			   snap->events[i].allocation == snap->allocs[1].handle;
+	ck_assert(created);
+	ck_assert_uint_gt(snap->nranges, 0);
+	ck_assert_ptr_nonnull(snap->client);
+	ck_assert(memmem(snap->client, snap->client_size, "alloc tex default", 17) != NULL);
+	snapfile_free(snap);
+	unlink(path);
+	rmdir(dir);
 	run_free(&r);
 }
 END_TEST
@@ -833,7 +872,8 @@ Suite *sim_run_suite(void)
 	tcase_add_test(tc, test_inject_device_removed);
 	tcase_add_test(tc, test_inject_sysmem_oom);
 	tcase_add_test(tc, test_inject_dma_error);
-	tcase_add_test(tc, test_snapshot_not_supported);
+	tcase_add_test(tc, test_snapshot_unwritable);
+	tcase_add_test(tc, test_snapshot_written);
 	tcase_add_test(tc, test_show_table);
 	tcase_add_test(tc, test_echo_and_quiet);
 	tcase_add_test(tc, test_verbose_events);
