@@ -115,6 +115,23 @@ static const struct gpusim_snapshot_alloc *find_alloc(const struct gpusim_snapsh
 	return NULL;
 }
 
+uint64_t inspect_gart_run_last_pfn(const struct inspect_gart_run *run)
+{
+	return run->descending ? run->pfn - (run->pages - 1) : run->pfn + (run->pages - 1);
+}
+
+/* Whether entry e continues the run by one page (the run's direction given). */
+static bool continues(const struct inspect_gart_run *run, const struct gpusim_snapshot_gart *e)
+{
+	uint64_t next = inspect_gart_run_last_pfn(run);
+	uint64_t pfn = e->entry >> HW_GART_PFN_SHIFT;
+	/* Page numbers that wrap end a run: they are not contiguous. */
+	if (run->page + run->pages == 0 || e->page != run->page + run->pages ||
+	    (e->entry & GART_BITS_MASK) != run->bits)
+		return false;
+	return run->descending ? next > 0 && pfn == next - 1 : next < UINT64_MAX && pfn == next + 1;
+}
+
 bool inspect_next_gart_run(const struct gpusim_snapshot *s, uint64_t *pos, struct inspect_gart_run *run)
 {
 	uint64_t i = *pos;
@@ -125,14 +142,18 @@ bool inspect_next_gart_run(const struct gpusim_snapshot *s, uint64_t *pos, struc
 	run->pfn = g[i].entry >> HW_GART_PFN_SHIFT;
 	run->bits = g[i].entry & GART_BITS_MASK;
 	run->pages = 1;
-	for (i++; i < s->ngart; i++, run->pages++) {
-		/* Wrapping page or pfn numbers end a run: they are not contiguous memory. */
-		if (run->page + run->pages == 0 || run->pfn + run->pages > (UINT64_MAX >> HW_GART_PFN_SHIFT))
-			break;
-		if (g[i].page != run->page + run->pages || g[i].entry >> HW_GART_PFN_SHIFT != run->pfn + run->pages ||
-		    (g[i].entry & GART_BITS_MASK) != run->bits)
-			break;
+	run->descending = false;
+	i++;
+	if (i < s->ngart && !continues(run, &g[i])) {
+		/* The second page sets the direction: try the other one. */
+		run->descending = true;
+		if (!continues(run, &g[i]))
+			run->descending = false;
 	}
+	for (; i < s->ngart && continues(run, &g[i]); i++)
+		run->pages++;
+	if (run->pages == 1)
+		run->descending = false;
 	*pos = i;
 	return true;
 }
@@ -314,13 +335,13 @@ static const char *gart_flags(uint64_t bits, char *buf, size_t n)
 	return buf;
 }
 
-/* "0x10..0x1f", or "0x10" alone for one page. */
-static const char *page_span(uint64_t first, uint64_t count, char *buf, size_t n)
+/* "0x10..0x1f" (or "0x1f..0x10" for a descending run), "0x10" alone for one page. */
+static const char *page_span(uint64_t first, uint64_t last, char *buf, size_t n)
 {
-	if (count == 1)
+	if (first == last)
 		snprintf(buf, n, "0x%" PRIx64, first);
 	else
-		snprintf(buf, n, "0x%" PRIx64 "..0x%" PRIx64, first, first + count - 1);
+		snprintf(buf, n, "0x%" PRIx64 "..0x%" PRIx64, first, last);
 	return buf;
 }
 
@@ -339,10 +360,12 @@ static void text_gart(FILE *f, const struct gpusim_snapshot *s)
 		const char *bytes = run.pages <= UINT64_MAX >> HW_PAGE_SHIFT
 					    ? fmt_size(sz, sizeof(sz), run.pages << HW_PAGE_SHIFT)
 					    : "-";
-		fprintf(f, "  aperture %-5s %-16s -> system %-5s %-16s %-3s %" PRIu64 " %s (%s)\n",
-			run.pages == 1 ? "page" : "pages", page_span(run.page, run.pages, pages, sizeof(pages)),
-			run.pages == 1 ? "page" : "pages", page_span(run.pfn, run.pages, pfns, sizeof(pfns)),
-			gart_flags(run.bits, fl, sizeof(fl)), run.pages, run.pages == 1 ? "page" : "pages", bytes);
+		fprintf(f, "  aperture %-5s %-16s -> system %-5s %-16s %-3s %" PRIu64 " %s (%s)%s\n",
+			run.pages == 1 ? "page" : "pages", page_span(run.page, run.page + run.pages - 1, pages, sizeof(pages)),
+			run.pages == 1 ? "page" : "pages",
+			page_span(run.pfn, inspect_gart_run_last_pfn(&run), pfns, sizeof(pfns)),
+			gart_flags(run.bits, fl, sizeof(fl)), run.pages, run.pages == 1 ? "page" : "pages", bytes,
+			run.descending ? ", descending" : "");
 	}
 }
 
@@ -582,10 +605,11 @@ static void json_gart(FILE *f, const struct gpusim_snapshot *s)
 	fprintf(f, "  \"gart\": {\"entries\": %" PRIu64 ", \"runs\": [", s->ngart);
 	while (inspect_next_gart_run(s, &pos, &run)) {
 		fprintf(f,
-			"%s\n    {\"page\": %" PRIu64 ", \"pfn\": %" PRIu64 ", \"pages\": %" PRIu64
-			", \"gpu_address\": %" PRIu64 ", \"valid\": %s, \"read\": %s, \"write\": %s, \"bits\": %" PRIu64
-			"}",
-			n++ ? "," : "", run.page, run.pfn, run.pages,
+			"%s\n    {\"page\": %" PRIu64 ", \"pfn\": %" PRIu64 ", \"last_pfn\": %" PRIu64
+			", \"descending\": %s, \"pages\": %" PRIu64 ",\n     \"gpu_address\": %" PRIu64
+			", \"valid\": %s, \"read\": %s, \"write\": %s, \"bits\": %" PRIu64 "}",
+			n++ ? "," : "", run.page, run.pfn, inspect_gart_run_last_pfn(&run), json_bool(run.descending),
+			run.pages,
 			s->cfg.hw.gart_base + (run.page << HW_PAGE_SHIFT), json_bool(run.bits & HW_GART_VALID),
 			json_bool(run.bits & HW_GART_READ), json_bool(run.bits & HW_GART_WRITE), run.bits);
 	}
