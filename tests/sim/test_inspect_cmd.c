@@ -26,10 +26,15 @@
 static char dir[64];
 static char snap_path[128];
 
+/* Absolute: the program runs inside the scratch directory, so that a scenario's
+ * `snapshot FILE` lands there and not in the directory the tests run from. */
 static const char *gpusim(void)
 {
+	static char path[4096];
 	const char *g = getenv("GPUSIM");
-	return g && *g ? g : "./sim/gpusim";
+	if (!path[0])
+		ck_assert_msg(realpath(g && *g ? g : "./sim/gpusim", path) != NULL, "no gpusim program (set GPUSIM)");
+	return path;
 }
 
 static void rm_dir(void)
@@ -77,13 +82,14 @@ struct run {
 	char *out, *err;
 };
 
-/* gpusim with these arguments (already quoted for the shell). */
+/* gpusim with these arguments (already quoted for the shell), in the scratch
+ * directory. */
 static struct run run(const char *args)
 {
-	char cmd[1024], out[160], err[160];
+	char cmd[6144], out[160], err[160];
 	snprintf(out, sizeof(out), "%s/out", dir);
 	snprintf(err, sizeof(err), "%s/err", dir);
-	snprintf(cmd, sizeof(cmd), "'%s' %s >'%s' 2>'%s'", gpusim(), args, out, err);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' %s >'%s' 2>'%s'", dir, gpusim(), args, out, err);
 	int st = system(cmd);
 	struct run r = { .status = WIFEXITED(st) ? WEXITSTATUS(st) : -1 };
 	r.out = slurp(out);
@@ -248,8 +254,8 @@ START_TEST(test_inspect_write_error)
 {
 	if (access("/dev/full", W_OK))
 		return;
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "'%s' inspect '%s' >/dev/full 2>'%s/err'", gpusim(), snap_path, dir);
+	char cmd[6144];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' inspect '%s' >/dev/full 2>err", dir, gpusim(), snap_path);
 	int st = system(cmd);
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 2);
@@ -395,11 +401,12 @@ START_TEST(test_scenario_snapshot_agrees)
 		"evict tex2\n"
 		"free tex5\n"
 		"snapshot end.elf\n";
-	char path[160], cmd[512];
+	char path[160];
 	snprintf(path, sizeof(path), "%s/s.gsim", dir);
 	write_bytes(path, scenario, sizeof(scenario) - 1);
-	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' run -q s.gsim >/dev/null", dir, gpusim());
-	ck_assert_int_eq(system(cmd), 0);
+	struct run r = run("run -q s.gsim");
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	run_free(&r);
 	char elf[160];
 	snprintf(elf, sizeof(elf), "%s/end.elf", dir);
 
@@ -426,7 +433,7 @@ START_TEST(test_scenario_snapshot_agrees)
 
 	char args[256];
 	snprintf(args, sizeof(args), "inspect '%s'", elf);
-	struct run r = run(args);
+	r = run(args);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_ptr_nonnull(strstr(r.out, "allocations (14), by segment and offset"));
 	ck_assert_ptr_nonnull(strstr(r.out, " staging "));
