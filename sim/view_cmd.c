@@ -139,8 +139,11 @@ static int load_snapshot(struct vm_recording *r, const char *path, char *err, si
 			snprintf(err, errlen, "%s: cannot read the snapshot", path);
 		return -1;
 	}
-	int rc = vm_recording_from_snapshot(r, snap, err, errlen);
+	char why[256];
+	int rc = vm_recording_from_snapshot(r, snap, why, sizeof(why));
 	snapfile_free(snap);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", path, why);
 	return rc;
 }
 
