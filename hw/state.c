@@ -24,7 +24,8 @@ int hw_device_get_state(struct hw_device *dev, struct hw_device_state *st)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
 		tlb[2 * i] = dev->gart.tlb[i].page;
-		tlb[2 * i + 1] = dev->gart.tlb[i].entry;
+		/* An empty slot's entry is stale garbage nobody reads: write 0. */
+		tlb[2 * i + 1] = dev->gart.tlb[i].page == UINT64_MAX ? 0 : dev->gart.tlb[i].entry;
 	}
 	st->now = dev->now;
 	st->clock_hi_latch = dev->clock_hi_latch;

@@ -52,6 +52,8 @@ struct kmt_paging_op {
 	uint64_t size;
 	struct kmt_mem_loc src, dst;
 	const uint64_t *pages;      /* MAP_APERTURE */
+	uint32_t flags;             /* MAP_APERTURE: the allocation's GPUSIM_ALLOC_* (READ_ONLY
+				     * maps it without write access) */
 };
 
 /* A patch location: write the 64-bit GPU address of allocation `index` plus

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,9 +54,26 @@ static const char *priority_name(uint32_t p)
 	return NULL;
 }
 
-static const char *const flag_names[] = { "cpu", "pinned", "primary" };
+static const char *const flag_names[] = { "cpu", "pinned", "primary", "read-only" };
 #define NFLAGS (sizeof(flag_names) / sizeof(flag_names[0]))
 _Static_assert(GPUSIM_ALLOC_FLAGS_ALL == (1u << NFLAGS) - 1, "a name for every allocation flag");
+
+/* Append to a string of room n that holds len bytes; a text that does not fit is
+ * cut, never written past the room. Returns the new length. */
+static size_t append(char *buf, size_t n, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static size_t append(char *buf, size_t n, size_t len, const char *fmt, ...)
+{
+	if (len + 1 >= n)
+		return len;
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(buf + len, n - len, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return len;
+	return (size_t)k < n - len ? len + (size_t)k : n - 1;
+}
 
 /* "cpu,pinned", "-" for none; bits without a name in hex. */
 static const char *flags_text(uint32_t flags, char *buf, size_t n)
@@ -64,13 +82,11 @@ static const char *flags_text(uint32_t flags, char *buf, size_t n)
 	buf[0] = '\0';
 	for (size_t i = 0; i < NFLAGS; i++)
 		if (flags & (1u << i))
-			len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s", len ? "," : "",
-						flag_names[i]);
+			len = append(buf, n, len, "%s%s", len ? "," : "", flag_names[i]);
 	if (flags & ~GPUSIM_ALLOC_FLAGS_ALL)
-		len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s0x%" PRIx32, len ? "," : "",
-					flags & ~GPUSIM_ALLOC_FLAGS_ALL);
+		len = append(buf, n, len, "%s0x%" PRIx32, len ? "," : "", flags & ~GPUSIM_ALLOC_FLAGS_ALL);
 	if (!len)
-		snprintf(buf, n, "-");
+		append(buf, n, 0, "-");
 	return buf;
 }
 
@@ -99,6 +115,23 @@ static const struct gpusim_snapshot_alloc *find_alloc(const struct gpusim_snapsh
 	return NULL;
 }
 
+uint64_t inspect_gart_run_last_pfn(const struct inspect_gart_run *run)
+{
+	return run->descending ? run->pfn - (run->pages - 1) : run->pfn + (run->pages - 1);
+}
+
+/* Whether entry e continues the run by one page (the run's direction given). */
+static bool continues(const struct inspect_gart_run *run, const struct gpusim_snapshot_gart *e)
+{
+	uint64_t next = inspect_gart_run_last_pfn(run);
+	uint64_t pfn = e->entry >> HW_GART_PFN_SHIFT;
+	/* Page numbers that wrap end a run: they are not contiguous. */
+	if (run->page + run->pages == 0 || e->page != run->page + run->pages ||
+	    (e->entry & GART_BITS_MASK) != run->bits)
+		return false;
+	return run->descending ? next > 0 && pfn == next - 1 : next < UINT64_MAX && pfn == next + 1;
+}
+
 bool inspect_next_gart_run(const struct gpusim_snapshot *s, uint64_t *pos, struct inspect_gart_run *run)
 {
 	uint64_t i = *pos;
@@ -109,14 +142,18 @@ bool inspect_next_gart_run(const struct gpusim_snapshot *s, uint64_t *pos, struc
 	run->pfn = g[i].entry >> HW_GART_PFN_SHIFT;
 	run->bits = g[i].entry & GART_BITS_MASK;
 	run->pages = 1;
-	for (i++; i < s->ngart; i++, run->pages++) {
-		/* Wrapping page or pfn numbers end a run: they are not contiguous memory. */
-		if (run->page + run->pages == 0 || run->pfn + run->pages > (UINT64_MAX >> HW_GART_PFN_SHIFT))
-			break;
-		if (g[i].page != run->page + run->pages || g[i].entry >> HW_GART_PFN_SHIFT != run->pfn + run->pages ||
-		    (g[i].entry & GART_BITS_MASK) != run->bits)
-			break;
+	run->descending = false;
+	i++;
+	if (i < s->ngart && !continues(run, &g[i])) {
+		/* The second page sets the direction: try the other one. */
+		run->descending = true;
+		if (!continues(run, &g[i]))
+			run->descending = false;
 	}
+	for (; i < s->ngart && continues(run, &g[i]); i++)
+		run->pages++;
+	if (run->pages == 1)
+		run->descending = false;
 	*pos = i;
 	return true;
 }
@@ -289,21 +326,22 @@ static void text_registers(FILE *f, const struct gpusim_snapshot *s)
 static const char *gart_flags(uint64_t bits, char *buf, size_t n)
 {
 	uint64_t other = bits & ~(HW_GART_VALID | HW_GART_READ | HW_GART_WRITE);
-	int len = snprintf(buf, n, "%c%c", bits & HW_GART_READ ? 'R' : '-', bits & HW_GART_WRITE ? 'W' : '-');
+	buf[0] = '\0';
+	size_t len = append(buf, n, 0, "%c%c", bits & HW_GART_READ ? 'R' : '-', bits & HW_GART_WRITE ? 'W' : '-');
 	if (!(bits & HW_GART_VALID))
-		len += snprintf(buf + len, n - (size_t)len, " not-valid");
+		len = append(buf, n, len, " not-valid");
 	if (other)
-		snprintf(buf + len, n - (size_t)len, " bits 0x%" PRIx64, other);
+		append(buf, n, len, " bits 0x%" PRIx64, other);
 	return buf;
 }
 
-/* "0x10..0x1f", or "0x10" alone for one page. */
-static const char *page_span(uint64_t first, uint64_t count, char *buf, size_t n)
+/* "0x10..0x1f" (or "0x1f..0x10" for a descending run), "0x10" alone for one page. */
+static const char *page_span(uint64_t first, uint64_t last, char *buf, size_t n)
 {
-	if (count == 1)
+	if (first == last)
 		snprintf(buf, n, "0x%" PRIx64, first);
 	else
-		snprintf(buf, n, "0x%" PRIx64 "..0x%" PRIx64, first, first + count - 1);
+		snprintf(buf, n, "0x%" PRIx64 "..0x%" PRIx64, first, last);
 	return buf;
 }
 
@@ -322,10 +360,12 @@ static void text_gart(FILE *f, const struct gpusim_snapshot *s)
 		const char *bytes = run.pages <= UINT64_MAX >> HW_PAGE_SHIFT
 					    ? fmt_size(sz, sizeof(sz), run.pages << HW_PAGE_SHIFT)
 					    : "-";
-		fprintf(f, "  aperture %-5s %-16s -> system %-5s %-16s %-3s %" PRIu64 " %s (%s)\n",
-			run.pages == 1 ? "page" : "pages", page_span(run.page, run.pages, pages, sizeof(pages)),
-			run.pages == 1 ? "page" : "pages", page_span(run.pfn, run.pages, pfns, sizeof(pfns)),
-			gart_flags(run.bits, fl, sizeof(fl)), run.pages, run.pages == 1 ? "page" : "pages", bytes);
+		fprintf(f, "  aperture %-5s %-16s -> system %-5s %-16s %-3s %" PRIu64 " %s (%s)%s\n",
+			run.pages == 1 ? "page" : "pages", page_span(run.page, run.page + run.pages - 1, pages, sizeof(pages)),
+			run.pages == 1 ? "page" : "pages",
+			page_span(run.pfn, inspect_gart_run_last_pfn(&run), pfns, sizeof(pfns)),
+			gart_flags(run.bits, fl, sizeof(fl)), run.pages, run.pages == 1 ? "page" : "pages", bytes,
+			run.descending ? ", descending" : "");
 	}
 }
 
@@ -565,10 +605,11 @@ static void json_gart(FILE *f, const struct gpusim_snapshot *s)
 	fprintf(f, "  \"gart\": {\"entries\": %" PRIu64 ", \"runs\": [", s->ngart);
 	while (inspect_next_gart_run(s, &pos, &run)) {
 		fprintf(f,
-			"%s\n    {\"page\": %" PRIu64 ", \"pfn\": %" PRIu64 ", \"pages\": %" PRIu64
-			", \"gpu_address\": %" PRIu64 ", \"valid\": %s, \"read\": %s, \"write\": %s, \"bits\": %" PRIu64
-			"}",
-			n++ ? "," : "", run.page, run.pfn, run.pages,
+			"%s\n    {\"page\": %" PRIu64 ", \"pfn\": %" PRIu64 ", \"last_pfn\": %" PRIu64
+			", \"descending\": %s, \"pages\": %" PRIu64 ",\n     \"gpu_address\": %" PRIu64
+			", \"valid\": %s, \"read\": %s, \"write\": %s, \"bits\": %" PRIu64 "}",
+			n++ ? "," : "", run.page, run.pfn, inspect_gart_run_last_pfn(&run), json_bool(run.descending),
+			run.pages,
 			s->cfg.hw.gart_base + (run.page << HW_PAGE_SHIFT), json_bool(run.bits & HW_GART_VALID),
 			json_bool(run.bits & HW_GART_READ), json_bool(run.bits & HW_GART_WRITE), run.bits);
 	}

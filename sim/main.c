@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim/hwdemo.h"
+#include "sim/inspect_cmd.h"
 #include "sim/run_cmd.h"
 #include "sim/trace_cmd.h"
 #include "sim/view_cmd.h"
@@ -22,6 +23,7 @@ static const struct subcommand subcommands[] = {
 	{ "run", "run scenarios headless and check their expectations", sim_run_main },
 	{ "trace", "record a scenario's event stream to a trace file", sim_trace_main },
 	{ "view", "show where every allocation lives (SDL window, screenshots, JSON)", sim_view_main },
+	{ "inspect", "print what a snapshot file holds (registers, GART, allocations; --json)", sim_inspect_main },
 	{ "hw-demo", "drive the bare simulated device and print what it did", sim_hwdemo_main },
 };
 

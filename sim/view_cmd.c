@@ -1,7 +1,8 @@
 /*
- * `gpusim view SCENARIO|TRACE`: builds a recording (a trace file read, or a
- * scenario run here with the runner's observer hooks) and hands it to the SDL
- * viewer, or prints the model at one moment as JSON, which needs no SDL at all.
+ * `gpusim view SCENARIO|TRACE|SNAPSHOT`: builds a recording (a trace file read, a
+ * snapshot's recent events and allocation table, or a scenario run here with the
+ * runner's observer hooks) and hands it to the SDL viewer, or prints the model at
+ * one moment as JSON, which needs no SDL at all.
  */
 #include <config.h>
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/elf/snapfile.h"
 #include "sim/scenario/scenario.h"
 #include "sim/view/model.h"
 #include "sim/view_cmd.h"
@@ -25,12 +27,14 @@ static const char *const colour_names[] = { "allocation", "priority", "device", 
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: gpusim view [OPTIONS] SCENARIO|TRACE\n"
+	fprintf(f, "usage: gpusim view [OPTIONS] SCENARIO|TRACE|SNAPSHOT\n"
 		   "       gpusim view [OPTIONS] --follow TRACE\n"
 		   "Show where every allocation lives: a strip per segment (visible, invisible,\n"
 		   "gart), evicted allocations in a system-memory panel, usage against budget,\n"
 		   "paging counters and a timeline. A file that starts with the trace magic is a\n"
-		   "trace (gpusim trace, GPUSIM_TRACE=FILE); anything else is run as a scenario.\n"
+		   "trace (gpusim trace, GPUSIM_TRACE=FILE); one that starts with the ELF magic\n"
+		   "is a snapshot (its recent events, then its allocation table at its moment);\n"
+		   "anything else is run as a scenario.\n"
 		   "\n"
 		   "      --follow FILE      read a trace while a program is writing it\n"
 		   "      --at N             the moment after N trace items (default: the end)\n"
@@ -53,8 +57,8 @@ static void usage(FILE *f)
 		   "mouse wheel zooms into a strip (0 unzooms), a click shows an allocation.\n"
 		   "\n"
 		   "Exit status: 0 on success (also when the scenario's expectations fail: its\n"
-		   "failures are on stderr), 1 when a trace cannot be read or the viewer fails,\n"
-		   "2 on a usage or syntax error.\n");
+		   "failures are on stderr), 1 when a trace or a snapshot cannot be read or the\n"
+		   "viewer fails, 2 on a usage or syntax error.\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -100,15 +104,47 @@ static bool parse_size(const char *s, int *w, int *h)
 	return true;
 }
 
-static bool is_trace(const char *path)
+/* Whether the file starts with these bytes (false when it cannot be read: the
+ * scenario parser then says why). */
+static bool starts_with(const char *path, const char *magic, size_t n)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return false;
-	char magic[8];
-	bool yes = fread(magic, 1, sizeof(magic), f) == sizeof(magic) && !memcmp(magic, GPUSIM_TRACE_MAGIC, 8);
+	char buf[8];
+	bool yes = n <= sizeof(buf) && fread(buf, 1, n, f) == n && !memcmp(buf, magic, n);
 	fclose(f);
 	return yes;
+}
+
+static bool is_trace(const char *path)
+{
+	return starts_with(path, GPUSIM_TRACE_MAGIC, 8);
+}
+
+/* Any ELF file: the snapshot reader says what is wrong with one that is not a
+ * snapshot, which is clearer than a scenario parser choking on binary. */
+static bool is_snapshot(const char *path)
+{
+	return starts_with(path, "\177ELF", 4);
+}
+
+static int load_snapshot(struct vm_recording *r, const char *path, char *err, size_t errlen)
+{
+	struct gpusim_snapshot *snap;
+	vm_recording_init(r);
+	err[0] = '\0';
+	if (snapfile_read(path, &snap, err, errlen)) {
+		if (!err[0])
+			snprintf(err, errlen, "%s: cannot read the snapshot", path);
+		return -1;
+	}
+	char why[256];
+	int rc = vm_recording_from_snapshot(r, snap, why, sizeof(why));
+	snapfile_free(snap);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", path, why);
+	return rc;
 }
 
 /* What a trace being written holds now: a record cut short at the end is one the
@@ -310,11 +346,11 @@ int sim_view_main(int argc, char **argv)
 	}
 	int nfiles = argc - optind;
 	if (nfiles > 1)
-		return usage_error("one scenario or trace at a time ('%s' is one too many)", argv[optind + 1]);
+		return usage_error("one scenario, trace or snapshot at a time ('%s' is one too many)", argv[optind + 1]);
 	if (nfiles == 1 && a.follow)
 		return usage_error("--follow names the trace: give no other file ('%s')", argv[optind]);
 	if (nfiles == 0 && !a.follow)
-		return usage_error("%s", "no scenario or trace given");
+		return usage_error("%s", "no scenario, trace or snapshot given");
 	a.source = nfiles ? argv[optind] : a.follow;
 	if (a.frames_given && !a.screenshot)
 		return usage_error("%s", "--frames goes with --screenshot");
@@ -347,6 +383,11 @@ int sim_view_main(int argc, char **argv)
 		}
 	} else if (is_trace(a.source)) {
 		if (vm_recording_load(&rec, a.source, err, sizeof(err))) {
+			fprintf(stderr, "gpusim view: %s\n", err);
+			return 1;
+		}
+	} else if (is_snapshot(a.source)) {
+		if (load_snapshot(&rec, a.source, err, sizeof(err))) {
 			fprintf(stderr, "gpusim view: %s\n", err);
 			return 1;
 		}

@@ -1,6 +1,7 @@
 /*
- * `gpusim view`: show where every allocation lives, for a scenario or a trace: in
- * the SDL viewer, as a headless screenshot, or as JSON (--dump json, no display).
+ * `gpusim view`: show where every allocation lives, for a scenario, a trace or a
+ * snapshot: in the SDL viewer, as a headless screenshot, or as JSON (--dump json,
+ * no display).
  */
 #ifndef SIM_VIEW_CMD_H
 #define SIM_VIEW_CMD_H

@@ -47,8 +47,14 @@ fi
 # --dump-on-fault: the stale-address bug faults the GPU; a snapshot appears.
 mkdir dumps
 "$GPUSIM" run --dump-on-fault dumps "$srcdir/tests/scenarios/page-fault-stale.gsim" >dump.out 2>&1
-test -s dumps/fault-1.elf || fail "--dump-on-fault wrote nothing: $(cat dump.out)"
-grep -q 'snapshot written to dumps/fault-1.elf' dump.out || fail "--dump-on-fault did not say so"
+test -s dumps/page-fault-stale-fault-1.elf || fail "--dump-on-fault wrote nothing: $(cat dump.out)"
+grep -q 'a GPU page fault: snapshot written to dumps/page-fault-stale-fault-1.elf' dump.out ||
+	fail "--dump-on-fault did not say so: $(cat dump.out)"
+# ... and on an injected device removal, into its own file.
+"$GPUSIM" run --dump-on-fault dumps "$srcdir/tests/scenarios/device-removed.gsim" >removed.out 2>&1
+grep -q 'the device was removed: snapshot written to dumps/device-removed-fault-1.elf' removed.out ||
+	fail "--dump-on-fault missed the device removal: $(cat removed.out)"
+test -s dumps/page-fault-stale-fault-1.elf || fail "the second dump overwrote the first"
 "$GPUSIM" run --dump-on-fault /nonexistent "$dir/full.gsim" >/dev/null 2>&1
 test $? -eq 2 || fail "--dump-on-fault accepted a missing directory"
 exit 0

@@ -27,7 +27,13 @@ extern "C" {
 #define GPUSIM_ALLOC_CPU_VISIBLE 0x1u /* CPU access expected: prefer BAR2 or GART */
 #define GPUSIM_ALLOC_PINNED 0x2u      /* never evicted or moved */
 #define GPUSIM_ALLOC_PRIMARY 0x4u     /* a scan-out surface: pinned in VRAM */
-#define GPUSIM_ALLOC_FLAGS_ALL 0x7u
+/* The GPU and the CPU may read it, not write it: its GART pages are mapped
+ * without HW_GART_WRITE (a GPU write there faults with GART_NOWRITE), and a
+ * D3DKMTLock without ReadOnly, or any D3DKMTLock2, is STATUS_ACCESS_DENIED.
+ * VRAM has no page protection: a GPU write to it in VRAM lands. Its first
+ * bytes go in with gpusim_lock_for_load. */
+#define GPUSIM_ALLOC_READ_ONLY 0x8u
+#define GPUSIM_ALLOC_FLAGS_ALL 0xfu
 
 enum gpusim_segment {
 	GPUSIM_SEG_NONE = 0,      /* in events: no segment (created, destroyed) */
@@ -163,6 +169,12 @@ struct gpusim_alloc_info {
 	D3DKMT_HANDLE device;
 };
 NTSTATUS gpusim_query_allocation(D3DKMT_HANDLE allocation, struct gpusim_alloc_info *out);
+
+/* CPU access for an OS loader (an ELF image's segments, firmware): D3DKMTLock
+ * for writing that a GPUSIM_ALLOC_READ_ONLY allocation accepts too, so that its
+ * contents can be put in once. The same moves and waits as D3DKMTLock; undo it
+ * with D3DKMTUnlock or D3DKMTUnlock2. */
+NTSTATUS gpusim_lock_for_load(D3DKMT_HANDLE device, D3DKMT_HANDLE allocation, void **data);
 
 /* Check the memory manager's invariants (no overlap, accounting adds up).
  * STATUS_SUCCESS when they hold; else STATUS_UNSUCCESSFUL with a sentence in err. */

@@ -2,7 +2,8 @@
  * D3DKMTLock/Unlock and Lock2/Unlock2: CPU access to an allocation. The manager
  * first moves an allocation the CPU cannot reach (invisible VRAM); a locked
  * allocation never moves; a busy one makes the caller wait or, with DonotWait,
- * answers STATUS_GRAPHICS_ALLOCATION_BUSY.
+ * answers STATUS_GRAPHICS_ALLOCATION_BUSY. A GPUSIM_ALLOC_READ_ONLY allocation
+ * is locked for reading only, except by the OS loader (gpusim_lock_for_load).
  */
 #include <config.h>
 
@@ -16,7 +17,8 @@
 #define LOCK_DONOT_WAIT 0x4u
 #define LOCK_KNOWN 0x7ffu /* the eleven flags D3DDDICB_LOCKFLAGS names */
 
-static NTSTATUS lock_one(D3DKMT_HANDLE hdev, D3DKMT_HANDLE halloc, bool nowait, void **out)
+/* `write`: the caller did not promise to only read. */
+static NTSTATUS lock_one(D3DKMT_HANDLE hdev, D3DKMT_HANDLE halloc, bool nowait, bool write, void **out)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 	kmt_lock();
@@ -26,6 +28,10 @@ static NTSTATUS lock_one(D3DKMT_HANDLE hdev, D3DKMT_HANDLE halloc, bool nowait, 
 		goto out;
 	if (dev->ad->removed) {
 		st = STATUS_DEVICE_REMOVED;
+		goto out;
+	}
+	if (write && (a->mem->v.flags & GPUSIM_ALLOC_READ_ONLY)) {
+		st = STATUS_ACCESS_DENIED;
 		goto out;
 	}
 	kmt_adapter_poll(dev->ad);
@@ -53,7 +59,8 @@ NTSTATUS APIENTRY D3DKMTLock(D3DKMT_LOCK *pData)
 	/* A page list narrows what the caller touches; we map the whole allocation,
 	 * which is a superset and keeps every page's address where it expects. */
 	void *p = NULL;
-	NTSTATUS st = lock_one(pData->hDevice, pData->hAllocation, f & LOCK_DONOT_WAIT, &p);
+	NTSTATUS st = lock_one(pData->hDevice, pData->hAllocation, f & LOCK_DONOT_WAIT,
+			       !(f & LOCK_READ_ONLY), &p);
 	if (st == STATUS_SUCCESS) {
 		pData->pData = p;
 		pData->GpuVirtualAddress = 0;
@@ -65,10 +72,22 @@ NTSTATUS APIENTRY D3DKMTLock2(D3DKMT_LOCK2 *pData)
 {
 	if (!pData || pData->Flags.Value)
 		return STATUS_INVALID_PARAMETER;
+	/* Lock2's flags have no ReadOnly: it is a lock for writing. */
 	void *p = NULL;
-	NTSTATUS st = lock_one(pData->hDevice, pData->hAllocation, false, &p);
+	NTSTATUS st = lock_one(pData->hDevice, pData->hAllocation, false, true, &p);
 	if (st == STATUS_SUCCESS)
 		pData->pData = p;
+	return st;
+}
+
+NTSTATUS gpusim_lock_for_load(D3DKMT_HANDLE device, D3DKMT_HANDLE allocation, void **data)
+{
+	if (!data)
+		return STATUS_INVALID_PARAMETER;
+	void *p = NULL;
+	NTSTATUS st = lock_one(device, allocation, false, false, &p);
+	if (st == STATUS_SUCCESS)
+		*data = p;
 	return st;
 }
 

@@ -2,6 +2,8 @@
  * The allocation private-data format of the gsdrv driver (struct gpusim_alloc_desc
  * in <gpusim/gpusim.h>): validated here, turned into the core's kmt_alloc_desc,
  * with default preferences filled in where the user-mode driver left them out.
+ * The alignment asked is of the GPU address, so a segment whose base address is
+ * less aligned than that is not offered for the allocation.
  */
 #include <config.h>
 
@@ -41,6 +43,16 @@ int gsdrv_describe_allocation(void *drv, const void *priv, uint32_t priv_size,
 	if (!(allowed & present))
 		return -EINVAL;
 
+	uint64_t align = a.alignment > HW_PAGE_SIZE ? a.alignment : HW_PAGE_SIZE;
+	uint32_t fit = 0;
+	for (uint32_t s = GPUSIM_SEG_VISIBLE; s <= GPUSIM_SEG_GART; s++) {
+		uint64_t base = gsdrv_gpu_address(d, s, 0);
+		if ((base & (align - 1)) == 0)
+			fit |= GPUSIM_SEG_BIT(s);
+	}
+	if (!(allowed & present & fit))
+		return -EINVAL; /* no segment can give it an address aligned like that */
+
 	memset(out, 0, sizeof(*out));
 	bool ended = false;
 	for (int i = 0; i < 3; i++) {
@@ -56,7 +68,10 @@ int gsdrv_describe_allocation(void *drv, const void *priv, uint32_t priv_size,
 		for (uint32_t j = 0; j < out->npref; j++)
 			if (out->preferred[j] == s)
 				return -EINVAL;
-		out->preferred[out->npref++] = s;
+		/* Valid, but this driver cannot honour the alignment there: the
+		 * caller could not know, so it is skipped rather than refused. */
+		if (fit & GPUSIM_SEG_BIT(s))
+			out->preferred[out->npref++] = s;
 	}
 	if (!out->npref) {
 		/* Defaults: CPU-visible data wants BAR2 or the GART; the rest wants
@@ -65,15 +80,15 @@ int gsdrv_describe_allocation(void *drv, const void *priv, uint32_t priv_size,
 		static const uint32_t gpu_order[] = { GPUSIM_SEG_INVISIBLE, GPUSIM_SEG_VISIBLE, GPUSIM_SEG_GART };
 		const uint32_t *order = (a.flags & GPUSIM_ALLOC_CPU_VISIBLE) ? cpu_order : gpu_order;
 		for (int i = 0; i < 3; i++)
-			if (allowed & present & GPUSIM_SEG_BIT(order[i]))
+			if (allowed & present & fit & GPUSIM_SEG_BIT(order[i]))
 				out->preferred[out->npref++] = order[i];
 	}
 	out->size = (a.size + HW_PAGE_SIZE - 1) & ~(HW_PAGE_SIZE - 1);
-	out->align = a.alignment > HW_PAGE_SIZE ? a.alignment : HW_PAGE_SIZE;
+	out->align = align;
 	out->flags = a.flags;
 	if (a.flags & GPUSIM_ALLOC_PRIMARY)
 		out->flags |= GPUSIM_ALLOC_PINNED;
-	out->allowed = allowed & present;
+	out->allowed = allowed & present & fit;
 	out->priority = a.priority;
 	return 0;
 }

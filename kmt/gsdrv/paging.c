@@ -2,6 +2,7 @@
  * Paging for the gsdrv driver: GART entries, and transfers through the copy
  * engine. The copy engine reaches system pages only through the aperture, so a
  * backing store is mapped chunk by chunk into a small paging window, as TTM does.
+ * A read-only allocation's pages are mapped without write access.
  */
 #include <config.h>
 
@@ -22,11 +23,17 @@ uint64_t gsdrv_gpu_address(void *drv, uint32_t seg, uint64_t offset)
 	}
 }
 
-void gsdrv_gart_map(struct gsdrv *d, uint64_t page, const uint64_t *pfns, uint64_t n)
+static uint8_t *gart_table(struct gsdrv *d)
 {
-	uint8_t *table = hw_bar2_map(d->hw, GSDRV_GART_TABLE_OFF, (d->cfg.gart >> HW_PAGE_SHIFT) * 8);
+	return hw_bar2_map(d->hw, GSDRV_GART_TABLE_OFF, (d->cfg.gart >> HW_PAGE_SHIFT) * 8);
+}
+
+/* `access`: HW_GART_READ and/or HW_GART_WRITE for every page mapped. */
+static void gart_set(struct gsdrv *d, uint64_t page, const uint64_t *pfns, uint64_t n, uint64_t access)
+{
+	uint8_t *table = gart_table(d);
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t e = pfns ? HW_GART_ENTRY(pfns[i], HW_GART_VALID | HW_GART_READ | HW_GART_WRITE) : 0;
+		uint64_t e = pfns ? HW_GART_ENTRY(pfns[i], HW_GART_VALID | access) : 0;
 		memcpy(table + (page + i) * 8, &e, 8);
 	}
 	/* One register write flushes everything; cheaper than n single flushes. */
@@ -34,9 +41,35 @@ void gsdrv_gart_map(struct gsdrv *d, uint64_t page, const uint64_t *pfns, uint64
 		      n == 1 ? (uint32_t)page : HW_TLB_INVALIDATE_ALL);
 }
 
+void gsdrv_gart_map(struct gsdrv *d, uint64_t page, const uint64_t *pfns, uint64_t n)
+{
+	gart_set(d, page, pfns, n, HW_GART_READ | HW_GART_WRITE);
+}
+
 void gsdrv_gart_unmap(struct gsdrv *d, uint64_t page, uint64_t n)
 {
-	gsdrv_gart_map(d, page, NULL, n);
+	gart_set(d, page, NULL, n, 0);
+}
+
+/* Give the valid entries of a range write access, or take it away. Returns
+ * whether an entry changed: a read-only allocation is mapped read-only whole, so
+ * the driver's own copy into it opens the range and closes it again after. */
+static bool gart_write_access(struct gsdrv *d, uint64_t page, uint64_t n, bool on)
+{
+	uint8_t *table = gart_table(d);
+	bool changed = false;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t e;
+		memcpy(&e, table + (page + i) * 8, 8);
+		if (!(e & HW_GART_VALID) || !(e & HW_GART_WRITE) == !on)
+			continue;
+		e = on ? e | HW_GART_WRITE : e & ~HW_GART_WRITE;
+		memcpy(table + (page + i) * 8, &e, 8);
+		changed = true;
+	}
+	if (changed)
+		hw_mmio_write(d->hw, HW_REG_TLB_INVALIDATE, n == 1 ? (uint32_t)page : HW_TLB_INVALIDATE_ALL);
+	return changed;
 }
 
 static int emit_copy(struct gsdrv *d, uint64_t src, uint64_t dst, uint64_t bytes)
@@ -109,7 +142,8 @@ int gsdrv_build_paging_buffer(void *drv, const struct kmt_paging_op *op)
 		return -ENODEV;
 	switch (op->type) {
 	case KMT_PAGING_MAP_APERTURE:
-		gsdrv_gart_map(d, op->dst.offset >> HW_PAGE_SHIFT, op->pages, op->size >> HW_PAGE_SHIFT);
+		gart_set(d, op->dst.offset >> HW_PAGE_SHIFT, op->pages, op->size >> HW_PAGE_SHIFT,
+			 (op->flags & GPUSIM_ALLOC_READ_ONLY) ? HW_GART_READ : HW_GART_READ | HW_GART_WRITE);
 		return 0;
 	case KMT_PAGING_UNMAP_APERTURE:
 		gsdrv_gart_unmap(d, op->dst.offset >> HW_PAGE_SHIFT, op->size >> HW_PAGE_SHIFT);
@@ -123,6 +157,16 @@ int gsdrv_build_paging_buffer(void *drv, const struct kmt_paging_op *op)
 		if (op->dst.seg == GPUSIM_SEG_SYS)
 			return transfer_sys(d, op->dst.pages, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
 					    op->size, true);
+		if (op->dst.seg == GPUSIM_SEG_GART) {
+			/* Into a range just mapped, perhaps read-only: the kernel may write it. */
+			uint64_t page = op->dst.offset >> HW_PAGE_SHIFT, n = op->size >> HW_PAGE_SHIFT;
+			bool opened = gart_write_access(d, page, n, true);
+			int rc = copy_sync(d, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
+					   gsdrv_gpu_address(d, op->dst.seg, op->dst.offset), op->size);
+			if (opened)
+				gart_write_access(d, page, n, false);
+			return rc;
+		}
 		return copy_sync(d, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
 				 gsdrv_gpu_address(d, op->dst.seg, op->dst.offset), op->size);
 	default:

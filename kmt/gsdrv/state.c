@@ -40,8 +40,10 @@ int gsdrv_load_state(void *drv, struct kmt_rstream *r, char *err, size_t errlen)
 {
 	struct gsdrv *d = drv;
 	struct gsdrv nd = *d;
-	if (!kmt_rs_tag(r, TAG_GSDRV, "driver"))
+	if (!kmt_rs_tag(r, TAG_GSDRV, "driver")) {
+		snprintf(err, errlen, "the driver's state is missing or damaged");
 		return -EINVAL;
+	}
 	for (unsigned i = 0; i < KMT_ENGINES; i++) {
 		nd.rings[i].wptr = kmt_rs_u32(r);
 		nd.rings[i].submitted = kmt_rs_u64(r);

@@ -1037,8 +1037,9 @@ static int restore(struct rs *s, const struct gpusim_snapshot *snap)
 	char why[200] = "";
 	if ((rc = hw_device_set_state(ad->hw, &s->hs, why, sizeof(why))))
 		return rc == -EINVAL ? fail(s, "the device state: %s", why) : rc;
+	why[0] = '\0';
 	if ((rc = ad->mm->ddi->load_state(ad->mm->drv, &s->r, why, sizeof(why))))
-		return rc == -EINVAL ? fail(s, "%s", why) : rc;
+		return rc == -EINVAL ? fail(s, "%s", why[0] ? why : "the driver refused its state") : rc;
 	if ((rc = read_vidmm(s)) || (rc = read_objects(s)) || (rc = build_map(s)) ||
 	    (rc = check_records(s)))
 		return rc;

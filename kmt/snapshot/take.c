@@ -194,7 +194,9 @@ static void save_vidmm(struct kmt_wstream *w, struct vidmm *mm)
 			kmt_ws_u32(w, b->phys_prev);
 			kmt_ws_u32(w, b->phys_next);
 			kmt_ws_u32(w, b->free_prev);
-			kmt_ws_u32(w, b->free_next);
+			/* An allocated block's list link is never read (nor set): write a
+			 * fixed value so that equal states give equal bytes. */
+			kmt_ws_u32(w, b->free_prev == 0xFFFFFFFEu ? 0xFFFFFFFFu : b->free_next);
 		}
 	}
 }

@@ -98,7 +98,8 @@ static int paging(struct vidmm *mm, const struct kmt_paging_op *op)
 static int map_aperture(struct vidmm *mm, struct vidmm_alloc *a, uint64_t off)
 {
 	struct kmt_paging_op op = { .type = KMT_PAGING_MAP_APERTURE, .size = a->size,
-				    .dst = { GPUSIM_SEG_GART, off, NULL }, .pages = a->pages };
+				    .dst = { GPUSIM_SEG_GART, off, NULL }, .pages = a->pages,
+				    .flags = a->flags };
 	return paging(mm, &op);
 }
 

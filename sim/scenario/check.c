@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/elf/image.h"
 #include "sim/scenario/scenario.h"
 
 struct ent {
@@ -17,6 +18,7 @@ struct ent {
 	struct scn_loc freed;
 	bool alive;
 	bool implicit;       /* the default device, created by its first use */
+	const struct scn_cmd *image; /* images: the `image` command that loaded it */
 };
 
 /* Open addressing: a script may define millions of names through repeat. */
@@ -27,7 +29,7 @@ struct table {
 
 struct cctx {
 	struct scn_error *err;
-	struct table allocs, devices;
+	struct table allocs, devices, images;
 	const struct scn_cmd *first;    /* the script's first command */
 	const struct scn_cmd *adapter;
 };
@@ -117,6 +119,7 @@ static const char *kind_name(enum scn_kind k)
 		[SCN_SNAPSHOT] = "snapshot",   [SCN_SHOW] = "show",
 		[SCN_ECHO] = "echo",           [SCN_EXPECT_IN] = "expect",
 		[SCN_EXPECT_STAT] = "expect",  [SCN_EXPECT_STATUS] = "expect",
+		[SCN_IMAGE] = "image",         [SCN_SUBMIT_IMAGE] = "submit-image",
 	};
 	return (unsigned)k < sizeof names / sizeof names[0] && names[k] ? names[k] : "command";
 }
@@ -164,6 +167,68 @@ static int use_device(struct cctx *c, const struct scn_cmd *cmd, const char *nam
 		e->implicit = true;
 		e->def = cmd->loc;
 	}
+	return 0;
+}
+
+/* `image NAME FILE`: NAME.0 .. NAME.n-1 are allocations like alloc's. */
+static int check_image(struct cctx *c, const struct scn_cmd *cmd, bool takes_effect)
+{
+	struct ent *e;
+	if (use_device(c, cmd, cmd->device) < 0)
+		return -1;
+	for (uint32_t i = 0; i < cmd->nnames; i++) {
+		e = find(&c->allocs, cmd->names[i]);
+		if (e && e->alive)
+			return fail(c, &cmd->loc, "allocation '%s' already exists (defined at %s:%u)",
+				    cmd->names[i], file_of(&e->def), e->def.line);
+	}
+	if (!takes_effect)
+		return 0;
+	for (uint32_t i = 0; i < cmd->nnames; i++) {
+		if (!(e = insert(&c->allocs, cmd->names[i])))
+			return fail(c, &cmd->loc, "out of memory");
+		e->def = cmd->loc;
+		e->alive = true;
+	}
+	if (!(e = insert(&c->images, cmd->name)))
+		return fail(c, &cmd->loc, "out of memory");
+	e->def = cmd->loc;
+	e->alive = true;
+	e->image = cmd;
+	return 0;
+}
+
+/* The segment submit-image runs: the one named, which must be executable, or the
+ * image's only executable one. */
+static int check_submit_image(struct cctx *c, const struct scn_cmd *cmd)
+{
+	const struct ent *e = find(&c->images, cmd->name);
+	if (!e)
+		return fail(c, &cmd->loc, "unknown image '%s' (expected a name defined by image)", cmd->name);
+	const struct scn_cmd *def = e->image;
+	const struct elfimg *img = def->image;
+	for (uint32_t i = 0; i < def->nnames; i++)
+		if (use_alloc(c, cmd, def->names[i]) < 0)
+			return -1;
+	if (!img)
+		return 0;
+	if (cmd->segment_given) {
+		if (cmd->segment >= img->nsegs)
+			return fail(c, &cmd->loc, "image '%s' has no segment %u (it has %u, loaded at %s:%u)",
+				    cmd->name, cmd->segment, img->nsegs, file_of(&def->loc), def->loc.line);
+		if (!(img->segs[cmd->segment].flags & ELFIMG_X))
+			return fail(c, &cmd->loc, "segment %u of image '%s' is not executable (no X in its flags)",
+				    cmd->segment, cmd->name);
+		return 0;
+	}
+	int x = elfimg_only_exec(img);
+	if (x == -1)
+		return fail(c, &cmd->loc, "image '%s' has no executable segment to submit", cmd->name);
+	if (x < 0)
+		return fail(c, &cmd->loc,
+			    "image '%s' has several executable segments: name the one to submit "
+			    "(submit-image %s SEG)",
+			    cmd->name, cmd->name);
 	return 0;
 }
 
@@ -243,6 +308,10 @@ static int check_cmd(struct cctx *c, const struct scn_cmd *cmd, bool takes_effec
 	case SCN_PRIORITY:
 	case SCN_EXPECT_IN:
 		return use_alloc(c, cmd, cmd->name);
+	case SCN_IMAGE:
+		return check_image(c, cmd, takes_effect);
+	case SCN_SUBMIT_IMAGE:
+		return check_submit_image(c, cmd);
 	case SCN_EXPECT_STATUS:
 		if (!cmd->inner)
 			return fail(c, &cmd->loc, "expected a command after expect status, found none");
@@ -278,5 +347,6 @@ int scn_check(const struct scn_script *s, struct scn_error *err)
 		rc = check_cmd(&c, &s->cmds[i], true);
 	free(c.allocs.slots);
 	free(c.devices.slots);
+	free(c.images.slots);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sim/elf/image.h"
 #include "sim/scenario/scenario.h"
 
 /* Line numbers are 32 bits: a bounded file keeps them from wrapping. */
@@ -550,7 +551,7 @@ static int parse_segments(struct pctx *c, const char *text, uint32_t col, bool p
 enum key_id {
 	K_DEVICE, K_SIZE, K_PREFER, K_ONLY, K_ALIGN, K_PRIORITY, K_CPU, K_PINNED, K_RESOURCE,
 	K_SHARED, K_OFFSET, K_SEED, K_NOWAIT, K_VALUE, K_STALE, K_AFTER, K_VRAM, K_VISIBLE,
-	K_GART, K_SYSMEM, K_POLICY,
+	K_GART, K_SYSMEM, K_POLICY, K_MACHINE,
 	K_FROM, K_COUNT
 };
 
@@ -582,6 +583,19 @@ static const struct key rw_keys[] = {
 	{ "offset", K_OFFSET, "offset=N" },
 	{ "size", K_SIZE, "size=N" },
 	{ "seed", K_SEED, "seed=N" },
+};
+static const struct key verify_keys[] = {
+	{ "offset", K_OFFSET, "offset=N" },
+	{ "size", K_SIZE, "size=N" },
+	{ "seed", K_SEED, "seed=N" },
+	{ "value", K_VALUE, "value=N" },
+};
+static const struct key image_keys[] = {
+	{ "device", K_DEVICE, "device=D" },
+	{ "prefer", K_PREFER, "prefer=SEG,..." },
+	{ "only", K_ONLY, "only=SEG,..." },
+	{ "priority", K_PRIORITY, "priority=LEVEL" },
+	{ "machine", K_MACHINE, "machine=N" },
 };
 static const struct key lock_keys[] = { { "nowait", K_NOWAIT, NULL } };
 static const struct key submit_keys[] = { { "device", K_DEVICE, "device=D" } };
@@ -650,6 +664,15 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 		if (u > UINT32_MAX)
 			return fail(c, col, "expected a 32-bit value for value=, found '%s'", Q(v));
 		cmd->value = (uint32_t)u;
+		cmd->value_given = true;
+		return 0;
+	case K_MACHINE:
+		if (parse_u64(c, v, col, what, true, &u) < 0)
+			return -1;
+		if (u > 0xffff)
+			return fail(c, col, "expected an e_machine number (0..0xffff) for machine=, found '%s'",
+				    Q(v));
+		cmd->machine = (int32_t)u;
 		return 0;
 	case K_AFTER:
 		return parse_u64(c, v, col, what, true, &cmd->after);
@@ -786,7 +809,8 @@ static int end_of_line(struct pctx *c, size_t k)
 
 static const char command_list[] =
 	"adapter, device, alloc, free, write, verify, lock, unlock, submit, gpu-fill, gpu-copy, "
-	"resident, evict, priority, idle, inject, snapshot, show, echo, expect, repeat, include";
+	"resident, evict, priority, idle, inject, snapshot, show, echo, expect, repeat, include, "
+	"image, submit-image";
 
 static const struct {
 	const char *name;
@@ -799,6 +823,7 @@ static const struct {
 	{ "evict", SCN_EVICT },       { "priority", SCN_PRIORITY }, { "idle", SCN_IDLE },
 	{ "inject", SCN_INJECT },     { "snapshot", SCN_SNAPSHOT }, { "show", SCN_SHOW },
 	{ "echo", SCN_ECHO },         { "expect", SCN_EXPECT_IN },
+	{ "image", SCN_IMAGE },       { "submit-image", SCN_SUBMIT_IMAGE },
 };
 
 static const struct {
@@ -914,6 +939,96 @@ static int parse_expect(struct pctx *c, size_t f, struct scn_cmd *cmd)
 	return end_of_line(c, f + 4);
 }
 
+static int prefer_within_only(struct pctx *c, const struct scn_cmd *cmd, const size_t seen[K_COUNT])
+{
+	if (!cmd->nprefer || !seen[K_ONLY])
+		return 0;
+	for (uint32_t i = 0; i < cmd->nprefer; i++) {
+		if (cmd->only & GPUSIM_SEG_BIT(cmd->prefer[i]))
+			continue;
+		const struct word *wo = &c->w[seen[K_ONLY] - 1];
+		return fail(c, c->w[seen[K_PREFER] - 1].col, "expected preferred segments within %s, found '%s'",
+			    Q(wo->s), gpusim_segment_name(cmd->prefer[i]));
+	}
+	return 0;
+}
+
+/* ---- images ----------------------------------------------------------------- */
+
+/* What the adapter of this script can ever hold: an allocation lives in one
+ * segment, none larger than VRAM or the aperture; a submission's list must fit
+ * VRAM and the aperture together. */
+static void image_limits(const struct pctx *c, int32_t machine, struct elfimg_limits *lim)
+{
+	struct gpusim_config cfg;
+	if (c->out->ncmds && c->out->cmds[0].kind == SCN_ADAPTER)
+		cfg = c->out->cmds[0].config;
+	else
+		gpusim_config_default(&cfg);
+	lim->max_segment = cfg.hw.vram > cfg.hw.gart ? cfg.hw.vram : cfg.hw.gart;
+	lim->max_total = cfg.hw.vram > UINT64_MAX - cfg.hw.gart ? UINT64_MAX : cfg.hw.vram + cfg.hw.gart;
+	lim->machine = machine;
+}
+
+/* Read the image named by word w (relative to the file being parsed, as
+ * `include` is), or find it among those read already; NAME.0 .. NAME.n-1 go into
+ * cmd->names. A bad image is an error at w. */
+static int parse_image_file(struct pctx *c, const struct word *w, struct scn_cmd *cmd)
+{
+	const char *slash = strrchr(c->file, '/');
+	size_t dl = (w->s[0] == '/' || !slash) ? 0 : (size_t)(slash - c->file) + 1, pl = strlen(w->s);
+	char *path = malloc(dl + pl + 1);
+	if (!path)
+		return fail(c, w->col, "out of memory");
+	memcpy(path, c->file, dl);
+	memcpy(path + dl, w->s, pl + 1);
+	cmd->path = path;
+	char *key = realpath(path, NULL);
+	if (!key)
+		return fail(c, w->col, "cannot open image '%s': %s", Q(w->s), strerror(errno));
+	struct scn_script *s = c->out;
+	const struct elfimg *img = NULL;
+	for (size_t i = 0; i < s->nimages && !img; i++)
+		if (s->images[i].machine == cmd->machine && !strcmp(s->images[i].key, key))
+			img = s->images[i].img;
+	if (!img) {
+		struct scn_image *ni = realloc(s->images, (s->nimages + 1) * sizeof(*ni));
+		if (!ni) {
+			free(key);
+			return fail(c, w->col, "out of memory");
+		}
+		s->images = ni;
+		struct elfimg_limits lim;
+		struct elfimg *rd;
+		char why[512];
+		image_limits(c, cmd->machine, &lim);
+		if (elfimg_read(path, &lim, &rd, why, sizeof(why))) {
+			free(key);
+			return fail(c, w->col, "%s", why);
+		}
+		s->images[s->nimages++] = (struct scn_image){ key, cmd->machine, rd };
+		img = rd;
+	} else {
+		free(key);
+	}
+	cmd->image = img;
+	cmd->names = calloc(img->nsegs, sizeof(*cmd->names));
+	if (!cmd->names)
+		return fail(c, w->col, "out of memory");
+	for (uint32_t i = 0; i < img->nsegs; i++) {
+		char buf[32];
+		snprintf(buf, sizeof(buf), ".%" PRIu32, i);
+		size_t nl = strlen(cmd->name), bl = strlen(buf);
+		cmd->names[i] = malloc(nl + bl + 1);
+		if (!cmd->names[i])
+			return fail(c, w->col, "out of memory");
+		memcpy(cmd->names[i], cmd->name, nl);
+		memcpy(cmd->names[i] + nl, buf, bl + 1);
+		cmd->nnames++;
+	}
+	return 0;
+}
+
 /* Words [first, nw) of the current line are one command (the word `first` names it). */
 static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd)
 {
@@ -958,17 +1073,7 @@ static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd)
 		if (cmd->shared && !cmd->resource)
 			return fail(c, c->w[seen[K_SHARED] - 1].col,
 				    "expected resource=R with shared, found no resource=");
-		if (cmd->nprefer && seen[K_ONLY]) {
-			for (uint32_t i = 0; i < cmd->nprefer; i++) {
-				if (cmd->only & GPUSIM_SEG_BIT(cmd->prefer[i]))
-					continue;
-				const struct word *wo = &c->w[seen[K_ONLY] - 1];
-				return fail(c, c->w[seen[K_PREFER] - 1].col,
-					    "expected preferred segments within %s, found '%s'", Q(wo->s),
-					    gpusim_segment_name(cmd->prefer[i]));
-			}
-		}
-		return 0;
+		return prefer_within_only(c, cmd, seen);
 	case SCN_FREE:
 	case SCN_RESIDENT:
 	case SCN_EVICT:
@@ -981,11 +1086,20 @@ static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd)
 	case SCN_SUBMIT:
 		return parse_keys(c, first + 1, KEYS(submit_keys), "submit", cmd, true, seen);
 	case SCN_WRITE:
-	case SCN_VERIFY:
 		if (positional(c, first + 1, "an allocation", w0->s, &cmd->name) < 0 ||
 		    parse_keys(c, first + 2, KEYS(rw_keys), w0->s, cmd, false, seen) < 0)
 			return -1;
 		return need_key(c, seen, K_SEED, "seed=N", w0->s);
+	case SCN_VERIFY:
+		if (positional(c, first + 1, "an allocation", w0->s, &cmd->name) < 0 ||
+		    parse_keys(c, first + 2, KEYS(verify_keys), w0->s, cmd, false, seen) < 0)
+			return -1;
+		if (seen[K_SEED] && seen[K_VALUE])
+			return fail(c, c->w[seen[K_VALUE] - 1].col,
+				    "expected seed=N or value=N for verify, found both");
+		if (!seen[K_SEED] && !seen[K_VALUE])
+			return fail(c, c->endcol, "expected seed=N for verify (or value=N), found end of line");
+		return 0;
 	case SCN_LOCK:
 		if (positional(c, first + 1, "an allocation", "lock", &cmd->name) < 0)
 			return -1;
@@ -1051,6 +1165,33 @@ static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd)
 		return end_of_line(c, first + 2);
 	case SCN_EXPECT_IN:
 		return parse_expect(c, first, cmd);
+	case SCN_IMAGE:
+		cmd->machine = ELFIMG_ANY_MACHINE;
+		if (positional(c, first + 1, "an image", "image", &cmd->name) < 0)
+			return -1;
+		if (first + 2 >= c->nw)
+			return fail(c, c->endcol, "expected an ELF file name after image %s, found end of line",
+				    cmd->name);
+		/* The keys first: machine= decides how the file is read. */
+		if (parse_keys(c, first + 3, KEYS(image_keys), "image", cmd, false, seen) < 0 ||
+		    prefer_within_only(c, cmd, seen) < 0)
+			return -1;
+		return parse_image_file(c, &c->w[first + 2], cmd);
+	case SCN_SUBMIT_IMAGE:
+		if (positional(c, first + 1, "an image", "submit-image", &cmd->name) < 0)
+			return -1;
+		if (first + 2 < c->nw) {
+			uint64_t seg;
+			const struct word *ws = &c->w[first + 2];
+			if (parse_u64(c, ws->s, ws->col, "the segment", true, &seg) < 0)
+				return -1;
+			if (seg >= ELFIMG_MAX_SEGMENTS)
+				return fail(c, ws->col, "expected a segment number below %u, found '%s'",
+					    ELFIMG_MAX_SEGMENTS, Q(ws->s));
+			cmd->segment = (uint32_t)seg;
+			cmd->segment_given = true;
+		}
+		return end_of_line(c, first + 3);
 	case SCN_ECHO:  /* the expander handles echo before words are split */
 	case SCN_EXPECT_STAT:
 	case SCN_EXPECT_STATUS:
@@ -1483,6 +1624,11 @@ void scn_script_free(struct scn_script *s)
 	for (size_t i = 0; i < s->ncmds; i++)
 		scn_cmd_clear(&s->cmds[i]);
 	free(s->cmds);
+	for (size_t i = 0; i < s->nimages; i++) {
+		free(s->images[i].key);
+		elfimg_free(s->images[i].img);
+	}
+	free(s->images);
 	for (size_t i = 0; i < s->nfiles; i++)
 		free(s->files[i]);
 	free(s->files);

@@ -16,6 +16,7 @@
 
 #include <gpusim/snapshot.h>
 #include "sim/elf/snapfile.h"
+#include "sim/elf/image.h"
 #include "sim/scenario/scenario.h"
 
 #define MAX_SHOWN_NAMES 4      /* names a message lists before "..." */
@@ -135,6 +136,16 @@ struct rt_alloc {
 	struct rt_alloc *prev, *next; /* creation order, for `show` and the end check */
 };
 
+/* A loaded ELF image: the `image` command, and the handles its segments got. */
+struct rt_image {
+	char *name;
+	const struct scn_cmd *def;
+	struct rt_dev *dev;
+	D3DKMT_HANDLE *handles;   /* one per segment */
+	struct hnode by_name;
+	struct rt_image *next;
+};
+
 struct rt_res {
 	char *name;
 	D3DKMT_HANDLE handle;
@@ -160,6 +171,8 @@ struct rt {
 	struct rt_alloc *grave;  /* freed this command: events may still name them */
 	struct rt_dev *dev_list, *dev_tail;
 	struct rt_res *res_list;
+	struct hmap images;
+	struct rt_image *image_list;
 
 	struct gpusim_event *ev;
 	size_t nev, evcap;
@@ -244,7 +257,8 @@ static const char *kind_name(enum scn_kind k)
 		[SCN_EVICT] = "evict",         [SCN_PRIORITY] = "priority", [SCN_IDLE] = "idle",
 		[SCN_INJECT] = "inject",       [SCN_SNAPSHOT] = "snapshot", [SCN_SHOW] = "show",
 		[SCN_ECHO] = "echo",           [SCN_EXPECT_IN] = "expect",  [SCN_EXPECT_STAT] = "expect stat",
-		[SCN_EXPECT_STATUS] = "expect status",
+		[SCN_EXPECT_STATUS] = "expect status", [SCN_IMAGE] = "image",
+		[SCN_SUBMIT_IMAGE] = "submit-image",
 	};
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "?";
 }
@@ -717,6 +731,20 @@ static uint64_t pattern_check(const uint8_t *p, uint64_t off, uint64_t len, uint
 	return UINT64_MAX;
 }
 
+/* The same for a 32-bit value repeated from offset 0 (what FILL and WRITE_DATA
+ * store): byte x of the allocation is byte x % 4 of the value, little endian. */
+static uint64_t value_check(const uint8_t *p, uint64_t off, uint64_t len, uint32_t value, uint8_t *want)
+{
+	for (uint64_t i = 0; i < len; i++) {
+		uint8_t b = (uint8_t)(value >> (8 * ((off + i) & 3)));
+		if (p[i] != b) {
+			*want = b;
+			return off + i;
+		}
+	}
+	return UINT64_MAX;
+}
+
 /* ---- devices ---------------------------------------------------------------------- */
 
 static NTSTATUS make_device(struct rt *rt, const char *name, struct rt_dev **out)
@@ -1106,14 +1134,27 @@ static NTSTATUS cmd_write_verify(struct rt *rt, const struct scn_cmd *c)
 	NTSTATUS st = get_alloc(rt, c->name, &a);
 	if (st || (st = cpu_range(rt, c, a, &off, &len)))
 		return st;
-	D3DKMT_LOCK2 lk;
-	memset(&lk, 0, sizeof(lk));
-	lk.hDevice = a->dev->hdev;
-	lk.hAllocation = a->handle;
-	st = D3DKMTLock2(&lk);
+	void *data;
+	if (c->kind == SCN_WRITE) {
+		D3DKMT_LOCK2 lk;
+		memset(&lk, 0, sizeof(lk));
+		lk.hDevice = a->dev->hdev;
+		lk.hAllocation = a->handle;
+		st = D3DKMTLock2(&lk);
+		data = lk.pData;
+	} else {
+		/* Reading only: a read-only allocation (an image's segment) allows it. */
+		D3DKMT_LOCK lk;
+		memset(&lk, 0, sizeof(lk));
+		lk.hDevice = a->dev->hdev;
+		lk.hAllocation = a->handle;
+		lk.Flags.ReadOnly = 1;
+		st = D3DKMTLock(&lk);
+		data = lk.pData;
+	}
 	if (st)
 		return st;
-	uint8_t *p = (uint8_t *)lk.pData + off;
+	uint8_t *p = (uint8_t *)data + off;
 	uint64_t bad = UINT64_MAX;
 	uint8_t want = 0;
 	if (c->kind == SCN_WRITE) {
@@ -1123,10 +1164,12 @@ static NTSTATUS cmd_write_verify(struct rt *rt, const struct scn_cmd *c)
 			pattern(buf, off + done, n, c->seed);
 			memcpy(p + done, buf, n);
 		}
+	} else if (c->value_given) {
+		bad = value_check(p, off, len, c->value, &want);
 	} else {
 		bad = pattern_check(p, off, len, c->seed, &want);
 	}
-	uint8_t got = bad != UINT64_MAX ? ((uint8_t *)lk.pData)[bad] : 0;
+	uint8_t got = bad != UINT64_MAX ? ((uint8_t *)data)[bad] : 0;
 	D3DKMT_UNLOCK2 ul = { .hDevice = a->dev->hdev, .hAllocation = a->handle };
 	st = D3DKMTUnlock2(&ul);
 	if (st)
@@ -1285,6 +1328,201 @@ static NTSTATUS cmd_inject(struct rt *rt, const struct scn_cmd *c)
 		return gpusim_inject(rt->luid, GPUSIM_FAULT_SYSMEM_OOM, c->after);
 	}
 	return STATUS_INVALID_PARAMETER;
+}
+
+/* ---- ELF images ------------------------------------------------------------------- */
+
+static struct rt_image *find_image(struct rt *rt, const char *name)
+{
+	uint64_t h = hash_str(name);
+	for (struct hnode *e = hmap_first(&rt->images, h); e; e = e->next)
+		if (e->hash == h && !strcmp(container_of(e, struct rt_image, by_name)->name, name))
+			return container_of(e, struct rt_image, by_name);
+	return NULL;
+}
+
+static void images_free(struct rt *rt)
+{
+	for (struct rt_image *im = rt->image_list, *next; im; im = next) {
+		next = im->next;
+		free(im->name);
+		free(im->handles);
+		free(im);
+	}
+	rt->image_list = NULL;
+}
+
+static void target_from(const struct rt_dev *d, struct elfimg_target *t)
+{
+	*t = (struct elfimg_target){
+		.device = d->hdev, .context = d->hctx,
+		.cmdbuf = d->cmdbuf, .cmdbuf_size = d->cmdbuf_size,
+		.alist = d->alist, .alist_size = d->alist_size,
+		.plist = d->plist, .plist_size = d->plist_size,
+	};
+}
+
+static void target_to(struct rt_dev *d, const struct elfimg_target *t)
+{
+	d->cmdbuf = t->cmdbuf;
+	d->cmdbuf_size = t->cmdbuf_size;
+	d->alist = t->alist;
+	d->alist_size = t->alist_size;
+	d->plist = t->plist;
+	d->plist_size = t->plist_size;
+}
+
+/* `image NAME FILE`: every segment an allocation NAME.i, as alloc makes them. */
+static NTSTATUS cmd_image(struct rt *rt, const struct scn_cmd *c)
+{
+	const struct elfimg *img = c->image;
+	struct rt_dev *d;
+	NTSTATUS st = get_device(rt, c->device, &d);
+	if (st)
+		return st;
+	if (!img || c->nnames != img->nsegs) {
+		cmd_msg(rt, "the image was not read");
+		return STATUS_INVALID_PARAMETER;
+	}
+	for (uint32_t i = 0; i < c->nnames; i++) {
+		struct rt_alloc *old = find_alloc(rt, c->names[i]);
+		if (old && old->handle) {
+			cmd_msg(rt, "%s exists already", c->names[i]);
+			return STATUS_INVALID_PARAMETER;
+		}
+	}
+	/* Everything the runner needs first: once loaded, nothing may fail. */
+	uint32_t n = img->nsegs;
+	struct rt_alloc **v = calloc(n, sizeof(*v));
+	struct rt_image *im = calloc(1, sizeof(*im));
+	D3DKMT_HANDLE *h = calloc(n, sizeof(*h));
+	bool ok = v && im && h && (im->name = strdup(c->name));
+	for (uint32_t i = 0; ok && i < n; i++)
+		ok = (v[i] = calloc(1, sizeof(*v[i]))) && (v[i]->name = strdup(c->names[i]));
+	if (!ok) {
+		cmd_msg(rt, "the runner ran out of memory");
+		st = STATUS_NO_MEMORY;
+		goto out;
+	}
+
+	struct elfimg_placement pl;
+	memset(&pl, 0, sizeof(pl));
+	uint32_t np = 0;
+	for (uint32_t i = 0; i < c->nprefer && i < 3; i++) /* as alloc: only segments the adapter has */
+		if (!(rt->no_invisible && c->prefer[i] == GPUSIM_SEG_INVISIBLE && c->nprefer > 1))
+			pl.preferred[np++] = c->prefer[i];
+	pl.allowed = c->only;
+	pl.priority = c->priority;
+	struct elfimg_target t;
+	target_from(d, &t);
+	char why[512];
+	st = elfimg_load(img, &t, &pl, h, why, sizeof(why));
+	target_to(d, &t);
+	if (st) {
+		if (why[0])
+			snprintf(rt->note, sizeof(rt->note), " (%.240s)", why);
+		goto out;
+	}
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct rt_alloc *a = v[i], *old = find_alloc(rt, a->name);
+		if (old)
+			alloc_bury(rt, old);
+		a->dev = d;
+		a->size = img->segs[i].lead + img->segs[i].memsz; /* from the allocation's start */
+		a->handle = h[i];
+		hmap_insert(&rt->allocs, &a->by_name, hash_str(a->name));
+		a->in_handle_map = hmap_insert(&rt->alloc_handles, &a->by_handle, hash_u32(a->handle));
+		a->prev = rt->last;
+		if (rt->last)
+			rt->last->next = a;
+		else
+			rt->first = a;
+		rt->last = a;
+		v[i] = NULL;
+		note_address(a);
+		if (rt->opt->on_item) {
+			struct gpusim_trace_item item = { .type = GPUSIM_TRACE_NAME, .allocation = a->handle,
+							  .device = d->hdev };
+			snprintf(item.name, sizeof(item.name), "%s", a->name);
+			rt->opt->on_item(rt->opt->ctx, &item);
+		}
+	}
+	struct rt_image *old = find_image(rt, c->name);
+	if (old) { /* a name loaded again: the new image answers to it */
+		free(old->handles);
+		old->handles = h;
+		old->def = c;
+		old->dev = d;
+		h = NULL;
+	} else {
+		im->def = c;
+		im->dev = d;
+		im->handles = h;
+		h = NULL;
+		hmap_insert(&rt->images, &im->by_name, hash_str(im->name));
+		im->next = rt->image_list;
+		rt->image_list = im;
+		im = NULL;
+	}
+out:
+	for (uint32_t i = 0; v && i < n; i++)
+		if (v[i])
+			alloc_free(v[i]);
+	free(v);
+	if (im)
+		free(im->name);
+	free(im);
+	free(h);
+	return st;
+}
+
+/* `submit-image NAME [SEG]`: the segment's packets, relocated, on the image's device. */
+static NTSTATUS cmd_submit_image(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_image *im = find_image(rt, c->name);
+	if (!im) {
+		cmd_msg(rt, "there is no image %s", c->name);
+		return STATUS_INVALID_PARAMETER;
+	}
+	const struct elfimg *img = im->def->image;
+	int seg = c->segment_given ? (int)c->segment : elfimg_only_exec(img);
+	if (seg < 0 || (uint32_t)seg >= img->nsegs) {
+		cmd_msg(rt, "image %s has no single executable segment to submit", c->name);
+		return STATUS_INVALID_PARAMETER;
+	}
+	/* The names must still stand for the image's own allocations. */
+	for (uint32_t i = 0; i < img->nsegs; i++) {
+		struct rt_alloc *a = find_alloc(rt, im->def->names[i]);
+		if (!a || a->handle != im->handles[i]) {
+			cmd_msg(rt, "%s is no longer segment %" PRIu32 " of image %s (freed or replaced)",
+				im->def->names[i], i, c->name);
+			return STATUS_INVALID_PARAMETER;
+		}
+	}
+	struct elfimg_target t;
+	char why[512];
+	target_from(im->dev, &t);
+	NTSTATUS st = elfimg_submit(img, (uint32_t)seg, &t, im->handles, NULL, why, sizeof(why));
+	target_to(im->dev, &t);
+	if (st) {
+		if (why[0])
+			cmd_msg(rt, "%s", why);
+		return st;
+	}
+	/* What the packets write is no longer what `write` put there. */
+	struct elfimg_reloc *r = NULL;
+	size_t nr = 0;
+	if (elfimg_relocs(img, (uint32_t)seg, &r, &nr, NULL, 0) == 0)
+		for (size_t i = 0; i < nr; i++)
+			if (r[i].write) {
+				struct rt_alloc *a = find_alloc(rt, im->def->names[r[i].segment]);
+				ranges_cut(a, 0, a->size);
+			}
+	free(r);
+	for (uint32_t i = 0; i < img->nsegs; i++)
+		note_address(find_alloc(rt, im->def->names[i]));
+	return STATUS_SUCCESS;
 }
 
 static void cmd_show(struct rt *rt)
@@ -1572,8 +1810,15 @@ static void dump_on_fault(struct rt *rt, const struct scn_cmd *c)
 	rt->dump_reason = NULL;
 	if (!why || !rt->opt->dump_dir || rt->dumps >= MAX_FAULT_DUMPS)
 		return;
-	char path[4096], err[512];
-	snprintf(path, sizeof(path), "%s/fault-%u.elf", rt->opt->dump_dir, ++rt->dumps);
+	/* Named for the scenario, so that the dumps of several scenarios in one run
+	 * (or one after another into the same directory) do not overwrite each other. */
+	char path[4096], err[512], base[256];
+	const char *slash = strrchr(rt->script_name, '/');
+	snprintf(base, sizeof(base), "%s", slash ? slash + 1 : rt->script_name);
+	char *dot = strrchr(base, '.');
+	if (dot && dot != base)
+		*dot = '\0';
+	snprintf(path, sizeof(path), "%s/%s-fault-%u.elf", rt->opt->dump_dir, base, ++rt->dumps);
 	if (write_snapshot(rt, path, err, sizeof(err)))
 		report(rt, &c->loc, "--dump-on-fault: %s", err);
 	else if (rt->opt->out && !rt->quiet)
@@ -1819,6 +2064,8 @@ static NTSTATUS run_cmd(struct rt *rt, const struct scn_cmd *c)
 	case SCN_EXPECT_STATUS:
 		cmd_expect_status(rt, c);
 		return STATUS_SUCCESS;
+	case SCN_IMAGE: return cmd_image(rt, c);
+	case SCN_SUBMIT_IMAGE: return cmd_submit_image(rt, c);
 	}
 	cmd_msg(rt, "unknown command kind %d", (int)c->kind);
 	return STATUS_NOT_IMPLEMENTED;
@@ -1897,11 +2144,13 @@ static void teardown(struct rt *rt)
 		free(r->name);
 		free(r);
 	}
+	images_free(rt);
 	free(rt->allocs.b);
 	free(rt->alloc_handles.b);
 	free(rt->devs.b);
 	free(rt->dev_handles.b);
 	free(rt->resources.b);
+	free(rt->images.b);
 	free(rt->ev);
 	free(rt->recent);
 }

@@ -37,6 +37,8 @@ enum scn_kind {
 	SCN_EXPECT_IN,
 	SCN_EXPECT_STAT,
 	SCN_EXPECT_STATUS,
+	SCN_IMAGE,
+	SCN_SUBMIT_IMAGE,
 };
 
 /* `expect NAME in WHERE` */
@@ -94,8 +96,18 @@ struct scn_cmd {
 	/* inject */
 	enum scn_inject inject;
 	uint64_t after;                /* sysmem-oom after=N pages (default 0) */
-	/* snapshot FILE; adapter from=FILE */
+	/* snapshot FILE, adapter from=FILE: as written (relative to the working
+	 * directory); image: the file the parser read (see LANGUAGE.md) */
 	char *path;
+	/* image: the file read and checked when the script was parsed (owned by the
+	 * script's image table); names[] = NAME.0 .. NAME.n-1, one per segment */
+	const struct elfimg *image;
+	int32_t machine;               /* machine=N, else ELFIMG_ANY_MACHINE (-1) */
+	/* submit-image */
+	uint32_t segment;
+	bool segment_given;
+	/* verify value=N (value holds N) */
+	bool value_given;
 	/* echo */
 	char *text;
 	/* expect in */
@@ -110,11 +122,23 @@ struct scn_cmd {
 	struct scn_cmd *inner;         /* the wrapped command */
 };
 
+struct elfimg;
+
+/* An image file read for `image` (sim/elf/image.h), shared by the commands that
+ * name the same file with the same machine=. */
+struct scn_image {
+	char *key;                     /* its realpath */
+	int32_t machine;
+	struct elfimg *img;
+};
+
 struct scn_script {
 	struct scn_cmd *cmds;
 	size_t ncmds;
 	char **files;                  /* every file read, for scn_loc.file */
 	size_t nfiles;
+	struct scn_image *images;      /* every image read */
+	size_t nimages;
 };
 
 struct scn_error {
@@ -160,8 +184,8 @@ struct scn_options {
 	 * and every allocation name as it is given, in order, up to the end checks.
 	 * on_item is called with the library lock held: it must not call the API.
 	 * May be NULL. */
-	/* --dump-on-fault: a snapshot into this directory after a command during which
-	 * the GPU faulted or the device was removed. NULL: none. */
+	/* --dump-on-fault: a snapshot DIR/SCENARIO-fault-N.elf after a command during
+	 * which the GPU faulted or the device was removed. NULL: none. */
 	const char *dump_dir;
 	void (*on_adapter)(void *ctx, LUID luid);
 	void (*on_item)(void *ctx, const struct gpusim_trace_item *item);

@@ -1,9 +1,10 @@
 /*
  * libFuzzer harness for what reads a snapshot after the file reader: gpusim
  * inspect's text and JSON (sim/inspect.c) and the viewer's recording of it
- * (sim/view/snapshot.c). The input is a snapshot's tables as raw bytes, so every
- * field takes any value; the JSON must parse and the viewer's last moment must be
- * exactly the allocation table, whatever the events say.
+ * (sim/view/snapshot.c). An input that starts with the ELF magic is a file, read
+ * as gpusim inspect reads it; any other input is a snapshot's tables as raw bytes,
+ * so every field takes any value. The JSON must parse and the viewer's last moment
+ * must be exactly the allocation table, whatever the events say.
  */
 #include <config.h>
 
@@ -16,6 +17,7 @@
 
 #include <gpusim/snapshot.h>
 
+#include "sim/elf/snapfile.h"
 #include "sim/inspect.h"
 #include "sim/view/model.h"
 
@@ -24,8 +26,9 @@
  * a raw struct as in <gpusim/snapshot.h> (x86-64 layout, little endian; a range is
  * addr then size); what the input lacks is zero. Bounded so that an input costs
  * milliseconds. The seeds in tests/fuzz/inspect-corpus: table.bin (the table of
- * tests/sim/test_inspect.c), disagree.bin (events the table contradicts),
- * odd.bin (duplicate handles, unknown segments and types, wrapping GART pages). */
+ * tests/sim/snap_fixture.c), disagree.bin (events the table contradicts),
+ * odd.bin (duplicate handles, unknown segments and types, wrapping GART pages),
+ * fixture.elf (that table written by snapfile_write). */
 #define MAX_ROWS 200u
 
 struct input {
@@ -105,10 +108,46 @@ static void check_view(const struct gpusim_snapshot *s)
 	vm_recording_free(&r);
 }
 
+static void check_all(const struct gpusim_snapshot *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f || inspect_text(f, s) || fclose(f))
+		__builtin_trap();
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	if (!f || inspect_json(f, s) || fclose(f))
+		__builtin_trap();
+	check_json(buf);
+	free(buf);
+	check_view(s);
+}
+
+/* As gpusim inspect reads a file: a snapshot, or a message that names the file. */
+static void from_file(const uint8_t *data, size_t size)
+{
+	static const char name[] = "fuzz.elf";
+	struct gpusim_snapshot *s = NULL;
+	char err[512] = "";
+	if (snapfile_read_mem(data, size, name, &s, err, sizeof(err))) {
+		if (s || strncmp(err, "fuzz.elf: ", 10) || !err[10])
+			__builtin_trap();
+		return;
+	}
+	check_all(s);
+	snapfile_free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	if (size >= 4 && !memcmp(data, "\177ELF", 4)) {
+		from_file(data, size);
+		return 0;
+	}
 	struct input in = { data, size };
 	struct gpusim_snapshot s;
 	memset(&s, 0, sizeof(s));
@@ -143,19 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.ranges[i].data = data; /* never read by these */
 	}
 
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f || inspect_text(f, &s) || fclose(f))
-		__builtin_trap();
-	free(buf);
-	buf = NULL;
-	f = open_memstream(&buf, &len);
-	if (!f || inspect_json(f, &s) || fclose(f))
-		__builtin_trap();
-	check_json(buf);
-	free(buf);
-	check_view(&s);
+	check_all(&s);
 
 	free(s.regs);
 	free(s.gart);

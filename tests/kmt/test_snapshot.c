@@ -348,14 +348,37 @@ START_TEST(snapshot_of_restore_is_identical)
 }
 END_TEST
 
+/* GPUSIM_WRITE_RESTORE_SEEDS=DIR: the resume state of s into DIR/NAME, the seeds
+ * of tests/fuzz/fuzz_restore (which restores them with CONFIG). */
+static void write_seed(const struct gpusim_snapshot *s, const char *name)
+{
+	const char *dir = getenv("GPUSIM_WRITE_RESTORE_SEEDS");
+	if (!dir)
+		return;
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	ck_assert_msg(f != NULL, "cannot write %s", path);
+	ck_assert_uint_eq(fwrite(s->state, 1, s->state_size, f), s->state_size);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
 START_TEST(take_changes_nothing)
 {
 	struct wl w;
 	memset(&w, 0, sizeof(w));
 	w.rng = 7;
 	kt_setup(&w.g, CONFIG);
-	workload(&w, 0, 300);
+	struct gpusim_snapshot *empty = take(w.g.luid);
+	write_seed(empty, "empty");
+	gpusim_snapshot_free(empty);
+	workload(&w, 0, 30);
+	struct gpusim_snapshot *small = take(w.g.luid);
+	write_seed(small, "small");
+	gpusim_snapshot_free(small);
+	workload(&w, 30, 300);
 	struct gpusim_snapshot *a = take(w.g.luid), *b = take(w.g.luid);
+	write_seed(a, "busy");
 	assert_same(a, b, NULL, NULL, 0);
 	for (uint64_t i = 0; i < a->nallocs; i++)
 		ck_assert(!memcmp(&a->allocs[i], &b->allocs[i], sizeof(a->allocs[i])));

@@ -12,5 +12,6 @@ Suite *sim_model_suite(void);   /* the viewer's residency model, recordings, the
 Suite *sim_trace_suite(void);   /* trace files, the recorder, the runner's observers, Perfetto JSON */
 
 Suite *sim_inspect_suite(void); /* gpusim inspect's report and JSON, register names, a snapshot in the viewer */
+Suite *sim_inspect_cmd_suite(void); /* gpusim inspect and gpusim view run on snapshot files */
 
 #endif

@@ -229,12 +229,14 @@ START_TEST(test_text_hostile_names)
 	memcpy(f->allocs[0].name, "a\033[2Jb\n\x80", 9);
 	memset(f->allocs[2].name, 'x', sizeof(f->allocs[2].name)); /* no NUL */
 	memset(f->s.cfg.policy, 'p', sizeof(f->s.cfg.policy));
+	f->allocs[4].flags = GPUSIM_ALLOC_PRIMARY | 0x80; /* a bit without a name */
 	int rc;
 	char *t = capture(inspect_text, &f->s, &rc);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_ptr_null(strchr(t, '\033'));
 	ck_assert_ptr_null(strstr(t, "\x80"));
 	ck_line(t, "0x40000041  a?[2Jb??", "invisible");
+	ck_line(t, "0x40000141  -", "visible", "primary,0x80 ");
 	char want[GPUSIM_SNAPSHOT_NAME_MAX + 16];
 	memset(want, 'x', GPUSIM_SNAPSHOT_NAME_MAX);
 	snprintf(want + GPUSIM_SNAPSHOT_NAME_MAX, 16, "  0x4");
@@ -295,6 +297,42 @@ START_TEST(test_gart_runs)
 	ck_assert_uint_eq(r.pages, 1);
 	ck_assert(!inspect_next_gart_run(&f->s, &pos, &r));
 	ck_assert_uint_eq(pos, 8);
+
+	/* Backwards, as a LIFO free list hands pages out: one run, descending, that
+	 * ends where the direction breaks; and one that stops at pfn 0. */
+	struct gpusim_snapshot_gart d[6] = {
+		{ 0x10, HW_GART_ENTRY(0x50, HW_GART_VALID | HW_GART_READ) },
+		{ 0x11, HW_GART_ENTRY(0x4f, HW_GART_VALID | HW_GART_READ) },
+		{ 0x12, HW_GART_ENTRY(0x4e, HW_GART_VALID | HW_GART_READ) },
+		{ 0x13, HW_GART_ENTRY(0x4f, HW_GART_VALID | HW_GART_READ) },
+		{ 0x14, HW_GART_ENTRY(1, HW_GART_VALID | HW_GART_READ) },
+		{ 0x15, HW_GART_ENTRY(0, HW_GART_VALID | HW_GART_READ) },
+	};
+	f->s.gart = d;
+	f->s.ngart = 6;
+	pos = 0;
+	ck_assert(inspect_next_gart_run(&f->s, &pos, &r));
+	ck_assert_uint_eq(r.page, 0x10);
+	ck_assert_uint_eq(r.pages, 3);
+	ck_assert(r.descending);
+	ck_assert_uint_eq(r.pfn, 0x50);
+	ck_assert_uint_eq(inspect_gart_run_last_pfn(&r), 0x4e);
+	ck_assert(inspect_next_gart_run(&f->s, &pos, &r));
+	ck_assert_uint_eq(r.page, 0x13);
+	ck_assert_uint_eq(r.pages, 1);
+	ck_assert(!r.descending);
+	ck_assert(inspect_next_gart_run(&f->s, &pos, &r));
+	ck_assert_uint_eq(r.page, 0x14);
+	ck_assert_uint_eq(r.pages, 2);
+	ck_assert(r.descending);
+	ck_assert_uint_eq(inspect_gart_run_last_pfn(&r), 0);
+	ck_assert(!inspect_next_gart_run(&f->s, &pos, &r));
+	int rc;
+	char *t = capture(inspect_text, &f->s, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_line(t, "aperture pages 0x10..0x12", "-> system pages 0x50..0x4e", "R-", "3 pages (12K), descending");
+	ck_line(t, "GART mappings: 6 valid entries in 3 runs");
+	free(t);
 
 	/* A page number at the top does not wrap into a run with page 0. */
 	struct gpusim_snapshot_gart g[2] = {
@@ -385,6 +423,8 @@ START_TEST(test_json_document)
 	json_t *r0 = json_array_get(runs, 0), *r1 = json_array_get(runs, 1);
 	ck_assert_int_eq(jint(r0, "pages"), 4);
 	ck_assert_int_eq(jint(r0, "pfn"), 0x100);
+	ck_assert_int_eq(jint(r0, "last_pfn"), 0x103);
+	ck_assert(json_is_false(json_object_get(r0, "descending")));
 	ck_assert_int_eq(jint(r0, "gpu_address"), HW_GART_BASE_DEFAULT);
 	ck_assert(json_is_true(json_object_get(r0, "write")));
 	ck_assert(json_is_false(json_object_get(r1, "write")));
