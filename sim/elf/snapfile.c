@@ -373,7 +373,7 @@ int snapfile_write(const char *path, const struct gpusim_snapshot *snap, char *e
 	char problem[PROBLEM_MAX], text[MAX_CONFIG_TEXT];
 	struct out_note notes[SNAPFILE_NOTE_COUNT];
 	if (!path)
-		path = "(null)";
+		return fail(err, errlen, "(null)", "no path");
 	if (!snap)
 		return fail(err, errlen, path, "no snapshot");
 	if (libelf_start(err, errlen, path))
@@ -811,7 +811,7 @@ int snapfile_read(const char *path, struct gpusim_snapshot **out, char *err, siz
 	struct stat st;
 	struct owned *o;
 	if (!path)
-		path = "(null)";
+		return fail(err, errlen, "(null)", "no path");
 	if (!out)
 		return fail(err, errlen, path, "no result");
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -531,6 +531,11 @@ START_TEST(test_not_a_file)
 	char err[256] = "";
 	ck_assert_int_eq(snapfile_read("/nonexistent/x.elf", &out, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "/nonexistent/x.elf: cannot open: No such file or directory");
+	ck_assert_int_eq(snapfile_read(NULL, &out, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "(null): no path");
+	ck_assert_int_eq(snapfile_read_mem(NULL, 10, "m", &out, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "m: no buffer or no result");
+	ck_assert_ptr_eq(out, &sentinel);
 	const char *dir = scratch_path("a-directory");
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	char d[600];

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sim/elf/snapfile.h"
 #include "tests/elf/elf_suites.h"
@@ -403,6 +404,7 @@ START_TEST(test_write_refuses)
 	snap.version = 2;
 	expect_write_refused(&snap, "unknown snapshot version 2");
 	snap.version = GPUSIM_SNAPSHOT_VERSION;
+	char err[256] = "";
 	snap.state = NULL;
 	expect_write_refused(&snap, "no state bytes");
 	snap.state = s.state;
@@ -410,8 +412,14 @@ START_TEST(test_write_refuses)
 	expect_write_refused(&snap, "no client bytes");
 	snap.client = s.client;
 
+	/* No path, no snapshot: refused, nothing created. */
+	ck_assert_int_eq(snapfile_write(NULL, &snap, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "(null): no path");
+	ck_assert_int_eq(snapfile_write(scratch_path("none.elf"), NULL, err, sizeof(err)), -1);
+	ck_assert(strstr(err, "none.elf: no snapshot"));
+	ck_assert_int_ne(access(scratch_path("none.elf"), F_OK), 0);
+
 	/* A file that cannot be created: the message says so, with the path. */
-	char err[256] = "";
 	ck_assert_int_eq(snapfile_write("/nonexistent-dir/x.elf", &snap, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "/nonexistent-dir/x.elf: cannot create: No such file or directory");
 	sample_free(&s);
