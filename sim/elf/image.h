@@ -120,9 +120,16 @@ struct elfimg_placement {
 	uint32_t priority;      /* 0 = normal */
 };
 
+/* An upload into invisible VRAM (a GPU copy from a staging buffer) whose bytes do
+ * not arrive is submitted again, this many times in all, as the kernel's paging
+ * path redoes a faulting copy (GSDRV_PAGING_TRIES). */
+#define ELFIMG_UPLOAD_TRIES 3u
+
 /* Create one allocation per segment (handles[i] for segs[i]; all or none) and put
  * the file's bytes in, zeros after them. STATUS_SUCCESS, or the failing call's
- * status with a sentence in err and nothing left behind. */
+ * status with a sentence in err and nothing left behind; an upload into invisible
+ * VRAM that the GPU did not complete in ELFIMG_UPLOAD_TRIES tries (its CRC-32
+ * check failed) is STATUS_UNSUCCESSFUL. */
 NTSTATUS elfimg_load(const struct elfimg *img, struct elfimg_target *t, const struct elfimg_placement *pl,
 		     D3DKMT_HANDLE *handles, char *err, size_t errlen);
 

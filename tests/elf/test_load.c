@@ -2,7 +2,8 @@
  * Loading ELF images into allocations and submitting their packets on a
  * simulated GPU: alignment of the GPU address, the file's bytes and zeros
  * wherever a segment lands, read-only segments refused to CPU writers and
- * faulting GPU writes in the GART, all-or-nothing loads, relocation.
+ * faulting GPU writes in the GART, all-or-nothing loads, uploads into invisible
+ * VRAM that fault (redone, or the load fails), relocation.
  */
 #include <config.h>
 
@@ -404,6 +405,122 @@ START_TEST(test_all_or_nothing)
 }
 END_TEST
 
+/* A DMA error fails the next packet only: the upload's COPY (or the FILL of a
+ * bss), which the device skips while the fence still signals. The loader's
+ * CHECKSUM sees the bytes did not arrive and it submits the upload again. */
+START_TEST(test_upload_retried)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CONFIG);
+	fill_bytes();
+	struct faults f = { 0, 0, 0 };
+	KT_ST_EQ(gpusim_subscribe(g.luid, on_event, &f), STATUS_SUCCESS);
+
+	/* File bytes: the COPY faults, the second try copies them. */
+	struct tb_seg s[1] = { { 0, PF_R | PF_W, 0x50123, 0x5001, 0x10000, bytes_a, 0x1233 } };
+	struct elfimg *img = image_of(s, 1);
+	struct gpusim_stats st0 = kt_stats(&g);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DMA_ERROR, 0), STATUS_SUCCESS);
+	D3DKMT_HANDLE h;
+	load_ok(&g, img, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE), &h);
+	ck_assert_uint_eq(kt_query(h).segment, GPUSIM_SEG_INVISIBLE);
+	ck_assert_uint_eq(kt_stats(&g).faults, st0.faults + 1);
+	ck_assert_uint_eq(f.n, 1);
+	ck_assert_uint_eq(f.cause, HW_FAULT_DMA);
+	ck_assert_uint_eq(kt_stats(&g).submits, st0.submits + 2);
+	ck_assert_uint_eq(kt_stats(&g).allocations, st0.allocations + 1); /* no staging buffer left */
+	assert_loaded(&g, &img->segs[0], h);
+
+	/* Only a bss, on memory that held something else: the FILL faults, and the
+	 * second try writes the zeros. */
+	D3DKMT_HANDLE dirty;
+	KT_ST_EQ(kt_alloc(&g, 0x20000, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE), &dirty), STATUS_SUCCESS);
+	kt_cmd_begin(&g);
+	kt_cmd_fill(&g, dirty, 0x20000, 0xdeadbeef);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	kt_idle(&g);
+	uint64_t where = kt_query(dirty).offset;
+	KT_ST_EQ(kt_free(g.device, dirty), STATUS_SUCCESS);
+	struct tb_seg z[1] = { { 0, PF_R | PF_W, 0x70000, 0x6000, 0x10000, NULL, 0 } };
+	struct elfimg *bss = image_of(z, 1);
+	st0 = kt_stats(&g);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DMA_ERROR, 0), STATUS_SUCCESS);
+	D3DKMT_HANDLE hz;
+	load_ok(&g, bss, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE), &hz);
+	ck_assert_uint_eq(kt_query(hz).segment, GPUSIM_SEG_INVISIBLE);
+	ck_assert_uint_eq(kt_query(hz).offset, where); /* on the dirty bytes */
+	ck_assert_uint_eq(kt_stats(&g).faults, st0.faults + 1);
+	ck_assert_uint_eq(f.n, 2);
+	ck_assert_uint_eq(kt_stats(&g).submits, st0.submits + 2);
+	assert_loaded(&g, &bss->segs[0], hz);
+	KT_ST_EQ(gpusim_unsubscribe(g.luid, on_event, &f), STATUS_SUCCESS);
+	elfimg_free(bss);
+	elfimg_free(img);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* A fault that stays: an uncorrectable ECC page under segment 1 makes every
+ * try's CHECKSUM fault. The load fails as a whole after ELFIMG_UPLOAD_TRIES
+ * tries: segment 0, uploaded fine, goes too, and the staging buffers. */
+START_TEST(test_upload_fails_every_try)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CONFIG);
+	fill_bytes();
+	struct faults f = { 0, 0, 0 };
+	KT_ST_EQ(gpusim_subscribe(g.luid, on_event, &f), STATUS_SUCCESS);
+	struct tb_seg s[2] = {
+		{ 0, PF_R | PF_X, 0x10000, 0x1000, 0x10000, bytes_b, sizeof bytes_b },
+		{ 0, PF_R | PF_W, 0x20100, 0x3000, 0x10000, bytes_a, sizeof bytes_a },
+	};
+	struct elfimg *img = image_of(s, 2);
+	/* Where segment 1 lands: load, look, unload; the same load lands there again. */
+	D3DKMT_HANDLE h[2];
+	load_ok(&g, img, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE), h);
+	struct gpusim_alloc_info where = kt_query(h[1]);
+	ck_assert_uint_eq(where.segment, GPUSIM_SEG_INVISIBLE);
+	D3DKMT_DESTROYALLOCATION2 da;
+	memset(&da, 0, sizeof da);
+	da.hDevice = g.device;
+	da.phAllocationList = h;
+	da.AllocationCount = 2;
+	KT_ST_EQ(D3DKMTDestroyAllocation2(&da), STATUS_SUCCESS);
+	/* Invisible VRAM's GPU address is its VRAM offset. */
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_VRAM_ERROR, where.gpu_address + 0x1000), STATUS_SUCCESS);
+
+	struct gpusim_stats st0 = kt_stats(&g);
+	h[0] = h[1] = 0;
+	char err[512] = "";
+	NTSTATUS st = load(&g, img, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE), h, err, sizeof err);
+	ck_assert_int_eq(st, STATUS_UNSUCCESSFUL);
+	char want[600];
+	snprintf(want, sizeof want,
+		 "%s: segment 1: the upload into invisible VRAM failed %u times: the GPU faulted, and its CRC-32 "
+		 "check of the bytes never came back",
+		 img->name, ELFIMG_UPLOAD_TRIES);
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_eq(h[0], 0);
+	ck_assert_uint_eq(h[1], 0);
+	ck_assert_uint_eq(kt_stats(&g).allocations, st0.allocations);
+	/* One upload for segment 0, every try for segment 1, each faulting on ECC. */
+	ck_assert_uint_eq(kt_stats(&g).submits, st0.submits + 1 + ELFIMG_UPLOAD_TRIES);
+	ck_assert_uint_eq(kt_stats(&g).faults, st0.faults + ELFIMG_UPLOAD_TRIES);
+	ck_assert_uint_eq(f.n, ELFIMG_UPLOAD_TRIES);
+	ck_assert_uint_eq(f.cause, HW_FAULT_ECC);
+	ck_assert_uint_eq(f.addr, where.gpu_address + 0x1000);
+	kt_assert_invariants(&g);
+
+	/* Away from the bad page (in the GART) the same image loads. */
+	load_ok(&g, img, GPUSIM_SEG_GART, KT_SEG(GART), h);
+	assert_loaded(&g, &img->segs[0], h[0]);
+	assert_loaded(&g, &img->segs[1], h[1]);
+	KT_ST_EQ(gpusim_unsubscribe(g.luid, on_event, &f), STATUS_SUCCESS);
+	elfimg_free(img);
+	kt_teardown(&g);
+}
+END_TEST
+
 static uint32_t word_at(const uint8_t *p)
 {
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
@@ -525,6 +642,8 @@ Suite *image_load_suite(void)
 	tcase_add_test(tc, test_read_only_cpu);
 	tcase_add_test(tc, test_read_only_gpu);
 	tcase_add_test(tc, test_all_or_nothing);
+	tcase_add_test(tc, test_upload_retried);
+	tcase_add_test(tc, test_upload_fails_every_try);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("submit");
 	tcase_set_timeout(tc, 60);
