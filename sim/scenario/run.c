@@ -747,6 +747,42 @@ static uint64_t value_check(const uint8_t *p, uint64_t off, uint64_t len, uint32
 
 /* ---- devices ---------------------------------------------------------------------- */
 
+/* Into the runner's tables: a device with its context's buffers (from
+ * D3DKMTCreateContext, or gpusim_context_buffers after a restore). */
+static void dev_enlist(struct rt *rt, struct rt_dev *d, const D3DKMT_CREATECONTEXT *cc)
+{
+	d->hdev = cc->hDevice;
+	d->hctx = cc->hContext;
+	d->cmdbuf = cc->pCommandBuffer;
+	d->cmdbuf_size = cc->CommandBufferSize;
+	d->alist = cc->pAllocationList;
+	d->alist_size = cc->AllocationListSize;
+	d->plist = cc->pPatchLocationList;
+	d->plist_size = cc->PatchLocationListSize;
+	hmap_insert(&rt->devs, &d->by_name, hash_str(d->name));
+	hmap_insert(&rt->dev_handles, &d->by_handle, hash_u32(d->hdev));
+	if (rt->dev_tail)
+		rt->dev_tail->next = d;
+	else
+		rt->dev_list = d;
+	rt->dev_tail = d;
+}
+
+/* Into the runner's tables, last in creation order: an allocation whose name,
+ * device, size and handle are set. */
+static void alloc_enlist(struct rt *rt, struct rt_alloc *a)
+{
+	hmap_insert(&rt->allocs, &a->by_name, hash_str(a->name));
+	if (a->handle)
+		a->in_handle_map = hmap_insert(&rt->alloc_handles, &a->by_handle, hash_u32(a->handle));
+	a->prev = rt->last;
+	if (rt->last)
+		rt->last->next = a;
+	else
+		rt->first = a;
+	rt->last = a;
+}
+
 static NTSTATUS make_device(struct rt *rt, const char *name, struct rt_dev **out)
 {
 	D3DKMT_CREATEDEVICE cd;
@@ -773,21 +809,7 @@ static NTSTATUS make_device(struct rt *rt, const char *name, struct rt_dev **out
 		D3DKMTDestroyDevice(&dd);
 		return STATUS_NO_MEMORY;
 	}
-	d->hdev = cd.hDevice;
-	d->hctx = cc.hContext;
-	d->cmdbuf = cc.pCommandBuffer;
-	d->cmdbuf_size = cc.CommandBufferSize;
-	d->alist = cc.pAllocationList;
-	d->alist_size = cc.AllocationListSize;
-	d->plist = cc.pPatchLocationList;
-	d->plist_size = cc.PatchLocationListSize;
-	hmap_insert(&rt->devs, &d->by_name, hash_str(d->name));
-	hmap_insert(&rt->dev_handles, &d->by_handle, hash_u32(d->hdev));
-	if (rt->dev_tail)
-		rt->dev_tail->next = d;
-	else
-		rt->dev_list = d;
-	rt->dev_tail = d;
+	dev_enlist(rt, d, &cc);
 	*out = d;
 	return STATUS_SUCCESS;
 }
@@ -996,15 +1018,7 @@ static NTSTATUS cmd_alloc(struct rt *rt, const struct scn_cmd *c)
 	a->dev = d;
 	a->size = c->size;
 	a->handle = st == STATUS_SUCCESS ? info.hAllocation : 0;
-	hmap_insert(&rt->allocs, &a->by_name, hash_str(a->name));
-	if (a->handle)
-		a->in_handle_map = hmap_insert(&rt->alloc_handles, &a->by_handle, hash_u32(a->handle));
-	a->prev = rt->last;
-	if (rt->last)
-		rt->last->next = a;
-	else
-		rt->first = a;
-	rt->last = a;
+	alloc_enlist(rt, a);
 	note_address(a);
 	return st;
 }
@@ -1431,14 +1445,7 @@ static NTSTATUS cmd_image(struct rt *rt, const struct scn_cmd *c)
 		a->dev = d;
 		a->size = img->segs[i].lead + img->segs[i].memsz; /* from the allocation's start */
 		a->handle = h[i];
-		hmap_insert(&rt->allocs, &a->by_name, hash_str(a->name));
-		a->in_handle_map = hmap_insert(&rt->alloc_handles, &a->by_handle, hash_u32(a->handle));
-		a->prev = rt->last;
-		if (rt->last)
-			rt->last->next = a;
-		else
-			rt->first = a;
-		rt->last = a;
+		alloc_enlist(rt, a);
 		v[i] = NULL;
 		note_address(a);
 		if (rt->opt->on_item) {
@@ -1905,25 +1912,10 @@ static int load_runner_state(struct rt *rt, const struct gpusim_snapshot *snap,
 			struct rt_dev *d = NULL;
 			ok = hdev && hctx && gpusim_context_buffers(hctx, &cc) == STATUS_SUCCESS &&
 			     cc.hDevice == hdev && (d = calloc(1, sizeof(*d))) && (d->name = strdup(name));
-			if (!ok) {
+			if (!ok)
 				free(d);
-			} else {
-				d->hdev = hdev;
-				d->hctx = hctx;
-				d->cmdbuf = cc.pCommandBuffer;
-				d->cmdbuf_size = cc.CommandBufferSize;
-				d->alist = cc.pAllocationList;
-				d->alist_size = cc.AllocationListSize;
-				d->plist = cc.pPatchLocationList;
-				d->plist_size = cc.PatchLocationListSize;
-				hmap_insert(&rt->devs, &d->by_name, hash_str(d->name));
-				hmap_insert(&rt->dev_handles, &d->by_handle, hash_u32(d->hdev));
-				if (rt->dev_tail)
-					rt->dev_tail->next = d;
-				else
-					rt->dev_list = d;
-				rt->dev_tail = d;
-			}
+			else
+				dev_enlist(rt, d, &cc);
 		} else if (ok && !strcmp(kind, "resource")) {
 			struct rt_res *r = NULL;
 			ok = number(&cur, &v[0]) && !find_res(rt, name) && (r = calloc(1, sizeof(*r))) &&
@@ -1955,16 +1947,7 @@ static int load_runner_state(struct rt *rt, const struct gpusim_snapshot *snap,
 				a->size = v[1];
 				a->gpu_addr = v[2];
 				a->has_addr = v[3];
-				hmap_insert(&rt->allocs, &a->by_name, hash_str(a->name));
-				if (a->handle)
-					a->in_handle_map = hmap_insert(&rt->alloc_handles, &a->by_handle,
-								       hash_u32(a->handle));
-				a->prev = rt->last;
-				if (rt->last)
-					rt->last->next = a;
-				else
-					rt->first = a;
-				rt->last = a;
+				alloc_enlist(rt, a);
 			}
 		} else if (ok && !strcmp(kind, "range")) {
 			struct rt_alloc *a = find_alloc(rt, name);
