@@ -15,5 +15,6 @@ Suite *hw_faults_suite(void);
 Suite *hw_clock_suite(void);
 Suite *hw_irq_suite(void);
 Suite *hw_determinism_suite(void);
+Suite *hw_state_suite(void);    /* state for snapshots */
 
 #endif
