@@ -48,6 +48,8 @@ struct res_rec {
 	uint64_t runtime_size, driver_size;
 	uint64_t nallocs;
 	const uint8_t *alloc_handles;   /* nallocs little-endian u32 */
+	uint32_t opened_seen;           /* counted from the records: resources opening */
+	uint64_t allocs_seen;           /*  it, allocations naming it */
 	struct kmt_resource *obj;
 };
 
@@ -67,6 +69,7 @@ struct alc_rec {
 	D3DKMT_HANDLE h, dev, res;
 	uint64_t mem;
 	uint32_t resident, locks;
+	bool listed;                    /* in its resource's allocation list already */
 	struct kmt_alloc *obj;
 };
 
@@ -476,10 +479,16 @@ static int cmp_hmap(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void *find(const struct rs *s, D3DKMT_HANDLE old, uint32_t type)
+static struct hmap *lookup(const struct rs *s, D3DKMT_HANDLE old)
 {
 	struct hmap key = { .old = old };
-	struct hmap *hit = old ? bsearch(&key, s->map, s->nmap, sizeof(*s->map), cmp_hmap) : NULL;
+	return old ? bsearch(&key, s->map, s->nmap, sizeof(*s->map), cmp_hmap) : NULL;
+}
+
+/* The record of an old handle of this type, NULL when there is none. */
+static void *find(const struct rs *s, D3DKMT_HANDLE old, uint32_t type)
+{
+	struct hmap *hit = lookup(s, old);
 	return hit && hit->type == type ? hit->rec : NULL;
 }
 
@@ -555,6 +564,8 @@ static int check_records(struct rs *s)
 		struct res_rec *x = a->res ? find(s, a->res, KMT_T_RESOURCE) : NULL;
 		if (a->res && (!x || x->dev != a->dev))
 			return fail(s, "allocation 0x%x names a resource that is not its device's", a->h);
+		if (x)
+			x->allocs_seen++;
 		struct mem_rec *m = &s->mems[a->mem];
 		m->users++;
 		m->locks += a->locks;
@@ -562,27 +573,30 @@ static int check_records(struct rs *s)
 		if (m->users == 0 || m->locks < a->locks)
 			return fail(s, "allocation counters overflow");
 	}
+	/* Counts against the objects in one pass each: a snapshot may hold a resource
+	 * per allocation, so nothing here may scan all records per resource. */
 	for (uint64_t i = 0; i < s->nress; i++) {
-		const struct res_rec *x = &s->ress[i];
-		const struct res_rec *o = x->origin ? find(s, x->origin, KMT_T_RESOURCE) : NULL;
+		struct res_rec *x = &s->ress[i];
+		struct res_rec *o = x->origin ? find(s, x->origin, KMT_T_RESOURCE) : NULL;
 		if (!find(s, x->dev, KMT_T_DEVICE) || x->shared > 1 || (x->share && !x->shared) ||
 		    (x->origin && (!o || o == x)))
 			return fail(s, "resource 0x%x is malformed", x->h);
-		uint32_t opened = 0;
-		for (uint64_t k = 0; k < s->nress; k++)
-			opened += s->ress[k].origin == x->h;
-		uint64_t mine = 0;
-		for (uint64_t k = 0; k < s->nallocs; k++)
-			mine += s->allocs[k].res == x->h;
-		if (opened != x->opened_by || mine != x->nallocs)
+		if (o)
+			o->opened_seen++;
+	}
+	for (uint64_t i = 0; i < s->nress; i++) {
+		const struct res_rec *x = &s->ress[i];
+		if (x->opened_seen != x->opened_by || x->allocs_seen != x->nallocs)
 			return fail(s, "resource 0x%x's counts disagree with the objects", x->h);
 		for (uint64_t k = 0; k < x->nallocs; k++) {
-			const struct alc_rec *a = find(s, le32(x->alloc_handles, k), KMT_T_ALLOCATION);
+			struct alc_rec *a = find(s, le32(x->alloc_handles, k), KMT_T_ALLOCATION);
 			if (!a || a->res != x->h)
 				return fail(s, "resource 0x%x lists an allocation that is not its own", x->h);
-			for (uint64_t j = 0; j < k; j++)
-				if (le32(x->alloc_handles, j) == le32(x->alloc_handles, k))
-					return fail(s, "resource 0x%x lists an allocation twice", x->h);
+			/* Only its own resource may list an allocation, so a second
+			 * listing is a duplicate in this list. */
+			if (a->listed)
+				return fail(s, "resource 0x%x lists an allocation twice", x->h);
+			a->listed = true;
 		}
 	}
 
@@ -695,8 +709,7 @@ static int check_records(struct rs *s)
 
 static D3DKMT_HANDLE new_handle(const struct rs *s, D3DKMT_HANDLE old)
 {
-	struct hmap key = { .old = old };
-	struct hmap *hit = old ? bsearch(&key, s->map, s->nmap, sizeof(*s->map), cmp_hmap) : NULL;
+	struct hmap *hit = lookup(s, old);
 	return hit ? hit->new_h : 0;
 }
 

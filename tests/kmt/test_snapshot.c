@@ -488,6 +488,167 @@ START_TEST(damaged_snapshots_are_refused)
 }
 END_TEST
 
+/* A shared resource with runtime and driver data, opened on a second device (two
+ * handles on the same memory), and a monitored fence: the objects a workload of
+ * plain allocations never makes. */
+struct shared_world {
+	D3DKMT_HANDLE dev2, res, share, opened, mine[2], theirs[2], fence;
+};
+
+static const char runtime_blob[16] = "runtime-private";
+static const char resdrv_blob[8] = "resdrv!";
+
+static void make_shared_world(struct kt_gpu *g, struct shared_world *w)
+{
+	struct gpusim_alloc_desc d[2] = { kt_desc(64 * 1024, 0, 0, 0),
+					  kt_desc(128 * 1024, GPUSIM_ALLOC_CPU_VISIBLE, GPUSIM_SEG_VISIBLE, 0) };
+	D3DDDI_ALLOCATIONINFO2 info[2];
+	memset(info, 0, sizeof(info));
+	for (int i = 0; i < 2; i++) {
+		info[i].pPrivateDriverData = &d[i];
+		info[i].PrivateDriverDataSize = sizeof(d[i]);
+	}
+	D3DKMT_CREATEALLOCATION ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.hDevice = g->device;
+	ca.NumAllocations = 2;
+	ca.pAllocationInfo2 = info;
+	ca.Flags.CreateResource = 1;
+	ca.Flags.CreateShared = 1;
+	ca.pPrivateRuntimeData = runtime_blob;
+	ca.PrivateRuntimeDataSize = sizeof(runtime_blob);
+	ca.pPrivateDriverData = resdrv_blob;
+	ca.PrivateDriverDataSize = sizeof(resdrv_blob);
+	ck_assert_int_eq(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
+	w->res = ca.hResource;
+	w->share = ca.hGlobalShare;
+	w->mine[0] = info[0].hAllocation;
+	w->mine[1] = info[1].hAllocation;
+	w->dev2 = kt_new_device(g);
+
+	D3DDDI_OPENALLOCATIONINFO oi[2];
+	uint8_t total[2 * sizeof(struct gpusim_alloc_desc)], runtime[64], resdrv[64];
+	D3DKMT_OPENRESOURCE op;
+	memset(&op, 0, sizeof(op));
+	memset(oi, 0, sizeof(oi));
+	op.hDevice = w->dev2;
+	op.hGlobalShare = w->share;
+	op.NumAllocations = 2;
+	op.pOpenAllocationInfo = oi;
+	op.pTotalPrivateDriverDataBuffer = total;
+	op.TotalPrivateDriverDataBufferSize = sizeof(total);
+	op.pPrivateRuntimeData = runtime;
+	op.PrivateRuntimeDataSize = sizeof(runtime);
+	op.pResourcePrivateDriverData = resdrv;
+	op.ResourcePrivateDriverDataSize = sizeof(resdrv);
+	ck_assert_int_eq(D3DKMTOpenResource(&op), STATUS_SUCCESS);
+	w->opened = op.hResource;
+	w->theirs[0] = oi[0].hAllocation;
+	w->theirs[1] = oi[1].hAllocation;
+
+	D3DKMT_CREATESYNCHRONIZATIONOBJECT2 cs;
+	memset(&cs, 0, sizeof(cs));
+	cs.hDevice = g->device;
+	cs.Info.Type = D3DDDI_MONITORED_FENCE;
+	cs.Info.MonitoredFence.InitialFenceValue = 41;
+	ck_assert_int_eq(D3DKMTCreateSynchronizationObject2(&cs), STATUS_SUCCESS);
+	w->fence = cs.hSyncObject;
+}
+
+static void query_share(D3DKMT_HANDLE dev, D3DKMT_HANDLE share, UINT *nallocs, UINT *runtime)
+{
+	D3DKMT_QUERYRESOURCEINFO q;
+	memset(&q, 0, sizeof(q));
+	q.hDevice = dev;
+	q.hGlobalShare = share;
+	ck_assert_int_eq(D3DKMTQueryResourceInfo(&q), STATUS_SUCCESS);
+	*nallocs = q.NumAllocations;
+	*runtime = q.PrivateRuntimeDataSize;
+}
+
+START_TEST(shared_resources_survive_restore)
+{
+	struct kt_gpu g;
+	struct shared_world w;
+	kt_setup(&g, CONFIG);
+	make_shared_world(&g, &w);
+	/* Written through the creator's handle, to be read through the opener's. */
+	ck_assert_int_eq(kt_write(g.device, w.mine[0], 64 * 1024, 77), STATUS_SUCCESS);
+	struct gpusim_snapshot *t = take(g.luid);
+	struct gpusim_snapshot *copy = clone(t);
+	gpusim_snapshot_free(t);
+	gpusim_reset();
+
+	LUID luid;
+	struct gpusim_handle_map *m;
+	size_t n;
+	char err[256] = "";
+	ck_assert_msg(gpusim_snapshot_restore(copy, &luid, &m, &n, err, sizeof(err)) == STATUS_SUCCESS,
+		      "%s", err);
+	D3DKMT_HANDLE dev = remap(m, n, g.device), dev2 = remap(m, n, w.dev2);
+	D3DKMT_HANDLE share = remap(m, n, w.share), theirs0 = remap(m, n, w.theirs[0]);
+	D3DKMT_HANDLE mine1 = remap(m, n, w.mine[1]), fence = remap(m, n, w.fence);
+	D3DKMT_HANDLE ctx = remap(m, n, g.context);
+	for (size_t i = 0; i < n; i++)
+		if (m[i].old_handle == w.share)
+			ck_assert_uint_eq(m[i].type, GPUSIM_HANDLE_SHARE);
+	free(m);
+	UINT na, rt;
+	query_share(dev2, share, &na, &rt);
+	ck_assert_uint_eq(na, 2);
+	ck_assert_uint_eq(rt, sizeof(runtime_blob));
+	/* Both handles name one memory: the bytes, read through the opener's. */
+	ck_assert(kt_verify(dev2, theirs0, 64 * 1024, 77));
+	ck_assert_uint_eq(kt_query(theirs0).device, dev2);
+	ck_assert_uint_eq(kt_query(mine1).segment, GPUSIM_SEG_VISIBLE);
+	/* The monitored fence kept its value: 41 is not ahead of it, 41 is reached,
+	 * 42 is not. */
+	D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2 sig;
+	memset(&sig, 0, sizeof(sig));
+	sig.hContext = ctx;
+	sig.ObjectCount = 1;
+	sig.ObjectHandleArray[0] = fence;
+	sig.Fence.FenceValue = 41;
+	ck_assert_int_eq(D3DKMTSignalSynchronizationObject2(&sig), STATUS_INVALID_PARAMETER);
+	D3DKMT_WAITFORSYNCHRONIZATIONOBJECT2 wt;
+	memset(&wt, 0, sizeof(wt));
+	wt.hContext = ctx;
+	wt.ObjectCount = 1;
+	wt.ObjectHandleArray[0] = fence;
+	wt.Fence.FenceValue = 41;
+	ck_assert_int_eq(D3DKMTWaitForSynchronizationObject2(&wt), STATUS_SUCCESS);
+	wt.Fence.FenceValue = 42;
+	ck_assert_int_eq(D3DKMTWaitForSynchronizationObject2(&wt), STATUS_TIMEOUT);
+	/* Destroying the creator's device leaves the opened copy its memory. */
+	D3DKMT_DESTROYDEVICE dd = { .hDevice = dev };
+	ck_assert_int_eq(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
+	ck_assert(kt_verify(dev2, theirs0, 64 * 1024, 77));
+	ck_assert_msg(gpusim_check_invariants(luid, err, sizeof(err)) == STATUS_SUCCESS, "%s", err);
+
+	/* Damage anywhere in this richer state is refused or harmless too. */
+	uint8_t *st = malloc(copy->state_size);
+	struct gpusim_snapshot bad = *copy;
+	uint32_t refused = 0, tried = 0;
+	for (uint64_t pos = 0; pos < copy->state_size; pos += 1 + pos / 48) {
+		memcpy(st, copy->state, copy->state_size);
+		st[pos] ^= 0xa5;
+		bad.state = st;
+		err[0] = '\0';
+		NTSTATUS rs = try_restore(&bad, err, sizeof(err));
+		tried++;
+		if (rs != STATUS_SUCCESS) {
+			ck_assert_int_eq(rs, STATUS_INVALID_PARAMETER);
+			ck_assert(err[0] != '\0');
+			refused++;
+		}
+	}
+	ck_assert_uint_gt(refused, tried / 4);
+	free(st);
+	clone_free(copy);
+	gpusim_reset();
+}
+END_TEST
+
 Suite *kmt_snapshot_suite(void)
 {
 	Suite *s = suite_create("kmt_snapshot");
@@ -497,6 +658,7 @@ Suite *kmt_snapshot_suite(void)
 	tcase_add_test(tc, snapshot_of_restore_is_identical);
 	tcase_add_test(tc, take_changes_nothing);
 	tcase_add_test(tc, damaged_snapshots_are_refused);
+	tcase_add_test(tc, shared_resources_survive_restore);
 	suite_add_tcase(s, tc);
 	return s;
 }
