@@ -83,7 +83,6 @@ struct kmt_resource {
 	bool shared;
 	D3DKMT_HANDLE share;             /* global share handle, when shared */
 	struct kmt_resource *origin;     /* an opened resource: the one it opens */
-	uint32_t opened_by;              /* resources opened from this one */
 	struct kmt_alloc *allocs;        /* list through res_next */
 	uint32_t nallocs;
 	void *runtime_data;

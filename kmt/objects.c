@@ -113,8 +113,6 @@ void kmt_resource_destroy(struct kmt_resource *r)
 		kmt_alloc_destroy(r->allocs);
 	if (r->share)
 		kmt_handle_free(r->share);
-	if (r->origin)
-		r->origin->opened_by--;
 	/* Opened copies point at us: cut them loose, they keep the memory alive. */
 	for (struct kmt_device *d = dev->ad->devices; d; d = d->next)
 		for (struct kmt_resource *o = d->resources; o; o = o->next)

@@ -402,7 +402,6 @@ NTSTATUS APIENTRY D3DKMTOpenResource(D3DKMT_OPENRESOURCE *pData)
 		link_alloc(dev, nr, a);
 	}
 	nr->origin = r;
-	r->opened_by++;
 	uint8_t *total = pData->pTotalPrivateDriverDataBuffer;
 	i = 0;
 	for (struct kmt_alloc *a = nr->allocs; a; a = a->res_next, i++) {

@@ -43,13 +43,12 @@ struct ctx_rec {
 
 struct res_rec {
 	D3DKMT_HANDLE h, dev, share, origin;
-	uint32_t shared, opened_by;
+	uint32_t shared;
 	const void *runtime, *driver;
 	uint64_t runtime_size, driver_size;
 	uint64_t nallocs;
 	const uint8_t *alloc_handles;   /* nallocs little-endian u32 */
-	uint32_t opened_seen;           /* counted from the records: resources opening */
-	uint64_t allocs_seen;           /*  it, allocations naming it */
+	uint64_t allocs_seen;           /* allocations naming it, counted from the records */
 	struct kmt_resource *obj;
 };
 
@@ -371,7 +370,7 @@ static int read_objects(struct rs *s)
 		c->last_fence = kmt_rs_u64(r);
 	}
 
-	if (!kmt_rs_tag(r, TAG_RESOURCES, "resources") || !(s->nress = kmt_rs_count(r, 48), !r->bad))
+	if (!kmt_rs_tag(r, TAG_RESOURCES, "resources") || !(s->nress = kmt_rs_count(r, 44), !r->bad))
 		return cut(s);
 	if (!(s->ress = alloc_array(s, s->nress, sizeof(*s->ress))))
 		return -ENOMEM;
@@ -382,7 +381,6 @@ static int read_objects(struct rs *s)
 		x->shared = kmt_rs_u32(r);
 		x->share = kmt_rs_u32(r);
 		x->origin = kmt_rs_u32(r);
-		x->opened_by = kmt_rs_u32(r);
 		x->runtime_size = kmt_rs_count(r, 1);
 		x->runtime = kmt_rs_bytes(r, (size_t)x->runtime_size);
 		x->driver_size = kmt_rs_count(r, 1);
@@ -573,20 +571,15 @@ static int check_records(struct rs *s)
 		if (m->users == 0 || m->locks < a->locks)
 			return fail(s, "allocation counters overflow");
 	}
-	/* Counts against the objects in one pass each: a snapshot may hold a resource
-	 * per allocation, so nothing here may scan all records per resource. */
+	/* A snapshot may hold a resource per allocation: nothing here may scan all
+	 * records per resource (allocs_seen was counted above, listed is marked here). */
 	for (uint64_t i = 0; i < s->nress; i++) {
-		struct res_rec *x = &s->ress[i];
-		struct res_rec *o = x->origin ? find(s, x->origin, KMT_T_RESOURCE) : NULL;
+		const struct res_rec *x = &s->ress[i];
+		const struct res_rec *o = x->origin ? find(s, x->origin, KMT_T_RESOURCE) : NULL;
 		if (!find(s, x->dev, KMT_T_DEVICE) || x->shared > 1 || (x->share && !x->shared) ||
 		    (x->origin && (!o || o == x)))
 			return fail(s, "resource 0x%x is malformed", x->h);
-		if (o)
-			o->opened_seen++;
-	}
-	for (uint64_t i = 0; i < s->nress; i++) {
-		const struct res_rec *x = &s->ress[i];
-		if (x->opened_seen != x->opened_by || x->allocs_seen != x->nallocs)
+		if (x->allocs_seen != x->nallocs)
 			return fail(s, "resource 0x%x's counts disagree with the objects", x->h);
 		for (uint64_t k = 0; k < x->nallocs; k++) {
 			struct alc_rec *a = find(s, le32(x->alloc_handles, k), KMT_T_ALLOCATION);
@@ -832,7 +825,6 @@ static void link_objects(struct rs *s)
 		x->shared = r->shared;
 		x->share = new_handle(s, r->share);
 		x->origin = r->origin ? ((struct res_rec *)find(s, r->origin, KMT_T_RESOURCE))->obj : NULL;
-		x->opened_by = r->opened_by;
 		x->runtime_size = (uint32_t)r->runtime_size;
 		if (r->runtime_size)
 			memcpy(x->runtime_data, r->runtime, (size_t)r->runtime_size);

@@ -279,7 +279,6 @@ static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const st
 			kmt_ws_u32(w, r->shared);
 			kmt_ws_u32(w, r->share);
 			kmt_ws_u32(w, r->origin ? r->origin->handle : 0);
-			kmt_ws_u32(w, r->opened_by);
 			kmt_ws_u64(w, r->runtime_size);
 			kmt_ws_bytes(w, r->runtime_data, r->runtime_size);
 			kmt_ws_u64(w, r->driver_size);
