@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gpusim/snapshot.h>
 #include "sim/elf/snapfile.h"
 #include "sim/scenario/scenario.h"
 #include "tests/sim/sim_suites.h"
@@ -512,6 +513,65 @@ START_TEST(test_inject_dma_error)
 }
 END_TEST
 
+/* A snapshot file whose scenario state (the CLIENT note) is client, written from
+ * an adapter made through the API with one device and one allocation. */
+static void write_foreign_snapshot(const char *path, const char *client)
+{
+	struct gpusim_config cfg;
+	gpusim_config_default(&cfg);
+	LUID luid;
+	gpusim_reset();
+	ck_assert_int_eq(gpusim_adapter_create(&cfg, &luid), STATUS_SUCCESS);
+	struct gpusim_snapshot *snap;
+	ck_assert_int_eq(gpusim_snapshot_take(luid, &snap), STATUS_SUCCESS);
+	snap->client = client;
+	snap->client_size = client ? strlen(client) : 0;
+	char err[256];
+	ck_assert_msg(snapfile_write(path, snap, err, sizeof(err)) == 0, "%s", err);
+	snap->client = NULL;
+	gpusim_snapshot_free(snap);
+	gpusim_reset();
+}
+
+/* adapter from= refuses a snapshot gpusim run did not write, and a scenario state
+ * that names what the snapshot does not hold, at the adapter line. */
+START_TEST(test_from_foreign_snapshot)
+{
+	char dir[] = "/tmp/gpusim-fromXXXXXX", path[64], text[256];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f.elf", dir);
+	snprintf(text, sizeof(text), "adapter from=%s\nalloc a size=1M\n", path);
+	struct run r;
+
+	write_foreign_snapshot(path, NULL);
+	run(&r, text);
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert(r.res.stopped);
+	ck_contains(r.err, "t.gsim:1: adapter from=");
+	ck_contains(r.err, "it was not written by gpusim run (no scenario state in it)");
+	run_free(&r);
+
+	/* A device whose handles the snapshot does not have. */
+	write_foreign_snapshot(path, "gpusim-run 1\ndevice default 1073741889 1073741953\n");
+	run(&r, text);
+	ck_assert_int_eq(r.rc, 1);
+	ck_contains(r.err, "its scenario state line 2 is malformed or names what the snapshot does not hold");
+	run_free(&r);
+
+	/* A line cut short, and an unknown kind of line. */
+	write_foreign_snapshot(path, "gpusim-run 1\nresource");
+	run(&r, text);
+	ck_contains(r.err, "its scenario state is cut short at line 2");
+	run_free(&r);
+	write_foreign_snapshot(path, "gpusim-run 1\nwidget w 1\n");
+	run(&r, text);
+	ck_contains(r.err, "its scenario state line 2 is malformed");
+	run_free(&r);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_snapshot_unwritable)
 {
 	struct run r;
@@ -873,6 +933,7 @@ Suite *sim_run_suite(void)
 	tcase_add_test(tc, test_inject_sysmem_oom);
 	tcase_add_test(tc, test_inject_dma_error);
 	tcase_add_test(tc, test_snapshot_unwritable);
+	tcase_add_test(tc, test_from_foreign_snapshot);
 	tcase_add_test(tc, test_snapshot_written);
 	tcase_add_test(tc, test_show_table);
 	tcase_add_test(tc, test_echo_and_quiet);
