@@ -94,6 +94,12 @@ enum gpusim_event_type {
 	GPUSIM_EV_BUDGET,       /* memory under MakeResident changed: offset = group
 				 * (0 local, 1 non-local), value = bytes, size = budget */
 	GPUSIM_EV_DEVICE_REMOVED,
+	GPUSIM_EV_DEMOTE,       /* segment -> a less preferred segment of its placement,
+				 * to make room (VRAM -> VRAM by the copy engine) */
+	GPUSIM_EV_PROMOTE,      /* segment -> a more preferred segment of its placement,
+				 * when the GPU uses it again and there is room */
+	GPUSIM_EV_USE,          /* a submission references the allocation: value = its
+				 * fence (emitted only while someone listens) */
 };
 
 enum gpusim_event_cause {
@@ -147,7 +153,7 @@ struct gpusim_stats {
 	uint64_t allocations;
 	uint64_t evictions;     /* segment -> sys */
 	uint64_t page_ins;      /* sys -> segment */
-	uint64_t moves;         /* segment -> segment */
+	uint64_t moves;         /* segment -> segment, neither demotion nor promotion */
 	uint64_t bytes_in;      /* bytes copied into VRAM by paging */
 	uint64_t bytes_out;     /* bytes copied out of VRAM by paging */
 	uint64_t faults;        /* GPU page faults */
@@ -156,6 +162,8 @@ struct gpusim_stats {
 	uint64_t usage_nonlocal, budget_nonlocal;
 	uint64_t commit_pages;  /* system pages reserved for backing stores */
 	struct gpusim_segment_stats seg[GPUSIM_SEG_COUNT + 1]; /* by segment id */
+	uint64_t demotions;     /* segment -> less preferred segment (GPUSIM_EV_DEMOTE) */
+	uint64_t promotions;    /* segment -> more preferred segment (GPUSIM_EV_PROMOTE) */
 };
 
 NTSTATUS gpusim_get_stats(LUID luid, struct gpusim_stats *out);

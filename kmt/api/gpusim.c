@@ -152,7 +152,8 @@ const char *gpusim_event_name(uint32_t type)
 		[GPUSIM_EV_EVICT] = "evict", [GPUSIM_EV_PAGE_IN] = "page-in", [GPUSIM_EV_MOVE] = "move",
 		[GPUSIM_EV_LOCK] = "lock", [GPUSIM_EV_UNLOCK] = "unlock", [GPUSIM_EV_SUBMIT] = "submit",
 		[GPUSIM_EV_FENCE] = "fence", [GPUSIM_EV_FAULT] = "fault", [GPUSIM_EV_BUDGET] = "budget",
-		[GPUSIM_EV_DEVICE_REMOVED] = "device-removed",
+		[GPUSIM_EV_DEVICE_REMOVED] = "device-removed", [GPUSIM_EV_DEMOTE] = "demote",
+		[GPUSIM_EV_PROMOTE] = "promote", [GPUSIM_EV_USE] = "use",
 	};
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
 }

@@ -18,7 +18,7 @@ struct bucket {
 
 struct lists {
 	bool by_priority;
-	struct bucket *segs[GPUSIM_SEG_COUNT + 1];
+	struct bucket *segs[VIDMM_SEG_MAX];
 };
 
 static void *create_common(bool by_priority)
@@ -37,7 +37,7 @@ static void destroy(void *p)
 	struct lists *l = p;
 	if (!l)
 		return;
-	for (int s = 0; s <= GPUSIM_SEG_COUNT; s++) {
+	for (int s = 0; s < VIDMM_SEG_MAX; s++) {
 		struct bucket *b = l->segs[s];
 		while (b) {
 			struct bucket *n = b->next;
@@ -101,7 +101,7 @@ static void insert(void *p, struct vidmm_alloc *a)
 {
 	struct lists *l = p;
 	unlink_alloc(a);
-	if (a->seg < 1 || a->seg > GPUSIM_SEG_COUNT || (a->flags & GPUSIM_ALLOC_PINNED))
+	if (a->seg < 1 || a->seg >= VIDMM_SEG_MAX || a->seg == VIDMM_SYS || (a->flags & GPUSIM_ALLOC_PINNED))
 		return;
 	struct bucket *b = bucket_for(l, a->seg, a->priority);
 	if (b)
@@ -133,7 +133,7 @@ static struct vidmm_alloc *next(void *p, uint32_t seg, struct vidmm_alloc *after
 			return after->next;
 		b = ((struct bucket *)after->bucket)->next;
 	} else {
-		b = seg <= GPUSIM_SEG_COUNT ? l->segs[seg] : NULL;
+		b = seg < VIDMM_SEG_MAX ? l->segs[seg] : NULL;
 	}
 	for (; b; b = b->next)
 		if (b->head)

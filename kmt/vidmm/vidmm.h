@@ -17,6 +17,12 @@
 struct vidmm;
 struct vidmm_alloc;
 
+/* Segment ids are the driver's (kmt_segment_desc.id), 1 .. VIDMM_SEG_MAX - 1;
+ * the manager keeps its tables by id and never names one. GPUSIM_SEG_SYS is not a
+ * segment: it marks an allocation that lives in its backing store. */
+#define VIDMM_SEG_MAX 8
+#define VIDMM_SYS GPUSIM_SEG_SYS
+
 /* ---- eviction policies (kmt/vidmm/policy.c) ------------------------------
  * A policy orders the allocations of a segment for eviction. The manager tells
  * it when an allocation enters or leaves a segment and when it is used; it asks
@@ -90,7 +96,7 @@ struct vidmm {
 	struct hw_device *hw;
 	const struct kmt_ddi *ddi;
 	void *drv;
-	struct vidmm_segment seg[GPUSIM_SEG_COUNT + 1]; /* by id; [0] unused */
+	struct vidmm_segment seg[VIDMM_SEG_MAX]; /* by id; [0] unused */
 	const struct vidmm_policy_ops *policy;
 	void *policy_state;
 	uint64_t tick;
