@@ -82,17 +82,21 @@ void kmt_emit_simple(struct kmt_adapter *ad, uint32_t type, uint32_t cause, D3DK
 int kmt_adapter_create(const struct gpusim_config *cfg, struct kmt_adapter **out)
 {
 	int rc;
-	if (hw_config_validate(&cfg->hw, NULL, 0) || !vidmm_policy_find(cfg->policy))
+	if (hw_config_validate(&cfg->hw, NULL, 0) || !vidmm_policy_find(cfg->policy) ||
+	    cfg->vram_pools > 2 || (cfg->vram_pools == 2 && cfg->hw.vram - cfg->hw.visible < 2 * HW_PAGE_SIZE))
 		return -EINVAL;
 	struct kmt_adapter *ad = calloc(1, sizeof(*ad));
 	if (!ad)
 		return -ENOMEM;
 	ad->cfg = *cfg;
+	if (!ad->cfg.vram_pools)
+		ad->cfg.vram_pools = 1; /* a configuration zeroed by hand */
 	if ((rc = hw_device_create(&cfg->hw, &ad->hw))) {
 		free(ad);
 		return rc;
 	}
-	if ((rc = vidmm_create(ad->hw, &gsdrv_ddi, cfg->policy, &ad->mm))) {
+	struct kmt_driver_options opt = { .vram_pools = cfg->vram_pools ? cfg->vram_pools : 1 };
+	if ((rc = vidmm_create(ad->hw, &gsdrv_ddi, &opt, cfg->policy, &ad->mm))) {
 		hw_device_destroy(ad->hw);
 		free(ad);
 		return rc;

@@ -13,29 +13,45 @@
 #include <gpusim/hw.h>
 #include "kmt/snapshot/stream.h"
 
+/* Where an allocation may live, as data (TTM's struct ttm_placement): segment ids
+ * in order of preference. The first `npref` are the placement proper; the rest
+ * are the fallback (TTM's busy_placement), used only when no preferred segment
+ * can be made to hold it. The manager reads nothing else: it never knows which
+ * segment is which, only what each can do (struct kmt_segment_desc). */
+#define KMT_PLACE_MAX 7
+struct kmt_placement {
+	uint8_t n;                 /* entries in seg[], >= 1 */
+	uint8_t npref;             /* 1 .. n */
+	uint8_t seg[KMT_PLACE_MAX];/* each id once */
+};
+
 /* What the driver reads out of an allocation's private driver data
  * (DxgkDdiCreateAllocation / DescribeAllocation). */
 struct kmt_alloc_desc {
 	uint64_t size;        /* page multiple, > 0 */
 	uint64_t align;       /* power of two >= 4 KiB */
 	uint32_t flags;       /* GPUSIM_ALLOC_* */
-	uint32_t npref;
-	uint32_t preferred[3];
-	uint32_t allowed;     /* segment-id mask, never 0 */
 	uint32_t priority;    /* 0 = NORMAL */
+	struct kmt_placement placement; /* only segments whose base honours align */
 };
 
-/* A segment as the driver exposes it (DXGK_QUERYSEGMENTOUT). */
+/* A segment as the driver exposes it (DXGK_QUERYSEGMENTOUT's DXGK_SEGMENTDESCRIPTOR:
+ * its size and what it can do, never what it is called). */
 struct kmt_segment_desc {
-	uint32_t id;          /* GPUSIM_SEG_* */
+	uint32_t id;          /* the driver's, 1 .. 7; events and statistics use it */
 	uint64_t size;        /* bytes the manager may place allocations in */
-	bool cpu_visible;
-	bool aperture;        /* backed by system pages mapped through the GART */
+	uint64_t base_align;  /* alignment of its base GPU address (a power of two) */
+	bool cpu_visible;     /* the CPU can map it (BAR2, or system pages) */
+	bool aperture;        /* backed by system pages mapped through the GART: its
+			       * bytes are the allocation's backing store (no copy to
+			       * move between it and sys) */
+	bool vram;            /* local memory: counts in the local budget; a copy
+			       * between two such segments never crosses the bus */
 };
 
 /* A memory location for paging: in a segment, or an evicted backing store. */
 struct kmt_mem_loc {
-	uint32_t seg;         /* GPUSIM_SEG_VISIBLE/INVISIBLE/GART, or GPUSIM_SEG_SYS */
+	uint32_t seg;         /* a segment id, or GPUSIM_SEG_SYS */
 	uint64_t offset;      /* in the segment */
 	const uint64_t *pages;/* SYS: the backing pages, one per 4 KiB */
 };
@@ -83,10 +99,17 @@ struct kmt_fault_info {
 
 enum kmt_engine { KMT_ENGINE_RENDER = 0, KMT_ENGINE_PAGING = 1, KMT_ENGINES = 2 };
 
+/* Driver options from the adapter's configuration. */
+struct kmt_driver_options {
+	uint32_t vram_pools;  /* 1, or 2: VRAM beyond BAR2 as two segments */
+};
+#define KMT_MAX_SEGMENTS 7
+
 struct kmt_ddi {
 	const char *name;
 	/* DxgkDdiAddDevice + StartDevice + QueryAdapterInfo(segments). */
-	int (*start)(struct hw_device *hw, void **drv, struct kmt_segment_desc *segs, uint32_t *nsegs);
+	int (*start)(struct hw_device *hw, const struct kmt_driver_options *opt, void **drv,
+		     struct kmt_segment_desc *segs, uint32_t *nsegs);
 	void (*stop)(void *drv);
 	/* Validate private driver data; -EINVAL when malformed. */
 	int (*describe_allocation)(void *drv, const void *priv, uint32_t priv_size,

@@ -71,7 +71,7 @@ void kmt_alloc_destroy(struct kmt_alloc *a)
 		vidmm_unlock(ad->mm, v);
 	}
 	if (a->resident) {
-		int g = vidmm_group(v);
+		int g = vidmm_group(ad->mm, v);
 		dev->resident_bytes[g] -= v->size;
 		v->resident_count -= a->resident;
 		a->resident = 0;

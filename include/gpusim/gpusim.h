@@ -41,8 +41,13 @@ enum gpusim_segment {
 	GPUSIM_SEG_INVISIBLE = 2, /* the rest of VRAM; absent when visible == vram */
 	GPUSIM_SEG_GART = 3,      /* system pages mapped through the GART */
 	GPUSIM_SEG_SYS = 4,       /* not a segment: an evicted allocation's backing store */
+	GPUSIM_SEG_VRAM2 = 5,     /* a second pool of VRAM beyond BAR2 (configuration
+				   * pools=2: the upper half of what would be invisible) */
 };
+/* The standard segments are ids 1 .. GPUSIM_SEG_COUNT (what traces and the viewer
+ * lay out); ids go up to GPUSIM_SEG_MAX (tables by id are GPUSIM_SEG_MAX + 1 long). */
 #define GPUSIM_SEG_COUNT 3
+#define GPUSIM_SEG_MAX 5
 #define GPUSIM_SEG_BIT(id) (1u << (id))
 
 struct gpusim_alloc_desc {
@@ -59,13 +64,15 @@ struct gpusim_alloc_desc {
 
 struct gpusim_config {
 	struct hw_config hw;
-	char policy[16];      /* "priority-lru" (default) or "lru" */
+	char policy[16];      /* an eviction policy's name (gpusim_policy_name) */
 	uint64_t seed;
+	uint32_t vram_pools;  /* 1 (default), or 2: VRAM beyond BAR2 as two segments,
+			       * GPUSIM_SEG_INVISIBLE and GPUSIM_SEG_VRAM2 */
 };
 
 void gpusim_config_default(struct gpusim_config *cfg);
-/* "vram=1G,visible=256M,gart=2G,sysmem=4G,policy=lru,seed=3": keys of
- * hw_config_set plus policy and seed. -EINVAL with a sentence in err. */
+/* "vram=1G,visible=256M,gart=2G,sysmem=4G,policy=lru,seed=3,pools=2": keys of
+ * hw_config_set plus policy, seed and pools. -EINVAL with a sentence in err. */
 int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, size_t errlen);
 
 /* Create a simulated adapter; its LUID is what D3DKMTEnumAdapters2/3 report and
@@ -161,7 +168,7 @@ struct gpusim_stats {
 	uint64_t usage_local, budget_local;
 	uint64_t usage_nonlocal, budget_nonlocal;
 	uint64_t commit_pages;  /* system pages reserved for backing stores */
-	struct gpusim_segment_stats seg[GPUSIM_SEG_COUNT + 1]; /* by segment id */
+	struct gpusim_segment_stats seg[GPUSIM_SEG_MAX + 1]; /* by segment id; [SYS] unused */
 	uint64_t demotions;     /* segment -> less preferred segment (GPUSIM_EV_DEMOTE) */
 	uint64_t promotions;    /* segment -> more preferred segment (GPUSIM_EV_PROMOTE) */
 };

@@ -259,12 +259,13 @@ static NTSTATUS check_query_input(KMTQUERYADAPTERINFOTYPE type, const void *buf)
 
 static D3DKMT_SEGMENTSIZEINFO segment_sizes(const struct kmt_adapter *ad)
 {
-	const struct vidmm_segment *gart = &ad->mm->seg[GPUSIM_SEG_GART];
 	D3DKMT_SEGMENTSIZEINFO s;
 	memset(&s, 0, sizeof(s));
 	s.DedicatedVideoMemorySize = ad->cfg.hw.vram;
 	s.DedicatedSystemMemorySize = 0;  /* no system memory is set aside for the GPU */
-	s.SharedSystemMemorySize = gart->present ? gart->desc.size : 0;
+	for (uint32_t i = 1; i < VIDMM_SEG_MAX; i++) /* the aperture segments */
+		if (ad->mm->seg[i].present && !ad->mm->seg[i].desc.vram)
+			s.SharedSystemMemorySize += ad->mm->seg[i].desc.size;
 	return s;
 }
 

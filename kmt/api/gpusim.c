@@ -17,6 +17,7 @@ void gpusim_config_default(struct gpusim_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	hw_config_default(&cfg->hw);
 	snprintf(cfg->policy, sizeof(cfg->policy), "%s", "priority-lru");
+	cfg->vram_pools = 1;
 }
 
 int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, size_t errlen)
@@ -45,6 +46,14 @@ int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, 
 			} else {
 				snprintf(cfg->policy, sizeof(cfg->policy), "%s", val);
 			}
+		} else if (!strcmp(kv, "pools")) {
+			if (strcmp(val, "1") && strcmp(val, "2")) {
+				if (err)
+					snprintf(err, errlen, "pools must be 1 or 2, not '%s'", val);
+				rc = -EINVAL;
+			} else {
+				cfg->vram_pools = (uint32_t)(val[0] - '0');
+			}
 		} else if (!strcmp(kv, "seed")) {
 			uint64_t s;
 			if (hw_parse_size(val, &s)) {
@@ -63,6 +72,13 @@ int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, 
 	free(copy);
 	if (!rc && hw_config_validate(&cfg->hw, err, errlen))
 		rc = -EINVAL;
+	if (!rc && cfg->vram_pools == 2 && cfg->hw.vram - cfg->hw.visible < 2 * HW_PAGE_SIZE) {
+		if (err)
+			snprintf(err, errlen, "pools=2 splits the VRAM beyond visible in two, and "
+				 "vram (%llu) - visible (%llu) leaves less than two pages",
+				 (unsigned long long)cfg->hw.vram, (unsigned long long)cfg->hw.visible);
+		rc = -EINVAL;
+	}
 	return rc;
 }
 
@@ -172,8 +188,8 @@ const char *gpusim_cause_name(uint32_t cause)
 
 const char *gpusim_segment_name(uint32_t seg)
 {
-	static const char *const names[] = { "none", "visible", "invisible", "gart", "sys" };
-	return seg < 5 ? names[seg] : "unknown";
+	static const char *const names[] = { "none", "visible", "invisible", "gart", "sys", "vram2" };
+	return seg < 6 ? names[seg] : "unknown";
 }
 
 NTSTATUS gpusim_get_stats(LUID luid, struct gpusim_stats *out)
@@ -202,6 +218,8 @@ void kmt_adapter_stats(struct kmt_adapter *ad, struct gpusim_stats *out)
 		out->evictions = mm->stats.evictions;
 		out->page_ins = mm->stats.page_ins;
 		out->moves = mm->stats.moves;
+		out->demotions = mm->stats.demotions;
+		out->promotions = mm->stats.promotions;
 		out->bytes_in = mm->stats.bytes_in;
 		out->bytes_out = mm->stats.bytes_out;
 		out->faults = ad->faults;
@@ -211,7 +229,7 @@ void kmt_adapter_stats(struct kmt_adapter *ad, struct gpusim_stats *out)
 		out->budget_local = mm->budget_local;
 		out->budget_nonlocal = mm->budget_nonlocal;
 		out->commit_pages = mm->stats.commit_pages;
-		for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++) {
+		for (uint32_t s = 1; s <= GPUSIM_SEG_MAX && s < VIDMM_SEG_MAX; s++) {
 			if (!mm->seg[s].present)
 				continue;
 			struct vidmm_suballoc_stats ss;

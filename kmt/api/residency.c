@@ -32,9 +32,9 @@ static void add_residency(struct kmt_adapter *ad, struct kmt_alloc *a)
 {
 	struct vidmm_alloc *v = &a->mem->v;
 	if (a->resident++ == 0) {
-		a->dev->resident_bytes[vidmm_group(v)] += v->size;
+		a->dev->resident_bytes[vidmm_group(ad->mm, v)] += v->size;
 		if (v->resident_count++ == 0) {
-			if (vidmm_group(v))
+			if (vidmm_group(ad->mm, v))
 				ad->mm->resident_nonlocal += v->size;
 			else
 				ad->mm->resident_local += v->size;
@@ -47,9 +47,9 @@ static void drop_residency(struct kmt_adapter *ad, struct kmt_alloc *a)
 	struct vidmm_alloc *v = &a->mem->v;
 	if (!a->resident || --a->resident)
 		return;
-	a->dev->resident_bytes[vidmm_group(v)] -= v->size;
+	a->dev->resident_bytes[vidmm_group(ad->mm, v)] -= v->size;
 	if (--v->resident_count == 0) {
-		if (vidmm_group(v))
+		if (vidmm_group(ad->mm, v))
 			ad->mm->resident_nonlocal -= v->size;
 		else
 			ad->mm->resident_local -= v->size;
@@ -92,7 +92,7 @@ NTSTATUS APIENTRY D3DKMTMakeResident(D3DDDI_MAKERESIDENT *pData)
 	for (uint32_t i = 0; i < n; i++) {
 		struct vidmm_alloc *m = &v[i]->mem->v;
 		if (!m->resident_count)
-			add[vidmm_group(m)] += m->size;
+			add[vidmm_group(ad->mm, m)] += m->size;
 		set[i] = m;
 	}
 	uint64_t over = 0;
@@ -297,10 +297,9 @@ NTSTATUS APIENTRY D3DKMTQueryAllocationResidency(CONST D3DKMT_QUERYALLOCATIONRES
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t seg = v[i]->mem->v.seg;
 		pData->pResidencyStatus[i] =
-			seg == GPUSIM_SEG_VISIBLE || seg == GPUSIM_SEG_INVISIBLE
-				? D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINGPUMEMORY
-			: seg == GPUSIM_SEG_GART ? D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINSHAREDMEMORY
-						 : D3DKMT_ALLOCATIONRESIDENCYSTATUS_NOTRESIDENT;
+			seg == GPUSIM_SEG_SYS ? D3DKMT_ALLOCATIONRESIDENCYSTATUS_NOTRESIDENT
+			: dev->ad->mm->seg[seg].desc.vram ? D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINGPUMEMORY
+							  : D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINSHAREDMEMORY;
 	}
 	st = STATUS_SUCCESS;
 out:

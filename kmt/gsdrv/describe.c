@@ -13,9 +13,29 @@
 #include <gpusim/gpusim.h>
 #include "kmt/gsdrv/gsdrv.h"
 
-#define ALL_SEGS (GPUSIM_SEG_BIT(GPUSIM_SEG_VISIBLE) | GPUSIM_SEG_BIT(GPUSIM_SEG_INVISIBLE) | \
-		  GPUSIM_SEG_BIT(GPUSIM_SEG_GART))
-#define VRAM_SEGS (GPUSIM_SEG_BIT(GPUSIM_SEG_VISIBLE) | GPUSIM_SEG_BIT(GPUSIM_SEG_INVISIBLE))
+/* The segment ids a private-data `preferred`/`allowed` may name: the standard
+ * three and the second VRAM pool. */
+#define KNOWN_SEGS (GPUSIM_SEG_BIT(GPUSIM_SEG_VISIBLE) | GPUSIM_SEG_BIT(GPUSIM_SEG_INVISIBLE) | \
+		    GPUSIM_SEG_BIT(GPUSIM_SEG_GART) | GPUSIM_SEG_BIT(GPUSIM_SEG_VRAM2))
+
+/* This driver's order of segments when the user-mode driver leaves a choice: data
+ * the CPU reads and writes wants BAR2, then system memory (no copy to reach it),
+ * then the VRAM it cannot see; everything else wants the VRAM the CPU cannot see,
+ * leaving BAR2 to those who need it. The same order is the fallback after the
+ * segments the user-mode driver named. */
+static const uint32_t cpu_order[] = { GPUSIM_SEG_VISIBLE, GPUSIM_SEG_GART, GPUSIM_SEG_INVISIBLE,
+				      GPUSIM_SEG_VRAM2 };
+static const uint32_t gpu_order[] = { GPUSIM_SEG_INVISIBLE, GPUSIM_SEG_VRAM2, GPUSIM_SEG_VISIBLE,
+				      GPUSIM_SEG_GART };
+#define NORDER (sizeof(cpu_order) / sizeof(cpu_order[0]))
+
+static bool listed(const struct kmt_placement *p, uint32_t s)
+{
+	for (uint32_t i = 0; i < p->n; i++)
+		if (p->seg[i] == s)
+			return true;
+	return false;
+}
 
 int gsdrv_describe_allocation(void *drv, const void *priv, uint32_t priv_size,
 			      struct kmt_alloc_desc *out)
@@ -32,28 +52,35 @@ int gsdrv_describe_allocation(void *drv, const void *priv, uint32_t priv_size,
 		return -EINVAL;
 	if (a.flags & ~GPUSIM_ALLOC_FLAGS_ALL)
 		return -EINVAL;
-	if (a.allowed & ~ALL_SEGS)
+	if (a.allowed & ~KNOWN_SEGS)
 		return -EINVAL;
-	uint32_t present = ALL_SEGS;
-	if (d->cfg.visible == d->cfg.vram)
-		present &= ~GPUSIM_SEG_BIT(GPUSIM_SEG_INVISIBLE);
-	uint32_t allowed = a.allowed ? a.allowed : present;
+	uint32_t present = 0, vram = 0;
+	for (uint32_t i = 0; i < d->nsegs; i++) {
+		present |= GPUSIM_SEG_BIT(d->segs[i].id);
+		if (d->segs[i].vram)
+			vram |= GPUSIM_SEG_BIT(d->segs[i].id);
+	}
+	/* "All" means every segment this driver may have: naming one this adapter
+	 * lacks is skipped below, as it would be on a GPU without it. */
+	uint32_t allowed = a.allowed ? a.allowed : KNOWN_SEGS;
 	if (a.flags & GPUSIM_ALLOC_PRIMARY)
-		allowed &= VRAM_SEGS;
+		allowed &= vram | (KNOWN_SEGS & ~present); /* scanned out: local memory only */
 	if (!(allowed & present))
 		return -EINVAL;
 
+	/* The alignment asked is of the GPU address: a segment whose base is less
+	 * aligned cannot give it. */
 	uint64_t align = a.alignment > HW_PAGE_SIZE ? a.alignment : HW_PAGE_SIZE;
 	uint32_t fit = 0;
-	for (uint32_t s = GPUSIM_SEG_VISIBLE; s <= GPUSIM_SEG_GART; s++) {
-		uint64_t base = gsdrv_gpu_address(d, s, 0);
-		if ((base & (align - 1)) == 0)
-			fit |= GPUSIM_SEG_BIT(s);
-	}
-	if (!(allowed & present & fit))
+	for (uint32_t i = 0; i < d->nsegs; i++)
+		if (d->segs[i].base_align >= align)
+			fit |= GPUSIM_SEG_BIT(d->segs[i].id);
+	uint32_t usable = allowed & present & fit;
+	if (!usable)
 		return -EINVAL; /* no segment can give it an address aligned like that */
 
 	memset(out, 0, sizeof(*out));
+	struct kmt_placement *pl = &out->placement;
 	bool ended = false;
 	for (int i = 0; i < 3; i++) {
 		uint32_t s = a.preferred[i];
@@ -61,34 +88,37 @@ int gsdrv_describe_allocation(void *drv, const void *priv, uint32_t priv_size,
 			ended = true;
 			continue;
 		}
-		if (ended || s < GPUSIM_SEG_VISIBLE || s > GPUSIM_SEG_GART)
+		if (ended || s >= 32 || !(KNOWN_SEGS & GPUSIM_SEG_BIT(s)))
 			return -EINVAL;
 		if (!(allowed & GPUSIM_SEG_BIT(s)))
 			return -EINVAL;
-		for (uint32_t j = 0; j < out->npref; j++)
-			if (out->preferred[j] == s)
+		for (uint32_t j = 0; j < 3; j++)
+			if (j != (uint32_t)i && a.preferred[j] == s)
 				return -EINVAL;
-		/* Valid, but this driver cannot honour the alignment there: the
-		 * caller could not know, so it is skipped rather than refused. */
-		if (fit & GPUSIM_SEG_BIT(s))
-			out->preferred[out->npref++] = s;
+		/* Valid, but this adapter lacks it or cannot honour the alignment
+		 * there: the caller could not know, so it is skipped, not refused. */
+		if (usable & GPUSIM_SEG_BIT(s))
+			pl->seg[pl->n++] = (uint8_t)s;
 	}
-	if (!out->npref) {
-		/* Defaults: CPU-visible data wants BAR2 or the GART; the rest wants
-		 * the VRAM the CPU cannot see, leaving BAR2 for those who need it. */
-		static const uint32_t cpu_order[] = { GPUSIM_SEG_VISIBLE, GPUSIM_SEG_GART, GPUSIM_SEG_INVISIBLE };
-		static const uint32_t gpu_order[] = { GPUSIM_SEG_INVISIBLE, GPUSIM_SEG_VISIBLE, GPUSIM_SEG_GART };
-		const uint32_t *order = (a.flags & GPUSIM_ALLOC_CPU_VISIBLE) ? cpu_order : gpu_order;
-		for (int i = 0; i < 3; i++)
-			if (allowed & present & fit & GPUSIM_SEG_BIT(order[i]))
-				out->preferred[out->npref++] = order[i];
+	const uint32_t *order = (a.flags & GPUSIM_ALLOC_CPU_VISIBLE) ? cpu_order : gpu_order;
+	if (!pl->n) {
+		for (uint32_t i = 0; i < NORDER; i++)
+			if (usable & GPUSIM_SEG_BIT(order[i]))
+				pl->seg[pl->n++] = (uint8_t)order[i];
+		pl->npref = pl->n;
+	} else {
+		/* Named segments are the placement; the other allowed ones, in this
+		 * driver's order, the fallback. */
+		pl->npref = pl->n;
+		for (uint32_t i = 0; i < NORDER; i++)
+			if ((usable & GPUSIM_SEG_BIT(order[i])) && !listed(pl, order[i]))
+				pl->seg[pl->n++] = (uint8_t)order[i];
 	}
 	out->size = (a.size + HW_PAGE_SIZE - 1) & ~(HW_PAGE_SIZE - 1);
 	out->align = align;
 	out->flags = a.flags;
 	if (a.flags & GPUSIM_ALLOC_PRIMARY)
 		out->flags |= GPUSIM_ALLOC_PINNED;
-	out->allowed = allowed & present & fit;
 	out->priority = a.priority;
 	return 0;
 }

@@ -36,7 +36,30 @@ static void gsdrv_stop(void *drv)
 	free(d);
 }
 
-static int gsdrv_start(struct hw_device *hw, void **out, struct kmt_segment_desc *segs, uint32_t *nsegs)
+const struct kmt_segment_desc *gsdrv_segment(const struct gsdrv *d, uint32_t id)
+{
+	for (uint32_t i = 0; i < d->nsegs; i++)
+		if (d->segs[i].id == id)
+			return &d->segs[i];
+	return NULL;
+}
+
+/* The largest power of two dividing a GPU address (2^63 for 0). */
+static uint64_t base_align(uint64_t addr)
+{
+	return addr ? addr & -addr : 1ull << 63;
+}
+
+static void add_segment(struct gsdrv *d, uint32_t id, uint64_t size, bool cpu, bool aperture)
+{
+	d->segs[d->nsegs++] = (struct kmt_segment_desc){
+		.id = id, .size = size, .base_align = base_align(gsdrv_gpu_address(d, id, 0)),
+		.cpu_visible = cpu, .aperture = aperture, .vram = !aperture,
+	};
+}
+
+static int gsdrv_start(struct hw_device *hw, const struct kmt_driver_options *opt, void **out,
+		       struct kmt_segment_desc *segs, uint32_t *nsegs)
 {
 	struct gsdrv *d = calloc(1, sizeof(*d));
 	if (!d)
@@ -75,12 +98,22 @@ static int gsdrv_start(struct hw_device *hw, void **out, struct kmt_segment_desc
 	hw_set_irq_handler(hw, gsdrv_irq, d);
 	hw_mmio_write(hw, HW_REG_IRQ_MASK, HW_IRQ_FAULT | HW_IRQ_FENCE(KMT_ENGINE_RENDER));
 
-	uint32_t n = 0;
-	segs[n++] = (struct kmt_segment_desc){ GPUSIM_SEG_VISIBLE, d->cfg.visible - d->reserved, true, false };
-	if (d->cfg.vram > d->cfg.visible)
-		segs[n++] = (struct kmt_segment_desc){ GPUSIM_SEG_INVISIBLE, d->cfg.vram - d->cfg.visible, false, false };
-	segs[n++] = (struct kmt_segment_desc){ GPUSIM_SEG_GART, d->gart_seg_size, true, true };
-	*nsegs = n;
+	/* VRAM beyond BAR2 is one segment, or two pools (say the memory of two
+	 * dies) with pools=2: the manager must need no change for either. */
+	uint64_t beyond = d->cfg.vram - d->cfg.visible;
+	d->invisible_size = beyond;
+	if (opt && opt->vram_pools == 2 && beyond >= 2 * HW_PAGE_SIZE) {
+		d->invisible_size = (beyond / 2) & ~(uint64_t)(HW_PAGE_SIZE - 1);
+		d->vram2_size = beyond - d->invisible_size;
+	}
+	add_segment(d, GPUSIM_SEG_VISIBLE, d->cfg.visible - d->reserved, true, false);
+	if (d->invisible_size)
+		add_segment(d, GPUSIM_SEG_INVISIBLE, d->invisible_size, false, false);
+	if (d->vram2_size)
+		add_segment(d, GPUSIM_SEG_VRAM2, d->vram2_size, false, false);
+	add_segment(d, GPUSIM_SEG_GART, d->gart_seg_size, true, true);
+	memcpy(segs, d->segs, d->nsegs * sizeof(*segs));
+	*nsegs = d->nsegs;
 	*out = d;
 	return 0;
 }

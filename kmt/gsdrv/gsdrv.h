@@ -38,6 +38,10 @@ struct gsdrv {
 	uint8_t *fence_cpu;   /* fence page through BAR2: one u64 per engine */
 	uint64_t reserved;    /* bytes of visible VRAM the driver keeps */
 	uint64_t gart_seg_size;
+	uint64_t invisible_size; /* VRAM beyond BAR2 in GPUSIM_SEG_INVISIBLE ... */
+	uint64_t vram2_size;     /* ... and in GPUSIM_SEG_VRAM2 (pools=2), which follows it */
+	struct kmt_segment_desc segs[KMT_MAX_SEGMENTS];
+	uint32_t nsegs;
 	uint64_t window_page; /* first aperture page of the paging window */
 	uint32_t window_pages;
 	bool paging_dirty;    /* paging work queued since the last flush */
@@ -70,6 +74,9 @@ uint64_t gsdrv_gpu_address(void *drv, uint32_t seg, uint64_t offset);
 
 /* submit.c */
 int gsdrv_submit(void *drv, const struct kmt_submission *sub, uint64_t *fence);
+
+/* gsdrv.c: the segment with this id, or NULL. */
+const struct kmt_segment_desc *gsdrv_segment(const struct gsdrv *d, uint32_t id);
 
 /* describe.c */
 int gsdrv_describe_allocation(void *drv, const void *priv, uint32_t priv_size,

@@ -18,6 +18,7 @@ uint64_t gsdrv_gpu_address(void *drv, uint32_t seg, uint64_t offset)
 	switch (seg) {
 	case GPUSIM_SEG_VISIBLE: return d->reserved + offset;
 	case GPUSIM_SEG_INVISIBLE: return d->cfg.visible + offset;
+	case GPUSIM_SEG_VRAM2: return d->cfg.visible + d->invisible_size + offset;
 	case GPUSIM_SEG_GART: return d->cfg.gart_base + offset;
 	default: return UINT64_MAX;
 	}

@@ -101,8 +101,8 @@ struct rs {
 	uint64_t nmems;
 	struct alc_rec *allocs;
 	uint64_t nallocs;
-	uint64_t *policy[GPUSIM_SEG_COUNT + 1];
-	uint64_t npolicy[GPUSIM_SEG_COUNT + 1];
+	uint64_t *policy[VIDMM_SEG_MAX];
+	uint64_t npolicy[VIDMM_SEG_MAX];
 	struct hmap *map;
 	size_t nmap;
 	/* adapter fields */
@@ -243,12 +243,14 @@ static int read_vidmm(struct rs *s)
 	st->evictions = kmt_rs_u64(r);
 	st->page_ins = kmt_rs_u64(r);
 	st->moves = kmt_rs_u64(r);
+	st->demotions = kmt_rs_u64(r);
+	st->promotions = kmt_rs_u64(r);
 	st->bytes_in = kmt_rs_u64(r);
 	st->bytes_out = kmt_rs_u64(r);
 	st->allocations = kmt_rs_u64(r);
 	st->commit_pages = kmt_rs_u64(r);
 	mm->mark_gen = kmt_rs_u32(r);
-	for (int i = 1; i <= GPUSIM_SEG_COUNT; i++) {
+	for (int i = 1; i < VIDMM_SEG_MAX; i++) {
 		struct vidmm_segment *seg = &mm->seg[i];
 		uint32_t present = kmt_rs_u32(r);
 		if (r->bad)
@@ -419,10 +421,17 @@ static int read_objects(struct rs *s)
 		v->offset = kmt_rs_u64(r);
 		v->align = kmt_rs_u64(r);
 		v->priority = kmt_rs_u32(r);
-		v->npref = kmt_rs_u32(r);
-		for (int k = 0; k < 3; k++)
-			v->preferred[k] = kmt_rs_u32(r);
-		v->allowed = kmt_rs_u32(r);
+		uint32_t pn = kmt_rs_u32(r), npref = kmt_rs_u32(r);
+		bool wide = pn > KMT_PLACE_MAX || npref > KMT_PLACE_MAX;
+		v->pl.n = (uint8_t)pn;
+		v->pl.npref = (uint8_t)npref;
+		for (int k = 0; k < KMT_PLACE_MAX; k++) {
+			uint32_t g = kmt_rs_u32(r);
+			wide |= g >= VIDMM_SEG_MAX;
+			v->pl.seg[k] = (uint8_t)g;
+		}
+		if (wide)
+			v->pl.n = 0; /* refused by check_records */
 		uint32_t has_data = kmt_rs_u32(r);
 		v->has_data = has_data != 0;
 		v->last_use = kmt_rs_u64(r);
@@ -455,7 +464,7 @@ static int read_objects(struct rs *s)
 
 	if (!kmt_rs_tag(r, TAG_POLICY, "eviction order"))
 		return cut(s);
-	for (int g = 1; g <= GPUSIM_SEG_COUNT; g++) {
+	for (int g = 1; g < VIDMM_SEG_MAX; g++) {
 		s->npolicy[g] = kmt_rs_count(r, 8);
 		if (r->bad)
 			return cut(s);
@@ -521,13 +530,26 @@ static int build_map(struct rs *s)
 	return 0;
 }
 
-static bool bad_segs(uint32_t npref, const uint32_t *pref, uint32_t allowed)
+/* A placement the manager could have been given: 1..KMT_PLACE_MAX segments of
+ * this adapter, each once, whose bases honour the alignment, unused slots 0. */
+static bool bad_placement(const struct vidmm *mm, const struct vidmm_alloc *v)
 {
-	if (npref > 3 || !allowed || (allowed & ~(GPUSIM_SEG_BIT(1) | GPUSIM_SEG_BIT(2) | GPUSIM_SEG_BIT(3))))
+	const struct kmt_placement *pl = &v->pl;
+	uint32_t seen = 0;
+	if (!pl->n || pl->n > KMT_PLACE_MAX || !pl->npref || pl->npref > pl->n)
 		return true;
-	for (uint32_t k = 0; k < 3; k++)
-		if (k < npref ? pref[k] < 1 || pref[k] > GPUSIM_SEG_COUNT : pref[k] != 0)
+	for (uint32_t k = 0; k < KMT_PLACE_MAX; k++) {
+		uint32_t g = pl->seg[k];
+		if (k >= pl->n) {
+			if (g)
+				return true;
+			continue;
+		}
+		if (g == 0 || g >= VIDMM_SEG_MAX || !mm->seg[g].present || (seen & (1u << g)) ||
+		    mm->seg[g].desc.base_align < v->align)
 			return true;
+		seen |= 1u << g;
+	}
 	return false;
 }
 
@@ -622,7 +644,7 @@ static int check_records(struct rs *s)
 		}
 		if (m->priv.version != GPUSIM_ALLOC_DESC_VERSION || (v->flags & ~GPUSIM_ALLOC_FLAGS_ALL) ||
 		    !v->align || (v->align & (v->align - 1)) || v->align < HW_PAGE_SIZE ||
-		    bad_segs(v->npref, v->preferred, v->allowed)) {
+		    bad_placement(mm, v)) {
 			rc = fail(s, "memory object %llu (allocation 0x%x) is malformed", (unsigned long long)i,
 				  v->handle);
 			break;
@@ -634,7 +656,7 @@ static int check_records(struct rs *s)
 			break;
 		}
 		if (v->seg != GPUSIM_SEG_SYS) {
-			if (v->seg < 1 || v->seg > GPUSIM_SEG_COUNT || !mm->seg[v->seg].present ||
+			if (v->seg < 1 || v->seg >= VIDMM_SEG_MAX || !mm->seg[v->seg].present ||
 			    vidmm_suballoc_offset(mm->seg[v->seg].sa, v->block) != v->offset ||
 			    vidmm_suballoc_size(mm->seg[v->seg].sa, v->block) != v->size) {
 				rc = fail(s, "allocation 0x%x is not where its segment's books place it", v->handle);
@@ -642,9 +664,12 @@ static int check_records(struct rs *s)
 			}
 			blocks[nblocks++] = (uint64_t)v->seg << 32 | v->block;
 		}
-		if ((v->seg == GPUSIM_SEG_GART && !m->has_pages) ||
-		    (v->lock_count && (v->seg == GPUSIM_SEG_INVISIBLE ||
-				       (v->seg != GPUSIM_SEG_VISIBLE && !m->has_pages)))) {
+		/* An aperture maps the pages; a lock maps them too unless its segment
+		 * holds the bytes behind BAR2 (the CPU reaches nothing else). */
+		bool aperture = v->seg == GPUSIM_SEG_SYS || mm->seg[v->seg].desc.aperture;
+		if ((v->seg != GPUSIM_SEG_SYS && aperture && !m->has_pages) ||
+		    (v->lock_count && ((!aperture && !mm->seg[v->seg].desc.cpu_visible) ||
+				       (aperture && !m->has_pages)))) {
 			rc = fail(s, "allocation 0x%x lacks the system pages its place needs", v->handle);
 			break;
 		}
@@ -671,7 +696,12 @@ static int check_records(struct rs *s)
 		return rc;
 
 	/* The eviction order lists each evictable allocation of its segment once. */
-	for (uint32_t g = 1; g <= GPUSIM_SEG_COUNT; g++) {
+	for (uint32_t g = 1; g < VIDMM_SEG_MAX; g++) {
+		if (g == GPUSIM_SEG_SYS) {
+			if (s->npolicy[g])
+				return fail(s, "the eviction order lists allocations in system memory");
+			continue; /* not a segment */
+		}
 		uint64_t want = 0;
 		for (uint64_t i = 0; i < s->nmems; i++)
 			want += s->mems[i].v.seg == g && !(s->mems[i].v.flags & GPUSIM_ALLOC_PINNED);
@@ -688,7 +718,7 @@ static int check_records(struct rs *s)
 	}
 	for (uint64_t i = 0; i < s->nmems; i++)
 		s->mems[i].users = 0; /* reused below as "seen in the order" */
-	for (uint32_t g = 1; g <= GPUSIM_SEG_COUNT; g++)
+	for (uint32_t g = 1; g < VIDMM_SEG_MAX; g++)
 		for (uint64_t i = 0; i < s->npolicy[g]; i++)
 			if (s->mems[s->policy[g][i]].users++)
 				return fail(s, "the eviction order of the %s segment lists an allocation twice",
@@ -874,7 +904,7 @@ static void link_objects(struct rs *s)
 		a->locks = r->locks;
 		d->nallocs++;
 	}
-	for (uint32_t g = 1; g <= GPUSIM_SEG_COUNT; g++)
+	for (uint32_t g = 1; g < VIDMM_SEG_MAX; g++)
 		for (uint64_t i = 0; i < s->npolicy[g]; i++)
 			mm->policy->insert(mm->policy_state, &s->mems[s->policy[g][i]].holder->own.v);
 	ad->removed = s->removed;
@@ -976,7 +1006,7 @@ static void rs_free(struct rs *s)
 	free(s->ress);
 	free(s->mems);
 	free(s->allocs);
-	for (int g = 0; g <= GPUSIM_SEG_COUNT; g++)
+	for (int g = 0; g < VIDMM_SEG_MAX; g++)
 		free(s->policy[g]);
 	free(s->map);
 }

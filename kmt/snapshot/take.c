@@ -159,12 +159,14 @@ static void save_vidmm(struct kmt_wstream *w, struct vidmm *mm)
 	kmt_ws_u64(w, s->evictions);
 	kmt_ws_u64(w, s->page_ins);
 	kmt_ws_u64(w, s->moves);
+	kmt_ws_u64(w, s->demotions);
+	kmt_ws_u64(w, s->promotions);
 	kmt_ws_u64(w, s->bytes_in);
 	kmt_ws_u64(w, s->bytes_out);
 	kmt_ws_u64(w, s->allocations);
 	kmt_ws_u64(w, s->commit_pages);
 	kmt_ws_u32(w, mm->mark_gen);
-	for (int i = 1; i <= GPUSIM_SEG_COUNT; i++) {
+	for (int i = 1; i < VIDMM_SEG_MAX; i++) {
 		const struct vidmm_segment *seg = &mm->seg[i];
 		kmt_ws_u32(w, seg->present);
 		if (!seg->present)
@@ -320,10 +322,10 @@ static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const st
 		kmt_ws_u64(w, v->offset);
 		kmt_ws_u64(w, v->align);
 		kmt_ws_u32(w, v->priority);
-		kmt_ws_u32(w, v->npref);
-		for (int k = 0; k < 3; k++)
-			kmt_ws_u32(w, v->preferred[k]);
-		kmt_ws_u32(w, v->allowed);
+		kmt_ws_u32(w, v->pl.n);
+		kmt_ws_u32(w, v->pl.npref);
+		for (int k = 0; k < KMT_PLACE_MAX; k++)
+			kmt_ws_u32(w, v->pl.seg[k]);
 		kmt_ws_u32(w, v->has_data);
 		kmt_ws_u64(w, v->last_use);
 		kmt_ws_u32(w, v->handle);
@@ -348,7 +350,7 @@ static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const st
 
 	kmt_ws_tag(w, TAG_POLICY);
 	struct vidmm *mm = ad->mm;
-	for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++) {
+	for (uint32_t s = 1; s < VIDMM_SEG_MAX; s++) {
 		uint64_t cnt = 0;
 		for (struct vidmm_alloc *v = mm->policy->next(mm->policy_state, s, NULL); v;
 		     v = mm->policy->next(mm->policy_state, s, v))

@@ -12,10 +12,10 @@
 
 #include "kmt/vidmm/vidmm.h"
 
-int vidmm_create(struct hw_device *hw, const struct kmt_ddi *ddi, const char *policy,
-		 struct vidmm **out)
+int vidmm_create(struct hw_device *hw, const struct kmt_ddi *ddi, const struct kmt_driver_options *opt,
+		 const char *policy, struct vidmm **out)
 {
-	struct kmt_segment_desc segs[GPUSIM_SEG_COUNT];
+	struct kmt_segment_desc segs[KMT_MAX_SEGMENTS];
 	uint32_t nsegs = 0;
 	const struct vidmm_policy_ops *pol = vidmm_policy_find(policy);
 	if (!pol)
@@ -26,7 +26,7 @@ int vidmm_create(struct hw_device *hw, const struct kmt_ddi *ddi, const char *po
 	mm->hw = hw;
 	mm->ddi = ddi;
 	mm->policy = pol;
-	int rc = ddi->start(hw, &mm->drv, segs, &nsegs);
+	int rc = ddi->start(hw, opt, &mm->drv, segs, &nsegs);
 	if (rc) {
 		free(mm);
 		return rc;
@@ -37,7 +37,12 @@ int vidmm_create(struct hw_device *hw, const struct kmt_ddi *ddi, const char *po
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < nsegs; i++) {
-		struct vidmm_segment *s = &mm->seg[segs[i].id];
+		uint32_t id = segs[i].id;
+		if (id == 0 || id >= VIDMM_SEG_MAX || id == VIDMM_SYS || mm->seg[id].present || !segs[i].size) {
+			vidmm_destroy(mm); /* a driver bug: ids are unique, sys is not one */
+			return -EINVAL;
+		}
+		struct vidmm_segment *s = &mm->seg[id];
 		s->id = segs[i].id;
 		s->desc = segs[i];
 		s->present = true;
@@ -45,10 +50,10 @@ int vidmm_create(struct hw_device *hw, const struct kmt_ddi *ddi, const char *po
 			vidmm_destroy(mm);
 			return rc;
 		}
-		if (s->id == GPUSIM_SEG_GART)
-			mm->budget_nonlocal += s->desc.size;
-		else
+		if (s->desc.vram)
 			mm->budget_local += s->desc.size;
+		else
+			mm->budget_nonlocal += s->desc.size;
 	}
 	*out = mm;
 	return 0;
@@ -58,7 +63,7 @@ void vidmm_destroy(struct vidmm *mm)
 {
 	if (!mm)
 		return;
-	for (int i = 1; i <= GPUSIM_SEG_COUNT; i++)
+	for (int i = 1; i < VIDMM_SEG_MAX; i++)
 		vidmm_suballoc_destroy(mm->seg[i].sa);
 	if (mm->policy_state)
 		mm->policy->destroy(mm->policy_state);
@@ -97,26 +102,28 @@ void vidmm_emit_paging(struct vidmm *mm, uint32_t type, uint32_t cause, const st
 		.size = a ? a->size : 0,
 		.value = copied,
 		.priority = a ? a->priority : 0,
-		.preferred = a && a->npref ? a->preferred[0] : 0,
+		.preferred = a && a->pl.n ? a->pl.seg[0] : 0,
 	};
 	mm->emit(mm->emit_ctx, &ev);
 }
 
-int vidmm_group(const struct vidmm_alloc *a)
+int vidmm_group(const struct vidmm *mm, const struct vidmm_alloc *a)
 {
-	return a->preferred[0] == GPUSIM_SEG_GART ? 1 : 0;
+	return a->pl.n && mm->seg[a->pl.seg[0]].desc.vram ? 0 : 1;
 }
 
 uint64_t vidmm_usage(const struct vidmm *mm, int group)
 {
-	if (group)
-		return mm->seg[GPUSIM_SEG_GART].used;
-	return mm->seg[GPUSIM_SEG_VISIBLE].used + mm->seg[GPUSIM_SEG_INVISIBLE].used;
+	uint64_t used = 0;
+	for (uint32_t s = 1; s < VIDMM_SEG_MAX; s++)
+		if (mm->seg[s].present && mm->seg[s].desc.vram == !group)
+			used += mm->seg[s].used;
+	return used;
 }
 
 uint64_t vidmm_gpu_address(struct vidmm *mm, const struct vidmm_alloc *a)
 {
-	if (a->seg == GPUSIM_SEG_SYS)
+	if (a->seg == VIDMM_SYS)
 		return 0;
 	return mm->ddi->gpu_address(mm->drv, a->seg, a->offset);
 }
@@ -132,18 +139,28 @@ int vidmm_alloc_init(struct vidmm *mm, struct vidmm_alloc *a, const struct kmt_a
 	a->size = d->size;
 	a->align = d->align;
 	a->flags = d->flags;
-	a->npref = d->npref;
-	memcpy(a->preferred, d->preferred, sizeof(a->preferred));
-	a->allowed = d->allowed;
 	a->priority = d->priority ? d->priority : 0x78000000u; /* D3DDDI_ALLOCATIONPRIORITY_NORMAL */
-	a->seg = GPUSIM_SEG_SYS;
+	a->seg = VIDMM_SYS;
 
-	/* An allocation that could not fit its allowed segments even when they are
-	 * empty is where virtualization fails. */
+	/* The driver's placement, checked against what the segments can do: a
+	 * driver that names a segment twice, one it does not have, or one whose
+	 * base cannot give the alignment has a bug the manager will not hide. */
+	const struct kmt_placement *pl = &d->placement;
+	if (!pl->n || pl->n > KMT_PLACE_MAX || !pl->npref || pl->npref > pl->n)
+		return -EINVAL;
+	uint32_t seen = 0;
 	bool fits = false;
-	for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++)
-		fits |= mm->seg[s].present && (a->allowed & GPUSIM_SEG_BIT(s)) &&
-			a->size <= mm->seg[s].desc.size;
+	for (uint32_t i = 0; i < pl->n; i++) {
+		uint32_t s = pl->seg[i];
+		if (s == 0 || s >= VIDMM_SEG_MAX || !mm->seg[s].present || (seen & (1u << s)) ||
+		    mm->seg[s].desc.base_align < d->align)
+			return -EINVAL;
+		seen |= 1u << s;
+		/* Not fitting its segments even when they are empty is where
+		 * virtualization fails. */
+		fits |= a->size <= mm->seg[s].desc.size;
+	}
+	a->pl = *pl;
 	if (!fits)
 		return -ENOSPC;
 	/* Commit charge: the backing store exists before anything can need it, so an
@@ -153,7 +170,7 @@ int vidmm_alloc_init(struct vidmm *mm, struct vidmm_alloc *a, const struct kmt_a
 		return -ENOMEM;
 	mm->mark_gen++;
 	/* What a caller asked to keep resident stays: only a Render may push it out. */
-	int rc = vidmm_place(mm, a, a->preferred, a->npref, true, GPUSIM_CAUSE_CREATE);
+	int rc = vidmm_place(mm, a, true, GPUSIM_CAUSE_CREATE);
 	if (rc == -ENOSPC && !(a->flags & GPUSIM_ALLOC_PINNED))
 		rc = 0; /* it lives in its backing store until first use */
 	if (rc) {
@@ -175,9 +192,9 @@ void vidmm_alloc_fini(struct vidmm *mm, struct vidmm_alloc *a)
 	while (a->lock_count)
 		vidmm_unlock(mm, a);
 	uint32_t from = a->seg;
-	if (a->seg != GPUSIM_SEG_SYS) {
-		if (a->seg == GPUSIM_SEG_GART)
-			vidmm_unmap_aperture(mm, a->offset, a->size);
+	if (a->seg != VIDMM_SYS) {
+		if (mm->seg[a->seg].desc.aperture)
+			vidmm_unmap_aperture(mm, a->seg, a->offset, a->size);
 		vidmm_leave_segment(mm, a);
 	}
 	vidmm_put_pages(mm, a);
@@ -197,11 +214,11 @@ static int fail(char *err, size_t len, const char *fmt, unsigned long long x, un
 
 int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, size_t errlen)
 {
-	uint64_t used[GPUSIM_SEG_COUNT + 1] = { 0 }, count[GPUSIM_SEG_COUNT + 1] = { 0 };
-	uint64_t pinned[GPUSIM_SEG_COUNT + 1] = { 0 };
+	uint64_t used[VIDMM_SEG_MAX] = { 0 }, count[VIDMM_SEG_MAX] = { 0 };
+	uint64_t pinned[VIDMM_SEG_MAX] = { 0 };
 	uint64_t commit = 0, held = 0, n = 0;
 	struct vidmm_alloc *a;
-	for (int s = 1; s <= GPUSIM_SEG_COUNT; s++) {
+	for (int s = 1; s < VIDMM_SEG_MAX; s++) {
 		if (!mm->seg[s].present)
 			continue;
 		int rc = vidmm_suballoc_check(mm->seg[s].sa, err, errlen);
@@ -213,9 +230,9 @@ int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, s
 		commit += a->size >> HW_PAGE_SHIFT;
 		if (a->pages)
 			held += a->size >> HW_PAGE_SHIFT;
-		if (a->seg == GPUSIM_SEG_SYS)
+		if (a->seg == VIDMM_SYS)
 			continue;
-		if (a->seg < 1 || a->seg > GPUSIM_SEG_COUNT || !mm->seg[a->seg].present)
+		if (a->seg < 1 || a->seg >= VIDMM_SEG_MAX || !mm->seg[a->seg].present)
 			return fail(err, errlen, "allocation %llu in unknown segment %llu", a->handle, a->seg);
 		struct vidmm_segment *s = &mm->seg[a->seg];
 		if (vidmm_suballoc_offset(s->sa, a->block) != a->offset ||
@@ -224,8 +241,8 @@ int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, s
 				    a->handle, a->offset);
 		if (a->offset % a->align)
 			return fail(err, errlen, "allocation %llu misaligned at %llu", a->handle, a->offset);
-		/* VRAM holds its own bytes; the aperture maps the backing pages. */
-		if ((a->seg == GPUSIM_SEG_GART) != (a->pages != NULL))
+		/* VRAM holds its own bytes; an aperture maps the backing pages. */
+		if (mm->seg[a->seg].desc.aperture != (a->pages != NULL))
 			return fail(err, errlen, "allocation %llu in segment %llu holds the wrong pages",
 				    a->handle, a->seg);
 		used[a->seg] += a->size;
@@ -233,7 +250,7 @@ int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, s
 		if (a->flags & GPUSIM_ALLOC_PINNED)
 			pinned[a->seg] += a->size;
 	}
-	for (int s = 1; s <= GPUSIM_SEG_COUNT; s++) {
+	for (int s = 1; s < VIDMM_SEG_MAX; s++) {
 		struct vidmm_suballoc_stats st;
 		if (!mm->seg[s].present)
 			continue;

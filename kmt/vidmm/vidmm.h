@@ -47,7 +47,7 @@ extern const struct vidmm_policy_ops vidmm_policy_lru;
 struct vidmm_alloc {
 	/* Fields a destroy or an eviction touches come first: with a million live
 	 * allocations each extra cache line is a miss on the hot path. */
-	uint32_t seg;             /* GPUSIM_SEG_VISIBLE/INVISIBLE/GART or GPUSIM_SEG_SYS */
+	uint32_t seg;             /* a segment id, or VIDMM_SYS */
 	uint32_t block;           /* sub-allocator id while in a segment */
 	uint64_t size;
 	uint32_t flags;           /* GPUSIM_ALLOC_* */
@@ -63,7 +63,7 @@ struct vidmm_alloc {
 	uint64_t offset;          /* in the segment */
 	uint64_t align;
 	uint32_t priority;
-	uint32_t npref, preferred[3], allowed;
+	struct kmt_placement pl;  /* where it may live, most preferred first */
 	bool has_data;            /* written since creation: paging must carry it */
 	bool lock_vmapped;
 	void *lock_ptr;           /* CPU mapping while locked */
@@ -86,7 +86,7 @@ struct vidmm_segment {
 };
 
 struct vidmm_stats {
-	uint64_t evictions, page_ins, moves, bytes_in, bytes_out;
+	uint64_t evictions, page_ins, moves, demotions, promotions, bytes_in, bytes_out;
 	uint64_t allocations, commit_pages;
 };
 
@@ -109,8 +109,8 @@ struct vidmm {
 	uint32_t mark_gen;
 };
 
-int vidmm_create(struct hw_device *hw, const struct kmt_ddi *ddi, const char *policy,
-		 struct vidmm **out);
+int vidmm_create(struct hw_device *hw, const struct kmt_ddi *ddi, const struct kmt_driver_options *opt,
+		 const char *policy, struct vidmm **out);
 void vidmm_destroy(struct vidmm *mm);
 void vidmm_set_listener(struct vidmm *mm, vidmm_emit_fn fn, void *ctx, bool listening);
 
@@ -138,27 +138,27 @@ int vidmm_unlock(struct vidmm *mm, struct vidmm_alloc *a);
 bool vidmm_busy(struct vidmm *mm, struct vidmm_alloc *a);
 
 uint64_t vidmm_gpu_address(struct vidmm *mm, const struct vidmm_alloc *a);
-/* Memory group of an allocation: 0 local (VRAM), 1 non-local (GART/sys). */
-int vidmm_group(const struct vidmm_alloc *a);
+/* Memory group of an allocation: 0 local when its most preferred segment is
+ * VRAM, 1 non-local. */
+int vidmm_group(const struct vidmm *mm, const struct vidmm_alloc *a);
 uint64_t vidmm_usage(const struct vidmm *mm, int group);
 
 /* Check every invariant (O(n)): 0, or -EFAULT with a sentence. */
 typedef int (*vidmm_alloc_iter)(void *ctx, struct vidmm_alloc **a);
 int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, size_t errlen);
 
-/* Internal to kmt/vidmm/: place an allocation now in sys, trying segments in
- * `order` first; give its system pages back to its reservation. */
-int vidmm_place(struct vidmm *mm, struct vidmm_alloc *a, const uint32_t *order, uint32_t n,
-		bool only_unreferenced, uint32_t cause);
+/* Internal to kmt/vidmm/: place an allocation now in sys by its placement; give
+ * its system pages back to its reservation. */
+int vidmm_place(struct vidmm *mm, struct vidmm_alloc *a, bool only_unreferenced, uint32_t cause);
 void vidmm_put_pages(struct vidmm *mm, struct vidmm_alloc *a);
 /* Give up a's block in its segment: policy lists, sub-allocator, the books. */
 void vidmm_leave_segment(struct vidmm *mm, struct vidmm_alloc *a);
-/* Unmap size bytes of the aperture at GART-segment offset off. */
-int vidmm_unmap_aperture(struct vidmm *mm, uint64_t off, uint64_t size);
+/* Unmap size bytes of aperture segment seg at offset off. */
+int vidmm_unmap_aperture(struct vidmm *mm, uint32_t seg, uint64_t off, uint64_t size);
 
 void vidmm_emit(struct vidmm *mm, uint32_t type, uint32_t cause, const struct vidmm_alloc *a,
 		uint32_t from);
-/* The same for EVICT, PAGE_IN and MOVE: `copied` (the event's value) is what the
+/* The same for EVICT, PAGE_IN, MOVE, DEMOTE and PROMOTE: `copied` (the event's value) is what the
  * paging copy moved, 0 for a GART remap or an allocation that holds no data. */
 void vidmm_emit_paging(struct vidmm *mm, uint32_t type, uint32_t cause, const struct vidmm_alloc *a,
 		       uint32_t from, uint64_t copied);

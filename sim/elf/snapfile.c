@@ -340,7 +340,7 @@ static int config_text(const struct gpusim_config *cfg, char *text, char *proble
 		return -1;
 	}
 	if (memcmp(&back.hw, &cfg->hw, sizeof(back.hw)) || strcmp(back.policy, cfg->policy) ||
-	    back.seed != cfg->seed) {
+	    back.seed != cfg->seed || back.vram_pools != (cfg->vram_pools ? cfg->vram_pools : 1)) {
 		snprintf(problem, PROBLEM_MAX, "configuration does not read back from its text \"%s\"", text);
 		return -1;
 	}
@@ -685,9 +685,10 @@ static int check_notes(struct reader *r, struct snapfile_header *h, struct gpusi
 	if (snapfile_config_parse((const char *)cn->desc, cfg, why, sizeof(why)))
 		return RFAIL(r, "bad configuration in the CONFIG note: %s", why);
 
-	if (note_of(r, SNAPFILE_NT_STATS)->size != SNAPFILE_STATS_SIZE)
-		return RFAIL(r, "STATS note has %" PRIu64 " bytes (expected %d)", note_of(r, SNAPFILE_NT_STATS)->size,
-			     SNAPFILE_STATS_SIZE);
+	if (note_of(r, SNAPFILE_NT_STATS)->size != SNAPFILE_STATS_SIZE &&
+	    note_of(r, SNAPFILE_NT_STATS)->size != SNAPFILE_STATS_SIZE_V1)
+		return RFAIL(r, "STATS note has %" PRIu64 " bytes (expected %d or %d)",
+			     note_of(r, SNAPFILE_NT_STATS)->size, SNAPFILE_STATS_SIZE, SNAPFILE_STATS_SIZE_V1);
 	if (check_table(r, SNAPFILE_NT_REGISTERS, SNAPFILE_REG_SIZE, h->nregs, "registers") ||
 	    check_table(r, SNAPFILE_NT_GART, SNAPFILE_GART_SIZE, h->ngart, "GART rows") ||
 	    check_table(r, SNAPFILE_NT_ALLOCATIONS, SNAPFILE_ALLOC_SIZE, h->nallocs, "allocations") ||
@@ -732,7 +733,7 @@ static int decode(struct reader *r, const struct snapfile_header *h, const struc
 	s->version = h->version;
 	s->cfg = *cfg;
 	s->time_ns = h->time_ns;
-	snapfile_get_stats(note_of(r, SNAPFILE_NT_STATS)->desc, &s->stats);
+	snapfile_get_stats(note_of(r, SNAPFILE_NT_STATS)->desc, note_of(r, SNAPFILE_NT_STATS)->size, &s->stats);
 	s->nregs = h->nregs;
 	s->ngart = h->ngart;
 	s->nallocs = h->nallocs;

@@ -14,8 +14,8 @@
 
 /* A record size is part of the file format: a change to a structure that would
  * change one must be a new version, not an accident. */
-_Static_assert(sizeof(((struct gpusim_stats *)0)->seg) / sizeof(struct gpusim_segment_stats) == 4,
-	       "the STATS record holds four segment entries");
+_Static_assert(sizeof(((struct gpusim_stats *)0)->seg) / sizeof(struct gpusim_segment_stats) == 6,
+	       "the STATS record holds six segment entries");
 _Static_assert(GPUSIM_SNAPSHOT_NAME_MAX == 32, "the ALLOCATIONS record holds a 32-byte name");
 
 static void put32(uint8_t *p, uint32_t v)
@@ -99,10 +99,31 @@ void snapfile_get_header(const uint8_t *p, struct snapfile_header *h)
 }
 
 /* The STATS record: the 14 counters in declaration order, then for segment ids
- * 0..3 size, used, largest_free, allocations and the fragmentation's bits. */
+ * 0..3 size, used, largest_free, allocations and the fragmentation's bits (the
+ * first form, 272 bytes); then demotions, promotions and segment ids 4..5. A
+ * reader takes either form: the first leaves what it lacks zero. */
 #define STATS_COUNTERS 14
 #define STATS_SEG_SIZE 40
-_Static_assert(8 * STATS_COUNTERS + 4 * STATS_SEG_SIZE == SNAPFILE_STATS_SIZE, "STATS record size");
+_Static_assert(8 * STATS_COUNTERS + 4 * STATS_SEG_SIZE == SNAPFILE_STATS_SIZE_V1, "STATS record size");
+_Static_assert(SNAPFILE_STATS_SIZE_V1 + 16 + 2 * STATS_SEG_SIZE == SNAPFILE_STATS_SIZE, "STATS record size");
+
+static void put_seg(uint8_t *q, const struct gpusim_segment_stats *g)
+{
+	put64(q + 0, g->size);
+	put64(q + 8, g->used);
+	put64(q + 16, g->largest_free);
+	put64(q + 24, g->allocations);
+	put64(q + 32, double_bits(g->fragmentation));
+}
+
+static void get_seg(const uint8_t *q, struct gpusim_segment_stats *g)
+{
+	g->size = get64(q + 0);
+	g->used = get64(q + 8);
+	g->largest_free = get64(q + 16);
+	g->allocations = get64(q + 24);
+	g->fragmentation = bits_double(get64(q + 32));
+}
 
 /* Where each counter lives: one list for both directions. */
 static const size_t stats_counter[STATS_COUNTERS] = {
@@ -122,31 +143,29 @@ void snapfile_put_stats(uint8_t *p, const struct gpusim_stats *s)
 		memcpy(&v, (const char *)s + stats_counter[i], sizeof(v));
 		put64(p + 8 * i, v);
 	}
-	for (int k = 0; k < 4; k++) {
-		uint8_t *q = p + 8 * STATS_COUNTERS + STATS_SEG_SIZE * k;
-		put64(q + 0, s->seg[k].size);
-		put64(q + 8, s->seg[k].used);
-		put64(q + 16, s->seg[k].largest_free);
-		put64(q + 24, s->seg[k].allocations);
-		put64(q + 32, double_bits(s->seg[k].fragmentation));
-	}
+	for (int k = 0; k < 4; k++)
+		put_seg(p + 8 * STATS_COUNTERS + STATS_SEG_SIZE * k, &s->seg[k]);
+	put64(p + SNAPFILE_STATS_SIZE_V1, s->demotions);
+	put64(p + SNAPFILE_STATS_SIZE_V1 + 8, s->promotions);
+	for (int k = 4; k < 6; k++)
+		put_seg(p + SNAPFILE_STATS_SIZE_V1 + 16 + STATS_SEG_SIZE * (k - 4), &s->seg[k]);
 }
 
-void snapfile_get_stats(const uint8_t *p, struct gpusim_stats *s)
+void snapfile_get_stats(const uint8_t *p, size_t len, struct gpusim_stats *s)
 {
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < STATS_COUNTERS; i++) {
 		uint64_t v = get64(p + 8 * i);
 		memcpy((char *)s + stats_counter[i], &v, sizeof(v));
 	}
-	for (int k = 0; k < 4; k++) {
-		const uint8_t *q = p + 8 * STATS_COUNTERS + STATS_SEG_SIZE * k;
-		s->seg[k].size = get64(q + 0);
-		s->seg[k].used = get64(q + 8);
-		s->seg[k].largest_free = get64(q + 16);
-		s->seg[k].allocations = get64(q + 24);
-		s->seg[k].fragmentation = bits_double(get64(q + 32));
-	}
+	for (int k = 0; k < 4; k++)
+		get_seg(p + 8 * STATS_COUNTERS + STATS_SEG_SIZE * k, &s->seg[k]);
+	if (len < SNAPFILE_STATS_SIZE)
+		return;
+	s->demotions = get64(p + SNAPFILE_STATS_SIZE_V1);
+	s->promotions = get64(p + SNAPFILE_STATS_SIZE_V1 + 8);
+	for (int k = 4; k < 6; k++)
+		get_seg(p + SNAPFILE_STATS_SIZE_V1 + 16 + STATS_SEG_SIZE * (k - 4), &s->seg[k]);
 }
 
 void snapfile_put_reg(uint8_t *p, const struct gpusim_snapshot_reg *r)
@@ -273,6 +292,12 @@ int snapfile_config_text(const struct gpusim_config *cfg, char *buf, size_t len)
 			 cfg->seed);
 	if (n < 0 || (size_t)n >= len)
 		return -1;
+	if (cfg->vram_pools > 1) { /* only then: files of one pool read as before */
+		int m = snprintf(buf + n, len - (size_t)n, ",pools=%" PRIu32, cfg->vram_pools);
+		if (m < 0 || (size_t)m >= len - (size_t)n)
+			return -1;
+		n += m;
+	}
 	return n;
 }
 

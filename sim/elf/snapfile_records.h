@@ -30,7 +30,8 @@ enum snapfile_note_type {
 
 /* Sizes of the fixed records, in bytes. */
 #define SNAPFILE_HEADER_SIZE 56
-#define SNAPFILE_STATS_SIZE 272
+#define SNAPFILE_STATS_SIZE_V1 272 /* before demotions, promotions and segments 4..5 */
+#define SNAPFILE_STATS_SIZE 368
 #define SNAPFILE_REG_SIZE 8
 #define SNAPFILE_GART_SIZE 16
 #define SNAPFILE_ALLOC_SIZE 88
@@ -51,7 +52,7 @@ const char *snapfile_note_name(uint32_t type);
 void snapfile_put_header(uint8_t *p, const struct snapfile_header *h);
 void snapfile_get_header(const uint8_t *p, struct snapfile_header *h);
 void snapfile_put_stats(uint8_t *p, const struct gpusim_stats *s);
-void snapfile_get_stats(const uint8_t *p, struct gpusim_stats *s);
+void snapfile_get_stats(const uint8_t *p, size_t len, struct gpusim_stats *s);
 void snapfile_put_reg(uint8_t *p, const struct gpusim_snapshot_reg *r);
 void snapfile_get_reg(const uint8_t *p, struct gpusim_snapshot_reg *r);
 void snapfile_put_gart(uint8_t *p, const struct gpusim_snapshot_gart *g);

@@ -835,8 +835,8 @@ static const struct {
 };
 
 static const char *const stat_keys[] = {
-	"evictions", "page_ins", "moves", "bytes_in", "bytes_out", "faults", "submits",
-	"allocations", "time", "usage.local", "budget.local", "usage.nonlocal", "budget.nonlocal",
+	"evictions", "page_ins", "moves", "demotions", "promotions", "bytes_in", "bytes_out", "faults",
+	"submits", "allocations", "time", "usage.local", "budget.local", "usage.nonlocal", "budget.nonlocal",
 };
 
 static const struct {

@@ -551,6 +551,8 @@ static void print_event(struct rt *rt, const struct gpusim_event *ev)
 		break;
 	case GPUSIM_EV_PAGE_IN:
 	case GPUSIM_EV_MOVE:
+	case GPUSIM_EV_DEMOTE:
+	case GPUSIM_EV_PROMOTE:
 		fprintf(f, " %s %s -> %s @0x%" PRIx64 " %s", name, gpusim_segment_name(ev->from_segment),
 			gpusim_segment_name(ev->segment), ev->offset, sz);
 		break;
@@ -1610,6 +1612,8 @@ static bool stat_value(const struct gpusim_stats *s, const char *key, uint64_t *
 		{ "evictions", offsetof(struct gpusim_stats, evictions) },
 		{ "page_ins", offsetof(struct gpusim_stats, page_ins) },
 		{ "moves", offsetof(struct gpusim_stats, moves) },
+		{ "demotions", offsetof(struct gpusim_stats, demotions) },
+		{ "promotions", offsetof(struct gpusim_stats, promotions) },
 		{ "bytes_in", offsetof(struct gpusim_stats, bytes_in) },
 		{ "bytes_out", offsetof(struct gpusim_stats, bytes_out) },
 		{ "faults", offsetof(struct gpusim_stats, faults) },

@@ -342,9 +342,10 @@ static void create(struct vm_model *m, const struct gpusim_event *ev)
 
 /* The counters and the timeline mark of a placement change. `copied` is the
  * event's value, what the paging copy moved (0 for a GART <-> sys remap and for an
- * allocation never written): into VRAM it counts as bytes_in, out of VRAM as
- * bytes_out, as kmt/vidmm/place.c counts them. */
-static void count_paging(struct vm_model *m, uint32_t type, uint32_t to, uint64_t copied, uint64_t time_ns)
+ * allocation never written): into VRAM from outside it counts as bytes_in, out of
+ * VRAM as bytes_out, VRAM to VRAM as neither, as kmt/vidmm/place.c counts them. */
+static void count_paging(struct vm_model *m, uint32_t type, uint32_t from, uint32_t to, uint64_t copied,
+			 uint64_t time_ns)
 {
 	if (type == GPUSIM_EV_EVICT)
 		m->evictions++;
@@ -352,21 +353,25 @@ static void count_paging(struct vm_model *m, uint32_t type, uint32_t to, uint64_
 		m->page_ins++;
 	else if (type == GPUSIM_EV_MOVE)
 		m->moves++;
+	else if (type == GPUSIM_EV_DEMOTE)
+		m->demotions++;
+	else if (type == GPUSIM_EV_PROMOTE)
+		m->promotions++;
 	else
 		return;
-	if (is_vram(to))
+	if (is_vram(to) && !is_vram(from))
 		m->bytes_in += copied;
-	else
+	else if (is_vram(from) && !is_vram(to))
 		m->bytes_out += copied;
 	add_mark(m, time_ns, type, copied);
 }
 
-/* PLACE, EVICT, PAGE_IN, MOVE of a known allocation. */
+/* PLACE, EVICT, PAGE_IN, MOVE, DEMOTE, PROMOTE of a known allocation. */
 static void relocate(struct vm_model *m, struct vm_alloc *a, const struct gpusim_event *ev)
 {
 	uint32_t from = a->seg;
 	uint32_t to = ev->type == GPUSIM_EV_EVICT ? GPUSIM_SEG_SYS : where(ev->segment);
-	count_paging(m, ev->type, to, ev->value, ev->time_ns);
+	count_paging(m, ev->type, from, to, ev->value, ev->time_ns);
 	account(m, a, false);
 	a->seg = to;
 	a->offset = to == GPUSIM_SEG_SYS ? 0 : ev->offset; /* an EVICT still carries the old offset */
@@ -384,6 +389,8 @@ static bool about_allocation(uint32_t type)
 	case GPUSIM_EV_EVICT:
 	case GPUSIM_EV_PAGE_IN:
 	case GPUSIM_EV_MOVE:
+	case GPUSIM_EV_DEMOTE:
+	case GPUSIM_EV_PROMOTE:
 	case GPUSIM_EV_LOCK:
 	case GPUSIM_EV_UNLOCK:
 		return true;
@@ -420,10 +427,13 @@ static void apply_event(struct vm_model *m, const struct gpusim_event *ev)
 	case GPUSIM_EV_EVICT:
 	case GPUSIM_EV_PAGE_IN:
 	case GPUSIM_EV_MOVE:
+	case GPUSIM_EV_DEMOTE:
+	case GPUSIM_EV_PROMOTE:
 		if (a)
 			relocate(m, a, ev);
 		else /* still counted: the manager's counters count it */
-			count_paging(m, ev->type, ev->type == GPUSIM_EV_EVICT ? GPUSIM_SEG_SYS : where(ev->segment),
+			count_paging(m, ev->type, where(ev->from_segment),
+				     ev->type == GPUSIM_EV_EVICT ? GPUSIM_SEG_SYS : where(ev->segment),
 				     ev->value, ev->time_ns);
 		break;
 	case GPUSIM_EV_LOCK:

@@ -69,6 +69,7 @@ struct vm_model {
 	uint64_t now_ns;
 	uint64_t events;          /* items applied */
 	uint64_t evictions, page_ins, moves, bytes_in, bytes_out, faults, submits;
+	uint64_t demotions, promotions;
 	bool device_removed;
 };
 

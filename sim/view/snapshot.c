@@ -78,7 +78,7 @@ static bool is_segment(uint32_t seg)
 static bool is_placement(uint32_t type)
 {
 	return type == GPUSIM_EV_PLACE || type == GPUSIM_EV_EVICT || type == GPUSIM_EV_PAGE_IN ||
-	       type == GPUSIM_EV_MOVE;
+	       type == GPUSIM_EV_MOVE || type == GPUSIM_EV_DEMOTE || type == GPUSIM_EV_PROMOTE;
 }
 
 static bool is_alloc_event(uint32_t type)
@@ -177,7 +177,8 @@ static void study(struct build *b)
 				w->start_known = true;
 				w->start_seg = ev->from_segment;
 				w->start_offset = ev->offset;
-			} else if (ev->type != GPUSIM_EV_MOVE && ev->from_segment == GPUSIM_SEG_SYS) {
+			} else if (ev->type != GPUSIM_EV_MOVE && ev->type != GPUSIM_EV_DEMOTE && ev->type != GPUSIM_EV_PROMOTE &&
+				   ev->from_segment == GPUSIM_SEG_SYS) {
 				w->start_known = true;
 				w->start_seg = GPUSIM_SEG_SYS;
 				w->start_offset = 0;

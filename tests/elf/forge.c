@@ -83,18 +83,21 @@ void forge_from_snapshot(struct forge *f, const struct gpusim_snapshot *s, const
 
 	forge_add(f, "GPUSIM", FORGE_NT_CONFIG, config_text, strlen(config_text) + 1);
 
-	/* STATS: 14 counters, then 4 segments of 5 words. */
+	/* STATS: 14 counters, 4 segments of 5 words, demotions and promotions, then
+	 * segments 4 and 5. */
 	const struct gpusim_stats *st = &s->stats;
 	const uint64_t counters[14] = {
 		st->time_ns, st->allocations, st->evictions, st->page_ins, st->moves, st->bytes_in,
 		st->bytes_out, st->faults, st->submits, st->usage_local, st->budget_local,
 		st->usage_nonlocal, st->budget_nonlocal, st->commit_pages,
 	};
-	p = note_desc(f, FORGE_NT_STATS, 272);
+	p = note_desc(f, FORGE_NT_STATS, 368);
 	for (int i = 0; i < 14; i++)
 		forge_le64(p + 8 * i, counters[i]);
-	for (int k = 0; k < 4; k++) {
-		uint8_t *q = p + 112 + 40 * k;
+	forge_le64(p + 272, st->demotions);
+	forge_le64(p + 280, st->promotions);
+	for (int k = 0; k < 6; k++) {
+		uint8_t *q = k < 4 ? p + 112 + 40 * k : p + 288 + 40 * (k - 4);
 		uint64_t bits;
 		memcpy(&bits, &st->seg[k].fragmentation, 8);
 		forge_le64(q, st->seg[k].size);

@@ -314,6 +314,13 @@ START_TEST(test_read_only_gpu)
 	assert_loaded(&g, &img->segs[0], h[0]);
 	ck_assert_uint_eq(kt_query(h[0]).segment, GPUSIM_SEG_GART);
 	ck_assert_uint_eq(kt_stats(&g).faults, 0);
+	/* Its next GPU use would bring it home to invisible VRAM, which has room:
+	 * a pinned filler takes that room, so it stays in the GART. */
+	struct gpusim_stats gs = kt_stats(&g);
+	uint64_t room = gs.seg[GPUSIM_SEG_INVISIBLE].size - gs.seg[GPUSIM_SEG_INVISIBLE].used;
+	struct gpusim_alloc_desc fd = kt_desc(room, GPUSIM_ALLOC_PINNED, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE));
+	D3DKMT_HANDLE filler;
+	KT_ST_EQ(kt_alloc_on(g.device, &fd, &filler), STATUS_SUCCESS);
 
 	/* ... and closed again: a GPU write faults, and changes nothing. */
 	gpu_fill(&g, h[0], 0x12345678);
@@ -322,6 +329,7 @@ START_TEST(test_read_only_gpu)
 	ck_assert_uint_eq(f.cause, HW_FAULT_GART_NOWRITE);
 	ck_assert_uint_eq(f.addr, kt_query(h[0]).gpu_address);
 	assert_loaded(&g, &img->segs[0], h[0]);
+	KT_ST_EQ(kt_free(g.device, filler), STATUS_SUCCESS);
 
 	/* Evicted and paged back into the GART: read-only still. */
 	D3DKMT_HANDLE h2[2];

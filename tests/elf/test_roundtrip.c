@@ -262,7 +262,7 @@ START_TEST(test_readelf)
 		ck_assert_uint_eq(loads[i].offset % 4096, 0);
 	}
 	const uint64_t want[9] = {
-		56, strlen(sample_config_text) + 1, 272, 8 * SAMPLE_NREGS, 16 * SAMPLE_NGART,
+		56, strlen(sample_config_text) + 1, 368, 8 * SAMPLE_NREGS, 16 * SAMPLE_NGART,
 		88 * SAMPLE_NALLOCS, 64 * SAMPLE_NEVENTS, SAMPLE_STATE, SAMPLE_CLIENT,
 	};
 	ck_assert_int_eq(nnotes, 9);

@@ -942,7 +942,9 @@ MALFORMED(test_bad_desc_pref_duplicate, 1, {
 	r.desc[0].preferred[0] = GPUSIM_SEG_VISIBLE;
 	r.desc[0].preferred[1] = GPUSIM_SEG_VISIBLE;
 })
-MALFORMED(test_bad_desc_allowed_unknown, 1, r.desc[0].allowed = KT_SEG(VISIBLE) | (1u << 5))
+MALFORMED(test_bad_desc_allowed_unknown, 1, r.desc[0].allowed = KT_SEG(VISIBLE) | (1u << 6))
+/* System memory is where an evicted allocation waits, not a segment to allow. */
+MALFORMED(test_bad_desc_allowed_sys, 1, r.desc[0].allowed = KT_SEG(VISIBLE) | (1u << GPUSIM_SEG_SYS))
 MALFORMED(test_bad_desc_allowed_bit0, 1, r.desc[0].allowed = 1u)
 MALFORMED(test_bad_info_flags_reserved, 1, r.info[0].Flags.Value = 0x8u)
 MALFORMED(test_bad_info_system_mem, 1, {
@@ -1327,6 +1329,7 @@ Suite *kmt_alloc_suite(void)
 	tcase_add_test(tc, test_bad_desc_pref_gap);
 	tcase_add_test(tc, test_bad_desc_pref_duplicate);
 	tcase_add_test(tc, test_bad_desc_allowed_unknown);
+	tcase_add_test(tc, test_bad_desc_allowed_sys);
 	tcase_add_test(tc, test_bad_desc_allowed_bit0);
 	tcase_add_test(tc, test_bad_info_flags_reserved);
 	tcase_add_test(tc, test_bad_info_system_mem);

@@ -256,7 +256,11 @@ START_TEST(test_event_move_lock_unlock)
 	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_UNLOCK), 1);
 	struct gpusim_stats s1 = kt_stats(&g);
 	ck_assert_uint_eq(s1.moves, s0.moves + 1);
-	ck_assert_uint_eq(s1.bytes_in, s0.bytes_in + MIB);
+	ck_assert_uint_eq(e[0].value, 0); /* the LOCK event: nothing copied */
+	/* Invisible to visible VRAM is a copy inside VRAM: it crosses no bus. */
+	ck_assert_uint_eq(s1.bytes_in, s0.bytes_in);
+	ck_assert_uint_eq(s1.bytes_out, s0.bytes_out);
+	ck_assert_uint_eq(must_find(&rec1, 0, GPUSIM_EV_MOVE, m)->value, MIB);
 	assert_time_ordered(&rec1);
 	kt_teardown(&g);
 }
@@ -573,29 +577,37 @@ START_TEST(test_counters_match_events)
 	busy_sequence(&g, &q);
 	struct gpusim_stats s1 = kt_stats(&g);
 
-	uint64_t ev = 0, in = 0, mv = 0, bin = 0, bout = 0, cr = 0, de = 0;
+	uint64_t ev = 0, in = 0, mv = 0, dm = 0, pm = 0, bin = 0, bout = 0, cr = 0, de = 0;
 	for (uint32_t i = 0; i < rec1.n; i++) {
 		const struct gpusim_event *e = &rec1.ev[i];
+		/* bytes_in/out count what crosses the bus: into VRAM from system
+		 * memory, out of VRAM to it; VRAM to VRAM crosses nothing. */
+		bool to = is_vram(e->segment), from = is_vram(e->from_segment);
 		switch (e->type) {
 		case GPUSIM_EV_EVICT:
 			ev++;
 			ck_assert_uint_eq(e->segment, GPUSIM_SEG_SYS);
-			if (is_vram(e->from_segment))
-				bout += e->size;
+			if (from)
+				bout += e->value;
 			break;
 		case GPUSIM_EV_PAGE_IN:
 			in++;
 			ck_assert_uint_eq(e->from_segment, GPUSIM_SEG_SYS);
-			if (is_vram(e->segment))
-				bin += e->size;
+			if (to)
+				bin += e->value;
 			break;
 		case GPUSIM_EV_MOVE:
-			mv++;
+		case GPUSIM_EV_DEMOTE:
+		case GPUSIM_EV_PROMOTE:
+			mv += e->type == GPUSIM_EV_MOVE;
+			dm += e->type == GPUSIM_EV_DEMOTE;
+			pm += e->type == GPUSIM_EV_PROMOTE;
 			ck_assert_uint_ne(e->from_segment, e->segment);
-			if (is_vram(e->segment))
-				bin += e->size;
-			else
-				bout += e->size;
+			ck_assert_uint_ne(e->segment, GPUSIM_SEG_SYS);
+			if (to && !from)
+				bin += e->value;
+			else if (from && !to)
+				bout += e->value;
 			break;
 		case GPUSIM_EV_CREATE:
 			cr++;
@@ -610,10 +622,14 @@ START_TEST(test_counters_match_events)
 	/* Not a vacuous comparison: every kind happened. */
 	ck_assert_uint_gt(ev, 0);
 	ck_assert_uint_gt(in, 0);
-	ck_assert_uint_gt(mv, 0);
+	ck_assert_uint_gt(mv + dm + pm, 0);
+	ck_assert_uint_gt(bin, 0);
+	ck_assert_uint_gt(bout, 0);
 	ck_assert_uint_eq(s1.evictions - s0.evictions, ev);
 	ck_assert_uint_eq(s1.page_ins - s0.page_ins, in);
 	ck_assert_uint_eq(s1.moves - s0.moves, mv);
+	ck_assert_uint_eq(s1.demotions - s0.demotions, dm);
+	ck_assert_uint_eq(s1.promotions - s0.promotions, pm);
 	ck_assert_uint_eq(s1.bytes_in - s0.bytes_in, bin);
 	ck_assert_uint_eq(s1.bytes_out - s0.bytes_out, bout);
 	ck_assert_uint_eq(s1.faults - s0.faults, count(&rec1, GPUSIM_EV_FAULT));
