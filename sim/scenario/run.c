@@ -1558,7 +1558,7 @@ static void cmd_show(struct rt *rt)
 	struct gpusim_stats st;
 	if (gpusim_get_stats(rt->luid, &st) != STATUS_SUCCESS)
 		return;
-	for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++) {
+	for (uint32_t s = 1; s <= GPUSIM_SEG_MAX; s++) {
 		if (!st.seg[s].size)
 			continue;
 		char used[32], size[32];
@@ -1568,21 +1568,22 @@ static void cmd_show(struct rt *rt)
 			st.seg[s].allocations);
 	}
 	fprintf(f, "time %" PRIu64 " ns, %" PRIu64 " evictions, %" PRIu64 " page-ins, %" PRIu64
-		" moves, %" PRIu64 " bytes in, %" PRIu64 " bytes out, %" PRIu64 " faults, %" PRIu64
-		" submits\n", st.time_ns, st.evictions, st.page_ins, st.moves, st.bytes_in, st.bytes_out,
-		st.faults, st.submits);
+		" demotions, %" PRIu64 " promotions, %" PRIu64 " moves, %" PRIu64 " bytes in, %" PRIu64
+		" bytes out, %" PRIu64 " faults, %" PRIu64 " submits\n", st.time_ns, st.evictions, st.page_ins,
+		st.demotions, st.promotions, st.moves, st.bytes_in, st.bytes_out, st.faults, st.submits);
 }
 
 static bool where_holds(enum scn_where w, uint32_t seg)
 {
 	switch (w) {
 	case SCN_IN_VISIBLE: return seg == GPUSIM_SEG_VISIBLE;
-	case SCN_IN_INVISIBLE: return seg == GPUSIM_SEG_INVISIBLE;
-	case SCN_IN_VRAM: return seg == GPUSIM_SEG_VISIBLE || seg == GPUSIM_SEG_INVISIBLE;
+	/* With pools=2 the VRAM the CPU cannot see is two segments: both are invisible. */
+	case SCN_IN_INVISIBLE: return seg == GPUSIM_SEG_INVISIBLE || seg == GPUSIM_SEG_VRAM2;
+	case SCN_IN_VRAM:
+		return seg == GPUSIM_SEG_VISIBLE || seg == GPUSIM_SEG_INVISIBLE || seg == GPUSIM_SEG_VRAM2;
 	case SCN_IN_GART: return seg == GPUSIM_SEG_GART;
 	case SCN_IN_SYS: return seg == GPUSIM_SEG_SYS;
-	case SCN_IN_RESIDENT:
-		return seg == GPUSIM_SEG_VISIBLE || seg == GPUSIM_SEG_INVISIBLE || seg == GPUSIM_SEG_GART;
+	case SCN_IN_RESIDENT: return seg != GPUSIM_SEG_SYS && seg != GPUSIM_SEG_NONE;
 	}
 	return false;
 }

@@ -46,14 +46,14 @@ static void check_all(struct kt_gpu *g, struct live *l, uint32_t n, uint64_t op)
 				      "op %llu: allocation %u lost bytes", (unsigned long long)op, i);
 }
 
-static void run_seed(uint64_t seed, uint64_t ops)
+static void run_seed(uint64_t seed, uint64_t ops, const char *config)
 {
 	struct kt_gpu g;
 	struct live l[MAX_LIVE];
 	uint32_t n = 0;
 	uint64_t s = seed;
 	char err[256];
-	kt_setup(&g, "vram=3M,visible=1M,gart=3M,sysmem=64M");
+	kt_setup(&g, config);
 	for (uint64_t op = 0; op < ops; op++) {
 		uint32_t what = (uint32_t)(rng(&s) % 100);
 		uint32_t i = n ? (uint32_t)(rng(&s) % n) : 0;
@@ -94,7 +94,8 @@ static void run_seed(uint64_t seed, uint64_t ops)
 			/* Pinned memory out of the CPU's reach cannot be locked: it may not move. */
 			uint32_t wseed = (uint32_t)(rng(&s) | 1);
 			NTSTATUS st = kt_write(g.device, l[i].h, l[i].size, wseed);
-			if (l[i].pinned && kt_segment(l[i].h) == GPUSIM_SEG_INVISIBLE)
+			uint32_t where = kt_segment(l[i].h);
+			if (l[i].pinned && (where == GPUSIM_SEG_INVISIBLE || where == GPUSIM_SEG_VRAM2))
 				ck_assert_int_eq(st, STATUS_GRAPHICS_CANT_LOCK_MEMORY);
 			else {
 				ck_assert_int_eq(st, STATUS_SUCCESS);
@@ -159,10 +160,28 @@ static void run_seed(uint64_t seed, uint64_t ops)
 	kt_teardown(&g);
 }
 
+#define CFG_STANDARD "vram=3M,visible=1M,gart=3M,sysmem=64M"
+
 START_TEST(random_operations_keep_invariants)
 {
 	uint64_t ops = env_u64("PROPERTY_OPS", 100000);
-	run_seed(0x5eed0000u + (uint64_t)_i * 7919, ops);
+	run_seed(0x5eed0000u + (uint64_t)_i * 7919, ops, CFG_STANDARD);
+}
+END_TEST
+
+/* The manager knows segments only by what they can do: a resizable BAR (all of
+ * VRAM visible, no invisible segment) and VRAM beyond BAR2 split into two pools
+ * must hold the same invariants with no change to it. */
+START_TEST(random_operations_resizable_bar)
+{
+	run_seed(0xba55u + (uint64_t)_i, env_u64("PROPERTY_OPS", 100000), "vram=3M,visible=3M,gart=3M,sysmem=64M");
+}
+END_TEST
+
+START_TEST(random_operations_two_pools)
+{
+	run_seed(0x9001u + (uint64_t)_i, env_u64("PROPERTY_OPS", 100000),
+		 "vram=4M,visible=1M,gart=3M,sysmem=64M,pools=2");
 }
 END_TEST
 
@@ -172,6 +191,8 @@ Suite *kmt_property_suite(void)
 	TCase *tc = tcase_create("random");
 	tcase_set_timeout(tc, 600);
 	tcase_add_loop_test(tc, random_operations_keep_invariants, 0, (int)env_u64("PROPERTY_SEEDS", 3));
+	tcase_add_loop_test(tc, random_operations_resizable_bar, 0, 1);
+	tcase_add_loop_test(tc, random_operations_two_pools, 0, 1);
 	suite_add_tcase(s, tc);
 	return s;
 }
