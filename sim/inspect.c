@@ -270,6 +270,8 @@ static void text_config(FILE *f, const struct gpusim_snapshot *s)
 	fprintf(f, "  tlb          %" PRIu32 " entries\n", c->tlb_entries);
 	fprintf(f, "  policy       %s\n", printable(policy, sizeof(policy), pb, sizeof(pb)));
 	fprintf(f, "  seed         %" PRIu64 "\n", s->cfg.seed);
+	if (s->cfg.vram_pools > 1)
+		fprintf(f, "  pools        %" PRIu32 "\n", s->cfg.vram_pools);
 }
 
 static void text_stats(FILE *f, const struct gpusim_snapshot *s)
@@ -282,6 +284,8 @@ static void text_stats(FILE *f, const struct gpusim_snapshot *s)
 	fprintf(f, "  evictions        %" PRIu64 "\n", st->evictions);
 	fprintf(f, "  page_ins         %" PRIu64 "\n", st->page_ins);
 	fprintf(f, "  moves            %" PRIu64 "\n", st->moves);
+	fprintf(f, "  demotions        %" PRIu64 "\n", st->demotions);
+	fprintf(f, "  promotions       %" PRIu64 "\n", st->promotions);
 	fprintf(f, "  bytes_in         %s\n", fmt_size(a, sizeof(a), st->bytes_in));
 	fprintf(f, "  bytes_out        %s\n", fmt_size(a, sizeof(a), st->bytes_out));
 	fprintf(f, "  faults           %" PRIu64 "\n", st->faults);
@@ -295,8 +299,10 @@ static void text_stats(FILE *f, const struct gpusim_snapshot *s)
 			: "too many");
 	fprintf(f, "  %-10s %10s %10s %13s %12s %14s\n", "segment", "size", "used", "largest_free", "allocations",
 		"fragmentation");
-	for (uint32_t id = GPUSIM_SEG_VISIBLE; id <= GPUSIM_SEG_COUNT; id++) {
+	for (uint32_t id = GPUSIM_SEG_VISIBLE; id <= GPUSIM_SEG_MAX; id++) {
 		const struct gpusim_segment_stats *g = &st->seg[id];
+		if (id > GPUSIM_SEG_COUNT && !g->size && !g->used && !g->allocations)
+			continue; /* sys is no segment; the second pool only with pools=2 */
 		if (!g->size && !g->used && !g->allocations) {
 			fprintf(f, "  %-10s %10s\n", gpusim_segment_name(id), "absent");
 			continue;
@@ -382,7 +388,8 @@ static int text_allocs(FILE *f, const struct gpusim_snapshot *s)
 	for (uint64_t i = 0; i < s->nallocs; i++) {
 		const struct gpusim_snapshot_alloc *a = v[i];
 		char name[GPUSIM_SNAPSHOT_NAME_MAX + 1], sz[32], sb[32], off[32], gpu[32], pb[16], fl[64];
-		bool placed = a->segment >= GPUSIM_SEG_VISIBLE && a->segment <= GPUSIM_SEG_COUNT;
+		bool placed = a->segment >= GPUSIM_SEG_VISIBLE && a->segment <= GPUSIM_SEG_MAX &&
+			      a->segment != GPUSIM_SEG_SYS;
 		printable(a->name, sizeof(a->name), name, sizeof(name));
 		if (placed) {
 			snprintf(off, sizeof(off), "0x%" PRIx64, a->offset);
@@ -563,12 +570,15 @@ static void json_stats(FILE *f, const struct gpusim_snapshot *s)
 		", \"evictions\": %" PRIu64 ", \"page_ins\": %" PRIu64 ", \"moves\": %" PRIu64
 		",\n    \"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64 ", \"faults\": %" PRIu64
 		", \"usage_local\": %" PRIu64 ", \"budget_local\": %" PRIu64 ", \"usage_nonlocal\": %" PRIu64
-		",\n    \"budget_nonlocal\": %" PRIu64 ", \"commit_pages\": %" PRIu64 ", \"segments\": [",
+		",\n    \"budget_nonlocal\": %" PRIu64 ", \"commit_pages\": %" PRIu64 ", \"demotions\": %" PRIu64
+		", \"promotions\": %" PRIu64 ", \"segments\": [",
 		st->time_ns, st->allocations, st->submits, st->evictions, st->page_ins, st->moves, st->bytes_in,
 		st->bytes_out, st->faults, st->usage_local, st->budget_local, st->usage_nonlocal, st->budget_nonlocal,
-		st->commit_pages);
-	for (uint32_t id = GPUSIM_SEG_VISIBLE; id <= GPUSIM_SEG_COUNT; id++) {
+		st->commit_pages, st->demotions, st->promotions);
+	for (uint32_t id = GPUSIM_SEG_VISIBLE; id <= GPUSIM_SEG_MAX; id++) {
 		const struct gpusim_segment_stats *g = &st->seg[id];
+		if (id > GPUSIM_SEG_COUNT && !g->size)
+			continue; /* sys is no segment; the second pool only with pools=2 */
 		fprintf(f,
 			"%s\n      {\"id\": %" PRIu32 ", \"name\": \"%s\", \"size\": %" PRIu64 ", \"used\": %" PRIu64
 			", \"largest_free\": %" PRIu64 ", \"allocations\": %" PRIu64 ", \"fragmentation\": ",

@@ -91,7 +91,8 @@ static int check_allocs(const struct gpusim_snapshot *snap, char *why, size_t wh
 		if (i && a->handle <= snap->allocs[i - 1].handle)
 			return fail(why, whylen, "allocation %" PRIu64 ": handle 0x%" PRIx32 " does not follow 0x%" PRIx32
 				    " (handles ascend, each once)", i, a->handle, snap->allocs[i - 1].handle);
-		if (a->segment < GPUSIM_SEG_VISIBLE || a->segment > GPUSIM_SEG_SYS)
+		if ((a->segment < GPUSIM_SEG_VISIBLE || a->segment > GPUSIM_SEG_SYS) &&
+		    !(a->segment == GPUSIM_SEG_VRAM2 && snap->cfg.vram_pools == 2))
 			return fail(why, whylen, "allocation %" PRIu64 " (handle 0x%" PRIx32 "): unknown segment id %" PRIu32,
 				    i, a->handle, a->segment);
 		if (a->flags & ~GPUSIM_ALLOC_FLAGS_ALL)

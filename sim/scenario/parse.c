@@ -514,6 +514,8 @@ static int parse_segments(struct pctx *c, const char *text, uint32_t col, bool p
 			add[nadd++] = GPUSIM_SEG_VISIBLE;
 		} else if (len == 4 && !memcmp(p, "gart", 4)) {
 			add[nadd++] = GPUSIM_SEG_GART;
+		} else if (len == 5 && !memcmp(p, "vram2", 5)) {
+			add[nadd++] = GPUSIM_SEG_VRAM2;
 		} else {
 			char seg[64];
 			size_t m = len < sizeof seg - 1 ? len : sizeof seg - 1;
@@ -521,7 +523,7 @@ static int parse_segments(struct pctx *c, const char *text, uint32_t col, bool p
 			seg[m] = '\0';
 			return fail(c, col,
 				    "unknown segment '%s' in %s (expected one of: visible, invisible, "
-				    "vram, gart)",
+				    "vram, gart, vram2)",
 				    Q(seg), key);
 		}
 		for (uint32_t k = 0; k < nadd; k++) {
@@ -551,7 +553,7 @@ static int parse_segments(struct pctx *c, const char *text, uint32_t col, bool p
 enum key_id {
 	K_DEVICE, K_SIZE, K_PREFER, K_ONLY, K_ALIGN, K_PRIORITY, K_CPU, K_PINNED, K_RESOURCE,
 	K_SHARED, K_OFFSET, K_SEED, K_NOWAIT, K_VALUE, K_STALE, K_AFTER, K_VRAM, K_VISIBLE,
-	K_GART, K_SYSMEM, K_POLICY, K_MACHINE,
+	K_GART, K_SYSMEM, K_POLICY, K_MACHINE, K_POOLS,
 	K_FROM, K_COUNT
 };
 
@@ -565,7 +567,7 @@ static const struct key adapter_keys[] = {
 	{ "vram", K_VRAM, "vram=SIZE" },       { "visible", K_VISIBLE, "visible=SIZE" },
 	{ "gart", K_GART, "gart=SIZE" },       { "sysmem", K_SYSMEM, "sysmem=SIZE" },
 	{ "policy", K_POLICY, "policy=NAME" }, { "seed", K_SEED, "seed=N" },
-	{ "from", K_FROM, "from=FILE.elf" },
+	{ "pools", K_POOLS, "pools=N" },       { "from", K_FROM, "from=FILE.elf" },
 };
 static const struct key alloc_keys[] = {
 	{ "device", K_DEVICE, "device=D" },
@@ -687,6 +689,11 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 		return 0;
 	case K_FROM:
 		return dup_name(c, v, &cmd->path);
+	case K_POOLS:
+		if (strcmp(v, "1") && strcmp(v, "2"))
+			return fail(c, col, "expected 1 or 2 for pools=, found '%s'", Q(v));
+		cmd->config.vram_pools = (uint32_t)(v[0] - '0');
+		return 0;
 	case K_POLICY:
 		if (strcmp(v, "priority-lru") && strcmp(v, "lru"))
 			return fail(c, col, "unknown policy '%s' (expected one of: priority-lru, lru)",
@@ -832,6 +839,7 @@ static const struct {
 } wheres[] = {
 	{ "visible", SCN_IN_VISIBLE }, { "invisible", SCN_IN_INVISIBLE }, { "vram", SCN_IN_VRAM },
 	{ "gart", SCN_IN_GART },       { "sys", SCN_IN_SYS },             { "resident", SCN_IN_RESIDENT },
+	{ "vram2", SCN_IN_VRAM2 },
 };
 
 static const char *const stat_keys[] = {
@@ -933,7 +941,7 @@ static int parse_expect(struct pctx *c, size_t f, struct scn_cmd *cmd)
 	if (k == sizeof wheres / sizeof wheres[0])
 		return fail(c, w[3].col,
 			    "unknown segment '%s' (expected one of: visible, invisible, vram, gart, "
-			    "sys, resident)",
+			    "sys, resident, vram2)",
 			    Q(w[3].s));
 	cmd->where = wheres[k].where;
 	return end_of_line(c, f + 4);

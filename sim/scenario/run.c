@@ -282,6 +282,7 @@ static const char *where_name(enum scn_where w)
 	case SCN_IN_GART: return "gart";
 	case SCN_IN_SYS: return "sys";
 	case SCN_IN_RESIDENT: return "resident";
+	case SCN_IN_VRAM2: return "vram2";
 	}
 	return "?";
 }
@@ -1584,6 +1585,7 @@ static bool where_holds(enum scn_where w, uint32_t seg)
 	case SCN_IN_GART: return seg == GPUSIM_SEG_GART;
 	case SCN_IN_SYS: return seg == GPUSIM_SEG_SYS;
 	case SCN_IN_RESIDENT: return seg != GPUSIM_SEG_SYS && seg != GPUSIM_SEG_NONE;
+	case SCN_IN_VRAM2: return seg == GPUSIM_SEG_VRAM2;
 	}
 	return false;
 }

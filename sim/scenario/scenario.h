@@ -49,6 +49,7 @@ enum scn_where {
 	SCN_IN_GART,
 	SCN_IN_SYS,
 	SCN_IN_RESIDENT,
+	SCN_IN_VRAM2,     /* the second VRAM pool (adapter pools=2) */
 };
 
 enum scn_cmp { SCN_EQ = 1, SCN_NE, SCN_LT, SCN_LE, SCN_GT, SCN_GE };
