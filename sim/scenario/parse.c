@@ -687,12 +687,21 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 		return 0;
 	case K_FROM:
 		return dup_name(c, v, &cmd->path);
-	case K_POLICY:
-		if (strcmp(v, "priority-lru") && strcmp(v, "lru"))
-			return fail(c, col, "unknown policy '%s' (expected one of: priority-lru, lru)",
-				    Q(v));
-		snprintf(cmd->config.policy, sizeof cmd->config.policy, "%s", v);
-		return 0;
+	case K_POLICY: {
+		/* The library's own list: a policy added there is a policy here. */
+		char names[160] = "";
+		size_t used = 0;
+		for (unsigned i = 0; gpusim_policy_name(i); i++) {
+			if (!strcmp(v, gpusim_policy_name(i))) {
+				snprintf(cmd->config.policy, sizeof cmd->config.policy, "%s", v);
+				return 0;
+			}
+			if (used < sizeof names)
+				used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+							 gpusim_policy_name(i));
+		}
+		return fail(c, col, "unknown policy '%s' (expected one of: %s)", Q(v), names);
+	}
 	case K_CPU:
 		cmd->cpu = true;
 		return 0;
