@@ -844,8 +844,8 @@ static const struct {
 };
 
 static const char *const stat_keys[] = {
-	"evictions", "page_ins", "moves", "bytes_in", "bytes_out", "faults", "submits",
-	"allocations", "time", "usage.local", "budget.local", "usage.nonlocal", "budget.nonlocal",
+	"evictions", "page_ins", "moves", "demotions", "promotions", "bytes_in", "bytes_out", "faults",
+	"submits", "allocations", "time", "usage.local", "budget.local", "usage.nonlocal", "budget.nonlocal",
 };
 
 static const struct {
@@ -878,7 +878,7 @@ static int parse_expect(struct pctx *c, size_t f, struct scn_cmd *cmd)
 		if (k == sizeof stat_keys / sizeof stat_keys[0])
 			return fail(c, w[2].col,
 				    "unknown stat '%s' (expected one of: evictions, page_ins, moves, "
-				    "bytes_in, bytes_out, faults, submits, allocations, time, "
+				    "demotions, promotions, bytes_in, bytes_out, faults, submits, allocations, time, "
 				    "usage.local, budget.local, usage.nonlocal, budget.nonlocal)",
 				    Q(w[2].s));
 		if (dup_name(c, w[2].s, &cmd->stat_key) < 0)

@@ -551,8 +551,13 @@ static void print_event(struct rt *rt, const struct gpusim_event *ev)
 		break;
 	case GPUSIM_EV_PAGE_IN:
 	case GPUSIM_EV_MOVE:
+	case GPUSIM_EV_DEMOTE:
+	case GPUSIM_EV_PROMOTE:
 		fprintf(f, " %s %s -> %s @0x%" PRIx64 " %s", name, gpusim_segment_name(ev->from_segment),
 			gpusim_segment_name(ev->segment), ev->offset, sz);
+		break;
+	case GPUSIM_EV_USE:
+		fprintf(f, " %s in %s, fence %" PRIu64, name, gpusim_segment_name(ev->segment), ev->value);
 		break;
 	case GPUSIM_EV_DESTROY:
 	case GPUSIM_EV_LOCK:
@@ -1566,9 +1571,10 @@ static void cmd_show(struct rt *rt)
 			st.seg[s].allocations);
 	}
 	fprintf(f, "time %" PRIu64 " ns, %" PRIu64 " evictions, %" PRIu64 " page-ins, %" PRIu64
-		" moves, %" PRIu64 " bytes in, %" PRIu64 " bytes out, %" PRIu64 " faults, %" PRIu64
-		" submits\n", st.time_ns, st.evictions, st.page_ins, st.moves, st.bytes_in, st.bytes_out,
-		st.faults, st.submits);
+		" moves, %" PRIu64 " demotions, %" PRIu64 " promotions, %" PRIu64 " bytes in, %" PRIu64
+		" bytes out, %" PRIu64 " faults, %" PRIu64 " submits\n",
+		st.time_ns, st.evictions, st.page_ins, st.moves, st.demotions, st.promotions, st.bytes_in,
+		st.bytes_out, st.faults, st.submits);
 }
 
 static bool where_holds(enum scn_where w, uint32_t seg)
@@ -1610,6 +1616,8 @@ static bool stat_value(const struct gpusim_stats *s, const char *key, uint64_t *
 		{ "evictions", offsetof(struct gpusim_stats, evictions) },
 		{ "page_ins", offsetof(struct gpusim_stats, page_ins) },
 		{ "moves", offsetof(struct gpusim_stats, moves) },
+		{ "demotions", offsetof(struct gpusim_stats, demotions) },
+		{ "promotions", offsetof(struct gpusim_stats, promotions) },
 		{ "bytes_in", offsetof(struct gpusim_stats, bytes_in) },
 		{ "bytes_out", offsetof(struct gpusim_stats, bytes_out) },
 		{ "faults", offsetof(struct gpusim_stats, faults) },

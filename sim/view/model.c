@@ -343,7 +343,8 @@ static void create(struct vm_model *m, const struct gpusim_event *ev)
 /* The counters and the timeline mark of a placement change. `copied` is the
  * event's value, what the paging copy moved (0 for a GART <-> sys remap and for an
  * allocation never written): into VRAM it counts as bytes_in, out of VRAM as
- * bytes_out, as kmt/vidmm/place.c counts them. */
+ * bytes_out, as kmt/vidmm/place.c counts them. A demotion or promotion is a move
+ * with a purpose, counted apart from the other moves as gpusim_stats counts it. */
 static void count_paging(struct vm_model *m, uint32_t type, uint32_t to, uint64_t copied, uint64_t time_ns)
 {
 	if (type == GPUSIM_EV_EVICT)
@@ -352,6 +353,10 @@ static void count_paging(struct vm_model *m, uint32_t type, uint32_t to, uint64_
 		m->page_ins++;
 	else if (type == GPUSIM_EV_MOVE)
 		m->moves++;
+	else if (type == GPUSIM_EV_DEMOTE)
+		m->demotions++;
+	else if (type == GPUSIM_EV_PROMOTE)
+		m->promotions++;
 	else
 		return;
 	if (is_vram(to))
@@ -361,7 +366,7 @@ static void count_paging(struct vm_model *m, uint32_t type, uint32_t to, uint64_
 	add_mark(m, time_ns, type, copied);
 }
 
-/* PLACE, EVICT, PAGE_IN, MOVE of a known allocation. */
+/* PLACE, EVICT, PAGE_IN, MOVE, DEMOTE, PROMOTE of a known allocation. */
 static void relocate(struct vm_model *m, struct vm_alloc *a, const struct gpusim_event *ev)
 {
 	uint32_t from = a->seg;
@@ -386,6 +391,9 @@ static bool about_allocation(uint32_t type)
 	case GPUSIM_EV_MOVE:
 	case GPUSIM_EV_LOCK:
 	case GPUSIM_EV_UNLOCK:
+	case GPUSIM_EV_DEMOTE:
+	case GPUSIM_EV_PROMOTE:
+	case GPUSIM_EV_USE:
 		return true;
 	}
 	return false;
@@ -420,6 +428,8 @@ static void apply_event(struct vm_model *m, const struct gpusim_event *ev)
 	case GPUSIM_EV_EVICT:
 	case GPUSIM_EV_PAGE_IN:
 	case GPUSIM_EV_MOVE:
+	case GPUSIM_EV_DEMOTE:
+	case GPUSIM_EV_PROMOTE:
 		if (a)
 			relocate(m, a, ev);
 		else /* still counted: the manager's counters count it */
@@ -435,6 +445,12 @@ static void apply_event(struct vm_model *m, const struct gpusim_event *ev)
 	case GPUSIM_EV_UNLOCK:
 		if (a)
 			a->locked = false;
+		break;
+	case GPUSIM_EV_USE:
+		/* Where it is changes nothing (the placement events said that); when
+		 * the GPU last wanted it is what the age colours show. */
+		if (a)
+			a->last_use_ns = ev->time_ns;
 		break;
 	case GPUSIM_EV_SUBMIT:
 		m->submits++;
