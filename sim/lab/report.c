@@ -114,7 +114,7 @@ static void json_ratio(FILE *f, const char *key, uint64_t bytes, uint64_t refere
 {
 	double r;
 	if (lab_ratio(bytes, reference, &r))
-		fprintf(f, ", \"%s\": %.6g", key, r);
+		fprintf(f, ", \"%s\": %.6f", key, r);
 	else
 		fprintf(f, ", \"%s\": null", key); /* JSON has no infinity */
 }
