@@ -79,6 +79,24 @@ void kmt_emit_simple(struct kmt_adapter *ad, uint32_t type, uint32_t cause, D3DK
 	kmt_emit(ad, &ev);
 }
 
+void kmt_emit_uses(struct kmt_adapter *ad, struct vidmm_alloc *const *set, uint32_t n, uint32_t cause,
+		   uint64_t value)
+{
+	if (!ad->nlisteners)
+		return;
+	uint64_t now = hw_clock_now(ad->hw);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct vidmm_alloc *a = set[i];
+		struct gpusim_event ev = {
+			.type = GPUSIM_EV_USE, .cause = cause, .time_ns = now, .device = a->device,
+			.allocation = a->handle, .segment = a->seg, .offset = a->seg == GPUSIM_SEG_SYS ? 0 : a->offset,
+			.size = a->size, .value = value, .priority = a->priority,
+			.preferred = a->pl.n ? a->pl.seg[0] : 0,
+		};
+		kmt_emit(ad, &ev);
+	}
+}
+
 int kmt_adapter_create(const struct gpusim_config *cfg, struct kmt_adapter **out)
 {
 	int rc;

@@ -168,6 +168,11 @@ bool kmt_blame_get(struct kmt_adapter *ad, uint32_t i, uint64_t *fence, D3DKMT_H
 void kmt_emit(struct kmt_adapter *ad, const struct gpusim_event *ev);
 void kmt_emit_simple(struct kmt_adapter *ad, uint32_t type, uint32_t cause, D3DKMT_HANDLE dev,
 		     uint64_t value);
+/* One USE event per entry of set[] (a Render's allocation list, duplicates
+ * included, or a MakeResident's), all with `value`; nothing, and no cost, when
+ * nobody listens. */
+void kmt_emit_uses(struct kmt_adapter *ad, struct vidmm_alloc *const *set, uint32_t n, uint32_t cause,
+		   uint64_t value);
 void kmt_blame_record(struct kmt_adapter *ad, uint64_t fence, D3DKMT_HANDLE dev);
 void kmt_adapter_forget_default(void);
 /* Add a listener (the kmt lock held): 0, or -ENOMEM when the table is full. */

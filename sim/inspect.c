@@ -92,7 +92,8 @@ static const char *flags_text(uint32_t flags, char *buf, size_t n)
 
 static bool is_alloc_event(uint32_t type)
 {
-	return type >= GPUSIM_EV_CREATE && type <= GPUSIM_EV_UNLOCK;
+	return (type >= GPUSIM_EV_CREATE && type <= GPUSIM_EV_UNLOCK) || type == GPUSIM_EV_DEMOTE ||
+	       type == GPUSIM_EV_PROMOTE || type == GPUSIM_EV_USE;
 }
 
 /* The table is in ascending handle order (the snapshot's contract): a binary
@@ -471,8 +472,13 @@ static void text_event(FILE *f, const struct gpusim_snapshot *s, const struct gp
 			break;
 		case GPUSIM_EV_PAGE_IN:
 		case GPUSIM_EV_MOVE:
+		case GPUSIM_EV_DEMOTE:
+		case GPUSIM_EV_PROMOTE:
 			fprintf(f, " %s -> %s at 0x%" PRIx64 ", copied %s", from, to, ev->offset,
 				fmt_size(cp, sizeof(cp), ev->value));
+			break;
+		case GPUSIM_EV_USE:
+			fprintf(f, " in %s, fence %" PRIu64, to, ev->value);
 			break;
 		case GPUSIM_EV_DESTROY:
 			fprintf(f, " from %s", from);

@@ -9,6 +9,7 @@
 
 #include "sim/hwdemo.h"
 #include "sim/inspect_cmd.h"
+#include "sim/lab_cmd.h"
 #include "sim/run_cmd.h"
 #include "sim/trace_cmd.h"
 #include "sim/view_cmd.h"
@@ -24,6 +25,7 @@ static const struct subcommand subcommands[] = {
 	{ "trace", "record a scenario's event stream to a trace file", sim_trace_main },
 	{ "view", "show where every allocation lives (SDL window, screenshots, JSON)", sim_view_main },
 	{ "inspect", "print what a snapshot file holds (registers, GART, allocations; --json)", sim_inspect_main },
+	{ "lab", "replay traces under each eviction policy against Belady's MIN", sim_lab_main },
 	{ "hw-demo", "drive the bare simulated device and print what it did", sim_hwdemo_main },
 };
 

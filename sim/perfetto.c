@@ -49,10 +49,11 @@ struct inst {
 	uint32_t seg;
 	uint64_t off, since;
 	uint32_t cause;
+	uint32_t kind;      /* the event that began the running period */
 };
 
 struct period {
-	uint32_t inst, seg, cause, lane;
+	uint32_t inst, seg, cause, lane, kind;
 	uint64_t off, size, start, end;
 };
 
@@ -146,7 +147,7 @@ static bool period_close(struct state *st, struct inst *in, uint64_t t)
 		st->pcap = cap;
 	}
 	st->periods[st->nperiods++] = (struct period){
-		.inst = (uint32_t)(in - st->insts), .seg = in->seg, .cause = in->cause,
+		.inst = (uint32_t)(in - st->insts), .seg = in->seg, .cause = in->cause, .kind = in->kind,
 		.off = in->seg == GPUSIM_SEG_SYS ? 0 : in->off, .size = in->size,
 		.start = in->since, .end = t > in->since ? t : in->since,
 	};
@@ -298,6 +299,7 @@ static bool placed(struct state *st, const struct gpusim_trace_adapter *ad, cons
 	in->off = ev->offset;
 	in->since = ev->time_ns;
 	in->cause = ev->cause;
+	in->kind = ev->type;
 	in->open = true;
 	st->used[in->seg] += in->size;
 	counter_usage(st, ad, ev->time_ns);
@@ -343,9 +345,38 @@ static void instant_event(struct state *st, const struct gpusim_event *ev)
 		ev_begin(st, "i", "device removed", ev->time_ns, GPU_TID);
 		fprintf(f, ",\"s\":\"g\",\"args\":{\"cause\":\"%s\"}}", gpusim_cause_name(ev->cause));
 		break;
+	case GPUSIM_EV_DEMOTE:
+	case GPUSIM_EV_PROMOTE: {
+		/* The manager's own choices, easy to miss as a slice that merely
+		 * changes track: a mark on the GPU track named by what it was. */
+		const struct inst *in = find(st, ev->allocation);
+		ev_begin(st, "i", gpusim_event_name(ev->type), ev->time_ns, GPU_TID);
+		fprintf(f, ",\"s\":\"t\",\"args\":{\"handle\":\"0x%08" PRIx32 "\",\"allocation\":", ev->allocation);
+		if (in && in->name)
+			put_str(f, in->name);
+		else
+			fprintf(f, "\"0x%08" PRIx32 "\"", ev->allocation);
+		fprintf(f, ",\"from\":\"%s\",\"to\":\"%s\",\"bytes\":%" PRIu64 ",\"cause\":\"%s\"}}",
+			gpusim_segment_name(ev->from_segment), gpusim_segment_name(ev->segment), ev->value,
+			gpusim_cause_name(ev->cause));
+		break;
+	}
 	default:
 		break;
 	}
+}
+
+/* A copy between places (EVICT, PAGE_IN, MOVE, DEMOTE, PROMOTE): the bytes it
+ * moved count in when they went into VRAM and out otherwise, as the statistics
+ * count them; then the allocation is in its new place. */
+static bool paging(struct state *st, const struct gpusim_trace_adapter *ad, const struct gpusim_event *ev)
+{
+	if (ev->type != GPUSIM_EV_EVICT && (ev->segment == GPUSIM_SEG_VISIBLE || ev->segment == GPUSIM_SEG_INVISIBLE))
+		st->bytes_in += ev->value;
+	else
+		st->bytes_out += ev->value;
+	counter_paging(st, ev->time_ns);
+	return placed(st, ad, ev);
 }
 
 static bool apply(struct state *st, const struct gpusim_trace_adapter *ad, const struct gpusim_trace_item *it)
@@ -362,17 +393,14 @@ static bool apply(struct state *st, const struct gpusim_trace_adapter *ad, const
 	if (ev->time_ns > st->end_ns)
 		st->end_ns = ev->time_ns;
 	switch (ev->type) {
+	case GPUSIM_EV_DEMOTE:
+	case GPUSIM_EV_PROMOTE:
+		instant_event(st, ev); /* and a copy like the others: */
+		return paging(st, ad, ev);
 	case GPUSIM_EV_EVICT:
 	case GPUSIM_EV_PAGE_IN:
 	case GPUSIM_EV_MOVE:
-		/* The bytes the copy moved; into VRAM counts in, out of it counts out,
-		 * as the statistics count them. */
-		if (ev->type == GPUSIM_EV_EVICT || (ev->type == GPUSIM_EV_MOVE && ev->segment == GPUSIM_SEG_GART))
-			st->bytes_out += ev->value;
-		else
-			st->bytes_in += ev->value;
-		counter_paging(st, ev->time_ns);
-		return placed(st, ad, ev);
+		return paging(st, ad, ev);
 	case GPUSIM_EV_CREATE:
 	case GPUSIM_EV_PLACE:
 		return placed(st, ad, ev);
@@ -511,8 +539,10 @@ static void write_slices(struct state *st, const int base[NSEG])
 		ev_begin(st, "X", in->name ? in->name : hb, p->start, base[p->seg] + (int)p->lane);
 		fputs(",\"cat\":\"residency\",\"dur\":", f);
 		put_us(f, p->end - p->start);
-		fprintf(f, ",\"args\":{\"handle\":\"%s\",\"size\":%" PRIu64 ",\"offset\":%" PRIu64 ",\"cause\":\"%s\"}}", hb,
-			p->size, p->off, gpusim_cause_name(p->cause));
+		fprintf(f,
+			",\"args\":{\"handle\":\"%s\",\"size\":%" PRIu64 ",\"offset\":%" PRIu64
+			",\"cause\":\"%s\",\"by\":\"%s\"}}",
+			hb, p->size, p->off, gpusim_cause_name(p->cause), gpusim_event_name(p->kind));
 	}
 }
 

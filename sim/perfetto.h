@@ -19,10 +19,14 @@
  * tracks of the same name: the format forbids overlapping slices on one track).
  * Every residency period of an allocation is a complete slice ("ph":"X") named
  * after the allocation (NAME items, else its handle in hex) with args handle, size,
- * offset and cause. Counters: "paging" {bytes_in, bytes_out} (cumulative, from the
- * bytes each EVICT, PAGE_IN and MOVE copied), "usage" {visible, invisible, gart,
- * system} in bytes, "made resident" {local, nonlocal}. Global instants: "GPU page
- * fault", "device removed". Times are microseconds with three decimals (exact
+ * offset, cause and "by", the kind of event that put it there ("create", "place",
+ * "page-in", "move", "demote", "promote", "evict"). Counters: "paging" {bytes_in,
+ * bytes_out} (cumulative, from the bytes each EVICT, PAGE_IN, MOVE, DEMOTE and
+ * PROMOTE copied: into VRAM is in, anything else out), "usage" {visible,
+ * invisible, gart, system} in bytes, "made resident" {local, nonlocal}. Instants
+ * on the GPU track: "demote" and "promote" {handle, allocation (its name), from,
+ * to, bytes, cause}. Global instants: "GPU page fault", "device removed". USE
+ * events add nothing. Times are microseconds with three decimals (exact
  * nanoseconds). 0, or -1 with errno (ENOMEM, or EIO when writing `out` failed). */
 int perfetto_write(FILE *out, const struct gpusim_trace_adapter *ad, const struct gpusim_trace_item *items,
 		   size_t n);

@@ -64,13 +64,17 @@ struct gpusim_alloc_desc {
 
 struct gpusim_config {
 	struct hw_config hw;
-	char policy[16];      /* an eviction policy's name (gpusim_policy_name) */
+	char policy[16];      /* one that gpusim_policy_name lists; see gpusim_config_default */
 	uint64_t seed;
 	uint32_t vram_pools;  /* 1 (default), or 2: VRAM beyond BAR2 as two segments,
 			       * GPUSIM_SEG_INVISIBLE and GPUSIM_SEG_VRAM2 */
 };
 
 void gpusim_config_default(struct gpusim_config *cfg);
+/* The eviction policies that `policy=` accepts, by index from 0: the i-th one's
+ * name, NULL past the last. The default is what gpusim_config_default puts in
+ * cfg->policy. */
+const char *gpusim_policy_name(unsigned i);
 /* "vram=1G,visible=256M,gart=2G,sysmem=4G,policy=lru,seed=3,pools=2": keys of
  * hw_config_set plus policy, seed and pools. -EINVAL with a sentence in err. */
 int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, size_t errlen);
@@ -106,7 +110,12 @@ enum gpusim_event_type {
 	GPUSIM_EV_PROMOTE,      /* segment -> a more preferred segment of its placement,
 				 * when the GPU uses it again and there is room */
 	GPUSIM_EV_USE,          /* a submission references the allocation: value = its
-				 * fence (emitted only while someone listens) */
+				 * fence (emitted only while someone listens). One per
+				 * entry of a Render's allocation list (cause render),
+				 * right before its SUBMIT; a NullRendering Render runs
+				 * nothing and emits none. MakeResident is a use too
+				 * (cause make-resident, value = its PagingFenceValue),
+				 * followed by its BUDGET events. */
 };
 
 enum gpusim_event_cause {

@@ -20,6 +20,25 @@ void gpusim_config_default(struct gpusim_config *cfg)
 	cfg->vram_pools = 1;
 }
 
+const char *gpusim_policy_name(unsigned i)
+{
+	const struct vidmm_policy_ops *p = vidmm_policy_at(i);
+	return p ? p->name : NULL;
+}
+
+/* "priority-lru, lru": the list a message offers, from the policies themselves. */
+static void policy_names(char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; gpusim_policy_name(i) && n < len; i++) {
+		int w = snprintf(buf + n, len - n, "%s%s", i ? ", " : "", gpusim_policy_name(i));
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+}
+
 int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, size_t errlen)
 {
 	if (!cfg || !spec)
@@ -40,8 +59,11 @@ int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, 
 		const char *val = eq + 1;
 		if (!strcmp(kv, "policy")) {
 			if (!vidmm_policy_find(val) || strlen(val) >= sizeof(cfg->policy)) {
-				if (err)
-					snprintf(err, errlen, "unknown policy '%s' (priority-lru, lru)", val);
+				if (err) {
+					char names[128];
+					policy_names(names, sizeof(names));
+					snprintf(err, errlen, "unknown policy '%s' (%s)", val, names);
+				}
 				rc = -EINVAL;
 			} else {
 				snprintf(cfg->policy, sizeof(cfg->policy), "%s", val);

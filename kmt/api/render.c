@@ -102,6 +102,9 @@ NTSTATUS APIENTRY D3DKMTRender(D3DKMT_RENDER *pData)
 		ctx->last_fence = fence;
 		for (uint32_t i = 0; i < n; i++)
 			vidmm_touch(ad->mm, set[i], fence);
+		/* The uses come right before their SUBMIT, so a reader tells one
+		 * submission's list from the next by the SUBMIT between them. */
+		kmt_emit_uses(ad, set, n, GPUSIM_CAUSE_RENDER, fence);
 		kmt_emit_simple(ad, GPUSIM_EV_SUBMIT, GPUSIM_CAUSE_RENDER, dev->handle, fence);
 	}
 	kmt_adapter_poll(ad);

@@ -128,6 +128,10 @@ NTSTATUS APIENTRY D3DKMTMakeResident(D3DDDI_MAKERESIDENT *pData)
 	pData->PagingFenceValue = ad->mm->ddi->submitted_fence(ad->mm->drv, KMT_ENGINE_PAGING);
 	pData->NumBytesToTrim = 0;
 	pData->NumAllocations = n;
+	/* A use: with GPU virtual addresses a submission lists nothing, and what
+	 * the caller makes resident is all the kernel learns of what the GPU will
+	 * touch. The BUDGET events that follow end the list. */
+	kmt_emit_uses(ad, set, n, GPUSIM_CAUSE_MAKE_RESIDENT, pData->PagingFenceValue);
 	emit_budget(ad, GPUSIM_CAUSE_MAKE_RESIDENT);
 	st = paged ? STATUS_PENDING : STATUS_SUCCESS;
 out:

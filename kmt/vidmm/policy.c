@@ -161,11 +161,24 @@ const struct vidmm_policy_ops vidmm_policy_lru = {
 	.next = next,
 };
 
+/* Every policy, in the order gpusim_policy_name lists them: a new policy is added
+ * here and nowhere else for configurations, the lab and the help to know it. */
+static const struct vidmm_policy_ops *const policies[] = {
+	&vidmm_policy_priority_lru,
+	&vidmm_policy_lru,
+};
+
+const struct vidmm_policy_ops *vidmm_policy_at(unsigned i)
+{
+	return i < sizeof(policies) / sizeof(policies[0]) ? policies[i] : NULL;
+}
+
 const struct vidmm_policy_ops *vidmm_policy_find(const char *name)
 {
-	if (!name || !*name || !strcmp(name, vidmm_policy_priority_lru.name))
-		return &vidmm_policy_priority_lru;
-	if (!strcmp(name, vidmm_policy_lru.name))
-		return &vidmm_policy_lru;
+	if (!name || !*name)
+		return &vidmm_policy_priority_lru; /* the default */
+	for (unsigned i = 0; i < sizeof(policies) / sizeof(policies[0]); i++)
+		if (!strcmp(name, policies[i]->name))
+			return policies[i];
 	return NULL;
 }

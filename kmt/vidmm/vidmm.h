@@ -39,6 +39,8 @@ struct vidmm_policy_ops {
 };
 
 const struct vidmm_policy_ops *vidmm_policy_find(const char *name);
+/* The i-th policy (from 0), NULL past the last. */
+const struct vidmm_policy_ops *vidmm_policy_at(unsigned i);
 extern const struct vidmm_policy_ops vidmm_policy_priority_lru;
 extern const struct vidmm_policy_ops vidmm_policy_lru;
 

@@ -694,12 +694,21 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 			return fail(c, col, "expected 1 or 2 for pools=, found '%s'", Q(v));
 		cmd->config.vram_pools = (uint32_t)(v[0] - '0');
 		return 0;
-	case K_POLICY:
-		if (strcmp(v, "priority-lru") && strcmp(v, "lru"))
-			return fail(c, col, "unknown policy '%s' (expected one of: priority-lru, lru)",
-				    Q(v));
-		snprintf(cmd->config.policy, sizeof cmd->config.policy, "%s", v);
-		return 0;
+	case K_POLICY: {
+		/* The library's own list: a policy added there is a policy here. */
+		char names[160] = "";
+		size_t used = 0;
+		for (unsigned i = 0; gpusim_policy_name(i); i++) {
+			if (!strcmp(v, gpusim_policy_name(i))) {
+				snprintf(cmd->config.policy, sizeof cmd->config.policy, "%s", v);
+				return 0;
+			}
+			if (used < sizeof names)
+				used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+							 gpusim_policy_name(i));
+		}
+		return fail(c, col, "unknown policy '%s' (expected one of: %s)", Q(v), names);
+	}
 	case K_CPU:
 		cmd->cpu = true;
 		return 0;
@@ -877,7 +886,7 @@ static int parse_expect(struct pctx *c, size_t f, struct scn_cmd *cmd)
 		if (k == sizeof stat_keys / sizeof stat_keys[0])
 			return fail(c, w[2].col,
 				    "unknown stat '%s' (expected one of: evictions, page_ins, moves, "
-				    "bytes_in, bytes_out, faults, submits, allocations, time, "
+				    "demotions, promotions, bytes_in, bytes_out, faults, submits, allocations, time, "
 				    "usage.local, budget.local, usage.nonlocal, budget.nonlocal)",
 				    Q(w[2].s));
 		if (dup_name(c, w[2].s, &cmd->stat_key) < 0)

@@ -557,6 +557,9 @@ static void print_event(struct rt *rt, const struct gpusim_event *ev)
 		fprintf(f, " %s %s -> %s @0x%" PRIx64 " %s", name, gpusim_segment_name(ev->from_segment),
 			gpusim_segment_name(ev->segment), ev->offset, sz);
 		break;
+	case GPUSIM_EV_USE:
+		fprintf(f, " %s in %s, fence %" PRIu64, name, gpusim_segment_name(ev->segment), ev->value);
+		break;
 	case GPUSIM_EV_DESTROY:
 	case GPUSIM_EV_LOCK:
 	case GPUSIM_EV_UNLOCK:
@@ -1569,9 +1572,10 @@ static void cmd_show(struct rt *rt)
 			st.seg[s].allocations);
 	}
 	fprintf(f, "time %" PRIu64 " ns, %" PRIu64 " evictions, %" PRIu64 " page-ins, %" PRIu64
-		" demotions, %" PRIu64 " promotions, %" PRIu64 " moves, %" PRIu64 " bytes in, %" PRIu64
-		" bytes out, %" PRIu64 " faults, %" PRIu64 " submits\n", st.time_ns, st.evictions, st.page_ins,
-		st.demotions, st.promotions, st.moves, st.bytes_in, st.bytes_out, st.faults, st.submits);
+		" moves, %" PRIu64 " demotions, %" PRIu64 " promotions, %" PRIu64 " bytes in, %" PRIu64
+		" bytes out, %" PRIu64 " faults, %" PRIu64 " submits\n",
+		st.time_ns, st.evictions, st.page_ins, st.moves, st.demotions, st.promotions, st.bytes_in,
+		st.bytes_out, st.faults, st.submits);
 }
 
 static bool where_holds(enum scn_where w, uint32_t seg)

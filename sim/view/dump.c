@@ -19,7 +19,7 @@
  *   "usage": { "local": N, "nonlocal": N, "sys": N (evicted bytes),
  *              "budget_local": N, "budget_nonlocal": N },
  *   "counters": { "evictions", "page_ins", "moves", "bytes_in", "bytes_out",
- *                 "faults", "submits": N },
+ *                 "faults", "submits", "demotions", "promotions": N },
  *   "devices": [               in order of first appearance
  *     { "device": "0x..", "used": { "visible", "invisible", "gart", "sys": N } } ],
  *   "allocations": [           live ones only, in creation order
@@ -27,9 +27,9 @@
  *       "size": N, "segment": "visible"|"invisible"|"gart"|"sys",
  *       "offset": N (0 in sys), "priority": N (D3DDDI_ALLOCATIONPRIORITY_* value),
  *       "preferred": "visible"|"invisible"|"gart"|"sys"|"none", "locked": BOOL,
- *       "created_ns": N, "last_use_ns": N,
+ *       "created_ns": N, "last_use_ns": N (last placement change, lock or GPU use),
  *       "history": [ { "time_ns": N, "event": "create"|"place"|"evict"|"page-in"|
- *                      "move"|"destroy", "from": SEG, "to": SEG, "offset": N,
+ *                      "move"|"demote"|"promote"|"destroy", "from": SEG, "to": SEG, "offset": N,
  *                      "cause": "none"|"create"|"pressure"|"render"|"make-resident"|
  *                      "evict"|"lock"|"destroy"|"injected" } ] } ]
  * }
@@ -120,8 +120,9 @@ int vm_dump_json(const struct vm_model *m, FILE *f)
 	fprintf(f,
 		"  \"counters\": {\"evictions\": %" PRIu64 ", \"page_ins\": %" PRIu64 ", \"moves\": %" PRIu64
 		", \"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64 ", \"faults\": %" PRIu64
-		", \"submits\": %" PRIu64 "},\n",
-		m->evictions, m->page_ins, m->moves, m->bytes_in, m->bytes_out, m->faults, m->submits);
+		", \"submits\": %" PRIu64 ", \"demotions\": %" PRIu64 ", \"promotions\": %" PRIu64 "},\n",
+		m->evictions, m->page_ins, m->moves, m->bytes_in, m->bytes_out, m->faults, m->submits, m->demotions,
+		m->promotions);
 	fputs("  \"devices\": [", f);
 	for (size_t i = 0; i < m->ndevices; i++) {
 		const struct vm_device_usage *d = &m->devices[i];

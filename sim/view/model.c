@@ -343,7 +343,9 @@ static void create(struct vm_model *m, const struct gpusim_event *ev)
 /* The counters and the timeline mark of a placement change. `copied` is the
  * event's value, what the paging copy moved (0 for a GART <-> sys remap and for an
  * allocation never written): into VRAM from outside it counts as bytes_in, out of
- * VRAM as bytes_out, VRAM to VRAM as neither, as kmt/vidmm/place.c counts them. */
+ * VRAM as bytes_out, VRAM to VRAM as neither, as kmt/vidmm/place.c counts them. A
+ * demotion or promotion is a move with a purpose, counted apart from the other
+ * moves as gpusim_stats counts it. */
 static void count_paging(struct vm_model *m, uint32_t type, uint32_t from, uint32_t to, uint64_t copied,
 			 uint64_t time_ns)
 {
@@ -393,6 +395,7 @@ static bool about_allocation(uint32_t type)
 	case GPUSIM_EV_PROMOTE:
 	case GPUSIM_EV_LOCK:
 	case GPUSIM_EV_UNLOCK:
+	case GPUSIM_EV_USE:
 		return true;
 	}
 	return false;
@@ -445,6 +448,12 @@ static void apply_event(struct vm_model *m, const struct gpusim_event *ev)
 	case GPUSIM_EV_UNLOCK:
 		if (a)
 			a->locked = false;
+		break;
+	case GPUSIM_EV_USE:
+		/* Where it is changes nothing (the placement events said that); when
+		 * the GPU last wanted it is what the age colours show. */
+		if (a)
+			a->last_use_ns = ev->time_ns;
 		break;
 	case GPUSIM_EV_SUBMIT:
 		m->submits++;

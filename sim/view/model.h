@@ -16,7 +16,8 @@
 /* One change of an allocation's placement, for its history. */
 struct vm_move {
 	uint64_t time_ns;
-	uint32_t type;          /* GPUSIM_EV_CREATE, PLACE, EVICT, PAGE_IN, MOVE, DESTROY */
+	uint32_t type;          /* GPUSIM_EV_CREATE, PLACE, EVICT, PAGE_IN, MOVE, DEMOTE,
+				 * PROMOTE, DESTROY */
 	uint32_t cause;
 	uint32_t from, to;      /* segment ids (GPUSIM_SEG_SYS for the backing store) */
 	uint64_t offset;        /* in `to` */
@@ -29,7 +30,7 @@ struct vm_alloc {
 	uint32_t seg;           /* GPUSIM_SEG_*; GPUSIM_SEG_SYS when evicted */
 	uint64_t offset;        /* in seg */
 	uint32_t priority, preferred;
-	uint64_t created_ns, last_use_ns;  /* last placement change or lock */
+	uint64_t created_ns, last_use_ns;  /* last placement change, lock or GPU use */
 	bool live;              /* not destroyed */
 	bool locked;
 	struct vm_move *history;
@@ -47,7 +48,7 @@ struct vm_segment {
 /* Paging traffic and markers for the timeline. */
 struct vm_mark {
 	uint64_t time_ns;
-	uint32_t type;          /* GPUSIM_EV_EVICT, PAGE_IN, MOVE, FAULT */
+	uint32_t type;          /* GPUSIM_EV_EVICT, PAGE_IN, MOVE, DEMOTE, PROMOTE, FAULT */
 	uint64_t bytes;
 };
 
@@ -69,7 +70,7 @@ struct vm_model {
 	uint64_t now_ns;
 	uint64_t events;          /* items applied */
 	uint64_t evictions, page_ins, moves, bytes_in, bytes_out, faults, submits;
-	uint64_t demotions, promotions;
+	uint64_t demotions, promotions;  /* counted apart from moves, as the manager does */
 	bool device_removed;
 };
 
@@ -103,6 +104,7 @@ int vm_dump_json(const struct vm_model *m, FILE *out);
 struct vm_start {
 	uint64_t time_ns;
 	uint64_t evictions, page_ins, moves, bytes_in, bytes_out, faults, submits;
+	uint64_t demotions, promotions;
 };
 
 /* A model that keeps every item, to replay up to any moment. */

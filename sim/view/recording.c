@@ -132,6 +132,8 @@ void vm_begin(struct vm_model *m, const struct vm_recording *r)
 	m->evictions = r->start.evictions;
 	m->page_ins = r->start.page_ins;
 	m->moves = r->start.moves;
+	m->demotions = r->start.demotions;
+	m->promotions = r->start.promotions;
 	m->bytes_in = r->start.bytes_in;
 	m->bytes_out = r->start.bytes_out;
 	m->faults = r->start.faults;

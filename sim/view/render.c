@@ -20,6 +20,8 @@
 #define RGB_IN VW_RGB_PAGE_IN
 #define RGB_OUT VW_RGB_PAGE_OUT
 #define RGB_MOVE VW_RGB_PAGE_MOVE
+#define RGB_DEMOTE VW_RGB_PAGE_DEMOTE
+#define RGB_PROMOTE VW_RGB_PAGE_PROMOTE
 #define RGB_FAULT VW_RGB_FAULT
 
 /* ---- colours ------------------------------------------------------------------ */
@@ -401,7 +403,7 @@ void vw_layout_compute(const struct vm_model *m, const struct vw_view *v, int w,
 
 	/* Right column, top down: counters, devices, legend at the bottom, details between. */
 	int ry = y0, rh = h - y0 - M;
-	int counters_h = 7 * lh + 2 * (barh + 2 * ts) + 2 * P + (m->device_removed ? lh : 0);
+	int counters_h = 8 * lh + 2 * (barh + 2 * ts) + 2 * P + (m->device_removed ? lh : 0);
 	size_t ndev = m->ndevices < 6 ? m->ndevices : 6;
 	int devices_h = (int)(3 + ndev + (m->ndevices > 6)) * lh + 2 * P;
 	int legend_h = 6 * lh + 2 * P + 2 * ts;
@@ -1159,6 +1161,8 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 	put(&ln, RGB_IN, " in %s", x1);
 	put(&ln, RGB_OUT, "  out %s", x2);
 	put(&ln, RGB_MOVE, "  moves %" PRIu64, m->moves);
+	put(&ln, RGB_DEMOTE, "  demotions %" PRIu64, m->demotions);
+	put(&ln, RGB_PROMOTE, "  promotions %" PRIu64, m->promotions);
 	put(&ln, RGB_OUT, "  evictions %" PRIu64, m->evictions);
 	put(&ln, RGB_FAULT, "  faults %" PRIu64, m->faults);
 
@@ -1170,14 +1174,14 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 	uint64_t t_end = v->t_end > m->now_ns ? v->t_end : m->now_ns;
 	if (!t_end)
 		t_end = 1;
-	uint64_t *in = calloc((size_t)nb * 3, sizeof(uint64_t));
+	uint64_t *in = calloc((size_t)nb * 5, sizeof(uint64_t));
 	uint8_t *flags = calloc((size_t)nb, 1);
 	if (!in || !flags) {
 		free(in);
 		free(flags);
 		return;
 	}
-	uint64_t *out = in + nb, *mv = out + nb;
+	uint64_t *out = in + nb, *mv = out + nb, *dm = mv + nb, *pm = dm + nb;
 	for (size_t i = 0; i < m->nmarks; i++) {
 		const struct vm_mark *k = &m->marks[i];
 		uint64_t t = k->time_ns < t_end ? k->time_ns : t_end;
@@ -1195,6 +1199,14 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 			mv[bin] += k->bytes;
 			flags[bin] |= 8;
 			break;
+		case GPUSIM_EV_DEMOTE:
+			dm[bin] += k->bytes;
+			flags[bin] |= 16;
+			break;
+		case GPUSIM_EV_PROMOTE:
+			pm[bin] += k->bytes;
+			flags[bin] |= 32;
+			break;
 		case GPUSIM_EV_FAULT:
 			flags[bin] |= 2;
 			break;
@@ -1204,12 +1216,13 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 	}
 	uint64_t peak = 1;
 	for (int i = 0; i < nb; i++) {
-		if (in[i] + mv[i] > peak)
-			peak = in[i] + mv[i];
+		if (in[i] + mv[i] + dm[i] + pm[i] > peak)
+			peak = in[i] + mv[i] + dm[i] + pm[i];
 		if (out[i] > peak)
 			peak = out[i];
 	}
-	/* Paged in (and moved) above the middle line, paged out below it. */
+	/* Paged in, moved, demoted and promoted (copies between segments) above the
+	 * middle line, stacked in that order; paged out below it. */
 	int half = (p.h - mk - 1) / 2, mid = p.y + mk + half;
 	fill(r, p.x, mid, p.w, 1, VW_RGB_FREE);
 	for (int i = 0; i < nb; i++) {
@@ -1217,21 +1230,34 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 		int hi = in[i] ? (int)((unsigned __int128)in[i] * half / peak) : 0;
 		int hm = mv[i] ? (int)((unsigned __int128)mv[i] * half / peak) : 0;
 		int ho = out[i] ? (int)((unsigned __int128)out[i] * half / peak) : 0;
+		int hd = dm[i] ? (int)((unsigned __int128)dm[i] * half / peak) : 0;
+		int hp = pm[i] ? (int)((unsigned __int128)pm[i] * half / peak) : 0;
 		if (in[i] && !hi)
 			hi = 1;
 		if (mv[i] && !hm)
 			hm = 1;
 		if (out[i] && !ho)
 			ho = 1;
+		if (dm[i] && !hd)
+			hd = 1;
+		if (pm[i] && !hp)
+			hp = 1;
 		fill(r, x, mid - hi, bw, hi, RGB_IN);
 		fill(r, x, mid - hi - hm, bw, hm, RGB_MOVE);
+		fill(r, x, mid - hi - hm - hd, bw, hd, RGB_DEMOTE);
+		fill(r, x, mid - hi - hm - hd - hp, bw, hp, RGB_PROMOTE);
 		fill(r, x, mid + 1, bw, ho, RGB_OUT);
-		/* One mark a bar, the most telling: eviction, else page-in, else move
-		 * (a copy of 0 bytes, a GART remap, still gets its mark). */
+		/* One mark a bar, the most telling: eviction, else page-in, else
+		 * demotion, promotion, move (a copy of 0 bytes, a GART remap, still
+		 * gets its mark). */
 		if (flags[i] & 1)
 			fill(r, x, p.y, bw, mk, RGB_OUT);
 		else if (flags[i] & 4)
 			fill(r, x, p.y, bw, mk, RGB_IN);
+		else if (flags[i] & 16)
+			fill(r, x, p.y, bw, mk, RGB_DEMOTE);
+		else if (flags[i] & 32)
+			fill(r, x, p.y, bw, mk, RGB_PROMOTE);
 		else if (flags[i] & 8)
 			fill(r, x, p.y, bw, mk, RGB_MOVE);
 		if (flags[i] & 2) {
@@ -1321,6 +1347,12 @@ static void draw_counters(SDL_Renderer *r, const struct vw_frame *f)
 	put(&ln, VW_RGB_TEXT, "%" PRIu64, m->page_ins);
 	put(&ln, VW_RGB_DIM, "  moves ");
 	put(&ln, VW_RGB_TEXT, "%" PRIu64, m->moves);
+	y += lh;
+	ln = (struct line){ r, x, y, end, ts };
+	put(&ln, VW_RGB_DIM, "demotions ");
+	put(&ln, VW_RGB_TEXT, "%" PRIu64, m->demotions);
+	put(&ln, VW_RGB_DIM, "  promotions ");
+	put(&ln, VW_RGB_TEXT, "%" PRIu64, m->promotions);
 	y += lh;
 	vw_fmt_bytes(u, sizeof(u), m->bytes_in);
 	vw_fmt_bytes(bu, sizeof(bu), m->bytes_out);
@@ -1563,9 +1595,11 @@ static void draw_details(SDL_Renderer *r, const struct vw_frame *f, const struct
 	for (uint32_t i = first; i < a->nhistory; i++, y += lh) {
 		char buf[160];
 		move_text(buf, sizeof(buf), &a->history[i]);
-		uint32_t rgb = a->history[i].type == GPUSIM_EV_EVICT ? RGB_OUT
+		uint32_t rgb = a->history[i].type == GPUSIM_EV_EVICT     ? RGB_OUT
 			       : a->history[i].type == GPUSIM_EV_PAGE_IN ? RGB_IN
-			       : VW_RGB_TEXT;
+			       : a->history[i].type == GPUSIM_EV_DEMOTE  ? RGB_DEMOTE
+			       : a->history[i].type == GPUSIM_EV_PROMOTE ? RGB_PROMOTE
+									 : VW_RGB_TEXT;
 		vw_draw_text_fit(r, x, y, ts, rgb, buf, end - x);
 	}
 }

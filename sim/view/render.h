@@ -35,6 +35,8 @@
 #define VW_RGB_PAGE_IN 0x4f9fd9   /* timeline: bytes paged in */
 #define VW_RGB_PAGE_OUT 0xe8804a  /* timeline: bytes paged out (evictions), eviction marks */
 #define VW_RGB_PAGE_MOVE 0x9a7fe0 /* timeline: moves between segments */
+#define VW_RGB_PAGE_DEMOTE 0xd9b44a  /* timeline: demotions (to a less preferred segment) */
+#define VW_RGB_PAGE_PROMOTE 0x56b881 /* timeline: promotions (back to a more preferred one) */
 #define VW_RGB_FAULT 0xff3b3b     /* timeline: fault marks */
 
 struct vw_rect {

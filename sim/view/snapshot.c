@@ -83,7 +83,8 @@ static bool is_placement(uint32_t type)
 
 static bool is_alloc_event(uint32_t type)
 {
-	return type >= GPUSIM_EV_CREATE && type <= GPUSIM_EV_UNLOCK;
+	return (type >= GPUSIM_EV_CREATE && type <= GPUSIM_EV_UNLOCK) || type == GPUSIM_EV_DEMOTE ||
+	       type == GPUSIM_EV_PROMOTE || type == GPUSIM_EV_USE;
 }
 
 /* The room for the recording is checked here, so the builder never aborts the
@@ -151,7 +152,8 @@ static struct gpusim_event row_event(const struct row *w, uint32_t type, uint64_
 /* What the window says about each row: born in it or there before, and if there
  * before, where it was when the window began. A placement event names where an
  * allocation goes; where it came from is known for an EVICT (its old segment and
- * offset) and for a move out of the backing store, not for a MOVE. */
+ * offset) and for a move out of the backing store, not for a move between
+ * segments (MOVE, DEMOTE, PROMOTE: their old offset is not in the event). */
 static void study(struct build *b)
 {
 	for (size_t i = 0; i < b->nevents; i++) {
@@ -177,8 +179,8 @@ static void study(struct build *b)
 				w->start_known = true;
 				w->start_seg = ev->from_segment;
 				w->start_offset = ev->offset;
-			} else if (ev->type != GPUSIM_EV_MOVE && ev->type != GPUSIM_EV_DEMOTE && ev->type != GPUSIM_EV_PROMOTE &&
-				   ev->from_segment == GPUSIM_SEG_SYS) {
+			} else if (ev->type != GPUSIM_EV_MOVE && ev->type != GPUSIM_EV_DEMOTE &&
+				   ev->type != GPUSIM_EV_PROMOTE && ev->from_segment == GPUSIM_SEG_SYS) {
 				w->start_known = true;
 				w->start_seg = GPUSIM_SEG_SYS;
 				w->start_offset = 0;
@@ -366,6 +368,8 @@ int vm_recording_from_snapshot(struct vm_recording *r, const struct gpusim_snaps
 	r->start.evictions = before(st->evictions, m.evictions);
 	r->start.page_ins = before(st->page_ins, m.page_ins);
 	r->start.moves = before(st->moves, m.moves);
+	r->start.demotions = before(st->demotions, m.demotions);
+	r->start.promotions = before(st->promotions, m.promotions);
 	r->start.bytes_in = before(st->bytes_in, m.bytes_in);
 	r->start.bytes_out = before(st->bytes_out, m.bytes_out);
 	r->start.faults = before(st->faults, m.faults);

@@ -327,6 +327,112 @@ START_TEST(test_event_submit)
 }
 END_TEST
 
+/* A Render reports one USE per list entry, in list order, with its fence and where
+ * each allocation is, right before its SUBMIT; NullRendering reports none;
+ * MakeResident reports its list with its paging fence, before its BUDGET events. */
+START_TEST(test_event_use)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE a, b;
+	KT_ST_EQ(kt_alloc(&g, MIB, GPUSIM_SEG_INVISIBLE, 0, &a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 2 * MIB, GPUSIM_SEG_GART, KT_SEG(GART), &b), STATUS_SUCCESS);
+	listen(&g, &rec1);
+	kt_cmd_begin(&g);
+	kt_cmd_use(&g, b);
+	kt_cmd_fill(&g, a, MIB, 7);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_USE), 2);
+	int u = find(&rec1, 0, GPUSIM_EV_USE, 0);
+	const struct gpusim_event *sub = must_find(&rec1, 0, GPUSIM_EV_SUBMIT, 0);
+	ck_assert_int_ge(u, 0);
+	ck_assert_int_eq(sub - rec1.ev, u + 2); /* USE, USE, SUBMIT */
+	D3DKMT_HANDLE order[2] = { b, a };
+	for (int k = 0; k < 2; k++) {
+		const struct gpusim_event *e = &rec1.ev[u + k];
+		struct gpusim_alloc_info info = kt_query(order[k]);
+		ck_assert_uint_eq(e->allocation, order[k]);
+		ck_assert_uint_eq(e->device, g.device);
+		ck_assert_uint_eq(e->cause, GPUSIM_CAUSE_RENDER);
+		ck_assert_uint_eq(e->value, sub->value);
+		ck_assert_uint_eq(e->segment, info.segment);
+		ck_assert_uint_eq(e->offset, info.offset);
+		ck_assert_uint_eq(e->size, info.size);
+		ck_assert_uint_eq(e->priority, info.priority);
+	}
+	ck_assert_uint_eq(rec1.ev[u + 1].preferred, GPUSIM_SEG_INVISIBLE);
+
+	/* NullRendering: validated and placed, nothing runs, no use. */
+	uint32_t n = rec1.n;
+	kt_cmd_begin(&g);
+	kt_cmd_use(&g, a);
+	D3DKMT_RENDER r;
+	memset(&r, 0, sizeof(r));
+	r.hContext = g.context;
+	r.AllocationCount = 1;
+	r.Flags.NullRendering = 1;
+	KT_ST_EQ(D3DKMTRender(&r), STATUS_SUCCESS);
+	ck_assert_int_lt(find(&rec1, n, GPUSIM_EV_USE, 0), 0);
+
+	/* MakeResident: its list, its paging fence, then the budget. */
+	n = rec1.n;
+	D3DKMT_HANDLE h[2] = { a, b };
+	D3DDDI_MAKERESIDENT mr;
+	memset(&mr, 0, sizeof(mr));
+	mr.hPagingQueue = g.device;
+	mr.NumAllocations = 2;
+	mr.AllocationList = h;
+	NTSTATUS st = D3DKMTMakeResident(&mr);
+	ck_assert(st == STATUS_SUCCESS || st == STATUS_PENDING);
+	u = find(&rec1, n, GPUSIM_EV_USE, 0);
+	ck_assert_int_ge(u, 0);
+	ck_assert_uint_eq(rec1.ev[u].allocation, a);
+	ck_assert_uint_eq(rec1.ev[u + 1].type, GPUSIM_EV_USE);
+	ck_assert_uint_eq(rec1.ev[u + 1].allocation, b);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_uint_eq(rec1.ev[u + k].cause, GPUSIM_CAUSE_MAKE_RESIDENT);
+		ck_assert_uint_eq(rec1.ev[u + k].value, mr.PagingFenceValue);
+	}
+	ck_assert_uint_eq(rec1.ev[u + 2].type, GPUSIM_EV_BUDGET);
+	ck_assert_uint_eq(count(&rec1, GPUSIM_EV_USE), 4);
+	assert_time_ordered(&rec1);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* Every policy gpusim_policy_name lists is one an adapter accepts; past the list,
+ * NULL; and the default is among them. */
+START_TEST(test_policy_names)
+{
+	struct gpusim_config cfg;
+	gpusim_config_default(&cfg);
+	bool default_listed = false;
+	unsigned i = 0;
+	for (; gpusim_policy_name(i); i++) {
+		char spec[64];
+		snprintf(spec, sizeof(spec), "vram=16M,visible=4M,gart=8M,policy=%s", gpusim_policy_name(i));
+		struct gpusim_config c;
+		gpusim_config_default(&c);
+		ck_assert_int_eq(gpusim_config_parse(&c, spec, NULL, 0), 0);
+		ck_assert_str_eq(c.policy, gpusim_policy_name(i));
+		default_listed |= !strcmp(cfg.policy, gpusim_policy_name(i));
+		for (unsigned j = 0; j < i; j++)
+			ck_assert_str_ne(gpusim_policy_name(j), gpusim_policy_name(i));
+	}
+	ck_assert_uint_ge(i, 2);
+	ck_assert(default_listed);
+	ck_assert_ptr_null(gpusim_policy_name(i));
+	ck_assert_ptr_null(gpusim_policy_name(~0u));
+	/* The refusal names them all. */
+	char err[256];
+	struct gpusim_config c;
+	gpusim_config_default(&c);
+	ck_assert_int_ne(gpusim_config_parse(&c, "policy=fifo", err, sizeof(err)), 0);
+	for (unsigned j = 0; gpusim_policy_name(j); j++)
+		ck_assert_msg(strstr(err, gpusim_policy_name(j)), "'%s' does not name %s", err, gpusim_policy_name(j));
+}
+END_TEST
+
 START_TEST(test_event_fault)
 {
 	struct kt_gpu g;
@@ -982,6 +1088,8 @@ Suite *kmt_events_suite(void)
 	tcase_add_test(tc, test_event_move_lock_unlock);
 	tcase_add_test(tc, test_event_destroy);
 	tcase_add_test(tc, test_event_submit);
+	tcase_add_test(tc, test_event_use);
+	tcase_add_test(tc, test_policy_names);
 	tcase_add_test(tc, test_event_fault);
 	tcase_add_test(tc, test_event_device_removed);
 	tcase_add_test(tc, test_event_fence);

@@ -248,6 +248,50 @@ START_TEST(test_text_hostile_names)
 }
 END_TEST
 
+/* Demotions, promotions and uses are events about an allocation: the report
+ * names it from the table and says where it went, what was copied, which fence. */
+START_TEST(test_text_demote_promote_use)
+{
+	struct fx *f = fx_new();
+	uint32_t n = f->s.nevents;
+	f->events[n++] = snap_event(GPUSIM_EV_DEMOTE, 5000, H(2), DEV0, VIS, INV, 0x200000, 1 * MiB, 1 * MiB,
+				    GPUSIM_CAUSE_PRESSURE);
+	f->events[n++] = snap_event(GPUSIM_EV_USE, 6000, H(2), DEV0, INV, INV, 0x200000, 1 * MiB, 9,
+				    GPUSIM_CAUSE_RENDER);
+	f->events[n++] = snap_event(GPUSIM_EV_PROMOTE, 7000, H(2), DEV0, INV, VIS, 0x100000, 1 * MiB, 1 * MiB,
+				    GPUSIM_CAUSE_RENDER);
+	f->s.nevents = n;
+	int rc;
+	char *t = capture(inspect_text, &f->s, &rc);
+	ck_assert_int_eq(rc, 0);
+	const char *demote = must_line(t, "5000 ns] demote", "0x40000081 tex0");
+	ck_line(demote, "visible -> invisible at 0x200000, copied 1M", "cause pressure");
+	const char *use = must_line(t, "6000 ns] use", "0x40000081 tex0");
+	ck_line(use, "in invisible, fence 9", "cause render");
+	const char *promote = must_line(t, "7000 ns] promote", "0x40000081 tex0");
+	ck_line(promote, "invisible -> visible at 0x100000, copied 1M", "cause render");
+	ck_before(demote, use);
+	ck_before(use, promote);
+	free(t);
+	char *j = capture(inspect_json, &f->s, &rc);
+	ck_assert_int_eq(rc, 0);
+	json_error_t e;
+	json_t *root = json_loads(j, 0, &e);
+	ck_assert_msg(root != NULL, "%s", e.text);
+	json_t *evs = json_object_get(root, "events");
+	ck_assert_uint_eq(json_array_size(evs), n);
+	const char *want[3] = { "demote", "use", "promote" };
+	for (uint32_t k = 0; k < 3; k++) {
+		json_t *ev = json_array_get(evs, n - 3 + k);
+		ck_assert_str_eq(json_string_value(json_object_get(ev, "event")), want[k]);
+		ck_assert_str_eq(json_string_value(json_object_get(ev, "name")), "tex0");
+	}
+	json_decref(root);
+	free(j);
+	free(f);
+}
+END_TEST
+
 /* Nothing in it: every section says so rather than vanishing. */
 START_TEST(test_text_empty)
 {
@@ -899,6 +943,7 @@ Suite *sim_inspect_suite(void)
 	tcase_add_test(tc, test_text_report);
 	tcase_add_test(tc, test_text_deterministic_and_time_ordered);
 	tcase_add_test(tc, test_text_hostile_names);
+	tcase_add_test(tc, test_text_demote_promote_use);
 	tcase_add_test(tc, test_text_empty);
 	tcase_add_test(tc, test_gart_runs);
 	tcase_add_test(tc, test_json_document);

@@ -487,6 +487,104 @@ START_TEST(test_unknown_handle_still_counted)
 }
 END_TEST
 
+/* DEMOTE and PROMOTE move an allocation like a MOVE, are named so in its history,
+ * count apart from moves (bytes into VRAM from outside as in, out of VRAM as out,
+ * VRAM to VRAM as neither), and mark the timeline by kind; a USE changes only the
+ * last use. */
+START_TEST(test_demote_promote_use)
+{
+	struct fixture f;
+	fx_init(&f);
+	create(&f, H(1), DEV0, VIS, 1 * MiB, 2 * MiB);
+	create(&f, H(2), DEV0, VIS, 3 * MiB, 1 * MiB);
+	paging(&f, GPUSIM_EV_DEMOTE, H(1), DEV0, VIS, INV, 8 * MiB, 2 * MiB, 2 * MiB, GPUSIM_CAUSE_PRESSURE);
+	const struct vm_alloc *a = find(&f.m, H(1));
+	ck_assert_uint_eq(a->seg, INV);
+	ck_assert_uint_eq(a->offset, 8 * MiB);
+	ck_assert_uint_eq(f.m.seg[VIS].used, 1 * MiB);
+	ck_assert_uint_eq(f.m.seg[INV].used, 2 * MiB);
+	ck_assert_uint_eq(f.m.demotions, 1);
+	ck_assert_uint_eq(f.m.promotions, 0);
+	ck_assert_uint_eq(f.m.moves, 0);
+	ck_assert_uint_eq(f.m.bytes_in, 0); /* inside VRAM: no bus crossed */
+	ck_assert_uint_eq(f.m.bytes_out, 0);
+	ck_devices_add_up(&f.m);
+
+	/* A demotion that leaves VRAM (to the GART) is bytes out. */
+	paging(&f, GPUSIM_EV_DEMOTE, H(2), DEV0, VIS, GART, 0, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_PRESSURE);
+	ck_assert_uint_eq(find(&f.m, H(2))->seg, GART);
+	ck_assert_uint_eq(f.m.bytes_out, 1 * MiB);
+	ck_assert_uint_eq(f.m.demotions, 2);
+
+	uint64_t before_use = find(&f.m, H(1))->last_use_ns;
+	uint32_t hist = find(&f.m, H(1))->nhistory;
+	put(&f, event(GPUSIM_EV_USE, H(1), DEV0, INV, INV, 8 * MiB, 2 * MiB, 7, GPUSIM_CAUSE_RENDER));
+	a = find(&f.m, H(1));
+	ck_assert_uint_gt(a->last_use_ns, before_use);
+	ck_assert_uint_eq(a->last_use_ns, clock_ns);
+	ck_assert_uint_eq(a->nhistory, hist); /* a use is not a move */
+	ck_assert_uint_eq(a->seg, INV);
+	ck_assert_uint_eq(f.m.nmarks, 2);
+
+	paging(&f, GPUSIM_EV_PROMOTE, H(1), DEV0, INV, VIS, 0, 2 * MiB, 2 * MiB, GPUSIM_CAUSE_RENDER);
+	paging(&f, GPUSIM_EV_PROMOTE, H(2), DEV0, GART, VIS, 2 * MiB, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_RENDER);
+	a = find(&f.m, H(1));
+	ck_assert_uint_eq(a->seg, VIS);
+	ck_assert_uint_eq(a->offset, 0);
+	ck_assert_uint_eq(f.m.promotions, 2);
+	ck_assert_uint_eq(f.m.moves, 0);
+	ck_assert_uint_eq(f.m.bytes_in, 1 * MiB); /* only the GART's one crossed the bus */
+	ck_assert_uint_eq(f.m.seg[VIS].used, 3 * MiB);
+	ck_assert_uint_eq(f.m.seg[INV].used, 0);
+	ck_assert_uint_eq(f.m.seg[GART].used, 0);
+	ck_devices_add_up(&f.m);
+
+	static const struct {
+		uint32_t type, from, to;
+	} want[] = {
+		{ GPUSIM_EV_CREATE, GPUSIM_SEG_NONE, VIS },
+		{ GPUSIM_EV_DEMOTE, VIS, INV },
+		{ GPUSIM_EV_PROMOTE, INV, VIS },
+	};
+	ck_assert_uint_eq(a->nhistory, 3);
+	for (uint32_t i = 0; i < 3; i++) {
+		ck_assert_uint_eq(a->history[i].type, want[i].type);
+		ck_assert_uint_eq(a->history[i].from, want[i].from);
+		ck_assert_uint_eq(a->history[i].to, want[i].to);
+	}
+	ck_assert_str_eq(gpusim_event_name(a->history[1].type), "demote");
+	ck_assert_str_eq(gpusim_event_name(a->history[2].type), "promote");
+	/* Timeline marks by kind, with the bytes each copied. */
+	static const uint32_t marks[] = { GPUSIM_EV_DEMOTE, GPUSIM_EV_DEMOTE, GPUSIM_EV_PROMOTE, GPUSIM_EV_PROMOTE };
+	ck_assert_uint_eq(f.m.nmarks, 4);
+	for (uint32_t i = 0; i < 4; i++)
+		ck_assert_uint_eq(f.m.marks[i].type, marks[i]);
+	ck_assert_uint_eq(f.m.marks[1].bytes, 1 * MiB);
+
+	/* The JSON dump counts them, and a replay from the recording agrees. */
+	char *js = dump(&f.m);
+	json_error_t jerr;
+	json_t *root = json_loads(js, 0, &jerr);
+	ck_assert_msg(root != NULL, "%s", jerr.text);
+	json_t *c = json_object_get(root, "counters");
+	ck_assert_int_eq(json_integer_value(json_object_get(c, "demotions")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(c, "promotions")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(c, "moves")), 0);
+	json_t *h = json_object_get(json_array_get(json_object_get(root, "allocations"), 0), "history");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(h, 1), "event")), "demote");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(h, 2), "event")), "promote");
+	json_decref(root);
+	free(js);
+	struct vm_model m2;
+	vm_replay(&m2, &f.r, f.r.nitems);
+	ck_assert_uint_eq(m2.demotions, 2);
+	ck_assert_uint_eq(m2.promotions, 2);
+	ck_assert_uint_eq(find(&m2, H(1))->last_use_ns, find(&f.m, H(1))->last_use_ns);
+	vm_free(&m2);
+	fx_free(&f);
+}
+END_TEST
+
 START_TEST(test_largest_free_with_holes)
 {
 	struct fixture f;
@@ -1095,6 +1193,7 @@ Suite *sim_model_suite(void)
 	tcase_add_test(tc, test_lock_submit_fault_removed_time);
 	tcase_add_test(tc, test_destroy_and_handle_reuse);
 	tcase_add_test(tc, test_unknown_handle_still_counted);
+	tcase_add_test(tc, test_demote_promote_use);
 	tcase_add_test(tc, test_largest_free_with_holes);
 	tcase_add_test(tc, test_absent_segment);
 	tcase_add_test(tc, test_diff_two_moments);

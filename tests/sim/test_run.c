@@ -443,6 +443,33 @@ START_TEST(test_resident_pending)
 }
 END_TEST
 
+/* The demotion and promotion counters are statistics a scenario can expect: read
+ * from gpusim_get_stats like the others. With one VRAM segment and allocations
+ * allowed only there, no placement has a less preferred segment to demote to. */
+START_TEST(test_expect_stat_demotions_promotions)
+{
+	struct run r;
+	run(&r, "adapter vram=8M visible=8M gart=16M sysmem=256M\n"
+		"alloc a size=3M only=visible\n"
+		"write a seed=1\n"
+		"alloc b size=3M only=visible\n"
+		"alloc c size=3M only=visible\n"
+		"submit a\n"
+		"expect stat demotions == 0\n"
+		"expect stat promotions == 0\n"
+		"expect stat promotions == 1\n"
+		"expect stat demotions != 0\n");
+	ck_assert_int_eq(r.rc, 1);
+	ck_assert_uint_eq(r.res.failed, 2);
+	ck_assert_uint_eq(r.res.stats.demotions, 0);
+	ck_assert_uint_eq(r.res.stats.promotions, 0);
+	ck_assert_uint_ge(r.res.stats.evictions, 1);
+	ck_contains(r.err, "t.gsim:9: expected stat promotions == 1, found 0\n");
+	ck_contains(r.err, "t.gsim:10: expected stat demotions != 0, found 0\n");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(test_priority_decides_eviction)
 {
 	struct run r;
@@ -929,6 +956,7 @@ Suite *sim_run_suite(void)
 	tcase_add_test(tc, test_submit_other_device);
 	tcase_add_test(tc, test_resident_pending);
 	tcase_add_test(tc, test_priority_decides_eviction);
+	tcase_add_test(tc, test_expect_stat_demotions_promotions);
 	tcase_add_test(tc, test_inject_device_removed);
 	tcase_add_test(tc, test_inject_sysmem_oom);
 	tcase_add_test(tc, test_inject_dma_error);

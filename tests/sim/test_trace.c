@@ -1023,6 +1023,97 @@ START_TEST(test_perfetto_overlap_and_escapes)
 }
 END_TEST
 
+/* A demotion and a promotion: instants on the GPU track named by kind, with the
+ * allocation's name, segments and bytes; the residency slices say which kind put
+ * the allocation there; the paging counter counts their bytes by destination. */
+START_TEST(test_perfetto_demote_promote)
+{
+	struct gpusim_trace_adapter ad = sample_adapter();
+	struct collected c = { .ad = ad };
+	const uint32_t h = 0x40000041;
+	struct gpusim_trace_item items[6];
+	memset(items, 0, sizeof(items));
+	for (int k = 0; k < 6; k++)
+		items[k].type = GPUSIM_TRACE_EVENT;
+	items[0].event = (struct gpusim_event){ .type = GPUSIM_EV_CREATE, .cause = GPUSIM_CAUSE_CREATE, .time_ns = 0,
+						.allocation = h, .segment = GPUSIM_SEG_VISIBLE, .size = 0x100000 };
+	items[1].type = GPUSIM_TRACE_NAME;
+	items[1].allocation = h;
+	snprintf(items[1].name, sizeof(items[1].name), "tex");
+	items[2].event = (struct gpusim_event){ .type = GPUSIM_EV_DEMOTE, .cause = GPUSIM_CAUSE_PRESSURE,
+						.time_ns = 1000, .allocation = h, .from_segment = GPUSIM_SEG_VISIBLE,
+						.segment = GPUSIM_SEG_INVISIBLE, .offset = 0x200000, .size = 0x100000,
+						.value = 0x100000 };
+	items[3].event = (struct gpusim_event){ .type = GPUSIM_EV_USE, .cause = GPUSIM_CAUSE_RENDER, .time_ns = 1500,
+						.allocation = h, .segment = GPUSIM_SEG_INVISIBLE, .offset = 0x200000,
+						.size = 0x100000, .value = 3 };
+	items[4].event = (struct gpusim_event){ .type = GPUSIM_EV_PROMOTE, .cause = GPUSIM_CAUSE_RENDER,
+						.time_ns = 2000, .allocation = h, .from_segment = GPUSIM_SEG_INVISIBLE,
+						.segment = GPUSIM_SEG_VISIBLE, .offset = 0, .size = 0x100000,
+						.value = 0x100000 };
+	items[5].event = (struct gpusim_event){ .type = GPUSIM_EV_DEMOTE, .cause = GPUSIM_CAUSE_PRESSURE,
+						.time_ns = 3000, .allocation = h, .from_segment = GPUSIM_SEG_VISIBLE,
+						.segment = GPUSIM_SEG_GART, .offset = 0, .size = 0x100000,
+						.value = 0x100000 };
+	c.items = items;
+	c.n = 6;
+	struct json_trace j;
+	json_parse_items(&j, &c);
+	size_t i, demote = 0, promote = 0;
+	json_t *ev;
+	json_array_foreach(j.events, i, ev) {
+		const char *name = json_string_value(json_object_get(ev, "name"));
+		if (strcmp(name, "demote") && strcmp(name, "promote"))
+			continue;
+		json_t *args = json_object_get(ev, "args");
+		bool is_demote = !strcmp(name, "demote");
+		ck_assert_str_eq(json_string_value(json_object_get(ev, "ph")), "i");
+		ck_assert_str_eq(j.tid_name[json_integer_value(json_object_get(ev, "tid"))], "GPU");
+		ck_assert_str_eq(json_string_value(json_object_get(args, "allocation")), "tex");
+		ck_assert_str_eq(json_string_value(json_object_get(args, "handle")), "0x40000041");
+		ck_assert_int_eq(json_integer_value(json_object_get(args, "bytes")), 0x100000);
+		uint64_t t = json_ns(json_object_get(ev, "ts"));
+		if (is_demote) {
+			ck_assert_str_eq(json_string_value(json_object_get(args, "from")), "visible");
+			ck_assert_str_eq(json_string_value(json_object_get(args, "to")), demote ? "gart" : "invisible");
+			ck_assert_str_eq(json_string_value(json_object_get(args, "cause")), "pressure");
+			ck_assert_uint_eq(t, demote ? 3000 : 1000);
+			demote++;
+		} else {
+			ck_assert_str_eq(json_string_value(json_object_get(args, "from")), "invisible");
+			ck_assert_str_eq(json_string_value(json_object_get(args, "to")), "visible");
+			ck_assert_uint_eq(t, 2000);
+			promote++;
+		}
+	}
+	ck_assert_uint_eq(demote, 2);
+	ck_assert_uint_eq(promote, 1);
+	/* Four periods: created in visible, demoted to invisible, promoted back,
+	 * demoted to the GART; the use moved nothing. */
+	const char *want_track[4] = { "visible VRAM", "invisible VRAM", "visible VRAM", "GART" };
+	const char *want_by[4] = { "create", "demote", "promote", "demote" };
+	size_t n = 0;
+	json_array_foreach(j.events, i, ev) {
+		if (strcmp(json_string_value(json_object_get(ev, "ph")), "X"))
+			continue;
+		ck_assert_str_eq(json_string_value(json_object_get(ev, "name")), "tex");
+		uint64_t t = json_ns(json_object_get(ev, "ts"));
+		size_t k = t / 1000; /* the periods start at 0, 1000, 2000 and 3000 ns */
+		ck_assert_uint_lt(k, 4);
+		ck_assert_uint_eq(t, k * 1000);
+		ck_assert_str_eq(j.tid_name[json_integer_value(json_object_get(ev, "tid"))], want_track[k]);
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(ev, "args"), "by")), want_by[k]);
+		n++;
+	}
+	ck_assert_uint_eq(n, 4);
+	/* Into VRAM twice (in), out to the GART once (out). */
+	ck_assert_uint_eq(counter_last(&j, "paging", "bytes_in"), 0x200000);
+	ck_assert_uint_eq(counter_last(&j, "paging", "bytes_out"), 0x100000);
+	ck_no_overlap(&j);
+	json_decref(j.root);
+}
+END_TEST
+
 Suite *sim_trace_suite(void)
 {
 	Suite *s = suite_create("sim_trace");
@@ -1059,6 +1150,7 @@ Suite *sim_trace_suite(void)
 	tcase_add_test(tc, test_perfetto_counters_match_stats);
 	tcase_add_test(tc, test_perfetto_fault_and_removal);
 	tcase_add_test(tc, test_perfetto_overlap_and_escapes);
+	tcase_add_test(tc, test_perfetto_demote_promote);
 	suite_add_tcase(s, tc);
 	return s;
 }
