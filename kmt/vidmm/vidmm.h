@@ -151,7 +151,9 @@ int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, s
 int vidmm_place(struct vidmm *mm, struct vidmm_alloc *a, const uint32_t *order, uint32_t n,
 		bool only_unreferenced, uint32_t cause);
 void vidmm_put_pages(struct vidmm *mm, struct vidmm_alloc *a);
-/* Give up a's block in its segment: policy lists, sub-allocator, the books. */
+/* Give up a's block in its segment: policy lists, sub-allocator, the books, and
+ * the bytes there (the driver discards them: call it only once they have been
+ * copied away, or when they are not wanted any more). */
 void vidmm_leave_segment(struct vidmm *mm, struct vidmm_alloc *a);
 /* Unmap size bytes of the aperture at GART-segment offset off. */
 int vidmm_unmap_aperture(struct vidmm *mm, uint64_t off, uint64_t size);
