@@ -64,7 +64,7 @@ void vidmm_put_pages(struct vidmm *mm, struct vidmm_alloc *a)
 void vidmm_leave_segment(struct vidmm *mm, struct vidmm_alloc *a)
 {
 	struct vidmm_segment *s = &mm->seg[a->seg];
-	if (mm->ddi->discard)
+	if (a->has_data && mm->ddi->discard) /* never written: nothing there but zeros */
 		mm->ddi->discard(mm->drv, a->seg, a->offset, a->size);
 	mm->policy->remove(mm->policy_state, a);
 	vidmm_suballoc_free(s->sa, a->block);
