@@ -1,11 +1,13 @@
 /*
  * The system-memory page pool. Pages come out in a deterministic order (fresh
  * pages in ascending order, freed pages reused LIFO), and exhaustion, real or
- * injected, is how the layers above meet host-memory pressure.
+ * injected, is how the layers above meet host-memory pressure. A freed page's
+ * host memory goes back to the host, so it reads as zero when handed out again.
  */
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -111,31 +113,71 @@ int hw_sysmem_alloc_reserved(struct hw_device *dev, uint64_t *pfn)
 	return 0;
 }
 
-void hw_sysmem_free_reserved(struct hw_device *dev, uint64_t pfn)
+/* Punch [pfn, pfn + n) out of the memfd: the host frees the pages, and every
+ * mapping of them (the direct map, vmaps) reads zeros from then on. */
+static void release(struct hw_sysmem *s, uint64_t pfn, uint64_t n)
 {
-	struct hw_sysmem *s = &dev->sysmem;
-	uint64_t before = s->used;
-	hw_sysmem_free(dev, pfn);
-	if (s->used < before)
-		s->reserved++;
+	off_t off = (off_t)(pfn << HW_PAGE_SHIFT), len = (off_t)(n << HW_PAGE_SHIFT);
+	if (fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len))
+		memset(s->base + off, 0, (size_t)len); /* still zero, just not given back */
 }
 
-void hw_sysmem_free(struct hw_device *dev, uint64_t pfn)
+/* The pool's books for one page; false when the page was not ours to free. */
+static bool put_page(struct hw_sysmem *s, uint64_t pfn)
 {
-	struct hw_sysmem *s = &dev->sysmem;
 	if (pfn >= s->pages || !(s->allocated[pfn / 8] & (1u << (pfn % 8))))
-		return; /* not ours to free: ignore rather than corrupt the pool */
+		return false; /* not ours to free: ignore rather than corrupt the pool */
 	if (s->nfree == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 1024;
 		uint64_t *ns = realloc(s->free_stack, ncap * sizeof(*ns));
 		if (!ns)
-			return; /* leak the page rather than lose track of it twice */
+			return false; /* leak the page rather than lose track of it twice */
 		s->free_stack = ns;
 		s->cap = ncap;
 	}
 	s->allocated[pfn / 8] &= (uint8_t)~(1u << (pfn % 8));
 	s->free_stack[s->nfree++] = pfn;
 	s->used--;
+	return true;
+}
+
+void hw_sysmem_free(struct hw_device *dev, uint64_t pfn)
+{
+	if (put_page(&dev->sysmem, pfn))
+		release(&dev->sysmem, pfn, 1);
+}
+
+void hw_sysmem_free_reserved(struct hw_device *dev, uint64_t pfn)
+{
+	hw_sysmem_free_reserved_pages(dev, &pfn, 1);
+}
+
+void hw_sysmem_free_reserved_pages(struct hw_device *dev, const uint64_t *pfns, uint64_t n)
+{
+	struct hw_sysmem *s = &dev->sysmem;
+	/* One punch per run of consecutive page numbers (ascending, or descending as
+	 * LIFO reuse hands them out): a syscall per page would cost more than the
+	 * page faults that filled them. The pool's books see the pages one by one,
+	 * in order, exactly as single frees would. */
+	uint64_t lo = 0, hi = 0; /* the run [lo, hi) not yet released; empty when lo == hi */
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t pfn = pfns[i];
+		if (!put_page(s, pfn))
+			continue;
+		s->reserved++;
+		if (lo < hi && pfn == hi) {
+			hi++;
+		} else if (lo < hi && pfn + 1 == lo) {
+			lo--;
+		} else {
+			if (lo < hi)
+				release(s, lo, hi - lo);
+			lo = pfn;
+			hi = pfn + 1;
+		}
+	}
+	if (lo < hi)
+		release(s, lo, hi - lo);
 }
 
 uint64_t hw_sysmem_pages_total(const struct hw_device *dev)

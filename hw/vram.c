@@ -1,6 +1,7 @@
 /*
  * VRAM backing. An anonymous MAP_NORESERVE mapping means a 64 GiB device costs
- * only the pages a test actually touches; the kernel zero-fills the rest.
+ * only the pages a test actually touches; the kernel zero-fills the rest, and a
+ * discarded range goes back to the host and is zero-filled again when touched.
  */
 #include <config.h>
 
@@ -8,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
-#include <gpusim/hw.h>
-#include "hw/vram.h"
+#include "hw/hw_internal.h"
 
 int hw_vram_init(struct hw_vram *v, uint64_t size)
 {
@@ -65,4 +66,33 @@ bool hw_vram_find_bad(const struct hw_vram *v, uint64_t off, uint64_t len, uint6
 		}
 	}
 	return false;
+}
+
+void hw_vram_release(struct hw_vram *v, uint64_t off, uint64_t len)
+{
+	/* MADV_DONTNEED works on whole host pages, which may be larger than the
+	 * device's 4 KiB: the bytes of a host page shared with a neighbour are
+	 * zeroed by hand and the page stays, so a neighbour never loses a byte. */
+	long hp = sysconf(_SC_PAGESIZE);
+	uint64_t host = hp > 0 ? (uint64_t)hp : HW_PAGE_SIZE;
+	uintptr_t start = (uintptr_t)(v->base + off), end = start + len;
+	uintptr_t lo = (start + host - 1) & ~(uintptr_t)(host - 1), hi = end & ~(uintptr_t)(host - 1);
+	if (lo >= hi) {
+		memset(v->base + off, 0, len);
+		return;
+	}
+	memset((void *)start, 0, lo - start);
+	memset((void *)hi, 0, end - hi);
+	if (madvise((void *)lo, hi - lo, MADV_DONTNEED))
+		memset((void *)lo, 0, hi - lo); /* still zero, just not given back */
+}
+
+int hw_vram_discard(struct hw_device *dev, uint64_t offset, uint64_t len)
+{
+	struct hw_vram *v = &dev->vram;
+	if (len > v->size || offset > v->size - len)
+		return -EINVAL;
+	if (len)
+		hw_vram_release(v, offset, len);
+	return 0;
 }

@@ -19,6 +19,8 @@ struct hw_vram {
 int hw_vram_init(struct hw_vram *v, uint64_t size);
 void hw_vram_fini(struct hw_vram *v);
 int hw_vram_mark_bad(struct hw_vram *v, uint64_t offset);
+/* Zero [off, off+len) (in range) and give its whole host pages back to the host. */
+void hw_vram_release(struct hw_vram *v, uint64_t off, uint64_t len);
 /* First bad byte address in [off, off+len), or false when the range is clean. */
 bool hw_vram_find_bad(const struct hw_vram *v, uint64_t off, uint64_t len, uint64_t *bad_off);
 

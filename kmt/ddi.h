@@ -115,7 +115,8 @@ struct kmt_ddi {
 	int (*describe_allocation)(void *drv, const void *priv, uint32_t priv_size,
 				   struct kmt_alloc_desc *out);
 	/* One paging operation; a transfer is complete when this returns (-EIO when
-	 * the engine kept faulting on it: then nothing may be assumed moved). */
+	 * the engine kept faulting on it: then nothing may be assumed moved, and the
+	 * destination holds nothing worth keeping: gsdrv discards a VRAM one). */
 	int (*build_paging_buffer)(void *drv, const struct kmt_paging_op *op);
 	/* Submit queued paging work behind a fence and wait for it. */
 	int (*paging_flush)(void *drv, uint64_t *fence);
@@ -123,6 +124,14 @@ struct kmt_ddi {
 	uint64_t (*gpu_address)(void *drv, uint32_t seg, uint64_t offset);
 	/* CPU pointer for a segment range (BAR2 or the aperture's pages), or NULL. */
 	void *(*map_cpu)(void *drv, uint32_t seg, uint64_t offset, uint64_t size);
+	/* Nothing in [offset, offset+size) of segment seg is needed any more (its
+	 * allocation left, after its bytes were copied away or on destroy): give the
+	 * memory back to the host; the range reads as zero afterwards, so the next
+	 * allocation there never sees another's bytes. A no-op for an aperture
+	 * segment, whose bytes live in the allocation's system pages (freeing those
+	 * zeroes them). Not a paging operation: no device time, nothing queued.
+	 * Optional (NULL: nothing is released). */
+	void (*discard)(void *drv, uint32_t seg, uint64_t offset, uint64_t size);
 	/* DxgkDdiPatch + SubmitCommand: returns the submission's fence. -ENOSPC when
 	 * the command buffer cannot fit the ring, -EINVAL for a patch out of range. */
 	int (*submit)(void *drv, const struct kmt_submission *sub, uint64_t *fence);

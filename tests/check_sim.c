@@ -17,6 +17,7 @@ int main(void)
 	srunner_add_suite(sr, sim_inspect_suite());
 	srunner_add_suite(sr, sim_inspect_cmd_suite());
 	srunner_add_suite(sr, sim_lab_suite());
+	srunner_add_suite(sr, sim_release_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -70,7 +70,10 @@ int hw_bar2_write(struct hw_device *dev, uint64_t offset, const void *buf, size_
 /* A CPU mapping of [offset, offset+len) of BAR2, or NULL when out of bounds. */
 void *hw_bar2_map(struct hw_device *dev, uint64_t offset, uint64_t len);
 
-/* System memory: simulated physical pages, numbered from 0 (pfn). */
+/* System memory: simulated physical pages, numbered from 0 (pfn). A freed page
+ * reads as zero from then on, through every mapping of it, and its host memory is
+ * given back to the host (see "host memory" below): a page handed out again never
+ * shows its previous owner's bytes. */
 int hw_sysmem_alloc(struct hw_device *dev, uint64_t *pfn);
 void hw_sysmem_free(struct hw_device *dev, uint64_t pfn);
 uint64_t hw_sysmem_pages_total(const struct hw_device *dev);
@@ -85,12 +88,29 @@ uint64_t hw_sysmem_pages_reserved(const struct hw_device *dev);
 int hw_sysmem_alloc_reserved(struct hw_device *dev, uint64_t *pfn);
 /* Free a page and put it back into the reservation it came from. */
 void hw_sysmem_free_reserved(struct hw_device *dev, uint64_t pfn);
+/* The same for n pages, in this order (the pool's reuse order is as after n single
+ * frees); the host memory is given back in one call per run of consecutive pages,
+ * which is what makes freeing a large allocation cheap. */
+void hw_sysmem_free_reserved_pages(struct hw_device *dev, const uint64_t *pfns, uint64_t n);
 /* The CPU's view of one page (its kernel direct map). NULL for a bad pfn. */
 void *hw_sysmem_page(struct hw_device *dev, uint64_t pfn);
 /* Map n pages, in this order, at one contiguous CPU address (like vmap); the
  * mapping aliases the pages. Unmap with hw_sysmem_vunmap(ptr, n). */
 void *hw_sysmem_vmap(struct hw_device *dev, const uint64_t *pfns, size_t n);
 void hw_sysmem_vunmap(void *ptr, size_t n);
+
+/* ---- host memory (not a register: the simulator's own bookkeeping) ------
+ * VRAM and system memory are host memory that the host commits as it is touched.
+ * Giving back what nobody owns any more keeps the simulator's footprint, and its
+ * snapshots (which hold every page with a non-zero byte), down to live data. */
+
+/* Discard VRAM [offset, offset+len): afterwards the range reads as zero, to the
+ * CPU (BAR2), the engines and the debug views alike, and its host pages are
+ * returned to the host (bytes outside the range are untouched, whatever its
+ * alignment). Not a device operation: no simulated time passes, no register,
+ * statistic or bad-page mark changes; a real device would keep the old bytes,
+ * which nobody may rely on. -EINVAL when the range is outside VRAM. */
+int hw_vram_discard(struct hw_device *dev, uint64_t offset, uint64_t len);
 
 /* ---- time and interrupts ---------------------------------------------- */
 

@@ -21,6 +21,19 @@ static void *gsdrv_map_cpu(void *drv, uint32_t seg, uint64_t offset, uint64_t si
 	return NULL; /* the core maps aperture and sys pages itself, from their pfns */
 }
 
+/* VRAM segments are ranges of the device's VRAM: released there. The aperture's
+ * bytes are the allocation's system pages, which hw/ zeroes when they are freed. */
+void gsdrv_discard(void *drv, uint32_t seg, uint64_t offset, uint64_t size)
+{
+	struct gsdrv *d = drv;
+	/* Never past the segment: below visible VRAM's are the driver's own rings. */
+	uint64_t limit = seg == GPUSIM_SEG_VISIBLE     ? d->cfg.visible - d->reserved
+			 : seg == GPUSIM_SEG_INVISIBLE ? d->cfg.vram - d->cfg.visible
+						       : 0;
+	if (size <= limit && offset <= limit - size)
+		hw_vram_discard(d->hw, gsdrv_gpu_address(d, seg, offset), size);
+}
+
 static uint64_t gsdrv_now(void *drv)
 {
 	struct gsdrv *d = drv;
@@ -127,6 +140,7 @@ const struct kmt_ddi gsdrv_ddi = {
 	.paging_flush = gsdrv_paging_flush,
 	.gpu_address = gsdrv_gpu_address,
 	.map_cpu = gsdrv_map_cpu,
+	.discard = gsdrv_discard,
 	.submit = gsdrv_submit,
 	.wait_fence = gsdrv_wait_fence,
 	.completed_fence = gsdrv_completed_fence,

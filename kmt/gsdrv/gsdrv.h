@@ -72,6 +72,9 @@ int gsdrv_build_paging_buffer(void *drv, const struct kmt_paging_op *op);
 int gsdrv_paging_flush(void *drv, uint64_t *fence);
 uint64_t gsdrv_gpu_address(void *drv, uint32_t seg, uint64_t offset);
 
+/* gsdrv.c */
+void gsdrv_discard(void *drv, uint32_t seg, uint64_t offset, uint64_t size);
+
 /* submit.c */
 int gsdrv_submit(void *drv, const struct kmt_submission *sub, uint64_t *fence);
 

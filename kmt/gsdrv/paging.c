@@ -136,6 +136,30 @@ static int transfer_sys(struct gsdrv *d, const uint64_t *pages, uint64_t gpu, ui
 	return 0;
 }
 
+static int transfer(struct gsdrv *d, const struct kmt_paging_op *op)
+{
+	if (op->src.seg == GPUSIM_SEG_SYS && op->dst.seg == GPUSIM_SEG_SYS)
+		return -EINVAL;
+	if (op->src.seg == GPUSIM_SEG_SYS)
+		return transfer_sys(d, op->src.pages, gsdrv_gpu_address(d, op->dst.seg, op->dst.offset),
+				    op->size, false);
+	if (op->dst.seg == GPUSIM_SEG_SYS)
+		return transfer_sys(d, op->dst.pages, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
+				    op->size, true);
+	if (op->dst.seg == GPUSIM_SEG_GART) {
+		/* Into a range just mapped, perhaps read-only: the kernel may write it. */
+		uint64_t page = op->dst.offset >> HW_PAGE_SHIFT, n = op->size >> HW_PAGE_SHIFT;
+		bool opened = gart_write_access(d, page, n, true);
+		int rc = copy_sync(d, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
+				   gsdrv_gpu_address(d, op->dst.seg, op->dst.offset), op->size);
+		if (opened)
+			gart_write_access(d, page, n, false);
+		return rc;
+	}
+	return copy_sync(d, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
+			 gsdrv_gpu_address(d, op->dst.seg, op->dst.offset), op->size);
+}
+
 int gsdrv_build_paging_buffer(void *drv, const struct kmt_paging_op *op)
 {
 	struct gsdrv *d = drv;
@@ -149,27 +173,16 @@ int gsdrv_build_paging_buffer(void *drv, const struct kmt_paging_op *op)
 	case KMT_PAGING_UNMAP_APERTURE:
 		gsdrv_gart_unmap(d, op->dst.offset >> HW_PAGE_SHIFT, op->size >> HW_PAGE_SHIFT);
 		return 0;
-	case KMT_PAGING_TRANSFER:
-		if (op->src.seg == GPUSIM_SEG_SYS && op->dst.seg == GPUSIM_SEG_SYS)
-			return -EINVAL;
-		if (op->src.seg == GPUSIM_SEG_SYS)
-			return transfer_sys(d, op->src.pages, gsdrv_gpu_address(d, op->dst.seg, op->dst.offset),
-					    op->size, false);
-		if (op->dst.seg == GPUSIM_SEG_SYS)
-			return transfer_sys(d, op->dst.pages, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
-					    op->size, true);
-		if (op->dst.seg == GPUSIM_SEG_GART) {
-			/* Into a range just mapped, perhaps read-only: the kernel may write it. */
-			uint64_t page = op->dst.offset >> HW_PAGE_SHIFT, n = op->size >> HW_PAGE_SHIFT;
-			bool opened = gart_write_access(d, page, n, true);
-			int rc = copy_sync(d, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
-					   gsdrv_gpu_address(d, op->dst.seg, op->dst.offset), op->size);
-			if (opened)
-				gart_write_access(d, page, n, false);
-			return rc;
-		}
-		return copy_sync(d, gsdrv_gpu_address(d, op->src.seg, op->src.offset),
-				 gsdrv_gpu_address(d, op->dst.seg, op->dst.offset), op->size);
+	case KMT_PAGING_TRANSFER: {
+		int rc = transfer(d, op);
+		/* A transfer through the window that failed part-way has written some
+		 * window-fulls: the caller gives the destination back, and what is given
+		 * back must read as zero, not as half an allocation. (A system-page
+		 * destination is zeroed when its pages are freed.) */
+		if (rc)
+			gsdrv_discard(d, op->dst.seg, op->dst.offset, op->size);
+		return rc;
+	}
 	default:
 		return -EINVAL;
 	}

@@ -83,8 +83,7 @@ void vidmm_put_pages(struct vidmm *mm, struct vidmm_alloc *a)
 {
 	if (!a->pages)
 		return;
-	for (uint64_t i = 0; i < a->size >> HW_PAGE_SHIFT; i++)
-		hw_sysmem_free_reserved(mm->hw, a->pages[i]);
+	hw_sysmem_free_reserved_pages(mm->hw, a->pages, a->size >> HW_PAGE_SHIFT);
 	free(a->pages);
 	a->pages = NULL;
 }
@@ -92,6 +91,8 @@ void vidmm_put_pages(struct vidmm *mm, struct vidmm_alloc *a)
 void vidmm_leave_segment(struct vidmm *mm, struct vidmm_alloc *a)
 {
 	struct vidmm_segment *s = &mm->seg[a->seg];
+	if (a->has_data && mm->ddi->discard) /* never written: nothing there but zeros */
+		mm->ddi->discard(mm->drv, a->seg, a->offset, a->size);
 	mm->policy->remove(mm->policy_state, a);
 	vidmm_suballoc_free(s->sa, a->block);
 	s->used -= a->size;

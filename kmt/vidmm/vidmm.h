@@ -153,7 +153,9 @@ int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, s
  * its system pages back to its reservation. */
 int vidmm_place(struct vidmm *mm, struct vidmm_alloc *a, bool only_unreferenced, uint32_t cause);
 void vidmm_put_pages(struct vidmm *mm, struct vidmm_alloc *a);
-/* Give up a's block in its segment: policy lists, sub-allocator, the books. */
+/* Give up a's block in its segment: policy lists, sub-allocator, the books, and
+ * the bytes there (the driver discards them: call it only once they have been
+ * copied away, or when they are not wanted any more). */
 void vidmm_leave_segment(struct vidmm *mm, struct vidmm_alloc *a);
 /* Unmap size bytes of aperture segment seg at offset off. */
 int vidmm_unmap_aperture(struct vidmm *mm, uint32_t seg, uint64_t off, uint64_t size);

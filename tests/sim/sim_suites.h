@@ -14,5 +14,6 @@ Suite *sim_trace_suite(void);   /* trace files, the recorder, the runner's obser
 Suite *sim_inspect_suite(void); /* gpusim inspect's report and JSON, register names, a snapshot in the viewer */
 Suite *sim_inspect_cmd_suite(void); /* gpusim inspect and gpusim view run on snapshot files */
 Suite *sim_lab_suite(void);     /* the policy lab: MIN by hand, traces' sequences, replays, gpusim lab */
+Suite *sim_release_suite(void); /* freed memory is not in a snapshot */
 
 #endif
