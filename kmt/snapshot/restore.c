@@ -265,35 +265,45 @@ static int read_vidmm(struct rs *s)
 		struct vidmm_suballoc_state ss;
 		ss.pages = kmt_rs_u64(r);
 		ss.fresh = kmt_rs_u32(r);
-		ss.spare = kmt_rs_u32(r);
 		ss.nspare = kmt_rs_u32(r);
 		ss.used = kmt_rs_u64(r);
 		ss.nalloc = kmt_rs_u64(r);
 		ss.nfree = kmt_rs_u64(r);
-		ss.fl_map = kmt_rs_u64(r);
-		for (int f = 0; f < 64; f++)
-			ss.sl_map[f] = kmt_rs_u32(r);
 		for (int f = 0; f < 64; f++)
 			for (int l = 0; l < 32; l++)
-				ss.head[f][l] = kmt_rs_u32(r);
-		if (r->bad || ss.fresh == 0 || ss.fresh > r->left / 32)
+				ss.count[f][l] = kmt_rs_u32(r);
+		/* Counts are bounded by what is left of the stream before anything is
+		 * allocated for them (24 bytes a node, 4 an id). */
+		if (r->bad || ss.fresh == 0 || ss.fresh > r->left / 24 || ss.nfree > ss.fresh ||
+		    ss.nspare > ss.fresh)
 			return cut(s);
 		struct vidmm_suballoc_node *nodes = alloc_array(s, ss.fresh, sizeof(*nodes));
-		if (!nodes)
+		uint32_t *order = alloc_array(s, ss.nfree + ss.nspare, sizeof(*order));
+		if (!nodes || !order) {
+			free(nodes);
+			free(order);
 			return -ENOMEM;
+		}
 		for (uint32_t n = 0; n < ss.fresh; n++) {
 			nodes[n].off = kmt_rs_u64(r);
 			nodes[n].len = kmt_rs_u64(r);
 			nodes[n].phys_prev = kmt_rs_u32(r);
 			nodes[n].phys_next = kmt_rs_u32(r);
-			nodes[n].free_prev = kmt_rs_u32(r);
-			nodes[n].free_next = kmt_rs_u32(r);
 		}
+		for (uint64_t k = 0; k < ss.nfree + ss.nspare; k++)
+			order[k] = kmt_rs_u32(r);
+		if (r->bad) {
+			free(nodes);
+			free(order);
+			return cut(s);
+		}
+		ss.order = order;
 		ss.nodes = nodes;
 		struct vidmm_suballoc *sa;
 		char why[200];
 		int rc = vidmm_suballoc_from_state(&ss, seg->desc.size, HW_PAGE_SIZE, &sa, why, sizeof(why));
 		free(nodes);
+		free(order);
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc)
@@ -743,20 +753,6 @@ static int build(struct rs *s)
 		if (x->driver_size && !(x->obj->driver_data = malloc((size_t)x->driver_size)))
 			return -ENOMEM;
 	}
-	for (uint64_t i = 0; i < s->nallocs; i++)
-		if (!(s->allocs[i].obj = calloc(1, sizeof(struct kmt_alloc))))
-			return -ENOMEM;
-	for (uint64_t i = 0; i < s->nmems; i++) {
-		struct mem_rec *m = &s->mems[i];
-		if (m->owner) {
-			m->holder = ((struct alc_rec *)find(s, m->owner, KMT_T_ALLOCATION))->obj;
-		} else if (!(m->holder = calloc(1, sizeof(struct kmt_alloc)))) {
-			return -ENOMEM;
-		}
-		if (m->has_pages && !(m->holder->own.v.pages = malloc((size_t)(m->v.size >> HW_PAGE_SHIFT) * 8)))
-			return -ENOMEM;
-	}
-
 	for (size_t i = 0; i < s->nmap; i++) {
 		struct hmap *e = &s->map[i];
 		void *obj = NULL;
@@ -766,9 +762,26 @@ static int build(struct rs *s)
 		case KMT_T_CONTEXT: obj = ((struct ctx_rec *)e->rec)->obj; break;
 		case KMT_T_RESOURCE:
 		case KMT_T_SHARE: obj = ((struct res_rec *)e->rec)->obj; break;
-		case KMT_T_ALLOCATION: obj = ((struct alc_rec *)e->rec)->obj; break;
+		case KMT_T_ALLOCATION: {
+			/* An allocation's object is the cell of its handle's slot. */
+			struct alc_rec *r = e->rec;
+			if (!(r->obj = kmt_alloc_new(NULL, true)))
+				return -ENOMEM;
+			e->new_h = r->obj->handle;
+			continue;
+		}
 		}
 		if (!(e->new_h = kmt_handle_new_fresh(e->type, obj)))
+			return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < s->nmems; i++) {
+		struct mem_rec *m = &s->mems[i];
+		if (m->owner) {
+			m->holder = ((struct alc_rec *)find(s, m->owner, KMT_T_ALLOCATION))->obj;
+		} else if (!(m->holder = kmt_alloc_new_orphan())) {
+			return -ENOMEM;
+		}
+		if (m->has_pages && !(m->holder->own.v.pages = malloc((size_t)(m->v.size >> HW_PAGE_SHIFT) * 8)))
 			return -ENOMEM;
 	}
 	for (uint64_t i = 0; i < s->ndevs; i++) {
@@ -933,13 +946,12 @@ static void unbuild(struct rs *s)
 		free(v->pages);
 		v->pages = NULL;
 		if (!s->mems[i].owner)
-			free(h);
+			kmt_alloc_unpark(h);
 	}
+	/* Allocation cells go with their handles. */
 	for (size_t i = 0; i < s->nmap; i++)
 		if (s->map[i].new_h)
 			kmt_handle_free(s->map[i].new_h);
-	for (uint64_t i = 0; i < s->nallocs; i++)
-		free(s->allocs[i].obj);
 	for (uint64_t i = 0; i < s->nress; i++)
 		if (s->ress[i].obj) {
 			free(s->ress[i].obj->runtime_data);
