@@ -757,6 +757,254 @@ START_TEST(test_granule_64k)
 }
 END_TEST
 
+
+/* ---- class stacks and state ------------------------------------------------- */
+
+/*
+ * Ten one-granule holes h1..h10 fill one class's stack over three chunks (four
+ * entries each), h10 on top. Freeing the block between h3 and h4 merges all
+ * three: h3 and h4 leave the middle of the stack, the top entry taking each one's
+ * place (h10 then h9), so the holes are then taken h8, h7, h6, h5, h9, h10, h2,
+ * h1. That order is the "class order" a snapshot saves.
+ */
+START_TEST(test_merge_from_middle_of_stack)
+{
+	struct vidmm_suballoc *sa = mk(64 * PG);
+	uint32_t blk[20];
+	uint64_t off;
+
+	for (unsigned i = 0; i < 20; i++) {
+		blk[i] = alloc_ok(sa, PG, 0, &off);
+		ck_assert_uint_eq(off, i * PG);
+	}
+	uint32_t rest = alloc_ok(sa, 44 * PG, 0, &off);
+	for (unsigned k = 0; k < 10; k++)       /* h(k+1) at granule 2k */
+		ck_assert_int_eq(vidmm_suballoc_free(sa, blk[2 * k]), 0);
+	ck_assert_uint_eq(stats(sa).free_blocks, 10);
+	CHECK_OK(sa);
+	ck_assert_int_eq(vidmm_suballoc_free(sa, blk[5]), 0);   /* granules 4..6 */
+	ck_assert_uint_eq(stats(sa).free_blocks, 9);
+	CHECK_OK(sa);
+	static const unsigned expect[] = { 8, 7, 6, 5, 9, 10, 2, 1 };
+	for (unsigned i = 0; i < 8; i++) {
+		alloc_ok(sa, PG, 0, &off);
+		ck_assert_msg(off / PG % 2 == 0 && off / PG / 2 + 1 == expect[i],
+			      "take %u: granule %llu, expected hole %u", i, (unsigned long long)(off / PG),
+			      expect[i]);
+		CHECK_OK(sa);
+	}
+	ck_assert_uint_eq(stats(sa).free_blocks, 1);
+	ck_assert_uint_eq(stats(sa).largest_free, 3 * PG);
+	ck_assert_int_eq(vidmm_suballoc_free(sa, rest), 0);
+	CHECK_OK(sa);
+	vidmm_suballoc_destroy(sa);
+}
+END_TEST
+
+/* One random operation on sa (the same rng gives the same operation): its
+ * answer folded into a number, so that two allocators can be compared. */
+static uint64_t random_op(struct vidmm_suballoc *sa, uint64_t *rng, uint32_t *live, unsigned *nlive,
+			  unsigned maxlive)
+{
+	uint32_t id = 0;
+	uint64_t off = 0;
+	unsigned r = (unsigned)rnd_below(rng, 100);
+	if ((r < 55 && *nlive < maxlive) || *nlive == 0) {
+		uint64_t size = (1 + rnd_below(rng, 1ull << rnd_below(rng, 6))) * PG;
+		uint64_t align = rnd_below(rng, 8) == 0 ? PG << rnd_below(rng, 5) : 0;
+		int rc = vidmm_suballoc_alloc(sa, size, align, &id, &off);
+		if (rc == 0)
+			live[(*nlive)++] = id;
+		return (uint64_t)(rc + 100) << 48 ^ (uint64_t)id << 32 ^ off;
+	}
+	if (r < 95) {
+		unsigned k = (unsigned)rnd_below(rng, *nlive);
+		int rc = vidmm_suballoc_free(sa, live[k]);
+		live[k] = live[--*nlive];
+		return (uint64_t)(rc + 100);
+	}
+	uint64_t p = rnd_below(rng, 512), n = 1 + rnd_below(rng, 8);
+	int rc = vidmm_suballoc_alloc_at(sa, p * PG, n * PG, &id);
+	if (rc == 0)
+		live[(*nlive)++] = id;
+	return (uint64_t)(rc + 100) << 48 ^ (uint64_t)id << 32;
+}
+
+/* A copy made through the snapshot state. */
+static struct vidmm_suballoc *copy_by_state(const struct vidmm_suballoc *sa, uint64_t size)
+{
+	struct vidmm_suballoc_state st;
+	uint32_t *order = malloc((size_t)(vidmm_suballoc_state_ids(sa) + 1) * sizeof(*order));
+	struct vidmm_suballoc *c = NULL;
+	char err[256];
+	ck_assert_ptr_ne(order, NULL);
+	vidmm_suballoc_get_state(sa, &st, order);
+	int rc = vidmm_suballoc_from_state(&st, size, PG, &c, err, sizeof(err));
+	ck_assert_msg(rc == 0, "from_state: %d %s", rc, err);
+	free(order);
+	return c;
+}
+
+/*
+ * A state taken and restored gives an allocator that answers every later
+ * operation as the original does (ids, offsets, refusals), with merges from the
+ * middle of class stacks, alignment, alloc_at and released slots in the history.
+ */
+START_TEST(test_state_roundtrip_exact)
+{
+	const uint64_t size = 512 * PG;
+	struct vidmm_suballoc *sa = mk(size);
+	uint32_t live[1024], live2[1024];
+	unsigned nlive = 0, nlive2;
+	uint64_t rng = 77;
+
+	for (int round = 0; round < 6; round++) {
+		for (int i = 0; i < 700; i++)
+			random_op(sa, &rng, live, &nlive, 1024);
+		CHECK_OK(sa);
+		struct vidmm_suballoc *c = copy_by_state(sa, size);
+		CHECK_OK(c);
+		memcpy(live2, live, sizeof(live));
+		nlive2 = nlive;
+		uint64_t r1 = rng, r2 = rng;
+		for (int i = 0; i < 700; i++) {
+			uint64_t x = random_op(sa, &r1, live, &nlive, 1024);
+			uint64_t y = random_op(c, &r2, live2, &nlive2, 1024);
+			REQUIRE(x == y, "round %d op %d: %llx, the copy %llx", round, i, (unsigned long long)x,
+				(unsigned long long)y);
+		}
+		CHECK_OK(c);
+		/* And a state taken twice is the same data. */
+		struct vidmm_suballoc_state s1, s2;
+		uint64_t n = vidmm_suballoc_state_ids(sa);
+		ck_assert_uint_eq(n, vidmm_suballoc_state_ids(c));
+		uint32_t *o1 = malloc((n + 1) * 4), *o2 = malloc((n + 1) * 4);
+		vidmm_suballoc_get_state(sa, &s1, o1);
+		vidmm_suballoc_get_state(c, &s2, o2);
+		ck_assert_uint_eq(s1.fresh, s2.fresh);
+		ck_assert_int_eq(memcmp(s1.count, s2.count, sizeof(s1.count)), 0);
+		ck_assert_int_eq(memcmp(o1, o2, n * 4), 0);
+		for (uint32_t k = 0; k < s1.fresh; k++)
+			REQUIRE(s1.nodes[k].off == s2.nodes[k].off && s1.nodes[k].len == s2.nodes[k].len &&
+				s1.nodes[k].phys_prev == s2.nodes[k].phys_prev &&
+				s1.nodes[k].phys_next == s2.nodes[k].phys_next, "node %u differs", k);
+		free(o1);
+		free(o2);
+		vidmm_suballoc_destroy(c);
+		rng = r1;
+	}
+	vidmm_suballoc_destroy(sa);
+}
+END_TEST
+
+/* A damaged state is refused with a sentence, never followed. */
+START_TEST(test_state_damage_refused)
+{
+	const uint64_t size = 256 * PG;
+	struct vidmm_suballoc *sa = mk(size), *c;
+	uint32_t live[512];
+	unsigned nlive = 0;
+	uint64_t rng = 5;
+	for (int i = 0; i < 400; i++)
+		random_op(sa, &rng, live, &nlive, 512);
+	struct vidmm_suballoc_state st, bad;
+	uint64_t n = vidmm_suballoc_state_ids(sa);
+	ck_assert_uint_ge(n, 3);
+	uint32_t *order = malloc(n * 4), *o = malloc(n * 4);
+	vidmm_suballoc_get_state(sa, &st, order);
+	ck_assert_uint_ge(st.nfree, 2);
+	struct vidmm_suballoc_node *nodes = malloc(st.fresh * sizeof(*nodes));
+	char err[256];
+
+	for (int k = 0; k < 9; k++) {
+		bad = st;
+		memcpy(o, order, n * 4);
+		memcpy(nodes, st.nodes, st.fresh * sizeof(*nodes));
+		bad.order = o;
+		bad.nodes = nodes;
+		switch (k) {
+		case 0: o[1] = o[0]; break;                       /* listed twice */
+		case 1: o[0] = st.fresh; break;                   /* beyond the nodes */
+		case 2: bad.nfree++; break;                       /* counts do not add up */
+		case 3: bad.pages++; break;                       /* another segment */
+		case 4: nodes[o[0]].len++; break;                 /* overlaps its neighbour */
+		case 5: bad.used += 1; break;                     /* counter */
+		case 6: bad.fresh = 0; break;
+		case 7: {                                         /* filed in the wrong class */
+			for (unsigned f = 0; f < 64; f++)
+				for (unsigned l = 0; l < 32; l++)
+					if (bad.count[f][l]) {
+						bad.count[f][l]--;
+						bad.count[f][(l + 1) % 32]++;
+						goto moved;
+					}
+		moved:
+			break;
+		}
+		case 8:                                           /* a free block marked allocated */
+			bad.nfree--;
+			for (unsigned f = 0; f < 64; f++)
+				for (unsigned l = 0; l < 32; l++)
+					if (bad.count[f][l]) {
+						bad.count[f][l]--;
+						memmove(o, o + 1, (n - 1) * 4);
+						goto dropped;
+					}
+		dropped:
+			break;
+		}
+		c = NULL;
+		err[0] = '\0';
+		int rc = vidmm_suballoc_from_state(&bad, size, PG, &c, err, sizeof(err));
+		ck_assert_msg(rc == -EINVAL, "case %d: %d", k, rc);
+		ck_assert_ptr_eq(c, NULL);
+		ck_assert_msg(err[0] != '\0', "case %d: no sentence", k);
+	}
+	/* Undamaged, it restores. */
+	ck_assert_int_eq(vidmm_suballoc_from_state(&st, size, PG, &c, err, sizeof(err)), 0);
+	CHECK_OK(c);
+	vidmm_suballoc_destroy(c);
+	free(nodes);
+	free(order);
+	free(o);
+	vidmm_suballoc_destroy(sa);
+}
+END_TEST
+
+/*
+ * The bench's pattern at small scale: a segment kept nearly full by replacing a
+ * random allocation at each step, with the full check after each one, so that
+ * stacks that grow and shrink across chunk boundaries and merges from their
+ * middle meet the invariant check many times.
+ */
+START_TEST(test_churn_near_full)
+{
+	const unsigned pages = 4096;
+	struct vidmm_suballoc *sa = mk(pages * PG);
+	uint32_t ids[900];
+	uint64_t rng = 0xB0B5, off, used = 0;
+	unsigned n = 0;
+	char err[256];
+
+	while (n < 900) {
+		uint64_t s = 1 + rnd_below(&rng, 8);
+		if (vidmm_suballoc_alloc(sa, s * PG, 0, &ids[n], &off))
+			break;
+		used += s;
+		n++;
+	}
+	for (unsigned step = 0; step < 6000; step++) {
+		unsigned k = (unsigned)rnd_below(&rng, n);
+		ck_assert_int_eq(vidmm_suballoc_free(sa, ids[k]), 0);
+		uint64_t s = 1 + rnd_below(&rng, 8);
+		while (vidmm_suballoc_alloc(sa, s * PG, 0, &ids[k], &off))
+			s = 1;          /* nearly full: a granule always fits somewhere */
+		REQUIRE(vidmm_suballoc_check(sa, err, sizeof(err)) == 0, "step %u: %s", step, err);
+	}
+	vidmm_suballoc_destroy(sa);
+}
+END_TEST
+
 /* ---- randomized, against a shadow model ----------------------------------- */
 
 #define R_PAGES 2048u           /* an 8 MiB segment */
@@ -986,6 +1234,13 @@ Suite *vidmm_suballoc_suite(void)
 	tcase_add_test(tc, test_largest_free_within_class);
 	tcase_add_test(tc, test_foreach_order);
 	tcase_add_test(tc, test_node_growth);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stacks and state");
+	tcase_add_test(tc, test_merge_from_middle_of_stack);
+	tcase_add_test(tc, test_state_roundtrip_exact);
+	tcase_add_test(tc, test_state_damage_refused);
+	tcase_add_test(tc, test_churn_near_full);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("random");
