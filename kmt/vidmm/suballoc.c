@@ -106,7 +106,8 @@ struct entry {
 struct chunk {
 	struct entry e[PER_CHUNK];
 };
-_Static_assert(sizeof(struct chunk) == 128, "a chunk is two cache lines");
+_Static_assert(sizeof(struct chunk) == 128 && sizeof(struct chunk) == PER_CHUNK * sizeof(struct entry),
+	       "a chunk is two cache lines of entries and nothing else");
 _Static_assert(sizeof(struct node) == sizeof(struct vidmm_suballoc_node),
 	       "the snapshot node is the node");
 
@@ -210,7 +211,8 @@ static inline bool next_class(const struct vidmm_suballoc *sa, unsigned *fl, uns
 
 HOT struct entry *entry_at(const struct vidmm_suballoc *sa, uint32_t g)
 {
-	return &sa->chunks[g >> CHUNK_LOG2].e[g & (PER_CHUNK - 1)];
+	/* Chunks are their entries end to end: entry g is the g-th of the pool. */
+	return (struct entry *)sa->chunks + g;
 }
 
 /* The entry under g in its stack (g must not be the bottom one). */
@@ -600,10 +602,25 @@ void vidmm_suballoc_destroy(struct vidmm_suballoc *sa)
 	free(sa);
 }
 
+/* Take [pos, pos + s) from the free block of entry g (class fl, sl) when it leaves
+ * remainders, which need records: grown first, so that a refusal changes nothing. */
+static __attribute__((noinline)) int alloc_carve(struct vidmm_suballoc *sa, uint32_t g, unsigned fl,
+						 unsigned sl, uint64_t pos, uint64_t s, uint32_t *id)
+{
+	struct entry e = *entry_at(sa, g);
+	int r = slot_reserve(sa, (e.off != pos) + (e.off + e.len != pos + s));
+	if (r)
+		return r;
+	class_remove(sa, g, fl, sl);
+	*id = carve(sa, e.id, e.off, e.len, e.next, pos, s);
+	return 0;
+}
+
 int vidmm_suballoc_alloc(struct vidmm_suballoc *sa, uint64_t size, uint64_t align,
 			 uint32_t *id, uint64_t *offset)
 {
 	uint64_t s, a, pos;
+	unsigned fl, sl;
 	int r;
 
 	if (!sa || !id)
@@ -611,16 +628,24 @@ int vidmm_suballoc_alloc(struct vidmm_suballoc *sa, uint64_t size, uint64_t alig
 	r = prepare(sa, size, align, &s, &a);
 	if (r)
 		return r;
-	r = slot_reserve(sa, 2);
-	if (r)
-		return r;
-	unsigned fl, sl;
 	uint32_t g = find_block(sa, s, a, &pos, &fl, &sl);
 	if (g == NIL)
 		return -ENOSPC;
-	struct entry e = *entry_at(sa, g);
-	class_remove(sa, g, fl, sl);
-	*id = carve(sa, e.id, e.off, e.len, e.next, pos, s);
+	const struct entry *e = entry_at(sa, g);
+	if (e->off == pos && e->len == s) {
+		/* An exact fit, the usual case at scale (a block freed earlier is
+		 * taken whole): its record already describes it, only its bit flips. */
+		uint32_t n = e->id;
+		class_remove(sa, g, fl, sl);
+		used_set(sa, n);
+		sa->used += s;
+		sa->nalloc++;
+		*id = n;
+	} else {
+		r = alloc_carve(sa, g, fl, sl, pos, s, id);
+		if (r)
+			return r;
+	}
 	if (offset)
 		*offset = pos << sa->shift;
 	return 0;
@@ -670,31 +695,22 @@ int vidmm_suballoc_alloc_at(struct vidmm_suballoc *sa, uint64_t offset, uint64_t
 	return 0;
 }
 
-int vidmm_suballoc_free(struct vidmm_suballoc *sa, uint32_t id)
+/* Free block id (already off the allocated bitmap and counters) when a neighbour
+ * is free too: merge into the lower record. Out of line, so that the usual free,
+ * with allocated neighbours at scale, stays short. */
+static __attribute__((noinline)) void free_merge(struct vidmm_suballoc *sa, uint32_t id)
 {
-	if (!sa || id >= sa->cap || !used_test(sa, id))
-		return -EINVAL;
-
 	struct node *nodes = sa->nodes;
-	const struct node *b = &nodes[id];
 	uint32_t lo = id;       /* the record that ends up holding the free block */
-	uint32_t prev = b->prev, next = b->next;
-	uint64_t off = b->off, len = b->len;
-	bool merged = false;
+	uint32_t prev = nodes[id].prev, next = nodes[id].next;
+	uint64_t off = nodes[id].off, len = nodes[id].len;
 
-	/* Neighbours' states come from the bitmap: no neighbour record is read
-	 * unless it is free and gets merged. */
-	used_clear(sa, id);
-	sa->used -= len;
-	sa->nalloc--;
 	if (prev != NIL && !used_test(sa, prev)) {
-		/* Merge into the lower neighbour, which keeps its record. */
 		unfile(sa, &nodes[prev]);
 		off = nodes[prev].off;
 		len += nodes[prev].len;
 		slot_put(sa, id);
 		lo = prev;
-		merged = true;
 	}
 	if (next != NIL && !used_test(sa, next)) {
 		uint32_t after = nodes[next].next;
@@ -702,15 +718,31 @@ int vidmm_suballoc_free(struct vidmm_suballoc *sa, uint32_t id)
 		len += nodes[next].len;
 		slot_put(sa, next);
 		next = after;
-		merged = true;
 	}
-	if (merged) {
-		nodes[lo].len = len;
-		nodes[lo].next = next;
-		if (next != NIL)
-			nodes[next].prev = lo;
-	}
+	nodes[lo].len = len;
+	nodes[lo].next = next;
+	if (next != NIL)
+		nodes[next].prev = lo;
 	class_push(sa, lo, off, len, next);
+}
+
+int vidmm_suballoc_free(struct vidmm_suballoc *sa, uint32_t id)
+{
+	if (!sa || id >= sa->cap || !used_test(sa, id))
+		return -EINVAL;
+
+	const struct node *b = &sa->nodes[id];
+	uint32_t prev = b->prev, next = b->next;
+
+	used_clear(sa, id);
+	sa->used -= b->len;
+	sa->nalloc--;
+	/* Neighbours' states come from the bitmap: no neighbour record is read
+	 * unless it is free and gets merged. */
+	if ((prev != NIL && !used_test(sa, prev)) || (next != NIL && !used_test(sa, next)))
+		free_merge(sa, id);
+	else
+		class_push(sa, id, b->off, b->len, next);
 	return 0;
 }
 
