@@ -18,7 +18,7 @@
 #ifndef KMT_SNAPSHOT_FORMAT_H
 #define KMT_SNAPSHOT_FORMAT_H
 
-#define KMT_STATE_VERSION 2u
+#define KMT_STATE_VERSION 1u
 
 #define TAG4(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define TAG_MAGIC TAG4('G', 'S', 'K', 'M')

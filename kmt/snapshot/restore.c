@@ -265,45 +265,35 @@ static int read_vidmm(struct rs *s)
 		struct vidmm_suballoc_state ss;
 		ss.pages = kmt_rs_u64(r);
 		ss.fresh = kmt_rs_u32(r);
+		ss.spare = kmt_rs_u32(r);
 		ss.nspare = kmt_rs_u32(r);
 		ss.used = kmt_rs_u64(r);
 		ss.nalloc = kmt_rs_u64(r);
 		ss.nfree = kmt_rs_u64(r);
+		ss.fl_map = kmt_rs_u64(r);
+		for (int f = 0; f < 64; f++)
+			ss.sl_map[f] = kmt_rs_u32(r);
 		for (int f = 0; f < 64; f++)
 			for (int l = 0; l < 32; l++)
-				ss.count[f][l] = kmt_rs_u32(r);
-		/* Counts are bounded by what is left of the stream before anything is
-		 * allocated for them (24 bytes a node, 4 an id). */
-		if (r->bad || ss.fresh == 0 || ss.fresh > r->left / 24 || ss.nfree > ss.fresh ||
-		    ss.nspare > ss.fresh)
+				ss.head[f][l] = kmt_rs_u32(r);
+		if (r->bad || ss.fresh == 0 || ss.fresh > r->left / 32)
 			return cut(s);
 		struct vidmm_suballoc_node *nodes = alloc_array(s, ss.fresh, sizeof(*nodes));
-		uint32_t *order = alloc_array(s, ss.nfree + ss.nspare, sizeof(*order));
-		if (!nodes || !order) {
-			free(nodes);
-			free(order);
+		if (!nodes)
 			return -ENOMEM;
-		}
 		for (uint32_t n = 0; n < ss.fresh; n++) {
 			nodes[n].off = kmt_rs_u64(r);
 			nodes[n].len = kmt_rs_u64(r);
 			nodes[n].phys_prev = kmt_rs_u32(r);
 			nodes[n].phys_next = kmt_rs_u32(r);
+			nodes[n].free_prev = kmt_rs_u32(r);
+			nodes[n].free_next = kmt_rs_u32(r);
 		}
-		for (uint64_t k = 0; k < ss.nfree + ss.nspare; k++)
-			order[k] = kmt_rs_u32(r);
-		if (r->bad) {
-			free(nodes);
-			free(order);
-			return cut(s);
-		}
-		ss.order = order;
 		ss.nodes = nodes;
 		struct vidmm_suballoc *sa;
 		char why[200];
 		int rc = vidmm_suballoc_from_state(&ss, seg->desc.size, HW_PAGE_SIZE, &sa, why, sizeof(why));
 		free(nodes);
-		free(order);
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc)

@@ -173,35 +173,32 @@ static void save_vidmm(struct kmt_wstream *w, struct vidmm *mm)
 		kmt_ws_u64(w, seg->used);
 		kmt_ws_u64(w, seg->pinned);
 		kmt_ws_u64(w, seg->count);
-		/* The sub-allocator exactly: every record, then each class's free blocks
-		 * and the released slots in the order they will be taken. */
 		struct vidmm_suballoc_state st;
-		uint64_t nids = vidmm_suballoc_state_ids(seg->sa);
-		uint32_t *order = malloc((size_t)(nids ? nids : 1) * sizeof(*order));
-		if (!order) {
-			w->nomem = true;
-			return;
-		}
-		vidmm_suballoc_get_state(seg->sa, &st, order);
+		vidmm_suballoc_get_state(seg->sa, &st);
 		kmt_ws_u64(w, st.pages);
 		kmt_ws_u32(w, st.fresh);
+		kmt_ws_u32(w, st.spare);
 		kmt_ws_u32(w, st.nspare);
 		kmt_ws_u64(w, st.used);
 		kmt_ws_u64(w, st.nalloc);
 		kmt_ws_u64(w, st.nfree);
+		kmt_ws_u64(w, st.fl_map);
+		for (int f = 0; f < 64; f++)
+			kmt_ws_u32(w, st.sl_map[f]);
 		for (int f = 0; f < 64; f++)
 			for (int l = 0; l < 32; l++)
-				kmt_ws_u32(w, st.count[f][l]);
+				kmt_ws_u32(w, st.head[f][l]);
 		for (uint32_t n = 0; n < st.fresh; n++) {
 			const struct vidmm_suballoc_node *b = &st.nodes[n];
 			kmt_ws_u64(w, b->off);
 			kmt_ws_u64(w, b->len);
 			kmt_ws_u32(w, b->phys_prev);
 			kmt_ws_u32(w, b->phys_next);
+			kmt_ws_u32(w, b->free_prev);
+			/* An allocated block's list link is never read (nor set): write a
+			 * fixed value so that equal states give equal bytes. */
+			kmt_ws_u32(w, b->free_prev == 0xFFFFFFFEu ? 0xFFFFFFFFu : b->free_next);
 		}
-		for (uint64_t k = 0; k < nids; k++)
-			kmt_ws_u32(w, order[k]);
-		free(order);
 	}
 }
 

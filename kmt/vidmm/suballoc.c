@@ -1,8 +1,7 @@
 /*
  * Segment sub-allocator: TLSF (two-level segregated fit) over granule units: O(1)
- * good-fit alloc and free with immediate coalescing. Blocks are 32-byte records in
- * one dense array named by index (an allocation's index is its id); the free blocks
- * of each size class are a stack of entries that carry everything alloc needs.
+ * good-fit alloc and free with immediate coalescing, blocks kept as 32-byte nodes
+ * in one growable array and named by index, an allocation's index being its id.
  */
 #include "kmt/vidmm/suballoc.h"
 
@@ -13,52 +12,38 @@
 
 /*
  * Why this shape. The segment is tiled by blocks, each free or allocated, kept in
- * address order by links in each block's record, so that a free merges with its
+ * address order by a doubly linked "physical" chain so that a free merges with its
  * neighbours in O(1) without searching. Free blocks are also filed in size
  * classes: the first level is the power of two of the size, the second splits each
  * power of two into 32 equal slices (sizes under 32 granules get a class each). A
  * bitmap of non-empty first levels and one of non-empty slices per level find the
  * smallest non-empty class at or above any size with two find-first-set
  * instructions, so alloc never walks a list or a tree: it rounds the request up to
- * the next class boundary, takes the first block of the first non-empty class from
+ * the next class boundary, takes the head block of the first non-empty class from
  * there (every block in it fits) and splits off the rest. Classes are 1/32 of a
  * power of two wide, so the block taken is at most ~3% larger than the best fit
- * and the excess goes back as a free block: good fit at O(1).
+ * and the excess goes back as a free block: good fit at O(1), where a size-ordered
+ * tree would pay log n cache misses per operation and a first-fit list O(n). Lists
+ * are LIFO, so the block reused first is the most recently freed one, still cached.
  *
- * At 10^6 allocations the records (tens of MB) do not fit in cache, and the cost
- * of an operation is the cache misses on its critical path, so the layout is
- * built so that each operation reads at most one cold line in the usual case:
- *
- *  - free reads the freed block's own record (its id names it: one access) and a
- *    bitmap of allocated records (one bit per record, small enough to stay
- *    cached) that says whether a neighbour is free without reading it. Only a
- *    free neighbour, which must be merged, costs its record.
- *  - A class's free blocks are a stack of 32-byte entries (offset, length, id, the
- *    next block's id) in chunks of four, most recent on top, instead of a doubly
- *    linked list through the records. Pushing and popping touch only the top of
- *    the stack, which every recent push and pop of the class kept in cache; a
- *    linked list would write the old head's record on every push and the new
- *    head's on every pop, two cold lines. Taking a block therefore reads no
- *    record at all, and writes none when the block fits exactly (its record
- *    already says what it is: allocation only flips its bit); a split writes the
- *    records it changes. Removing a block from the middle of a stack (when it is
- *    merged) moves the top entry into its place, so each record keeps the index
- *    of its entry.
- *  - Released record slots are a stack of ids too, not a list through the slots.
- *
- * Free never allocates: the chunk pool is sized with the record array for the
- * most free blocks there can be (no two are adjacent, so at most half the
- * blocks, plus one part-filled chunk per class), and grows only in alloc, whose
- * callers can take -ENOMEM. Record 0 is always the block at offset 0 (a split
- * keeps the leading part in the old record, a merge keeps the lower record), a
- * fixed start for every address-order walk.
+ * At 10^6 allocations the nodes (tens of MB) do not fit in cache, and the cost of
+ * an operation is its cache misses, so the layout is built to touch few cold
+ * lines. Nodes are slots of one array named by uint32_t index, not pointers: 32
+ * bytes instead of 48, two to a cache line and never one across two; the index
+ * of an allocated block is its id, so free/offset/size reach it in one access. A
+ * separate bitmap (one bit per slot, small enough to stay cached) says which
+ * blocks are allocated, so that free() decides whether to merge without reading
+ * the neighbours' nodes; it reads only its own. Slots never used yet are taken by
+ * bumping a counter (no read of a cold slot); released ones are reused LIFO. Node 0
+ * is always the block at offset 0 (a split keeps the leading part in the old node,
+ * a merge keeps the lower node), a fixed start for every address-order walk.
  *
  * Alignment above one granule: the fast path looks for a block of
  * size + align - 1 granules, which holds an aligned run wherever it starts; the
  * leading remainder becomes a free block of its own. Rounding up to a class
  * boundary (and the alignment slack) can skip blocks that would fit, so when the
  * fast path finds nothing, the classes between the request's own class and the
- * fast path's starting class are scanned entry by entry. That makes -ENOSPC exact
+ * fast path's starting class are scanned block by block. That makes -ENOSPC exact
  * (the vidmm evicts on it, so a false one would cost real work), at a cost
  * proportional to those free blocks, paid only when the segment is nearly full or
  * the holes are small for the alignment asked.
@@ -67,68 +52,39 @@
 #define SL_LOG2 5u
 #define SL_COUNT (1u << SL_LOG2)
 #define FL_COUNT 64u            /* more than any 64-bit granule count needs */
-#define NCLASS (FL_COUNT * SL_COUNT)
 
-#define NIL 0xFFFFFFFFu         /* no record: end of a chain or a stack */
-#define MAX_NODES 0xFFFFFFF0u   /* ids stay below NIL */
+#define NIL 0xFFFFFFFFu         /* no node: end of a chain or list */
+#define MARK_USED 0xFFFFFFFEu   /* in free_prev: the block is allocated */
+#define MARK_SLOT 0xFFFFFFFDu   /* in free_prev: the slot holds no block */
+#define MAX_NODES 0xFFFFFFF0u   /* indices stay below the marks */
 #define INITIAL_NODES 64u
-#define CHUNK_LOG2 2u
-#define PER_CHUNK (1u << CHUNK_LOG2) /* entries per 128-byte chunk */
 
-/* The hot helpers are used from a few places each; inlining them all keeps the
- * alloc/free pair short. */
+/* The hot helpers are used from a few places each; inlining them all saves ~20%
+ * of the instructions of an alloc/free pair. */
 #define HOT static inline __attribute__((always_inline))
 
 struct node {
 	uint64_t off;           /* in granules */
-	uint64_t len;           /* in granules; 0 for a released slot */
-	uint32_t prev;          /* address-order neighbours, NIL at the ends */
-	uint32_t next;
-	uint32_t pos;           /* a free block: the index of its entry */
-	uint32_t unused;
-};
-
-/* A free block as its class stack holds it: a copy of its record's fields, so that
- * alloc reads none. `next` cannot change while the block is filed: the block after
- * a free block is allocated, and it only changes by merging into this one, which
- * takes this one out of its class first. */
-struct entry {
-	uint64_t off, len;
-	uint32_t id;
-	uint32_t next;
-	uint32_t below;         /* in a chunk's first entry: the chunk under it in its
-				 * stack (NIL: bottom); in the pool's free list, the
-				 * next free chunk. Unused in the others. */
-	uint32_t unused;
-};
-
-/* Four entries: a power of two, so that naming entries by index costs shifts. */
-struct chunk {
-	struct entry e[PER_CHUNK];
-};
-_Static_assert(sizeof(struct chunk) == 128 && sizeof(struct chunk) == PER_CHUNK * sizeof(struct entry),
-	       "a chunk is two cache lines of entries and nothing else");
-_Static_assert(sizeof(struct node) == sizeof(struct vidmm_suballoc_node),
-	       "the snapshot node is the node");
-
-/* A class's stack; entries are named by index, chunk * PER_CHUNK + slot. */
-struct stack {
-	uint32_t top;           /* the entry taken first (when count > 0) */
-	uint32_t count;
+	uint64_t len;           /* in granules, > 0 for a block */
+	uint32_t phys_prev;     /* address-order neighbours, NIL at the ends */
+	uint32_t phys_next;
+	/*
+	 * Free block: links of its class list (NIL at the ends). Allocated block:
+	 * free_prev == MARK_USED (and its bit set in used_bits). Released slot:
+	 * free_prev == MARK_SLOT and free_next links the list of released slots.
+	 */
+	uint32_t free_prev;
+	uint32_t free_next;
 };
 
 struct vidmm_suballoc {
 	struct node *nodes;
-	uint64_t *used_bits;    /* bit n: record n is an allocated block */
-	uint32_t *spare;        /* released slots, reused from the end */
-	struct chunk *chunks;
-	uint32_t cap;           /* records (and bits, and spare room) */
+	uint64_t *used_bits;    /* bit n: node n is an allocated block (see above) */
+	uint32_t cap;           /* slots in nodes[] */
 	uint32_t fresh;         /* slots [fresh, cap) have never been used */
-	uint32_t nspare;
+	uint32_t spare;         /* head of the list of released slots (< fresh) */
+	uint32_t nspare;        /* its length */
 	uint32_t hint;          /* where alloc_at starts looking: its last placement */
-	uint32_t chunk_cap;     /* chunks allocated */
-	uint32_t chunk_fresh;   /* chunks [chunk_fresh, chunk_cap) never used */
-	uint32_t chunk_free;    /* released chunks, a list through `below` */
 	unsigned shift;         /* log2(granule) */
 	uint64_t pages;         /* segment size, granules */
 	uint64_t used;          /* allocated granules */
@@ -136,7 +92,7 @@ struct vidmm_suballoc {
 	uint64_t nfree;         /* free blocks */
 	uint64_t fl_map;        /* bit f: some class (f, *) is non-empty */
 	uint32_t sl_map[FL_COUNT];      /* bit s of [f]: class (f, s) is non-empty */
-	struct stack cls[NCLASS];
+	uint32_t head[FL_COUNT][SL_COUNT];
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -144,6 +100,16 @@ struct vidmm_suballoc {
 static inline unsigned log2_floor(uint64_t x)
 {
 	return 63u - (unsigned)__builtin_clzll(x);
+}
+
+static inline bool node_is_used(const struct node *b)
+{
+	return b->free_prev == MARK_USED;
+}
+
+static inline bool node_is_free(const struct node *b)
+{
+	return b->free_prev != MARK_USED && b->free_prev != MARK_SLOT;
 }
 
 static inline bool used_test(const struct vidmm_suballoc *sa, uint32_t n)
@@ -165,7 +131,7 @@ static inline void used_clear(struct vidmm_suballoc *sa, uint32_t n)
  * The class (fl, sl) a block of len granules (> 0) is filed in: sizes below
  * SL_COUNT get fl 0 and sl = len; above, fl counts powers of two from SL_COUNT on
  * (1 + log2(len) - SL_LOG2) and sl is the next SL_LOG2 bits below the top one.
- * Written without branches: len is often a value just loaded from a cold record,
+ * Written without branches: len is often a value just loaded from a cold node,
  * and a mispredicted branch on it would throw away the work done meanwhile.
  */
 static inline void mapping(uint64_t len, unsigned *fl, unsigned *sl)
@@ -209,202 +175,121 @@ static inline bool next_class(const struct vidmm_suballoc *sa, unsigned *fl, uns
 	return true;
 }
 
-HOT struct entry *entry_at(const struct vidmm_suballoc *sa, uint32_t g)
+/* ---- free lists --------------------------------------------------------- */
+
+HOT void list_insert(struct vidmm_suballoc *sa, uint32_t n)
 {
-	/* Chunks are their entries end to end: entry g is the g-th of the pool. */
-	return (struct entry *)sa->chunks + g;
-}
-
-/* The entry under g in its stack (g must not be the bottom one). */
-HOT uint32_t entry_below(const struct vidmm_suballoc *sa, uint32_t g)
-{
-	if (g & (PER_CHUNK - 1))
-		return g - 1;
-	return sa->chunks[g >> CHUNK_LOG2].e[0].below << CHUNK_LOG2 | (PER_CHUNK - 1);
-}
-
-/* ---- class stacks ------------------------------------------------------- */
-
-/* A chunk for a stack: a released one (recently used, so likely cached), else one
- * never used. The pool always has one (see chunks_needed). */
-HOT uint32_t chunk_take(struct vidmm_suballoc *sa)
-{
-	uint32_t c = sa->chunk_free;
-
-	if (c == NIL)
-		return sa->chunk_fresh++;
-	sa->chunk_free = sa->chunks[c].e[0].below;
-	return c;
-}
-
-HOT void chunk_put(struct vidmm_suballoc *sa, uint32_t c)
-{
-	sa->chunks[c].e[0].below = sa->chunk_free;
-	sa->chunk_free = c;
-}
-
-/* File free block n (off, len, followed by block next) on top of its class. */
-HOT void class_push(struct vidmm_suballoc *sa, uint32_t n, uint64_t off, uint64_t len, uint32_t next)
-{
-	unsigned fl, sl;
-
-	mapping(len, &fl, &sl);
-	struct stack *st = &sa->cls[fl * SL_COUNT + sl];
-	uint32_t g;
-	if (st->count == 0 || (st->top & (PER_CHUNK - 1)) == PER_CHUNK - 1) {
-		uint32_t c = chunk_take(sa);
-		sa->chunks[c].e[0].below = st->count ? st->top >> CHUNK_LOG2 : NIL;
-		g = c << CHUNK_LOG2;
-	} else {
-		g = st->top + 1;
-	}
-	if (st->count++ == 0) {
-		sa->sl_map[fl] |= 1u << sl;
-		sa->fl_map |= 1ull << fl;
-	}
-	st->top = g;
-	struct entry *e = entry_at(sa, g);
-	e->off = off;
-	e->len = len;
-	e->id = n;
-	e->next = next;
-	sa->nodes[n].pos = g;
-	sa->nfree++;
-}
-
-/* Take entry g out of class (fl, sl): the top entry moves into its place. */
-HOT void class_remove(struct vidmm_suballoc *sa, uint32_t g, unsigned fl, unsigned sl)
-{
-	struct stack *st = &sa->cls[fl * SL_COUNT + sl];
-	uint32_t t = st->top;
-
-	if (g != t) {
-		/* Field by field: a chunk's first entry also holds the chunk's link. */
-		const struct entry *e = entry_at(sa, t);
-		struct entry *d = entry_at(sa, g);
-		d->off = e->off;
-		d->len = e->len;
-		d->id = e->id;
-		d->next = e->next;
-		sa->nodes[e->id].pos = g;
-	}
-	if (--st->count == 0) {
-		chunk_put(sa, t >> CHUNK_LOG2);
-		sa->sl_map[fl] &= ~(1u << sl);
-		if (!sa->sl_map[fl])
-			sa->fl_map &= ~(1ull << fl);
-	} else if ((t & (PER_CHUNK - 1)) == 0) {
-		st->top = entry_below(sa, t);
-		chunk_put(sa, t >> CHUNK_LOG2);
-	} else {
-		st->top = t - 1;
-	}
-	sa->nfree--;
-}
-
-/* Take free block n (whose record is at hand) out of its class. */
-HOT void unfile(struct vidmm_suballoc *sa, const struct node *b)
-{
+	struct node *b = &sa->nodes[n];
 	unsigned fl, sl;
 
 	mapping(b->len, &fl, &sl);
-	class_remove(sa, b->pos, fl, sl);
+	uint32_t h = sa->head[fl][sl];
+	b->free_prev = NIL;
+	b->free_next = h;
+	if (h != NIL)
+		sa->nodes[h].free_prev = n;
+	sa->head[fl][sl] = n;
+	if (h == NIL) {
+		sa->sl_map[fl] |= 1u << sl;
+		sa->fl_map |= 1ull << fl;
+	}
+	sa->nfree++;
 }
 
-/* ---- record slots ------------------------------------------------------- */
-
-/* A released slot reads as nothing, so that equal states are equal data. */
-static void slot_put(struct vidmm_suballoc *sa, uint32_t n)
+/* Unlink free block n from the list of its class (fl, sl); it is left marked
+ * allocated. */
+HOT void list_unlink(struct vidmm_suballoc *sa, uint32_t n, unsigned fl, unsigned sl)
 {
 	struct node *b = &sa->nodes[n];
 
-	b->off = 0;
-	b->len = 0;
-	b->prev = NIL;
-	b->next = NIL;
-	b->pos = 0;
-	sa->spare[sa->nspare++] = n;
+	if (b->free_prev != NIL) {
+		sa->nodes[b->free_prev].free_next = b->free_next;
+	} else {
+		sa->head[fl][sl] = b->free_next;
+		if (b->free_next == NIL) {
+			sa->sl_map[fl] &= ~(1u << sl);
+			if (!sa->sl_map[fl])
+				sa->fl_map &= ~(1ull << fl);
+		}
+	}
+	if (b->free_next != NIL)
+		sa->nodes[b->free_next].free_prev = b->free_prev;
+	b->free_prev = MARK_USED;
+	b->free_next = NIL;
+	sa->nfree--;
 }
 
-/* A released slot if there is one, else the next never-used one, which needs no
- * read at all. Needs slot_reserve first. */
-HOT uint32_t slot_take(struct vidmm_suballoc *sa)
+/* The same when the class is not known: it is only needed at a list head. */
+HOT void list_remove(struct vidmm_suballoc *sa, uint32_t n)
 {
-	return sa->nspare ? sa->spare[--sa->nspare] : sa->fresh++;
+	unsigned fl = 0, sl = 0;
+
+	if (sa->nodes[n].free_prev == NIL)
+		mapping(sa->nodes[n].len, &fl, &sl);
+	list_unlink(sa, n, fl, sl);
 }
 
-/* Chunks enough for every stack when cap records are all blocks: at most half the
- * blocks are free, in full chunks plus one part-filled chunk per class. */
-static uint64_t chunks_needed(uint64_t cap)
+/* ---- node slots --------------------------------------------------------- */
+
+static void slot_put(struct vidmm_suballoc *sa, uint32_t n)
 {
-	uint64_t nfree = cap / 2 + 1;
-	return nfree / PER_CHUNK + 1 + (nfree < NCLASS ? nfree : NCLASS);
+	sa->nodes[n].free_prev = MARK_SLOT;
+	sa->nodes[n].free_next = sa->spare;
+	sa->spare = n;
+	sa->nspare++;
 }
 
 /*
- * Memory for the record and chunk arrays (bytes is a multiple of 64): cache-line
- * aligned, so that no record or entry straddles more lines than it must (glibc's
- * realloc of large blocks returns addresses 16 bytes past a page boundary: half
- * the records would cost two misses).
+ * A released slot if there is one (recently used, so likely cached), else the next
+ * never-used one, which needs no read at all. Needs slot_reserve first.
  */
-static void *aligned_array(size_t bytes)
+static uint32_t slot_take(struct vidmm_suballoc *sa)
+{
+	uint32_t n = sa->spare;
+
+	if (n == NIL)
+		return sa->fresh++;
+	sa->spare = sa->nodes[n].free_next;
+	sa->nspare--;
+	return n;
+}
+
+/*
+ * Memory for the node array (bytes is a multiple of 64): cache-line aligned, so
+ * that no node straddles two lines (glibc's realloc of large blocks returns
+ * addresses 16 bytes past a page boundary: half the nodes would cost two misses).
+ * Transparent huge pages were tried for large arrays and made no measurable
+ * difference here.
+ */
+static void *node_array_alloc(size_t bytes)
 {
 	return aligned_alloc(64, bytes);
 }
 
-/* Room for ncap records and the chunks they may need; nothing changes on -ENOMEM
- * except capacity already gained. */
-static int grow_to(struct vidmm_suballoc *sa, uint64_t ncap)
+/* Double the node array (and the bitmap) so that k slots can be taken. */
+static __attribute__((noinline)) int slot_grow(struct vidmm_suballoc *sa, uint32_t k)
 {
-	if (ncap > MAX_NODES || ncap > SIZE_MAX / sizeof(struct node))
+	if (sa->cap >= MAX_NODES)
 		return -ENOMEM;
-	uint64_t nchunks = chunks_needed(ncap);
-	if (nchunks > sa->chunk_cap) {
-		if (nchunks * PER_CHUNK > NIL || nchunks > SIZE_MAX / sizeof(struct chunk))
-			return -ENOMEM;
-		struct chunk *c = aligned_array((size_t)nchunks * sizeof(struct chunk));
-		if (!c)
-			return -ENOMEM;
-		if (sa->chunk_fresh)
-			memcpy(c, sa->chunks, (size_t)sa->chunk_fresh * sizeof(struct chunk));
-		free(sa->chunks);
-		sa->chunks = c;
-		sa->chunk_cap = (uint32_t)nchunks;
-	}
-	if (ncap <= sa->cap)
-		return 0;
+
+	uint64_t ncap = (uint64_t)sa->cap * 2;
+	if (ncap > MAX_NODES)
+		ncap = MAX_NODES;
+	if (ncap > SIZE_MAX / sizeof(struct node))
+		return -ENOMEM;
 	size_t oldw = ((size_t)sa->cap + 63) / 64, neww = ((size_t)ncap + 63) / 64;
 	uint64_t *bits = realloc(sa->used_bits, neww * sizeof(uint64_t));
 	if (!bits)
 		return -ENOMEM;
 	memset(bits + oldw, 0, (neww - oldw) * sizeof(uint64_t));
 	sa->used_bits = bits;
-	uint32_t *spare = realloc(sa->spare, (size_t)ncap * sizeof(uint32_t));
-	if (!spare)
-		return -ENOMEM;
-	sa->spare = spare;
-	struct node *p = aligned_array((size_t)ncap * sizeof(struct node));
+	struct node *p = node_array_alloc((size_t)ncap * sizeof(struct node));
 	if (!p)
 		return -ENOMEM;
-	if (sa->fresh)
-		memcpy(p, sa->nodes, (size_t)sa->fresh * sizeof(struct node));
+	memcpy(p, sa->nodes, (size_t)sa->fresh * sizeof(struct node));
 	free(sa->nodes);
 	sa->nodes = p;
 	sa->cap = (uint32_t)ncap;
-	return 0;
-}
-
-/* Double the arrays so that k slots can be taken. */
-static __attribute__((noinline)) int slot_grow(struct vidmm_suballoc *sa, uint32_t k)
-{
-	if (sa->cap >= MAX_NODES)
-		return -ENOMEM;
-	uint64_t ncap = (uint64_t)sa->cap * 2;
-	if (ncap > MAX_NODES)
-		ncap = MAX_NODES;
-	int r = grow_to(sa, ncap);
-	if (r)
-		return r;
 	return sa->nspare + (uint64_t)(sa->cap - sa->fresh) >= k ? 0 : -ENOMEM;
 }
 
@@ -416,48 +301,45 @@ HOT int slot_reserve(struct vidmm_suballoc *sa, uint32_t k)
 	return slot_grow(sa, k);
 }
 
-/* ---- carving ------------------------------------------------------------ */
+/* ---- splitting ---------------------------------------------------------- */
+
+/* Cut block n after its first len granules; the rest becomes a new node (returned)
+ * linked after n in address order. Needs a spare slot. */
+HOT uint32_t split_after(struct vidmm_suballoc *sa, uint32_t n, uint64_t len)
+{
+	uint32_t t = slot_take(sa);
+	struct node *b = &sa->nodes[n], *r = &sa->nodes[t];
+
+	r->off = b->off + len;
+	r->len = b->len - len;
+	r->phys_prev = n;
+	r->phys_next = b->phys_next;
+	if (b->phys_next != NIL)
+		sa->nodes[b->phys_next].phys_prev = t;
+	b->phys_next = t;
+	b->len = len;
+	return t;
+}
 
 /*
- * Allocate [pos, pos + s) out of free block n = [off, off + len), followed by
- * block next, already out of its class. The leading and trailing remainders go
- * back to their classes as blocks of their own. Needs two spare slots. Returns the
- * allocated record. An exact fit writes no record: n's already describes it.
+ * Allocate [pos, pos + s) out of block n, already off the free lists. The leading
+ * and trailing remainders go back on the lists. Needs two spare slots. Returns the
+ * allocated node.
  */
-HOT uint32_t carve(struct vidmm_suballoc *sa, uint32_t n, uint64_t off, uint64_t len, uint32_t next,
-		   uint64_t pos, uint64_t s)
+HOT uint32_t carve(struct vidmm_suballoc *sa, uint32_t n, uint64_t pos, uint64_t s)
 {
-	struct node *nodes = sa->nodes;
+	uint64_t lead = pos - sa->nodes[n].off;
 	uint32_t a = n;
 
-	if (pos > off) {
-		/* n keeps the lead; the rest moves to a new record. */
-		uint32_t t = slot_take(sa);
-		uint64_t lead = pos - off;
-		nodes[t].off = pos;
-		nodes[t].len = len - lead;
-		nodes[t].prev = n;
-		nodes[t].next = next;
-		if (next != NIL)
-			nodes[next].prev = t;
-		nodes[n].len = lead;
-		nodes[n].next = t;
-		class_push(sa, n, off, lead, t);
-		a = t;
-		len -= lead;
+	if (lead) {
+		a = split_after(sa, n, lead);
+		list_insert(sa, n);
 	}
-	if (len > s) {
-		uint32_t r = slot_take(sa);
-		nodes[r].off = pos + s;
-		nodes[r].len = len - s;
-		nodes[r].prev = a;
-		nodes[r].next = next;
-		if (next != NIL)
-			nodes[next].prev = r;
-		nodes[a].len = s;
-		nodes[a].next = r;
-		class_push(sa, r, pos + s, len - s, next);
-	}
+	if (sa->nodes[a].len > s)
+		list_insert(sa, split_after(sa, a, s));
+
+	sa->nodes[a].free_prev = MARK_USED;
+	sa->nodes[a].free_next = NIL;
 	used_set(sa, a);
 	sa->used += s;
 	sa->nalloc++;
@@ -466,21 +348,21 @@ HOT uint32_t carve(struct vidmm_suballoc *sa, uint32_t n, uint64_t off, uint64_t
 
 /* ---- placement ---------------------------------------------------------- */
 
-/* Does [off, off + len) hold s granules at an a-aligned offset? Sets *pos if so. */
-static inline bool block_fits(uint64_t off, uint64_t len, uint64_t s, uint64_t a, uint64_t *pos)
+/* Does block b hold s granules at an a-aligned offset? Sets *pos if so. */
+static inline bool block_fits(const struct node *b, uint64_t s, uint64_t a, uint64_t *pos)
 {
-	uint64_t lead = (0 - off) & (a - 1);
+	uint64_t lead = (0 - b->off) & (a - 1);
 
-	if (len < s || lead > len - s)
+	if (b->len < s || lead > b->len - s)
 		return false;
-	*pos = off + lead;
+	*pos = b->off + lead;
 	return true;
 }
 
 /*
- * Exact fallback: scan, entry by entry, the classes from the one holding s up to
+ * Exact fallback: scan, block by block, the classes from the one holding s up to
  * (not including) the fast path's first class (ffl, fsl), or to the top when the
- * fast path had none (ffl == FL_COUNT). Returns the entry, or NIL.
+ * fast path had none (ffl == FL_COUNT).
  */
 static __attribute__((noinline)) uint32_t
 find_block_slow(const struct vidmm_suballoc *sa, uint64_t s, uint64_t a,
@@ -492,17 +374,12 @@ find_block_slow(const struct vidmm_suballoc *sa, uint64_t s, uint64_t a,
 	while (next_class(sa, &fl, &sl)) {
 		if (fl > ffl || (fl == ffl && sl >= fsl))
 			break;
-		const struct stack *st = &sa->cls[fl * SL_COUNT + sl];
-		uint32_t g = st->top;
-		for (uint32_t k = 0; k < st->count; k++) {
-			const struct entry *e = entry_at(sa, g);
-			if (block_fits(e->off, e->len, s, a, pos)) {
+		for (uint32_t n = sa->head[fl][sl]; n != NIL; n = sa->nodes[n].free_next) {
+			if (block_fits(&sa->nodes[n], s, a, pos)) {
 				*cfl = fl;
 				*csl = sl;
-				return g;
+				return n;
 			}
-			if (k + 1 < st->count)
-				g = entry_below(sa, g);
 		}
 		sl++;
 	}
@@ -510,8 +387,8 @@ find_block_slow(const struct vidmm_suballoc *sa, uint64_t s, uint64_t a,
 }
 
 /*
- * Find a free block that holds s granules at an a-aligned offset: its entry, or
- * NIL if none. Sets *pos to that offset and (*cfl, *csl) to the block's class.
+ * Find a free block that holds s granules at an a-aligned offset; NIL if none.
+ * Sets *pos to that offset and (*cfl, *csl) to the block's class.
  */
 HOT uint32_t find_block(const struct vidmm_suballoc *sa, uint64_t s, uint64_t a, uint64_t *pos,
 			unsigned *cfl, unsigned *csl)
@@ -523,12 +400,11 @@ HOT uint32_t find_block(const struct vidmm_suballoc *sa, uint64_t s, uint64_t a,
 		fl = ffl;
 		sl = fsl;
 		if (next_class(sa, &fl, &sl)) {
-			uint32_t g = sa->cls[fl * SL_COUNT + sl].top;
-			uint64_t off = entry_at(sa, g)->off;
-			*pos = off + ((0 - off) & (a - 1));
+			uint32_t n = sa->head[fl][sl];
+			*pos = sa->nodes[n].off + ((0 - sa->nodes[n].off) & (a - 1));
 			*cfl = fl;
 			*csl = sl;
-			return g;
+			return n;
 		}
 	} else {
 		ffl = FL_COUNT;
@@ -553,41 +429,38 @@ static int prepare(const struct vidmm_suballoc *sa, uint64_t size, uint64_t alig
 
 /* ---- API ---------------------------------------------------------------- */
 
-/* An allocator with no block yet (from_state fills it in). */
-static int create_empty(uint64_t size, uint64_t granule, uint64_t cap, struct vidmm_suballoc **out)
-{
-	*out = NULL;
-	if (granule == 0 || (granule & (granule - 1)) || size == 0 || (size & (granule - 1)))
-		return -EINVAL;
-	struct vidmm_suballoc *sa = calloc(1, sizeof(*sa));
-	if (!sa)
-		return -ENOMEM;
-	sa->chunk_free = NIL;
-	sa->shift = log2_floor(granule);
-	sa->pages = size >> sa->shift;
-	if (grow_to(sa, cap)) {
-		vidmm_suballoc_destroy(sa);
-		return -ENOMEM;
-	}
-	*out = sa;
-	return 0;
-}
-
 int vidmm_suballoc_create(uint64_t size, uint64_t granule, struct vidmm_suballoc **out)
 {
 	if (!out)
 		return -EINVAL;
-	int r = create_empty(size, granule, INITIAL_NODES, out);
-	if (r)
-		return r;
-	struct vidmm_suballoc *sa = *out;
-	struct node *b = &sa->nodes[0];
+	*out = NULL;
+	if (granule == 0 || (granule & (granule - 1)) || size == 0 || (size & (granule - 1)))
+		return -EINVAL;
+
+	struct vidmm_suballoc *sa = calloc(1, sizeof(*sa));
+	if (!sa)
+		return -ENOMEM;
+	sa->nodes = node_array_alloc(INITIAL_NODES * sizeof(struct node));
+	sa->used_bits = calloc(INITIAL_NODES / 64, sizeof(uint64_t));
+	if (!sa->nodes || !sa->used_bits) {
+		vidmm_suballoc_destroy(sa);
+		return -ENOMEM;
+	}
+	sa->cap = INITIAL_NODES;
+	sa->spare = NIL;
+	sa->shift = log2_floor(granule);
+	sa->pages = size >> sa->shift;
+	memset(sa->head, 0xff, sizeof(sa->head));
 	sa->fresh = 1;
+
+	struct node *b = &sa->nodes[0];
 	b->off = 0;
 	b->len = sa->pages;
-	b->prev = NIL;
-	b->next = NIL;
-	class_push(sa, 0, 0, sa->pages, NIL);
+	b->phys_prev = NIL;
+	b->phys_next = NIL;
+	list_insert(sa, 0);
+	sa->hint = 0;
+	*out = sa;
 	return 0;
 }
 
@@ -597,30 +470,13 @@ void vidmm_suballoc_destroy(struct vidmm_suballoc *sa)
 		return;
 	free(sa->nodes);
 	free(sa->used_bits);
-	free(sa->spare);
-	free(sa->chunks);
 	free(sa);
-}
-
-/* Take [pos, pos + s) from the free block of entry g (class fl, sl) when it leaves
- * remainders, which need records: grown first, so that a refusal changes nothing. */
-static __attribute__((noinline)) int alloc_carve(struct vidmm_suballoc *sa, uint32_t g, unsigned fl,
-						 unsigned sl, uint64_t pos, uint64_t s, uint32_t *id)
-{
-	struct entry e = *entry_at(sa, g);
-	int r = slot_reserve(sa, (e.off != pos) + (e.off + e.len != pos + s));
-	if (r)
-		return r;
-	class_remove(sa, g, fl, sl);
-	*id = carve(sa, e.id, e.off, e.len, e.next, pos, s);
-	return 0;
 }
 
 int vidmm_suballoc_alloc(struct vidmm_suballoc *sa, uint64_t size, uint64_t align,
 			 uint32_t *id, uint64_t *offset)
 {
 	uint64_t s, a, pos;
-	unsigned fl, sl;
 	int r;
 
 	if (!sa || !id)
@@ -628,24 +484,15 @@ int vidmm_suballoc_alloc(struct vidmm_suballoc *sa, uint64_t size, uint64_t alig
 	r = prepare(sa, size, align, &s, &a);
 	if (r)
 		return r;
-	uint32_t g = find_block(sa, s, a, &pos, &fl, &sl);
-	if (g == NIL)
+	r = slot_reserve(sa, 2);
+	if (r)
+		return r;
+	unsigned fl, sl;
+	uint32_t n = find_block(sa, s, a, &pos, &fl, &sl);
+	if (n == NIL)
 		return -ENOSPC;
-	const struct entry *e = entry_at(sa, g);
-	if (e->off == pos && e->len == s) {
-		/* An exact fit, the usual case at scale (a block freed earlier is
-		 * taken whole): its record already describes it, only its bit flips. */
-		uint32_t n = e->id;
-		class_remove(sa, g, fl, sl);
-		used_set(sa, n);
-		sa->used += s;
-		sa->nalloc++;
-		*id = n;
-	} else {
-		r = alloc_carve(sa, g, fl, sl, pos, s, id);
-		if (r)
-			return r;
-	}
+	list_unlink(sa, n, fl, sl);
+	*id = carve(sa, n, pos, s);
 	if (offset)
 		*offset = pos << sa->shift;
 	return 0;
@@ -656,12 +503,12 @@ static uint32_t locate(const struct vidmm_suballoc *sa, uint64_t p)
 {
 	uint32_t n = sa->hint;
 
-	if (n >= sa->fresh || sa->nodes[n].len == 0)
+	if (n >= sa->fresh || sa->nodes[n].free_prev == MARK_SLOT)
 		n = 0;
 	while (p < sa->nodes[n].off)
-		n = sa->nodes[n].prev;
+		n = sa->nodes[n].phys_prev;
 	while (p - sa->nodes[n].off >= sa->nodes[n].len)
-		n = sa->nodes[n].next;
+		n = sa->nodes[n].phys_next;
 	return n;
 }
 
@@ -685,45 +532,14 @@ int vidmm_suballoc_alloc_at(struct vidmm_suballoc *sa, uint64_t offset, uint64_t
 		return r;
 
 	uint32_t n = locate(sa, p);
-	const struct node b = sa->nodes[n];
+	const struct node *b = &sa->nodes[n];
 	/* No two free blocks touch, so a range not inside one free block is busy. */
-	if (used_test(sa, n) || s > b.off + b.len - p)
+	if (!node_is_free(b) || s > b->off + b->len - p)
 		return -EBUSY;
-	unfile(sa, &b);
-	*id = carve(sa, n, b.off, b.len, b.next, p, s);
+	list_remove(sa, n);
+	*id = carve(sa, n, p, s);
 	sa->hint = *id;
 	return 0;
-}
-
-/* Free block id (already off the allocated bitmap and counters) when a neighbour
- * is free too: merge into the lower record. Out of line, so that the usual free,
- * with allocated neighbours at scale, stays short. */
-static __attribute__((noinline)) void free_merge(struct vidmm_suballoc *sa, uint32_t id)
-{
-	struct node *nodes = sa->nodes;
-	uint32_t lo = id;       /* the record that ends up holding the free block */
-	uint32_t prev = nodes[id].prev, next = nodes[id].next;
-	uint64_t off = nodes[id].off, len = nodes[id].len;
-
-	if (prev != NIL && !used_test(sa, prev)) {
-		unfile(sa, &nodes[prev]);
-		off = nodes[prev].off;
-		len += nodes[prev].len;
-		slot_put(sa, id);
-		lo = prev;
-	}
-	if (next != NIL && !used_test(sa, next)) {
-		uint32_t after = nodes[next].next;
-		unfile(sa, &nodes[next]);
-		len += nodes[next].len;
-		slot_put(sa, next);
-		next = after;
-	}
-	nodes[lo].len = len;
-	nodes[lo].next = next;
-	if (next != NIL)
-		nodes[next].prev = lo;
-	class_push(sa, lo, off, len, next);
 }
 
 int vidmm_suballoc_free(struct vidmm_suballoc *sa, uint32_t id)
@@ -731,18 +547,35 @@ int vidmm_suballoc_free(struct vidmm_suballoc *sa, uint32_t id)
 	if (!sa || id >= sa->cap || !used_test(sa, id))
 		return -EINVAL;
 
-	const struct node *b = &sa->nodes[id];
-	uint32_t prev = b->prev, next = b->next;
+	struct node *nodes = sa->nodes;
+	uint32_t lo = id;       /* the node that ends up holding the free block */
+	uint32_t prev = nodes[id].phys_prev, next = nodes[id].phys_next;
 
-	used_clear(sa, id);
-	sa->used -= b->len;
-	sa->nalloc--;
-	/* Neighbours' states come from the bitmap: no neighbour record is read
+	/* Neighbours' states come from the bitmap: no neighbour node is read
 	 * unless it is free and gets merged. */
-	if ((prev != NIL && !used_test(sa, prev)) || (next != NIL && !used_test(sa, next)))
-		free_merge(sa, id);
-	else
-		class_push(sa, id, b->off, b->len, next);
+	used_clear(sa, id);
+	sa->used -= nodes[id].len;
+	sa->nalloc--;
+	if (prev != NIL && !used_test(sa, prev)) {
+		/* Merge into the lower neighbour, which keeps its node. */
+		list_remove(sa, prev);
+		nodes[prev].len += nodes[id].len;
+		nodes[prev].phys_next = next;
+		if (next != NIL)
+			nodes[next].phys_prev = prev;
+		slot_put(sa, id);
+		lo = prev;
+	}
+	if (next != NIL && !used_test(sa, next)) {
+		uint32_t after = nodes[next].phys_next;
+		list_remove(sa, next);
+		nodes[lo].len += nodes[next].len;
+		nodes[lo].phys_next = after;
+		if (after != NIL)
+			nodes[after].phys_prev = lo;
+		slot_put(sa, next);
+	}
+	list_insert(sa, lo);
 	return 0;
 }
 
@@ -760,7 +593,7 @@ uint64_t vidmm_suballoc_size(const struct vidmm_suballoc *sa, uint32_t id)
 	return sa->nodes[id].len << sa->shift;
 }
 
-/* Largest free block, granules: the top non-empty class, then a scan of its stack. */
+/* Largest free block, granules: the top non-empty class, then a scan of its list. */
 static uint64_t largest_free(const struct vidmm_suballoc *sa)
 {
 	uint64_t best = 0;
@@ -769,14 +602,9 @@ static uint64_t largest_free(const struct vidmm_suballoc *sa)
 		return 0;
 	unsigned fl = log2_floor(sa->fl_map);
 	unsigned sl = 31u - (unsigned)__builtin_clz(sa->sl_map[fl]);
-	const struct stack *st = &sa->cls[fl * SL_COUNT + sl];
-	uint32_t g = st->top;
-	for (uint32_t k = 0; k < st->count; k++) {
-		if (entry_at(sa, g)->len > best)
-			best = entry_at(sa, g)->len;
-		if (k + 1 < st->count)
-			g = entry_below(sa, g);
-	}
+	for (uint32_t n = sa->head[fl][sl]; n != NIL; n = sa->nodes[n].free_next)
+		if (sa->nodes[n].len > best)
+			best = sa->nodes[n].len;
 	return best;
 }
 
@@ -813,9 +641,9 @@ int vidmm_suballoc_foreach(const struct vidmm_suballoc *sa,
 {
 	if (!sa || !fn)
 		return -EINVAL;
-	for (uint32_t n = 0; n != NIL; n = sa->nodes[n].next) {
+	for (uint32_t n = 0; n != NIL; n = sa->nodes[n].phys_next) {
 		const struct node *b = &sa->nodes[n];
-		if (used_test(sa, n)) {
+		if (node_is_used(b)) {
 			int r = fn(opaque, n, b->off << sa->shift, b->len << sa->shift);
 			if (r)
 				return r;
@@ -837,28 +665,27 @@ int vidmm_suballoc_check(const struct vidmm_suballoc *sa, char *err, size_t errl
 		err[0] = '\0';
 	if (!sa)
 		CHECK_FAIL("the allocator is NULL.");
-	if (sa->cap == 0 || !sa->nodes || !sa->used_bits || !sa->spare || !sa->chunks)
-		CHECK_FAIL("the record arrays are missing.");
+	if (sa->cap == 0 || !sa->nodes || !sa->used_bits)
+		CHECK_FAIL("the node array is missing.");
 	if (sa->fresh == 0 || sa->fresh > sa->cap)
 		CHECK_FAIL("%u slots are in use out of %u.", sa->fresh, sa->cap);
-	if (sa->chunk_cap < chunks_needed(sa->cap) || sa->chunk_fresh > sa->chunk_cap)
-		CHECK_FAIL("%u chunks are in use out of %u, for %u records.", sa->chunk_fresh,
-			   sa->chunk_cap, sa->cap);
 
-	/* The address chain tiles [0, pages); each free block's entry describes it. */
+	/* The address chain tiles [0, pages). */
 	uint64_t expect = 0, used = 0, nalloc = 0, nfree = 0, blocks = 0;
-	uint64_t entries = (uint64_t)sa->chunk_fresh * PER_CHUNK;
 	uint32_t prev = NIL;
 	bool prev_free = false;
-	for (uint32_t n = 0; n != NIL; prev = n, n = sa->nodes[n].next) {
+	for (uint32_t n = 0; n != NIL; prev = n, n = sa->nodes[n].phys_next) {
 		if (n >= sa->fresh)
 			CHECK_FAIL("block after node %u links to node %u, beyond the %u slots used.",
 				   prev, n, sa->fresh);
 		if (++blocks > sa->fresh)
 			CHECK_FAIL("the address chain has a cycle.");
 		const struct node *b = &sa->nodes[n];
-		if (b->prev != prev)
-			CHECK_FAIL("node %u's previous-block link is %u, expected %u.", n, b->prev, prev);
+		if (b->free_prev == MARK_SLOT)
+			CHECK_FAIL("node %u is in the address chain but marked unused.", n);
+		if (b->phys_prev != prev)
+			CHECK_FAIL("node %u's previous-block link is %u, expected %u.",
+				   n, b->phys_prev, prev);
 		if (b->off != expect)
 			CHECK_FAIL("node %u starts at granule %llu, expected %llu (gap or overlap).",
 				   n, (unsigned long long)b->off, (unsigned long long)expect);
@@ -866,23 +693,15 @@ int vidmm_suballoc_check(const struct vidmm_suballoc *sa, char *err, size_t errl
 			CHECK_FAIL("node %u has length %llu at granule %llu, outside the segment.",
 				   n, (unsigned long long)b->len, (unsigned long long)b->off);
 		expect += b->len;
-		bool is_free = !used_test(sa, n);
-		if (is_free) {
+		if (node_is_free(b)) {
 			if (prev_free)
 				CHECK_FAIL("free blocks %u and %u are adjacent (not coalesced).", prev, n);
-			if (b->pos >= entries)
-				CHECK_FAIL("free node %u names entry %u, beyond the chunks used.", n, b->pos);
-			const struct entry *e = entry_at(sa, b->pos);
-			if (e->id != n)
-				CHECK_FAIL("free node %u names entry %u, which holds node %u.", n, b->pos, e->id);
-			if (e->off != b->off || e->len != b->len || e->next != b->next)
-				CHECK_FAIL("free node %u's entry disagrees with it.", n);
 			nfree++;
 		} else {
 			used += b->len;
 			nalloc++;
 		}
-		prev_free = is_free;
+		prev_free = node_is_free(b);
 	}
 
 	if (expect != sa->pages)
@@ -898,239 +717,137 @@ int vidmm_suballoc_check(const struct vidmm_suballoc *sa, char *err, size_t errl
 		CHECK_FAIL("there are %llu free blocks, the counter says %llu.",
 			   (unsigned long long)nfree, (unsigned long long)sa->nfree);
 
-	/* The class stacks hold exactly the free blocks, each in its class; every
-	 * chunk is in one stack or in the pool. */
-	uint64_t listed = 0, chunks = 0;
+	/* The class lists hold exactly the free blocks, each in its class. */
+	uint64_t listed = 0;
 	for (unsigned fl = 0; fl < FL_COUNT; fl++) {
 		if (!!(sa->fl_map & (1ull << fl)) != (sa->sl_map[fl] != 0))
 			CHECK_FAIL("first-level bit %u disagrees with its second-level bitmap.", fl);
 		for (unsigned sl = 0; sl < SL_COUNT; sl++) {
-			const struct stack *st = &sa->cls[fl * SL_COUNT + sl];
-			if (!!(sa->sl_map[fl] & (1u << sl)) != (st->count != 0))
-				CHECK_FAIL("bitmap bit of class (%u,%u) disagrees with its stack.", fl, sl);
-			if (!st->count)
-				continue;
-			if (st->count > nfree - listed)
-				CHECK_FAIL("the class stacks hold more entries than the %llu free blocks.",
-					   (unsigned long long)nfree);
-			/* Every chunk under the top one is full. */
-			if (st->count < st->top % PER_CHUNK + 1 ||
-			    (st->count - 1 - st->top % PER_CHUNK) % PER_CHUNK)
-				CHECK_FAIL("class (%u,%u) holds %u entries with its top at slot %u.",
-					   fl, sl, st->count, st->top % PER_CHUNK);
-			uint32_t g = st->top;
-			for (uint32_t k = 0; k < st->count; k++) {
-				if (g / PER_CHUNK >= sa->chunk_fresh)
-					CHECK_FAIL("class (%u,%u) reaches chunk %u, beyond the chunks used.",
-						   fl, sl, g / PER_CHUNK);
-				if (k == 0 || g % PER_CHUNK == PER_CHUNK - 1)
-					chunks++;
-				const struct entry *e = entry_at(sa, g);
+			uint32_t h = sa->head[fl][sl];
+			if (!!(sa->sl_map[fl] & (1u << sl)) != (h != NIL))
+				CHECK_FAIL("bitmap bit of class (%u,%u) disagrees with its list.", fl, sl);
+			uint32_t lprev = NIL;
+			for (uint32_t n = h; n != NIL; lprev = n, n = sa->nodes[n].free_next) {
 				unsigned f, s;
-				if (e->id >= sa->fresh || used_test(sa, e->id) || sa->nodes[e->id].len == 0 ||
-				    sa->nodes[e->id].pos != g)
-					CHECK_FAIL("class (%u,%u) lists node %u, which is not a free block filed there.",
-						   fl, sl, e->id);
-				mapping(e->len, &f, &s);
+				if (n >= sa->fresh)
+					CHECK_FAIL("class (%u,%u) lists node %u, beyond the slots used.", fl, sl, n);
+				if (++listed > nfree)
+					CHECK_FAIL("the class lists hold more entries than the %llu free blocks.",
+						   (unsigned long long)nfree);
+				const struct node *b = &sa->nodes[n];
+				if (!node_is_free(b))
+					CHECK_FAIL("class (%u,%u) lists node %u, which is not free.", fl, sl, n);
+				if (b->free_prev != lprev)
+					CHECK_FAIL("node %u's list back link is %u, expected %u.",
+						   n, b->free_prev, lprev);
+				mapping(b->len, &f, &s);
 				if (f != fl || s != sl)
 					CHECK_FAIL("node %u of length %llu is in class (%u,%u), belongs in (%u,%u).",
-						   e->id, (unsigned long long)e->len, fl, sl, f, s);
-				if (k + 1 < st->count)
-					g = entry_below(sa, g);
+						   n, (unsigned long long)b->len, fl, sl, f, s);
 			}
-			if (g % PER_CHUNK || sa->chunks[g / PER_CHUNK].e[0].below != NIL)
-				CHECK_FAIL("class (%u,%u)'s bottom entry is not at the bottom of its stack.",
-					   fl, sl);
-			listed += st->count;
 		}
 	}
 	if (listed != nfree)
-		CHECK_FAIL("the class stacks hold %llu blocks, the address chain %llu free ones.",
+		CHECK_FAIL("the class lists hold %llu blocks, the address chain %llu free ones.",
 			   (unsigned long long)listed, (unsigned long long)nfree);
-	uint64_t pooled = 0;
-	for (uint32_t c = sa->chunk_free; c != NIL; c = sa->chunks[c].e[0].below) {
-		if (c >= sa->chunk_fresh)
-			CHECK_FAIL("the free chunk list links to chunk %u, beyond the chunks used.", c);
-		if (++pooled > sa->chunk_fresh)
-			CHECK_FAIL("the free chunk list has a cycle.");
-	}
-	if (chunks + pooled != sa->chunk_fresh)
-		CHECK_FAIL("%llu chunks in stacks and %llu free do not add up to the %u used.",
-			   (unsigned long long)chunks, (unsigned long long)pooled, sa->chunk_fresh);
 
-	/* The bitmap marks exactly the allocated blocks: the chain found nalloc of
-	 * them marked, and no other bit is set. */
-	uint64_t bits = 0;
-	for (uint32_t w = 0; w < (sa->cap + 63) / 64; w++)
-		bits += (uint64_t)__builtin_popcountll(sa->used_bits[w]);
-	if (bits != nalloc)
-		CHECK_FAIL("%llu bitmap bits are set for %llu allocated blocks.",
-			   (unsigned long long)bits, (unsigned long long)nalloc);
+	/* The bitmap marks exactly the allocated blocks. */
+	for (uint32_t n = 0; n < sa->cap; n++)
+		if (used_test(sa, n) != (n < sa->fresh && node_is_used(&sa->nodes[n])))
+			CHECK_FAIL("node %u is %s but its bitmap bit is %d.", n,
+				   n < sa->fresh && node_is_used(&sa->nodes[n]) ? "allocated" : "not allocated",
+				   (int)used_test(sa, n));
 
-	/* Every slot used so far is either a block or released. */
-	if (sa->nspare > sa->fresh)
-		CHECK_FAIL("%u released slots, more than the %u used.", sa->nspare, sa->fresh);
-	for (uint32_t k = 0; k < sa->nspare; k++) {
-		uint32_t n = sa->spare[k];
-		const struct node *b = &sa->nodes[n < sa->fresh ? n : 0];
+	/* Every slot used so far is either a block or on the released list. */
+	uint64_t spare = 0;
+	for (uint32_t n = sa->spare; n != NIL; n = sa->nodes[n].free_next) {
 		if (n >= sa->fresh)
-			CHECK_FAIL("released slot %u is beyond the slots used.", n);
-		if (b->len || b->off || b->prev != NIL || b->next != NIL || used_test(sa, n))
-			CHECK_FAIL("node %u is released but is a block.", n);
+			CHECK_FAIL("the released-slot list links to node %u, beyond the slots used.", n);
+		if (sa->nodes[n].free_prev != MARK_SLOT)
+			CHECK_FAIL("node %u is on the released-slot list but is a block.", n);
+		if (++spare > sa->fresh)
+			CHECK_FAIL("the released-slot list has a cycle.");
 	}
-	if (sa->nspare + blocks != sa->fresh)
-		CHECK_FAIL("%llu blocks and %u released slots do not add up to the %u slots used (leak).",
-			   (unsigned long long)blocks, sa->nspare, sa->fresh);
+	if (spare != sa->nspare)
+		CHECK_FAIL("the released-slot list holds %llu slots, the counter says %u.",
+			   (unsigned long long)spare, sa->nspare);
+	if (spare + blocks != sa->fresh)
+		CHECK_FAIL("%llu blocks and %llu released slots do not add up to the %u slots used (leak).",
+			   (unsigned long long)blocks, (unsigned long long)spare, sa->fresh);
 	return 0;
 }
 
 /* ---- snapshots ------------------------------------------------------------ */
 
+_Static_assert(sizeof(struct node) == sizeof(struct vidmm_suballoc_node),
+	       "the snapshot node is the node");
 _Static_assert(FL_COUNT == 64 && SL_COUNT == 32, "the snapshot state has 64 x 32 classes");
 
-uint64_t vidmm_suballoc_state_ids(const struct vidmm_suballoc *sa)
-{
-	return sa->nfree + sa->nspare;
-}
-
-void vidmm_suballoc_get_state(const struct vidmm_suballoc *sa, struct vidmm_suballoc_state *st,
-			      uint32_t *order)
+void vidmm_suballoc_get_state(const struct vidmm_suballoc *sa, struct vidmm_suballoc_state *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->pages = sa->pages;
 	st->fresh = sa->fresh;
+	st->spare = sa->spare;
 	st->nspare = sa->nspare;
 	st->used = sa->used;
 	st->nalloc = sa->nalloc;
 	st->nfree = sa->nfree;
+	st->fl_map = sa->fl_map;
+	memcpy(st->sl_map, sa->sl_map, sizeof(st->sl_map));
+	memcpy(st->head, sa->head, sizeof(st->head));
 	st->nodes = (const struct vidmm_suballoc_node *)sa->nodes;
-	st->order = order;
-	uint64_t k = 0;
-	for (unsigned c = 0; c < NCLASS; c++) {
-		const struct stack *s = &sa->cls[c];
-		st->count[c / SL_COUNT][c % SL_COUNT] = s->count;
-		uint32_t g = s->top;
-		for (uint32_t i = 0; i < s->count; i++) {
-			order[k++] = entry_at(sa, g)->id;
-			if (i + 1 < s->count)
-				g = entry_below(sa, g);
-		}
-	}
-	for (uint32_t i = sa->nspare; i-- > 0;)
-		order[k++] = sa->spare[i];
 }
-
-#define STATE_FAIL(...)                                       \
-	do {                                                  \
-		if (err && errlen)                            \
-			snprintf(err, errlen, __VA_ARGS__);   \
-		rc = -EINVAL;                                 \
-		goto out;                                     \
-	} while (0)
 
 int vidmm_suballoc_from_state(const struct vidmm_suballoc_state *st, uint64_t size,
 			      uint64_t granule, struct vidmm_suballoc **out, char *err,
 			      size_t errlen)
 {
-	struct vidmm_suballoc *sa = NULL;
-	uint64_t *seen = NULL;
-	int rc;
-
-	if (err && errlen)
-		err[0] = '\0';
-	if (!out)
-		return -EINVAL;
-	*out = NULL;
-	if (granule == 0 || (granule & (granule - 1)) || size == 0 || (size & (granule - 1)))
-		return -EINVAL;
-	uint64_t pages = size / granule;
-	if (st->pages != pages || st->fresh == 0 || st->fresh > MAX_NODES) {
+	struct vidmm_suballoc *sa;
+	int rc = vidmm_suballoc_create(size, granule, &sa);
+	if (rc)
+		return rc;
+	if (st->pages != sa->pages || st->fresh == 0 || st->fresh > MAX_NODES) {
 		if (err && errlen)
 			snprintf(err, errlen, "the sub-allocator state is for %llu granules and %u nodes, "
 				 "the segment has %llu granules", (unsigned long long)st->pages,
-				 st->fresh, (unsigned long long)pages);
-		return -EINVAL;
-	}
-	/* Ids are checked before anything is built on them: each below the slots
-	 * used, none listed twice, the counts adding up. */
-	uint64_t sum = 0;
-	for (unsigned c = 0; c < NCLASS; c++)
-		sum += st->count[c / SL_COUNT][c % SL_COUNT];
-	/* No two free blocks touch, so at most half the blocks (rounded up) are free:
-	 * more would also overrun the chunk pool, which is sized on that. */
-	if (sum != st->nfree || st->nfree > st->fresh / 2 + 1 || st->nspare > st->fresh - st->nfree) {
-		if (err && errlen)
-			snprintf(err, errlen, "the sub-allocator state lists %llu free blocks in its "
-				 "classes, %llu in its counter and %u released slots, for %u nodes",
-				 (unsigned long long)sum, (unsigned long long)st->nfree, st->nspare,
-				 st->fresh);
+				 st->fresh, (unsigned long long)sa->pages);
+		vidmm_suballoc_destroy(sa);
 		return -EINVAL;
 	}
 	uint64_t cap = ((uint64_t)st->fresh + 63) & ~63ull;
-	if (cap > MAX_NODES)
-		cap = MAX_NODES;
-	if (cap < INITIAL_NODES)
-		cap = INITIAL_NODES;
-	if ((rc = create_empty(size, granule, cap, &sa)))
-		return rc;
-	seen = calloc((size_t)(cap + 63) / 64, sizeof(uint64_t));
-	if (!seen) {
-		rc = -ENOMEM;
-		goto out;
+	struct node *nodes = node_array_alloc((size_t)cap * sizeof(struct node));
+	uint64_t *bits = calloc((size_t)cap / 64, sizeof(uint64_t));
+	if (!nodes || !bits) {
+		free(nodes);
+		free(bits);
+		vidmm_suballoc_destroy(sa);
+		return -ENOMEM;
 	}
-	uint64_t nids = st->nfree + st->nspare;
-	for (uint64_t k = 0; k < nids; k++) {
-		uint32_t n = st->order[k];
-		if (n >= st->fresh)
-			STATE_FAIL("the sub-allocator state lists node %u, beyond its %u nodes", n, st->fresh);
-		if ((seen[n >> 6] >> (n & 63)) & 1)
-			STATE_FAIL("the sub-allocator state lists node %u twice", n);
-		seen[n >> 6] |= 1ull << (n & 63);
-	}
-
-	memcpy(sa->nodes, st->nodes, (size_t)st->fresh * sizeof(struct node));
+	memcpy(nodes, st->nodes, (size_t)st->fresh * sizeof(struct node));
+	for (uint32_t n = 0; n < st->fresh; n++)
+		if (nodes[n].free_prev == MARK_USED)
+			bits[n >> 6] |= 1ull << (n & 63);
+	free(sa->nodes);
+	free(sa->used_bits);
+	sa->nodes = nodes;
+	sa->used_bits = bits;
+	sa->cap = (uint32_t)cap;
 	sa->fresh = st->fresh;
+	sa->spare = st->spare;
+	sa->nspare = st->nspare;
+	sa->hint = 0;
 	sa->used = st->used;
 	sa->nalloc = st->nalloc;
-	/* What neither list names is allocated. */
-	for (uint32_t n = 0; n < st->fresh; n++)
-		if (!((seen[n >> 6] >> (n & 63)) & 1))
-			used_set(sa, n);
-	/* Each class is built bottom up, so that its first id ends on top; entries
-	 * copy the records (the check then holds every record to the chain). */
-	uint64_t k = 0;
-	for (unsigned c = 0; c < NCLASS; c++) {
-		uint32_t cnt = st->count[c / SL_COUNT][c % SL_COUNT];
-		unsigned fl, sl;
-		for (uint32_t i = cnt; i-- > 0;) {
-			uint32_t n = st->order[k + i];
-			const struct node *b = &sa->nodes[n];
-			if (b->len == 0)
-				STATE_FAIL("the sub-allocator state lists node %u as free, but it has no length", n);
-			mapping(b->len, &fl, &sl);
-			if (fl * SL_COUNT + sl != c)
-				STATE_FAIL("node %u of length %llu is listed in class (%u,%u), belongs in (%u,%u)",
-					   n, (unsigned long long)b->len, c / SL_COUNT, c % SL_COUNT, fl, sl);
-			class_push(sa, n, b->off, b->len, b->next);
-		}
-		k += cnt;
-	}
-	for (uint32_t i = st->nspare; i-- > 0;)
-		sa->spare[sa->nspare++] = st->order[k + i];
+	sa->nfree = st->nfree;
+	sa->fl_map = st->fl_map;
+	memcpy(sa->sl_map, st->sl_map, sizeof(sa->sl_map));
+	memcpy(sa->head, st->head, sizeof(sa->head));
 	/* The check walks every chain with bounds, so garbage is refused, not followed. */
-	if (vidmm_suballoc_check(sa, err, errlen)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	if (sa->nfree != st->nfree) {
-		rc = -EINVAL;
-		goto out;
+	if ((rc = vidmm_suballoc_check(sa, err, errlen))) {
+		vidmm_suballoc_destroy(sa);
+		return -EINVAL;
 	}
 	*out = sa;
-	sa = NULL;
-	rc = 0;
-out:
-	free(seen);
-	vidmm_suballoc_destroy(sa);
-	return rc;
+	return 0;
 }

@@ -115,37 +115,28 @@ int vidmm_suballoc_check(const struct vidmm_suballoc *sa, char *err, size_t errl
 
 /*
  * Snapshots. The allocator's exact state as plain data: the blocks (one node per
- * slot used so far, named by id), the order of each size class's free blocks and
- * of the released slots. Restoring it (rather than re-placing the live ranges)
- * keeps every future answer identical, since TLSF takes the first block of a class
- * and that order is history. Nodes: off/len in granules, address-order links as
- * node ids (0xFFFFFFFF for none); a released slot has off = len = 0 and no links.
- * A node is free when a class lists it, released when the released list does,
- * allocated otherwise. `internal` is the allocator's own bookkeeping, not state.
+ * used slot, named by id), the class lists' heads and their order, the released
+ * slots. Restoring it (rather than re-placing the live ranges) keeps every future
+ * answer identical, since TLSF takes the head of a class list and list order is
+ * history. Nodes: off/len in granules; links are node ids, 0xFFFFFFFF for none;
+ * free_prev 0xFFFFFFFE marks an allocated block, 0xFFFFFFFD a released slot.
  */
 struct vidmm_suballoc_node {
 	uint64_t off, len;
-	uint32_t phys_prev, phys_next;
-	uint32_t internal[2];
+	uint32_t phys_prev, phys_next, free_prev, free_next;
 };
 struct vidmm_suballoc_state {
-	uint64_t pages;            /* segment size in granules */
-	uint32_t fresh;            /* slots used so far = number of nodes */
-	uint32_t nspare;           /* released slots */
+	uint64_t pages;          /* segment size in granules */
+	uint32_t fresh;          /* slots used so far = number of nodes */
+	uint32_t spare, nspare;  /* released slots: list head, length */
 	uint64_t used, nalloc, nfree;
-	uint32_t count[64][32];    /* free blocks in each class (fl, sl) */
-	const struct vidmm_suballoc_node *nodes;   /* fresh of them */
-	/* nfree ids: class (0,0)'s free blocks, then (0,1)'s, ... (64 x 32 classes,
-	 * count[][] each), every class in the order alloc takes them; then nspare
-	 * released slots in the order they are reused. */
-	const uint32_t *order;
+	uint64_t fl_map;
+	uint32_t sl_map[64];
+	uint32_t head[64][32];
+	const struct vidmm_suballoc_node *nodes; /* fresh of them */
 };
-/* How many ids vidmm_suballoc_get_state writes: nfree + nspare. */
-uint64_t vidmm_suballoc_state_ids(const struct vidmm_suballoc *sa);
-/* The state of sa into st; `order` (vidmm_suballoc_state_ids of room) receives the
- * ids and st->order points at it; st->nodes points into sa until it changes. */
-void vidmm_suballoc_get_state(const struct vidmm_suballoc *sa, struct vidmm_suballoc_state *st,
-			      uint32_t *order);
+/* The state of sa; nodes points into sa until it changes. */
+void vidmm_suballoc_get_state(const struct vidmm_suballoc *sa, struct vidmm_suballoc_state *st);
 /* A new allocator for [0, size) in state st, checked whole (vidmm_suballoc_check):
  * 0, -EINVAL with a sentence in err when st is inconsistent, -ENOMEM. */
 int vidmm_suballoc_from_state(const struct vidmm_suballoc_state *st, uint64_t size,

@@ -758,16 +758,15 @@ START_TEST(test_granule_64k)
 END_TEST
 
 
-/* ---- class stacks and state ------------------------------------------------- */
+/* ---- class lists and state -------------------------------------------------- */
 
 /*
- * Ten one-granule holes h1..h10 fill one class's stack over three chunks (four
- * entries each), h10 on top. Freeing the block between h3 and h4 merges all
- * three: h3 and h4 leave the middle of the stack, the top entry taking each one's
- * place (h10 then h9), so the holes are then taken h8, h7, h6, h5, h9, h10, h2,
- * h1. That order is the "class order" a snapshot saves.
+ * Ten one-granule holes h1..h10 go on one class list, h10 at its head. Freeing
+ * the block between h3 and h4 merges all three: h3 and h4 leave the middle of the
+ * list and the others keep their order, so the holes are then taken h10 down to
+ * h5, then h2, h1. That order is the "class-list order" a snapshot saves.
  */
-START_TEST(test_merge_from_middle_of_stack)
+START_TEST(test_merge_from_middle_of_list)
 {
 	struct vidmm_suballoc *sa = mk(64 * PG);
 	uint32_t blk[20];
@@ -785,7 +784,7 @@ START_TEST(test_merge_from_middle_of_stack)
 	ck_assert_int_eq(vidmm_suballoc_free(sa, blk[5]), 0);   /* granules 4..6 */
 	ck_assert_uint_eq(stats(sa).free_blocks, 9);
 	CHECK_OK(sa);
-	static const unsigned expect[] = { 8, 7, 6, 5, 9, 10, 2, 1 };
+	static const unsigned expect[] = { 10, 9, 8, 7, 6, 5, 2, 1 };
 	for (unsigned i = 0; i < 8; i++) {
 		alloc_ok(sa, PG, 0, &off);
 		ck_assert_msg(off / PG % 2 == 0 && off / PG / 2 + 1 == expect[i],
@@ -834,21 +833,18 @@ static uint64_t random_op(struct vidmm_suballoc *sa, uint64_t *rng, uint32_t *li
 static struct vidmm_suballoc *copy_by_state(const struct vidmm_suballoc *sa, uint64_t size)
 {
 	struct vidmm_suballoc_state st;
-	uint32_t *order = malloc((size_t)(vidmm_suballoc_state_ids(sa) + 1) * sizeof(*order));
 	struct vidmm_suballoc *c = NULL;
 	char err[256];
-	ck_assert_ptr_ne(order, NULL);
-	vidmm_suballoc_get_state(sa, &st, order);
+	vidmm_suballoc_get_state(sa, &st);
 	int rc = vidmm_suballoc_from_state(&st, size, PG, &c, err, sizeof(err));
 	ck_assert_msg(rc == 0, "from_state: %d %s", rc, err);
-	free(order);
 	return c;
 }
 
 /*
  * A state taken and restored gives an allocator that answers every later
  * operation as the original does (ids, offsets, refusals), with merges from the
- * middle of class stacks, alignment, alloc_at and released slots in the history.
+ * middle of class lists, alignment, alloc_at and released slots in the history.
  */
 START_TEST(test_state_roundtrip_exact)
 {
@@ -874,22 +870,6 @@ START_TEST(test_state_roundtrip_exact)
 				(unsigned long long)y);
 		}
 		CHECK_OK(c);
-		/* And a state taken twice is the same data. */
-		struct vidmm_suballoc_state s1, s2;
-		uint64_t n = vidmm_suballoc_state_ids(sa);
-		ck_assert_uint_eq(n, vidmm_suballoc_state_ids(c));
-		uint32_t *o1 = malloc((n + 1) * 4), *o2 = malloc((n + 1) * 4);
-		vidmm_suballoc_get_state(sa, &s1, o1);
-		vidmm_suballoc_get_state(c, &s2, o2);
-		ck_assert_uint_eq(s1.fresh, s2.fresh);
-		ck_assert_int_eq(memcmp(s1.count, s2.count, sizeof(s1.count)), 0);
-		ck_assert_int_eq(memcmp(o1, o2, n * 4), 0);
-		for (uint32_t k = 0; k < s1.fresh; k++)
-			REQUIRE(s1.nodes[k].off == s2.nodes[k].off && s1.nodes[k].len == s2.nodes[k].len &&
-				s1.nodes[k].phys_prev == s2.nodes[k].phys_prev &&
-				s1.nodes[k].phys_next == s2.nodes[k].phys_next, "node %u differs", k);
-		free(o1);
-		free(o2);
 		vidmm_suballoc_destroy(c);
 		rng = r1;
 	}
@@ -908,50 +888,45 @@ START_TEST(test_state_damage_refused)
 	for (int i = 0; i < 400; i++)
 		random_op(sa, &rng, live, &nlive, 512);
 	struct vidmm_suballoc_state st, bad;
-	uint64_t n = vidmm_suballoc_state_ids(sa);
-	ck_assert_uint_ge(n, 3);
-	uint32_t *order = malloc(n * 4), *o = malloc(n * 4);
-	vidmm_suballoc_get_state(sa, &st, order);
+	vidmm_suballoc_get_state(sa, &st);
 	ck_assert_uint_ge(st.nfree, 2);
 	struct vidmm_suballoc_node *nodes = malloc(st.fresh * sizeof(*nodes));
+	/* Two non-empty classes, a free node and an allocated one. */
+	unsigned f1 = 64, s1 = 0, f2 = 64, s2 = 0;
+	for (unsigned f = 0; f < 64; f++)
+		for (unsigned l = 0; l < 32; l++)
+			if (st.head[f][l] != 0xFFFFFFFFu) {
+				if (f1 == 64) {
+					f1 = f;
+					s1 = l;
+				} else if (f2 == 64) {
+					f2 = f;
+					s2 = l;
+				}
+			}
+	ck_assert_uint_ne(f2, 64);
+	uint32_t freed = st.head[f1][s1], used = 0xFFFFFFFFu;
+	for (uint32_t k = 0; k < st.fresh; k++)
+		if (st.nodes[k].free_prev == 0xFFFFFFFEu)
+			used = k;
+	ck_assert_uint_ne(used, 0xFFFFFFFFu);
 	char err[256];
 
-	for (int k = 0; k < 9; k++) {
+	for (int k = 0; k < 10; k++) {
 		bad = st;
-		memcpy(o, order, n * 4);
 		memcpy(nodes, st.nodes, st.fresh * sizeof(*nodes));
-		bad.order = o;
 		bad.nodes = nodes;
 		switch (k) {
-		case 0: o[1] = o[0]; break;                       /* listed twice */
-		case 1: o[0] = st.fresh; break;                   /* beyond the nodes */
-		case 2: bad.nfree++; break;                       /* counts do not add up */
-		case 3: bad.pages++; break;                       /* another segment */
-		case 4: nodes[o[0]].len++; break;                 /* overlaps its neighbour */
-		case 5: bad.used += 1; break;                     /* counter */
+		case 0: bad.head[f2][s2] = freed; break;              /* listed twice */
+		case 1: bad.head[f1][s1] = st.fresh; break;           /* beyond the nodes */
+		case 2: bad.nfree++; break;                           /* counter */
+		case 3: bad.pages++; break;                           /* another segment */
+		case 4: nodes[freed].len++; break;                    /* overlaps its neighbour */
+		case 5: bad.used += 1; break;                         /* counter */
 		case 6: bad.fresh = 0; break;
-		case 7: {                                         /* filed in the wrong class */
-			for (unsigned f = 0; f < 64; f++)
-				for (unsigned l = 0; l < 32; l++)
-					if (bad.count[f][l]) {
-						bad.count[f][l]--;
-						bad.count[f][(l + 1) % 32]++;
-						goto moved;
-					}
-		moved:
-			break;
-		}
-		case 8:                                           /* a free block marked allocated */
-			bad.nfree--;
-			for (unsigned f = 0; f < 64; f++)
-				for (unsigned l = 0; l < 32; l++)
-					if (bad.count[f][l]) {
-						bad.count[f][l]--;
-						memmove(o, o + 1, (n - 1) * 4);
-						goto dropped;
-					}
-		dropped:
-			break;
+		case 7: nodes[freed].free_next = freed; break;        /* a cycle */
+		case 8: nodes[used].free_prev = 0xFFFFFFFFu; break;   /* allocated, marked free */
+		case 9: bad.sl_map[f1] ^= 1u << s1; break;            /* bitmap */
 		}
 		c = NULL;
 		err[0] = '\0';
@@ -965,8 +940,6 @@ START_TEST(test_state_damage_refused)
 	CHECK_OK(c);
 	vidmm_suballoc_destroy(c);
 	free(nodes);
-	free(order);
-	free(o);
 	vidmm_suballoc_destroy(sa);
 }
 END_TEST
@@ -974,8 +947,8 @@ END_TEST
 /*
  * The bench's pattern at small scale: a segment kept nearly full by replacing a
  * random allocation at each step, with the full check after each one, so that
- * stacks that grow and shrink across chunk boundaries and merges from their
- * middle meet the invariant check many times.
+ * lists that grow and shrink and merges from their middle meet the invariant
+ * check many times.
  */
 START_TEST(test_churn_near_full)
 {
@@ -1236,8 +1209,8 @@ Suite *vidmm_suballoc_suite(void)
 	tcase_add_test(tc, test_node_growth);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("stacks and state");
-	tcase_add_test(tc, test_merge_from_middle_of_stack);
+	tc = tcase_create("lists and state");
+	tcase_add_test(tc, test_merge_from_middle_of_list);
 	tcase_add_test(tc, test_state_roundtrip_exact);
 	tcase_add_test(tc, test_state_damage_refused);
 	tcase_add_test(tc, test_churn_near_full);
