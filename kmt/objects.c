@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "kmt/core.h"
@@ -54,7 +55,9 @@ static void mem_put(struct kmt_adapter *ad, struct kmt_mem *m)
 	if (--m->refs)
 		return;
 	vidmm_alloc_fini(ad->mm, &m->v);
-	kmt_alloc_unpark(m->v.owner); /* the kmt_alloc that embeds it */
+	/* Memory is always some cell's `own`: that cell, found without reading
+	 * v.owner, which sits in a line a destroy has no other reason to touch. */
+	kmt_alloc_unpark((struct kmt_alloc *)((char *)m - offsetof(struct kmt_alloc, own)));
 }
 
 void kmt_alloc_destroy(struct kmt_alloc *a)
