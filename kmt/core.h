@@ -34,7 +34,7 @@ enum kmt_type {
 };
 
 /* 0x40000000 | index << 6 | generation (1..63): never 0, and a stale handle is
- * told from a live one by its generation. */
+ * told from a live one by its generation. Not for allocations (kmt_alloc_new). */
 D3DKMT_HANDLE kmt_handle_new(enum kmt_type type, void *obj);
 /* The same, always in a never-used slot: a restore hands out handles in the order
  * of the snapshot's, so walks of the table visit objects in the same order. */
@@ -45,8 +45,32 @@ void *kmt_handle_iter(enum kmt_type type, uint32_t *cursor);
 /* The handle of slot `index` (cursor - 1 after kmt_handle_iter), 0 if free. */
 D3DKMT_HANDLE kmt_handle_at(uint32_t index);
 void *kmt_handle_get(D3DKMT_HANDLE h, enum kmt_type type);
+/* The handle dies; an allocation's cell is free for reuse with it. */
 void kmt_handle_free(D3DKMT_HANDLE h);
 void kmt_handles_reset(void);
+
+/*
+ * Allocation objects live in cells indexed like their handles: cell i of a slab
+ * belongs to handle slot i. A handle thus names its object's address without a
+ * read of the table, and validating it reads the object's first line only
+ * (kmt_get_alloc), so the table entry and the object are fetched in parallel
+ * rather than one after the other. Cells of slots held by other types are unused.
+ */
+struct kmt_alloc;
+struct kmt_device;
+/* A zeroed allocation object of dev with a new handle (fresh: in a never-used
+ * slot, as kmt_handle_new_fresh); NULL for want of memory. */
+struct kmt_alloc *kmt_alloc_new(struct kmt_device *dev, bool fresh);
+/* A zeroed cell with no handle, for memory whose owning handle is gone (a
+ * restore's); give it back with kmt_alloc_unpark. NULL for want of memory. */
+struct kmt_alloc *kmt_alloc_new_orphan(void);
+/* The handle dies but the cell stays: it holds memory other handles still use.
+ * Its slot is reused only after kmt_alloc_unpark. */
+void kmt_alloc_park(struct kmt_alloc *a);
+void kmt_alloc_unpark(struct kmt_alloc *a);
+/* Start fetching what destroying allocation h touches (its cell, its table entry):
+ * a hint, h need not be valid. */
+void kmt_alloc_prefetch(D3DKMT_HANDLE h);
 
 /* ---- objects -------------------------------------------------------------- */
 
@@ -95,23 +119,33 @@ struct kmt_resource {
 /* The memory behind one or more allocation handles (several when a shared
  * resource is opened on another device). */
 struct kmt_mem {
-	struct vidmm_alloc v;            /* v.owner: the kmt_alloc that embeds this */
 	uint32_t refs;
-	struct gpusim_alloc_desc priv;   /* the private driver data it was made from */
 	uint32_t seen;                   /* scratch: visited once when walking handles */
+	struct vidmm_alloc v;            /* v.owner: the kmt_alloc that embeds this */
+	struct gpusim_alloc_desc priv;   /* the private driver data it was made from */
 };
 
+/*
+ * A cell (see kmt_alloc_new), 256 bytes while struct vidmm_alloc is 152. Laid out
+ * for the destroy path, whose cost at 10^6 live allocations is its cache misses:
+ * the first line holds everything validation and this layer's bookkeeping touch,
+ * and the embedded memory's first fields (the manager's hot ones) follow at once,
+ * so a destroy reads lines 0 and 1; the private data, read only by OpenResource,
+ * is last. A dead handle's cell has handle 0 and dev NULL; a parked one (see
+ * kmt_alloc_park) keeps its handle value, which names its slot, and has dev NULL,
+ * so that no look-up accepts it either way.
+ */
 struct kmt_alloc {
 	D3DKMT_HANDLE handle;
-	uint32_t resident;               /* this device's MakeResident count */
+	uint32_t stamp;                  /* scratch: finds duplicates in a handle list */
 	struct kmt_device *dev;
 	struct kmt_mem *mem;
 	struct kmt_resource *res;
-	uint32_t locks;                  /* this device's locks */
-	uint32_t stamp;                  /* scratch: finds duplicates in a handle list */
-	struct kmt_mem own;              /* used when mem == &own; hot fields first */
 	struct kmt_alloc *res_next;      /* in the resource */
-};
+	uint32_t locks;                  /* this device's locks */
+	uint32_t resident;               /* this device's MakeResident count */
+	struct kmt_mem own;              /* used when mem == &own */
+} __attribute__((aligned(64)));
 
 struct kmt_context {
 	D3DKMT_HANDLE handle;

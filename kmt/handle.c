@@ -2,11 +2,13 @@
  * The handle table and the API lock. Handles index a growable slot array; a
  * generation in the low bits makes a stale handle fail look-up instead of naming
  * whatever reused its slot. Free slots are kept on a LIFO list for O(1) reuse.
+ * Allocation objects live in a slab of cells indexed like the slots.
  */
 #include <config.h>
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kmt/core.h"
 
@@ -14,18 +16,24 @@
 #define GEN_BITS 6
 #define GEN_MASK ((1u << GEN_BITS) - 1)
 #define MAX_SLOTS (1u << 23)
+#define CELL_LOG2 10u          /* 1024 cells (256 KiB) per slab chunk */
+#define CELLS (1u << CELL_LOG2)
 
 struct slot {
 	void *obj;
-	uint32_t type : 8;
-	uint32_t gen : 8;
 	uint32_t next_free;  /* index + 1, 0 ends the list */
+	uint8_t type;
+	uint8_t gen;
+	bool parked;         /* free, but its cell holds memory: not on the free list */
 };
 
 static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slot *slots;
 static uint32_t nslots, cap;
 static uint32_t free_head;
+/* Allocation cells by slot index, allocated a chunk at a time on first use. The
+ * chunk table is small (64 KiB) and the few entries in use stay cached. */
+static struct kmt_alloc *cells[MAX_SLOTS / CELLS];
 
 void kmt_lock(void)
 {
@@ -37,31 +45,50 @@ void kmt_unlock(void)
 	pthread_mutex_unlock(&big_lock);
 }
 
-static D3DKMT_HANDLE handle_new(enum kmt_type type, void *obj, bool fresh)
+static D3DKMT_HANDLE handle_of(uint32_t i)
 {
-	uint32_t i;
-	if (free_head && !fresh) {
-		i = free_head - 1;
-		free_head = slots[i].next_free;
-	} else {
-		if (nslots == cap) {
-			uint32_t ncap = cap ? cap * 2 : 1024;
-			if (ncap > MAX_SLOTS)
-				return 0;
-			struct slot *ns = realloc(slots, ncap * sizeof(*ns));
-			if (!ns)
-				return 0;
-			slots = ns;
-			cap = ncap;
-		}
-		i = nslots++;
-		slots[i].gen = 0;
+	return HANDLE_BASE | (i << GEN_BITS) | slots[i].gen;
+}
+
+/* The slot a new handle takes, not yet taken (nothing changes): UINT32_MAX when
+ * the table is full or cannot grow. */
+static uint32_t slot_next(bool fresh)
+{
+	if (free_head && !fresh)
+		return free_head - 1;
+	if (nslots == cap) {
+		uint32_t ncap = cap ? cap * 2 : 1024;
+		if (ncap > MAX_SLOTS)
+			return UINT32_MAX;
+		struct slot *ns = realloc(slots, ncap * sizeof(*ns));
+		if (!ns)
+			return UINT32_MAX;
+		slots = ns;
+		cap = ncap;
 	}
+	slots[nslots].gen = 0;
+	return nslots;
+}
+
+/* Take slot i (from slot_next) for obj. */
+static D3DKMT_HANDLE slot_take(uint32_t i, enum kmt_type type, void *obj)
+{
+	if (free_head == i + 1)
+		free_head = slots[i].next_free;
+	else
+		nslots++;
 	slots[i].gen = (uint8_t)((slots[i].gen % GEN_MASK) + 1); /* 1..63 */
-	slots[i].type = type;
+	slots[i].type = (uint8_t)type;
 	slots[i].obj = obj;
 	slots[i].next_free = 0;
-	return HANDLE_BASE | (i << GEN_BITS) | slots[i].gen;
+	slots[i].parked = false;
+	return handle_of(i);
+}
+
+static D3DKMT_HANDLE handle_new(enum kmt_type type, void *obj, bool fresh)
+{
+	uint32_t i = slot_next(fresh);
+	return i == UINT32_MAX ? 0 : slot_take(i, type, obj);
 }
 
 D3DKMT_HANDLE kmt_handle_new(enum kmt_type type, void *obj)
@@ -104,7 +131,16 @@ D3DKMT_HANDLE kmt_handle_at(uint32_t index)
 {
 	if (index >= nslots || slots[index].type == KMT_T_FREE)
 		return 0;
-	return HANDLE_BASE | (index << GEN_BITS) | slots[index].gen;
+	return handle_of(index);
+}
+
+static void slot_release(struct slot *s)
+{
+	s->type = KMT_T_FREE;
+	s->obj = NULL;
+	s->parked = false;
+	s->next_free = free_head;
+	free_head = (uint32_t)(s - slots) + 1;
 }
 
 void kmt_handle_free(D3DKMT_HANDLE h)
@@ -112,10 +148,107 @@ void kmt_handle_free(D3DKMT_HANDLE h)
 	struct slot *s = lookup(h);
 	if (!s)
 		return;
+	if (s->type == KMT_T_ALLOCATION) {
+		struct kmt_alloc *a = s->obj;
+		a->handle = 0;
+		a->dev = NULL;
+	}
+	slot_release(s);
+}
+
+/* ---- allocation cells --------------------------------------------------- */
+
+/* The cell of slot i, its chunk made on first use; NULL for want of memory. */
+static struct kmt_alloc *cell_make(uint32_t i)
+{
+	struct kmt_alloc **c = &cells[i >> CELL_LOG2];
+	if (!*c) {
+		*c = aligned_alloc(64, CELLS * sizeof(struct kmt_alloc));
+		if (!*c)
+			return NULL;
+		memset(*c, 0, CELLS * sizeof(struct kmt_alloc));
+	}
+	return &(*c)[i & (CELLS - 1)];
+}
+
+/* The cell h's index names, if its chunk exists; nothing is validated. */
+static struct kmt_alloc *cell_of(D3DKMT_HANDLE h)
+{
+	if ((h & 0xc0000000u) != HANDLE_BASE)
+		return NULL;
+	uint32_t i = (h & ~HANDLE_BASE) >> GEN_BITS;
+	if (i >= MAX_SLOTS || !cells[i >> CELL_LOG2])
+		return NULL;
+	return &cells[i >> CELL_LOG2][i & (CELLS - 1)];
+}
+
+struct kmt_alloc *kmt_alloc_new(struct kmt_device *dev, bool fresh)
+{
+	uint32_t i = slot_next(fresh);
+	if (i == UINT32_MAX)
+		return NULL;
+	struct kmt_alloc *a = cell_make(i);
+	if (!a)
+		return NULL;
+	memset(a, 0, sizeof(*a));
+	a->handle = slot_take(i, KMT_T_ALLOCATION, a);
+	a->dev = dev;
+	return a;
+}
+
+struct kmt_alloc *kmt_alloc_new_orphan(void)
+{
+	uint32_t i = slot_next(true);
+	if (i == UINT32_MAX)
+		return NULL;
+	struct kmt_alloc *a = cell_make(i);
+	if (!a)
+		return NULL;
+	memset(a, 0, sizeof(*a));
+	a->handle = slot_take(i, KMT_T_ALLOCATION, a);
+	kmt_alloc_park(a);
+	return a;
+}
+
+void kmt_alloc_park(struct kmt_alloc *a)
+{
+	struct slot *s = lookup(a->handle);
+	if (!s)
+		return;
 	s->type = KMT_T_FREE;
 	s->obj = NULL;
-	s->next_free = free_head;
-	free_head = (uint32_t)(s - slots) + 1;
+	s->parked = true;
+	a->dev = NULL; /* a->handle stays: it names the slot to unpark */
+}
+
+void kmt_alloc_unpark(struct kmt_alloc *a)
+{
+	uint32_t i = (a->handle & ~HANDLE_BASE) >> GEN_BITS;
+	if (!a->handle || i >= nslots || !slots[i].parked || slots[i].gen != (a->handle & GEN_MASK))
+		return;
+	a->handle = 0;
+	slot_release(&slots[i]);
+}
+
+void kmt_alloc_prefetch(D3DKMT_HANDLE h)
+{
+	struct kmt_alloc *a = cell_of(h);
+	uint32_t i = (h & ~HANDLE_BASE) >> GEN_BITS;
+	if (!a || i >= nslots)
+		return;
+	/* The whole cell: a destroy reads its first two lines, and the next create,
+	 * which takes the slot just freed (LIFO), writes all of it. */
+	for (size_t off = 0; off < sizeof(*a); off += 64)
+		__builtin_prefetch((const char *)a + off, 1);
+	__builtin_prefetch(&slots[i], 1);
+}
+
+struct kmt_alloc *kmt_get_alloc(struct kmt_device *dev, D3DKMT_HANDLE h)
+{
+	/* A live allocation handle's cell holds that handle and a dead one's does
+	 * not (see struct kmt_alloc), so the cell alone validates it. */
+	struct kmt_alloc *a = cell_of(h);
+	return a && dev && a->handle == h && a->dev == dev ? a : NULL;
 }
 
 void kmt_handles_reset(void)
@@ -123,4 +256,8 @@ void kmt_handles_reset(void)
 	free(slots);
 	slots = NULL;
 	nslots = cap = free_head = 0;
+	for (uint32_t c = 0; c < MAX_SLOTS / CELLS; c++) {
+		free(cells[c]);
+		cells[c] = NULL;
+	}
 }

@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "kmt/core.h"
@@ -31,11 +32,7 @@ struct kmt_device *kmt_get_device(D3DKMT_HANDLE h)
 	return kmt_handle_get(h, KMT_T_DEVICE);
 }
 
-struct kmt_alloc *kmt_get_alloc(struct kmt_device *dev, D3DKMT_HANDLE h)
-{
-	struct kmt_alloc *a = kmt_handle_get(h, KMT_T_ALLOCATION);
-	return a && a->dev == dev ? a : NULL;
-}
+/* kmt_get_alloc is in handle.c: it reads the allocation's cell, not the table. */
 
 bool kmt_alloc_list(struct kmt_device *dev, const D3DKMT_HANDLE *h, uint32_t n, struct kmt_alloc **out)
 {
@@ -52,13 +49,15 @@ bool kmt_alloc_list(struct kmt_device *dev, const D3DKMT_HANDLE *h, uint32_t n, 
 	return true;
 }
 
-/* The memory object's owner struct is freed with the last reference to it. */
+/* The memory object's owner cell is given back with the last reference to it. */
 static void mem_put(struct kmt_adapter *ad, struct kmt_mem *m)
 {
 	if (--m->refs)
 		return;
 	vidmm_alloc_fini(ad->mm, &m->v);
-	free(m->v.owner); /* the kmt_alloc that embeds it */
+	/* Memory is always some cell's `own`: that cell, found without reading
+	 * v.owner, which sits in a line a destroy has no other reason to touch. */
+	kmt_alloc_unpark((struct kmt_alloc *)((char *)m - offsetof(struct kmt_alloc, own)));
 }
 
 void kmt_alloc_destroy(struct kmt_alloc *a)
@@ -85,10 +84,14 @@ void kmt_alloc_destroy(struct kmt_alloc *a)
 			*pp = a->res_next;
 		a->res->nallocs--;
 	}
-	kmt_handle_free(a->handle);
-	bool owner = a->mem == &a->own;
+	D3DKMT_HANDLE h = a->handle;
 	struct kmt_mem *m = a->mem;
-	if (m->refs > 1 && m->v.handle == a->handle) {
+	/* The cell that holds the memory stays until the memory goes (mem_put). */
+	if (m == &a->own)
+		kmt_alloc_park(a);
+	else
+		kmt_handle_free(h);
+	if (m->refs > 1 && m->v.handle == h) {
 		/* Shared memory outlives this handle: events name a surviving one
 		 * (a rare path, so a walk of the handle table is fine). */
 		uint32_t cur = 0;
@@ -100,9 +103,6 @@ void kmt_alloc_destroy(struct kmt_alloc *a)
 				break;
 			}
 	}
-	if (!owner)
-		free(a);
-	/* The owner struct holds the memory: it goes when the memory does. */
 	mem_put(ad, m);
 }
 

@@ -1,5 +1,5 @@
 /*
- * Runs every Check suite of kmt/: the sub-allocator, the D3DKMT API semantics,
+ * Runs every Check suite of kmt/: the sub-allocator, the D3DKMT API semantics, handles,
  * residency, submission, events, virtualization and the property test.
  */
 #include <config.h>
@@ -12,6 +12,7 @@ int main(void)
 {
 	SRunner *sr = srunner_create(vidmm_suballoc_suite());
 	srunner_add_suite(sr, kmt_alloc_suite());
+	srunner_add_suite(sr, kmt_handles_suite());
 	srunner_add_suite(sr, kmt_residency_suite());
 	srunner_add_suite(sr, kmt_submit_suite());
 	srunner_add_suite(sr, kmt_events_suite());

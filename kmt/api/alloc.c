@@ -49,20 +49,6 @@ static void *dup_blob(const void *p, uint32_t n)
 	return c;
 }
 
-static struct kmt_alloc *new_alloc(struct kmt_device *dev)
-{
-	struct kmt_alloc *a = calloc(1, sizeof(*a));
-	if (!a)
-		return NULL;
-	a->handle = kmt_handle_new(KMT_T_ALLOCATION, a);
-	if (!a->handle) {
-		free(a);
-		return NULL;
-	}
-	a->dev = dev;
-	return a;
-}
-
 static void link_alloc(struct kmt_device *dev, struct kmt_resource *r, struct kmt_alloc *a)
 {
 	dev->nallocs++;
@@ -209,7 +195,7 @@ static NTSTATUS create_allocation(D3DKMT_CREATEALLOCATION *p, bool v2)
 		res = new_res;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		struct kmt_alloc *a = new_alloc(dev);
+		struct kmt_alloc *a = kmt_alloc_new(dev, false);
 		if (!a) {
 			st = STATUS_NO_MEMORY;
 			goto out;
@@ -224,7 +210,6 @@ static NTSTATUS create_allocation(D3DKMT_CREATEALLOCATION *p, bool v2)
 		int rc = vidmm_alloc_init(ad->mm, &a->own.v, &descs[i]);
 		if (rc) {
 			kmt_handle_free(a->handle);
-			free(a);
 			st = kmt_status_from_errno(rc);
 			goto out;
 		}
@@ -297,6 +282,10 @@ static NTSTATUS destroy_allocation(D3DKMT_HANDLE hdev, D3DKMT_HANDLE hres, const
 	}
 	if (!n || n > D3DKMT_CREATEALLOCATION_MAX || !list)
 		goto out;
+	/* Each handle's cell and table entry are a cache miss at scale: start them
+	 * all now rather than one after another. */
+	for (uint32_t i = 0; i < n && i < SMALL_BATCH; i++)
+		kmt_alloc_prefetch(list[i]);
 	v = n <= SMALL_BATCH ? small : malloc(n * sizeof(*v));
 	if (!v) {
 		st = STATUS_NO_MEMORY;
@@ -392,7 +381,7 @@ NTSTATUS APIENTRY D3DKMTOpenResource(D3DKMT_OPENRESOURCE *pData)
 	nr->shared = true;
 	uint32_t i = 0;
 	for (struct kmt_alloc *src = r->allocs; src; src = src->res_next, i++) {
-		struct kmt_alloc *a = new_alloc(dev);
+		struct kmt_alloc *a = kmt_alloc_new(dev, false);
 		if (!a) {
 			st = STATUS_NO_MEMORY;
 			goto out;

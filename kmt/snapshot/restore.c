@@ -773,20 +773,6 @@ static int build(struct rs *s)
 		if (x->driver_size && !(x->obj->driver_data = malloc((size_t)x->driver_size)))
 			return -ENOMEM;
 	}
-	for (uint64_t i = 0; i < s->nallocs; i++)
-		if (!(s->allocs[i].obj = calloc(1, sizeof(struct kmt_alloc))))
-			return -ENOMEM;
-	for (uint64_t i = 0; i < s->nmems; i++) {
-		struct mem_rec *m = &s->mems[i];
-		if (m->owner) {
-			m->holder = ((struct alc_rec *)find(s, m->owner, KMT_T_ALLOCATION))->obj;
-		} else if (!(m->holder = calloc(1, sizeof(struct kmt_alloc)))) {
-			return -ENOMEM;
-		}
-		if (m->has_pages && !(m->holder->own.v.pages = malloc((size_t)(m->v.size >> HW_PAGE_SHIFT) * 8)))
-			return -ENOMEM;
-	}
-
 	for (size_t i = 0; i < s->nmap; i++) {
 		struct hmap *e = &s->map[i];
 		void *obj = NULL;
@@ -796,9 +782,26 @@ static int build(struct rs *s)
 		case KMT_T_CONTEXT: obj = ((struct ctx_rec *)e->rec)->obj; break;
 		case KMT_T_RESOURCE:
 		case KMT_T_SHARE: obj = ((struct res_rec *)e->rec)->obj; break;
-		case KMT_T_ALLOCATION: obj = ((struct alc_rec *)e->rec)->obj; break;
+		case KMT_T_ALLOCATION: {
+			/* An allocation's object is the cell of its handle's slot. */
+			struct alc_rec *r = e->rec;
+			if (!(r->obj = kmt_alloc_new(NULL, true)))
+				return -ENOMEM;
+			e->new_h = r->obj->handle;
+			continue;
+		}
 		}
 		if (!(e->new_h = kmt_handle_new_fresh(e->type, obj)))
+			return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < s->nmems; i++) {
+		struct mem_rec *m = &s->mems[i];
+		if (m->owner) {
+			m->holder = ((struct alc_rec *)find(s, m->owner, KMT_T_ALLOCATION))->obj;
+		} else if (!(m->holder = kmt_alloc_new_orphan())) {
+			return -ENOMEM;
+		}
+		if (m->has_pages && !(m->holder->own.v.pages = malloc((size_t)(m->v.size >> HW_PAGE_SHIFT) * 8)))
 			return -ENOMEM;
 	}
 	for (uint64_t i = 0; i < s->ndevs; i++) {
@@ -963,13 +966,12 @@ static void unbuild(struct rs *s)
 		free(v->pages);
 		v->pages = NULL;
 		if (!s->mems[i].owner)
-			free(h);
+			kmt_alloc_unpark(h);
 	}
+	/* Allocation cells go with their handles. */
 	for (size_t i = 0; i < s->nmap; i++)
 		if (s->map[i].new_h)
 			kmt_handle_free(s->map[i].new_h);
-	for (uint64_t i = 0; i < s->nallocs; i++)
-		free(s->allocs[i].obj);
 	for (uint64_t i = 0; i < s->nress; i++)
 		if (s->ress[i].obj) {
 			free(s->ress[i].obj->runtime_data);

@@ -6,6 +6,7 @@
  */
 #include <config.h>
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -358,7 +359,8 @@ static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const st
 		kmt_ws_u64(w, cnt);
 		for (struct vidmm_alloc *v = mm->policy->next(mm->policy_state, s, NULL); v;
 		     v = mm->policy->next(mm->policy_state, s, v))
-			kmt_ws_u64(w, mem_index(wk, (const struct kmt_mem *)v));
+			kmt_ws_u64(w, mem_index(wk, (const struct kmt_mem *)((const char *)v -
+										 offsetof(struct kmt_mem, v))));
 	}
 	kmt_ws_tag(w, TAG_END);
 }

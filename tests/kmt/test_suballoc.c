@@ -757,6 +757,227 @@ START_TEST(test_granule_64k)
 }
 END_TEST
 
+
+/* ---- class lists and state -------------------------------------------------- */
+
+/*
+ * Ten one-granule holes h1..h10 go on one class list, h10 at its head. Freeing
+ * the block between h3 and h4 merges all three: h3 and h4 leave the middle of the
+ * list and the others keep their order, so the holes are then taken h10 down to
+ * h5, then h2, h1. That order is the "class-list order" a snapshot saves.
+ */
+START_TEST(test_merge_from_middle_of_list)
+{
+	struct vidmm_suballoc *sa = mk(64 * PG);
+	uint32_t blk[20];
+	uint64_t off;
+
+	for (unsigned i = 0; i < 20; i++) {
+		blk[i] = alloc_ok(sa, PG, 0, &off);
+		ck_assert_uint_eq(off, i * PG);
+	}
+	uint32_t rest = alloc_ok(sa, 44 * PG, 0, &off);
+	for (unsigned k = 0; k < 10; k++)       /* h(k+1) at granule 2k */
+		ck_assert_int_eq(vidmm_suballoc_free(sa, blk[2 * k]), 0);
+	ck_assert_uint_eq(stats(sa).free_blocks, 10);
+	CHECK_OK(sa);
+	ck_assert_int_eq(vidmm_suballoc_free(sa, blk[5]), 0);   /* granules 4..6 */
+	ck_assert_uint_eq(stats(sa).free_blocks, 9);
+	CHECK_OK(sa);
+	static const unsigned expect[] = { 10, 9, 8, 7, 6, 5, 2, 1 };
+	for (unsigned i = 0; i < 8; i++) {
+		alloc_ok(sa, PG, 0, &off);
+		ck_assert_msg(off / PG % 2 == 0 && off / PG / 2 + 1 == expect[i],
+			      "take %u: granule %llu, expected hole %u", i, (unsigned long long)(off / PG),
+			      expect[i]);
+		CHECK_OK(sa);
+	}
+	ck_assert_uint_eq(stats(sa).free_blocks, 1);
+	ck_assert_uint_eq(stats(sa).largest_free, 3 * PG);
+	ck_assert_int_eq(vidmm_suballoc_free(sa, rest), 0);
+	CHECK_OK(sa);
+	vidmm_suballoc_destroy(sa);
+}
+END_TEST
+
+/* One random operation on sa (the same rng gives the same operation): its
+ * answer folded into a number, so that two allocators can be compared. */
+static uint64_t random_op(struct vidmm_suballoc *sa, uint64_t *rng, uint32_t *live, unsigned *nlive,
+			  unsigned maxlive)
+{
+	uint32_t id = 0;
+	uint64_t off = 0;
+	unsigned r = (unsigned)rnd_below(rng, 100);
+	if ((r < 55 && *nlive < maxlive) || *nlive == 0) {
+		uint64_t size = (1 + rnd_below(rng, 1ull << rnd_below(rng, 6))) * PG;
+		uint64_t align = rnd_below(rng, 8) == 0 ? PG << rnd_below(rng, 5) : 0;
+		int rc = vidmm_suballoc_alloc(sa, size, align, &id, &off);
+		if (rc == 0)
+			live[(*nlive)++] = id;
+		return (uint64_t)(rc + 100) << 48 ^ (uint64_t)id << 32 ^ off;
+	}
+	if (r < 95) {
+		unsigned k = (unsigned)rnd_below(rng, *nlive);
+		int rc = vidmm_suballoc_free(sa, live[k]);
+		live[k] = live[--*nlive];
+		return (uint64_t)(rc + 100);
+	}
+	uint64_t p = rnd_below(rng, 512), n = 1 + rnd_below(rng, 8);
+	int rc = vidmm_suballoc_alloc_at(sa, p * PG, n * PG, &id);
+	if (rc == 0)
+		live[(*nlive)++] = id;
+	return (uint64_t)(rc + 100) << 48 ^ (uint64_t)id << 32;
+}
+
+/* A copy made through the snapshot state. */
+static struct vidmm_suballoc *copy_by_state(const struct vidmm_suballoc *sa, uint64_t size)
+{
+	struct vidmm_suballoc_state st;
+	struct vidmm_suballoc *c = NULL;
+	char err[256];
+	vidmm_suballoc_get_state(sa, &st);
+	int rc = vidmm_suballoc_from_state(&st, size, PG, &c, err, sizeof(err));
+	ck_assert_msg(rc == 0, "from_state: %d %s", rc, err);
+	return c;
+}
+
+/*
+ * A state taken and restored gives an allocator that answers every later
+ * operation as the original does (ids, offsets, refusals), with merges from the
+ * middle of class lists, alignment, alloc_at and released slots in the history.
+ */
+START_TEST(test_state_roundtrip_exact)
+{
+	const uint64_t size = 512 * PG;
+	struct vidmm_suballoc *sa = mk(size);
+	uint32_t live[1024], live2[1024];
+	unsigned nlive = 0, nlive2;
+	uint64_t rng = 77;
+
+	for (int round = 0; round < 6; round++) {
+		for (int i = 0; i < 700; i++)
+			random_op(sa, &rng, live, &nlive, 1024);
+		CHECK_OK(sa);
+		struct vidmm_suballoc *c = copy_by_state(sa, size);
+		CHECK_OK(c);
+		memcpy(live2, live, sizeof(live));
+		nlive2 = nlive;
+		uint64_t r1 = rng, r2 = rng;
+		for (int i = 0; i < 700; i++) {
+			uint64_t x = random_op(sa, &r1, live, &nlive, 1024);
+			uint64_t y = random_op(c, &r2, live2, &nlive2, 1024);
+			REQUIRE(x == y, "round %d op %d: %llx, the copy %llx", round, i, (unsigned long long)x,
+				(unsigned long long)y);
+		}
+		CHECK_OK(c);
+		vidmm_suballoc_destroy(c);
+		rng = r1;
+	}
+	vidmm_suballoc_destroy(sa);
+}
+END_TEST
+
+/* A damaged state is refused with a sentence, never followed. */
+START_TEST(test_state_damage_refused)
+{
+	const uint64_t size = 256 * PG;
+	struct vidmm_suballoc *sa = mk(size), *c;
+	uint32_t live[512];
+	unsigned nlive = 0;
+	uint64_t rng = 5;
+	for (int i = 0; i < 400; i++)
+		random_op(sa, &rng, live, &nlive, 512);
+	struct vidmm_suballoc_state st, bad;
+	vidmm_suballoc_get_state(sa, &st);
+	ck_assert_uint_ge(st.nfree, 2);
+	struct vidmm_suballoc_node *nodes = malloc(st.fresh * sizeof(*nodes));
+	/* Two non-empty classes, a free node and an allocated one. */
+	unsigned f1 = 64, s1 = 0, f2 = 64, s2 = 0;
+	for (unsigned f = 0; f < 64; f++)
+		for (unsigned l = 0; l < 32; l++)
+			if (st.head[f][l] != 0xFFFFFFFFu) {
+				if (f1 == 64) {
+					f1 = f;
+					s1 = l;
+				} else if (f2 == 64) {
+					f2 = f;
+					s2 = l;
+				}
+			}
+	ck_assert_uint_ne(f2, 64);
+	uint32_t freed = st.head[f1][s1], used = 0xFFFFFFFFu;
+	for (uint32_t k = 0; k < st.fresh; k++)
+		if (st.nodes[k].free_prev == 0xFFFFFFFEu)
+			used = k;
+	ck_assert_uint_ne(used, 0xFFFFFFFFu);
+	char err[256];
+
+	for (int k = 0; k < 10; k++) {
+		bad = st;
+		memcpy(nodes, st.nodes, st.fresh * sizeof(*nodes));
+		bad.nodes = nodes;
+		switch (k) {
+		case 0: bad.head[f2][s2] = freed; break;              /* listed twice */
+		case 1: bad.head[f1][s1] = st.fresh; break;           /* beyond the nodes */
+		case 2: bad.nfree++; break;                           /* counter */
+		case 3: bad.pages++; break;                           /* another segment */
+		case 4: nodes[freed].len++; break;                    /* overlaps its neighbour */
+		case 5: bad.used += 1; break;                         /* counter */
+		case 6: bad.fresh = 0; break;
+		case 7: nodes[freed].free_next = freed; break;        /* a cycle */
+		case 8: nodes[used].free_prev = 0xFFFFFFFFu; break;   /* allocated, marked free */
+		case 9: bad.sl_map[f1] ^= 1u << s1; break;            /* bitmap */
+		}
+		c = NULL;
+		err[0] = '\0';
+		int rc = vidmm_suballoc_from_state(&bad, size, PG, &c, err, sizeof(err));
+		ck_assert_msg(rc == -EINVAL, "case %d: %d", k, rc);
+		ck_assert_ptr_eq(c, NULL);
+		ck_assert_msg(err[0] != '\0', "case %d: no sentence", k);
+	}
+	/* Undamaged, it restores. */
+	ck_assert_int_eq(vidmm_suballoc_from_state(&st, size, PG, &c, err, sizeof(err)), 0);
+	CHECK_OK(c);
+	vidmm_suballoc_destroy(c);
+	free(nodes);
+	vidmm_suballoc_destroy(sa);
+}
+END_TEST
+
+/*
+ * The bench's pattern at small scale: a segment kept nearly full by replacing a
+ * random allocation at each step, with the full check after each one, so that
+ * lists that grow and shrink and merges from their middle meet the invariant
+ * check many times.
+ */
+START_TEST(test_churn_near_full)
+{
+	const unsigned pages = 4096;
+	struct vidmm_suballoc *sa = mk(pages * PG);
+	uint32_t ids[900];
+	uint64_t rng = 0xB0B5, off, used = 0;
+	unsigned n = 0;
+	char err[256];
+
+	while (n < 900) {
+		uint64_t s = 1 + rnd_below(&rng, 8);
+		if (vidmm_suballoc_alloc(sa, s * PG, 0, &ids[n], &off))
+			break;
+		used += s;
+		n++;
+	}
+	for (unsigned step = 0; step < 6000; step++) {
+		unsigned k = (unsigned)rnd_below(&rng, n);
+		ck_assert_int_eq(vidmm_suballoc_free(sa, ids[k]), 0);
+		uint64_t s = 1 + rnd_below(&rng, 8);
+		while (vidmm_suballoc_alloc(sa, s * PG, 0, &ids[k], &off))
+			s = 1;          /* nearly full: a granule always fits somewhere */
+		REQUIRE(vidmm_suballoc_check(sa, err, sizeof(err)) == 0, "step %u: %s", step, err);
+	}
+	vidmm_suballoc_destroy(sa);
+}
+END_TEST
+
 /* ---- randomized, against a shadow model ----------------------------------- */
 
 #define R_PAGES 2048u           /* an 8 MiB segment */
@@ -986,6 +1207,13 @@ Suite *vidmm_suballoc_suite(void)
 	tcase_add_test(tc, test_largest_free_within_class);
 	tcase_add_test(tc, test_foreach_order);
 	tcase_add_test(tc, test_node_growth);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lists and state");
+	tcase_add_test(tc, test_merge_from_middle_of_list);
+	tcase_add_test(tc, test_state_roundtrip_exact);
+	tcase_add_test(tc, test_state_damage_refused);
+	tcase_add_test(tc, test_churn_near_full);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("random");
