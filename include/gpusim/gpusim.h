@@ -59,7 +59,7 @@ struct gpusim_alloc_desc {
 
 struct gpusim_config {
 	struct hw_config hw;
-	char policy[16];      /* "priority-lru" (default) or "lru" */
+	char policy[16];      /* eviction policy: "arc" (default), "priority-lru" or "lru" */
 	uint64_t seed;
 };
 
@@ -67,6 +67,10 @@ void gpusim_config_default(struct gpusim_config *cfg);
 /* "vram=1G,visible=256M,gart=2G,sysmem=4G,policy=lru,seed=3": keys of
  * hw_config_set plus policy and seed. -EINVAL with a sentence in err. */
 int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, size_t errlen);
+
+/* The names of the eviction policies that policy= accepts, the default first: the
+ * i-th, or NULL past the last. */
+const char *gpusim_policy_name(unsigned i);
 
 /* Create a simulated adapter; its LUID is what D3DKMTEnumAdapters2/3 report and
  * D3DKMTOpenAdapterFromLuid opens. STATUS_INVALID_PARAMETER for a bad config,

@@ -16,7 +16,13 @@ void gpusim_config_default(struct gpusim_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	hw_config_default(&cfg->hw);
-	snprintf(cfg->policy, sizeof(cfg->policy), "%s", "priority-lru");
+	snprintf(cfg->policy, sizeof(cfg->policy), "%s", vidmm_policy_find(NULL)->name);
+}
+
+const char *gpusim_policy_name(unsigned i)
+{
+	const struct vidmm_policy_ops *p = vidmm_policy_at(i);
+	return p ? p->name : NULL;
 }
 
 int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, size_t errlen)
@@ -39,8 +45,14 @@ int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, 
 		const char *val = eq + 1;
 		if (!strcmp(kv, "policy")) {
 			if (!vidmm_policy_find(val) || strlen(val) >= sizeof(cfg->policy)) {
-				if (err)
-					snprintf(err, errlen, "unknown policy '%s' (priority-lru, lru)", val);
+				if (err) {
+					int n = snprintf(err, errlen, "unknown policy '%s' (", val);
+					for (unsigned i = 0; vidmm_policy_at(i) && n >= 0 && (size_t)n < errlen; i++)
+						n += snprintf(err + n, errlen - (size_t)n, "%s%s", i ? ", " : "",
+							      vidmm_policy_at(i)->name);
+					if (n >= 0 && (size_t)n < errlen)
+						snprintf(err + n, errlen - (size_t)n, ")");
+				}
 				rc = -EINVAL;
 			} else {
 				snprintf(cfg->policy, sizeof(cfg->policy), "%s", val);

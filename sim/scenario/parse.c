@@ -687,12 +687,23 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 		return 0;
 	case K_FROM:
 		return dup_name(c, v, &cmd->path);
-	case K_POLICY:
-		if (strcmp(v, "priority-lru") && strcmp(v, "lru"))
-			return fail(c, col, "unknown policy '%s' (expected one of: priority-lru, lru)",
-				    Q(v));
+	case K_POLICY: {
+		/* The names come from the library: a policy added there is accepted here. */
+		char names[128] = "";
+		size_t used = 0;
+		bool known = false;
+		for (unsigned i = 0; gpusim_policy_name(i); i++) {
+			known |= !strcmp(v, gpusim_policy_name(i));
+			int n = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+					 gpusim_policy_name(i));
+			if (n > 0 && (size_t)n < sizeof names - used)
+				used += (size_t)n;
+		}
+		if (!known)
+			return fail(c, col, "unknown policy '%s' (expected one of: %s)", Q(v), names);
 		snprintf(cmd->config.policy, sizeof cmd->config.policy, "%s", v);
 		return 0;
+	}
 	case K_CPU:
 		cmd->cpu = true;
 		return 0;
