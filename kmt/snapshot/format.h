@@ -13,8 +13,8 @@
  *   "MEMS" memory objects (one per kmt_mem; shared ones once)
  *   "ALCS" allocation handles, ascending
  *   "PLCY" the eviction policy's state: a count of 64-bit words, then the words
- *          (the policy's save/load, kmt/vidmm/policy*.c; each allocation's own
- *          policy fields are in its memory object record)
+ *          (its save/load, kmt/vidmm/policy*.c: the allocations' policy fields,
+ *          then the policy's own state and order, allocations by memory object)
  *   "END."
  */
 #ifndef KMT_SNAPSHOT_FORMAT_H

@@ -391,7 +391,7 @@ static int read_objects(struct rs *s)
 			return cut(s);
 	}
 
-	if (!kmt_rs_tag(r, TAG_MEMS, "memory objects") || !(s->nmems = kmt_rs_count(r, 152), !r->bad))
+	if (!kmt_rs_tag(r, TAG_MEMS, "memory objects") || !(s->nmems = kmt_rs_count(r, 140), !r->bad))
 		return cut(s);
 	if (!(s->mems = alloc_array(s, s->nmems, sizeof(*s->mems))))
 		return -ENOMEM;
@@ -426,9 +426,6 @@ static int read_objects(struct rs *s)
 		uint32_t has_data = kmt_rs_u32(r);
 		v->has_data = has_data != 0;
 		v->last_use = kmt_rs_u64(r);
-		v->pol_bits = kmt_rs_u32(r);
-		v->pol_mark = kmt_rs_u32(r);
-		v->pol_stamp = kmt_rs_u32(r);
 		v->handle = kmt_rs_u32(r);
 		v->device = kmt_rs_u32(r);
 		m->has_pages = kmt_rs_u32(r);
@@ -868,8 +865,8 @@ static void link_objects(struct rs *s)
 		uint64_t *pages = km->v.pages;
 		km->v = m->v;
 		km->v.pages = pages;
-		km->v.pol_bucket = NULL;
-		km->v.pol_pos = 0;
+		km->v.pol_bucket = NULL; /* the policy's load fills these */
+		km->v.pol_pos = km->v.pol_bits = km->v.pol_mark = km->v.pol_stamp = 0;
 		km->v.lock_ptr = NULL;
 		km->v.lock_vmapped = false;
 		km->v.owner = m->holder;

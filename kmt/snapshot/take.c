@@ -220,6 +220,12 @@ static uint64_t policy_index(void *ctx, const struct vidmm_alloc *a)
 	return mem_index(((struct policy_out *)ctx)->wk, (const struct kmt_mem *)a);
 }
 
+static struct vidmm_alloc *policy_alloc(void *ctx, uint64_t i)
+{
+	const struct walk *wk = ((struct policy_out *)ctx)->wk;
+	return i < wk->nmems ? &wk->mems[i]->v : NULL;
+}
+
 static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const struct walk *wk)
 {
 	kmt_ws_tag(w, TAG_ADAPTER);
@@ -345,9 +351,6 @@ static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const st
 		kmt_ws_u32(w, v->allowed);
 		kmt_ws_u32(w, v->has_data);
 		kmt_ws_u64(w, v->last_use);
-		kmt_ws_u32(w, v->pol_bits);
-		kmt_ws_u32(w, v->pol_mark);
-		kmt_ws_u32(w, v->pol_stamp);
 		kmt_ws_u32(w, v->handle);
 		kmt_ws_u32(w, v->device);
 		kmt_ws_u32(w, v->pages != NULL);
@@ -373,7 +376,8 @@ static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const st
 	struct vidmm *mm = ad->mm;
 	size_t at = w->len;
 	struct policy_out po = { w, wk, 0 };
-	struct vidmm_policy_io io = { .ctx = &po, .put = policy_put, .index = policy_index };
+	struct vidmm_policy_io io = { .ctx = &po, .alloc = policy_alloc, .nallocs = wk->nmems,
+				      .put = policy_put, .index = policy_index };
 	kmt_ws_u64(w, 0);
 	mm->policy->save(mm->policy_state, &io);
 	if (!w->nomem)

@@ -63,14 +63,14 @@ int vidmm_policy_fail(struct vidmm_policy_io *io, const char *fmt, ...)
  * count, so every yielded allocation must also belong to that segment and the
  * walk may not be longer than the segment's population. */
 int vidmm_policy_check_walk(void *p, const struct vidmm_policy_ops *ops,
-			    bool (*sane)(const struct vidmm_alloc *a), vidmm_alloc_iter next, void *ctx,
+			    bool (*sane)(uint32_t bits, bool held), vidmm_alloc_iter next, void *ctx,
 			    char *err, size_t errlen)
 {
 	uint64_t held[VIDMM_SEG_MAX] = { 0 }, sum[VIDMM_SEG_MAX] = { 0 };
 	uint64_t walked[VIDMM_SEG_MAX] = { 0 }, wsum[VIDMM_SEG_MAX] = { 0 };
 	struct vidmm_alloc *a;
 	while (next(ctx, &a) == 0 && a) {
-		if (sane && !sane(a)) {
+		if (sane && !sane(a->pol_bits, vidmm_policy_holds(a))) {
 			if (err && errlen)
 				snprintf(err, errlen, "allocation %u carries impossible %s state %#x", a->handle,
 					 ops->name, a->pol_bits);
@@ -115,7 +115,13 @@ void vidmm_policy_save_order(void *p, const struct vidmm_policy_ops *ops, struct
 	}
 }
 
-int vidmm_policy_load_order(void *p, struct vidmm_policy_io *io,
+/* Held, and not given up for want of memory, by the bits a snapshot gives. */
+static bool tracked_by(const struct vidmm_alloc *a, uint32_t bits)
+{
+	return vidmm_policy_holds(a) && !(bits & VIDMM_POL_LOST);
+}
+
+int vidmm_policy_load_order(void *p, struct vidmm_policy_io *io, const uint32_t *bits,
 			    void (*push)(void *p, struct vidmm_alloc *a))
 {
 	int rc = 0;
@@ -126,7 +132,7 @@ int vidmm_policy_load_order(void *p, struct vidmm_policy_io *io,
 		return -ENOMEM;
 	for (uint64_t i = 0; i < io->nallocs; i++) {
 		struct vidmm_alloc *a = io->alloc(io->ctx, i);
-		if (a && vidmm_policy_tracked(a))
+		if (tracked_by(a, bits[i]))
 			want[a->seg]++;
 	}
 	for (uint32_t s = 1; s < VIDMM_SEG_MAX && !rc; s++) {
@@ -140,7 +146,7 @@ int vidmm_policy_load_order(void *p, struct vidmm_policy_io *io,
 		for (uint64_t k = 0; k < n; k++) {
 			uint64_t i = io->get(io->ctx);
 			struct vidmm_alloc *a = io->bad ? NULL : io->alloc(io->ctx, i);
-			if (!a || a->seg != s || !vidmm_policy_tracked(a)) {
+			if (!a || a->seg != s || !tracked_by(a, bits[i])) {
 				rc = vidmm_policy_fail(io, "the eviction order of segment %u is malformed", s);
 				break;
 			}
@@ -156,4 +162,49 @@ int vidmm_policy_load_order(void *p, struct vidmm_policy_io *io,
 	}
 	free(seen);
 	return rc;
+}
+
+void vidmm_policy_save_fields(struct vidmm_policy_io *io)
+{
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < io->nallocs; i++) {
+		const struct vidmm_alloc *a = io->alloc(io->ctx, i);
+		n += a->pol_bits || a->pol_mark || a->pol_stamp;
+	}
+	io->put(io->ctx, n);
+	for (uint64_t i = 0; i < io->nallocs; i++) {
+		const struct vidmm_alloc *a = io->alloc(io->ctx, i);
+		if (!a->pol_bits && !a->pol_mark && !a->pol_stamp)
+			continue;
+		io->put(io->ctx, i);
+		io->put(io->ctx, a->pol_bits | (uint64_t)a->pol_mark << 32);
+		io->put(io->ctx, a->pol_stamp);
+	}
+}
+
+int vidmm_policy_load_fields(struct vidmm_policy_io *io, bool (*sane)(uint32_t bits, bool held),
+			     uint32_t *bits)
+{
+	uint64_t n = io->get(io->ctx), prev = 0;
+	if (io->bad || n > io->nallocs)
+		return vidmm_policy_fail(io, "the allocations' policy fields are cut short");
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t i = io->get(io->ctx), w = io->get(io->ctx), st = io->get(io->ctx);
+		/* Ascending indices: none twice. */
+		if (io->bad || i >= io->nallocs || (k && i <= prev) || st > UINT32_MAX)
+			return vidmm_policy_fail(io, "the allocations' policy fields are malformed");
+		prev = i;
+		struct vidmm_alloc *a = io->alloc(io->ctx, i);
+		uint32_t b = (uint32_t)w;
+		if (!sane(b, vidmm_policy_holds(a)))
+			return vidmm_policy_fail(io, "allocation %llu carries impossible policy state %#x",
+						 (unsigned long long)i, b);
+		bits[i] = b;
+		if (io->apply) {
+			a->pol_bits = b;
+			a->pol_mark = (uint32_t)(w >> 32);
+			a->pol_stamp = (uint32_t)st;
+		}
+	}
+	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * "arc": the Adaptive Replacement Cache of N. Megiddo and D. S. Modha, "ARC: A
- * Self-Tuning, Low Overhead Replacement Cache", USENIX FAST 2003, per segment, in
- * bytes, under D3DDDI priorities.
+ * Self-Tuning, Low Overhead Replacement Cache", USENIX FAST 2003, over all the
+ * segments together, in bytes, under D3DDDI priorities.
  *
  * ARC splits the cache between T1 (seen once recently) and T2 (seen at least
  * twice), remembers what each recently evicted (ghost lists B1, B2), and moves the
@@ -19,13 +19,19 @@
  *   segment, and the list's clock (pages ever pushed into it) when it went. It is
  *   still in B1 if fewer than |B1| pages went in after it, as in an LRU list of
  *   |B1| pages, except that ghost hits do not make room. |B1| = c - |T1| and
- *   |B2| = c - |B1| (c: the pages the segment's policy holds), ARC's bounds on a
- *   full cache; an allocation evicted before its first use leaves no ghost.
+ *   |B2| = c - |B1| (c: the pages the policy holds), ARC's bounds on a full
+ *   cache; an allocation evicted before its first use leaves no ghost. A ghost
+ *   nothing went in after is a move to another segment (remove, then insert at
+ *   once): the allocation resumes its list.
+ * - One cache: the manager places where it can and evicts where it must (the
+ *   segments are tried in an order of its own), so an allocation often leaves one
+ *   segment and comes back into another. p, the lists' sizes and the ghosts are
+ *   therefore the adapter's; only the queues are per segment.
  * - Sizes: lists and p count pages; a ghost hit moves p by the allocation's
  *   pages (times ARC's ratio |B2|/|B1| or |B1|/|B2| when that exceeds 1).
- * - Priorities: each (segment, priority) has its own T1 and T2; the walk offers
- *   the lowest priority first, T1 before T2 when |T1| > p (ARC's REPLACE) and T2
- *   before T1 otherwise, so p and the ghosts stay per segment.
+ * - Priorities: each (segment, priority) has its own T1 and T2 queues; a walk of
+ *   a segment offers the lowest priority first, in each priority T1 before T2 when
+ *   |T1| > p (ARC's REPLACE) and T2 before T1 otherwise.
  *
  * Costs: a counted use moves the allocation to the back of a queue (queue.h: the
  * hole it leaves and the slot it takes, two lines of the queue's array); further
@@ -46,9 +52,7 @@
 #define GHOST_MASK 0xcu        /* 0 none, GHOST_B1, GHOST_B2 */
 #define GHOST_B1   0x4u
 #define GHOST_B2   0x8u
-#define GSEG_SHIFT 4           /* ghost's segment, 1 .. VIDMM_SEG_MAX - 1 */
-#define GSEG_MASK  (0xfu << GSEG_SHIFT)
-#define KNOWN_BITS (IN_T2 | SEEN | GHOST_MASK | GSEG_MASK | VIDMM_POL_LOST)
+#define KNOWN_BITS (IN_T2 | SEEN | GHOST_MASK | VIDMM_POL_LOST)
 
 struct bucket {                 /* one priority in one segment */
 	struct vidmm_queue t[2];    /* T1, T2: least recently used at the head */
@@ -56,16 +60,12 @@ struct bucket {                 /* one priority in one segment */
 	struct bucket *next;        /* ascending priority */
 };
 
-struct seg {
-	struct bucket *buckets;
-	uint64_t p;                 /* ARC's target for T1, pages */
-	uint64_t t[2];              /* pages in T1 and T2, all buckets */
-	uint64_t in[2];             /* pages ever pushed into B1, B2: the ghosts' clocks */
-	bool t1_first;              /* order of the walk in progress */
-};
-
 struct arc {
-	struct seg seg[VIDMM_SEG_MAX];
+	struct bucket *buckets[VIDMM_SEG_MAX];
+	bool t1_first[VIDMM_SEG_MAX]; /* order of the walk in progress */
+	uint64_t p;                 /* ARC's target for T1, pages */
+	uint64_t t[2];              /* pages in T1 and T2 */
+	uint64_t in[2];             /* pages ever pushed into B1, B2: the ghosts' clocks */
 };
 
 static uint64_t pages(const struct vidmm_alloc *a)
@@ -84,7 +84,7 @@ static void destroy(void *p)
 	if (!arc)
 		return;
 	for (int s = 0; s < VIDMM_SEG_MAX; s++)
-		for (struct bucket *b = arc->seg[s].buckets, *n; b; b = n) {
+		for (struct bucket *b = arc->buckets[s], *n; b; b = n) {
 			n = b->next;
 			vidmm_queue_fini(&b->t[0]);
 			vidmm_queue_fini(&b->t[1]);
@@ -94,9 +94,9 @@ static void destroy(void *p)
 }
 
 /* Few distinct priorities exist in practice (the five D3DDDI levels). */
-static struct bucket *bucket_for(struct seg *sg, uint32_t prio)
+static struct bucket *bucket_for(struct arc *arc, uint32_t seg, uint32_t prio)
 {
-	struct bucket **pp = &sg->buckets;
+	struct bucket **pp = &arc->buckets[seg];
 	while (*pp && (*pp)->priority < prio)
 		pp = &(*pp)->next;
 	if (*pp && (*pp)->priority == prio)
@@ -118,8 +118,7 @@ static unsigned list_of(const struct vidmm_alloc *a)
 /* Hold a in list l of its bucket (the policy's books follow). */
 static void hold(struct arc *arc, struct vidmm_alloc *a, unsigned l)
 {
-	struct seg *sg = &arc->seg[a->seg];
-	struct bucket *b = bucket_for(sg, a->priority);
+	struct bucket *b = bucket_for(arc, a->seg, a->priority);
 	a->pol_bits &= ~(IN_T2 | VIDMM_POL_LOST);
 	if (!b || vidmm_queue_push(&b->t[l], a)) {
 		a->pol_bits &= ~SEEN;
@@ -128,7 +127,7 @@ static void hold(struct arc *arc, struct vidmm_alloc *a, unsigned l)
 	}
 	a->pol_bucket = b;
 	a->pol_bits |= l ? IN_T2 : 0;
-	sg->t[l] += pages(a);
+	arc->t[l] += pages(a);
 }
 
 /* Let go of a (held); its bits other than the list stay. */
@@ -137,19 +136,19 @@ static void release(struct arc *arc, struct vidmm_alloc *a)
 	struct bucket *b = a->pol_bucket;
 	unsigned l = list_of(a);
 	vidmm_queue_remove(&b->t[l], a);
-	arc->seg[a->seg].t[l] -= pages(a);
+	arc->t[l] -= pages(a);
 	a->pol_bucket = NULL;
 }
 
 /* Ghost sizes as ARC's bounds on a full cache, or fewer while fewer went in. */
-static void ghost_sizes(const struct seg *sg, uint64_t c, uint64_t *b1, uint64_t *b2)
+static void ghost_sizes(const struct arc *arc, uint64_t c, uint64_t *b1, uint64_t *b2)
 {
-	*b1 = c > sg->t[0] ? c - sg->t[0] : 0;
-	if (*b1 > sg->in[0])
-		*b1 = sg->in[0];
+	*b1 = c > arc->t[0] ? c - arc->t[0] : 0;
+	if (*b1 > arc->in[0])
+		*b1 = arc->in[0];
 	*b2 = c > *b1 ? c - *b1 : 0;
-	if (*b2 > sg->in[1])
-		*b2 = sg->in[1];
+	if (*b2 > arc->in[1])
+		*b2 = arc->in[1];
 }
 
 static void insert(void *p, struct vidmm_alloc *a)
@@ -165,27 +164,34 @@ static void insert(void *p, struct vidmm_alloc *a)
 			a->pol_bits |= bits & SEEN;
 		return;
 	}
-	a->pol_bits &= ~(SEEN | GHOST_MASK | GSEG_MASK | IN_T2 | VIDMM_POL_LOST);
+	a->pol_bits &= ~(SEEN | GHOST_MASK | IN_T2 | VIDMM_POL_LOST);
 	if (!vidmm_policy_holds(a))
 		return;
-	struct seg *sg = &arc->seg[a->seg];
-	uint64_t n = pages(a), c = sg->t[0] + sg->t[1] + n, b1, b2;
-	ghost_sizes(sg, c, &b1, &b2);
-	unsigned l = 0;
-	if ((bits & GSEG_MASK) >> GSEG_SHIFT == a->seg) {
-		/* Pages pushed into the ghost list since a went, modulo 2^32. */
-		if ((bits & GHOST_MASK) == GHOST_B1 && (uint32_t)sg->in[0] - a->pol_stamp < b1) {
-			/* T1 gave it up too early: give T1 more room. */
-			uint64_t d = b2 > b1 ? n * b2 / b1 : n;
-			sg->p = sg->p + d < c ? sg->p + d : c;
-			l = 1;
-		} else if ((bits & GHOST_MASK) == GHOST_B2 && (uint32_t)sg->in[1] - a->pol_stamp < b2) {
-			uint64_t d = b1 > b2 ? n * b1 / b2 : n;
-			sg->p = sg->p > d ? sg->p - d : 0;
-			l = 1;
-		}
+	uint64_t n = pages(a), c = arc->t[0] + arc->t[1] + n, b1, b2;
+	unsigned l = 0, g = (bits & GHOST_MASK) == GHOST_B2;
+	bool seen = false;
+	ghost_sizes(arc, c, &b1, &b2);
+	/* Pages pushed into its ghost list since it went, modulo 2^32. */
+	uint32_t after = (uint32_t)arc->in[g] - a->pol_stamp;
+	if (!(bits & GHOST_MASK)) {
+		/* new, or moved before its first use */
+	} else if (after == 0) {
+		/* moved: it resumes its list */
+		l = g;
+		seen = !g;
+	} else if (!g && after < b1) {
+		/* T1 gave it up too early: give T1 more room. */
+		uint64_t d = b2 > b1 ? n * b2 / b1 : n;
+		arc->p = arc->p + d < c ? arc->p + d : c;
+		l = 1;
+	} else if (g && after < b2) {
+		uint64_t d = b1 > b2 ? n * b1 / b2 : n;
+		arc->p = arc->p > d ? arc->p - d : 0;
+		l = 1;
 	}
 	hold(arc, a, l);
+	if (seen && a->pol_bucket)
+		a->pol_bits |= SEEN;
 }
 
 static void remove_alloc(void *p, struct vidmm_alloc *a)
@@ -195,16 +201,14 @@ static void remove_alloc(void *p, struct vidmm_alloc *a)
 		a->pol_bits &= ~VIDMM_POL_LOST;
 		return;
 	}
-	uint32_t s = a->seg;
 	unsigned l = list_of(a);
 	bool ghost = l == 1 || (a->pol_bits & SEEN);
 	release(arc, a);
-	a->pol_bits &= ~(IN_T2 | SEEN | GHOST_MASK | GSEG_MASK);
+	a->pol_bits &= ~(IN_T2 | SEEN | GHOST_MASK);
 	if (ghost) {
-		struct seg *sg = &arc->seg[s];
-		sg->in[l] += pages(a);
-		a->pol_stamp = (uint32_t)sg->in[l];
-		a->pol_bits |= (l ? GHOST_B2 : GHOST_B1) | s << GSEG_SHIFT;
+		arc->in[l] += pages(a);
+		a->pol_stamp = (uint32_t)arc->in[l];
+		a->pol_bits |= l ? GHOST_B2 : GHOST_B1;
 	}
 }
 
@@ -237,15 +241,14 @@ static struct vidmm_alloc *next(void *p, uint32_t seg, struct vidmm_alloc *after
 	struct arc *arc = p;
 	if (seg < 1 || seg >= VIDMM_SEG_MAX)
 		return NULL;
-	struct seg *sg = &arc->seg[seg];
 	const struct bucket *b;
 	struct vidmm_alloc *n;
 	if (!after) {
-		sg->t1_first = sg->t[0] > 0 && sg->t[0] > sg->p;
-		b = sg->buckets;
+		arc->t1_first[seg] = arc->t[0] > 0 && arc->t[0] > arc->p;
+		b = arc->buckets[seg];
 	} else {
 		/* The first list of the walk is T1 when t1_first. */
-		unsigned first = sg->t1_first ? 0 : 1, l = list_of(after);
+		unsigned first = arc->t1_first[seg] ? 0 : 1, l = list_of(after);
 		b = after->pol_bucket;
 		if ((n = vidmm_queue_next(&b->t[l], after)))
 			return n;
@@ -253,7 +256,7 @@ static struct vidmm_alloc *next(void *p, uint32_t seg, struct vidmm_alloc *after
 			return n;
 		b = b->next;
 	}
-	for (unsigned first = sg->t1_first ? 0 : 1; b; b = b->next)
+	for (unsigned first = arc->t1_first[seg] ? 0 : 1; b; b = b->next)
 		if ((n = first_in(b, first)) || (n = first_in(b, !first)))
 			return n;
 	return NULL;
@@ -261,93 +264,91 @@ static struct vidmm_alloc *next(void *p, uint32_t seg, struct vidmm_alloc *after
 
 /* ---- snapshots and checks ------------------------------------------------------- */
 
-static void save(void *p, struct vidmm_policy_io *io)
+/* Bits an allocation may carry: list bits only while held, a ghost only while
+ * not; LOST only while held, alone. */
+static bool sane(uint32_t b, bool held)
 {
-	struct arc *arc = p;
-	for (uint32_t s = 1; s < VIDMM_SEG_MAX; s++) {
-		const struct seg *sg = &arc->seg[s];
-		io->put(io->ctx, sg->p);
-		io->put(io->ctx, sg->in[0]);
-		io->put(io->ctx, sg->in[1]);
-		for (unsigned l = 0; l < 2; l++) {
-			uint64_t n = 0;
-			for (const struct bucket *b = sg->buckets; b; b = b->next)
-				n += b->t[l].count;
-			io->put(io->ctx, n);
-			for (const struct bucket *b = sg->buckets; b; b = b->next)
-				for (struct vidmm_alloc *a = first_in(b, l); a; a = vidmm_queue_next(&b->t[l], a))
-					io->put(io->ctx, io->index(io->ctx, a));
-		}
-	}
-}
-
-/* Bits an allocation may carry: list bits only while held, a ghost of a real
- * segment only while not. */
-static bool bits_sane(const struct vidmm_alloc *a)
-{
-	uint32_t b = a->pol_bits, g = (b & GSEG_MASK) >> GSEG_SHIFT;
 	if ((b & ~KNOWN_BITS) || (b & GHOST_MASK) == GHOST_MASK)
 		return false;
-	if ((b & GHOST_MASK) ? g < 1 || g >= VIDMM_SEG_MAX : g != 0)
-		return false;
-	if (vidmm_policy_tracked(a))
+	if (b & VIDMM_POL_LOST)
+		return held && b == VIDMM_POL_LOST;
+	if (held)
 		return !(b & GHOST_MASK) && !((b & IN_T2) && (b & SEEN));
 	return !(b & (IN_T2 | SEEN));
 }
 
-static int load(void *p, struct vidmm_policy_io *io)
+static bool bits_sane(const struct vidmm_alloc *a)
+{
+	return sane(a->pol_bits, vidmm_policy_holds(a));
+}
+
+static void save(void *p, struct vidmm_policy_io *io)
 {
 	struct arc *arc = p;
+	vidmm_policy_save_fields(io);
+	io->put(io->ctx, arc->p);
+	io->put(io->ctx, arc->in[0]);
+	io->put(io->ctx, arc->in[1]);
+	for (uint32_t s = 1; s < VIDMM_SEG_MAX; s++)
+		for (unsigned l = 0; l < 2; l++) {
+			uint64_t n = 0;
+			for (const struct bucket *b = arc->buckets[s]; b; b = b->next)
+				n += b->t[l].count;
+			io->put(io->ctx, n);
+			for (const struct bucket *b = arc->buckets[s]; b; b = b->next)
+				for (struct vidmm_alloc *a = first_in(b, l); a; a = vidmm_queue_next(&b->t[l], a))
+					io->put(io->ctx, io->index(io->ctx, a));
+		}
+}
+
+static int load_lists(struct arc *arc, struct vidmm_policy_io *io, const uint32_t *bits, uint8_t *seen)
+{
 	uint64_t want[VIDMM_SEG_MAX] = { 0 };
-	int rc = 0;
-	uint8_t *seen = calloc(io->nallocs / 8 + 1, 1);
-	if (!seen)
-		return -ENOMEM;
-	for (uint64_t i = 0; i < io->nallocs && !rc; i++) {
+	for (uint64_t i = 0; i < io->nallocs; i++) {
 		struct vidmm_alloc *a = io->alloc(io->ctx, i);
-		if (!bits_sane(a))
-			rc = vidmm_policy_fail(io, "allocation %llu carries impossible ARC state %#x",
-					       (unsigned long long)i, a->pol_bits);
-		else if (vidmm_policy_tracked(a))
+		if (vidmm_policy_holds(a) && !(bits[i] & VIDMM_POL_LOST))
 			want[a->seg]++;
 	}
-	for (uint32_t s = 1; s < VIDMM_SEG_MAX && !rc; s++) {
-		struct seg *sg = &arc->seg[s];
-		uint64_t pv = io->get(io->ctx), in0 = io->get(io->ctx), in1 = io->get(io->ctx), total = 0;
-		if (io->apply) {
-			sg->p = pv;
-			sg->in[0] = in0;
-			sg->in[1] = in1;
-		}
-		for (unsigned l = 0; l < 2 && !rc; l++) {
+	uint64_t pv = io->get(io->ctx), in0 = io->get(io->ctx), in1 = io->get(io->ctx);
+	if (io->apply) {
+		arc->p = pv;
+		arc->in[0] = in0;
+		arc->in[1] = in1;
+	}
+	for (uint32_t s = 1; s < VIDMM_SEG_MAX; s++) {
+		uint64_t total = 0;
+		for (unsigned l = 0; l < 2; l++) {
 			uint64_t n = io->get(io->ctx);
-			if (io->bad || n > want[s] - total) {
-				rc = vidmm_policy_fail(io, "ARC's lists of segment %u are cut short or too long", s);
-				break;
-			}
+			if (io->bad || n > want[s] - total)
+				return vidmm_policy_fail(io, "ARC's lists of segment %u are cut short or too long", s);
 			total += n;
 			for (uint64_t k = 0; k < n; k++) {
 				uint64_t i = io->get(io->ctx);
 				struct vidmm_alloc *a = io->bad ? NULL : io->alloc(io->ctx, i);
-				if (!a || a->seg != s || !vidmm_policy_tracked(a) || list_of(a) != l ||
-				    (seen[i / 8] & (1u << (i % 8)))) {
-					rc = vidmm_policy_fail(io, "ARC's list T%u of segment %u is malformed",
-							       l + 1, s);
-					break;
-				}
+				if (!a || a->seg != s || !vidmm_policy_holds(a) || (bits[i] & VIDMM_POL_LOST) ||
+				    !(bits[i] & IN_T2) != !l || (seen[i / 8] & (1u << (i % 8))))
+					return vidmm_policy_fail(io, "ARC's list T%u of segment %u is malformed",
+								 l + 1, s);
 				seen[i / 8] |= (uint8_t)(1u << (i % 8));
-				if (io->apply) {
-					uint32_t keep = a->pol_bits & SEEN;
-					hold(arc, a, l);
-					if (a->pol_bucket)
-						a->pol_bits |= keep;
-				}
+				if (io->apply)
+					hold(arc, a, l); /* its bits, SEEN too, are the snapshot's already */
 			}
 		}
-		if (!rc && total != want[s])
-			rc = vidmm_policy_fail(io, "ARC's lists of segment %u hold %llu allocations, it has %llu",
-					       s, (unsigned long long)total, (unsigned long long)want[s]);
+		if (total != want[s])
+			return vidmm_policy_fail(io, "ARC's lists of segment %u hold %llu allocations, it has %llu",
+						 s, (unsigned long long)total, (unsigned long long)want[s]);
 	}
+	return 0;
+}
+
+static int load(void *p, struct vidmm_policy_io *io)
+{
+	uint32_t *bits = calloc(io->nallocs + 1, sizeof(*bits));
+	uint8_t *seen = calloc(io->nallocs / 8 + 1, 1);
+	int rc = -ENOMEM;
+	if (bits && seen && !(rc = vidmm_policy_load_fields(io, sane, bits)))
+		rc = load_lists(p, io, bits, seen);
+	free(bits);
 	free(seen);
 	return rc;
 }
@@ -355,11 +356,10 @@ static int load(void *p, struct vidmm_policy_io *io)
 static int check(void *p, vidmm_alloc_iter it, void *ctx, char *err, size_t errlen)
 {
 	struct arc *arc = p;
+	uint64_t t[2] = { 0, 0 };
 	int rc;
-	for (uint32_t s = 0; s < VIDMM_SEG_MAX; s++) {
-		const struct seg *sg = &arc->seg[s];
-		uint64_t t[2] = { 0, 0 };
-		for (const struct bucket *b = sg->buckets; b; b = b->next) {
+	for (uint32_t s = 0; s < VIDMM_SEG_MAX; s++)
+		for (const struct bucket *b = arc->buckets[s]; b; b = b->next) {
 			if (b->next && b->next->priority <= b->priority)
 				goto bad;
 			for (unsigned l = 0; l < 2; l++) {
@@ -373,10 +373,9 @@ static int check(void *p, vidmm_alloc_iter it, void *ctx, char *err, size_t errl
 				}
 			}
 		}
-		if (t[0] != sg->t[0] || t[1] != sg->t[1])
-			goto bad;
-	}
-	return vidmm_policy_check_walk(p, &vidmm_policy_arc, bits_sane, it, ctx, err, errlen);
+	if (t[0] != arc->t[0] || t[1] != arc->t[1])
+		goto bad;
+	return vidmm_policy_check_walk(p, &vidmm_policy_arc, sane, it, ctx, err, errlen);
 bad:
 	if (err && errlen)
 		snprintf(err, errlen, "ARC's lists disagree with their allocations or books");

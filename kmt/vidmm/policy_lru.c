@@ -171,9 +171,16 @@ const struct vidmm_policy_ops vidmm_policy_lru = {
 	.check = check,
 };
 
+/* These policies keep nothing in pol_bits but LOST, and that only while held. */
+static bool lru_bits_sane(uint32_t bits, bool held)
+{
+	return !(bits & ~VIDMM_POL_LOST) && (!(bits & VIDMM_POL_LOST) || held);
+}
+
 /* The order is the whole state: buckets follow from the allocations' priorities. */
 static void save(void *p, struct vidmm_policy_io *io)
 {
+	vidmm_policy_save_fields(io);
 	vidmm_policy_save_order(p, &vidmm_policy_lru, io);
 }
 
@@ -184,13 +191,14 @@ static void push(void *p, struct vidmm_alloc *a)
 
 static int load(void *p, struct vidmm_policy_io *io)
 {
-	return vidmm_policy_load_order(p, io, push);
-}
-
-/* These policies keep nothing in pol_bits but LOST, and that only while held. */
-static bool lru_bits_sane(const struct vidmm_alloc *a)
-{
-	return !(a->pol_bits & ~VIDMM_POL_LOST) && (!(a->pol_bits & VIDMM_POL_LOST) || vidmm_policy_holds(a));
+	uint32_t *bits = calloc(io->nallocs + 1, sizeof(*bits));
+	if (!bits)
+		return -ENOMEM;
+	int rc = vidmm_policy_load_fields(io, lru_bits_sane, bits);
+	if (!rc)
+		rc = vidmm_policy_load_order(p, io, bits, push);
+	free(bits);
+	return rc;
 }
 
 static int check(void *p, vidmm_alloc_iter it, void *ctx, char *err, size_t errlen)

@@ -53,8 +53,7 @@ struct vidmm_policy_ops {
 	void (*touch)(void *p, struct vidmm_alloc *a);
 	/* First candidate in segment seg (after `after`, or from the start when NULL). */
 	struct vidmm_alloc *(*next)(void *p, uint32_t seg, struct vidmm_alloc *after);
-	/* Snapshots: the policy's order and state beyond the allocations' pol_bits,
-	 * pol_mark and pol_stamp (which the snapshot keeps with each allocation). */
+	/* Snapshots: the policy's whole state, its fields in the allocations too. */
 	void (*save)(void *p, struct vidmm_policy_io *io);
 	int (*load)(void *p, struct vidmm_policy_io *io);
 	/* Own invariants, and that it holds exactly the evictable allocations that
@@ -62,19 +61,20 @@ struct vidmm_policy_ops {
 	int (*check)(void *p, vidmm_alloc_iter next, void *ctx, char *err, size_t errlen);
 };
 
-/* A policy's state as a sequence of 64-bit words, allocations named by index.
- * save: put and index. load: get (0 past the end, which sets bad), alloc (NULL for
- * an index out of range) and nallocs; with apply false, load only checks (against
- * the snapshot's records, which nothing links yet) and may change nothing; with
- * apply true, on allocations just built from records that passed those checks. A
+/* A policy's state as a sequence of 64-bit words, allocations named by their index
+ * in [0, nallocs) (alloc gives each, NULL out of range). save: put and index. load:
+ * get (0 past the end, which sets bad); with apply false, load only checks, against
+ * the snapshot's records (placement, flags, priority; their pol_* fields are zero),
+ * and may change nothing; with apply true it fills the empty policy, and the
+ * allocations' pol_* fields, from allocations just built from those records. A
  * refusal is -EINVAL with a sentence in err. */
 struct vidmm_policy_io {
 	void *ctx;
+	struct vidmm_alloc *(*alloc)(void *ctx, uint64_t i);
+	uint64_t nallocs;
 	void (*put)(void *ctx, uint64_t w);
 	uint64_t (*index)(void *ctx, const struct vidmm_alloc *a);
 	uint64_t (*get)(void *ctx);
-	struct vidmm_alloc *(*alloc)(void *ctx, uint64_t i);
-	uint64_t nallocs;
 	bool apply;
 	bool bad;
 	char *err;
@@ -102,14 +102,22 @@ bool vidmm_policy_tracked(const struct vidmm_alloc *a);
 int vidmm_policy_fail(struct vidmm_policy_io *io, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int vidmm_policy_check_walk(void *p, const struct vidmm_policy_ops *ops,
-			    bool (*sane)(const struct vidmm_alloc *a), vidmm_alloc_iter next, void *ctx,
+			    bool (*sane)(uint32_t bits, bool held), vidmm_alloc_iter next, void *ctx,
 			    char *err, size_t errlen);
 /* Read per segment a count and that many allocation indices (as save_order wrote
- * them) and check that they list each evictable allocation of the segment once; with
- * io->apply, hand them to push(p, a) in order. */
+ * them) and check that they list each evictable allocation of the segment once
+ * (bits: as load_fields read them); with io->apply, hand them to push(p, a) in order. */
 void vidmm_policy_save_order(void *p, const struct vidmm_policy_ops *ops, struct vidmm_policy_io *io);
-int vidmm_policy_load_order(void *p, struct vidmm_policy_io *io,
+int vidmm_policy_load_order(void *p, struct vidmm_policy_io *io, const uint32_t *bits,
 			    void (*push)(void *p, struct vidmm_alloc *a));
+/* The allocations' pol_bits, pol_mark and pol_stamp where any is set: a count,
+ * then an index and two words each. load_fields reads them into bits[] (nallocs
+ * entries, zero for the others) after checking each with sane(bits, held), held
+ * telling whether a policy holds that allocation; with apply it sets the fields
+ * of the allocations too. */
+void vidmm_policy_save_fields(struct vidmm_policy_io *io);
+int vidmm_policy_load_fields(struct vidmm_policy_io *io, bool (*sane)(uint32_t bits, bool held),
+			     uint32_t *bits);
 
 /* ---- allocations ------------------------------------------------------------ */
 

@@ -14,5 +14,6 @@ Suite *kmt_events_suite(void);       /* events and statistics */
 Suite *kmt_virt_suite(void);         /* 4x oversubscription, byte for byte */
 Suite *kmt_snapshot_suite(void);     /* snapshot, restore, damaged state */
 Suite *kmt_property_suite(void);     /* randomized invariants */
+Suite *kmt_policy_suite(void);       /* eviction policies: order, priorities, scans */
 
 #endif

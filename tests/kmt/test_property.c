@@ -1,8 +1,9 @@
 /*
  * The randomized property test: long random sequences of API calls on a small,
  * heavily oversubscribed adapter, with the manager's invariants checked after
- * every operation and every written byte checked regularly. PROPERTY_OPS sets
- * the operations per seed (default 100000), PROPERTY_SEEDS the number of seeds.
+ * every operation and every written byte checked regularly, under every eviction
+ * policy. PROPERTY_OPS sets the operations per seed (default 100000),
+ * PROPERTY_SEEDS the number of seeds per policy.
  */
 #include <config.h>
 
@@ -46,14 +47,15 @@ static void check_all(struct kt_gpu *g, struct live *l, uint32_t n, uint64_t op)
 				      "op %llu: allocation %u lost bytes", (unsigned long long)op, i);
 }
 
-static void run_seed(uint64_t seed, uint64_t ops)
+static void run_seed(uint64_t seed, uint64_t ops, const char *policy)
 {
 	struct kt_gpu g;
 	struct live l[MAX_LIVE];
 	uint32_t n = 0;
 	uint64_t s = seed;
-	char err[256];
-	kt_setup(&g, "vram=3M,visible=1M,gart=3M,sysmem=64M");
+	char err[256], cfg[96];
+	snprintf(cfg, sizeof(cfg), "vram=3M,visible=1M,gart=3M,sysmem=64M,policy=%s", policy);
+	kt_setup(&g, cfg);
 	for (uint64_t op = 0; op < ops; op++) {
 		uint32_t what = (uint32_t)(rng(&s) % 100);
 		uint32_t i = n ? (uint32_t)(rng(&s) % n) : 0;
@@ -144,7 +146,8 @@ static void run_seed(uint64_t seed, uint64_t ops)
 			ck_assert_int_eq(D3DKMTSetAllocationPriority(&sp), STATUS_SUCCESS);
 		}
 		ck_assert_msg(gpusim_check_invariants(g.luid, err, sizeof(err)) == STATUS_SUCCESS,
-			      "seed %llu op %llu: %s", (unsigned long long)seed, (unsigned long long)op, err);
+			      "%s, seed %llu op %llu: %s", policy, (unsigned long long)seed,
+			      (unsigned long long)op, err);
 		if (op % 2048 == 2047)
 			check_all(&g, l, n, op);
 	}
@@ -159,10 +162,21 @@ static void run_seed(uint64_t seed, uint64_t ops)
 	kt_teardown(&g);
 }
 
+static unsigned npolicies(void)
+{
+	unsigned n = 0;
+	while (gpusim_policy_name(n))
+		n++;
+	return n;
+}
+
+/* Loop index i: policy i % npolicies, seed i / npolicies (the same seeds for
+ * every policy). */
 START_TEST(random_operations_keep_invariants)
 {
 	uint64_t ops = env_u64("PROPERTY_OPS", 100000);
-	run_seed(0x5eed0000u + (uint64_t)_i * 7919, ops);
+	unsigned np = npolicies();
+	run_seed(0x5eed0000u + (uint64_t)(_i / np) * 7919, ops, gpusim_policy_name((unsigned)_i % np));
 }
 END_TEST
 
@@ -171,7 +185,8 @@ Suite *kmt_property_suite(void)
 	Suite *s = suite_create("kmt_property");
 	TCase *tc = tcase_create("random");
 	tcase_set_timeout(tc, 600);
-	tcase_add_loop_test(tc, random_operations_keep_invariants, 0, (int)env_u64("PROPERTY_SEEDS", 3));
+	tcase_add_loop_test(tc, random_operations_keep_invariants, 0,
+			    (int)(env_u64("PROPERTY_SEEDS", 3) * npolicies()));
 	suite_add_tcase(s, tc);
 	return s;
 }
