@@ -15,14 +15,14 @@
  *   A T1 allocation's first use marks it "seen"; its next use moves it to T2.
  * - Ghosts are not lists: an allocation outlives its eviction (it lives in its
  *   backing store) but may be destroyed at any time, and remove() cannot tell
- *   which happened. So the allocation keeps its own ghost entry: which list and
- *   segment, and the list's clock (pages ever pushed into it) when it went. It is
+ *   which happened. So the allocation keeps its own ghost entry: which list, and
+ *   that list's clock (pages ever pushed into it) when it went. It is
  *   still in B1 if fewer than |B1| pages went in after it, as in an LRU list of
  *   |B1| pages, except that ghost hits do not make room. |B1| = c - |T1| and
  *   |B2| = c - |B1| (c: the pages the policy holds), ARC's bounds on a full
  *   cache; an allocation evicted before its first use leaves no ghost. A ghost
  *   nothing went in after is a move to another segment (remove, then insert at
- *   once): the allocation resumes its list.
+ *   once): the allocation resumes its list and the clock goes back.
  * - One cache: the manager places where it can and evicts where it must (the
  *   segments are tried in an order of its own), so an allocation often leaves one
  *   segment and comes back into another. p, the lists' sizes and the ghosts are
@@ -176,9 +176,10 @@ static void insert(void *p, struct vidmm_alloc *a)
 	if (!(bits & GHOST_MASK)) {
 		/* new, or moved before its first use */
 	} else if (after == 0) {
-		/* moved: it resumes its list */
+		/* moved: it resumes its list, and the move leaves no trace */
 		l = g;
 		seen = !g;
+		arc->in[g] -= n;
 	} else if (!g && after < b1) {
 		/* T1 gave it up too early: give T1 more room. */
 		uint64_t d = b2 > b1 ? n * b2 / b1 : n;

@@ -3,7 +3,10 @@
  * against the offline optimum (Belady's MIN) computed here on the same reference
  * trace from the same starting state. Every allocation is 256 KiB, VRAM only,
  * written once before the measurement so every eviction writes back and every miss
- * pages in. One table; the default policy's rows carry `*`. Asserts nothing.
+ * pages in. One table; the default policy's rows carry `*`. For the frame workload
+ * a second reference: MIN's rule with a future that lacks the random look-ups (it
+ * knows where the window goes), what knowing the frame's structure can buy an
+ * online policy at best. Asserts nothing.
  */
 #include <math.h>
 #include <stdint.h>
