@@ -93,11 +93,11 @@ extern const struct vidmm_policy_ops vidmm_policy_priority_lru;
 extern const struct vidmm_policy_ops vidmm_policy_lru;
 extern const struct vidmm_policy_ops vidmm_policy_arc;
 
-/* Shared by the policies (policy.c): is a held by a policy, i.e. in a segment and
- * not pinned; an allocation's place in a snapshot's order; the check that a walk of
- * each segment holds exactly its evictable allocations. */
+/* Shared by the policies (policy.c). holds: a policy keeps a (it is in a segment
+ * and not pinned); tracked: and it is not LOST. check_walk: the walk of each
+ * segment offers every tracked allocation of it once and nothing else, and every
+ * allocation's pol_bits pass sane(bits, holds). */
 bool vidmm_policy_holds(const struct vidmm_alloc *a);
-/* ... and not LOST. */
 bool vidmm_policy_tracked(const struct vidmm_alloc *a);
 int vidmm_policy_fail(struct vidmm_policy_io *io, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
