@@ -19,6 +19,7 @@ int main(void)
 	srunner_add_suite(sr, kmt_virt_suite());
 	srunner_add_suite(sr, kmt_snapshot_suite());
 	srunner_add_suite(sr, kmt_placement_suite());
+	srunner_add_suite(sr, kmt_policy_suite());
 	srunner_add_suite(sr, kmt_property_suite());
 	srunner_add_suite(sr, kmt_release_suite());
 	srunner_run_all(sr, CK_NORMAL);

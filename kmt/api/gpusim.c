@@ -16,7 +16,7 @@ void gpusim_config_default(struct gpusim_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	hw_config_default(&cfg->hw);
-	snprintf(cfg->policy, sizeof(cfg->policy), "%s", "priority-lru");
+	snprintf(cfg->policy, sizeof(cfg->policy), "%s", vidmm_policy_find(NULL)->name);
 	cfg->vram_pools = 1;
 }
 
@@ -321,6 +321,10 @@ NTSTATUS gpusim_check_invariants(LUID luid, char *err, size_t errlen)
 	if (ad) {
 		struct mem_walk w = { ad, 0, ++stamp ? stamp : ++stamp };
 		st = vidmm_check(ad->mm, next_mem, &w, err, errlen) ? STATUS_UNSUCCESSFUL : STATUS_SUCCESS;
+		/* The eviction policy's books too: a second walk, with a fresh stamp. */
+		struct mem_walk w2 = { ad, 0, ++stamp ? stamp : ++stamp };
+		if (!st && ad->mm->policy->check(ad->mm->policy_state, next_mem, &w2, err, errlen))
+			st = STATUS_UNSUCCESSFUL;
 	}
 	kmt_unlock();
 	return st;

@@ -12,13 +12,15 @@
  *   "SYNC" sync objects, "CTXS" contexts, "RESS" resources (each in device order)
  *   "MEMS" memory objects (one per kmt_mem; shared ones once)
  *   "ALCS" allocation handles, ascending
- *   "PLCY" the eviction policy's order, per segment
+ *   "PLCY" the eviction policy's state: a count of 64-bit words, then the words
+ *          (its save/load, kmt/vidmm/policy*.c: the allocations' policy fields,
+ *          then the policy's own state and order, allocations by memory object)
  *   "END."
  */
 #ifndef KMT_SNAPSHOT_FORMAT_H
 #define KMT_SNAPSHOT_FORMAT_H
 
-#define KMT_STATE_VERSION 2u /* 2: placements, demotions/promotions, segment ids to 7 */
+#define KMT_STATE_VERSION 3u /* 3: placements, demotions/promotions, segment ids to 7, the policy's state */
 
 #define TAG4(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define TAG_MAGIC TAG4('G', 'S', 'K', 'M')

@@ -101,8 +101,8 @@ struct rs {
 	uint64_t nmems;
 	struct alc_rec *allocs;
 	uint64_t nallocs;
-	uint64_t *policy[VIDMM_SEG_MAX];
-	uint64_t npolicy[VIDMM_SEG_MAX];
+	const uint8_t *policy;          /* the eviction policy's words, little-endian */
+	uint64_t npolicy;
 	struct hmap *map;
 	size_t nmap;
 	/* adapter fields */
@@ -462,17 +462,9 @@ static int read_objects(struct rs *s)
 		a->locks = kmt_rs_u32(r);
 	}
 
-	if (!kmt_rs_tag(r, TAG_POLICY, "eviction order"))
+	if (!kmt_rs_tag(r, TAG_POLICY, "eviction policy") || !(s->npolicy = kmt_rs_count(r, 8), !r->bad))
 		return cut(s);
-	for (int g = 1; g < VIDMM_SEG_MAX; g++) {
-		s->npolicy[g] = kmt_rs_count(r, 8);
-		if (r->bad)
-			return cut(s);
-		if (!(s->policy[g] = alloc_array(s, s->npolicy[g], sizeof(uint64_t))))
-			return -ENOMEM;
-		for (uint64_t i = 0; i < s->npolicy[g]; i++)
-			s->policy[g][i] = kmt_rs_u64(r);
-	}
+	s->policy = kmt_rs_bytes(r, (size_t)s->npolicy * 8);
 	if (!kmt_rs_tag(r, TAG_END, "end") || r->left)
 		return cut(s);
 	return 0;
@@ -557,6 +549,52 @@ static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+/* ---- the eviction policy's state ---------------------------------------------------- */
+
+/* The policy reads its words and names allocations by index: the records while
+ * checking, the built objects when applying. */
+struct policy_in {
+	struct rs *s;
+	uint64_t next;
+	bool built;
+};
+
+static uint64_t policy_get(void *ctx)
+{
+	struct policy_in *in = ctx;
+	if (in->next >= in->s->npolicy) {
+		in->next = UINT64_MAX;
+		return 0;
+	}
+	return le64(in->s->policy, in->next++);
+}
+
+static struct vidmm_alloc *policy_alloc(void *ctx, uint64_t i)
+{
+	struct policy_in *in = ctx;
+	if (i >= in->s->nmems)
+		return NULL;
+	return in->built ? &in->s->mems[i].holder->own.v : &in->s->mems[i].v;
+}
+
+static int load_policy(struct rs *s, bool apply)
+{
+	struct vidmm *mm = s->ad->mm;
+	struct policy_in in = { s, 0, apply };
+	char why[200] = "";
+	struct vidmm_policy_io io = { .ctx = &in, .get = policy_get, .alloc = policy_alloc,
+				      .nallocs = s->nmems, .apply = apply, .err = why, .errlen = sizeof(why) };
+	int rc = mm->policy->load(mm->policy_state, &io);
+	if (rc == -ENOMEM)
+		return rc;
+	if (!rc && (in.next == UINT64_MAX || in.next != s->npolicy))
+		return fail(s, "the %s policy's state is %s", mm->policy->name,
+			    in.next == UINT64_MAX ? "cut short" : "longer than it reads");
+	if (rc)
+		return fail(s, "the %s policy's state: %s", mm->policy->name, why);
+	return 0;
 }
 
 static int check_records(struct rs *s)
@@ -695,34 +733,8 @@ static int check_records(struct rs *s)
 	if (rc)
 		return rc;
 
-	/* The eviction order lists each evictable allocation of its segment once. */
-	for (uint32_t g = 1; g < VIDMM_SEG_MAX; g++) {
-		if (g == GPUSIM_SEG_SYS) {
-			if (s->npolicy[g])
-				return fail(s, "the eviction order lists allocations in system memory");
-			continue; /* not a segment */
-		}
-		uint64_t want = 0;
-		for (uint64_t i = 0; i < s->nmems; i++)
-			want += s->mems[i].v.seg == g && !(s->mems[i].v.flags & GPUSIM_ALLOC_PINNED);
-		if (want != s->npolicy[g])
-			return fail(s, "the eviction order of the %s segment lists %llu allocations, it holds %llu",
-				    gpusim_segment_name(g), (unsigned long long)s->npolicy[g],
-				    (unsigned long long)want);
-		for (uint64_t i = 0; i < s->npolicy[g]; i++) {
-			uint64_t k = s->policy[g][i];
-			if (k >= s->nmems || s->mems[k].v.seg != g || (s->mems[k].v.flags & GPUSIM_ALLOC_PINNED))
-				return fail(s, "the eviction order of the %s segment is malformed",
-					    gpusim_segment_name(g));
-		}
-	}
-	for (uint64_t i = 0; i < s->nmems; i++)
-		s->mems[i].users = 0; /* reused below as "seen in the order" */
-	for (uint32_t g = 1; g < VIDMM_SEG_MAX; g++)
-		for (uint64_t i = 0; i < s->npolicy[g]; i++)
-			if (s->mems[s->policy[g][i]].users++)
-				return fail(s, "the eviction order of the %s segment lists an allocation twice",
-					    gpusim_segment_name(g));
+	if ((rc = load_policy(s, false)))
+		return rc;
 	if (s->removed > 1 || s->has_fault > 1)
 		return fail(s, "the adapter's flags hold invalid values");
 	return 0;
@@ -821,7 +833,6 @@ static int build(struct rs *s)
 static void link_objects(struct rs *s)
 {
 	struct kmt_adapter *ad = s->ad;
-	struct vidmm *mm = ad->mm;
 	for (uint64_t i = 0; i < s->nsyncs; i++) {
 		const struct sync_rec *r = &s->syncs[i];
 		struct kmt_sync *y = r->obj, **pp;
@@ -882,8 +893,8 @@ static void link_objects(struct rs *s)
 		uint64_t *pages = km->v.pages;
 		km->v = m->v;
 		km->v.pages = pages;
-		km->v.prev = km->v.next = NULL;
-		km->v.bucket = NULL;
+		km->v.pol_bucket = NULL; /* the policy's load fills these */
+		km->v.pol_pos = km->v.pol_bits = km->v.pol_mark = km->v.pol_stamp = 0;
 		km->v.lock_ptr = NULL;
 		km->v.lock_vmapped = false;
 		km->v.owner = m->holder;
@@ -907,9 +918,6 @@ static void link_objects(struct rs *s)
 		a->locks = r->locks;
 		d->nallocs++;
 	}
-	for (uint32_t g = 1; g < VIDMM_SEG_MAX; g++)
-		for (uint64_t i = 0; i < s->npolicy[g]; i++)
-			mm->policy->insert(mm->policy_state, &s->mems[s->policy[g][i]].holder->own.v);
 	ad->removed = s->removed;
 	ad->faults = s->faults;
 	ad->submits = s->submits;
@@ -1008,8 +1016,6 @@ static void rs_free(struct rs *s)
 	free(s->ress);
 	free(s->mems);
 	free(s->allocs);
-	for (int g = 0; g < VIDMM_SEG_MAX; g++)
-		free(s->policy[g]);
 	free(s->map);
 }
 
@@ -1083,10 +1089,11 @@ static int restore(struct rs *s, const struct gpusim_snapshot *snap)
 	if ((rc = build(s)))
 		return rc;
 	link_objects(s);
-	if ((rc = map_locks(s)))
+	if ((rc = load_policy(s, true)) || (rc = map_locks(s)))
 		return rc;
-	struct mem_iter it = { s, 0 };
-	if (vidmm_check(ad->mm, next_mem, &it, why, sizeof(why)))
+	struct mem_iter it = { s, 0 }, it2 = { s, 0 };
+	if (vidmm_check(ad->mm, next_mem, &it, why, sizeof(why)) ||
+	    ad->mm->policy->check(ad->mm->policy_state, next_mem, &it2, why, sizeof(why)))
 		return fail(s, "the restored memory manager is inconsistent: %s", why);
 	return 0;
 }

@@ -204,6 +204,32 @@ static void save_vidmm(struct kmt_wstream *w, struct vidmm *mm)
 	}
 }
 
+struct policy_out {
+	struct kmt_wstream *w;
+	const struct walk *wk;
+	uint64_t n;
+};
+
+static void policy_put(void *ctx, uint64_t v)
+{
+	struct policy_out *po = ctx;
+	kmt_ws_u64(po->w, v);
+	po->n++;
+}
+
+/* A vidmm_alloc is the first member of its kmt_mem. */
+static uint64_t policy_index(void *ctx, const struct vidmm_alloc *a)
+{
+	return mem_index(((struct policy_out *)ctx)->wk,
+			 (const struct kmt_mem *)((const char *)a - offsetof(struct kmt_mem, v)));
+}
+
+static struct vidmm_alloc *policy_alloc(void *ctx, uint64_t i)
+{
+	const struct walk *wk = ((struct policy_out *)ctx)->wk;
+	return i < wk->nmems ? &wk->mems[i]->v : NULL;
+}
+
 static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const struct walk *wk)
 {
 	kmt_ws_tag(w, TAG_ADAPTER);
@@ -349,19 +375,18 @@ static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const st
 		kmt_ws_u32(w, a->locks);
 	}
 
+	/* The policy writes its own state as words, their count first. */
 	kmt_ws_tag(w, TAG_POLICY);
 	struct vidmm *mm = ad->mm;
-	for (uint32_t s = 1; s < VIDMM_SEG_MAX; s++) {
-		uint64_t cnt = 0;
-		for (struct vidmm_alloc *v = mm->policy->next(mm->policy_state, s, NULL); v;
-		     v = mm->policy->next(mm->policy_state, s, v))
-			cnt++;
-		kmt_ws_u64(w, cnt);
-		for (struct vidmm_alloc *v = mm->policy->next(mm->policy_state, s, NULL); v;
-		     v = mm->policy->next(mm->policy_state, s, v))
-			kmt_ws_u64(w, mem_index(wk, (const struct kmt_mem *)((const char *)v -
-										 offsetof(struct kmt_mem, v))));
-	}
+	size_t at = w->len;
+	struct policy_out po = { w, wk, 0 };
+	struct vidmm_policy_io io = { .ctx = &po, .alloc = policy_alloc, .nallocs = wk->nmems,
+				      .put = policy_put, .index = policy_index };
+	kmt_ws_u64(w, 0);
+	mm->policy->save(mm->policy_state, &io);
+	if (!w->nomem)
+		for (int k = 0; k < 8; k++)
+			w->buf[at + k] = (uint8_t)(po.n >> (8 * k));
 	kmt_ws_tag(w, TAG_END);
 }
 

@@ -1,169 +1,21 @@
 /*
- * Eviction policies. Both keep, per segment, LRU lists of the allocations placed
- * there (pinned ones never enter); "priority-lru" keeps one list per priority and
- * offers the lowest priority first, "lru" keeps a single list and ignores priority.
+ * The eviction policies' registry (find by name, the default) and what they share:
+ * the snapshot form of an eviction order per segment, and the check that a
+ * policy's walk offers exactly the evictable allocations of each segment.
  */
 #include <config.h>
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kmt/vidmm/vidmm.h"
 
-struct bucket {
-	uint32_t priority;
-	struct vidmm_alloc *head, *tail;  /* head = least recently used */
-	struct bucket *next;              /* ascending priority */
-};
-
-struct lists {
-	bool by_priority;
-	struct bucket *segs[VIDMM_SEG_MAX];
-};
-
-static void *create_common(bool by_priority)
-{
-	struct lists *l = calloc(1, sizeof(*l));
-	if (l)
-		l->by_priority = by_priority;
-	return l;
-}
-
-static void *create_plru(void) { return create_common(true); }
-static void *create_lru(void) { return create_common(false); }
-
-static void destroy(void *p)
-{
-	struct lists *l = p;
-	if (!l)
-		return;
-	for (int s = 0; s < VIDMM_SEG_MAX; s++) {
-		struct bucket *b = l->segs[s];
-		while (b) {
-			struct bucket *n = b->next;
-			free(b);
-			b = n;
-		}
-	}
-	free(l);
-}
-
-/* Few distinct priorities exist in practice (the five D3DDDI levels), so a short
- * sorted list of buckets beats anything cleverer. */
-static struct bucket *bucket_for(struct lists *l, uint32_t seg, uint32_t prio)
-{
-	struct bucket **pp = &l->segs[seg];
-	if (!l->by_priority)
-		prio = 0;
-	while (*pp && (*pp)->priority < prio)
-		pp = &(*pp)->next;
-	if (*pp && (*pp)->priority == prio)
-		return *pp;
-	struct bucket *b = calloc(1, sizeof(*b));
-	if (!b)
-		return NULL;
-	b->priority = prio;
-	b->next = *pp;
-	*pp = b;
-	return b;
-}
-
-static void unlink_alloc(struct vidmm_alloc *a)
-{
-	struct bucket *b = a->bucket;
-	if (!b)
-		return;
-	if (a->prev)
-		a->prev->next = a->next;
-	else
-		b->head = a->next;
-	if (a->next)
-		a->next->prev = a->prev;
-	else
-		b->tail = a->prev;
-	a->prev = a->next = NULL;
-	a->bucket = NULL;
-}
-
-static void append(struct bucket *b, struct vidmm_alloc *a)
-{
-	a->bucket = b;
-	a->next = NULL;
-	a->prev = b->tail;
-	if (b->tail)
-		b->tail->next = a;
-	else
-		b->head = a;
-	b->tail = a;
-}
-
-static void insert(void *p, struct vidmm_alloc *a)
-{
-	struct lists *l = p;
-	unlink_alloc(a);
-	if (a->seg < 1 || a->seg >= VIDMM_SEG_MAX || a->seg == VIDMM_SYS || (a->flags & GPUSIM_ALLOC_PINNED))
-		return;
-	struct bucket *b = bucket_for(l, a->seg, a->priority);
-	if (b)
-		append(b, a); /* without a bucket it is merely never offered for eviction */
-}
-
-static void remove_alloc(void *p, struct vidmm_alloc *a)
-{
-	(void)p;
-	unlink_alloc(a);
-}
-
-static void touch(void *p, struct vidmm_alloc *a)
-{
-	(void)p;
-	struct bucket *b = a->bucket;
-	if (!b || b->tail == a)
-		return;
-	unlink_alloc(a);
-	append(b, a);
-}
-
-static struct vidmm_alloc *next(void *p, uint32_t seg, struct vidmm_alloc *after)
-{
-	struct lists *l = p;
-	struct bucket *b;
-	if (after) {
-		if (after->next)
-			return after->next;
-		b = ((struct bucket *)after->bucket)->next;
-	} else {
-		b = seg < VIDMM_SEG_MAX ? l->segs[seg] : NULL;
-	}
-	for (; b; b = b->next)
-		if (b->head)
-			return b->head;
-	return NULL;
-}
-
-const struct vidmm_policy_ops vidmm_policy_priority_lru = {
-	.name = "priority-lru",
-	.create = create_plru,
-	.destroy = destroy,
-	.insert = insert,
-	.remove = remove_alloc,
-	.touch = touch,
-	.next = next,
-};
-
-const struct vidmm_policy_ops vidmm_policy_lru = {
-	.name = "lru",
-	.create = create_lru,
-	.destroy = destroy,
-	.insert = insert,
-	.remove = remove_alloc,
-	.touch = touch,
-	.next = next,
-};
-
-/* Every policy, in the order gpusim_policy_name lists them: a new policy is added
- * here and nowhere else for configurations, the lab and the help to know it. */
+/* The default first: vidmm_policy_find(NULL) and the error messages list it so. */
 static const struct vidmm_policy_ops *const policies[] = {
+	&vidmm_policy_arc,
 	&vidmm_policy_priority_lru,
 	&vidmm_policy_lru,
 };
@@ -176,9 +28,183 @@ const struct vidmm_policy_ops *vidmm_policy_at(unsigned i)
 const struct vidmm_policy_ops *vidmm_policy_find(const char *name)
 {
 	if (!name || !*name)
-		return &vidmm_policy_priority_lru; /* the default */
+		return policies[0];
 	for (unsigned i = 0; i < sizeof(policies) / sizeof(policies[0]); i++)
 		if (!strcmp(name, policies[i]->name))
 			return policies[i];
 	return NULL;
+}
+
+bool vidmm_policy_holds(const struct vidmm_alloc *a)
+{
+	return a->seg >= 1 && a->seg < VIDMM_SEG_MAX && a->seg != VIDMM_SYS &&
+	       !(a->flags & GPUSIM_ALLOC_PINNED);
+}
+
+bool vidmm_policy_tracked(const struct vidmm_alloc *a)
+{
+	return vidmm_policy_holds(a) && !(a->pol_bits & VIDMM_POL_LOST);
+}
+
+int vidmm_policy_fail(struct vidmm_policy_io *io, const char *fmt, ...)
+{
+	if (io->err && io->errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(io->err, io->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* Each held allocation once in the walk of its own segment, nothing else: the
+ * walk's own marks would have to live in the allocations, so count instead. A
+ * walk that yielded an allocation twice and missed another would balance the
+ * count, so every yielded allocation must also belong to that segment and the
+ * walk may not be longer than the segment's population. */
+int vidmm_policy_check_walk(void *p, const struct vidmm_policy_ops *ops,
+			    bool (*sane)(uint32_t bits, bool held), vidmm_alloc_iter next, void *ctx,
+			    char *err, size_t errlen)
+{
+	uint64_t held[VIDMM_SEG_MAX] = { 0 }, sum[VIDMM_SEG_MAX] = { 0 };
+	uint64_t walked[VIDMM_SEG_MAX] = { 0 }, wsum[VIDMM_SEG_MAX] = { 0 };
+	struct vidmm_alloc *a;
+	while (next(ctx, &a) == 0 && a) {
+		if (sane && !sane(a->pol_bits, vidmm_policy_holds(a))) {
+			if (err && errlen)
+				snprintf(err, errlen, "allocation %u carries impossible %s state %#x", a->handle,
+					 ops->name, a->pol_bits);
+			return -EFAULT;
+		}
+		if (!vidmm_policy_tracked(a))
+			continue;
+		held[a->seg]++;
+		sum[a->seg] += (uintptr_t)a;
+	}
+	for (uint32_t s = 1; s < VIDMM_SEG_MAX; s++) {
+		for (a = ops->next(p, s, NULL); a; a = ops->next(p, s, a)) {
+			if (a->seg != s || !vidmm_policy_tracked(a) || walked[s] >= held[s]) {
+				if (err && errlen)
+					snprintf(err, errlen, "the %s policy offers allocation %u in segment %u, "
+						 "which it does not hold there", ops->name, a->handle, s);
+				return -EFAULT;
+			}
+			walked[s]++;
+			wsum[s] += (uintptr_t)a;
+		}
+		if (walked[s] != held[s] || wsum[s] != sum[s]) {
+			if (err && errlen)
+				snprintf(err, errlen, "the %s policy offers %llu allocations of segment %u, "
+					 "which holds %llu it may evict", ops->name,
+					 (unsigned long long)walked[s], s, (unsigned long long)held[s]);
+			return -EFAULT;
+		}
+	}
+	return 0;
+}
+
+void vidmm_policy_save_order(void *p, const struct vidmm_policy_ops *ops, struct vidmm_policy_io *io)
+{
+	for (uint32_t s = 1; s < VIDMM_SEG_MAX; s++) {
+		uint64_t n = 0;
+		for (struct vidmm_alloc *a = ops->next(p, s, NULL); a; a = ops->next(p, s, a))
+			n++;
+		io->put(io->ctx, n);
+		for (struct vidmm_alloc *a = ops->next(p, s, NULL); a; a = ops->next(p, s, a))
+			io->put(io->ctx, io->index(io->ctx, a));
+	}
+}
+
+/* Held, and not given up for want of memory, by the bits a snapshot gives. */
+static bool tracked_by(const struct vidmm_alloc *a, uint32_t bits)
+{
+	return vidmm_policy_holds(a) && !(bits & VIDMM_POL_LOST);
+}
+
+int vidmm_policy_load_order(void *p, struct vidmm_policy_io *io, const uint32_t *bits,
+			    void (*push)(void *p, struct vidmm_alloc *a))
+{
+	int rc = 0;
+	/* One bit per allocation: listed already. */
+	uint8_t *seen = calloc(io->nallocs / 8 + 1, 1);
+	uint64_t want[VIDMM_SEG_MAX] = { 0 };
+	if (!seen)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < io->nallocs; i++) {
+		struct vidmm_alloc *a = io->alloc(io->ctx, i);
+		if (tracked_by(a, bits[i]))
+			want[a->seg]++;
+	}
+	for (uint32_t s = 1; s < VIDMM_SEG_MAX && !rc; s++) {
+		uint64_t n = io->get(io->ctx);
+		if (io->bad || n != want[s]) {
+			rc = vidmm_policy_fail(io, "the eviction order of segment %u lists %llu allocations, "
+					       "it holds %llu", s, (unsigned long long)n,
+					       (unsigned long long)want[s]);
+			break;
+		}
+		for (uint64_t k = 0; k < n; k++) {
+			uint64_t i = io->get(io->ctx);
+			struct vidmm_alloc *a = io->bad ? NULL : io->alloc(io->ctx, i);
+			if (!a || a->seg != s || !tracked_by(a, bits[i])) {
+				rc = vidmm_policy_fail(io, "the eviction order of segment %u is malformed", s);
+				break;
+			}
+			if (seen[i / 8] & (1u << (i % 8))) {
+				rc = vidmm_policy_fail(io, "the eviction order of segment %u lists an "
+						       "allocation twice", s);
+				break;
+			}
+			seen[i / 8] |= (uint8_t)(1u << (i % 8));
+			if (io->apply)
+				push(p, a);
+		}
+	}
+	free(seen);
+	return rc;
+}
+
+void vidmm_policy_save_fields(struct vidmm_policy_io *io)
+{
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < io->nallocs; i++) {
+		const struct vidmm_alloc *a = io->alloc(io->ctx, i);
+		n += a->pol_bits || a->pol_mark || a->pol_stamp;
+	}
+	io->put(io->ctx, n);
+	for (uint64_t i = 0; i < io->nallocs; i++) {
+		const struct vidmm_alloc *a = io->alloc(io->ctx, i);
+		if (!a->pol_bits && !a->pol_mark && !a->pol_stamp)
+			continue;
+		io->put(io->ctx, i);
+		io->put(io->ctx, a->pol_bits | (uint64_t)a->pol_mark << 32);
+		io->put(io->ctx, a->pol_stamp);
+	}
+}
+
+int vidmm_policy_load_fields(struct vidmm_policy_io *io, bool (*sane)(uint32_t bits, bool held),
+			     uint32_t *bits)
+{
+	uint64_t n = io->get(io->ctx), prev = 0;
+	if (io->bad || n > io->nallocs)
+		return vidmm_policy_fail(io, "the allocations' policy fields are cut short");
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t i = io->get(io->ctx), w = io->get(io->ctx), st = io->get(io->ctx);
+		/* Ascending indices: none twice. */
+		if (io->bad || i >= io->nallocs || (k && i <= prev) || st > UINT32_MAX)
+			return vidmm_policy_fail(io, "the allocations' policy fields are malformed");
+		prev = i;
+		struct vidmm_alloc *a = io->alloc(io->ctx, i);
+		uint32_t b = (uint32_t)w;
+		if (!sane(b, vidmm_policy_holds(a)))
+			return vidmm_policy_fail(io, "allocation %llu carries impossible policy state %#x",
+						 (unsigned long long)i, b);
+		bits[i] = b;
+		if (io->apply) {
+			a->pol_bits = b;
+			a->pol_mark = (uint32_t)(w >> 32);
+			a->pol_stamp = (uint32_t)st;
+		}
+	}
+	return 0;
 }

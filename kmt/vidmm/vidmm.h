@@ -12,6 +12,7 @@
 
 #include <gpusim/gpusim.h>
 #include "kmt/ddi.h"
+#include "kmt/vidmm/queue.h"
 #include "kmt/vidmm/suballoc.h"
 
 struct vidmm;
@@ -23,10 +24,26 @@ struct vidmm_alloc;
 #define VIDMM_SEG_MAX 8
 #define VIDMM_SYS GPUSIM_SEG_SYS
 
-/* ---- eviction policies (kmt/vidmm/policy.c) ------------------------------
- * A policy orders the allocations of a segment for eviction. The manager tells
- * it when an allocation enters or leaves a segment and when it is used; it asks
- * for candidates, oldest/cheapest first, and skips the ones it cannot evict. */
+typedef int (*vidmm_alloc_iter)(void *ctx, struct vidmm_alloc **a);
+
+/* ---- eviction policies (kmt/vidmm/policy*.c) ----------------------------------
+ * A policy orders the evictable allocations of each segment (pinned ones never
+ * enter). The manager tells it when an allocation enters a segment (insert; also
+ * called again to re-file one whose priority changed), when it leaves (remove:
+ * evicted, moved or destroyed, the policy cannot tell which) and when it is used
+ * (touch: possibly more than once for one submission; a->mark names the
+ * submission, so a policy counts one use per submission). An insert is not a use:
+ * an allocation is placed at creation, for a lock, or for the submission whose
+ * touch follows.
+ *
+ * The manager walks the candidates of segment seg with next(seg, NULL), then
+ * next(seg, v): every evictable allocation of the segment once, lower priorities
+ * first (an allocation is never offered while one of lower priority in the same
+ * segment has not been), and skips those it may not evict. It asks next(seg, v)
+ * before it evicts v and goes on from the answer. A walk may change the policy's
+ * state (a hand moves); it is not re-entered for the same segment.
+ */
+struct vidmm_policy_io;
 struct vidmm_policy_ops {
 	const char *name;
 	void *(*create)(void);
@@ -36,13 +53,71 @@ struct vidmm_policy_ops {
 	void (*touch)(void *p, struct vidmm_alloc *a);
 	/* First candidate in segment seg (after `after`, or from the start when NULL). */
 	struct vidmm_alloc *(*next)(void *p, uint32_t seg, struct vidmm_alloc *after);
+	/* Snapshots: the policy's whole state, its fields in the allocations too. */
+	void (*save)(void *p, struct vidmm_policy_io *io);
+	int (*load)(void *p, struct vidmm_policy_io *io);
+	/* Own invariants, and that it holds exactly the evictable allocations that
+	 * `next` yields (every allocation of the adapter): 0, or -EFAULT with a sentence. */
+	int (*check)(void *p, vidmm_alloc_iter next, void *ctx, char *err, size_t errlen);
 };
 
+/* A policy's state as a sequence of 64-bit words, allocations named by their index
+ * in [0, nallocs) (alloc gives each, NULL out of range). save: put and index. load:
+ * get (0 past the end, which sets bad); with apply false, load only checks, against
+ * the snapshot's records (placement, flags, priority; their pol_* fields are zero),
+ * and may change nothing; with apply true it fills the empty policy, and the
+ * allocations' pol_* fields, from allocations just built from those records. A
+ * refusal is -EINVAL with a sentence in err. */
+struct vidmm_policy_io {
+	void *ctx;
+	struct vidmm_alloc *(*alloc)(void *ctx, uint64_t i);
+	uint64_t nallocs;
+	void (*put)(void *ctx, uint64_t w);
+	uint64_t (*index)(void *ctx, const struct vidmm_alloc *a);
+	uint64_t (*get)(void *ctx);
+	bool apply;
+	bool bad;
+	char *err;
+	size_t errlen;
+};
+
+/* In pol_bits, for every policy: it could not take the allocation (no memory for
+ * its queue), which is therefore never offered for eviction. */
+#define VIDMM_POL_LOST 0x80000000u
+
+/* NULL or "" names the default policy; NULL for an unknown name. */
 const struct vidmm_policy_ops *vidmm_policy_find(const char *name);
-/* The i-th policy (from 0), NULL past the last. */
+/* The i-th policy (the default first), NULL past the last. */
 const struct vidmm_policy_ops *vidmm_policy_at(unsigned i);
 extern const struct vidmm_policy_ops vidmm_policy_priority_lru;
 extern const struct vidmm_policy_ops vidmm_policy_lru;
+extern const struct vidmm_policy_ops vidmm_policy_arc;
+
+/* Shared by the policies (policy.c). holds: a policy keeps a (it is in a segment
+ * and not pinned); tracked: and it is not LOST. check_walk: the walk of each
+ * segment offers every tracked allocation of it once and nothing else, and every
+ * allocation's pol_bits pass sane(bits, holds). */
+bool vidmm_policy_holds(const struct vidmm_alloc *a);
+bool vidmm_policy_tracked(const struct vidmm_alloc *a);
+int vidmm_policy_fail(struct vidmm_policy_io *io, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int vidmm_policy_check_walk(void *p, const struct vidmm_policy_ops *ops,
+			    bool (*sane)(uint32_t bits, bool held), vidmm_alloc_iter next, void *ctx,
+			    char *err, size_t errlen);
+/* Read per segment a count and that many allocation indices (as save_order wrote
+ * them) and check that they list each evictable allocation of the segment once
+ * (bits: as load_fields read them); with io->apply, hand them to push(p, a) in order. */
+void vidmm_policy_save_order(void *p, const struct vidmm_policy_ops *ops, struct vidmm_policy_io *io);
+int vidmm_policy_load_order(void *p, struct vidmm_policy_io *io, const uint32_t *bits,
+			    void (*push)(void *p, struct vidmm_alloc *a));
+/* The allocations' pol_bits, pol_mark and pol_stamp where any is set: a count,
+ * then an index and two words each. load_fields reads them into bits[] (nallocs
+ * entries, zero for the others) after checking each with sane(bits, held), held
+ * telling whether a policy holds that allocation; with apply it sets the fields
+ * of the allocations too. */
+void vidmm_policy_save_fields(struct vidmm_policy_io *io);
+int vidmm_policy_load_fields(struct vidmm_policy_io *io, bool (*sane)(uint32_t bits, bool held),
+			     uint32_t *bits);
 
 /* ---- allocations ------------------------------------------------------------ */
 
@@ -58,9 +133,14 @@ struct vidmm_alloc {
 	uint32_t mark;            /* scratch: member of the working set being placed */
 	uint64_t last_fence;      /* render fence of the last submission using it */
 	uint64_t *pages;          /* system pages while in GART or sys, else NULL */
-	/* Policy links (one list per segment and priority bucket). */
-	struct vidmm_alloc *prev, *next;
-	void *bucket;
+	/* The eviction policy's (kmt/vidmm/policy*.c): the queue that holds it and
+	 * its place there; the last submission (a->mark) whose use it counted; and
+	 * flags and a clock reading that outlive a stay in a segment (ARC's ghost). */
+	void *pol_bucket;
+	uint32_t pol_pos;
+	uint32_t pol_mark;
+	uint32_t pol_stamp;
+	uint32_t pol_bits;
 
 	uint64_t offset;          /* in the segment */
 	uint64_t align;
@@ -146,7 +226,6 @@ int vidmm_group(const struct vidmm *mm, const struct vidmm_alloc *a);
 uint64_t vidmm_usage(const struct vidmm *mm, int group);
 
 /* Check every invariant (O(n)): 0, or -EFAULT with a sentence. */
-typedef int (*vidmm_alloc_iter)(void *ctx, struct vidmm_alloc **a);
 int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, size_t errlen);
 
 /* Internal to kmt/vidmm/: place an allocation now in sys by its placement; give

@@ -11,7 +11,7 @@
  *   "time_ns": N,              latest event time seen
  *   "items": N,                trace items applied (events and names)
  *   "device_removed": BOOL,
- *   "adapter": { "vram", "visible", "gart", "sysmem": N, "policy": "priority-lru" },
+ *   "adapter": { "vram", "visible", "gart", "sysmem": N, "policy": "arc" },
  *   "segments": [              always three, by id: visible, invisible, gart
  *     { "id": 1, "name": "visible", "group": "local"|"nonlocal",
  *       "size": N (0: the segment is absent), "used": N, "free": N,

@@ -198,7 +198,7 @@ START_TEST(test_config_text)
 	notes = note_segment(file, len, &nlen, &nloads);
 	ck_assert_str_eq((const char *)notes + 12 + 8 + 56 + 12 + 8,
 			 "vram=256M,visible=64M,gart=512M,sysmem=2G,gart_base=1T,vram_bw=512000000000,"
-			 "pcie_bw=32000000000,packet_ns=100,tlb=64,policy=priority-lru,seed=0");
+			 "pcie_bw=32000000000,packet_ns=100,tlb=64,policy=arc,seed=0");
 	free(file);
 	sample_free(&s);
 }

@@ -17,5 +17,6 @@ Suite *kmt_property_suite(void);     /* randomized invariants */
 Suite *kmt_placement_suite(void);    /* placements, demotion, promotion, segment layouts */
 Suite *kmt_release_suite(void);      /* freed memory is released and reads zero */
 Suite *kmt_handles_suite(void);      /* handle table, allocation cells */
+Suite *kmt_policy_suite(void);       /* eviction policies: order, priorities, scans */
 
 #endif

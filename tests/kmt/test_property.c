@@ -1,8 +1,9 @@
 /*
  * The randomized property test: long random sequences of API calls on a small,
  * heavily oversubscribed adapter, with the manager's invariants checked after
- * every operation and every written byte checked regularly. PROPERTY_OPS sets
- * the operations per seed (default 100000), PROPERTY_SEEDS the number of seeds.
+ * every operation and every written byte checked regularly, under every eviction
+ * policy. PROPERTY_OPS sets the operations per seed (default 50000),
+ * PROPERTY_SEEDS the number of seeds per policy.
  */
 #include <config.h>
 
@@ -46,14 +47,15 @@ static void check_all(struct kt_gpu *g, struct live *l, uint32_t n, uint64_t op)
 				      "op %llu: allocation %u lost bytes", (unsigned long long)op, i);
 }
 
-static void run_seed(uint64_t seed, uint64_t ops, const char *config)
+static void run_seed(uint64_t seed, uint64_t ops, const char *config, const char *policy)
 {
 	struct kt_gpu g;
 	struct live l[MAX_LIVE];
 	uint32_t n = 0;
 	uint64_t s = seed;
-	char err[256];
-	kt_setup(&g, config);
+	char err[256], cfg[128];
+	snprintf(cfg, sizeof(cfg), "%s,policy=%s", config, policy);
+	kt_setup(&g, cfg);
 	for (uint64_t op = 0; op < ops; op++) {
 		uint32_t what = (uint32_t)(rng(&s) % 100);
 		uint32_t i = n ? (uint32_t)(rng(&s) % n) : 0;
@@ -145,7 +147,8 @@ static void run_seed(uint64_t seed, uint64_t ops, const char *config)
 			ck_assert_int_eq(D3DKMTSetAllocationPriority(&sp), STATUS_SUCCESS);
 		}
 		ck_assert_msg(gpusim_check_invariants(g.luid, err, sizeof(err)) == STATUS_SUCCESS,
-			      "seed %llu op %llu: %s", (unsigned long long)seed, (unsigned long long)op, err);
+			      "%s, seed %llu op %llu: %s", policy, (unsigned long long)seed,
+			      (unsigned long long)op, err);
 		if (op % 2048 == 2047)
 			check_all(&g, l, n, op);
 	}
@@ -160,28 +163,41 @@ static void run_seed(uint64_t seed, uint64_t ops, const char *config)
 	kt_teardown(&g);
 }
 
+static unsigned npolicies(void)
+{
+	unsigned n = 0;
+	while (gpusim_policy_name(n))
+		n++;
+	return n;
+}
+
 #define CFG_STANDARD "vram=3M,visible=1M,gart=3M,sysmem=64M"
 
+/* Loop index i: policy i % npolicies, seed i / npolicies (the same seeds for
+ * every policy). */
 START_TEST(random_operations_keep_invariants)
 {
-	uint64_t ops = env_u64("PROPERTY_OPS", 100000);
-	run_seed(0x5eed0000u + (uint64_t)_i * 7919, ops, CFG_STANDARD);
+	uint64_t ops = env_u64("PROPERTY_OPS", 50000);
+	unsigned np = npolicies();
+	run_seed(0x5eed0000u + (uint64_t)(_i / np) * 7919, ops, CFG_STANDARD, gpusim_policy_name((unsigned)_i % np));
 }
 END_TEST
 
 /* The manager knows segments only by what they can do: a resizable BAR (all of
  * VRAM visible, no invisible segment) and VRAM beyond BAR2 split into two pools
- * must hold the same invariants with no change to it. */
+ * must hold the same invariants with no change to it, under every policy (a
+ * quarter of the operations each: the standard runs cover the long haul). */
 START_TEST(random_operations_resizable_bar)
 {
-	run_seed(0xba55u + (uint64_t)_i, env_u64("PROPERTY_OPS", 100000), "vram=3M,visible=3M,gart=3M,sysmem=64M");
+	run_seed(0xba55u, env_u64("PROPERTY_OPS", 50000) / 4, "vram=3M,visible=3M,gart=3M,sysmem=64M",
+		 gpusim_policy_name((unsigned)_i));
 }
 END_TEST
 
 START_TEST(random_operations_two_pools)
 {
-	run_seed(0x9001u + (uint64_t)_i, env_u64("PROPERTY_OPS", 100000),
-		 "vram=4M,visible=1M,gart=3M,sysmem=64M,pools=2");
+	run_seed(0x9001u, env_u64("PROPERTY_OPS", 50000) / 4, "vram=4M,visible=1M,gart=3M,sysmem=64M,pools=2",
+		 gpusim_policy_name((unsigned)_i));
 }
 END_TEST
 
@@ -190,9 +206,10 @@ Suite *kmt_property_suite(void)
 	Suite *s = suite_create("kmt_property");
 	TCase *tc = tcase_create("random");
 	tcase_set_timeout(tc, 600);
-	tcase_add_loop_test(tc, random_operations_keep_invariants, 0, (int)env_u64("PROPERTY_SEEDS", 3));
-	tcase_add_loop_test(tc, random_operations_resizable_bar, 0, 1);
-	tcase_add_loop_test(tc, random_operations_two_pools, 0, 1);
+	tcase_add_loop_test(tc, random_operations_keep_invariants, 0,
+			    (int)(env_u64("PROPERTY_SEEDS", 2) * npolicies()));
+	tcase_add_loop_test(tc, random_operations_resizable_bar, 0, (int)npolicies());
+	tcase_add_loop_test(tc, random_operations_two_pools, 0, (int)npolicies());
 	suite_add_tcase(s, tc);
 	return s;
 }

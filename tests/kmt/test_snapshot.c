@@ -259,12 +259,14 @@ static struct gpusim_snapshot *take(LUID luid)
 	return s;
 }
 
-static void run_equivalence(uint64_t seed, uint64_t ops, uint64_t split)
+static void run_equivalence(uint64_t seed, uint64_t ops, uint64_t split, const char *policy)
 {
 	static struct wl a, b;
+	char cfg[128];
+	snprintf(cfg, sizeof(cfg), CONFIG ",policy=%s", policy);
 	memset(&a, 0, sizeof(a));
 	a.rng = seed;
-	kt_setup(&a.g, CONFIG);
+	kt_setup(&a.g, cfg);
 	workload(&a, 0, ops);
 	struct gpusim_snapshot *t = take(a.g.luid);
 	struct gpusim_snapshot *straight = clone(t);
@@ -276,7 +278,7 @@ static void run_equivalence(uint64_t seed, uint64_t ops, uint64_t split)
 
 	memset(&b, 0, sizeof(b));
 	b.rng = seed;
-	kt_setup(&b.g, CONFIG); /* resets every adapter */
+	kt_setup(&b.g, cfg); /* resets every adapter */
 	workload(&b, 0, split);
 	struct gpusim_snapshot *half = take(b.g.luid);
 	struct gpusim_snapshot *copy = clone(half);
@@ -306,19 +308,33 @@ static void run_equivalence(uint64_t seed, uint64_t ops, uint64_t split)
 	kt_teardown(&b.g);
 }
 
+static unsigned npolicies(void)
+{
+	unsigned n = 0;
+	while (gpusim_policy_name(n))
+		n++;
+	return n;
+}
+
+/* Loop index i: split i % 3 under policy i / 3 (every policy keeps its own state,
+ * which the restore must give back exactly). */
 START_TEST(restore_halfway_equals_straight_run)
 {
 	static const uint64_t splits[] = { 1, 500, 1999 };
-	run_equivalence(0xabcdef00u + (uint64_t)_i, 2000, splits[_i]);
+	run_equivalence(0xabcdef00u + (uint64_t)(_i % 3), 2000, splits[_i % 3], gpusim_policy_name((unsigned)_i / 3));
 }
 END_TEST
 
+/* Under every policy (loop index): its state, the allocations' policy fields
+ * included, is in the resume state's last section, which must come back equal. */
 START_TEST(snapshot_of_restore_is_identical)
 {
 	struct wl w;
+	char cfg[128];
+	snprintf(cfg, sizeof(cfg), CONFIG ",policy=%s", gpusim_policy_name((unsigned)_i));
 	memset(&w, 0, sizeof(w));
 	w.rng = 42;
-	kt_setup(&w.g, CONFIG);
+	kt_setup(&w.g, cfg);
 	workload(&w, 0, 800);
 	struct gpusim_snapshot *first = take(w.g.luid);
 	struct gpusim_snapshot *copy = clone(first);
@@ -331,7 +347,7 @@ START_TEST(snapshot_of_restore_is_identical)
 	struct gpusim_snapshot *second = take(w.g.luid);
 	assert_same(first, second, ha, hb, w.n);
 	/* The resume state names handles, which are new; its size may not change,
-	 * and its last section, the eviction order (indices, no handles), is equal. */
+	 * and its last section, the eviction policy (indices, no handles), is equal. */
 	ck_assert_uint_eq(first->state_size, second->state_size);
 	const uint8_t *p1 = memmem(first->state, first->state_size, "PLCY", 4);
 	const uint8_t *p2 = memmem(second->state, second->state_size, "PLCY", 4);
@@ -654,8 +670,8 @@ Suite *kmt_snapshot_suite(void)
 	Suite *s = suite_create("kmt_snapshot");
 	TCase *tc = tcase_create("snapshot");
 	tcase_set_timeout(tc, 300);
-	tcase_add_loop_test(tc, restore_halfway_equals_straight_run, 0, 3);
-	tcase_add_test(tc, snapshot_of_restore_is_identical);
+	tcase_add_loop_test(tc, restore_halfway_equals_straight_run, 0, (int)(3 * npolicies()));
+	tcase_add_loop_test(tc, snapshot_of_restore_is_identical, 0, (int)npolicies());
 	tcase_add_test(tc, take_changes_nothing);
 	tcase_add_test(tc, damaged_snapshots_are_refused);
 	tcase_add_test(tc, shared_resources_survive_restore);

@@ -132,7 +132,7 @@ START_TEST(test_text_report)
 	ck_line(t, "  gart ", "512M");
 	ck_line(t, "  sysmem ", "2G");
 	ck_line(t, "  gart_base ", "0x10000000000");
-	ck_line(t, "  policy ", "priority-lru");
+	ck_line(t, "  policy ", "arc");
 	ck_line(t, "  seed ", "7");
 	ck_line(t, "  evictions ", "9");
 	ck_line(t, "  bytes_out ", "5M");
@@ -442,7 +442,7 @@ START_TEST(test_json_document)
 	json_t *cfg = json_object_get(j, "config");
 	ck_assert_int_eq(jint(cfg, "vram"), 256 * MiB);
 	ck_assert_int_eq(jint(cfg, "gart_base"), HW_GART_BASE_DEFAULT);
-	ck_assert_str_eq(jstr(cfg, "policy"), "priority-lru");
+	ck_assert_str_eq(jstr(cfg, "policy"), "arc");
 	ck_assert_int_eq(jint(cfg, "seed"), 7);
 
 	json_t *st = json_object_get(j, "stats");
@@ -643,7 +643,7 @@ START_TEST(test_view_model_is_the_table)
 	ck_assert_uint_eq(m.adapter.budget_local, 240 * MiB);
 	ck_assert_uint_eq(m.adapter.budget_nonlocal, 511 * MiB);
 	ck_assert_uint_eq(m.adapter.vram, 256 * MiB);
-	ck_assert_str_eq(m.adapter.policy, "priority-lru");
+	ck_assert_str_eq(m.adapter.policy, "arc");
 
 	/* The evicted one was in invisible VRAM at 0x300000 before the window (its
 	 * EVICT says so): its history is that place, then the eviction. */

@@ -108,7 +108,7 @@ START_TEST(test_adapter_defaults)
 	ck_assert_uint_eq(c->config.hw.visible, def.hw.visible);
 	ck_assert_uint_eq(c->config.hw.gart_base, def.hw.gart_base);
 	ck_assert_uint_eq(c->config.hw.tlb_entries, def.hw.tlb_entries);
-	ck_assert_str_eq(c->config.policy, "priority-lru");
+	ck_assert_str_eq(c->config.policy, "arc");
 	PARSE_OK("adapter vram=64M visible=64M policy=priority-lru");
 	ck_assert_uint_eq(S.cmds[0].config.hw.visible, 64ull << 20);
 }
@@ -871,7 +871,7 @@ static const struct bad {
 	{ "show all", 1, 6, "expected end of line", NULL },
 	{ "free", 1, 5, "expected an allocation name after free", "found end of line" },
 	{ "snapshot", 1, 9, "expected a file name", "found end of line" },
-	{ "adapter policy=fifo", 1, 9, "unknown policy 'fifo'", "expected one of: priority-lru, lru" },
+	{ "adapter policy=fifo", 1, 9, "unknown policy 'fifo'", "expected one of: arc, priority-lru, lru" },
 	{ "adapter vram=64M visible=128M", 1, 1, "invalid adapter", "visible must not exceed vram" },
 	{ "adapter vram=1000", 1, 1, "invalid adapter", "vram must be" },
 	{ "adapter tlb=8", 1, 9, "unknown key 'tlb' for adapter", NULL },

@@ -547,7 +547,7 @@ START_TEST(test_attach_records_the_stream)
 	ck_assert_msg(r != NULL, "%s", err);
 	ck_assert_uint_eq(ad.vram, 16u << 20);
 	ck_assert_uint_eq(ad.visible, 4u << 20);
-	ck_assert_str_eq(ad.policy, "priority-lru");
+	ck_assert_str_eq(ad.policy, "arc");
 	struct gpusim_trace_item item;
 	size_t i = 0, destroys = 0;
 	bool evicted = false;
