@@ -729,12 +729,17 @@ static bool map_cell_at(const struct vw_map *mp, int x, int y, bool allow_gap, u
 uint32_t vw_frame_hit(const struct vw_frame *f, int x, int y)
 {
 	uint64_t c;
-	for (int i = 0; i < f->L.nstrips; i++)
+	int32_t k = -1;
+	for (int i = 0; i < f->L.nstrips && k < 0; i++)
 		if (f->owner[i] && map_cell_at(&f->L.strip[i].map, x, y, false, &c))
-			return f->owner[i][c] >= 0 ? f->m->allocs[f->owner[i][c]].handle : 0;
-	if (f->sys_owner && map_cell_at(&f->L.sys_map, x, y, false, &c))
-		return f->sys_owner[c] >= 0 ? f->m->allocs[f->sys_owner[c]].handle : 0;
-	return 0;
+			k = f->owner[i][c];
+	if (k < 0 && f->sys_owner && map_cell_at(&f->L.sys_map, x, y, false, &c))
+		k = f->sys_owner[c];
+	/* A frame laid out before the model lost its allocations (a restart, a
+	 * rewind) may still name cells: no allocation, no handle. */
+	if (k < 0 || !f->m || !f->m->allocs || (size_t)k >= f->m->nallocs)
+		return 0;
+	return f->m->allocs[k].handle;
 }
 
 bool vw_frame_byte_at(const struct vw_frame *f, int x, int y, uint32_t *seg, uint64_t *byte)
