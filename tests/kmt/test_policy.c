@@ -1,8 +1,8 @@
 /*
- * Eviction policies: the queue they share keeps its order and its check sees
- * broken links; every policy but "lru" never evicts an allocation while one of lower
- * priority in the same segment could go instead; and under ARC a one-time scan
- * does not flush a hot set (which it does under LRU).
+ * Eviction policies: the queue they share keeps its order and its check sees broken
+ * links; every policy but "lru" never evicts an allocation while one of lower
+ * priority in the same segment could go instead; under ARC a one-time scan does not
+ * flush a hot set (which it does under LRU), and ARC's state survives a snapshot.
  */
 #include <config.h>
 
