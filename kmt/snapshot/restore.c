@@ -893,8 +893,8 @@ static void link_objects(struct rs *s)
 		uint64_t *pages = km->v.pages;
 		km->v = m->v;
 		km->v.pages = pages;
-		km->v.pol_bucket = NULL; /* the policy's load fills these */
-		km->v.pol_pos = km->v.pol_bits = km->v.pol_mark = km->v.pol_stamp = 0;
+		km->v.pol_bucket = km->v.pol_prev = km->v.pol_next = NULL; /* the policy's load fills these */
+		km->v.pol_bits = km->v.pol_mark = km->v.pol_stamp = 0;
 		km->v.lock_ptr = NULL;
 		km->v.lock_vmapped = false;
 		km->v.owner = m->holder;

@@ -3,9 +3,9 @@
  * priority and offers the lowest priority first; "lru" keeps one queue and
  * ignores priority. A use moves the allocation to the back of its queue.
  *
- * Costs (queue.h): a use writes the hole it leaves and the slot it takes at the
- * back (two lines of the queue's array); a removal writes its hole. Neither
- * writes another allocation.
+ * Costs (queue.h): a use unlinks the allocation (a store into each neighbour)
+ * and appends it (a store into the old tail, which a recent use made hot); a
+ * removal unlinks it.
  */
 #include <config.h>
 
@@ -86,8 +86,9 @@ static void unlink_alloc(struct vidmm_alloc *a)
 
 static void append(struct bucket *b, struct vidmm_alloc *a)
 {
-	/* Without room in the queue it is merely never offered for eviction. */
-	if (b && !vidmm_queue_push(&b->q, a)) {
+	/* Without a bucket it is merely never offered for eviction. */
+	if (b) {
+		vidmm_queue_push(&b->q, a);
 		a->pol_bucket = b;
 		a->pol_bits &= ~VIDMM_POL_LOST;
 	} else {
@@ -113,7 +114,7 @@ static void touch(void *p, struct vidmm_alloc *a)
 {
 	(void)p;
 	struct bucket *b = a->pol_bucket;
-	if (!b || a->pol_pos == b->q.tail - 1)
+	if (!b || b->q.tail == a)
 		return;
 	vidmm_queue_remove(&b->q, a);
 	a->pol_bucket = NULL;

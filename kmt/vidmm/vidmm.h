@@ -82,7 +82,7 @@ struct vidmm_policy_io {
 };
 
 /* In pol_bits, for every policy: it could not take the allocation (no memory for
- * its queue), which is therefore never offered for eviction. */
+ * a new priority's queues), which is therefore never offered for eviction. */
 #define VIDMM_POL_LOST 0x80000000u
 
 /* NULL or "" names the default policy; NULL for an unknown name. */
@@ -134,10 +134,11 @@ struct vidmm_alloc {
 	uint64_t last_fence;      /* render fence of the last submission using it */
 	uint64_t *pages;          /* system pages while in GART or sys, else NULL */
 	/* The eviction policy's (kmt/vidmm/policy*.c): the queue that holds it and
-	 * its place there; the last submission (a->mark) whose use it counted; and
-	 * flags and a clock reading that outlive a stay in a segment (ARC's ghost). */
+	 * its neighbours there; the last submission (a->mark) whose use it counted;
+	 * and flags and a clock reading that outlive a stay in a segment (ARC's
+	 * ghost). */
+	struct vidmm_alloc *pol_prev, *pol_next;
 	void *pol_bucket;
-	uint32_t pol_pos;
 	uint32_t pol_mark;
 	uint32_t pol_stamp;
 	uint32_t pol_bits;
