@@ -21,7 +21,12 @@
 
 #define HEADER_BYTES 16
 #define RECORD_HEADER_BYTES 8
-#define ADAPTER_BYTES (4 * 8 + (GPUSIM_SEG_COUNT + 1) * 8 + 2 * 8 + 16)
+/* The adapter record holds seg_size[] for ids 0 .. n - 1: n = GPUSIM_SEG_MAX + 1
+ * since version 2, GPUSIM_SEG_COUNT + 1 in version 1 (before the second pool). */
+#define ADAPTER_NSEG (GPUSIM_SEG_MAX + 1)
+#define ADAPTER_NSEG_V1 (GPUSIM_SEG_COUNT + 1)
+#define ADAPTER_RECORD_BYTES(nseg) (4 * 8 + (nseg) * 8 + 2 * 8 + 16)
+#define ADAPTER_BYTES ADAPTER_RECORD_BYTES(ADAPTER_NSEG)
 #define EVENT_BYTES 64
 #define NAME_MIN_BYTES (8 + 1)
 #define NAME_MAX_BYTES (8 + 255)
@@ -68,14 +73,16 @@ static void encode_adapter(unsigned char *p, const struct gpusim_trace_adapter *
 	p = put64(p, ad->visible);
 	p = put64(p, ad->gart);
 	p = put64(p, ad->sysmem);
-	for (int s = 0; s <= GPUSIM_SEG_COUNT; s++)
+	for (int s = 0; s < ADAPTER_NSEG; s++)
 		p = put64(p, ad->seg_size[s]);
 	p = put64(p, ad->budget_local);
 	p = put64(p, ad->budget_nonlocal);
 	memcpy(p, ad->policy, sizeof(ad->policy));
 }
 
-static void decode_adapter(const unsigned char *p, struct gpusim_trace_adapter *ad)
+/* `nseg` sizes as the file's version has them; the ids it has no slot for read 0
+ * (a segment the adapter lacks, as far as a reader can tell). */
+static void decode_adapter(const unsigned char *p, int nseg, struct gpusim_trace_adapter *ad)
 {
 	memset(ad, 0, sizeof(*ad));
 	ad->vram = get64(p);
@@ -83,7 +90,7 @@ static void decode_adapter(const unsigned char *p, struct gpusim_trace_adapter *
 	ad->gart = get64(p + 16);
 	ad->sysmem = get64(p + 24);
 	p += 32;
-	for (int s = 0; s <= GPUSIM_SEG_COUNT; s++, p += 8)
+	for (int s = 0; s < nseg; s++, p += 8)
 		ad->seg_size[s] = get64(p);
 	ad->budget_local = get64(p);
 	ad->budget_nonlocal = get64(p + 8);
@@ -345,8 +352,8 @@ static void describe_locked(struct kmt_adapter *ad, struct gpusim_trace_adapter 
 	out->sysmem = ad->cfg.hw.sysmem;
 	/* Usable sizes as gpusim_get_stats reports them: the driver's own structures
 	 * (GART table, rings, paging window) are not in them. */
-	for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++) {
-		if (!ad->mm->seg[s].present)
+	for (uint32_t s = 1; s <= GPUSIM_SEG_MAX; s++) {
+		if (!gpusim_trace_is_segment(s) || !ad->mm->seg[s].present)
 			continue;
 		struct vidmm_suballoc_stats ss;
 		vidmm_suballoc_get_stats(ad->mm->seg[s].sa, &ss);
@@ -500,6 +507,7 @@ struct gpusim_trace_reader {
 	char *path;
 	uint64_t pos;             /* file offset of the next record */
 	uint64_t base;            /* file offset of buf[0] */
+	uint32_t version;         /* the file's: its adapter record's length follows it */
 	size_t len;               /* bytes in buf */
 	bool failed;              /* a corrupt record: every later call repeats msg */
 	char msg[512];
@@ -577,7 +585,9 @@ static int read_record(struct gpusim_trace_reader *r, bool follow, uint32_t *typ
 	uint32_t crc = get32(h + 4);
 	size_t min, max;
 	switch (t) {
-	case GPUSIM_TRACE_ADAPTER: min = max = ADAPTER_BYTES; break;
+	case GPUSIM_TRACE_ADAPTER:
+		min = max = ADAPTER_RECORD_BYTES(r->version == 1 ? ADAPTER_NSEG_V1 : ADAPTER_NSEG);
+		break;
 	case GPUSIM_TRACE_EVENT: min = max = EVENT_BYTES; break;
 	case GPUSIM_TRACE_NAME: min = NAME_MIN_BYTES; max = NAME_MAX_BYTES; break;
 	default:
@@ -674,11 +684,13 @@ struct gpusim_trace_reader *gpusim_trace_open(const char *path, struct gpusim_tr
 		return NULL;
 	}
 	uint32_t version = get32(r->buf + 8);
-	if (version != GPUSIM_TRACE_VERSION) {
-		say(err, errlen, "%s: trace version %u, expected %u", path, version, GPUSIM_TRACE_VERSION);
+	if (version < GPUSIM_TRACE_VERSION_OLDEST || version > GPUSIM_TRACE_VERSION) {
+		say(err, errlen, "%s: trace version %u, expected %u to %u", path, version, GPUSIM_TRACE_VERSION_OLDEST,
+		    GPUSIM_TRACE_VERSION);
 		gpusim_trace_close_reader(r);
 		return NULL;
 	}
+	r->version = version;
 	if (get32(r->buf + 12)) {
 		say(err, errlen, "%s: corrupt header (reserved word is 0x%x, not 0)", path, get32(r->buf + 12));
 		gpusim_trace_close_reader(r);
@@ -703,7 +715,7 @@ struct gpusim_trace_reader *gpusim_trace_open(const char *path, struct gpusim_tr
 		gpusim_trace_close_reader(r);
 		return NULL;
 	}
-	decode_adapter(p, ad);
+	decode_adapter(p, version == 1 ? ADAPTER_NSEG_V1 : ADAPTER_NSEG, ad);
 	r->pos += RECORD_HEADER_BYTES + len;
 	return r;
 }

@@ -91,8 +91,11 @@ static int dump(const char *path)
 	}
 	printf("adapter vram=%" PRIu64 " visible=%" PRIu64 " gart=%" PRIu64 " sysmem=%" PRIu64 " policy=%s",
 	       ad.vram, ad.visible, ad.gart, ad.sysmem, ad.policy);
-	for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++)
-		printf(" seg.%s=%" PRIu64, seg_name(s), ad.seg_size[s]);
+	/* The standard segments always, so a WDDM 1 line stays what it was; the
+	 * second pool (id 5) when the adapter has one. */
+	for (uint32_t s = 1; s <= GPUSIM_SEG_MAX; s++)
+		if (gpusim_trace_is_segment(s) && (s <= GPUSIM_SEG_COUNT || ad.seg_size[s]))
+			printf(" seg.%s=%" PRIu64, seg_name(s), ad.seg_size[s]);
 	printf(" budget.local=%" PRIu64 " budget.nonlocal=%" PRIu64 "\n", ad.budget_local, ad.budget_nonlocal);
 	struct gpusim_trace_item item;
 	int rc;

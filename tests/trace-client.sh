@@ -134,13 +134,13 @@ else
 	fail "expected every record but the last before the cut"
 fi
 
-# One bit flipped in the first event's payload (header 16 + adapter record 104 +
-# record header 8 = byte 128).
+# One bit flipped in the first event's payload (header 16 + adapter record 120 +
+# record header 8 = byte 144).
 cp "$tmp/client.trace" "$tmp/bad.trace"
-printf '\377' | dd of="$tmp/bad.trace" bs=1 seek=130 conv=notrunc 2>/dev/null
+printf '\377' | dd of="$tmp/bad.trace" bs=1 seek=146 conv=notrunc 2>/dev/null
 "$GPUSIM" trace --dump "$tmp/bad.trace" >/dev/null 2>"$tmp/bad.err"
 code=$?
-if test "$code" -eq 2 && grep -e "bad.trace: corrupt record at byte 120 (CRC mismatch)" "$tmp/bad.err" >/dev/null; then
+if test "$code" -eq 2 && grep -e "bad.trace: corrupt record at byte 136 (CRC mismatch)" "$tmp/bad.err" >/dev/null; then
 	pass "a corrupt copy: $(cat "$tmp/bad.err")"
 else
 	fail "a corrupt copy gave exit $code and: $(cat "$tmp/bad.err")"

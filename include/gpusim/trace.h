@@ -8,12 +8,24 @@
  *   header  "GPUSIMTR" (8 bytes), u32 version (GPUSIM_TRACE_VERSION), u32 reserved 0
  *   records, each: u8 type, u8 reserved 0, u16 length of the payload in bytes,
  *                  u32 CRC-32 (zlib) of the payload, then the payload
- *   ADAPTER payload: struct gpusim_trace_adapter   (first record, exactly once)
+ *   ADAPTER payload: struct gpusim_trace_adapter   (first record, exactly once):
+ *                    u64 vram, visible, gart, sysmem; u64 seg_size[N]; u64
+ *                    budget_local, budget_nonlocal; 16 bytes of policy name.
+ *                    N = GPUSIM_SEG_MAX + 1 = 6 (112 bytes) in version 2; the slots
+ *                    of id 0 and GPUSIM_SEG_SYS are 0.
  *   EVENT payload:   struct gpusim_event           (as in <gpusim/gpusim.h>)
  *   NAME payload:    u32 allocation handle, u32 device handle, then the name bytes
  *                    (no NUL, 1..255 bytes): a label for the viewer, from scenarios
  * A record that is cut short at the end of the file is "not yet written" for a reader
  * that follows the file, and "truncated" for one that does not.
+ *
+ * Versions. 1: N = GPUSIM_SEG_COUNT + 1 = 4 (96-byte ADAPTER payload), no size for
+ * the second VRAM pool (GPUSIM_SEG_VRAM2, id 5) although its events may name it:
+ * a version-1 trace of a pools=2 adapter has them. 2: N = 6, every segment id.
+ * Writers write version 2 only. Readers read both: a version-1 adapter record
+ * reads with seg_size[GPUSIM_SEG_VRAM2] = 0, so a tool shows those allocations in
+ * segment 5 of unknown size (counted as VRAM, without a map of the pool). Other
+ * records are the same in both versions.
  */
 #ifndef GPUSIM_TRACE_H
 #define GPUSIM_TRACE_H
@@ -30,7 +42,8 @@ extern "C" {
 #endif
 
 #define GPUSIM_TRACE_MAGIC "GPUSIMTR"
-#define GPUSIM_TRACE_VERSION 1u
+#define GPUSIM_TRACE_VERSION 2u        /* what writers write */
+#define GPUSIM_TRACE_VERSION_OLDEST 1u /* the oldest one readers still read */
 
 enum gpusim_trace_record {
 	GPUSIM_TRACE_ADAPTER = 1,
@@ -40,10 +53,20 @@ enum gpusim_trace_record {
 
 struct gpusim_trace_adapter {
 	uint64_t vram, visible, gart, sysmem;
-	uint64_t seg_size[GPUSIM_SEG_COUNT + 1]; /* usable bytes of each segment, by id */
+	/* Usable bytes of each segment, by id; 0 for a segment the adapter lacks,
+	 * for [0] and for [GPUSIM_SEG_SYS] (no segment). */
+	uint64_t seg_size[GPUSIM_SEG_MAX + 1];
 	uint64_t budget_local, budget_nonlocal;
 	char policy[16];
 };
+
+/* A segment id that can hold an allocation (1 .. GPUSIM_SEG_MAX but not
+ * GPUSIM_SEG_SYS, an evicted allocation's backing store): what tools lay out and
+ * total by. Whether the adapter has it is seg_size[id] != 0. */
+static inline bool gpusim_trace_is_segment(uint32_t id)
+{
+	return id >= GPUSIM_SEG_VISIBLE && id <= GPUSIM_SEG_MAX && id != GPUSIM_SEG_SYS;
+}
 
 /* ---- writing --------------------------------------------------------------- */
 

@@ -23,7 +23,7 @@
 #include "tests/sim/sim_suites.h"
 
 /* Where the records start: the 16-byte header, then the adapter record. */
-#define FIRST_RECORD (16 + 8 + 96)
+#define FIRST_RECORD (16 + 8 + 112)
 #define EVENT_RECORD (8 + 64)
 
 static char dir[64];
@@ -54,6 +54,7 @@ static struct gpusim_trace_adapter sample_adapter(void)
 	ad.seg_size[1] = 7u << 20;
 	ad.seg_size[2] = 24u << 20;
 	ad.seg_size[3] = 15u << 20;
+	ad.seg_size[5] = 5u << 20; /* the second pool: its own slot since version 2 */
 	ad.budget_local = 31u << 20;
 	ad.budget_nonlocal = 15u << 20;
 	snprintf(ad.policy, sizeof(ad.policy), "lru");
@@ -166,6 +167,80 @@ START_TEST(test_round_trip_every_field)
 	ck_assert_str_eq(item.name, "texture");
 	ck_assert_int_eq(gpusim_trace_next(r, false, &item, err, sizeof(err)), 0);
 	ck_assert_int_eq(gpusim_trace_next(r, true, &item, err, sizeof(err)), 0);
+	gpusim_trace_close_reader(r);
+}
+END_TEST
+
+/* Version 2 on disk: the header says so and the adapter record has a slot for
+ * every id up to GPUSIM_SEG_MAX, the second pool's size at its id. */
+START_TEST(test_version_2_layout)
+{
+	write_sample();
+	unsigned char buf[1024];
+	file_bytes(buf, sizeof(buf));
+	ck_assert_uint_eq(buf[8], 2);
+	ck_assert_uint_eq(GPUSIM_TRACE_VERSION, 2);
+	ck_assert_uint_eq(buf[16], GPUSIM_TRACE_ADAPTER);
+	ck_assert_uint_eq(buf[16 + 2] | buf[16 + 3] << 8, 112);
+	/* vram, visible, gart, sysmem, then seg_size[0..5]: id 5 at u64 index 9. */
+	const unsigned char *vram2 = buf + 16 + 8 + 9 * 8;
+	uint64_t v = 0;
+	for (int k = 7; k >= 0; k--)
+		v = v << 8 | vram2[k];
+	ck_assert_uint_eq(v, 5u << 20);
+}
+END_TEST
+
+/* A file from the source tree (tests/sim/data). */
+static void fixture_path(char *out, size_t n, const char *name)
+{
+	const char *src = getenv("srcdir");
+	snprintf(out, n, "%s/tests/sim/data/%s", src ? src : ".", name);
+}
+
+/* tests/sim/data/v1-two-pools.trace is what the version-1 writer recorded of
+ * v1-two-pools.gsim (a pools=2 adapter): it still reads, its adapter record with
+ * no size for the second pool, its events naming segment 5 as they were. */
+START_TEST(test_read_version_1)
+{
+	char v1[1024], err[512] = "";
+	fixture_path(v1, sizeof(v1), "v1-two-pools.trace");
+	struct gpusim_trace_adapter ad;
+	memset(&ad, 0xa5, sizeof(ad));
+	struct gpusim_trace_reader *r = gpusim_trace_open(v1, &ad, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_uint_eq(ad.vram, 12u << 20);
+	ck_assert_uint_eq(ad.visible, 4u << 20);
+	ck_assert_uint_eq(ad.seg_size[0], 0);
+	ck_assert_uint_eq(ad.seg_size[GPUSIM_SEG_VISIBLE], 3846144);
+	ck_assert_uint_eq(ad.seg_size[GPUSIM_SEG_INVISIBLE], 4u << 20);
+	ck_assert_uint_eq(ad.seg_size[GPUSIM_SEG_GART], 7u << 20);
+	ck_assert_uint_eq(ad.seg_size[GPUSIM_SEG_SYS], 0);
+	ck_assert_uint_eq(ad.seg_size[GPUSIM_SEG_VRAM2], 0); /* version 1 has no slot */
+	ck_assert_uint_eq(ad.budget_local, 12234752);
+	ck_assert_uint_eq(ad.budget_nonlocal, 7u << 20);
+	ck_assert_str_eq(ad.policy, "arc");
+	struct gpusim_trace_item item;
+	size_t events = 0, names = 0, in_vram2 = 0, demotions = 0;
+	int rc;
+	while ((rc = gpusim_trace_next(r, false, &item, err, sizeof(err))) == 1) {
+		if (item.type == GPUSIM_TRACE_NAME) {
+			names++;
+			continue;
+		}
+		events++;
+		in_vram2 += item.event.segment == GPUSIM_SEG_VRAM2;
+		if (item.event.type == GPUSIM_EV_DEMOTE) {
+			ck_assert_uint_eq(item.event.from_segment, GPUSIM_SEG_INVISIBLE);
+			ck_assert_uint_eq(item.event.segment, GPUSIM_SEG_VRAM2);
+			demotions++;
+		}
+	}
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_uint_eq(events, 13);
+	ck_assert_uint_eq(names, 6);
+	ck_assert_uint_eq(in_vram2, 3); /* t4's PLACE and CREATE, t0's DEMOTE */
+	ck_assert_uint_eq(demotions, 1);
 	gpusim_trace_close_reader(r);
 }
 END_TEST
@@ -351,9 +426,9 @@ START_TEST(test_truncated_record)
 	unsigned char buf[1024];
 	file_bytes(buf, sizeof(buf));
 	put_bytes(buf, FIRST_RECORD + 40, "wb");
-	ck_error("truncated at byte 120 (record of 72 bytes, 40 present)", false);
+	ck_error("truncated at byte 136 (record of 72 bytes, 40 present)", false);
 	put_bytes(buf, FIRST_RECORD + 5, "wb");
-	ck_error("truncated at byte 120 (record header of 8 bytes, 5 present)", false);
+	ck_error("truncated at byte 136 (record header of 8 bytes, 5 present)", false);
 }
 END_TEST
 
@@ -368,7 +443,7 @@ START_TEST(test_truncated_header)
 	ck_error("truncated at byte 0 (header of 16 bytes, 0 present)", true);
 	/* Header whole, adapter record cut. */
 	put_bytes(buf, 16 + 50, "wb");
-	ck_error("truncated at byte 16 (record of 104 bytes, 50 present)", true);
+	ck_error("truncated at byte 16 (record of 120 bytes, 50 present)", true);
 	put_bytes(buf, 16, "wb");
 	ck_error("truncated at byte 16 (no adapter record)", true);
 }
@@ -389,9 +464,17 @@ START_TEST(test_wrong_version)
 	write_sample();
 	unsigned char buf[1024];
 	size_t n = file_bytes(buf, sizeof(buf));
-	buf[8] = 2;
+	buf[8] = 3;
 	put_bytes(buf, n, "wb");
-	ck_error("trace version 2, expected 1", true);
+	ck_error("trace version 3, expected 1 to 2", true);
+	buf[8] = 0;
+	put_bytes(buf, n, "wb");
+	ck_error("trace version 0, expected 1 to 2", true);
+	/* A version-2 file that says it is version 1: its adapter record has the
+	 * other length, which the reader checks against the version. */
+	buf[8] = 1;
+	put_bytes(buf, n, "wb");
+	ck_error("corrupt record at byte 16 (adapter record of 112 bytes, expected 96)", true);
 }
 END_TEST
 
@@ -402,7 +485,7 @@ START_TEST(test_crc_mismatch)
 	size_t n = file_bytes(buf, sizeof(buf));
 	buf[FIRST_RECORD + 8 + 20] ^= 0x04; /* one bit of the allocation handle */
 	put_bytes(buf, n, "wb");
-	ck_error("corrupt record at byte 120 (CRC mismatch)", false);
+	ck_error("corrupt record at byte 136 (CRC mismatch)", false);
 	/* In the adapter record, the error comes from open. */
 	file_bytes(buf, sizeof(buf));
 	buf[FIRST_RECORD + 8 + 20] ^= 0x04;
@@ -419,7 +502,7 @@ START_TEST(test_unknown_type)
 	size_t n = file_bytes(buf, sizeof(buf));
 	buf[FIRST_RECORD] = 9;
 	put_bytes(buf, n, "wb");
-	ck_error("corrupt record at byte 120 (unknown type 9)", false);
+	ck_error("corrupt record at byte 136 (unknown type 9)", false);
 }
 END_TEST
 
@@ -430,13 +513,13 @@ START_TEST(test_wrong_length)
 	size_t n = file_bytes(buf, sizeof(buf));
 	buf[FIRST_RECORD + 2] = 63;
 	put_bytes(buf, n, "wb");
-	ck_error("corrupt record at byte 120 (event record of 63 bytes, expected 64)", false);
+	ck_error("corrupt record at byte 136 (event record of 63 bytes, expected 64)", false);
 	/* A name record: 9 to 263 bytes (two handles and 1 to 255 of name). */
 	file_bytes(buf, sizeof(buf));
 	buf[FIRST_RECORD + 2] = 64;
 	buf[FIRST_RECORD + EVENT_RECORD + 2] = 8;
 	put_bytes(buf, n, "wb");
-	ck_error("corrupt record at byte 192 (name record of 8 bytes, expected 9 to 263)", false);
+	ck_error("corrupt record at byte 208 (name record of 8 bytes, expected 9 to 263)", false);
 }
 END_TEST
 
@@ -455,7 +538,7 @@ START_TEST(test_adapter_record_first_and_once)
 	memcpy(other, buf, FIRST_RECORD);
 	memcpy(other + FIRST_RECORD, buf + 16, FIRST_RECORD - 16);
 	put_bytes(other, 2 * FIRST_RECORD - 16, "wb");
-	ck_error("corrupt record at byte 120 (a second adapter record)", false);
+	ck_error("corrupt record at byte 136 (a second adapter record)", false);
 }
 END_TEST
 
@@ -611,13 +694,44 @@ START_TEST(test_describe_matches_stats)
 	ck_assert_uint_eq(ad.gart, 32u << 20);
 	ck_assert_uint_eq(ad.sysmem, 512u << 20);
 	ck_assert_str_eq(ad.policy, "lru");
-	for (int s = 1; s <= GPUSIM_SEG_COUNT; s++)
-		ck_assert_uint_eq(ad.seg_size[s], st.seg[s].size);
+	for (int s = 1; s <= GPUSIM_SEG_MAX; s++)
+		ck_assert_uint_eq(ad.seg_size[s], gpusim_trace_is_segment((uint32_t)s) ? st.seg[s].size : 0);
 	ck_assert_uint_eq(ad.seg_size[0], 0);
+	ck_assert_uint_eq(ad.seg_size[GPUSIM_SEG_VRAM2], 0); /* one pool */
 	ck_assert_uint_eq(ad.budget_local, st.budget_local);
 	ck_assert_uint_eq(ad.budget_nonlocal, st.budget_nonlocal);
 	LUID bogus = { 0x7777, 0 };
 	ck_assert_int_eq(gpusim_trace_describe(bogus, &ad), STATUS_INVALID_PARAMETER);
+}
+END_TEST
+
+/* A pools=2 adapter: describe sizes the second pool as gpusim_get_stats does, and
+ * that size survives a trace file. */
+START_TEST(test_describe_two_pools_round_trip)
+{
+	struct gpusim_config cfg;
+	gpusim_config_default(&cfg);
+	ck_assert_int_eq(gpusim_config_parse(&cfg, "vram=64M,visible=16M,gart=32M,pools=2", NULL, 0), 0);
+	LUID luid;
+	ck_assert_int_eq(gpusim_adapter_create(&cfg, &luid), STATUS_SUCCESS);
+	struct gpusim_trace_adapter ad;
+	ck_assert_int_eq(gpusim_trace_describe(luid, &ad), STATUS_SUCCESS);
+	struct gpusim_stats st;
+	ck_assert_int_eq(gpusim_get_stats(luid, &st), STATUS_SUCCESS);
+	ck_assert_uint_gt(st.seg[GPUSIM_SEG_VRAM2].size, 0);
+	ck_assert_uint_eq(ad.seg_size[GPUSIM_SEG_VRAM2], st.seg[GPUSIM_SEG_VRAM2].size);
+	ck_assert_uint_eq(ad.seg_size[GPUSIM_SEG_INVISIBLE], st.seg[GPUSIM_SEG_INVISIBLE].size);
+	ck_assert_uint_eq(ad.seg_size[GPUSIM_SEG_SYS], 0);
+	/* Through a file made by the recorder itself. */
+	ck_assert_int_eq(gpusim_trace_attach(luid, path), STATUS_SUCCESS);
+	ck_assert_int_eq(gpusim_adapter_destroy(luid), STATUS_SUCCESS);
+	char err[512] = "";
+	struct gpusim_trace_adapter back;
+	struct gpusim_trace_reader *r = gpusim_trace_open(path, &back, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_uint_eq(back.seg_size[GPUSIM_SEG_VRAM2], st.seg[GPUSIM_SEG_VRAM2].size);
+	ck_assert_mem_eq(&back, &ad, sizeof(ad));
+	gpusim_trace_close_reader(r);
 }
 END_TEST
 
@@ -1120,6 +1234,8 @@ Suite *sim_trace_suite(void)
 	TCase *tc = tcase_create("files");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_round_trip_every_field);
+	tcase_add_test(tc, test_version_2_layout);
+	tcase_add_test(tc, test_read_version_1);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_crc_every_length);
 	tcase_add_test(tc, test_many_records_in_order);
@@ -1141,6 +1257,7 @@ Suite *sim_trace_suite(void)
 	tcase_add_test(tc, test_attach_records_the_stream);
 	tcase_add_test(tc, test_attach_errors);
 	tcase_add_test(tc, test_describe_matches_stats);
+	tcase_add_test(tc, test_describe_two_pools_round_trip);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("export");
