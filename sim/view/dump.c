@@ -12,7 +12,9 @@
  *   "items": N,                trace items applied (events and names)
  *   "device_removed": BOOL,
  *   "adapter": { "vram", "visible", "gart", "sysmem": N, "policy": "arc" },
- *   "segments": [              always three, by id: visible, invisible, gart
+ *   "segments": [              by id: visible, invisible, gart always, then vram2
+ *                              (id 5, the second pool of pools=2) when the adapter
+ *                              has it or an allocation is in it
  *     { "id": 1, "name": "visible", "group": "local"|"nonlocal",
  *       "size": N (0: the segment is absent), "used": N, "free": N,
  *       "largest_free": N, "allocations": N, "budget": N (its group's budget) } ],
@@ -21,12 +23,13 @@
  *   "counters": { "evictions", "page_ins", "moves", "bytes_in", "bytes_out",
  *                 "faults", "submits", "demotions", "promotions": N },
  *   "devices": [               in order of first appearance
- *     { "device": "0x..", "used": { "visible", "invisible", "gart", "sys": N } } ],
+ *     { "device": "0x..", "used": { "visible", "invisible", "gart", "sys": N,
+ *                                   "vram2": N (with a vram2 segment) } } ],
  *   "allocations": [           live ones only, in creation order
  *     { "name": "tex0" (or "#<handle hex>"), "handle": "0x..", "device": "0x..",
- *       "size": N, "segment": "visible"|"invisible"|"gart"|"sys",
+ *       "size": N, "segment": "visible"|"invisible"|"gart"|"vram2"|"sys",
  *       "offset": N (0 in sys), "priority": N (D3DDDI_ALLOCATIONPRIORITY_* value),
- *       "preferred": "visible"|"invisible"|"gart"|"sys"|"none", "locked": BOOL,
+ *       "preferred": "visible"|"invisible"|"gart"|"vram2"|"sys"|"none", "locked": BOOL,
  *       "created_ns": N, "last_use_ns": N (last placement change, lock or GPU use),
  *       "history": [ { "time_ns": N, "event": "create"|"place"|"evict"|"page-in"|
  *                      "move"|"demote"|"promote"|"destroy", "from": SEG, "to": SEG, "offset": N,
@@ -48,6 +51,16 @@
 static const char *seg_name(uint32_t seg)
 {
 	return seg == GPUSIM_SEG_NONE ? "none" : gpusim_segment_name(seg);
+}
+
+/* The second pool and any other id past the standard three: only when the
+ * adapter has it, or a (version-1) trace put allocations there without its size,
+ * so a WDDM 1 dump keeps its three segments. */
+static bool shown(const struct vm_model *m, uint32_t s)
+{
+	if (!vm_is_segment(s))
+		return false;
+	return s <= GPUSIM_SEG_COUNT || m->seg[s].size || m->seg[s].used || m->seg[s].count;
 }
 
 static const char *bool_str(bool b)
@@ -99,7 +112,9 @@ int vm_dump_json(const struct vm_model *m, FILE *f)
 		ad->vram, ad->visible, ad->gart, ad->sysmem);
 	jw_string(f, policy);
 	fputs("},\n  \"segments\": [", f);
-	for (uint32_t s = GPUSIM_SEG_VISIBLE; s <= GPUSIM_SEG_COUNT; s++) {
+	for (uint32_t s = GPUSIM_SEG_VISIBLE; s <= GPUSIM_SEG_MAX; s++) {
+		if (!shown(m, s))
+			continue;
 		const struct vm_segment *g = &m->seg[s];
 		bool local = s != GPUSIM_SEG_GART;
 		fprintf(f,
@@ -128,9 +143,12 @@ int vm_dump_json(const struct vm_model *m, FILE *f)
 		const struct vm_device_usage *d = &m->devices[i];
 		fprintf(f,
 			"%s\n    {\"device\": \"0x%08" PRIx32 "\", \"used\": {\"visible\": %" PRIu64
-			", \"invisible\": %" PRIu64 ", \"gart\": %" PRIu64 ", \"sys\": %" PRIu64 "}}",
+			", \"invisible\": %" PRIu64 ", \"gart\": %" PRIu64 ", \"sys\": %" PRIu64,
 			i ? "," : "", d->device, d->used[GPUSIM_SEG_VISIBLE], d->used[GPUSIM_SEG_INVISIBLE],
 			d->used[GPUSIM_SEG_GART], d->used[GPUSIM_SEG_SYS]);
+		if (shown(m, GPUSIM_SEG_VRAM2))
+			fprintf(f, ", \"vram2\": %" PRIu64, d->used[GPUSIM_SEG_VRAM2]);
+		fputs("}}", f);
 	}
 	fputs(m->ndevices ? "\n  ],\n  \"allocations\": [" : "],\n  \"allocations\": [", f);
 	bool first = true;

@@ -51,14 +51,24 @@ static void *xrealloc(void *p, size_t n, size_t size)
 	return q;
 }
 
+bool vm_is_vram(uint32_t seg)
+{
+	return seg == GPUSIM_SEG_VISIBLE || seg == GPUSIM_SEG_INVISIBLE || seg == GPUSIM_SEG_VRAM2;
+}
+
+bool vm_is_segment(uint32_t seg)
+{
+	return gpusim_trace_is_segment(seg);
+}
+
 static bool is_vram(uint32_t seg)
 {
-	return seg == GPUSIM_SEG_VISIBLE || seg == GPUSIM_SEG_INVISIBLE;
+	return vm_is_vram(seg);
 }
 
 static bool is_segment(uint32_t seg)
 {
-	return seg >= GPUSIM_SEG_VISIBLE && seg <= GPUSIM_SEG_COUNT;
+	return vm_is_segment(seg);
 }
 
 /* Where an event says an allocation is: anything but a real segment is treated as
@@ -73,9 +83,9 @@ void vm_init(struct vm_model *m, const struct gpusim_trace_adapter *ad)
 	memset(m, 0, sizeof(*m));
 	if (ad)
 		m->adapter = *ad;
-	for (uint32_t s = 0; s <= GPUSIM_SEG_COUNT; s++) {
+	for (uint32_t s = 0; s <= GPUSIM_SEG_MAX; s++) {
 		m->seg[s].id = s;
-		m->seg[s].size = s ? m->adapter.seg_size[s] : 0;
+		m->seg[s].size = is_segment(s) ? m->adapter.seg_size[s] : 0;
 		m->seg[s].largest_free = m->seg[s].size;
 	}
 	struct vm_index *ix = xrealloc(NULL, 1, sizeof(*ix));
@@ -202,7 +212,7 @@ static void account(struct vm_model *m, const struct vm_alloc *a, bool add)
 
 uint64_t vm_usage_local(const struct vm_model *m)
 {
-	return m->seg[GPUSIM_SEG_VISIBLE].used + m->seg[GPUSIM_SEG_INVISIBLE].used;
+	return m->seg[GPUSIM_SEG_VISIBLE].used + m->seg[GPUSIM_SEG_INVISIBLE].used + m->seg[GPUSIM_SEG_VRAM2].used;
 }
 
 uint64_t vm_usage_nonlocal(const struct vm_model *m)
@@ -519,7 +529,9 @@ void vm_refresh(struct vm_model *m)
 	if (n)
 		qsort(ix->spans, n, sizeof(*ix->spans), span_cmp);
 	size_t i = 0;
-	for (uint32_t s = GPUSIM_SEG_VISIBLE; s <= GPUSIM_SEG_COUNT; s++) {
+	for (uint32_t s = GPUSIM_SEG_VISIBLE; s <= GPUSIM_SEG_MAX; s++) {
+		if (!is_segment(s))
+			continue; /* no spans there: is_segment kept them out */
 		uint64_t size = m->seg[s].size, pos = 0, best = 0;
 		for (; i < n && ix->spans[i].seg == s; i++) {
 			const struct vm_span *sp = &ix->spans[i];

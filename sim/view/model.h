@@ -54,12 +54,12 @@ struct vm_mark {
 
 struct vm_device_usage {
 	uint32_t device;
-	uint64_t used[GPUSIM_SEG_COUNT + 2];  /* by segment id; [GPUSIM_SEG_SYS] evicted bytes */
+	uint64_t used[GPUSIM_SEG_MAX + 1];  /* by segment id; [GPUSIM_SEG_SYS] evicted bytes */
 };
 
 struct vm_model {
 	struct gpusim_trace_adapter adapter;
-	struct vm_segment seg[GPUSIM_SEG_COUNT + 1];  /* by id; [0] unused */
+	struct vm_segment seg[GPUSIM_SEG_MAX + 1];  /* by id; [0] and [GPUSIM_SEG_SYS] unused */
 	struct vm_alloc *allocs;  /* in creation order; destroyed ones stay (live = false) */
 	size_t nallocs, cap;
 	void *index;              /* handle -> allocs[] position (private) */
@@ -73,6 +73,12 @@ struct vm_model {
 	uint64_t demotions, promotions;  /* counted apart from moves, as the manager does */
 	bool device_removed;
 };
+
+/* A segment the model places allocations in (any id up to GPUSIM_SEG_MAX but
+ * GPUSIM_SEG_SYS, whether the adapter has it or not); and one of VRAM (visible,
+ * invisible, the second pool), the local group the budget and bytes_in count. */
+bool vm_is_segment(uint32_t seg);
+bool vm_is_vram(uint32_t seg);
 
 void vm_init(struct vm_model *m, const struct gpusim_trace_adapter *ad);
 void vm_free(struct vm_model *m);

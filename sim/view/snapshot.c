@@ -72,7 +72,7 @@ static struct row *find_row(const struct build *b, uint32_t handle)
 
 static bool is_segment(uint32_t seg)
 {
-	return seg >= GPUSIM_SEG_VISIBLE && seg <= GPUSIM_SEG_COUNT;
+	return vm_is_segment(seg);
 }
 
 static bool is_placement(uint32_t type)
@@ -315,8 +315,9 @@ static void describe(struct gpusim_trace_adapter *ad, const struct gpusim_snapsh
 	ad->visible = snap->cfg.hw.visible;
 	ad->gart = snap->cfg.hw.gart;
 	ad->sysmem = snap->cfg.hw.sysmem;
-	for (uint32_t s = GPUSIM_SEG_VISIBLE; s <= GPUSIM_SEG_COUNT; s++)
-		ad->seg_size[s] = snap->stats.seg[s].size;
+	for (uint32_t s = GPUSIM_SEG_VISIBLE; s <= GPUSIM_SEG_MAX; s++)
+		if (is_segment(s))
+			ad->seg_size[s] = snap->stats.seg[s].size;
 	ad->budget_local = snap->stats.budget_local;
 	ad->budget_nonlocal = snap->stats.budget_nonlocal;
 	memcpy(ad->policy, snap->cfg.policy, sizeof(ad->policy));

@@ -24,6 +24,7 @@
 #define INV GPUSIM_SEG_INVISIBLE
 #define GART GPUSIM_SEG_GART
 #define SYS GPUSIM_SEG_SYS
+#define VRAM2 GPUSIM_SEG_VRAM2
 
 #define DEV0 0x40001001u
 #define DEV1 0x40001041u
@@ -138,7 +139,7 @@ static const struct vm_alloc *find(const struct vm_model *m, uint32_t h)
  * evicted live allocations. */
 static void ck_devices_add_up(const struct vm_model *m)
 {
-	for (uint32_t s = VIS; s <= SYS; s++) {
+	for (uint32_t s = VIS; s <= GPUSIM_SEG_MAX; s++) {
 		uint64_t by_dev = 0, by_alloc = 0;
 		uint32_t count = 0;
 		for (size_t i = 0; i < m->ndevices; i++)
@@ -814,6 +815,131 @@ START_TEST(test_recording_load_trace)
 }
 END_TEST
 
+/* ---- the second VRAM pool (pools=2: segment 5) ------------------------------------ */
+
+/* The model's adapter with a second pool: invisible VRAM split in two halves. */
+static void fx_init_two_pools(struct fixture *f)
+{
+	struct gpusim_trace_adapter ad = adapter();
+	ad.seg_size[INV] = 12 * MiB;
+	ad.seg_size[VRAM2] = 12 * MiB;
+	clock_ns = 0;
+	vm_init(&f->m, &ad);
+	vm_recording_init(&f->r);
+	f->r.adapter = ad;
+}
+
+START_TEST(test_vram2_place_demote_promote)
+{
+	struct fixture f;
+	fx_init_two_pools(&f);
+	ck_assert_uint_eq(f.m.seg[VRAM2].size, 12 * MiB);
+	ck_assert_uint_eq(f.m.seg[SYS].size, 0); /* no segment */
+	/* Placed there at creation (the PLACE, then the CREATE, as the manager says). */
+	paging(&f, GPUSIM_EV_PLACE, H(1), DEV0, SYS, VRAM2, 1 * MiB, 2 * MiB, 0, GPUSIM_CAUSE_CREATE);
+	create(&f, H(1), DEV0, VRAM2, 1 * MiB, 2 * MiB);
+	const struct vm_alloc *a = find(&f.m, H(1));
+	ck_assert_uint_eq(a->seg, VRAM2);
+	ck_assert_uint_eq(a->offset, 1 * MiB);
+	ck_assert_uint_eq(f.m.seg[VRAM2].used, 2 * MiB);
+	ck_assert_uint_eq(f.m.seg[VRAM2].count, 1);
+	ck_assert_uint_eq(vm_usage_local(&f.m), 2 * MiB); /* VRAM, not system memory */
+	ck_assert_uint_eq(vm_usage_nonlocal(&f.m), 0);
+
+	/* Demoted from invisible VRAM into the second pool: a move inside VRAM. */
+	create(&f, H(2), DEV0, INV, 0, 1 * MiB);
+	paging(&f, GPUSIM_EV_DEMOTE, H(2), DEV0, INV, VRAM2, 4 * MiB, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_PRESSURE);
+	const struct vm_alloc *b = find(&f.m, H(2));
+	ck_assert_uint_eq(b->seg, VRAM2);
+	ck_assert_uint_eq(b->offset, 4 * MiB);
+	ck_assert_uint_eq(f.m.seg[INV].used, 0);
+	ck_assert_uint_eq(f.m.seg[VRAM2].used, 3 * MiB);
+	ck_assert_uint_eq(f.m.seg[VRAM2].count, 2);
+	ck_assert_uint_eq(vm_usage_local(&f.m), 3 * MiB);
+	ck_assert_uint_eq(f.m.demotions, 1);
+	ck_assert_uint_eq(f.m.bytes_in, 0);
+	ck_assert_uint_eq(f.m.bytes_out, 0);
+	const struct vm_move *mv = &b->history[b->nhistory - 1];
+	ck_assert_uint_eq(mv->type, GPUSIM_EV_DEMOTE);
+	ck_assert_uint_eq(mv->from, INV);
+	ck_assert_uint_eq(mv->to, VRAM2);
+	ck_assert_uint_eq(mv->offset, 4 * MiB);
+	ck_assert_uint_eq(f.m.marks[f.m.nmarks - 1].type, GPUSIM_EV_DEMOTE);
+	ck_devices_add_up(&f.m);
+	ck_assert_uint_eq(f.m.devices[0].used[VRAM2], 3 * MiB);
+	ck_assert_uint_eq(f.m.devices[0].used[SYS], 0);
+	vm_refresh(&f.m);
+	/* 0..1M free, H(1) at 1..3M, 3..4M free, H(2) at 4..5M, 7M free after. */
+	ck_assert_uint_eq(f.m.seg[VRAM2].largest_free, 7 * MiB);
+
+	/* Promoted back out of the pool. */
+	paging(&f, GPUSIM_EV_PROMOTE, H(2), DEV0, VRAM2, INV, 0, 1 * MiB, 1 * MiB, GPUSIM_CAUSE_RENDER);
+	ck_assert_uint_eq(find(&f.m, H(2))->seg, INV);
+	ck_assert_uint_eq(f.m.seg[VRAM2].used, 2 * MiB);
+	ck_assert_uint_eq(f.m.promotions, 1);
+	/* Out of the pool to system memory is bytes out; back in, bytes in. */
+	paging(&f, GPUSIM_EV_EVICT, H(1), DEV0, VRAM2, SYS, 1 * MiB, 2 * MiB, 2 * MiB, GPUSIM_CAUSE_PRESSURE);
+	ck_assert_uint_eq(find(&f.m, H(1))->seg, SYS);
+	ck_assert_uint_eq(f.m.bytes_out, 2 * MiB);
+	paging(&f, GPUSIM_EV_PAGE_IN, H(1), DEV0, SYS, VRAM2, 0, 2 * MiB, 2 * MiB, GPUSIM_CAUSE_RENDER);
+	ck_assert_uint_eq(find(&f.m, H(1))->seg, VRAM2);
+	ck_assert_uint_eq(f.m.bytes_in, 2 * MiB);
+	ck_assert_uint_eq(vm_usage_local(&f.m), 3 * MiB);
+	ck_devices_add_up(&f.m);
+
+	/* The dump: a fourth segment, vram2, local; the allocation in it by name. */
+	vm_refresh(&f.m);
+	char *text = dump(&f.m);
+	json_error_t e;
+	json_t *root = json_loads(text, 0, &e);
+	ck_assert_msg(root != NULL, "%s", e.text);
+	json_t *segs = json_object_get(root, "segments");
+	ck_assert_uint_eq(json_array_size(segs), 4);
+	json_t *v2 = json_array_get(segs, 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(v2, "id")), VRAM2);
+	ck_assert_str_eq(json_string_value(json_object_get(v2, "name")), "vram2");
+	ck_assert_str_eq(json_string_value(json_object_get(v2, "group")), "local");
+	ck_assert_int_eq(json_integer_value(json_object_get(v2, "size")), 12 * MiB);
+	ck_assert_int_eq(json_integer_value(json_object_get(v2, "used")), 2 * MiB);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(root, "usage"), "local")), 3 * MiB);
+	json_t *dev = json_array_get(json_object_get(root, "devices"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(dev, "used"), "vram2")), 2 * MiB);
+	json_t *al = json_array_get(json_object_get(root, "allocations"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(al, "segment")), "vram2");
+	json_decref(root);
+	free(text);
+
+	/* Replayed from the recording: the same picture. */
+	struct vm_model m;
+	vm_replay(&m, &f.r, f.r.nitems);
+	ck_assert_uint_eq(find(&m, H(1))->seg, VRAM2);
+	ck_assert_uint_eq(m.seg[VRAM2].used, 2 * MiB);
+	vm_free(&m);
+	fx_free(&f);
+}
+END_TEST
+
+/* One pool: the dump keeps its three segments and its devices their four keys. */
+START_TEST(test_one_pool_dump_has_no_vram2)
+{
+	struct fixture f;
+	fx_init(&f);
+	create(&f, H(1), DEV0, INV, 0, 1 * MiB);
+	vm_refresh(&f.m);
+	char *text = dump(&f.m);
+	json_error_t e;
+	json_t *root = json_loads(text, 0, &e);
+	ck_assert_msg(root != NULL, "%s", e.text);
+	ck_assert_uint_eq(json_array_size(json_object_get(root, "segments")), 3);
+	json_t *used = json_object_get(json_array_get(json_object_get(root, "devices"), 0), "used");
+	ck_assert_ptr_null(json_object_get(used, "vram2"));
+	ck_assert_uint_eq(json_object_size(used), 4);
+	json_decref(root);
+	free(text);
+	fx_free(&f);
+}
+END_TEST
+
 /* ---- a scenario, against the manager's own figures ------------------------------- */
 
 static void parse(struct scn_script *s, const char *text)
@@ -937,6 +1063,130 @@ START_TEST(test_scenario_matches_stats)
 	vm_free(&m);
 	vm_recording_free(&r);
 	scn_script_free(&s);
+}
+END_TEST
+
+/* tests/scenarios/two-pools.gsim without its snapshot: the first pool fills, the
+ * second takes the rest, and a pinned allocation demotes t0 into the second. */
+static const char two_pools_script[] =
+	"adapter vram=12M visible=4M gart=8M pools=2\n"
+	"repeat 6 {\n"
+	"	alloc t$i size=1M\n"
+	"	gpu-fill t$i value=$i\n"
+	"}\n"
+	"alloc x size=1M prefer=vram2\n"
+	"alloc p size=1M only=invisible pinned\n"
+	"expect t0 in vram2\n"
+	"expect stat demotions == 1\n";
+
+static const struct vm_alloc *by_name(const struct vm_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->nallocs; i++)
+		if (m->allocs[i].live && !strcmp(m->allocs[i].name, name))
+			return &m->allocs[i];
+	ck_abort_msg("no live allocation %s", name);
+	return NULL;
+}
+
+/* A pools=2 scenario, recorded to a trace file and read back as the viewer reads
+ * it: the second pool's allocations are in segment 5 and every figure of the
+ * model, the pool's included, is the manager's own. */
+START_TEST(test_two_pools_trace_matches_stats)
+{
+	struct scn_script s;
+	parse(&s, two_pools_script);
+	struct vm_recording r;
+	vm_recording_init(&r);
+	struct scn_options opt = { .quiet = true, .on_adapter = on_adapter, .on_item = on_item, .ctx = &r };
+	struct scn_result res;
+	ck_assert_int_eq(scn_run(&s, &opt, &res), 0);
+	const struct gpusim_stats *st = &res.stats;
+	ck_assert_uint_gt(st->seg[VRAM2].size, 0);
+	ck_assert_uint_eq(r.adapter.seg_size[VRAM2], st->seg[VRAM2].size);
+
+	char path[] = "/tmp/gpusim-model-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	struct gpusim_trace_writer *w = gpusim_trace_create(path, &r.adapter);
+	ck_assert_ptr_nonnull(w);
+	for (size_t i = 0; i < r.nitems; i++) {
+		const struct gpusim_trace_item *it = &r.items[i];
+		if (it->type == GPUSIM_TRACE_EVENT)
+			ck_assert_int_eq(gpusim_trace_event(w, &it->event), 0);
+		else
+			ck_assert_int_eq(gpusim_trace_name(w, it->allocation, it->device, it->name), 0);
+	}
+	ck_assert_int_eq(gpusim_trace_close(w), 0);
+	struct vm_recording back;
+	char err[512] = "";
+	ck_assert_msg(vm_recording_load(&back, path, err, sizeof(err)) == 0, "%s", err);
+	unlink(path);
+	ck_assert_uint_eq(back.adapter.seg_size[VRAM2], st->seg[VRAM2].size);
+
+	struct vm_model m;
+	vm_replay(&m, &back, back.nitems);
+	vm_refresh(&m);
+	for (uint32_t g = VIS; g <= GPUSIM_SEG_MAX; g++) {
+		if (g == SYS)
+			continue;
+		ck_assert_uint_eq(m.seg[g].size, st->seg[g].size);
+		ck_assert_uint_eq(m.seg[g].used, st->seg[g].used);
+		ck_assert_uint_eq(m.seg[g].count, st->seg[g].allocations);
+		ck_assert_uint_eq(m.seg[g].largest_free, st->seg[g].largest_free);
+	}
+	ck_assert_uint_gt(m.seg[VRAM2].used, 0);
+	ck_assert_uint_eq(vm_usage_local(&m), st->usage_local);
+	ck_assert_uint_eq(m.demotions, st->demotions);
+	ck_assert_uint_eq(m.demotions, 1);
+	ck_assert_uint_eq(m.evictions, 0);
+	ck_assert_uint_eq(m.bytes_in, st->bytes_in);
+	ck_assert_uint_eq(m.bytes_out, st->bytes_out);
+	ck_devices_add_up(&m);
+	const struct vm_alloc *t0 = by_name(&m, "t0"), *x = by_name(&m, "x"), *p = by_name(&m, "p");
+	ck_assert_uint_eq(t0->seg, VRAM2);
+	ck_assert_uint_eq(t0->history[t0->nhistory - 1].type, GPUSIM_EV_DEMOTE);
+	ck_assert_uint_eq(t0->history[t0->nhistory - 1].from, INV);
+	ck_assert_uint_eq(x->seg, VRAM2);
+	ck_assert_uint_eq(p->seg, INV);
+	vm_free(&m);
+	vm_recording_free(&back);
+	vm_recording_free(&r);
+	scn_script_free(&s);
+}
+END_TEST
+
+/* A version-1 trace of a pools=2 adapter (tests/sim/data): no size for the second
+ * pool, but its allocations are still in segment 5 and counted as VRAM. */
+START_TEST(test_recording_load_version_1)
+{
+	const char *src = getenv("srcdir");
+	char path[1024], err[512] = "";
+	snprintf(path, sizeof(path), "%s/tests/sim/data/v1-two-pools.trace", src ? src : ".");
+	struct vm_recording r;
+	ck_assert_msg(vm_recording_load(&r, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(r.nitems, 19);
+	ck_assert_uint_eq(r.adapter.seg_size[VRAM2], 0);
+	struct vm_model m;
+	vm_replay(&m, &r, r.nitems);
+	vm_refresh(&m);
+	ck_assert_uint_eq(by_name(&m, "t4")->seg, VRAM2);
+	ck_assert_uint_eq(by_name(&m, "t0")->seg, VRAM2);
+	ck_assert_uint_eq(by_name(&m, "p")->seg, INV);
+	ck_assert_uint_eq(m.seg[VRAM2].used, 2 * MiB);
+	ck_assert_uint_eq(m.seg[VRAM2].count, 2);
+	ck_assert_uint_eq(m.seg[VRAM2].largest_free, 0);
+	ck_assert_uint_eq(vm_usage_local(&m), 6 * MiB);
+	ck_assert_uint_eq(m.demotions, 1);
+	ck_devices_add_up(&m);
+	/* The dump shows the pool it found allocations in, size unknown (0). */
+	char *text = dump(&m);
+	ck_assert_msg(strstr(text, "\"name\": \"vram2\", \"group\": \"local\", \"size\": 0, \"used\": 2097152") !=
+			      NULL,
+		      "%s", text);
+	free(text);
+	vm_free(&m);
+	vm_recording_free(&r);
 }
 END_TEST
 
@@ -1201,6 +1451,10 @@ Suite *sim_model_suite(void)
 	tcase_add_test(tc, test_recording_load_trace);
 	tcase_add_test(tc, test_scenario_matches_stats);
 	tcase_add_test(tc, test_recording_run_failures);
+	tcase_add_test(tc, test_vram2_place_demote_promote);
+	tcase_add_test(tc, test_one_pool_dump_has_no_vram2);
+	tcase_add_test(tc, test_two_pools_trace_matches_stats);
+	tcase_add_test(tc, test_recording_load_version_1);
 	tcase_add_test(tc, test_dump_json_parses);
 	tcase_add_test(tc, test_dump_json_empty);
 	tcase_add_test(tc, test_many_allocations);
