@@ -16,13 +16,14 @@
 #define PID 1
 #define GPU_TID 1
 #define FIRST_SEGMENT_TID 2
-#define NSEG (GPUSIM_SEG_SYS + 1) /* by segment id; [0] unused */
+#define NSEG (GPUSIM_SEG_MAX + 1) /* by place id (segments and SYS); [0] unused */
 
 static const char *const track_names[NSEG] = {
 	[GPUSIM_SEG_VISIBLE] = "visible VRAM",
 	[GPUSIM_SEG_INVISIBLE] = "invisible VRAM",
 	[GPUSIM_SEG_GART] = "GART",
 	[GPUSIM_SEG_SYS] = "system memory",
+	[GPUSIM_SEG_VRAM2] = "vram2 (VRAM pool 2)",
 };
 
 /* The keys of the "usage" counter, by segment id. */
@@ -31,7 +32,18 @@ static const char *const usage_keys[NSEG] = {
 	[GPUSIM_SEG_INVISIBLE] = "invisible",
 	[GPUSIM_SEG_GART] = "gart",
 	[GPUSIM_SEG_SYS] = "system",
+	[GPUSIM_SEG_VRAM2] = "vram2",
 };
+
+/* Tracks and counter keys in this order: the VRAM pools together, then the GART,
+ * then system memory, whatever their ids (the second pool came after SYS's id).
+ * Ids the adapter lacks give no track, so a one-pool adapter's tracks and their
+ * thread ids are what they always were. */
+static const uint32_t place_order[] = { GPUSIM_SEG_VISIBLE, GPUSIM_SEG_INVISIBLE, GPUSIM_SEG_VRAM2,
+					GPUSIM_SEG_GART, GPUSIM_SEG_SYS };
+#define NPLACES (sizeof(place_order) / sizeof(place_order[0]))
+_Static_assert(sizeof(place_order) / sizeof(place_order[0]) == GPUSIM_SEG_MAX,
+	       "a place id without a track: add it to place_order");
 
 const char *trace_cause_name(const struct gpusim_event *ev)
 {
@@ -253,7 +265,8 @@ static void counter_usage(struct state *st, const struct gpusim_trace_adapter *a
 	ev_begin(st, "C", "usage", ns, -1);
 	fputs(",\"args\":{", st->out);
 	bool comma = false;
-	for (uint32_t s = GPUSIM_SEG_VISIBLE; s <= GPUSIM_SEG_SYS; s++) {
+	for (size_t k = 0; k < NPLACES; k++) {
+		uint32_t s = place_order[k];
 		if (s != GPUSIM_SEG_SYS && !ad->seg_size[s] && !st->used[s])
 			continue; /* a segment this adapter does not have */
 		fprintf(st->out, "%s\"%s\":%" PRIu64, comma ? "," : "", usage_keys[s], st->used[s]);
@@ -271,7 +284,7 @@ static void counter_resident(struct state *st, uint64_t ns)
 
 static bool valid_seg(uint32_t s)
 {
-	return s >= GPUSIM_SEG_VISIBLE && s <= GPUSIM_SEG_SYS;
+	return s >= GPUSIM_SEG_VISIBLE && s <= GPUSIM_SEG_MAX; /* every segment, and SYS */
 }
 
 /* Where an allocation is after a placement event: close its running period and
@@ -510,7 +523,8 @@ static void write_tracks(struct state *st, const struct gpusim_trace_adapter *ad
 	fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%d,\"tid\":%d,\"args\":{\"sort_index\":%d}}",
 		PID, GPU_TID, GPU_TID);
 	int tid = FIRST_SEGMENT_TID;
-	for (uint32_t s = GPUSIM_SEG_VISIBLE; s <= GPUSIM_SEG_SYS; s++) {
+	for (size_t o = 0; o < NPLACES; o++) {
+		uint32_t s = place_order[o];
 		base[s] = tid;
 		/* A segment the adapter has shows even when nothing ever lived there. */
 		uint32_t n = nlanes[s];

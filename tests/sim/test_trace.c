@@ -1228,6 +1228,82 @@ START_TEST(test_perfetto_demote_promote)
 }
 END_TEST
 
+static bool has_track(const struct json_trace *j, const char *name)
+{
+	for (int t = 0; t < 4096; t++)
+		if (j->tid_name[t] && !strcmp(j->tid_name[t], name))
+			return true;
+	return false;
+}
+
+/* A pools=2 scenario: the second pool has its own track between invisible VRAM
+ * and the GART, its allocations' slices are on it, the demotion into it names it,
+ * and the usage counter has its key with the manager's figure. One pool: none. */
+START_TEST(test_perfetto_vram2_track)
+{
+	struct collected c;
+	struct scn_result res;
+	int rc = run_collect("adapter vram=12M visible=4M gart=8M pools=2\n"
+			     "repeat 6 {\n"
+			     "	alloc t$i size=1M\n"
+			     "}\n"
+			     "alloc p size=1M only=invisible pinned\n"
+			     "expect t0 in vram2\n",
+			     &c, &res, NULL);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_gt(c.ad.seg_size[GPUSIM_SEG_VRAM2], 0);
+	struct json_trace j;
+	json_parse_items(&j, &c);
+	ck_assert(has_track(&j, "vram2 (VRAM pool 2)"));
+	/* Track order: ... invisible VRAM, vram2, GART ... */
+	int inv = 0, v2 = 0, gart = 0;
+	for (int t = 4095; t > 0; t--) {
+		if (!j.tid_name[t])
+			continue;
+		if (!strcmp(j.tid_name[t], "invisible VRAM"))
+			inv = t;
+		else if (!strcmp(j.tid_name[t], "vram2 (VRAM pool 2)"))
+			v2 = t;
+		else if (!strcmp(j.tid_name[t], "GART"))
+			gart = t;
+	}
+	ck_assert(inv && v2 && gart);
+	ck_assert_int_lt(inv, v2);
+	ck_assert_int_lt(v2, gart);
+	struct slice sl[8];
+	size_t n = slices_of(&j, "t0", sl, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(sl[0].track, "invisible VRAM");
+	ck_assert_str_eq(sl[1].track, "vram2 (VRAM pool 2)");
+	n = slices_of(&j, "t4", sl, 8);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(sl[0].track, "vram2 (VRAM pool 2)");
+	size_t i, demotes = 0;
+	json_t *ev;
+	json_array_foreach(j.events, i, ev) {
+		if (strcmp(json_string_value(json_object_get(ev, "name")), "demote"))
+			continue;
+		json_t *args = json_object_get(ev, "args");
+		ck_assert_str_eq(json_string_value(json_object_get(args, "to")), "vram2");
+		demotes++;
+	}
+	ck_assert_uint_eq(demotes, 1);
+	ck_assert_uint_eq(counter_last(&j, "usage", "vram2"), res.stats.seg[GPUSIM_SEG_VRAM2].used);
+	ck_assert_uint_eq(counter_last(&j, "usage", "vram2"), 3u << 20); /* t4, t5, t0 */
+	ck_no_overlap(&j);
+	json_decref(j.root);
+	free(c.items);
+
+	rc = run_collect("adapter vram=12M visible=4M gart=8M\nalloc a size=1M\n", &c, &res, NULL);
+	ck_assert_int_eq(rc, 0);
+	json_parse_items(&j, &c);
+	ck_assert(has_track(&j, "invisible VRAM"));
+	ck_assert(!has_track(&j, "vram2 (VRAM pool 2)"));
+	json_decref(j.root);
+	free(c.items);
+}
+END_TEST
+
 Suite *sim_trace_suite(void)
 {
 	Suite *s = suite_create("sim_trace");
@@ -1268,6 +1344,7 @@ Suite *sim_trace_suite(void)
 	tcase_add_test(tc, test_perfetto_fault_and_removal);
 	tcase_add_test(tc, test_perfetto_overlap_and_escapes);
 	tcase_add_test(tc, test_perfetto_demote_promote);
+	tcase_add_test(tc, test_perfetto_vram2_track);
 	suite_add_tcase(s, tc);
 	return s;
 }
