@@ -92,7 +92,7 @@ static size_t device_index(const struct vm_model *m, uint32_t device)
 
 static bool in_preferred(const struct vm_alloc *a)
 {
-	return a->preferred == GPUSIM_SEG_NONE || a->preferred > GPUSIM_SEG_SYS || a->preferred == a->seg;
+	return a->preferred == GPUSIM_SEG_NONE || a->preferred > GPUSIM_SEG_MAX || a->preferred == a->seg;
 }
 
 static uint32_t rgb_for(const struct vm_model *m, const struct vm_alloc *a, enum vw_colour_mode mode,
@@ -221,8 +221,8 @@ void vw_fmt_time(char *buf, size_t len, uint64_t ns)
 
 static const char *seg_short(uint32_t seg)
 {
-	static const char *const names[] = { "-", "vis", "invis", "gart", "sys" };
-	return seg <= GPUSIM_SEG_SYS ? names[seg] : "?";
+	static const char *const names[] = { "-", "vis", "invis", "gart", "sys", "vram2" };
+	return seg < sizeof(names) / sizeof(names[0]) ? names[seg] : "?";
 }
 
 static const char *cause_name(uint32_t cause)
@@ -336,11 +336,15 @@ void vw_layout_compute(const struct vm_model *m, const struct vw_view *v, int w,
 		strips_h = 0;
 	L->strips = (struct vw_rect){ lx, y0, lw, strips_h };
 
-	uint32_t segs[GPUSIM_SEG_COUNT];
-	uint64_t weight[GPUSIM_SEG_COUNT], wsum = 0;
+	/* VRAM first, the second pool beside the first, whatever the ids' order. */
+	static const uint32_t order[VW_MAX_STRIPS] = { GPUSIM_SEG_VISIBLE, GPUSIM_SEG_INVISIBLE, GPUSIM_SEG_VRAM2,
+						       GPUSIM_SEG_GART };
+	uint32_t segs[VW_MAX_STRIPS];
+	uint64_t weight[VW_MAX_STRIPS], wsum = 0;
 	int n = 0;
-	for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++)
-		if (m->adapter.seg_size[s]) {
+	for (int k = 0; k < VW_MAX_STRIPS; k++)
+		if (m->adapter.seg_size[order[k]]) {
+			uint32_t s = order[k];
 			segs[n] = s;
 			/* Bigger segments get more rows, but a small one never vanishes. */
 			weight[n] = isqrt(m->adapter.seg_size[s] >> 10) + 1;
@@ -351,7 +355,7 @@ void vw_layout_compute(const struct vm_model *m, const struct vw_view *v, int w,
 	int row_h = 9 * ts + 4, gap = ts;
 	int maps_h = strips_h - n * over - (n > 0 ? (n - 1) * M : 0);
 	int total_rows = maps_h > 0 ? (maps_h + gap) / (row_h + gap) : 0;
-	int rows[GPUSIM_SEG_COUNT] = { 0 };
+	int rows[VW_MAX_STRIPS] = { 0 };
 	if (n && total_rows < n) {
 		/* Too short for a full row each: squeeze the rows. */
 		for (int i = 0; i < n; i++)
@@ -396,7 +400,8 @@ void vw_layout_compute(const struct vm_model *m, const struct vw_view *v, int w,
 	int srows = srow_h > 0 ? (smh + gap) / (srow_h + gap) : 0;
 	map_rows(&L->sys_map, lx + P + gutter_width(), L->sys_head.y + lh + 2 * ts, lw - 2 * P - gutter_width(),
 		 srows, srow_h, gap);
-	uint64_t vram = m->adapter.seg_size[GPUSIM_SEG_VISIBLE] + m->adapter.seg_size[GPUSIM_SEG_INVISIBLE];
+	uint64_t vram = m->adapter.seg_size[GPUSIM_SEG_VISIBLE] + m->adapter.seg_size[GPUSIM_SEG_INVISIBLE] +
+			m->adapter.seg_size[GPUSIM_SEG_VRAM2];
 	L->sys_map.len = vram ? vram : 1;
 	L->timeline = (struct vw_rect){ lx, h - M - th, lw, th };
 	L->plot = (struct vw_rect){ lx + P, L->timeline.y + P + lh + ts, lw - 2 * P, th - 2 * P - 2 * lh - 2 * ts };
@@ -571,10 +576,10 @@ static int strip_index(const struct vw_layout *L, uint32_t seg)
 
 void vw_frame_free(struct vw_frame *f)
 {
-	for (int i = 0; i < GPUSIM_SEG_COUNT; i++)
+	for (int i = 0; i < VW_MAX_STRIPS; i++)
 		free(f->owner[i]);
 	free(f->sys_owner);
-	for (int i = 0; i < GPUSIM_SEG_COUNT; i++)
+	for (int i = 0; i < VW_MAX_STRIPS; i++)
 		free(f->occ[i]);
 	free(f->sys_occ);
 	free(f->sys_idx);
@@ -605,8 +610,8 @@ int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw
 	vw_layout_compute(m, v, w, h, &f->L);
 	struct vw_layout *L = &f->L;
 
-	uint32_t *byseg[GPUSIM_SEG_COUNT + 1] = { NULL };
-	size_t nseg[GPUSIM_SEG_COUNT + 1] = { 0 };
+	uint32_t *byseg[GPUSIM_SEG_MAX + 1] = { NULL };
+	size_t nseg[GPUSIM_SEG_MAX + 1] = { 0 };
 	int rc = 0;
 	f->oldest_use = m->now_ns;
 	for (size_t i = 0; i < m->nallocs; i++) {
@@ -615,9 +620,9 @@ int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw
 			continue;
 		if (a->last_use_ns < f->oldest_use)
 			f->oldest_use = a->last_use_ns;
-		if (a->preferred >= 1 && a->preferred <= GPUSIM_SEG_SYS)
+		if (a->preferred >= 1 && a->preferred <= GPUSIM_SEG_MAX)
 			f->demand[a->preferred] += a->size;
-		if (a->seg >= 1 && a->seg <= GPUSIM_SEG_COUNT)
+		if (vm_is_segment(a->seg))
 			nseg[a->seg]++;
 		else if (a->seg == GPUSIM_SEG_SYS) {
 			f->evicted_count++;
@@ -632,7 +637,9 @@ int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw
 		if (!f->owner[i] || !f->occ[i])
 			rc = -1;
 	}
-	for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++) {
+	for (uint32_t s = 1; s <= GPUSIM_SEG_MAX; s++) {
+		if (!vm_is_segment(s))
+			continue;
 		byseg[s] = malloc((nseg[s] ? nseg[s] : 1) * sizeof(uint32_t));
 		if (!byseg[s])
 			rc = -1;
@@ -647,7 +654,7 @@ int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw
 	f->sys_idx = malloc((f->evicted_count ? f->evicted_count : 1) * sizeof(*f->sys_idx));
 	f->sys_off = malloc((f->evicted_count ? f->evicted_count : 1) * sizeof(*f->sys_off));
 	if (rc || !f->sys_owner || !f->sys_occ || !f->sys_idx || !f->sys_off) {
-		for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++)
+		for (uint32_t s = 1; s <= GPUSIM_SEG_MAX; s++)
 			free(byseg[s]);
 		vw_frame_free(f);
 		vw_layout_compute(m, v, w, h, &f->L);
@@ -656,15 +663,15 @@ int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw
 	}
 
 	/* Paint in creation order: where two spans share a boundary cell, the later wins. */
-	int strip_of[GPUSIM_SEG_COUNT + 1];
-	for (uint32_t s = 0; s <= GPUSIM_SEG_COUNT; s++)
+	int strip_of[GPUSIM_SEG_MAX + 1];
+	for (uint32_t s = 0; s <= GPUSIM_SEG_MAX; s++)
 		strip_of[s] = strip_index(L, s);
 	uint64_t sys_pos = 0;
 	for (size_t i = 0; i < m->nallocs; i++) {
 		const struct vm_alloc *a = &m->allocs[i];
 		if (!a->live)
 			continue;
-		if (a->seg >= 1 && a->seg <= GPUSIM_SEG_COUNT) {
+		if (vm_is_segment(a->seg)) {
 			byseg[a->seg][nseg[a->seg]++] = (uint32_t)i;
 			if (strip_of[a->seg] >= 0)
 				paint(&L->strip[strip_of[a->seg]].map, f->owner[strip_of[a->seg]],
@@ -678,7 +685,9 @@ int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw
 	}
 
 	/* The largest free block of each segment, exactly, from the sorted offsets. */
-	for (uint32_t s = 1; s <= GPUSIM_SEG_COUNT; s++) {
+	for (uint32_t s = 1; s <= GPUSIM_SEG_MAX; s++) {
+		if (!vm_is_segment(s))
+			continue;
 		sort_by_offset(m->allocs, byseg[s], nseg[s]);
 		uint64_t pos = 0, size = m->adapter.seg_size[s];
 		for (size_t k = 0; k <= nseg[s]; k++) {
@@ -793,7 +802,7 @@ static bool place_of(const struct vw_frame *f, uint32_t idx, const struct vw_map
 		*owner = f->sys_owner;
 		return sys_offset(f, idx, &off) && span_cells(*mp, off, a->size, c0, c1);
 	}
-	int s = a->seg <= GPUSIM_SEG_COUNT ? strip_index(&f->L, a->seg) : -1;
+	int s = vm_is_segment(a->seg) ? strip_index(&f->L, a->seg) : -1;
 	if (s < 0)
 		return false;
 	*mp = &f->L.strip[s].map;
@@ -1076,8 +1085,8 @@ static uint64_t budget_tick(const struct vm_model *m, uint32_t seg)
 {
 	if (seg == GPUSIM_SEG_GART)
 		return m->adapter.budget_nonlocal;
-	uint32_t other = seg == GPUSIM_SEG_VISIBLE ? GPUSIM_SEG_INVISIBLE : GPUSIM_SEG_VISIBLE;
-	uint64_t ou = m->seg[other].used;
+	/* The others of the group: every VRAM segment but this one (both pools). */
+	uint64_t ou = vm_usage_local(m) - m->seg[seg].used;
 	return m->adapter.budget_local > ou ? m->adapter.budget_local - ou : 1;
 }
 
@@ -1323,9 +1332,11 @@ static void draw_counters(SDL_Renderer *r, const struct vw_frame *f)
 	char u[32], bu[32], t[32];
 	struct line ln;
 
-	uint64_t lu = m->seg[GPUSIM_SEG_VISIBLE].used + m->seg[GPUSIM_SEG_INVISIBLE].used;
-	uint64_t lcap = m->adapter.seg_size[GPUSIM_SEG_VISIBLE] + m->adapter.seg_size[GPUSIM_SEG_INVISIBLE];
-	uint64_t ldem = f->demand[GPUSIM_SEG_VISIBLE] + f->demand[GPUSIM_SEG_INVISIBLE];
+	/* Local is every VRAM segment, the second pool's too (as the budget counts). */
+	uint64_t lu = vm_usage_local(m);
+	uint64_t lcap = m->adapter.seg_size[GPUSIM_SEG_VISIBLE] + m->adapter.seg_size[GPUSIM_SEG_INVISIBLE] +
+			m->adapter.seg_size[GPUSIM_SEG_VRAM2];
+	uint64_t ldem = f->demand[GPUSIM_SEG_VISIBLE] + f->demand[GPUSIM_SEG_INVISIBLE] + f->demand[GPUSIM_SEG_VRAM2];
 	uint64_t nu = m->seg[GPUSIM_SEG_GART].used, ncap = m->adapter.seg_size[GPUSIM_SEG_GART];
 	struct {
 		const char *name;
@@ -1395,28 +1406,37 @@ static void draw_devices(SDL_Renderer *r, const struct vw_frame *f)
 		return;
 	panel(r, b);
 	int x = b.x + P, y = b.y + P, end = b.x + b.w - P;
-	int cw = 7 * VW_CELL_W * ts, c0 = x + 9 * VW_CELL_W * ts;  /* column width, first column */
-	static const char *const head[4] = { "vis", "invis", "gart", "sys" };
-	static const uint32_t ids[4] = { GPUSIM_SEG_VISIBLE, GPUSIM_SEG_INVISIBLE, GPUSIM_SEG_GART, GPUSIM_SEG_SYS };
+	/* A vram2 column only with a second pool (or allocations in it): five columns
+	 * are narrower, so a one-pool adapter keeps its roomier four. */
+	static const char *const head5[5] = { "vis", "invis", "vram2", "gart", "sys" };
+	static const uint32_t ids5[5] = { GPUSIM_SEG_VISIBLE, GPUSIM_SEG_INVISIBLE, GPUSIM_SEG_VRAM2, GPUSIM_SEG_GART,
+					  GPUSIM_SEG_SYS };
+	static const char *const head4[4] = { "vis", "invis", "gart", "sys" };
+	static const uint32_t ids4[4] = { GPUSIM_SEG_VISIBLE, GPUSIM_SEG_INVISIBLE, GPUSIM_SEG_GART, GPUSIM_SEG_SYS };
+	bool pool2 = m->adapter.seg_size[GPUSIM_SEG_VRAM2] || m->seg[GPUSIM_SEG_VRAM2].count;
+	int ncol = pool2 ? 5 : 4;
+	const char *const *head = pool2 ? head5 : head4;
+	const uint32_t *ids = pool2 ? ids5 : ids4;
+	int cw = (pool2 ? 6 : 7) * VW_CELL_W * ts, c0 = x + (pool2 ? 7 : 9) * VW_CELL_W * ts; /* column width, first */
 	char buf[32];
 	vw_draw_text_fit(r, x, y, ts, VW_RGB_TEXT, "device", c0 - x);
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < ncol; k++) {
 		int cx = c0 + k * cw + cw - VW_CELL_W * ts;
 		if (cx <= end)
 			vw_draw_text(r, cx - vw_text_width(head[k], ts), y, ts, VW_RGB_DIM, head[k]);
 	}
 	y += lh;
-	uint64_t sum[4] = { 0 };
+	uint64_t sum[5] = { 0 };
 	size_t shown = m->ndevices < 6 ? m->ndevices : 6;
 	for (size_t i = 0; i < m->ndevices; i++) {
-		for (int k = 0; k < 4; k++)
+		for (int k = 0; k < ncol; k++)
 			sum[k] += m->devices[i].used[ids[k]];
 		if (i >= shown)
 			continue;
 		fill(r, x, y + ts, 4 * ts, 7 * ts, device_palette[i % 8]);
 		snprintf(buf, sizeof(buf), "%" PRIx32, m->devices[i].device);
 		vw_draw_text_fit(r, x + 6 * ts, y, ts, VW_RGB_TEXT, buf, c0 - x - 7 * ts);
-		for (int k = 0; k < 4; k++) {
+		for (int k = 0; k < ncol; k++) {
 			fmt_short(buf, sizeof(buf), m->devices[i].used[ids[k]]);
 			int cx = c0 + k * cw + cw - VW_CELL_W * ts;
 			if (cx <= end)
@@ -1432,7 +1452,7 @@ static void draw_devices(SDL_Renderer *r, const struct vw_frame *f)
 	/* Sum of the devices, then the segments' totals: red where they disagree. */
 	for (int row = 0; row < 2; row++) {
 		vw_draw_text_fit(r, x, y, ts, VW_RGB_DIM, row ? "segments" : "sum", c0 - x);
-		for (int k = 0; k < 4; k++) {
+		for (int k = 0; k < ncol; k++) {
 			uint64_t segv = ids[k] == GPUSIM_SEG_SYS ? f->evicted_bytes : m->seg[ids[k]].used;
 			uint64_t val = row ? segv : sum[k];
 			fmt_short(buf, sizeof(buf), val);
@@ -1455,7 +1475,7 @@ static void move_text(char *buf, size_t len, const struct vm_move *mv)
 		snprintf(buf, len, "%9s %s %s @%" PRIx64, t, what, seg_short(mv->to), mv->offset);
 	else if (mv->type == GPUSIM_EV_DESTROY)
 		snprintf(buf, len, "%9s %s", t, what);
-	else if (mv->to >= 1 && mv->to <= GPUSIM_SEG_COUNT)
+	else if (vm_is_segment(mv->to))
 		snprintf(buf, len, "%9s %s %s>%s @%" PRIx64 " %s", t, what, seg_short(mv->from), seg_short(mv->to),
 			 mv->offset, cause_name(mv->cause));
 	else
@@ -1751,7 +1771,7 @@ static void draw_compare(SDL_Renderer *r, const struct vw_frame *f, const struct
 	set_rgb(r, VW_RGB_LEFT);
 	for (size_t i = 0; i < v->diff->nleft; i++) {
 		const struct vm_alloc *b = vm_find(bm, v->diff->left[i]);
-		int s = b && b->seg >= 1 && b->seg <= GPUSIM_SEG_COUNT ? strip_index(&f->L, b->seg) : -1;
+		int s = b && vm_is_segment(b->seg) ? strip_index(&f->L, b->seg) : -1;
 		if (s < 0 || !span_cells(&f->L.strip[s].map, b->offset, b->size, &c0, &c1))
 			continue;
 		outline_cells(r, &f->L.strip[s].map, c0, c1, VW_RGB_LEFT, 1, false);
@@ -1768,7 +1788,7 @@ static void draw_compare(SDL_Renderer *r, const struct vw_frame *f, const struct
 			continue;
 		outline_cells(r, mp, c0, c1, VW_RGB_MOVED, 1, false);
 		const struct vm_alloc *b = vm_find(bm, v->diff->moved[i]);
-		int s = b && b->seg >= 1 && b->seg <= GPUSIM_SEG_COUNT ? strip_index(&f->L, b->seg) : -1;
+		int s = b && vm_is_segment(b->seg) ? strip_index(&f->L, b->seg) : -1;
 		uint64_t o0, o1;
 		if (s < 0 || !span_cells(&f->L.strip[s].map, b->offset, b->size, &o0, &o1))
 			continue;
@@ -1841,7 +1861,7 @@ SDL_Surface *vw_render_view(const struct vm_model *m, const struct vw_view *v, i
 
 void vw_zoom(struct vw_view *v, const struct vm_model *m, uint32_t seg, uint64_t at, int steps)
 {
-	if (seg < 1 || seg > GPUSIM_SEG_COUNT)
+	if (!vm_is_segment(seg))
 		return;
 	uint64_t size = m->adapter.seg_size[seg], start, len;
 	zoom_range(m, v, seg, &start, &len);

@@ -52,8 +52,12 @@ struct vw_map {
 	uint64_t start, len;
 };
 
+/* A strip per segment an adapter can have: the standard three and the second VRAM
+ * pool (pools=2). */
+#define VW_MAX_STRIPS (GPUSIM_SEG_COUNT + 1)
+
 struct vw_strip {
-	uint32_t seg;           /* GPUSIM_SEG_VISIBLE, _INVISIBLE or _GART */
+	uint32_t seg;           /* GPUSIM_SEG_VISIBLE, _INVISIBLE, _VRAM2 or _GART */
 	struct vw_rect box;     /* the whole strip: header, bar, gutter and map */
 	struct vw_rect head;    /* its text line */
 	struct vw_rect bar;     /* its usage bar */
@@ -67,7 +71,7 @@ struct vw_layout {
 	struct vw_rect strips, sys, timeline;           /* left column */
 	struct vw_rect plot;    /* the timeline's bars and marks */
 	struct vw_rect counters, devices, details, legend; /* right column */
-	struct vw_strip strip[GPUSIM_SEG_COUNT];        /* present segments, by id order */
+	struct vw_strip strip[VW_MAX_STRIPS];  /* present segments: VRAM ones, then the GART */
 	int nstrips;
 	struct vw_rect sys_head;
 	struct vw_map sys_map;  /* evicted allocations packed end to end */
@@ -76,8 +80,8 @@ struct vw_layout {
 /* What the window adds to the model: interaction and playback state. */
 struct vw_view {
 	enum vw_colour_mode colour;
-	uint64_t zoom_start[GPUSIM_SEG_COUNT + 1];  /* by segment id; */
-	uint64_t zoom_len[GPUSIM_SEG_COUNT + 1];    /* len 0: the whole segment */
+	uint64_t zoom_start[GPUSIM_SEG_MAX + 1];  /* by segment id; */
+	uint64_t zoom_len[GPUSIM_SEG_MAX + 1];    /* len 0: the whole segment */
 	uint32_t hover, selected;                   /* handles; 0 = none */
 	/* Compare: the earlier moment and what changed since (both NULL when off). */
 	const struct vm_model *before;
@@ -97,15 +101,15 @@ struct vw_view {
 struct vw_frame {
 	struct vw_layout L;
 	const struct vm_model *m;
-	int32_t *owner[GPUSIM_SEG_COUNT];  /* per strip: allocs[] index per cell, -1 free */
+	int32_t *owner[VW_MAX_STRIPS];  /* per strip: allocs[] index per cell, -1 free */
 	int32_t *sys_owner;
-	uint32_t *occ[GPUSIM_SEG_COUNT];   /* per strip: how much of each cell is in use, */
+	uint32_t *occ[VW_MAX_STRIPS];   /* per strip: how much of each cell is in use, */
 	uint32_t *sys_occ;                 /* in 1/VW_OCC_FULL */
 	uint32_t *sys_idx;                 /* evicted allocations (allocs[] order) and */
 	uint64_t *sys_off;                 /* their offsets in the packed panel */
 	size_t nsys;
-	uint64_t largest_off[GPUSIM_SEG_COUNT + 1], largest_len[GPUSIM_SEG_COUNT + 1];
-	uint64_t demand[GPUSIM_SEG_COUNT + 2];  /* bytes of live allocations preferring it */
+	uint64_t largest_off[GPUSIM_SEG_MAX + 1], largest_len[GPUSIM_SEG_MAX + 1];
+	uint64_t demand[GPUSIM_SEG_MAX + 1];  /* bytes of live allocations preferring it */
 	uint64_t evicted_bytes, evicted_count, unplaced;
 	uint64_t oldest_use;                    /* for the age colours */
 	enum vw_colour_mode colour;

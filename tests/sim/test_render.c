@@ -31,6 +31,7 @@ Suite *sim_render_suite(void);
 #define INV GPUSIM_SEG_INVISIBLE
 #define GART GPUSIM_SEG_GART
 #define SYS GPUSIM_SEG_SYS
+#define VRAM2 GPUSIM_SEG_VRAM2
 
 #define PRIO_MIN D3DDDI_ALLOCATIONPRIORITY_MINIMUM
 #define PRIO_NORMAL D3DDDI_ALLOCATIONPRIORITY_NORMAL
@@ -186,6 +187,98 @@ START_TEST(test_colour_at_located_allocation)
 	ck_assert_uint_ne(colour(&m, H(1), VW_COLOUR_ALLOCATION), colour(&m, H(2), VW_COLOUR_ALLOCATION));
 	SDL_FreeSurface(s);
 	vm_free(&m);
+	vm_recording_free(&r);
+}
+END_TEST
+
+static bool inside(int x, int y, const struct vm_model *m, uint32_t seg)
+{
+	int sx, sy, sw, sh;
+	ck_assert_msg(vw_strip_rect(m, seg, W, HT, &sx, &sy, &sw, &sh), "no strip for segment %u", seg);
+	return x >= sx && x < sx + sw && y >= sy && y < sy + sh;
+}
+
+/* pools=2: a strip for the second pool (vram2) beside invisible VRAM, before the
+ * GART; an allocation demoted into it is drawn there, not in system memory, and
+ * one promoted back out leaves it free. */
+START_TEST(test_vram2_strip)
+{
+	struct vm_recording r;
+	rec_init(&r);
+	r.adapter.seg_size[INV] = 6 * MiB;
+	r.adapter.seg_size[VRAM2] = 6 * MiB;
+	create(&r, H(1), INV, 1 * MiB, 2 * MiB, INV);
+	name(&r, H(1), "tex");
+	create(&r, H(2), INV, 0, 1 * MiB, INV);
+	ev(&r, GPUSIM_EV_DEMOTE, H(1), DEV0, VRAM2, INV, 1 * MiB, 2 * MiB, PRIO_NORMAL, INV);
+	ev(&r, GPUSIM_EV_PROMOTE, H(1), DEV0, INV, VRAM2, 3 * MiB, 2 * MiB, PRIO_NORMAL, INV);
+	struct vm_model created, demoted, promoted;
+	vm_replay(&created, &r, 3);
+	vm_replay(&demoted, &r, 4);
+	vm_replay(&promoted, &r, r.nitems);
+
+	struct vw_view v;
+	struct vw_frame f;
+	vw_view_init(&v, NULL);
+	ck_assert_int_eq(vw_frame_build(&f, &demoted, &v, W, HT), 0);
+	ck_assert_int_eq(f.L.nstrips, 4);
+	ck_assert_uint_eq(f.L.strip[0].seg, VIS);
+	ck_assert_uint_eq(f.L.strip[1].seg, INV);
+	ck_assert_uint_eq(f.L.strip[2].seg, VRAM2);
+	ck_assert_uint_eq(f.L.strip[3].seg, GART);
+	ck_assert_uint_eq(f.evicted_count, 0); /* in VRAM, not evicted */
+	ck_assert_uint_eq(f.unplaced, 0);
+	int x, y, ex, ey;
+	ck_assert(vw_frame_find(&f, H(1), false, &x, &y));
+	ck_assert(!vw_frame_find(&f, H(1), true, &ex, &ey));
+	ck_assert(inside(x, y, &demoted, VRAM2));
+	ck_assert_uint_eq(vw_frame_hit(&f, x, y), H(1));
+	uint32_t seg;
+	uint64_t byte;
+	ck_assert(vw_frame_byte_at(&f, x, y, &seg, &byte));
+	ck_assert_uint_eq(seg, VRAM2);
+	ck_assert(byte >= 1 * MiB && byte < 3 * MiB);
+	/* The largest free block of the pool: its 3 MiB after the allocation. */
+	ck_assert_uint_eq(f.largest_off[VRAM2], 3 * MiB);
+	ck_assert_uint_eq(f.largest_len[VRAM2], 3 * MiB);
+	vw_frame_free(&f);
+
+	/* The pixels: its colour in the vram2 strip; before, in invisible VRAM. */
+	uint32_t rgb = colour(&demoted, H(1), VW_COLOUR_ALLOCATION);
+	SDL_Surface *s0 = render(&created, VW_COLOUR_ALLOCATION, W, HT);
+	SDL_Surface *s1 = render(&demoted, VW_COLOUR_ALLOCATION, W, HT);
+	SDL_Surface *s2 = render(&promoted, VW_COLOUR_ALLOCATION, W, HT);
+	int cx, cy;
+	ck_assert(vw_locate(&created, H(1), W, HT, &cx, &cy));
+	ck_assert(inside(cx, cy, &created, INV));
+	ck_assert_uint_eq(pixel(s0, cx, cy), rgb);
+	ck_assert_uint_eq(pixel(s0, x, y), VW_RGB_FREE); /* the pool was empty */
+	ck_assert_uint_eq(pixel(s1, x, y), rgb);
+	ck_assert_uint_eq(pixel(s1, cx, cy), VW_RGB_FREE);
+	ck_assert_uint_eq(pixel(s2, x, y), VW_RGB_FREE);
+	int px, py;
+	ck_assert(vw_locate(&promoted, H(1), W, HT, &px, &py));
+	ck_assert(inside(px, py, &promoted, INV));
+	ck_assert_uint_eq(pixel(s2, px, py), rgb);
+	SDL_FreeSurface(s0);
+	SDL_FreeSurface(s1);
+	SDL_FreeSurface(s2);
+
+	/* One pool: three strips, as always. */
+	struct vm_recording one;
+	struct vm_model m1;
+	three(&one);
+	vm_replay(&m1, &one, one.nitems);
+	ck_assert_int_eq(vw_frame_build(&f, &m1, &v, W, HT), 0);
+	ck_assert_int_eq(f.L.nstrips, 3);
+	for (int i = 0; i < f.L.nstrips; i++)
+		ck_assert_uint_ne(f.L.strip[i].seg, VRAM2);
+	vw_frame_free(&f);
+	vm_free(&m1);
+	vm_recording_free(&one);
+	vm_free(&created);
+	vm_free(&demoted);
+	vm_free(&promoted);
 	vm_recording_free(&r);
 }
 END_TEST
@@ -1057,6 +1150,7 @@ Suite *sim_render_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_colour_at_located_allocation);
 	tcase_add_test(tc, test_every_colour_mode);
+	tcase_add_test(tc, test_vram2_strip);
 	tcase_add_test(tc, test_empty_strip_is_free);
 	tcase_add_test(tc, test_eviction_frees_the_place);
 	tcase_add_test(tc, test_usage_bar_colours);
