@@ -63,9 +63,10 @@ static void check_json(const char *text)
 	json_decref(j);
 }
 
+/* As the viewer's model decides it (the second pool, id 5, is a segment). */
 static bool is_segment(uint32_t seg)
 {
-	return seg >= GPUSIM_SEG_VISIBLE && seg <= GPUSIM_SEG_COUNT;
+	return vm_is_segment(seg);
 }
 
 /* The last moment of the recording holds every row of the table (the first row
