@@ -649,14 +649,14 @@ START_TEST(test_lab_errors)
 	write_trace(in_dir("good.trace"), e, 2);
 	write_text(in_dir("text.trace"), "not a trace\n");
 	/* good.trace with one byte of its first event's payload flipped: the header
-	 * (16 bytes) and the adapter record (8 + 96) come first, the event's record at
-	 * byte 120, its payload at 128. */
+	 * (16 bytes) and the adapter record (8 + 112, trace version 2) come first, the
+	 * event's record at byte 136, its payload at 144. */
 	write_trace(in_dir("bad.trace"), e, 2);
 	FILE *f = fopen(in_dir("bad.trace"), "r+b");
 	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fseek(f, 130, SEEK_SET), 0);
+	ck_assert_int_eq(fseek(f, 146, SEEK_SET), 0);
 	int byte = fgetc(f);
-	ck_assert_int_eq(fseek(f, 130, SEEK_SET), 0);
+	ck_assert_int_eq(fseek(f, 146, SEEK_SET), 0);
 	fputc(byte ^ 0xff, f);
 	ck_assert_int_eq(fclose(f), 0);
 	/* Submissions without their uses: a trace from before USE events. */
@@ -669,7 +669,7 @@ START_TEST(test_lab_errors)
 	} cases[] = {
 		{ "missing.trace", "gpusim lab: missing.trace: No such file or directory\n" },
 		{ "text.trace", "gpusim lab: text.trace: not a gpusim trace (bad magic)\n" },
-		{ "bad.trace", "gpusim lab: bad.trace: corrupt record at byte 120 (CRC mismatch)\n" },
+		{ "bad.trace", "gpusim lab: bad.trace: corrupt record at byte 136 (CRC mismatch)\n" },
 		{ "old.trace",
 		  "gpusim lab: old.trace: no 'use' events for its 2 submissions and residency calls (a trace from an "
 		  "older gpusim: record it again)\n" },
