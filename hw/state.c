@@ -118,12 +118,16 @@ int hw_state_walk(const void *buf, size_t len, uint32_t *version,
 		const uint8_t *q = p + body + 4 + namelen;
 		uint32_t type = (uint32_t)get_le(q, 4);
 		unsigned w = width_of(type);
-		if (!w || (type & ~(HW_STATE_TYPE_MASK | HW_STATE_HEX)))
+		if (!w || (type & ~(HW_STATE_TYPE_MASK | HW_STATE_HEX | HW_STATE_ARRAY)))
 			return bad(err, errlen, "field %s has unknown type 0x%x", it.name, type);
 		it.type = type & HW_STATE_TYPE_MASK;
 		it.hex = type & HW_STATE_HEX;
+		it.array = type & HW_STATE_ARRAY;
 		it.count = get_le(q + 4, 8);
 		uint64_t room = rec - 16 - namelen;
+		if (!it.array && it.count != 1)
+			return bad(err, errlen, "field %s is a scalar with %llu values", it.name,
+				   (unsigned long long)it.count);
 		if (it.count > room / w || it.count * w != room)
 			return bad(err, errlen, "field %s's %llu values do not fill its %llu bytes", it.name,
 				   (unsigned long long)it.count, (unsigned long long)room);
@@ -195,7 +199,7 @@ int hw_device_save_state(struct hw_device *dev, uint8_t **buf, size_t *len)
 		put(&w, nl, 4);
 		for (size_t k = 0; k < nl; k++)
 			put(&w, (uint8_t)name[k], 1);
-		put(&w, f->type, 4);
+		put(&w, f->type | (f->array ? HW_STATE_ARRAY : 0), 4);
 		put(&w, n, 8);
 		for (uint64_t k = 0; k < n; k++)
 			put(&w, hw_vms_get(dev, sec, inst, f, k), wd);
@@ -237,13 +241,11 @@ static int stage(void *opaque, const struct hw_state_item *it)
 		if (l->seen[idx])
 			return bad(l->err, l->errlen, "field %s appears twice", name);
 		l->seen[idx] = true;
-		if (it->type != (f->type & HW_STATE_TYPE_MASK))
-			return bad(l->err, l->errlen, "field %s has type %u, this gpusim's has type %u", name,
-				   it->type, f->type & HW_STATE_TYPE_MASK);
+		if (it->type != (f->type & HW_STATE_TYPE_MASK) || it->array != !!f->array)
+			return bad(l->err, l->errlen, "field %s has type %u%s, this gpusim's has type %u%s",
+				   name, it->type, it->array ? " (array)" : "", f->type & HW_STATE_TYPE_MASK,
+				   f->array ? " (array)" : "");
 		if (!f->array) {
-			if (it->count != 1)
-				return bad(l->err, l->errlen, "field %s has %llu values, not one", name,
-					   (unsigned long long)it->count);
 			hw_vms_put(&l->st, sec, inst, f, 0, hw_state_item_value(it, 0));
 			return 0;
 		}

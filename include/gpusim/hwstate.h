@@ -6,7 +6,8 @@
  * The bytes (little endian; hw/STATE.md has the rules):
  *   u32 version (HW_STATE_VERSION of the writer), u32 number of fields, then per field
  *   u32 length of the rest of this field, u32 name length, the name (ASCII, no NUL),
- *   u32 type (HW_STATE_U32/U64/BOOL, | HW_STATE_HEX), u64 count, count values
+ *   u32 type (HW_STATE_U32/U64/BOOL, | HW_STATE_HEX | HW_STATE_ARRAY), u64 count
+ *   (1 for a scalar), count values
  *   (4, 8 or 1 bytes each).
  */
 #ifndef GPUSIM_HWSTATE_H
@@ -33,6 +34,7 @@ enum hw_state_type {
 };
 #define HW_STATE_TYPE_MASK 0xffu
 #define HW_STATE_HEX 0x100u  /* a register or address: people read it in hex */
+#define HW_STATE_ARRAY 0x200u /* an array (of any count), not a scalar */
 #define HW_STATE_NAME_MAX 64
 
 /* The device's state as bytes (malloc'd, *buf for the caller to free): 0 or -ENOMEM. */
@@ -50,6 +52,7 @@ struct hw_state_item {
 	char name[HW_STATE_NAME_MAX + 1];
 	uint32_t type;            /* enum hw_state_type */
 	bool hex;
+	bool array;
 	uint64_t count;           /* values; 1 for a scalar */
 	const uint8_t *values;
 };
