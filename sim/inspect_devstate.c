@@ -91,6 +91,8 @@ static void json_value(FILE *f, const struct hw_state_item *it, uint64_t i)
 	uint64_t v = hw_state_item_value(it, i);
 	if (it->type == HW_STATE_BOOL)
 		fputs(v ? "true" : "false", f);
+	else if (v > INT64_MAX)
+		fprintf(f, "\"%" PRIu64 "\"", v); /* all ones (an empty TLB slot): not every parser holds it */
 	else
 		fprintf(f, "%" PRIu64, v);
 }
