@@ -32,12 +32,13 @@ void hw_gart_invalidate(struct hw_gart *g, uint32_t page_or_all)
 {
 	if (page_or_all == HW_TLB_INVALIDATE_ALL) {
 		for (uint32_t i = 0; i <= g->tlb_mask; i++)
-			g->tlb[i].page = UINT64_MAX;
+			g->tlb[i] = (struct hw_gart_tlb){ UINT64_MAX, 0 };
 		return;
 	}
+	/* An empty slot holds no stale entry: equal devices save equal state. */
 	struct hw_gart_tlb *t = &g->tlb[page_or_all & g->tlb_mask];
 	if (t->page == page_or_all)
-		t->page = UINT64_MAX;
+		*t = (struct hw_gart_tlb){ UINT64_MAX, 0 };
 }
 
 /* The entry as the table in VRAM holds it now; 0 (invalid) outside VRAM. */

@@ -1,7 +1,7 @@
 /*
- * The device's state as data, for snapshots: get and set everything that is not
- * memory (registers behind BAR0, the TLB, the page allocator, counters), a
- * side-effect-free register dump, and the scan for the pages that hold data.
+ * The device's state as data, for snapshots: save and load everything that is
+ * not memory by walking the table of hw/vmstate.c, in the self-describing bytes
+ * of <gpusim/hwstate.h>; a side-effect-free register dump; the populated pages.
  */
 #include <config.h>
 
@@ -13,54 +13,61 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <gpusim/hwstate.h>
 #include "hw/hw_internal.h"
+#include "hw/vmstate.h"
 
-int hw_device_get_state(struct hw_device *dev, struct hw_device_state *st)
+/* ---- the bytes ---------------------------------------------------------------- */
+
+struct wbuf {
+	uint8_t *p;
+	size_t len, cap;
+	bool nomem;
+};
+
+static void put(struct wbuf *w, uint64_t v, unsigned width)
 {
-	memset(st, 0, sizeof(*st));
-	uint32_t n = dev->gart.tlb_mask + 1;
-	uint64_t *tlb = malloc(sizeof(uint64_t) * 2 * n);
-	if (!tlb)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		tlb[2 * i] = dev->gart.tlb[i].page;
-		/* An empty slot's entry is stale garbage nobody reads: write 0. */
-		tlb[2 * i + 1] = dev->gart.tlb[i].page == UINT64_MAX ? 0 : dev->gart.tlb[i].entry;
+	if (w->nomem)
+		return;
+	if (w->cap - w->len < width) {
+		size_t ncap = w->cap ? w->cap * 2 : 4096;
+		uint8_t *np = realloc(w->p, ncap);
+		if (!np) {
+			w->nomem = true;
+			return;
+		}
+		w->p = np;
+		w->cap = ncap;
 	}
-	st->now = dev->now;
-	st->clock_hi_latch = dev->clock_hi_latch;
-	st->gart_ctrl = dev->gart.ctrl;
-	st->gart_table = dev->gart.table;
-	st->tlb = tlb;
-	st->ntlb = n;
-	st->irq_status = dev->irq.status;
-	st->irq_mask = dev->irq.mask;
-	for (unsigned i = 0; i < HW_NUM_RINGS; i++) {
-		const struct hw_ring *r = &dev->rings[i];
-		st->rings[i] = (struct hw_ring_state){
-			.base = r->base, .size = r->size, .rptr = r->rptr, .wptr = r->wptr,
-			.fetch_wptr = r->fetch_wptr, .ctrl = r->ctrl, .stopped = r->stopped,
-			.waiting = r->waiting, .fence = r->fence, .ready_at = r->ready_at,
-		};
-	}
-	st->fault_addr = dev->fault_addr;
-	st->fault_cause = dev->fault_cause;
-	st->fault_ring = dev->fault_ring;
-	st->removed = dev->removed;
-	st->dma_error_pending = dev->dma_error_pending;
-	st->stats = dev->stats;
-	st->sys_used = dev->sysmem.used;
-	st->sys_reserved = dev->sysmem.reserved;
-	st->sys_next_fresh = dev->sysmem.next_fresh;
-	st->sys_free = dev->sysmem.free_stack;
-	st->nsys_free = dev->sysmem.nfree;
-	st->oom_armed = dev->sysmem.oom_armed;
-	st->oom_left = dev->sysmem.oom_left;
-	st->bad_pages = dev->vram.bad;
-	st->nbad = dev->vram.nbad;
-	return 0;
+	for (unsigned k = 0; k < width; k++)
+		w->p[w->len++] = (uint8_t)(v >> (8 * k));
 }
 
+static uint64_t get_le(const uint8_t *p, unsigned width)
+{
+	uint64_t v = 0;
+	for (unsigned k = 0; k < width; k++)
+		v |= (uint64_t)p[k] << (8 * k);
+	return v;
+}
+
+static unsigned width_of(uint32_t type)
+{
+	switch (type & HW_STATE_TYPE_MASK) {
+	case HW_STATE_U32: return 4;
+	case HW_STATE_U64: return 8;
+	case HW_STATE_BOOL: return 1;
+	default: return 0;
+	}
+}
+
+uint64_t hw_state_item_value(const struct hw_state_item *it, uint64_t i)
+{
+	unsigned w = width_of(it->type);
+	return get_le(it->values + i * w, w);
+}
+
+static int bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int bad(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (err && errlen) {
@@ -72,130 +79,279 @@ static int bad(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int check_state(const struct hw_device *dev, const struct hw_device_state *st, char *err,
-		       size_t errlen)
+/* Names are plain so that reports and JSON print them as they are. */
+static bool name_char(uint8_t c)
 {
-	const struct hw_config *c = &dev->cfg;
-	uint64_t pages = dev->sysmem.pages;
-	if (st->ntlb != dev->gart.tlb_mask + 1)
-		return bad(err, errlen, "the TLB has %u entries, the configuration %u", st->ntlb,
-			   dev->gart.tlb_mask + 1);
-	if (st->gart_ctrl & ~(HW_GART_CTRL_ENABLE | HW_GART_CTRL_STRICT))
-		return bad(err, errlen, "GART_CTRL 0x%x has unknown bits", st->gart_ctrl);
-	if (st->gart_table & (HW_PAGE_SIZE - 1) || st->gart_table >= c->vram)
-		return bad(err, errlen, "the GART table offset 0x%llx is not a VRAM page",
-			   (unsigned long long)st->gart_table);
-	for (uint32_t i = 0; i < st->ntlb; i++) {
-		uint64_t page = st->tlb[2 * i];
-		if (page != UINT64_MAX && ((page & (st->ntlb - 1)) != i || page >= c->gart >> HW_PAGE_SHIFT))
-			return bad(err, errlen, "TLB entry %u caches aperture page %llu, which cannot be there",
-				   i, (unsigned long long)page);
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+	       c == '.';
+}
+
+int hw_state_walk(const void *buf, size_t len, uint32_t *version,
+		  int (*fn)(void *opaque, const struct hw_state_item *it), void *opaque, char *err,
+		  size_t errlen)
+{
+	const uint8_t *p = buf;
+	if (len < 8 || !p)
+		return bad(err, errlen, "the device state is cut short (%zu bytes, no header)", len);
+	uint32_t ver = (uint32_t)get_le(p, 4), n = (uint32_t)get_le(p + 4, 4);
+	if (!ver)
+		return bad(err, errlen, "the device state has version 0");
+	if (version)
+		*version = ver;
+	size_t at = 8;
+	for (uint32_t i = 0; i < n; i++) {
+		/* Every length is checked against what is left before it is used. */
+		if (len - at < 8)
+			return bad(err, errlen, "the device state is cut short in field %u (at byte %zu)", i, at);
+		uint64_t rec = get_le(p + at, 4), namelen = get_le(p + at + 4, 4);
+		size_t body = at + 4;
+		if (rec > len - body || rec < 4 + 4 + 8 || namelen < 1 || namelen > HW_STATE_NAME_MAX ||
+		    namelen > rec - 16)
+			return bad(err, errlen, "the device state's field %u (at byte %zu) has a bad length", i, at);
+		struct hw_state_item it;
+		memcpy(it.name, p + body + 4, (size_t)namelen);
+		it.name[namelen] = '\0';
+		for (uint64_t k = 0; k < namelen; k++)
+			if (!name_char((uint8_t)it.name[k]))
+				return bad(err, errlen, "the device state's field %u (at byte %zu) has a malformed name",
+					   i, at);
+		const uint8_t *q = p + body + 4 + namelen;
+		uint32_t type = (uint32_t)get_le(q, 4);
+		unsigned w = width_of(type);
+		if (!w || (type & ~(HW_STATE_TYPE_MASK | HW_STATE_HEX | HW_STATE_ARRAY)))
+			return bad(err, errlen, "field %s has unknown type 0x%x", it.name, type);
+		it.type = type & HW_STATE_TYPE_MASK;
+		it.hex = type & HW_STATE_HEX;
+		it.array = type & HW_STATE_ARRAY;
+		it.count = get_le(q + 4, 8);
+		uint64_t room = rec - 16 - namelen;
+		if (!it.array && it.count != 1)
+			return bad(err, errlen, "field %s is a scalar with %llu values", it.name,
+				   (unsigned long long)it.count);
+		if (it.count > room / w || it.count * w != room)
+			return bad(err, errlen, "field %s's %llu values do not fill its %llu bytes", it.name,
+				   (unsigned long long)it.count, (unsigned long long)room);
+		it.values = q + 12;
+		if (it.type == HW_STATE_BOOL)
+			for (uint64_t k = 0; k < it.count; k++)
+				if (it.values[k] > 1)
+					return bad(err, errlen, "field %s: boolean %u is neither 0 nor 1", it.name,
+						   it.values[k]);
+		int rc = fn ? fn(opaque, &it) : 0;
+		if (rc)
+			return rc;
+		at = body + (size_t)rec;
 	}
-	for (unsigned i = 0; i < HW_NUM_RINGS; i++) {
-		const struct hw_ring_state *r = &st->rings[i];
-		if (r->size && (r->size < 16 || r->size % 4))
-			return bad(err, errlen, "ring %u has size %u", i, r->size);
-		uint32_t lim = r->size ? r->size : 1;
-		if (r->rptr >= lim || r->wptr >= lim || r->fetch_wptr >= lim ||
-		    (r->rptr | r->wptr | r->fetch_wptr) % 4)
-			return bad(err, errlen, "ring %u's pointers (%u, %u, %u) do not fit its size %u", i,
-				   r->rptr, r->wptr, r->fetch_wptr, r->size);
-		if (r->ctrl & ~(HW_RING_CTRL_ENABLE | HW_RING_CTRL_SKIP_FAULT) || r->stopped > 1 ||
-		    r->waiting > 1 || r->base % 4)
-			return bad(err, errlen, "ring %u has invalid control state", i);
-	}
-	if (st->fault_cause > HW_FAULT_BAD_PACKET || st->fault_ring >= HW_NUM_RINGS ||
-	    st->removed > 1 || st->dma_error_pending > 1 || st->oom_armed > 1)
-		return bad(err, errlen, "the fault registers or flags hold invalid values");
-	if ((st->irq_status | st->irq_mask) & ~(HW_IRQ_FAULT | ((1u << HW_NUM_RINGS) - 1)))
-		return bad(err, errlen, "the interrupt registers have unknown bits");
-	if (st->sys_next_fresh > pages || st->nsys_free > st->sys_next_fresh ||
-	    st->sys_used != st->sys_next_fresh - st->nsys_free || st->sys_reserved > pages - st->sys_used)
-		return bad(err, errlen, "the system-page books do not add up (%llu used, %llu reserved, "
-			   "%llu handed out, %llu returned, %llu pages)",
-			   (unsigned long long)st->sys_used, (unsigned long long)st->sys_reserved,
-			   (unsigned long long)st->sys_next_fresh, (unsigned long long)st->nsys_free,
-			   (unsigned long long)pages);
-	for (uint64_t i = 0; i < st->nbad; i++)
-		if (st->bad_pages[i] >= c->vram >> HW_PAGE_SHIFT || (i && st->bad_pages[i] <= st->bad_pages[i - 1]))
-			return bad(err, errlen, "the bad VRAM pages are not ascending pages of VRAM");
+	if (at != len)
+		return bad(err, errlen, "the device state has %zu bytes after its %u fields", len - at, n);
 	return 0;
 }
 
-int hw_device_set_state(struct hw_device *dev, const struct hw_device_state *st, char *err,
-			size_t errlen)
+struct find {
+	const char *name;
+	struct hw_state_item *out;
+};
+
+static int find_one(void *opaque, const struct hw_state_item *it)
 {
-	int rc = check_state(dev, st, err, errlen);
-	if (rc)
-		return rc;
-	/* Everything that can fail first, so that a failure leaves the device as it was. */
-	struct hw_sysmem *s = &dev->sysmem;
-	uint8_t *alloc = calloc((size_t)((s->pages + 7) / 8), 1);
-	uint64_t *stack = malloc(sizeof(uint64_t) * (st->nsys_free ? st->nsys_free : 1));
-	uint64_t *badp = st->nbad ? malloc(sizeof(uint64_t) * st->nbad) : NULL;
-	if (!alloc || !stack || (st->nbad && !badp)) {
-		free(alloc);
-		free(stack);
-		free(badp);
+	struct find *f = opaque;
+	if (strcmp(it->name, f->name))
+		return 0;
+	*f->out = *it;
+	return 1;
+}
+
+int hw_state_find(const void *buf, size_t len, const char *name, struct hw_state_item *out)
+{
+	struct find f = { name, out };
+	int rc = hw_state_walk(buf, len, NULL, find_one, &f, NULL, 0);
+	return rc == 1 ? 0 : rc ? rc : -ENOENT;
+}
+
+/* ---- fields in a device --------------------------------------------------------- */
+
+#define FOR_EACH_FIELD(sec, inst, f)                                                               \
+	for (const struct hw_vms_section *sec = hw_vms_sections; sec < hw_vms_sections + hw_vms_nsections; \
+	     sec++)                                                                                    \
+		for (unsigned inst = 0; inst < sec->count; inst++)                                     \
+			for (const struct hw_vms_field *f = sec->fields; f < sec->fields + sec->nfields; f++)
+
+static size_t nfields_total(void)
+{
+	size_t n = 0;
+	for (size_t s = 0; s < hw_vms_nsections; s++)
+		n += hw_vms_sections[s].count * hw_vms_sections[s].nfields;
+	return n;
+}
+
+int hw_device_save_state(struct hw_device *dev, uint8_t **buf, size_t *len)
+{
+	struct wbuf w = { 0 };
+	put(&w, HW_STATE_VERSION, 4);
+	put(&w, nfields_total(), 4);
+	FOR_EACH_FIELD(sec, inst, f) {
+		char name[HW_STATE_NAME_MAX + 1];
+		hw_vms_name(sec, inst, f, name, sizeof(name));
+		size_t nl = strlen(name);
+		unsigned wd = width_of(f->type);
+		uint64_t n = hw_vms_count(dev, f);
+		put(&w, 4 + nl + 4 + 8 + n * wd, 4);
+		put(&w, nl, 4);
+		for (size_t k = 0; k < nl; k++)
+			put(&w, (uint8_t)name[k], 1);
+		put(&w, f->type | (f->array ? HW_STATE_ARRAY : 0), 4);
+		put(&w, n, 8);
+		for (uint64_t k = 0; k < n; k++)
+			put(&w, hw_vms_get(dev, sec, inst, f, k), wd);
+	}
+	if (w.nomem) {
+		free(w.p);
 		return -ENOMEM;
 	}
-	for (uint64_t p = 0; p < st->sys_next_fresh; p++)
-		alloc[p / 8] |= (uint8_t)(1u << (p % 8));
-	for (uint64_t i = 0; i < st->nsys_free; i++) {
-		uint64_t p = st->sys_free[i];
-		if (p >= st->sys_next_fresh || !(alloc[p / 8] & (1u << (p % 8)))) {
-			free(alloc);
-			free(stack);
-			free(badp);
-			return bad(err, errlen, "returned system page %llu is listed twice or was never handed out",
-				   (unsigned long long)p);
-		}
-		alloc[p / 8] &= (uint8_t)~(1u << (p % 8));
-		stack[i] = p;
-	}
-	if (st->nbad)
-		memcpy(badp, st->bad_pages, sizeof(uint64_t) * st->nbad);
-
-	free(s->allocated);
-	free(s->free_stack);
-	s->allocated = alloc;
-	s->free_stack = stack;
-	s->nfree = (size_t)st->nsys_free;
-	s->cap = st->nsys_free ? (size_t)st->nsys_free : 1;
-	s->used = st->sys_used;
-	s->reserved = st->sys_reserved;
-	s->next_fresh = st->sys_next_fresh;
-	s->oom_armed = st->oom_armed;
-	s->oom_left = st->oom_left;
-	free(dev->vram.bad);
-	dev->vram.bad = badp;
-	dev->vram.nbad = (size_t)st->nbad;
-
-	dev->now = st->now;
-	dev->clock_hi_latch = st->clock_hi_latch;
-	dev->gart.ctrl = st->gart_ctrl;
-	dev->gart.table = st->gart_table;
-	for (uint32_t i = 0; i < st->ntlb; i++) {
-		dev->gart.tlb[i].page = st->tlb[2 * i];
-		dev->gart.tlb[i].entry = st->tlb[2 * i + 1];
-	}
-	dev->irq.status = st->irq_status;
-	dev->irq.mask = st->irq_mask;
-	for (unsigned i = 0; i < HW_NUM_RINGS; i++) {
-		const struct hw_ring_state *r = &st->rings[i];
-		dev->rings[i] = (struct hw_ring){
-			.base = r->base, .size = r->size, .rptr = r->rptr, .wptr = r->wptr,
-			.fetch_wptr = r->fetch_wptr, .ctrl = r->ctrl, .stopped = r->stopped,
-			.waiting = r->waiting, .fence = r->fence, .ready_at = r->ready_at,
-		};
-	}
-	dev->fault_addr = st->fault_addr;
-	dev->fault_cause = st->fault_cause;
-	dev->fault_ring = st->fault_ring;
-	dev->removed = st->removed;
-	dev->dma_error_pending = st->dma_error_pending;
-	dev->stats = st->stats;
+	*buf = w.p;
+	*len = w.len;
 	return 0;
+}
+
+/* ---- loading: decode into a proposed device, check it all, then commit ---------- */
+
+struct load {
+	struct hw_device *dev;        /* as it is, untouched until the commit */
+	struct hw_device st;          /* the proposed state: a copy with the fields decoded in */
+	uint32_t version;
+	bool *seen;                   /* per field instance, in table order */
+	void **fresh;                 /* arrays allocated for st, one per pointer member */
+	size_t *fresh_at;             /* their pointer members' offsets in the device */
+	size_t nfresh;
+	char *err;
+	size_t errlen;
+};
+
+static int stage(void *opaque, const struct hw_state_item *it)
+{
+	struct load *l = opaque;
+	size_t idx = 0;
+	FOR_EACH_FIELD(sec, inst, f) {
+		char name[HW_STATE_NAME_MAX + 1];
+		hw_vms_name(sec, inst, f, name, sizeof(name));
+		if (strcmp(name, it->name)) {
+			idx++;
+			continue;
+		}
+		if (l->seen[idx])
+			return bad(l->err, l->errlen, "field %s appears twice", name);
+		l->seen[idx] = true;
+		if (it->type != (f->type & HW_STATE_TYPE_MASK) || it->array != !!f->array)
+			return bad(l->err, l->errlen, "field %s has type %u%s, this gpusim's has type %u%s",
+				   name, it->type, it->array ? " (array)" : "", f->type & HW_STATE_TYPE_MASK,
+				   f->array ? " (array)" : "");
+		if (!f->array) {
+			hw_vms_put(&l->st, sec, inst, f, 0, hw_state_item_value(it, 0));
+			return 0;
+		}
+		const struct hw_vms_array *a = f->array;
+		size_t ptr_at = hw_vms_offset(sec, inst, f);
+		size_t k;
+		for (k = 0; k < l->nfresh && l->fresh_at[k] != ptr_at; k++)
+			;
+		if (k == l->nfresh) {
+			/* The first field of this array: it sets the length. */
+			uint64_t bound = a->bound(&l->st);
+			if (it->count > bound)
+				return bad(l->err, l->errlen, "field %s has %llu elements, at most %llu fit",
+					   name, (unsigned long long)it->count, (unsigned long long)bound);
+			if (!a->set_count && it->count != a->count(&l->st))
+				return bad(l->err, l->errlen, "field %s has %llu elements, the configuration %llu",
+					   name, (unsigned long long)it->count,
+					   (unsigned long long)a->count(&l->st));
+			size_t bytes = (size_t)(it->count ? it->count : 1) * a->stride;
+			void *old, *p = calloc(1, bytes);
+			if (!p) {
+				return -ENOMEM;
+			}
+			/* A fixed-length array keeps what a state older than some of its
+			 * members does not carry. */
+			memcpy(&old, (uint8_t *)&l->st + ptr_at, sizeof(old));
+			if (!a->set_count)
+				memcpy(p, old, bytes);
+			memcpy((uint8_t *)&l->st + ptr_at, &p, sizeof(p));
+			l->fresh[l->nfresh] = p;
+			l->fresh_at[l->nfresh++] = ptr_at;
+			if (a->set_count)
+				a->set_count(&l->st, it->count);
+		} else if (it->count != a->count(&l->st)) {
+			return bad(l->err, l->errlen, "field %s has %llu elements, its array %llu", name,
+				   (unsigned long long)it->count, (unsigned long long)a->count(&l->st));
+		}
+		for (uint64_t e = 0; e < it->count; e++)
+			hw_vms_put(&l->st, sec, inst, f, e, hw_state_item_value(it, e));
+		return 0;
+	}
+	return bad(l->err, l->errlen, "the device state has field %s, which this gpusim does not know "
+		   "(the state is version %u, this gpusim writes version %u)", it->name, l->version,
+		   HW_STATE_VERSION);
+}
+
+/* Every field of the proposed state against its rule. */
+static int check_fields(struct load *l)
+{
+	size_t idx = 0;
+	FOR_EACH_FIELD(sec, inst, f) {
+		char name[HW_STATE_NAME_MAX + 1];
+		hw_vms_name(sec, inst, f, name, sizeof(name));
+		if (!l->seen[idx++] && f->since <= l->version)
+			return bad(l->err, l->errlen, "the device state lacks field %s (version %u has it)", name,
+				   l->version);
+		uint64_t n = hw_vms_count(&l->st, f);
+		for (uint64_t k = 0; k < n; k++) {
+			uint64_t v = hw_vms_get(&l->st, sec, inst, f, k);
+			char at[32] = "", why[160] = "";
+			if (f->array)
+				snprintf(at, sizeof(at), "[%llu]", (unsigned long long)k);
+			if (hw_vms_field_ok(&l->st, inst, f, k, v, why, sizeof(why)))
+				continue;
+			return bad(l->err, l->errlen, "field %s%s: %s", name, at, why);
+		}
+	}
+	return 0;
+}
+
+int hw_device_load_state(struct hw_device *dev, const void *buf, size_t len, char *err,
+			 size_t errlen)
+{
+	size_t n = nfields_total();
+	struct load l = { .dev = dev, .st = *dev, .err = err, .errlen = errlen };
+	l.seen = calloc(n, sizeof(*l.seen));
+	l.fresh = calloc(n, sizeof(*l.fresh));
+	l.fresh_at = calloc(n, sizeof(*l.fresh_at));
+	int rc = -ENOMEM;
+	if (!l.seen || !l.fresh || !l.fresh_at)
+		goto out;
+	rc = hw_state_walk(buf, len, &l.version, NULL, NULL, err, errlen);
+	if (!rc)
+		rc = hw_state_walk(buf, len, NULL, stage, &l, err, errlen);
+	if (!rc)
+		rc = check_fields(&l);
+	if (!rc)
+		rc = hw_vms_derive(&l.st, err, errlen);
+	if (rc)
+		goto out;
+	/* Commit: nothing can fail from here. */
+	for (size_t k = 0; k < l.nfresh; k++) {
+		void *old;
+		memcpy(&old, (uint8_t *)dev + l.fresh_at[k], sizeof(old));
+		free(old);
+	}
+	l.nfresh = 0;
+	hw_vms_derived_free(dev);
+	*dev = l.st;
+out:
+	for (size_t k = 0; k < l.nfresh; k++)
+		free(l.fresh[k]);
+	free(l.seen);
+	free(l.fresh);
+	free(l.fresh_at);
+	return rc;
 }
 
 uint32_t hw_debug_registers(struct hw_device *dev, uint32_t *offs, uint32_t *vals, uint32_t max)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sim/inspect.h"
+#include "sim/inspect_devstate.h"
 #include "sim/jsonw.h"
 
 #define GART_BITS_MASK ((1ull << HW_GART_PFN_SHIFT) - 1)
@@ -529,6 +530,7 @@ int inspect_text(FILE *f, const struct gpusim_snapshot *s)
 	text_config(f, s);
 	text_stats(f, s);
 	text_registers(f, s);
+	inspect_devstate_text(f, s);
 	text_gart(f, s);
 	if (text_allocs(f, s))
 		return -1;
@@ -729,6 +731,7 @@ int inspect_json(FILE *f, const struct gpusim_snapshot *s)
 	json_config(f, s);
 	json_stats(f, s);
 	json_registers(f, s);
+	inspect_devstate_json(f, s);
 	json_gart(f, s);
 	if (json_allocs(f, s))
 		return -1;

@@ -19,6 +19,7 @@ int main(void)
 	srunner_add_suite(sr, hw_irq_suite());
 	srunner_add_suite(sr, hw_determinism_suite());
 	srunner_add_suite(sr, hw_state_suite());
+	srunner_add_suite(sr, hw_vmstate_suite());
 	srunner_add_suite(sr, hw_release_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

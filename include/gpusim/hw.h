@@ -160,47 +160,8 @@ void *hw_debug_vram(struct hw_device *dev, uint64_t offset, uint64_t len);
 const char *hw_reg_name(uint32_t offset);
 
 /* ---- state for snapshots (hw/state.c) -----------------------------------
- * Everything of a device that is not its memory, as plain data: what a snapshot
- * saves and a restore puts back into a device made from the same configuration.
- * Arrays point into the device (get) or the caller's memory (set). */
-struct hw_ring_state {
-	uint64_t base;
-	uint32_t size, rptr, wptr, fetch_wptr, ctrl;
-	uint32_t stopped, waiting;   /* 0 or 1 */
-	uint64_t fence, ready_at;
-};
-
-struct hw_device_state {
-	uint64_t now;
-	uint32_t clock_hi_latch;
-	uint32_t gart_ctrl;
-	uint64_t gart_table;
-	const uint64_t *tlb;          /* tlb_entries pairs: page (UINT64_MAX empty), entry */
-	uint32_t ntlb;
-	uint32_t irq_status, irq_mask;
-	struct hw_ring_state rings[HW_NUM_RINGS];
-	uint64_t fault_addr;
-	uint32_t fault_cause, fault_ring;
-	uint32_t removed, dma_error_pending; /* 0 or 1 */
-	struct hw_stats stats;
-	/* the system-page allocator */
-	uint64_t sys_used, sys_reserved, sys_next_fresh;
-	const uint64_t *sys_free;     /* returned pages, bottom of the LIFO stack first */
-	uint64_t nsys_free;
-	uint32_t oom_armed;
-	uint64_t oom_left;
-	const uint64_t *bad_pages;    /* VRAM pages with an uncorrectable error, ascending */
-	uint64_t nbad;
-};
-
-/* The device's state; the arrays stay valid until the device changes. The
- * caller frees st->tlb (a copy: the device keeps it as structs). */
-int hw_device_get_state(struct hw_device *dev, struct hw_device_state *st);
-/* Put a state back: every field is checked against the configuration (-EINVAL
- * with a sentence in err, and the device unchanged), -ENOMEM. The IRQ handler
- * stays as it is. */
-int hw_device_set_state(struct hw_device *dev, const struct hw_device_state *st, char *err,
-			size_t errlen);
+ * Saving and loading everything of a device that is not its memory:
+ * <gpusim/hwstate.h>, from the table of hw/vmstate.c. */
 /* BAR0 as a driver would read it, without the reads' side effects (no CLOCK_HI
  * latch) and with a removed device's real values: n registers into offs/vals
  * (at most max). Returns how many there are. */

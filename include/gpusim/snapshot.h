@@ -102,6 +102,11 @@ NTSTATUS gpusim_snapshot_take(LUID luid, struct gpusim_snapshot **out);
 /* Free what gpusim_snapshot_take returned (not a snapshot a file reader built). */
 void gpusim_snapshot_free(struct gpusim_snapshot *snap);
 
+/* The device's state inside snap->state: the bytes <gpusim/hwstate.h> describes
+ * (hw_state_walk names every field, values and types). 0; -ENOENT when the
+ * snapshot has no state; -EINVAL when the state is not this libkmt's version. */
+int gpusim_snapshot_device_state(const struct gpusim_snapshot *snap, const void **buf, size_t *len);
+
 enum gpusim_handle_type {
 	GPUSIM_HANDLE_DEVICE = 1,
 	GPUSIM_HANDLE_CONTEXT,

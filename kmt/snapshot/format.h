@@ -4,7 +4,9 @@
  * (restore.c), which must walk the sections in the same order.
  *
  *   "GSKM" version
- *   "HWST" the device's non-memory state (hw_device_state)
+ *   "HWST" the device's non-memory state: a u64 byte count, then the bytes of
+ *          hw_device_save_state (<gpusim/hwstate.h>: versioned on their own, each
+ *          field named, typed and sized; the fields are declared in hw/vmstate.c)
  *   "GSDV" the driver's books (ddi->save_state)
  *   "VIMM" the memory manager: counters, segments with their sub-allocators
  *   "ADPT" the adapter: removed, fault and submit counters, fault blame
@@ -20,7 +22,12 @@
 #ifndef KMT_SNAPSHOT_FORMAT_H
 #define KMT_SNAPSHOT_FORMAT_H
 
-#define KMT_STATE_VERSION 3u /* 3: placements, demotions/promotions, segment ids to 7, the policy's state */
+/* 3: placements, demotions/promotions, segment ids to 7, the policy's state.
+ * 4: HWST self-describing. Only this version is read: an older resume state is
+ * refused with a sentence (its HWST was a fixed layout this reader no longer
+ * knows). The device's fields evolve inside HWST (HW_STATE_VERSION) without a
+ * new version here: a state without a newer field still loads. */
+#define KMT_STATE_VERSION 4u
 
 #define TAG4(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define TAG_MAGIC TAG4('G', 'S', 'K', 'M')

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gpusim/hwstate.h>
 #include <gpusim/snapshot.h>
 #include "kmt/core.h"
 #include "kmt/snapshot/format.h"
@@ -84,8 +85,10 @@ struct rs {
 	struct kmt_rstream r;
 	char *err;
 	size_t errlen;
-	struct hw_device_state hs;
-	uint64_t *hs_tlb, *hs_free, *hs_bad;
+	const uint8_t *hs;              /* the device's state (<gpusim/hwstate.h>) */
+	size_t hs_len;
+	struct hw_state_item sys_free;  /* from it, once the device took it */
+	uint64_t sys_next_fresh;
 	uint32_t blame_n;
 	uint64_t *blame_fence;
 	D3DKMT_HANDLE *blame_dev;
@@ -165,67 +168,24 @@ static void read_fault(struct kmt_rstream *r, struct kmt_fault_info *f)
 static int read_hw(struct rs *s)
 {
 	struct kmt_rstream *r = &s->r;
-	struct hw_device_state *st = &s->hs;
 	if (!kmt_rs_tag(r, TAG_HW, "device"))
 		return cut(s);
-	st->now = kmt_rs_u64(r);
-	st->clock_hi_latch = kmt_rs_u32(r);
-	st->gart_ctrl = kmt_rs_u32(r);
-	st->gart_table = kmt_rs_u64(r);
-	uint64_t ntlb = kmt_rs_u64(r);
-	if (r->bad || ntlb > (1u << 20) || ntlb > r->left / 16)
-		return cut(s);
-	st->ntlb = (uint32_t)ntlb;
-	if (!(s->hs_tlb = alloc_array(s, 2 * ntlb, sizeof(uint64_t))))
-		return -ENOMEM;
-	for (uint64_t i = 0; i < 2 * ntlb; i++)
-		s->hs_tlb[i] = kmt_rs_u64(r);
-	st->tlb = s->hs_tlb;
-	st->irq_status = kmt_rs_u32(r);
-	st->irq_mask = kmt_rs_u32(r);
-	for (unsigned i = 0; i < HW_NUM_RINGS; i++) {
-		struct hw_ring_state *g = &st->rings[i];
-		g->base = kmt_rs_u64(r);
-		g->size = kmt_rs_u32(r);
-		g->rptr = kmt_rs_u32(r);
-		g->wptr = kmt_rs_u32(r);
-		g->fetch_wptr = kmt_rs_u32(r);
-		g->ctrl = kmt_rs_u32(r);
-		g->stopped = kmt_rs_u32(r);
-		g->waiting = kmt_rs_u32(r);
-		g->fence = kmt_rs_u64(r);
-		g->ready_at = kmt_rs_u64(r);
-	}
-	st->fault_addr = kmt_rs_u64(r);
-	st->fault_cause = kmt_rs_u32(r);
-	st->fault_ring = kmt_rs_u32(r);
-	st->removed = kmt_rs_u32(r);
-	st->dma_error_pending = kmt_rs_u32(r);
-	uint64_t *hstats = &st->stats.packets;
-	for (size_t i = 0; i < sizeof(st->stats) / 8; i++)
-		hstats[i] = kmt_rs_u64(r);
-	st->sys_used = kmt_rs_u64(r);
-	st->sys_reserved = kmt_rs_u64(r);
-	st->sys_next_fresh = kmt_rs_u64(r);
-	st->nsys_free = kmt_rs_count(r, 8);
-	if (r->bad)
-		return cut(s);
-	if (!(s->hs_free = alloc_array(s, st->nsys_free, sizeof(uint64_t))))
-		return -ENOMEM;
-	for (uint64_t i = 0; i < st->nsys_free; i++)
-		s->hs_free[i] = kmt_rs_u64(r);
-	st->sys_free = s->hs_free;
-	st->oom_armed = kmt_rs_u32(r);
-	st->oom_left = kmt_rs_u64(r);
-	st->nbad = kmt_rs_count(r, 8);
-	if (r->bad)
-		return cut(s);
-	if (!(s->hs_bad = alloc_array(s, st->nbad, sizeof(uint64_t))))
-		return -ENOMEM;
-	for (uint64_t i = 0; i < st->nbad; i++)
-		s->hs_bad[i] = kmt_rs_u64(r);
-	st->bad_pages = s->hs_bad;
+	uint64_t n = kmt_rs_count(r, 1);
+	s->hs = kmt_rs_bytes(r, (size_t)n);
+	s->hs_len = (size_t)n;
 	return r->bad ? cut(s) : 0;
+}
+
+/* What the checks of the records need from the device's state, which the device
+ * has accepted (so these fields are there and well formed). */
+static int read_hw_books(struct rs *s)
+{
+	struct hw_state_item fresh;
+	if (hw_state_find(s->hs, s->hs_len, "sysmem.free", &s->sys_free) ||
+	    hw_state_find(s->hs, s->hs_len, "sysmem.next_fresh", &fresh))
+		return fail(s, "the device state lacks its system-page books");
+	s->sys_next_fresh = hw_state_item_value(&fresh, 0);
+	return 0;
 }
 
 static int read_vidmm(struct rs *s)
@@ -600,7 +560,6 @@ static int load_policy(struct rs *s, bool apply)
 static int check_records(struct rs *s)
 {
 	struct vidmm *mm = s->ad->mm;
-	const struct hw_device_state *hs = &s->hs;
 	for (uint64_t i = 0; i < s->ndevs; i++)
 		if (s->devs[i].faulted > 1 || s->devs[i].fault.engine >= KMT_ENGINES)
 			return fail(s, "device 0x%x has a malformed fault record", s->devs[i].h);
@@ -663,8 +622,10 @@ static int check_records(struct rs *s)
 		free(blocks);
 		return -ENOMEM;
 	}
-	for (uint64_t i = 0; i < hs->nsys_free; i++)
-		owned[hs->sys_free[i] / 8] |= (uint8_t)(1u << (hs->sys_free[i] % 8)); /* not to be held */
+	for (uint64_t i = 0; i < s->sys_free.count; i++) {
+		uint64_t p = hw_state_item_value(&s->sys_free, i);
+		owned[p / 8] |= (uint8_t)(1u << (p % 8)); /* not to be held */
+	}
 	uint64_t nblocks = 0;
 	int rc = 0;
 	for (uint64_t i = 0; i < s->nmems && !rc; i++) {
@@ -713,7 +674,7 @@ static int check_records(struct rs *s)
 		}
 		for (uint64_t k = 0; m->has_pages && k < v->size >> HW_PAGE_SHIFT; k++) {
 			uint64_t p = le64(m->pages, k);
-			if (p >= hs->sys_next_fresh || (owned[p / 8] & (1u << (p % 8)))) {
+			if (p >= s->sys_next_fresh || (owned[p / 8] & (1u << (p % 8)))) {
 				rc = fail(s, "allocation 0x%x holds system page %llu, which is free or held twice",
 					  v->handle, (unsigned long long)p);
 				break;
@@ -1005,9 +966,6 @@ static void unbuild(struct rs *s)
 
 static void rs_free(struct rs *s)
 {
-	free(s->hs_tlb);
-	free(s->hs_free);
-	free(s->hs_bad);
 	free(s->blame_fence);
 	free(s->blame_dev);
 	free(s->devs);
@@ -1078,8 +1036,10 @@ static int restore(struct rs *s, const struct gpusim_snapshot *snap)
 	if ((rc = read_hw(s)))
 		return rc;
 	char why[200] = "";
-	if ((rc = hw_device_set_state(ad->hw, &s->hs, why, sizeof(why))))
+	if ((rc = hw_device_load_state(ad->hw, s->hs, s->hs_len, why, sizeof(why))))
 		return rc == -EINVAL ? fail(s, "the device state: %s", why) : rc;
+	if ((rc = read_hw_books(s)))
+		return rc;
 	why[0] = '\0';
 	if ((rc = ad->mm->ddi->load_state(ad->mm->drv, &s->r, why, sizeof(why))))
 		return rc == -EINVAL ? fail(s, "%s", why[0] ? why : "the driver refused its state") : rc;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gpusim/hwstate.h>
 #include <gpusim/snapshot.h>
 #include "kmt/core.h"
 #include "kmt/snapshot/format.h"
@@ -93,50 +94,19 @@ static void walk_free(struct walk *w)
 	free(w->sorted);
 }
 
-static void save_hw(struct kmt_wstream *w, const struct hw_device_state *st)
+/* The device's state as hw/vmstate.c declares it, self-describing bytes. */
+static void save_hw(struct kmt_wstream *w, const uint8_t *hs, size_t len)
 {
 	kmt_ws_tag(w, TAG_HW);
-	kmt_ws_u64(w, st->now);
-	kmt_ws_u32(w, st->clock_hi_latch);
-	kmt_ws_u32(w, st->gart_ctrl);
-	kmt_ws_u64(w, st->gart_table);
-	kmt_ws_u64(w, st->ntlb);
-	for (uint32_t i = 0; i < 2 * st->ntlb; i++)
-		kmt_ws_u64(w, st->tlb[i]);
-	kmt_ws_u32(w, st->irq_status);
-	kmt_ws_u32(w, st->irq_mask);
-	for (unsigned i = 0; i < HW_NUM_RINGS; i++) {
-		const struct hw_ring_state *r = &st->rings[i];
-		kmt_ws_u64(w, r->base);
-		kmt_ws_u32(w, r->size);
-		kmt_ws_u32(w, r->rptr);
-		kmt_ws_u32(w, r->wptr);
-		kmt_ws_u32(w, r->fetch_wptr);
-		kmt_ws_u32(w, r->ctrl);
-		kmt_ws_u32(w, r->stopped);
-		kmt_ws_u32(w, r->waiting);
-		kmt_ws_u64(w, r->fence);
-		kmt_ws_u64(w, r->ready_at);
-	}
-	kmt_ws_u64(w, st->fault_addr);
-	kmt_ws_u32(w, st->fault_cause);
-	kmt_ws_u32(w, st->fault_ring);
-	kmt_ws_u32(w, st->removed);
-	kmt_ws_u32(w, st->dma_error_pending);
-	const uint64_t *hs = &st->stats.packets;
-	for (size_t i = 0; i < sizeof(st->stats) / 8; i++)
-		kmt_ws_u64(w, hs[i]);
-	kmt_ws_u64(w, st->sys_used);
-	kmt_ws_u64(w, st->sys_reserved);
-	kmt_ws_u64(w, st->sys_next_fresh);
-	kmt_ws_u64(w, st->nsys_free);
-	for (uint64_t i = 0; i < st->nsys_free; i++)
-		kmt_ws_u64(w, st->sys_free[i]);
-	kmt_ws_u32(w, st->oom_armed);
-	kmt_ws_u64(w, st->oom_left);
-	kmt_ws_u64(w, st->nbad);
-	for (uint64_t i = 0; i < st->nbad; i++)
-		kmt_ws_u64(w, st->bad_pages[i]);
+	kmt_ws_u64(w, len);
+	kmt_ws_bytes(w, hs, len);
+}
+
+/* A scalar of the saved device state (the table guarantees it is there). */
+static uint64_t hw_field(const uint8_t *hs, size_t len, const char *name)
+{
+	struct hw_state_item it;
+	return hw_state_find(hs, len, name, &it) ? 0 : hw_state_item_value(&it, 0);
 }
 
 static void save_fault(struct kmt_wstream *w, const struct kmt_fault_info *f)
@@ -506,27 +476,27 @@ NTSTATUS gpusim_snapshot_take(LUID luid, struct gpusim_snapshot **out)
 	NTSTATUS st = STATUS_NO_MEMORY;
 	struct gpusim_snapshot *s = calloc(1, sizeof(*s));
 	struct walk wk;
-	struct hw_device_state hs;
+	uint8_t *hs = NULL;
+	size_t hs_len = 0;
 	struct kmt_wstream w = { 0 };
-	bool have_walk = false, have_hs = false;
+	bool have_walk = false;
 	if (!s)
 		goto out;
 	if (walk_build(ad, &wk))
 		goto out_walk;
 	have_walk = true;
-	if (hw_device_get_state(ad->hw, &hs))
+	if (hw_device_save_state(ad->hw, &hs, &hs_len))
 		goto out_walk;
-	have_hs = true;
 	s->version = GPUSIM_SNAPSHOT_VERSION;
 	s->cfg = ad->cfg;
-	s->time_ns = hs.now;
+	s->time_ns = hw_field(hs, hs_len, "clock.now");
 	kmt_adapter_stats(ad, &s->stats);
-	if (fill_tables(s, ad, &wk, hs.gart_table))
+	if (fill_tables(s, ad, &wk, hw_field(hs, hs_len, "gart.table")))
 		goto out_walk;
 
 	kmt_ws_tag(&w, TAG_MAGIC);
 	kmt_ws_u32(&w, KMT_STATE_VERSION);
-	save_hw(&w, &hs);
+	save_hw(&w, hs, hs_len);
 	ad->mm->ddi->save_state(ad->mm->drv, &w);
 	save_vidmm(&w, ad->mm);
 	save_objects(&w, ad, &wk);
@@ -543,8 +513,7 @@ out_walk:
 		walk_free(&wk);
 	else
 		free(wk.allocs), free(wk.mems), free(wk.sorted);
-	if (have_hs)
-		free((void *)hs.tlb);
+	free(hs);
 	free(w.buf);
 	gpusim_snapshot_free(s);
 out:

@@ -16,6 +16,7 @@ Suite *hw_clock_suite(void);
 Suite *hw_irq_suite(void);
 Suite *hw_determinism_suite(void);
 Suite *hw_state_suite(void);    /* state for snapshots */
+Suite *hw_vmstate_suite(void);  /* the table of that state */
 Suite *hw_release_suite(void);  /* freed memory goes back to the host */
 
 #endif

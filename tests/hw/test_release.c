@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <gpusim/hwstate.h>
 #include "tests/hw/helpers.h"
 #include "tests/hw/hw_suites.h"
 
@@ -184,13 +185,17 @@ START_TEST(test_sysmem_free_pages_as_single_frees)
 		ck_assert_uint_eq(c[0], 0);
 		ck_assert_uint_eq(committed(hw_sysmem_page(devs[d], 0), N * HW_PAGE_SIZE), 0);
 	}
-	struct hw_device_state sa, sb;
-	ck_assert_int_eq(hw_device_get_state(a, &sa), 0);
-	ck_assert_int_eq(hw_device_get_state(b, &sb), 0);
-	ck_assert_uint_eq(sa.nsys_free, sb.nsys_free);
-	ck_assert(memcmp(sa.sys_free, sb.sys_free, sa.nsys_free * sizeof(uint64_t)) == 0);
-	free((void *)sa.tlb);
-	free((void *)sb.tlb);
+	uint8_t *sa, *sb;
+	size_t la, lb;
+	struct hw_state_item fa, fb;
+	ck_assert_int_eq(hw_device_save_state(a, &sa, &la), 0);
+	ck_assert_int_eq(hw_device_save_state(b, &sb, &lb), 0);
+	ck_assert_int_eq(hw_state_find(sa, la, "sysmem.free", &fa), 0);
+	ck_assert_int_eq(hw_state_find(sb, lb, "sysmem.free", &fb), 0);
+	ck_assert_uint_eq(fa.count, fb.count);
+	ck_assert(memcmp(fa.values, fb.values, fa.count * sizeof(uint64_t)) == 0);
+	free(sa);
+	free(sb);
 	hw_device_destroy(a);
 	hw_device_destroy(b);
 }

@@ -458,6 +458,23 @@ START_TEST(damaged_snapshots_are_refused)
 	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);
 	ck_assert_msg(strstr(err, "version 77") != NULL, "%s", err);
 
+	/* A resume state of version 3 (fixed-layout HWST) is refused, not misread;
+	 * a device-state field the device refuses is named. */
+	uint8_t *v3 = malloc(good->state_size);
+	memcpy(v3, good->state, good->state_size);
+	v3[4] = 3;
+	bad = *good;
+	bad.state = v3;
+	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);
+	ck_assert_msg(strstr(err, "version 3; this libkmt reads version 4") != NULL, "%s", err);
+	memcpy(v3, good->state, good->state_size);
+	uint8_t *cause = memmem(v3, good->state_size, "fault.cause", 11);
+	ck_assert_ptr_nonnull(cause);
+	cause[11 + 4 + 8] = 99; /* after the name: type, count, then the value */
+	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);
+	ck_assert_msg(strstr(err, "the device state: field fault.cause: 99 is above 9") != NULL, "%s", err);
+	free(v3);
+
 	bad = *good;
 	bad.cfg.hw.visible = bad.cfg.hw.vram * 2;
 	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);

@@ -908,6 +908,25 @@ START_TEST(test_live_snapshot)
 		pages += (uint64_t)jint(json_array_get(runs, i), "pages");
 	ck_assert_uint_eq(pages, s.ngart);
 	ck_assert_uint_gt(s.ngart, 0); /* the GART allocation's pages are mapped */
+	/* The device state, field by field as hw/vmstate.c names them. */
+	json_t *ds = json_object_get(j, "device_state");
+	ck_assert_int_eq(jint(ds, "version"), 1);
+	json_t *fields = json_object_get(ds, "fields");
+	ck_assert_uint_gt(json_array_size(fields), 40);
+	bool saw_clock = false, saw_wptr = false;
+	for (size_t i = 0; i < json_array_size(fields); i++) {
+		json_t *fl = json_array_get(fields, i);
+		const char *name = json_string_value(json_object_get(fl, "name"));
+		ck_assert_ptr_nonnull(name);
+		if (!strcmp(name, "clock.now")) {
+			saw_clock = true;
+			ck_assert_uint_eq((uint64_t)jint(fl, "value"), s.time_ns);
+		}
+		saw_wptr |= !strcmp(name, "ring1.wptr");
+	}
+	ck_assert(saw_clock && saw_wptr);
+	ck_assert_ptr_nonnull(strstr(t, "\ndevice state ("));
+	ck_assert_ptr_nonnull(strstr(t, "\n  ring0.fence "));
 	json_decref(j);
 	free(t);
 
