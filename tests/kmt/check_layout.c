@@ -1457,7 +1457,7 @@ START_TEST(test_prototypes)
 	} protos[] = { FOR_EACH_PROTO(PROTO_ROW) };
 	size_t n = sizeof(protos) / sizeof(protos[0]);
 
-	ck_assert_uint_eq(n, 32);
+	ck_assert_uint_eq(n, 40);
 	for (size_t i = 0; i < n; i++)
 		ck_assert_msg(protos[i].ok, "%s: prototype differs", protos[i].name);
 
