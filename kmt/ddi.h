@@ -181,8 +181,9 @@ struct kmt_ddi {
 	 * -ENODEV when the device has none. */
 	int (*mmu_caps)(void *drv, struct kmt_mmu_caps *out);
 	/* Entry `index` of the table at segment location (seg, offset) as the device
-	 * holds it now, decoded; reads memory without side effects (checks). */
-	int (*read_pte)(void *drv, uint32_t seg, uint64_t offset, uint32_t index, struct kmt_pte *out);
+	 * holds it now, decoded (`dir`: a directory, above the leaves); reads memory
+	 * without side effects (checks). */
+	int (*read_pte)(void *drv, uint32_t seg, uint64_t offset, uint32_t index, bool dir, struct kmt_pte *out);
 	/* Snapshots: the driver's own books (not the device's: the core saves those),
 	 * and putting them back into a driver just started on a device that has had
 	 * its memory and state restored. -EINVAL with a sentence in err. */

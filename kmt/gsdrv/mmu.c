@@ -5,10 +5,11 @@
  * the transfers around them, never by the CPU through BAR2 (a table may sit in
  * VRAM the CPU cannot reach).
  *
- * The entry format is the driver's business: the manager hands it struct kmt_pte.
- * It follows the device's GPU MMU (hw/REGISTERS.md on branch wt-mmu) once that is
- * merged; until then it is this driver's own, 8 bytes little endian: bit 0 valid,
- * bit 1 read-only, bit 2 system page, bit 3 next-level table, bits 12-51 address.
+ * The entry format is the driver's business: the manager hands it struct kmt_pte
+ * and gsdrv encodes the device's (<gpusim/hw.h>: HW_PDE for directories, HW_PTE for
+ * 4 KiB leaves; the manager uses no 64 KiB pages). After the entries, a
+ * TLB_INVALIDATE packet of the address space's ASID on the same ring drops what
+ * every engine cached.
  */
 #include <config.h>
 
@@ -18,20 +19,13 @@
 
 #include "kmt/gsdrv/gsdrv.h"
 
-#define PTE_VALID 0x1ull
-#define PTE_READ_ONLY 0x2ull
-#define PTE_SYSTEM 0x4ull
-#define PTE_TABLE 0x8ull
-#define PTE_ADDR_MASK 0x000ffffffffff000ull
-
-#define LEVELS 4u
 #define LEVEL_BITS 9u
-#define TABLE_BYTES 4096u
+#define TABLE_BYTES (HW_VM_ENTRIES * 8u)
 
 int gsdrv_mmu_caps(void *drv, struct kmt_mmu_caps *out)
 {
-	(void)drv;
-	*out = (struct kmt_mmu_caps){ .va_bits = 12 + LEVELS * LEVEL_BITS, .levels = LEVELS,
+	struct gsdrv *d = drv;
+	*out = (struct kmt_mmu_caps){ .va_bits = d->cfg.va_bits, .levels = HW_VM_LEVELS,
 				      .level_bits = LEVEL_BITS, .table_bytes = TABLE_BYTES };
 	return 0;
 }
@@ -40,26 +34,29 @@ static uint64_t encode(const struct kmt_pte *p)
 {
 	if (!(p->flags & KMT_PTE_VALID))
 		return 0;
-	uint64_t e = (p->address & PTE_ADDR_MASK) | PTE_VALID;
-	if (p->flags & KMT_PTE_READ_ONLY)
-		e |= PTE_READ_ONLY;
-	if (p->flags & KMT_PTE_SYSTEM)
-		e |= PTE_SYSTEM;
 	if (p->flags & KMT_PTE_TABLE)
-		e |= PTE_TABLE;
-	return e;
+		return HW_PDE(p->address, HW_PDE_VALID);
+	uint64_t flags = HW_PTE_VALID | ((p->flags & KMT_PTE_READ_ONLY) ? HW_PTE_READ_ONLY : 0);
+	if (p->flags & KMT_PTE_SYSTEM)
+		return HW_PTE_SYS(p->address >> HW_PAGE_SHIFT, flags);
+	return HW_PTE_LOCAL(p->address, flags);
 }
 
-static void decode(uint64_t e, struct kmt_pte *p)
+/* An entry does not say whether it is a directory: `dir` tells (the level). */
+static void decode(uint64_t e, bool dir, struct kmt_pte *p)
 {
-	p->address = e & PTE_ADDR_MASK;
+	p->address = e & HW_VM_ADDR_MASK;
 	p->flags = 0;
-	if (!(e & PTE_VALID)) {
+	if (!(e & HW_PTE_VALID)) {
 		p->address = 0;
 		return;
 	}
-	p->flags = KMT_PTE_VALID | ((e & PTE_READ_ONLY) ? KMT_PTE_READ_ONLY : 0) |
-		   ((e & PTE_SYSTEM) ? KMT_PTE_SYSTEM : 0) | ((e & PTE_TABLE) ? KMT_PTE_TABLE : 0);
+	if (dir) {
+		p->flags = KMT_PTE_VALID | KMT_PTE_TABLE;
+		return;
+	}
+	p->flags = KMT_PTE_VALID | ((e & HW_PTE_READ_ONLY) ? KMT_PTE_READ_ONLY : 0) |
+		   ((e & HW_PTE_SYSTEM) ? KMT_PTE_SYSTEM : 0);
 }
 
 int gsdrv_update_page_table(struct gsdrv *d, const struct kmt_paging_op *op)
@@ -97,13 +94,15 @@ int gsdrv_update_page_table(struct gsdrv *d, const struct kmt_paging_op *op)
 
 int gsdrv_flush_tlb(struct gsdrv *d, const struct kmt_paging_op *op)
 {
-	/* The device has no GPU MMU yet, hence no TLB of translations to drop. */
-	(void)d;
-	(void)op;
-	return 0;
+	uint32_t p[5];
+	p[0] = HW_PKT_HEADER(HW_PKT_TLB_INVALIDATE, HW_PKT_TLBINV_ASID, 4);
+	p[1] = op->asid & HW_VM_ASID_MASK;
+	p[2] = p[3] = p[4] = 0;
+	d->paging_dirty = true;
+	return gsdrv_ring_emit(d, KMT_ENGINE_PAGING, p, 5);
 }
 
-int gsdrv_read_pte(void *drv, uint32_t seg, uint64_t offset, uint32_t index, struct kmt_pte *out)
+int gsdrv_read_pte(void *drv, uint32_t seg, uint64_t offset, uint32_t index, bool dir, struct kmt_pte *out)
 {
 	struct gsdrv *d = drv;
 	uint64_t table = gsdrv_gpu_address(d, seg, offset);
@@ -114,6 +113,6 @@ int gsdrv_read_pte(void *drv, uint32_t seg, uint64_t offset, uint32_t index, str
 		return -EINVAL;
 	uint64_t v;
 	memcpy(&v, e, 8);
-	decode(v, out);
+	decode(v, dir, out);
 	return 0;
 }

@@ -615,7 +615,7 @@ static int check_tables(struct vidmm *mm, struct vidmm_va_table *t, uint64_t *va
 {
 	for (uint32_t i = 0; i < entries_per_table(mm); i++) {
 		struct kmt_pte p;
-		if (mm->ddi->read_pte(mm->drv, t->mem.seg, t->mem.offset, i, &p))
+		if (mm->ddi->read_pte(mm->drv, t->mem.seg, t->mem.offset, i, !is_leaf(mm, t), &p))
 			return fail(err, errlen, "page table at %llu: entry %llu unreadable", t->mem.offset, i);
 		if (is_leaf(mm, t)) {
 			*valid += !!(p.flags & KMT_PTE_VALID);
@@ -662,7 +662,8 @@ int vidmm_va_check(struct vidmm *mm, struct vidmm_va_space *vs, char *err, size_
 			struct kmt_pte want = pte_of(mm, m, va), got;
 			if (leaf_for(mm, vs, va, false, &t) || !t)
 				return fail(err, errlen, "mapped VA 0x%llx has no page table%.0llu", va, 0);
-			if (mm->ddi->read_pte(mm->drv, t->mem.seg, t->mem.offset, index_at(mm, t->level, va), &got))
+			if (mm->ddi->read_pte(mm->drv, t->mem.seg, t->mem.offset, index_at(mm, t->level, va), false,
+					      &got))
 				return fail(err, errlen, "VA 0x%llx: entry unreadable%.0llu", va, 0);
 			if (got.flags != want.flags || (want.flags && got.address != want.address))
 				return fail(err, errlen, "VA 0x%llx: entry disagrees with allocation %llu's placement",
