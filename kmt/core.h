@@ -96,6 +96,7 @@ struct kmt_adapter {
 	uint64_t fence_seen;             /* last render fence reported as an event */
 	struct kmt_fault_info last_fault;
 	bool has_fault;
+	struct vidmm_va_space *va;       /* this process's GPU VA space (api/va.c) */
 	struct kmt_adapter *next;
 };
 

@@ -60,6 +60,34 @@ enum kmt_paging_op_type {
 	KMT_PAGING_TRANSFER,        /* copy size bytes from src to dst */
 	KMT_PAGING_MAP_APERTURE,    /* map pages at aperture offset dst.offset */
 	KMT_PAGING_UNMAP_APERTURE,  /* unmap size bytes at aperture offset dst.offset */
+	/* DXGK_BUILDPAGINGBUFFER_UPDATEPAGETABLE: write nentries entries from ptes[]
+	 * at entry first_entry of the page table at dst (a segment location); with
+	 * clear_table, zero the whole table first (a new one). Queued on the copy
+	 * engine: complete at the next paging_flush's fence. */
+	KMT_PAGING_UPDATE_PAGE_TABLE,
+	/* DXGK_BUILDPAGINGBUFFER_FLUSHTLB: the TLB entries of address space asid
+	 * whose root table is at dst, after the updates queued before it. */
+	KMT_PAGING_FLUSH_TLB,
+};
+
+/* A page-table entry as the manager means it (DXGK_PTE); the driver encodes it in
+ * its MMU's format. */
+#define KMT_PTE_VALID 0x1u
+#define KMT_PTE_READ_ONLY 0x2u
+#define KMT_PTE_SYSTEM 0x4u    /* address is a system page's (pfn << 12), not VRAM */
+#define KMT_PTE_TABLE 0x8u     /* address is the next level's table (in VRAM) */
+struct kmt_pte {
+	uint64_t address;           /* a VRAM GPU address, or pfn << 12 with SYSTEM */
+	uint32_t flags;             /* KMT_PTE_*; 0: not present */
+};
+
+/* The GPU MMU as the driver describes it (DXGK_GPUMMUCAPS): a radix tree of
+ * `levels` tables of 2^level_bits entries each, 4 KiB pages at the leaves. */
+struct kmt_mmu_caps {
+	uint32_t va_bits;           /* 12 + levels * level_bits */
+	uint32_t levels;
+	uint32_t level_bits;
+	uint32_t table_bytes;       /* one table: a page multiple */
 };
 
 /* DxgkDdiBuildPagingBuffer's operations. */
@@ -70,6 +98,11 @@ struct kmt_paging_op {
 	const uint64_t *pages;      /* MAP_APERTURE */
 	uint32_t flags;             /* MAP_APERTURE: the allocation's GPUSIM_ALLOC_* (READ_ONLY
 				     * maps it without write access) */
+	/* UPDATE_PAGE_TABLE and FLUSH_TLB */
+	uint32_t first_entry, nentries;
+	const struct kmt_pte *ptes;
+	bool clear_table;
+	uint32_t asid;
 };
 
 /* A patch location: write the 64-bit GPU address of allocation `index` plus
@@ -144,6 +177,13 @@ struct kmt_ddi {
 	/* Run until every engine is idle. */
 	void (*idle)(void *drv);
 	uint64_t (*now)(void *drv);
+	/* GpuMmu (optional: NULL for a driver without one). The MMU's shape: 0, or
+	 * -ENODEV when the device has none. */
+	int (*mmu_caps)(void *drv, struct kmt_mmu_caps *out);
+	/* Entry `index` of the table at segment location (seg, offset) as the device
+	 * holds it now, decoded (`dir`: a directory, above the leaves); reads memory
+	 * without side effects (checks). */
+	int (*read_pte)(void *drv, uint32_t seg, uint64_t offset, uint32_t index, bool dir, struct kmt_pte *out);
 	/* Snapshots: the driver's own books (not the device's: the core saves those),
 	 * and putting them back into a driver just started on a device that has had
 	 * its memory and state restored. -EINVAL with a sentence in err. */

@@ -116,6 +116,15 @@ enum gpusim_event_type {
 				 * nothing and emits none. MakeResident is a use too
 				 * (cause make-resident, value = its PagingFenceValue),
 				 * followed by its BUDGET events. */
+	/* GPU virtual addresses (WDDM 2.0): offset = the VA, size = bytes. */
+	GPUSIM_EV_VA_RESERVE,   /* a reservation (value = its reservation type) */
+	GPUSIM_EV_VA_MAP,       /* allocation mapped (value = its paging fence; from
+				 * the Map, or an Update's MAP/MAP_PROTECT) */
+	GPUSIM_EV_VA_UNMAP,     /* a range unmapped (value = paging fence) */
+	GPUSIM_EV_VA_COPY,      /* [offset, +size) now maps what [value, +size) maps */
+	GPUSIM_EV_VA_FREE,      /* a reservation freed with what it mapped */
+	GPUSIM_EV_SUBMIT_VA,    /* a SubmitCommand: offset = command buffer VA, size =
+				 * its length, value = its fence */
 };
 
 enum gpusim_event_cause {

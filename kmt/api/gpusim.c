@@ -192,6 +192,9 @@ const char *gpusim_event_name(uint32_t type)
 		[GPUSIM_EV_FENCE] = "fence", [GPUSIM_EV_FAULT] = "fault", [GPUSIM_EV_BUDGET] = "budget",
 		[GPUSIM_EV_DEVICE_REMOVED] = "device-removed", [GPUSIM_EV_DEMOTE] = "demote",
 		[GPUSIM_EV_PROMOTE] = "promote", [GPUSIM_EV_USE] = "use",
+		[GPUSIM_EV_VA_RESERVE] = "va-reserve", [GPUSIM_EV_VA_MAP] = "va-map",
+		[GPUSIM_EV_VA_UNMAP] = "va-unmap", [GPUSIM_EV_VA_COPY] = "va-copy", [GPUSIM_EV_VA_FREE] = "va-free",
+		[GPUSIM_EV_SUBMIT_VA] = "submit-va",
 	};
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
 }

@@ -148,6 +148,8 @@ const struct kmt_ddi gsdrv_ddi = {
 	.take_fault = gsdrv_take_fault,
 	.idle = gsdrv_idle,
 	.now = gsdrv_now,
+	.mmu_caps = gsdrv_mmu_caps,
+	.read_pte = gsdrv_read_pte,
 	.save_state = gsdrv_save_state,
 	.load_state = gsdrv_load_state,
 };

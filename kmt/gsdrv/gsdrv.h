@@ -75,6 +75,13 @@ uint64_t gsdrv_gpu_address(void *drv, uint32_t seg, uint64_t offset);
 /* gsdrv.c */
 void gsdrv_discard(void *drv, uint32_t seg, uint64_t offset, uint64_t size);
 
+/* mmu.c */
+int gsdrv_mmu_caps(void *drv, struct kmt_mmu_caps *out);
+int gsdrv_update_page_table(struct gsdrv *d, const struct kmt_paging_op *op);
+int gsdrv_flush_tlb(struct gsdrv *d, const struct kmt_paging_op *op);
+int gsdrv_read_pte(void *drv, uint32_t seg, uint64_t offset, uint32_t index, bool dir,
+		   struct kmt_pte *out);
+
 /* submit.c */
 int gsdrv_submit(void *drv, const struct kmt_submission *sub, uint64_t *fence);
 

@@ -17,5 +17,6 @@ Suite *hw_irq_suite(void);
 Suite *hw_determinism_suite(void);
 Suite *hw_state_suite(void);    /* state for snapshots */
 Suite *hw_release_suite(void);  /* freed memory goes back to the host */
+Suite *hw_mmu_suite(void);      /* GPU virtual memory */
 
 #endif
