@@ -60,12 +60,12 @@ NTSTATUS APIENTRY D3DKMTSignalSynchronizationObjectFromCpu(CONST D3DKMT_SIGNALSY
 	/* Values written by the GPU count: look before comparing. */
 	kmt_adapter_poll(ad);
 	/* Windows documents AllowFenceRewind as permission to move a monitored
-	 * fence back; without it a lower value is refused (kmt/README.md), and
-	 * nothing is signalled when one object refuses. The same value again is no
-	 * change and is accepted. */
+	 * fence back; without it a value not ahead of the current one is refused,
+	 * as Signal2 refuses it (kmt/README.md), and nothing is signalled when one
+	 * object refuses. */
 	if (!fl.AllowFenceRewind)
 		for (UINT i = 0; i < pData->ObjectCount; i++)
-			if (pData->FenceValueArray[i] < kmt_sync_value(objs[i]))
+			if (pData->FenceValueArray[i] <= kmt_sync_value(objs[i]))
 				goto out;
 	for (UINT i = 0; i < pData->ObjectCount; i++) {
 		struct kmt_sync *s = objs[i];

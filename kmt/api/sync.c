@@ -165,11 +165,10 @@ static uint64_t latest_value(const struct kmt_sync *s)
 	return s->pending_fence ? s->pending_value : kmt_sync_value(s);
 }
 
-/* A monitored fence may be signalled again with its value (nothing changes);
- * below it is a rewind. A plain fence must move forward at every signal. */
+/* Every fence, monitored or not, moves forward at every signal (kmt/README.md). */
 static bool goes_backwards(const struct kmt_sync *s, uint64_t value)
 {
-	return s->cpu_value ? value < latest_value(s) : value <= latest_value(s);
+	return value <= latest_value(s);
 }
 
 NTSTATUS APIENTRY D3DKMTSignalSynchronizationObject2(CONST D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2 *pData)

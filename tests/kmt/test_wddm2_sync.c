@@ -324,8 +324,8 @@ START_TEST(test_signal_from_cpu)
 	KT_ST_EQ(signal_cpu(g.device, both, vals, 2, 0), STATUS_SUCCESS);
 	ck_assert_uint_eq(*a_cpu, 7);
 	ck_assert_uint_eq(*b_cpu, 9);
-	/* The same value again changes nothing and is accepted. */
-	KT_ST_EQ(signal1(g.device, a, 7), STATUS_SUCCESS);
+	/* A fence only moves forward: the same value again is refused too. */
+	KT_ST_EQ(signal1(g.device, a, 7), STATUS_INVALID_PARAMETER);
 	/* Backwards: refused, and nothing of the call happens (b would move on). */
 	uint64_t back[2] = { 6, 10 };
 	KT_ST_EQ(signal_cpu(g.device, both, back, 2, 0), STATUS_INVALID_PARAMETER);
@@ -346,7 +346,7 @@ START_TEST(test_signal_from_cpu)
 	s2.Fence.FenceValue = 5;
 	KT_ST_EQ(D3DKMTSignalSynchronizationObject2(&s2), STATUS_INVALID_PARAMETER);
 	s2.Fence.FenceValue = 6;
-	KT_ST_EQ(D3DKMTSignalSynchronizationObject2(&s2), STATUS_SUCCESS);
+	KT_ST_EQ(D3DKMTSignalSynchronizationObject2(&s2), STATUS_INVALID_PARAMETER);
 	s2.Fence.FenceValue = 11;
 	KT_ST_EQ(D3DKMTSignalSynchronizationObject2(&s2), STATUS_SUCCESS);
 	ck_assert_uint_eq(*a_cpu, 11); /* nothing queued: at once, in the storage */
