@@ -68,6 +68,9 @@ enum kmt_paging_op_type {
 	/* DXGK_BUILDPAGINGBUFFER_FLUSHTLB: the TLB entries of address space asid
 	 * whose root table is at dst, after the updates queued before it. */
 	KMT_PAGING_FLUSH_TLB,
+	KMT_PAGING_SIGNAL_FENCE,    /* after the work before it: store `value` at GPU
+				     * address `fence_gpu` (DXGK_OPERATION_SIGNAL_MONITORED_FENCE);
+				     * queued, not waited for */
 };
 
 /* A page-table entry as the manager means it (DXGK_PTE); the driver encodes it in
@@ -103,6 +106,8 @@ struct kmt_paging_op {
 	const struct kmt_pte *ptes;
 	bool clear_table;
 	uint32_t asid;
+	uint64_t fence_gpu;         /* SIGNAL_FENCE */
+	uint64_t value;             /* SIGNAL_FENCE */
 };
 
 /* A patch location: write the 64-bit GPU address of allocation `index` plus
@@ -138,8 +143,19 @@ struct kmt_driver_options {
 };
 #define KMT_MAX_SEGMENTS 7
 
+/* What the device and its driver can do (struct kmt_ddi's caps). */
+#define KMT_DDI_CAP_GPU_MMU 0x1u /* GPU virtual addresses through a GPU MMU: answers
+				  * WDDM 2.0 and GpuMmuSupported in the node metadata.
+				  * gsdrv leaves it clear until the wt-va branch lands. */
+
+/* Monitored fence storage: kernel-owned system pages that the GPU reaches too.
+ * The driver gives each page a GPU address (gsdrv: a slice of the aperture
+ * below its paging window). */
+#define KMT_FENCE_SLOTS_PER_PAGE 512u /* one 64-bit value each */
+
 struct kmt_ddi {
 	const char *name;
+	uint32_t caps;        /* KMT_DDI_CAP_* */
 	/* DxgkDdiAddDevice + StartDevice + QueryAdapterInfo(segments). */
 	int (*start)(struct hw_device *hw, const struct kmt_driver_options *opt, void **drv,
 		     struct kmt_segment_desc *segs, uint32_t *nsegs);
@@ -176,6 +192,9 @@ struct kmt_ddi {
 	bool (*take_fault)(void *drv, struct kmt_fault_info *out);
 	/* Run until every engine is idle. */
 	void (*idle)(void *drv);
+	/* Run the device to its next event: 0, -ETIMEDOUT when nothing can run
+	 * (idle, or waiting on a value nobody will write), -ENODEV when removed. */
+	int (*step)(void *drv);
 	uint64_t (*now)(void *drv);
 	/* GpuMmu (optional: NULL for a driver without one). The MMU's shape: 0, or
 	 * -ENODEV when the device has none. */
@@ -189,6 +208,13 @@ struct kmt_ddi {
 	 * its memory and state restored. -EINVAL with a sentence in err. */
 	void (*save_state)(void *drv, struct kmt_wstream *w);
 	int (*load_state)(void *drv, struct kmt_rstream *r, char *err, size_t errlen);
+	/* Make system page `pfn` the monitored fence page number `index` (0 ..
+	 * fence_pages - 1), writable by the GPU at *gpu; unmap it again. The pages'
+	 * entries are device state (the GART table), so a restore keeps them. */
+	uint32_t (*fence_pages)(void *drv);
+	int (*map_fence_page)(void *drv, uint32_t index, uint64_t pfn, uint64_t *gpu);
+	void (*unmap_fence_page)(void *drv, uint32_t index);
+	uint64_t (*fence_page_gpu)(void *drv, uint32_t index);
 };
 
 extern const struct kmt_ddi gsdrv_ddi;

@@ -9,7 +9,9 @@
  *   "VIMM" the memory manager: counters, segments with their sub-allocators
  *   "ADPT" the adapter: removed, fault and submit counters, fault blame
  *   "DEVS" devices, in the adapter's list order
- *   "SYNC" sync objects, "CTXS" contexts, "RESS" resources (each in device order)
+ *   "SYNC" sync objects (a monitored fence with its storage slot)
+ *   "PGQS" monitored fence pages (index, system page), then paging queues
+ *   "CTXS" contexts, "RESS" resources (each in device order)
  *   "MEMS" memory objects (one per kmt_mem; shared ones once)
  *   "ALCS" allocation handles, ascending
  *   "PLCY" the eviction policy's state: a count of 64-bit words, then the words
@@ -20,7 +22,8 @@
 #ifndef KMT_SNAPSHOT_FORMAT_H
 #define KMT_SNAPSHOT_FORMAT_H
 
-#define KMT_STATE_VERSION 3u /* 3: placements, demotions/promotions, segment ids to 7, the policy's state */
+#define KMT_STATE_VERSION 4u /* 3: placements, demotions/promotions, segment ids to 7, the policy's state;
+			      * 4: fence storage slots, sync flags, paging queues */
 
 #define TAG4(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define TAG_MAGIC TAG4('G', 'S', 'K', 'M')
@@ -29,6 +32,7 @@
 #define TAG_ADAPTER TAG4('A', 'D', 'P', 'T')
 #define TAG_DEVICES TAG4('D', 'E', 'V', 'S')
 #define TAG_SYNCS TAG4('S', 'Y', 'N', 'C')
+#define TAG_PAGING TAG4('P', 'G', 'Q', 'S')
 #define TAG_CONTEXTS TAG4('C', 'T', 'X', 'S')
 #define TAG_RESOURCES TAG4('R', 'E', 'S', 'S')
 #define TAG_MEMS TAG4('M', 'E', 'M', 'S')
