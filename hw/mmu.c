@@ -109,6 +109,14 @@ void hw_mmu_set_context(struct hw_device *dev, unsigned ring, uint64_t root, uin
 	c->ctrl = ctrl & (HW_VM_CTRL_ENABLE | HW_VM_CTRL_STRICT);
 }
 
+/* Direct mapped, but indexed by the page number folded with its high bits, so
+ * that ranges far apart in the address space (a copy's source and destination)
+ * do not land on the same slots page for page. */
+static struct hw_mmu_tlb_entry *slot(const struct hw_mmu_tlb *t, uint64_t vpn)
+{
+	return &t->e[(vpn ^ (vpn >> 12) ^ (vpn >> 24)) & t->mask];
+}
+
 static bool entry_live(const struct hw_mmu_tlb *t, const struct hw_mmu_tlb_entry *e)
 {
 	return e->gen == t->gen;
@@ -137,10 +145,10 @@ static void tlb_invalidate(struct hw_mmu_tlb *t, uint32_t flags, uint32_t asid, 
 	/* Few pages: probe the slots they can live in. */
 	for (uint64_t p = 0; p < pages; p++) {
 		uint64_t a = (va & ~(HW_PAGE_SIZE - 1)) + p * HW_PAGE_SIZE;
-		struct hw_mmu_tlb_entry *e = &t->e[(a >> HW_PAGE_SHIFT) & t->mask];
+		struct hw_mmu_tlb_entry *e = slot(t, a >> HW_PAGE_SHIFT);
 		if (entry_live(t, e) && !e->large && e->asid == asid && e->vpn == a >> HW_PAGE_SHIFT)
 			e->gen = 0;
-		e = &t->e[(a >> HW_LARGE_PAGE_SHIFT) & t->mask];
+		e = slot(t, a >> HW_LARGE_PAGE_SHIFT);
 		if (entry_live(t, e) && e->large && e->asid == asid && e->vpn == a >> HW_LARGE_PAGE_SHIFT)
 			e->gen = 0;
 	}
@@ -230,9 +238,9 @@ static uint32_t translate(struct hw_device *dev, unsigned ring, uint64_t va, boo
 	uint64_t pte;
 	bool large;
 	uint32_t cause;
-	struct hw_mmu_tlb_entry *e = &t->e[(va >> HW_PAGE_SHIFT) & t->mask];
+	struct hw_mmu_tlb_entry *e = slot(t, va >> HW_PAGE_SHIFT);
 	if (!(entry_live(t, e) && !e->large && e->asid == c->asid && e->vpn == va >> HW_PAGE_SHIFT)) {
-		e = &t->e[(va >> HW_LARGE_PAGE_SHIFT) & t->mask];
+		e = slot(t, va >> HW_LARGE_PAGE_SHIFT);
 		if (!(entry_live(t, e) && e->large && e->asid == c->asid &&
 		      e->vpn == va >> HW_LARGE_PAGE_SHIFT))
 			e = NULL;
@@ -259,7 +267,7 @@ static uint32_t translate(struct hw_device *dev, unsigned ring, uint64_t va, boo
 			return cause; /* like the GART's, this TLB never caches a miss */
 		if (!dev->peeking) {
 			uint64_t vpn = large ? va >> HW_LARGE_PAGE_SHIFT : va >> HW_PAGE_SHIFT;
-			t->e[vpn & t->mask] = (struct hw_mmu_tlb_entry){
+			*slot(t, vpn) = (struct hw_mmu_tlb_entry){
 				.vpn = vpn, .pte = pte, .gen = t->gen, .asid = (uint16_t)c->asid,
 				.large = large,
 			};

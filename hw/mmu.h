@@ -22,7 +22,7 @@ struct hw_mmu_tlb_entry {
 	uint8_t large;
 };
 
-/* Direct mapped: a 4 KiB page at slot vpn & mask, a 64 KiB page at (va >> 16) & mask. */
+/* Direct mapped: a 4 KiB page by va >> 12, a 64 KiB page by va >> 16 (hashed, mmu.c). */
 struct hw_mmu_tlb {
 	struct hw_mmu_tlb_entry *e;
 	uint32_t mask;
