@@ -28,6 +28,9 @@ void hw_config_default(struct hw_config *cfg)
 	cfg->pcie_bandwidth = 32000000000ull;
 	cfg->packet_overhead_ns = 100;
 	cfg->tlb_entries = 64;
+	cfg->va_bits = HW_VA_BITS_DEFAULT;
+	/* 2 MiB of 4 KiB pages per engine: the order of a real GPU's L2 TLB. */
+	cfg->vm_tlb_entries = 512;
 }
 
 int hw_parse_size(const char *text, uint64_t *out)
@@ -106,6 +109,10 @@ int hw_config_set(struct hw_config *cfg, const char *key, const char *value)
 		cfg->packet_overhead_ns = (uint32_t)v;
 	else if (!strcmp(key, "tlb") && v <= UINT32_MAX)
 		cfg->tlb_entries = (uint32_t)v;
+	else if (!strcmp(key, "va_bits") && v <= UINT32_MAX)
+		cfg->va_bits = (uint32_t)v;
+	else if (!strcmp(key, "vm_tlb") && v <= UINT32_MAX)
+		cfg->vm_tlb_entries = (uint32_t)v;
 	else
 		return -EINVAL;
 	return 0;
@@ -145,6 +152,12 @@ int hw_config_validate(const struct hw_config *cfg, char *err, size_t errlen)
 		return fail(err, errlen, "tlb entries must be a power of two");
 	if (cfg->tlb_entries > (1u << 20))
 		return fail(err, errlen, "tlb entries must be at most 1M");
+	if (cfg->va_bits < HW_VA_BITS_MIN || cfg->va_bits > HW_VA_BITS_MAX)
+		return fail(err, errlen, "va_bits must be between 40 and 48");
+	if (!cfg->vm_tlb_entries || (cfg->vm_tlb_entries & (cfg->vm_tlb_entries - 1)))
+		return fail(err, errlen, "vm_tlb entries must be a power of two");
+	if (cfg->vm_tlb_entries > (1u << 20))
+		return fail(err, errlen, "vm_tlb entries must be at most 1M");
 	if (cfg->sysmem >> HW_PAGE_SHIFT > (1ull << 40))
 		return fail(err, errlen, "sysmem too large");
 	return 0;

@@ -44,6 +44,8 @@ uint32_t hw_ring_reg_read(struct hw_device *dev, unsigned n, uint32_t reg)
 		       (r->waiting ? HW_RING_STATUS_WAITING : 0);
 	case HW_RING_FENCE_LO: return (uint32_t)r->fence;
 	case HW_RING_FENCE_HI: return (uint32_t)(r->fence >> 32);
+	case HW_RING_VM_CTRL: case HW_RING_VM_ROOT_LO: case HW_RING_VM_ROOT_HI: case HW_RING_VM_ASID:
+		return hw_mmu_ring_reg_read(dev, n, reg);
 	default: return 0;
 	}
 }
@@ -81,6 +83,10 @@ void hw_ring_reg_write(struct hw_device *dev, unsigned n, uint32_t reg, uint32_t
 		}
 		break;
 	}
+	case HW_RING_VM_CTRL: case HW_RING_VM_ROOT_LO: case HW_RING_VM_ROOT_HI: case HW_RING_VM_ASID:
+	case HW_RING_VM_INVALIDATE:
+		hw_mmu_ring_reg_write(dev, n, reg, v);
+		break;
 	default: break;
 	}
 }
@@ -123,8 +129,10 @@ bool hw_next_event(struct hw_device *dev, uint64_t *t)
 	return true;
 }
 
-static void wake_waiters(struct hw_device *dev, unsigned except, uint64_t at)
+/* Release the waiting rings (but `except`) whose condition holds, from `at` on. */
+static unsigned wake_waiters(struct hw_device *dev, unsigned except, uint64_t at)
 {
+	unsigned released = 0;
 	for (unsigned i = 0; i < HW_NUM_RINGS; i++) {
 		struct hw_ring *r = &dev->rings[i];
 		if (i == except || !r->waiting || !ring_runnable(r))
@@ -133,8 +141,17 @@ static void wake_waiters(struct hw_device *dev, unsigned except, uint64_t at)
 			r->waiting = false;
 			if (r->ready_at < at)
 				r->ready_at = at;
+			released++;
 		}
 	}
+	return released;
+}
+
+unsigned hw_recheck_waits(struct hw_device *dev)
+{
+	if (dev->removed)
+		return 0;
+	return wake_waiters(dev, HW_NUM_RINGS, dev->now);
 }
 
 static void step(struct hw_device *dev, unsigned n, uint64_t start)
@@ -158,6 +175,9 @@ static void step(struct hw_device *dev, unsigned n, uint64_t start)
 			r->rptr = (uint32_t)((r->rptr + 4ull * res.dwords) % r->size);
 		else
 			r->stopped = true;
+		/* VM_FAULT_* first, so the interrupt handler finds them filled. */
+		if (res.vm_fault)
+			hw_mmu_fault_latch(dev, n, res.fault_addr, res.cause, res.fault_write);
 		hw_fault_raise(dev, n, res.fault_addr, res.cause);
 	} else {
 		dev->stats.packets++;

@@ -25,7 +25,8 @@ int hw_device_create(const struct hw_config *cfg, struct hw_device **out)
 	dev->sysmem.fd = -1;
 	if ((rc = hw_vram_init(&dev->vram, cfg->vram)) ||
 	    (rc = hw_sysmem_init(&dev->sysmem, cfg->sysmem)) ||
-	    (rc = hw_gart_init(&dev->gart, cfg->tlb_entries))) {
+	    (rc = hw_gart_init(&dev->gart, cfg->tlb_entries)) ||
+	    (rc = hw_mmu_init(&dev->mmu, cfg))) {
 		hw_device_destroy(dev);
 		return rc;
 	}
@@ -37,6 +38,7 @@ void hw_device_destroy(struct hw_device *dev)
 {
 	if (!dev)
 		return;
+	hw_mmu_fini(&dev->mmu);
 	hw_gart_fini(&dev->gart);
 	hw_sysmem_fini(&dev->sysmem);
 	hw_vram_fini(&dev->vram);

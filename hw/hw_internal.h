@@ -1,6 +1,6 @@
 /*
  * The device's state, shared by the files of hw/. Each part (VRAM, system memory,
- * GART, command processor, clock, interrupts) keeps its own sub-struct here and
+ * GART, GPU MMU, command processor, clock, interrupts) keeps its own sub-struct here and
  * its functions in a file of its own; nothing outside hw/ includes this header.
  */
 #ifndef HW_INTERNAL_H
@@ -13,6 +13,7 @@
 #include "hw/gart.h"
 #include "hw/irq.h"
 #include "hw/cp.h"
+#include "hw/mmu.h"
 
 struct hw_device {
 	struct hw_config cfg;
@@ -21,6 +22,7 @@ struct hw_device {
 	struct hw_gart gart;
 	struct hw_irq irq;
 	struct hw_ring rings[HW_NUM_RINGS];
+	struct hw_mmu mmu;      /* GPU virtual memory: contexts, TLBs, VM faults */
 
 	uint64_t now;           /* simulated ns */
 	uint32_t clock_hi_latch;/* HI half latched by a read of CLOCK_LO */

@@ -40,6 +40,9 @@ const char *hw_fault_name(uint32_t cause)
 		[HW_FAULT_GART_NOWRITE] = "gart-nowrite", [HW_FAULT_GART_STALE] = "gart-stale",
 		[HW_FAULT_GART_BADPFN] = "gart-badpfn", [HW_FAULT_DMA] = "dma-error",
 		[HW_FAULT_ECC] = "ecc", [HW_FAULT_BAD_PACKET] = "bad-packet",
+		[HW_FAULT_VM_NOT_PRESENT] = "vm-not-present", [HW_FAULT_VM_READ_ONLY] = "vm-read-only",
+		[HW_FAULT_VM_RANGE] = "vm-range", [HW_FAULT_VM_PT_UNREACHABLE] = "vm-pt-unreachable",
+		[HW_FAULT_VM_STALE] = "vm-stale", [HW_FAULT_VM_BAD_ADDR] = "vm-bad-addr",
 	};
 	return cause < sizeof(names) / sizeof(names[0]) && names[cause] ? names[cause] : "unknown";
 }

@@ -20,6 +20,7 @@ static void device_reset(struct hw_device *dev)
 	dev->fault_addr = 0;
 	dev->fault_cause = 0;
 	dev->fault_ring = 0;
+	hw_mmu_reset(&dev->mmu);
 }
 
 static bool any_work(struct hw_device *dev)
@@ -62,6 +63,13 @@ uint32_t hw_mmio_read(struct hw_device *dev, uint32_t off)
 		return (uint32_t)dev->now;
 	case HW_REG_CLOCK_HI: return dev->clock_hi_latch;
 	case HW_REG_STATUS: return any_work(dev) ? 0 : HW_STATUS_IDLE;
+	case HW_REG_VM_FAULT_ADDR_LO: return (uint32_t)dev->mmu.fault_va;
+	case HW_REG_VM_FAULT_ADDR_HI: return (uint32_t)(dev->mmu.fault_va >> 32);
+	case HW_REG_VM_FAULT_CAUSE: return dev->mmu.fault_cause;
+	case HW_REG_VM_FAULT_RING: return dev->mmu.fault_ring;
+	case HW_REG_VM_FAULT_ASID: return dev->mmu.fault_asid;
+	case HW_REG_VM_FAULT_INFO: return dev->mmu.fault_info;
+	case HW_REG_VM_VA_BITS: return c->va_bits;
 	default: return 0;
 	}
 }
@@ -99,6 +107,13 @@ void hw_mmio_write(struct hw_device *dev, uint32_t off, uint32_t v)
 			dev->fault_cause = 0;
 			dev->fault_addr = 0;
 			dev->fault_ring = 0;
+		}
+		break;
+	case HW_REG_VM_FAULT_CAUSE:
+		if (v == 0) {
+			dev->mmu.fault_cause = 0;
+			dev->mmu.fault_va = 0;
+			dev->mmu.fault_ring = dev->mmu.fault_asid = dev->mmu.fault_info = 0;
 		}
 		break;
 	case HW_REG_RESET:

@@ -17,6 +17,8 @@ struct hw_pkt_result {
 	uint64_t cost;        /* ns */
 	uint32_t dwords;      /* header + body; 0 when the header itself was unreadable */
 	bool blocked;         /* a WAIT whose condition does not hold */
+	bool vm_fault;        /* fault_addr is a virtual address (the ring is in VA mode) */
+	bool fault_write;     /* ... and the access that faulted was a write */
 };
 
 void hw_packet_execute(struct hw_device *dev, unsigned ring, struct hw_pkt_result *res);

@@ -11,9 +11,12 @@
 #define RING_REGS(n)                                                                              \
 	{ "RING" #n ".BASE_LO", "RING" #n ".BASE_HI", "RING" #n ".SIZE", "RING" #n ".RPTR",      \
 	  "RING" #n ".WPTR", "RING" #n ".DOORBELL", "RING" #n ".CTRL", "RING" #n ".STATUS",     \
-	  "RING" #n ".FENCE_LO", "RING" #n ".FENCE_HI" }
+	  "RING" #n ".FENCE_LO", "RING" #n ".FENCE_HI", NULL, "RING" #n ".VM_CTRL",             \
+	  "RING" #n ".VM_ROOT_LO", "RING" #n ".VM_ROOT_HI", "RING" #n ".VM_ASID",              \
+	  "RING" #n ".VM_INVALIDATE" }
 
-static const char *const ring_regs[][HW_RING_FENCE_HI / 4 + 1] = { RING_REGS(0), RING_REGS(1) };
+static const char *const ring_regs[][HW_RING_VM_INVALIDATE / 4 + 1] = { RING_REGS(0),
+									  RING_REGS(1) };
 
 /* The string literals carry the ring number, so the table must have a row per ring. */
 _Static_assert(sizeof(ring_regs) / sizeof(ring_regs[0]) == HW_NUM_RINGS, "a name row per ring");
@@ -24,7 +27,7 @@ const char *hw_reg_name(uint32_t offset)
 		return NULL;
 	if (offset >= HW_REG_RING0 && offset < HW_REG_RING(HW_NUM_RINGS, 0)) {
 		uint32_t in = (offset - HW_REG_RING0) % HW_RING_STRIDE;
-		if (in > HW_RING_FENCE_HI)
+		if (in > HW_RING_VM_INVALIDATE)
 			return NULL;
 		return ring_regs[(offset - HW_REG_RING0) / HW_RING_STRIDE][in / 4];
 	}
@@ -55,6 +58,13 @@ const char *hw_reg_name(uint32_t offset)
 	case HW_REG_CLOCK_HI: return "CLOCK_HI";
 	case HW_REG_RESET: return "RESET";
 	case HW_REG_STATUS: return "STATUS";
+	case HW_REG_VM_FAULT_ADDR_LO: return "VM_FAULT_ADDR_LO";
+	case HW_REG_VM_FAULT_ADDR_HI: return "VM_FAULT_ADDR_HI";
+	case HW_REG_VM_FAULT_CAUSE: return "VM_FAULT_CAUSE";
+	case HW_REG_VM_FAULT_RING: return "VM_FAULT_RING";
+	case HW_REG_VM_FAULT_ASID: return "VM_FAULT_ASID";
+	case HW_REG_VM_FAULT_INFO: return "VM_FAULT_INFO";
+	case HW_REG_VM_VA_BITS: return "VM_VA_BITS";
 	}
 	return NULL;
 }

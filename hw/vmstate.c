@@ -94,6 +94,20 @@ static const struct hw_vms_array tlb_entry = {
 static const struct hw_vms_array free_stack = {
 	sizeof(uint64_t), 0, free_count, sys_pages, free_set_count,
 };
+/* The engines' TLBs: as many slots as the configuration says (vm_tlb), every ring alike. */
+static uint64_t vm_tlb_count(const struct hw_device *d)
+{
+	return d->cfg.vm_tlb_entries;
+}
+
+#define VMTLB_ARRAY(m) { sizeof(struct hw_mmu_tlb_entry), offsetof(struct hw_mmu_tlb_entry, m), \
+			 vm_tlb_count, vm_tlb_count, NULL }
+static const struct hw_vms_array vmtlb_vpn = VMTLB_ARRAY(vpn);
+static const struct hw_vms_array vmtlb_pte = VMTLB_ARRAY(pte);
+static const struct hw_vms_array vmtlb_gen = VMTLB_ARRAY(gen);
+static const struct hw_vms_array vmtlb_asid = VMTLB_ARRAY(asid);
+static const struct hw_vms_array vmtlb_large = VMTLB_ARRAY(large);
+
 static const struct hw_vms_array bad_pages = {
 	sizeof(uint64_t), 0, bad_count, vram_pages, bad_set_count,
 };
@@ -156,6 +170,16 @@ static bool bad_page_ok(const struct hw_device *st, unsigned inst, uint64_t i, u
 	return true;
 }
 
+/* A TLB's generation is never 0 (0 is how a wrapped generation restarts). A slot's
+ * translation is not checked against the page table here: a hit is bounds-checked
+ * like a walk (HW_FAULT_VM_BAD_ADDR), and strict mode compares it with the table. */
+static bool vm_gen_ok(const struct hw_device *st, unsigned inst, uint64_t i, uint64_t v, char *why,
+		      size_t whylen)
+{
+	(void)st, (void)inst, (void)i;
+	return v != 0 || say(why, whylen, "is 0, which no TLB generation is");
+}
+
 /* ---- the table -------------------------------------------------------------- */
 
 #define IRQ_BITS (HW_IRQ_FAULT | ((1u << HW_NUM_RINGS) - 1))
@@ -170,7 +194,7 @@ static const struct hw_vms_field device_fields[] = {
 	{ F(irq.status, U32 | HEX), .since = 1, .bits = IRQ_BITS },
 	{ F(irq.mask, U32 | HEX), .since = 1, .bits = IRQ_BITS },
 	{ FN("fault.addr", fault_addr, U64 | HEX), .since = 1 },
-	{ FN("fault.cause", fault_cause, U32), .since = 1, .max = HW_FAULT_BAD_PACKET },
+	{ FN("fault.cause", fault_cause, U32), .since = 1, .max = HW_FAULT_VM_BAD_ADDR },
 	{ FN("fault.ring", fault_ring, U32), .since = 1, .max = HW_NUM_RINGS - 1 },
 	{ F(removed, BOOL), .since = 1 },
 	{ F(dma_error_pending, BOOL), .since = 1 },
@@ -190,6 +214,38 @@ static const struct hw_vms_field device_fields[] = {
 	{ F(sysmem.oom_armed, BOOL), .since = 1 },
 	{ F(sysmem.oom_left, U64), .since = 1 },
 	{ A("vram.bad", vram.bad, U64, &bad_pages), .since = 1, .check = bad_page_ok },
+	/* The GPU MMU's fault registers and counters. */
+	{ F(mmu.fault_va, U64 | HEX), .since = 2 },
+	{ F(mmu.fault_cause, U32), .since = 2, .max = HW_FAULT_VM_BAD_ADDR },
+	{ F(mmu.fault_ring, U32), .since = 2, .max = HW_NUM_RINGS - 1 },
+	{ F(mmu.fault_asid, U32), .since = 2, .max = HW_VM_ASID_MASK },
+	{ F(mmu.fault_info, U32 | HEX), .since = 2, .bits = 1 },
+	{ F(mmu.stats.tlb_hits, U64), .since = 2 },
+	{ F(mmu.stats.tlb_misses, U64), .since = 2 },
+	{ F(mmu.stats.walk_reads, U64), .since = 2 },
+};
+
+/* A ring's address-space registers (struct hw_mmu_ctx): "vm0.root". */
+#define V(m, t) .name = #m, .type = (t), .offset = offsetof(struct hw_mmu_ctx, m), \
+		.size = MEMBER_SIZE(struct hw_mmu_ctx, m)
+static const struct hw_vms_field vm_fields[] = {
+	{ V(ctrl, U32 | HEX), .since = 2, .bits = HW_VM_CTRL_ENABLE | HW_VM_CTRL_STRICT },
+	{ V(asid, U32), .since = 2, .max = HW_VM_ASID_MASK },
+	{ V(root, U64 | HEX), .since = 2, .bits = HW_VM_ADDR_MASK },
+};
+
+/* A ring's TLB (struct hw_mmu_tlb): its generation and every slot, live or not
+ * (a dead slot's bytes are what the live run has too, so equal runs save equally). */
+#define T(n, m, t, arr) .name = (n), .type = (t), .offset = offsetof(struct hw_mmu_tlb, m), \
+			.size = MEMBER_SIZE(struct hw_mmu_tlb, m), .array = (arr)
+static const struct hw_vms_field vmtlb_fields[] = {
+	{ .name = "gen", .type = U32, .offset = offsetof(struct hw_mmu_tlb, gen),
+	  .size = MEMBER_SIZE(struct hw_mmu_tlb, gen), .since = 2, .check = vm_gen_ok },
+	{ T("vpn", e, U64 | HEX, &vmtlb_vpn), .since = 2 },
+	{ T("pte", e, U64 | HEX, &vmtlb_pte), .since = 2 },
+	{ T("slot_gen", e, U64, &vmtlb_gen), .since = 2 },
+	{ T("asid", e, U32, &vmtlb_asid), .since = 2, .max = HW_VM_ASID_MASK },
+	{ T("large", e, U32, &vmtlb_large), .since = 2, .max = 1 },
 };
 
 static const struct hw_vms_field ring_fields[] = {
@@ -210,6 +266,10 @@ const struct hw_vms_section hw_vms_sections[] = {
 	  sizeof(device_fields) / sizeof(device_fields[0]) },
 	{ "ring", offsetof(struct hw_device, rings), sizeof(struct hw_ring), HW_NUM_RINGS, ring_fields,
 	  sizeof(ring_fields) / sizeof(ring_fields[0]) },
+	{ "vm", offsetof(struct hw_device, mmu.ctx), sizeof(struct hw_mmu_ctx), HW_NUM_RINGS, vm_fields,
+	  sizeof(vm_fields) / sizeof(vm_fields[0]) },
+	{ "vmtlb", offsetof(struct hw_device, mmu.tlb), sizeof(struct hw_mmu_tlb), HW_NUM_RINGS,
+	  vmtlb_fields, sizeof(vmtlb_fields) / sizeof(vmtlb_fields[0]) },
 };
 const size_t hw_vms_nsections = sizeof(hw_vms_sections) / sizeof(hw_vms_sections[0]);
 
@@ -230,6 +290,11 @@ const struct hw_vms_unsaved hw_vms_unsaved[] = {
 	U(irq.opaque, "the driver's handler's argument"),
 	U(in_run, "true only inside hw_run_*, never when a state is saved"),
 	U(peeking, "true only inside a debug read"),
+	U(mmu.tlb[0].mask, "the configuration (vm_tlb)"),
+	U(mmu.tlb[1].mask, "the configuration (vm_tlb)"),
+	U(mmu.walk_vram, "the current packet's walk cost: 0 between packets"),
+	U(mmu.walk_pcie, "the current packet's walk cost: 0 between packets"),
+	U(mmu.span, "scratch of the packet being executed"),
 };
 const size_t hw_vms_nunsaved = sizeof(hw_vms_unsaved) / sizeof(hw_vms_unsaved[0]);
 

@@ -168,6 +168,7 @@ void kmt_adapter_destroy(struct kmt_adapter *ad)
 	for (uint32_t i = 0; i < BLAME_SLOTS; i++)
 		if (blame[i].ad == ad)
 			blame[i].ad = NULL;
+	kmt_fence_fini(ad);
 	vidmm_destroy(ad->mm);
 	hw_device_destroy(ad->hw);
 	free(ad);
@@ -231,9 +232,16 @@ void kmt_adapter_poll(struct kmt_adapter *ad)
 		for (struct kmt_sync *s = d->syncs; s; s = s->next)
 			if (s->pending_fence && s->pending_fence <= done) {
 				/* Rewinds were judged when the signal was made. */
-				s->value = s->pending_value;
-				if (s->cpu_value)
-					*s->cpu_value = s->value;
+				kmt_sync_set(s, s->pending_value);
 				s->pending_fence = 0;
+				if (s->cpu_value && ad->nlisteners) {
+					struct gpusim_event ev = {
+						.type = GPUSIM_EV_SIGNAL, .cause = GPUSIM_CAUSE_RENDER,
+						.time_ns = hw_clock_now(ad->hw), .device = d->handle,
+						.allocation = s->handle, .value = s->value,
+					};
+					kmt_emit(ad, &ev);
+				}
 			}
+	kmt_fence_poll(ad);
 }

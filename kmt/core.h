@@ -31,6 +31,7 @@ enum kmt_type {
 	KMT_T_ALLOCATION,
 	KMT_T_SYNC,
 	KMT_T_SHARE,     /* a global share handle of a shared resource */
+	KMT_T_PAGINGQUEUE,
 };
 
 /* 0x40000000 | index << 6 | generation (1..63): never 0, and a stale handle is
@@ -81,6 +82,8 @@ struct kmt_listener {
 #define KMT_MAX_LISTENERS 8
 
 struct kmt_device;
+struct kmt_fence_page;
+struct kmt_cpu_wait;
 
 struct kmt_adapter {
 	LUID luid;
@@ -96,6 +99,10 @@ struct kmt_adapter {
 	uint64_t fence_seen;             /* last render fence reported as an event */
 	struct kmt_fault_info last_fault;
 	bool has_fault;
+	struct vidmm_va_space *va;       /* this process's GPU VA space (api/va.c) */
+	struct kmt_fence_page *fence_pages; /* ddi->fence_pages(drv) entries (fence.c) */
+	uint32_t nfence_pages;
+	struct kmt_cpu_wait *cpu_waits;  /* asynchronous CPU waits not yet satisfied */
 	struct kmt_adapter *next;
 };
 
@@ -160,15 +167,35 @@ struct kmt_context {
 	struct kmt_context *prev, *next;
 };
 
+#define KMT_NO_SLOT UINT32_MAX
+
+struct kmt_pagingqueue;
+
 struct kmt_sync {
 	D3DKMT_HANDLE handle;
 	struct kmt_device *dev;
 	D3DDDI_SYNCHRONIZATIONOBJECT_TYPE type;
-	uint64_t value;                  /* fence: last signalled value */
-	uint64_t *cpu_value;             /* monitored fence: value the CPU can read */
+	uint32_t flags;                  /* D3DDDI_SYNCHRONIZATIONOBJECT_FLAGS */
+	uint64_t value;                  /* fence: last signalled value; monitored: the
+					  * storage's value when the kernel last looked */
+	uint32_t slot;                   /* monitored fence: its storage (fence.c) */
+	uint64_t *cpu_value;             /* monitored fence: the storage, kernel's view */
+	const uint64_t *user_value;      /* ... and the caller's read-only view */
+	struct kmt_pagingqueue *pq;      /* a paging fence: its queue (signals are its) */
 	uint64_t pending_value;          /* signalled by a queue at render fence: */
 	uint64_t pending_fence;          /*  ... becomes value when that fence is done */
 	struct kmt_sync *prev, *next;
+};
+
+/* A paging queue: paging work for a device, and the monitored fence the paging
+ * engine signals behind it. */
+struct kmt_pagingqueue {
+	D3DKMT_HANDLE handle;
+	struct kmt_device *dev;
+	D3DDDI_PAGINGQUEUE_PRIORITY priority;
+	struct kmt_sync *fence;
+	uint64_t last;                   /* the last value queued for the fence */
+	struct kmt_pagingqueue *prev, *next;
 };
 
 struct kmt_device {
@@ -181,6 +208,7 @@ struct kmt_device {
 	struct kmt_resource *resources;
 	struct kmt_context *contexts;
 	struct kmt_sync *syncs;
+	struct kmt_pagingqueue *pqs;
 	uint64_t resident_bytes[2];      /* under MakeResident, local/non-local */
 	bool faulted;
 	struct kmt_fault_info fault;
@@ -225,7 +253,57 @@ void kmt_context_destroy(struct kmt_context *c);
 /* api/device.c: a legacy context's command buffer and lists (-ENOMEM). */
 int kmt_context_buffers(struct kmt_context *c);
 void kmt_sync_destroy(struct kmt_sync *s);
+/* api/sync.c: a synchronization object of dev, linked and with a handle;
+ * monitored fences get their storage. -ENOMEM, -ENOSPC (no fence storage left). */
+int kmt_sync_new(struct kmt_device *dev, D3DDDI_SYNCHRONIZATIONOBJECT_TYPE type, uint32_t flags,
+		 uint64_t value, struct kmt_sync **out);
 NTSTATUS kmt_status_from_errno(int err);
+
+void kmt_pagingqueue_destroy(struct kmt_pagingqueue *q);
+
+/* fence.c: monitored fence storage. A slot is one 64-bit value in a kernel-owned
+ * system page that the GPU reaches too (the driver maps it: gsdrv through the
+ * GART); the caller reads it through a read-only mapping of the same page. */
+int kmt_fence_slot_alloc(struct kmt_adapter *ad, uint32_t *slot); /* -ENOMEM, -ENOSPC */
+void kmt_fence_slot_free(struct kmt_adapter *ad, uint32_t slot);
+uint64_t *kmt_fence_kernel(struct kmt_adapter *ad, uint32_t slot);
+const uint64_t *kmt_fence_user(struct kmt_adapter *ad, uint32_t slot);
+/* Where a slot lives, for whoever maps it for the GPU: the page's system page
+ * number (bus address pfn << 12), the byte offset in it, and the GPU address the
+ * driver gave the page (gsdrv: in the aperture). A GPU virtual address space maps
+ * pfn to fill FenceValueGPUVirtualAddress (the wt-va branch). -EINVAL: no slot. */
+struct kmt_fence_storage {
+	uint64_t pfn;
+	uint32_t offset;
+	uint64_t gpu;
+};
+int kmt_fence_storage(struct kmt_adapter *ad, uint32_t slot, struct kmt_fence_storage *out);
+void kmt_fence_fini(struct kmt_adapter *ad);
+/* A restore: page `index` is system page pfn again (its GART entry came back with
+ * the device); slots are taken again with kmt_fence_slot_take. */
+int kmt_fence_page_restore(struct kmt_adapter *ad, uint32_t index, uint64_t pfn);
+int kmt_fence_slot_take(struct kmt_adapter *ad, uint32_t slot);
+bool kmt_fence_page_pfn(struct kmt_adapter *ad, uint32_t index, uint64_t *pfn);
+/* The value now, as the CPU and GPU see it, and a CPU signal. */
+uint64_t kmt_sync_value(const struct kmt_sync *s);
+void kmt_sync_set(struct kmt_sync *s, uint64_t value);
+/* From kmt_adapter_poll: values the GPU wrote become events; asynchronous
+ * waits whose condition holds are signalled (cpuwait.c). */
+void kmt_fence_poll(struct kmt_adapter *ad);
+
+/* cpuwait.c: CPU waits on monitored fences. */
+bool kmt_cpu_wait_met(struct kmt_sync *const *objs, const uint64_t *values, uint32_t n, bool any);
+/* Run the device until met: STATUS_SUCCESS, STATUS_DEVICE_REMOVED, or
+ * STATUS_POSSIBLE_DEADLOCK when nothing left to run can satisfy it. `report`:
+ * a WAIT event when met (a CPU wait; not a queue's wait run early). */
+NTSTATUS kmt_cpu_wait_block(struct kmt_adapter *ad, struct kmt_sync *const *objs, const uint64_t *values,
+			    uint32_t n, bool any, bool report);
+/* Signal eventfd fd once met (now, if it already is). -ENOMEM. */
+int kmt_cpu_wait_async(struct kmt_adapter *ad, struct kmt_sync *const *objs, const uint64_t *values,
+		       uint32_t n, bool any, int fd);
+void kmt_cpu_wait_poll(struct kmt_adapter *ad);
+/* A sync object goes: waits that name it can no longer be met, and are dropped. */
+void kmt_cpu_wait_forget(struct kmt_adapter *ad, const struct kmt_sync *s);
 
 /* Look-ups that validate type and owner: NULL when wrong. */
 struct kmt_device *kmt_get_device(D3DKMT_HANDLE h);

@@ -60,6 +60,37 @@ enum kmt_paging_op_type {
 	KMT_PAGING_TRANSFER,        /* copy size bytes from src to dst */
 	KMT_PAGING_MAP_APERTURE,    /* map pages at aperture offset dst.offset */
 	KMT_PAGING_UNMAP_APERTURE,  /* unmap size bytes at aperture offset dst.offset */
+	/* DXGK_BUILDPAGINGBUFFER_UPDATEPAGETABLE: write nentries entries from ptes[]
+	 * at entry first_entry of the page table at dst (a segment location); with
+	 * clear_table, zero the whole table first (a new one). Queued on the copy
+	 * engine: complete at the next paging_flush's fence. */
+	KMT_PAGING_UPDATE_PAGE_TABLE,
+	/* DXGK_BUILDPAGINGBUFFER_FLUSHTLB: the TLB entries of address space asid
+	 * whose root table is at dst, after the updates queued before it. */
+	KMT_PAGING_FLUSH_TLB,
+	KMT_PAGING_SIGNAL_FENCE,    /* after the work before it: store `value` at GPU
+				     * address `fence_gpu` (DXGK_OPERATION_SIGNAL_MONITORED_FENCE);
+				     * queued, not waited for */
+};
+
+/* A page-table entry as the manager means it (DXGK_PTE); the driver encodes it in
+ * its MMU's format. */
+#define KMT_PTE_VALID 0x1u
+#define KMT_PTE_READ_ONLY 0x2u
+#define KMT_PTE_SYSTEM 0x4u    /* address is a system page's (pfn << 12), not VRAM */
+#define KMT_PTE_TABLE 0x8u     /* address is the next level's table (in VRAM) */
+struct kmt_pte {
+	uint64_t address;           /* a VRAM GPU address, or pfn << 12 with SYSTEM */
+	uint32_t flags;             /* KMT_PTE_*; 0: not present */
+};
+
+/* The GPU MMU as the driver describes it (DXGK_GPUMMUCAPS): a radix tree of
+ * `levels` tables of 2^level_bits entries each, 4 KiB pages at the leaves. */
+struct kmt_mmu_caps {
+	uint32_t va_bits;           /* 12 + levels * level_bits */
+	uint32_t levels;
+	uint32_t level_bits;
+	uint32_t table_bytes;       /* one table: a page multiple */
 };
 
 /* DxgkDdiBuildPagingBuffer's operations. */
@@ -70,6 +101,13 @@ struct kmt_paging_op {
 	const uint64_t *pages;      /* MAP_APERTURE */
 	uint32_t flags;             /* MAP_APERTURE: the allocation's GPUSIM_ALLOC_* (READ_ONLY
 				     * maps it without write access) */
+	/* UPDATE_PAGE_TABLE and FLUSH_TLB */
+	uint32_t first_entry, nentries;
+	const struct kmt_pte *ptes;
+	bool clear_table;
+	uint32_t asid;
+	uint64_t fence_gpu;         /* SIGNAL_FENCE */
+	uint64_t value;             /* SIGNAL_FENCE */
 };
 
 /* A patch location: write the 64-bit GPU address of allocation `index` plus
@@ -105,8 +143,19 @@ struct kmt_driver_options {
 };
 #define KMT_MAX_SEGMENTS 7
 
+/* What the device and its driver can do (struct kmt_ddi's caps). */
+#define KMT_DDI_CAP_GPU_MMU 0x1u /* GPU virtual addresses through a GPU MMU: answers
+				  * WDDM 2.0 and GpuMmuSupported in the node metadata.
+				  * gsdrv leaves it clear until the wt-va branch lands. */
+
+/* Monitored fence storage: kernel-owned system pages that the GPU reaches too.
+ * The driver gives each page a GPU address (gsdrv: a slice of the aperture
+ * below its paging window). */
+#define KMT_FENCE_SLOTS_PER_PAGE 512u /* one 64-bit value each */
+
 struct kmt_ddi {
 	const char *name;
+	uint32_t caps;        /* KMT_DDI_CAP_* */
 	/* DxgkDdiAddDevice + StartDevice + QueryAdapterInfo(segments). */
 	int (*start)(struct hw_device *hw, const struct kmt_driver_options *opt, void **drv,
 		     struct kmt_segment_desc *segs, uint32_t *nsegs);
@@ -143,12 +192,29 @@ struct kmt_ddi {
 	bool (*take_fault)(void *drv, struct kmt_fault_info *out);
 	/* Run until every engine is idle. */
 	void (*idle)(void *drv);
+	/* Run the device to its next event: 0, -ETIMEDOUT when nothing can run
+	 * (idle, or waiting on a value nobody will write), -ENODEV when removed. */
+	int (*step)(void *drv);
 	uint64_t (*now)(void *drv);
+	/* GpuMmu (optional: NULL for a driver without one). The MMU's shape: 0, or
+	 * -ENODEV when the device has none. */
+	int (*mmu_caps)(void *drv, struct kmt_mmu_caps *out);
+	/* Entry `index` of the table at segment location (seg, offset) as the device
+	 * holds it now, decoded (`dir`: a directory, above the leaves); reads memory
+	 * without side effects (checks). */
+	int (*read_pte)(void *drv, uint32_t seg, uint64_t offset, uint32_t index, bool dir, struct kmt_pte *out);
 	/* Snapshots: the driver's own books (not the device's: the core saves those),
 	 * and putting them back into a driver just started on a device that has had
 	 * its memory and state restored. -EINVAL with a sentence in err. */
 	void (*save_state)(void *drv, struct kmt_wstream *w);
 	int (*load_state)(void *drv, struct kmt_rstream *r, char *err, size_t errlen);
+	/* Make system page `pfn` the monitored fence page number `index` (0 ..
+	 * fence_pages - 1), writable by the GPU at *gpu; unmap it again. The pages'
+	 * entries are device state (the GART table), so a restore keeps them. */
+	uint32_t (*fence_pages)(void *drv);
+	int (*map_fence_page)(void *drv, uint32_t index, uint64_t pfn, uint64_t *gpu);
+	void (*unmap_fence_page)(void *drv, uint32_t index);
+	uint64_t (*fence_page_gpu)(void *drv, uint32_t index);
 };
 
 extern const struct kmt_ddi gsdrv_ddi;

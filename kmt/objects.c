@@ -156,8 +156,31 @@ void kmt_sync_destroy(struct kmt_sync *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	kmt_handle_free(s->handle);
-	free(s->cpu_value);
+	kmt_cpu_wait_forget(dev->ad, s);
+	if (s->slot != KMT_NO_SLOT)
+		kmt_fence_slot_free(dev->ad, s->slot);
 	free(s);
+}
+
+/* Its fence goes with it. A fence write still queued on the paging ring is
+ * let run first: once the fence's page is unmapped it would fault. */
+void kmt_pagingqueue_destroy(struct kmt_pagingqueue *q)
+{
+	struct kmt_device *dev = q->dev;
+	struct kmt_adapter *ad = dev->ad;
+	if (kmt_sync_value(q->fence) < q->last && !ad->removed && !hw_device_removed(ad->hw)) {
+		ad->mm->ddi->paging_flush(ad->mm->drv, NULL);
+		kmt_adapter_poll(ad);
+	}
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		dev->pqs = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	kmt_handle_free(q->handle);
+	kmt_sync_destroy(q->fence);
+	free(q);
 }
 
 void kmt_device_destroy(struct kmt_device *dev)
@@ -165,6 +188,8 @@ void kmt_device_destroy(struct kmt_device *dev)
 	struct kmt_adapter *ad = dev->ad;
 	while (dev->contexts)
 		kmt_context_destroy(dev->contexts);
+	while (dev->pqs)
+		kmt_pagingqueue_destroy(dev->pqs);
 	while (dev->syncs)
 		kmt_sync_destroy(dev->syncs);
 	while (dev->resources)

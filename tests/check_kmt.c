@@ -1,6 +1,7 @@
 /*
  * Runs every Check suite of kmt/: the sub-allocator, the D3DKMT API semantics, handles,
- * residency, submission, events, virtualization and the property test.
+ * residency, submission, events, virtualization, paging queues and monitored
+ * fences, and the property test.
  */
 #include <config.h>
 
@@ -22,6 +23,8 @@ int main(void)
 	srunner_add_suite(sr, kmt_policy_suite());
 	srunner_add_suite(sr, kmt_property_suite());
 	srunner_add_suite(sr, kmt_release_suite());
+	srunner_add_suite(sr, kmt_wddm2_va_suite());
+	srunner_add_suite(sr, kmt_wddm2_sync_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -116,6 +116,24 @@ enum gpusim_event_type {
 				 * nothing and emits none. MakeResident is a use too
 				 * (cause make-resident, value = its PagingFenceValue),
 				 * followed by its BUDGET events. */
+	/* GPU virtual addresses (WDDM 2.0): offset = the VA, size = bytes. */
+	GPUSIM_EV_VA_RESERVE,   /* a reservation (value = its reservation type) */
+	GPUSIM_EV_VA_MAP,       /* allocation mapped (value = its paging fence; from
+				 * the Map, or an Update's MAP/MAP_PROTECT) */
+	GPUSIM_EV_VA_UNMAP,     /* a range unmapped (value = paging fence) */
+	GPUSIM_EV_VA_COPY,      /* [offset, +size) now maps what [value, +size) maps */
+	GPUSIM_EV_VA_FREE,      /* a reservation freed with what it mapped */
+	GPUSIM_EV_SUBMIT_VA,    /* a SubmitCommand: offset = command buffer VA, size =
+				 * its length, value = its fence */
+	GPUSIM_EV_SIGNAL,       /* a monitored fence took a new value: allocation = the
+				 * sync object's handle, value = the value; cause cpu
+				 * (SignalFromCpu), gpu (a GPU write, such as the paging
+				 * engine's, seen when the kernel looks) or render (a
+				 * queue's signal landing behind its fence) */
+	GPUSIM_EV_WAIT,         /* a CPU wait was met: allocation = its first object,
+				 * value = that object's value waited for, size = the
+				 * number of objects, offset = 1 when an eventfd was
+				 * signalled (asynchronous), 0 when the call returned */
 };
 
 enum gpusim_event_cause {
@@ -128,6 +146,8 @@ enum gpusim_event_cause {
 	GPUSIM_CAUSE_LOCK,       /* moved so that the CPU can reach it */
 	GPUSIM_CAUSE_DESTROY,
 	GPUSIM_CAUSE_INJECTED,
+	GPUSIM_CAUSE_CPU,        /* a monitored fence signalled from the CPU */
+	GPUSIM_CAUSE_GPU,        /* a monitored fence written by an engine */
 };
 
 struct gpusim_event {
@@ -154,7 +174,7 @@ NTSTATUS gpusim_unsubscribe(LUID luid, gpusim_event_fn fn, void *opaque);
 const char *gpusim_event_name(uint32_t type);
 const char *gpusim_segment_name(uint32_t seg);
 /* "create", "pressure", "render", "make-resident", "evict", "lock", "destroy",
- * "injected"; "none" for GPUSIM_CAUSE_NONE, "unknown" beyond. */
+ * "injected", "cpu", "gpu"; "none" for GPUSIM_CAUSE_NONE, "unknown" beyond. */
 const char *gpusim_cause_name(uint32_t cause);
 
 /* ---- statistics ------------------------------------------------------------ */

@@ -39,13 +39,16 @@ struct hw_config {
 	uint64_t pcie_bandwidth;    /* bytes per second when a GART page is touched */
 	uint32_t packet_overhead_ns;/* fixed cost of every packet */
 	uint32_t tlb_entries;       /* GART TLB size, a power of two */
+	uint32_t va_bits;           /* GPU virtual address bits, 40..48, default 48 */
+	uint32_t vm_tlb_entries;    /* each engine's GPU MMU TLB, a power of two, default 512 */
 };
 
 void hw_config_default(struct hw_config *cfg);
 /* Parse "4K", "64M", "1G", "0x1000", "12345" into bytes; -EINVAL or -ERANGE. */
 int hw_parse_size(const char *text, uint64_t *out);
 /* Set one key ("vram", "visible", "gart", "sysmem", "gart_base", "vram_bw",
- * "pcie_bw", "packet_ns", "tlb") from text; -EINVAL for an unknown key or value. */
+ * "pcie_bw", "packet_ns", "tlb", "va_bits", "vm_tlb") from text; -EINVAL for an
+ * unknown key or value. */
 int hw_config_set(struct hw_config *cfg, const char *key, const char *value);
 /* Check sizes: page multiples, visible <= vram, vram <= gart_base, ...; on error
  * writes a sentence into err (may be NULL) and returns -EINVAL. */
@@ -204,6 +207,13 @@ enum hw_reg {
 	HW_REG_CLOCK_HI = 0x084,
 	HW_REG_RESET = 0x090,          /* wo: HW_RESET_MAGIC resets rings/GART/IRQ */
 	HW_REG_STATUS = 0x094,         /* ro: HW_STATUS_* */
+	HW_REG_VM_FAULT_ADDR_LO = 0x0a0,/* ro: virtual address of the first VA fault */
+	HW_REG_VM_FAULT_ADDR_HI = 0x0a4,
+	HW_REG_VM_FAULT_CAUSE = 0x0a8, /* rw: HW_FAULT_*; write 0 to re-arm */
+	HW_REG_VM_FAULT_RING = 0x0ac,  /* ro: engine (ring) that faulted */
+	HW_REG_VM_FAULT_ASID = 0x0b0,  /* ro: address space it was in */
+	HW_REG_VM_FAULT_INFO = 0x0b4,  /* ro: HW_VM_FAULT_INFO_* */
+	HW_REG_VM_VA_BITS = 0x0b8,     /* ro: bits of virtual address (config va_bits) */
 	HW_REG_RING0 = 0x100,          /* ring n at HW_REG_RING0 + n * HW_RING_STRIDE */
 };
 #define HW_RING_STRIDE 0x40
@@ -220,6 +230,12 @@ enum hw_ring_reg {
 	HW_RING_STATUS = 0x1c,   /* ro: HW_RING_STATUS_* */
 	HW_RING_FENCE_LO = 0x20, /* ro: last value written by a FENCE on this ring */
 	HW_RING_FENCE_HI = 0x24,
+	/* 0x28 is reserved. The ring's address space (GPU MMU, hw/mmu.c): */
+	HW_RING_VM_CTRL = 0x2c,       /* rw: HW_VM_CTRL_* */
+	HW_RING_VM_ROOT_LO = 0x30,    /* rw: GPU address of the top-level table */
+	HW_RING_VM_ROOT_HI = 0x34,
+	HW_RING_VM_ASID = 0x38,       /* rw: address-space id (16 bits) tagging TLB entries */
+	HW_RING_VM_INVALIDATE = 0x3c, /* wo: asid, or HW_VM_INVALIDATE_ALL, in this ring's TLB */
 };
 
 #define HW_GART_CTRL_ENABLE 0x1u
@@ -235,6 +251,12 @@ enum hw_ring_reg {
 
 #define HW_STATUS_IDLE 0x1u
 
+#define HW_VM_CTRL_ENABLE 0x1u /* the ring's packets address GPU virtual memory */
+#define HW_VM_CTRL_STRICT 0x2u /* fault on a TLB entry that disagrees with the page table */
+#define HW_VM_ASID_MASK 0xffffu
+#define HW_VM_INVALIDATE_ALL 0xffffffffu
+#define HW_VM_FAULT_INFO_WRITE 0x1u /* the faulting access was a write */
+
 #define HW_IRQ_FENCE(n) (1u << (n)) /* a FENCE with HW_PKT_FENCE_IRQ on ring n */
 #define HW_IRQ_FAULT (1u << 8)      /* see FAULT_CAUSE / FAULT_ADDR / FAULT_RING */
 
@@ -249,6 +271,13 @@ enum hw_fault_cause {
 	HW_FAULT_DMA = 7,          /* injected DMA error */
 	HW_FAULT_ECC = 8,          /* uncorrectable VRAM error */
 	HW_FAULT_BAD_PACKET = 9,   /* unknown opcode or wrong length */
+	/* GPU virtual addresses (a ring in VA mode); FAULT_ADDR is then the VA. */
+	HW_FAULT_VM_NOT_PRESENT = 10, /* an entry on the walk is not VALID */
+	HW_FAULT_VM_READ_ONLY = 11,   /* write through a READ_ONLY page */
+	HW_FAULT_VM_RANGE = 12,       /* address at or beyond 2^va_bits */
+	HW_FAULT_VM_PT_UNREACHABLE = 13, /* a page-table read itself faulted */
+	HW_FAULT_VM_STALE = 14,       /* strict mode: TLB disagrees with the page table */
+	HW_FAULT_VM_BAD_ADDR = 15,    /* PTE names memory beyond VRAM/system memory, misaligned */
 };
 
 /* GART entry: 64 bits, little endian, in VRAM at GART_TABLE + 8 * page. */
@@ -257,6 +286,55 @@ enum hw_fault_cause {
 #define HW_GART_WRITE 0x4ull
 #define HW_GART_PFN_SHIFT 12
 #define HW_GART_ENTRY(pfn, flags) (((uint64_t)(pfn) << HW_GART_PFN_SHIFT) | (flags))
+
+/* GPU MMU page tables (hw/REGISTERS.md, "GPU virtual memory"): 4 levels, 64-bit
+ * little-endian entries, each table page aligned at a GPU physical address (VRAM
+ * or the aperture). Level 3 (the root) is indexed by VA bits [va_bits-1:39], level
+ * 2 by [38:30], level 1 by [29:21], level 0 by [20:12] (4 KiB pages) or, below a
+ * level-1 entry with HW_PDE_LARGE, by [20:16] (32 entries of 64 KiB pages). */
+#define HW_VA_BITS_DEFAULT 48u
+#define HW_VA_BITS_MIN 40u
+#define HW_VA_BITS_MAX 48u
+#define HW_LARGE_PAGE_SHIFT 16
+#define HW_LARGE_PAGE_SIZE (1ull << HW_LARGE_PAGE_SHIFT)
+#define HW_VM_LEVELS 4
+#define HW_VM_ENTRIES 512u           /* per table, at levels 0..2 */
+#define HW_VM_LARGE_ENTRIES 32u      /* per level-0 table under HW_PDE_LARGE */
+#define HW_VM_ADDR_MASK 0xfffffffffffff000ull /* bits 12..63 of every entry */
+/* Directory entry (levels 3..1): the next table's GPU physical address. */
+#define HW_PDE_VALID 0x1ull
+#define HW_PDE_LARGE 0x2ull          /* level 1 only: the leaf table maps 64 KiB pages */
+#define HW_PDE(table, flags) (((uint64_t)(table) & HW_VM_ADDR_MASK) | (flags))
+/* Page entry (level 0): a VRAM offset, or with HW_PTE_SYSTEM pfn << 12. */
+#define HW_PTE_VALID 0x1ull
+#define HW_PTE_READ_ONLY 0x2ull
+#define HW_PTE_SYSTEM 0x4ull         /* system page, reached directly (not via the GART) */
+#define HW_PTE_CACHE_SHIFT 3         /* bits 3..4: HW_PTE_CACHE_*; kept, not modelled */
+#define HW_PTE_CACHE_MASK (3ull << HW_PTE_CACHE_SHIFT)
+#define HW_PTE_CACHE_UC 0ull
+#define HW_PTE_CACHE_WC 1ull
+#define HW_PTE_CACHE_CACHED 2ull
+#define HW_PTE_LOCAL(vram_off, flags) (((uint64_t)(vram_off) & HW_VM_ADDR_MASK) | (flags))
+#define HW_PTE_SYS(pfn, flags) (((uint64_t)(pfn) << HW_PAGE_SHIFT) | HW_PTE_SYSTEM | (flags))
+
+/* What a VA maps to, read from the page tables in memory (not the TLB) without
+ * side effects: for the kernel's invariant checks and for inspectors. Returns 0
+ * with *phys (a VRAM offset, or pfn * 4 KiB + offset with HW_PTE_SYSTEM set in
+ * *flags) and *flags (the leaf entry's low 12 bits, plus HW_VM_DEBUG_LARGE for a
+ * 64 KiB page); or the HW_FAULT_* cause the walk would fault with (> 0). */
+#define HW_VM_DEBUG_LARGE (1ull << 63)
+uint32_t hw_mmu_debug_translate(struct hw_device *dev, uint64_t root, uint64_t va,
+				uint64_t *phys, uint64_t *flags);
+/* "Memory changed": the CPU wrote memory a WAIT may be watching (a monitored
+ * fence value). Re-evaluates every waiting ring now; a ring whose condition holds
+ * stops WAITING and resumes at the current time. Returns how many were released. */
+unsigned hw_recheck_waits(struct hw_device *dev);
+/* The GPU MMU's counters (not registers): TLB hits and misses over all engines,
+ * page-table entries read by walks. */
+struct hw_mmu_stats {
+	uint64_t tlb_hits, tlb_misses, walk_reads;
+};
+void hw_mmu_get_stats(const struct hw_device *dev, struct hw_mmu_stats *out);
 
 /* ---- packets ------------------------------------------------------------
  * A packet is a header dword followed by `count` body dwords:
@@ -270,8 +348,12 @@ enum hw_opcode {
 	HW_PKT_CHECKSUM = 4,   /* src(2) bytes(2) dst(2): CRC-32 (zlib) to dst */
 	HW_PKT_FENCE = 5,      /* addr(2) value(2): 64-bit store, ring FENCE reg */
 	HW_PKT_WAIT = 6,       /* addr(2) value(2): stall until *(u64*)addr >= value */
+	HW_PKT_SET_VM = 7,     /* root(2) asid(1) vm_ctrl(1): the ring's address space */
+	HW_PKT_TLB_INVALIDATE = 8, /* asid(1) va(2) pages(1): drop TLB entries, all engines */
 };
 #define HW_PKT_FENCE_IRQ 0x1u
+#define HW_PKT_TLBINV_ASID 0x1u /* TLB_INVALIDATE: every page of asid (va, pages ignored) */
+#define HW_PKT_TLBINV_ALL 0x2u  /* TLB_INVALIDATE: every entry of every asid */
 #define HW_PKT_HEADER(op, flags, count) \
 	((uint32_t)(op) | ((uint32_t)(flags) << 8) | ((uint32_t)(count) << 16))
 #define HW_PKT_OPCODE(h) ((h) & 0xffu)

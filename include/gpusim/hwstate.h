@@ -25,7 +25,7 @@ extern "C" {
 
 /* 1: the first self-describing state (clock, GART, IRQ, rings, faults, flags,
  * stats, system-page books, bad VRAM pages, OOM injection). */
-#define HW_STATE_VERSION 1u
+#define HW_STATE_VERSION 2u /* 2: the GPU MMU (mmu.*, vm*, vmtlb*) */
 
 enum hw_state_type {
 	HW_STATE_U32 = 1,

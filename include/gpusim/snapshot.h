@@ -114,6 +114,7 @@ enum gpusim_handle_type {
 	GPUSIM_HANDLE_ALLOCATION,
 	GPUSIM_HANDLE_SYNC,
 	GPUSIM_HANDLE_SHARE,
+	GPUSIM_HANDLE_PAGINGQUEUE,
 };
 
 /* A handle of the snapshot and the handle that names the same object after restore. */
@@ -141,6 +142,11 @@ NTSTATUS gpusim_snapshot_restore(const struct gpusim_snapshot *snap, LUID *luid,
  * creating process's scratch memory, not device state.
  * STATUS_INVALID_PARAMETER for anything but a legacy context handle. */
 NTSTATUS gpusim_context_buffers(D3DKMT_HANDLE context, D3DKMT_CREATECONTEXT *out);
+
+/* A monitored fence's FenceValueCPUVirtualAddress (a paging queue's fence too)
+ * in this process: a restore maps the fence pages anew, as it does locked
+ * allocations. STATUS_INVALID_PARAMETER for anything but a monitored fence. */
+NTSTATUS gpusim_fence_cpu_address(D3DKMT_HANDLE sync, const volatile UINT64 **out);
 
 #ifdef __cplusplus
 }

@@ -346,9 +346,12 @@ static void answer_query(const struct kmt_adapter *ad, KMTQUERYADAPTERINFOTYPE t
 	}
 	case KMTQAITYPE_DRIVERVERSION:
 	case KMTQAITYPE_DRIVERVERSION_RENDER: {
-		/* WDDM 2.0: the level whose memory model (contexts, residency,
-		 * monitored fences) the API implements. */
-		D3DKMT_DRIVERVERSION v = KMT_DRIVERVERSION_WDDM_2_0;
+		/* The level whose features are implemented (kmt/README.md): WDDM 2.0
+		 * asks for GPU virtual addresses through a GPU MMU or IOMMU, so until the
+		 * driver reports one it is WDDM 1.3 (contexts, residency, paging queues
+		 * and monitored fences are extras a 1.3 caller may ignore). */
+		D3DKMT_DRIVERVERSION v = (ad->mm->ddi->caps & KMT_DDI_CAP_GPU_MMU) ? KMT_DRIVERVERSION_WDDM_2_0
+										: KMT_DRIVERVERSION_WDDM_1_3;
 		memcpy(buf, &v, sizeof(v));
 		break;
 	}
@@ -357,9 +360,13 @@ static void answer_query(const struct kmt_adapter *ad, KMTQUERYADAPTERINFOTYPE t
 		memset(&m, 0, sizeof(m));
 		m.NodeOrdinalAndAdapterIndex = 0;
 		m.NodeData.EngineType = DXGK_ENGINE_TYPE_3D;
-		widen(m.NodeData.FriendlyName, DXGK_MAX_METADATA_NAME_LENGTH, "3D");
-		/* No GPU MMU: addresses are segment addresses through the GART. */
-		m.NodeData.GpuMmuSupported = 0;
+		/* The structure is packed: the name is built aligned, then copied. */
+		WCHAR name[DXGK_MAX_METADATA_NAME_LENGTH];
+		widen(name, DXGK_MAX_METADATA_NAME_LENGTH, "3D");
+		memcpy(m.NodeData.FriendlyName, name, sizeof(name));
+		/* What the driver reports (kmt/ddi.h): without a GPU MMU, addresses are
+		 * segment addresses through the GART. */
+		m.NodeData.GpuMmuSupported = (ad->mm->ddi->caps & KMT_DDI_CAP_GPU_MMU) != 0;
 		m.NodeData.IoMmuSupported = 0;
 		memcpy(buf, &m, sizeof(m));
 		break;

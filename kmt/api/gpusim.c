@@ -192,6 +192,10 @@ const char *gpusim_event_name(uint32_t type)
 		[GPUSIM_EV_FENCE] = "fence", [GPUSIM_EV_FAULT] = "fault", [GPUSIM_EV_BUDGET] = "budget",
 		[GPUSIM_EV_DEVICE_REMOVED] = "device-removed", [GPUSIM_EV_DEMOTE] = "demote",
 		[GPUSIM_EV_PROMOTE] = "promote", [GPUSIM_EV_USE] = "use",
+		[GPUSIM_EV_VA_RESERVE] = "va-reserve", [GPUSIM_EV_VA_MAP] = "va-map",
+		[GPUSIM_EV_VA_UNMAP] = "va-unmap", [GPUSIM_EV_VA_COPY] = "va-copy", [GPUSIM_EV_VA_FREE] = "va-free",
+		[GPUSIM_EV_SUBMIT_VA] = "submit-va",
+		[GPUSIM_EV_SIGNAL] = "signal", [GPUSIM_EV_WAIT] = "wait",
 	};
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
 }
@@ -203,7 +207,7 @@ const char *gpusim_cause_name(uint32_t cause)
 		[GPUSIM_CAUSE_PRESSURE] = "pressure", [GPUSIM_CAUSE_RENDER] = "render",
 		[GPUSIM_CAUSE_MAKE_RESIDENT] = "make-resident", [GPUSIM_CAUSE_EVICT_CALL] = "evict",
 		[GPUSIM_CAUSE_LOCK] = "lock", [GPUSIM_CAUSE_DESTROY] = "destroy",
-		[GPUSIM_CAUSE_INJECTED] = "injected",
+		[GPUSIM_CAUSE_INJECTED] = "injected", [GPUSIM_CAUSE_CPU] = "cpu", [GPUSIM_CAUSE_GPU] = "gpu",
 	};
 	return cause < sizeof(names) / sizeof(names[0]) && names[cause] ? names[cause] : "unknown";
 }

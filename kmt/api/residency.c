@@ -1,8 +1,9 @@
 /*
  * Residency and priorities: D3DKMTMakeResident/Evict with a per-device residency
  * count and budgets, Set/GetAllocationPriority, QueryAllocationResidency and
- * QueryVideoMemoryInfo. gpusim has one paging queue per device: MakeResident's
- * hPagingQueue takes the device handle.
+ * QueryVideoMemoryInfo. MakeResident's hPagingQueue is a paging queue (WDDM 2),
+ * whose fence the copy engine signals behind the page-ins, or, for WDDM 1
+ * callers, the device handle (the paging work is complete on return).
  */
 #include <config.h>
 
@@ -67,7 +68,8 @@ NTSTATUS APIENTRY D3DKMTMakeResident(D3DDDI_MAKERESIDENT *pData)
 	if (!n || n > D3DKMT_MAKERESIDENT_ALLOC_MAX || !pData->AllocationList || (pData->Flags.Value & ~0x3u))
 		return st;
 	kmt_lock();
-	struct kmt_device *dev = kmt_get_device(pData->hPagingQueue);
+	struct kmt_pagingqueue *pq = kmt_handle_get(pData->hPagingQueue, KMT_T_PAGINGQUEUE);
+	struct kmt_device *dev = pq ? pq->dev : kmt_get_device(pData->hPagingQueue);
 	if (!dev)
 		goto out;
 	struct kmt_adapter *ad = dev->ad;
@@ -125,7 +127,28 @@ NTSTATUS APIENTRY D3DKMTMakeResident(D3DDDI_MAKERESIDENT *pData)
 		st = rc == -ENOSPC || rc == -EBUSY ? STATUS_NO_MEMORY : kmt_status_from_errno(rc);
 		goto out;
 	}
-	pData->PagingFenceValue = ad->mm->ddi->submitted_fence(ad->mm->drv, KMT_ENGINE_PAGING);
+	if (pq) {
+		/* The paging fence: a value per call that paged, written by the copy
+		 * engine behind the copies. Nothing paged: the last value, which the
+		 * earlier work reaches (or has reached). */
+		if (paged) {
+			struct kmt_fence_storage fs;
+			kmt_fence_storage(ad, pq->fence->slot, &fs);
+			struct kmt_paging_op op = { .type = KMT_PAGING_SIGNAL_FENCE, .fence_gpu = fs.gpu,
+						    .value = pq->last + 1 };
+			rc = ad->mm->ddi->build_paging_buffer(ad->mm->drv, &op);
+			if (rc) {
+				/* Only a removed device refuses a packet: the allocations are
+				 * in place, but nothing will ever signal the fence. */
+				st = kmt_status_from_errno(rc);
+				goto out;
+			}
+			pq->last++;
+		}
+		pData->PagingFenceValue = pq->last;
+	} else {
+		pData->PagingFenceValue = ad->mm->ddi->submitted_fence(ad->mm->drv, KMT_ENGINE_PAGING);
+	}
 	pData->NumBytesToTrim = 0;
 	pData->NumAllocations = n;
 	/* A use: with GPU virtual addresses a submission lists nothing, and what
@@ -133,6 +156,8 @@ NTSTATUS APIENTRY D3DKMTMakeResident(D3DDDI_MAKERESIDENT *pData)
 	 * touch. The BUDGET events that follow end the list. */
 	kmt_emit_uses(ad, set, n, GPUSIM_CAUSE_MAKE_RESIDENT, pData->PagingFenceValue);
 	emit_budget(ad, GPUSIM_CAUSE_MAKE_RESIDENT);
+	/* The fence write may have run already (a later copy waited for it). */
+	kmt_fence_poll(ad);
 	st = paged ? STATUS_PENDING : STATUS_SUCCESS;
 out:
 	free(v);

@@ -7,6 +7,7 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,42 @@
 static bool is_monitored(D3DDDI_SYNCHRONIZATIONOBJECT_TYPE type)
 {
 	return type == D3DDDI_MONITORED_FENCE || type == D3DDDI_PERIODIC_MONITORED_FENCE;
+}
+
+int kmt_sync_new(struct kmt_device *dev, D3DDDI_SYNCHRONIZATIONOBJECT_TYPE type, uint32_t flags,
+		 uint64_t value, struct kmt_sync **out)
+{
+	struct kmt_sync *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->dev = dev;
+	s->type = type;
+	s->flags = flags;
+	s->slot = KMT_NO_SLOT;
+	if (type == D3DDDI_MONITORED_FENCE) {
+		int rc = kmt_fence_slot_alloc(dev->ad, &s->slot);
+		if (rc) {
+			free(s);
+			return rc;
+		}
+		s->cpu_value = kmt_fence_kernel(dev->ad, s->slot);
+		s->user_value = kmt_fence_user(dev->ad, s->slot);
+	}
+	kmt_sync_set(s, value);
+	s->handle = kmt_handle_new(KMT_T_SYNC, s);
+	if (!s->handle) {
+		if (s->slot != KMT_NO_SLOT)
+			kmt_fence_slot_free(dev->ad, s->slot);
+		free(s);
+		return -ENOMEM;
+	}
+	s->prev = NULL;
+	s->next = dev->syncs;
+	if (dev->syncs)
+		dev->syncs->prev = s;
+	dev->syncs = s;
+	*out = s;
+	return 0;
 }
 
 /*
@@ -80,42 +117,20 @@ NTSTATUS APIENTRY D3DKMTCreateSynchronizationObject2(D3DKMT_CREATESYNCHRONIZATIO
 		goto out;
 	}
 
-	struct kmt_sync *s = calloc(1, sizeof(*s));
-	if (!s) {
-		st = STATUS_NO_MEMORY;
+	struct kmt_sync *s;
+	int rc = kmt_sync_new(dev, info->Type, info->Flags.Value,
+			      info->Type == D3DDDI_MONITORED_FENCE ? info->MonitoredFence.InitialFenceValue
+								 : info->Fence.FenceValue,
+			      &s);
+	if (rc) {
+		st = kmt_status_from_errno(rc == -ENOSPC ? -ENOMEM : rc);
 		goto out;
 	}
-	s->dev = dev;
-	s->type = info->Type;
 	if (info->Type == D3DDDI_MONITORED_FENCE) {
-		s->value = info->MonitoredFence.InitialFenceValue;
-		/* The value the CPU polls; only the kernel writes it. */
-		s->cpu_value = malloc(sizeof(*s->cpu_value));
-		if (!s->cpu_value) {
-			free(s);
-			st = STATUS_NO_MEMORY;
-			goto out;
-		}
-		*s->cpu_value = s->value;
-	} else {
-		s->value = info->Fence.FenceValue;
-	}
-	s->handle = kmt_handle_new(KMT_T_SYNC, s);
-	if (!s->handle) {
-		free(s->cpu_value);
-		free(s);
-		st = STATUS_NO_MEMORY;
-		goto out;
-	}
-	s->prev = NULL;
-	s->next = dev->syncs;
-	if (dev->syncs)
-		dev->syncs->prev = s;
-	dev->syncs = s;
-
-	if (info->Type == D3DDDI_MONITORED_FENCE) {
-		info->MonitoredFence.FenceValueCPUVirtualAddress = s->cpu_value;
-		/* Signals are the kernel's, never the GPU's: no GPU mapping. */
+		info->MonitoredFence.FenceValueCPUVirtualAddress = (VOID *)s->user_value;
+		/* A GPU virtual address needs a GPU virtual address space to map the
+		 * storage in (kmt_fence_storage gives its page): the wt-va branch fills
+		 * it. Until then 0, and only the kernel and paging engine write it. */
 		info->MonitoredFence.FenceValueGPUVirtualAddress = 0;
 	}
 	info->SharedHandle = 0;
@@ -147,7 +162,13 @@ static NTSTATUS get_syncs(const struct kmt_device *dev, const D3DKMT_HANDLE *h, 
  * signal must exceed. */
 static uint64_t latest_value(const struct kmt_sync *s)
 {
-	return s->pending_fence ? s->pending_value : s->value;
+	return s->pending_fence ? s->pending_value : kmt_sync_value(s);
+}
+
+/* Every fence, monitored or not, moves forward at every signal (kmt/README.md). */
+static bool goes_backwards(const struct kmt_sync *s, uint64_t value)
+{
+	return value <= latest_value(s);
 }
 
 NTSTATUS APIENTRY D3DKMTSignalSynchronizationObject2(CONST D3DKMT_SIGNALSYNCHRONIZATIONOBJECT2 *pData)
@@ -201,6 +222,12 @@ NTSTATUS APIENTRY D3DKMTSignalSynchronizationObject2(CONST D3DKMT_SIGNALSYNCHRON
 	st = get_syncs(dev, pData->ObjectHandleArray, pData->ObjectCount, objs);
 	if (st)
 		goto out;
+	/* A paging fence is the paging engine's to signal. */
+	for (UINT i = 0; i < pData->ObjectCount; i++)
+		if (objs[i]->pq) {
+			st = STATUS_INVALID_PARAMETER;
+			goto out;
+		}
 	struct kmt_adapter *ad = dev->ad;
 	if (ad->removed) {
 		st = STATUS_DEVICE_REMOVED;
@@ -212,7 +239,7 @@ NTSTATUS APIENTRY D3DKMTSignalSynchronizationObject2(CONST D3DKMT_SIGNALSYNCHRON
 	uint64_t value = pData->Fence.FenceValue;
 	if (!fl.AllowFenceRewind)
 		for (UINT i = 0; i < pData->ObjectCount; i++)
-			if (value <= latest_value(objs[i])) {
+			if (goes_backwards(objs[i], value)) {
 				st = STATUS_INVALID_PARAMETER;
 				goto out;
 			}
@@ -234,11 +261,11 @@ NTSTATUS APIENTRY D3DKMTSignalSynchronizationObject2(CONST D3DKMT_SIGNALSYNCHRON
 			s->pending_value = value;
 			s->pending_fence = submitted;
 		} else {
-			s->value = value;
-			if (s->cpu_value)
-				*s->cpu_value = value;
+			kmt_sync_set(s, value);
 		}
 	}
+	/* Asynchronous CPU waits this signal meets fire now. */
+	kmt_cpu_wait_poll(ad);
 	st = STATUS_SUCCESS;
 out:
 	kmt_unlock();
@@ -284,7 +311,7 @@ NTSTATUS APIENTRY D3DKMTWaitForSynchronizationObject2(CONST D3DKMT_WAITFORSYNCHR
 	kmt_adapter_poll(ad);
 	for (UINT i = 0; i < pData->ObjectCount; i++) {
 		struct kmt_sync *s = objs[i];
-		if (s->value >= target)
+		if (kmt_sync_value(s) >= target)
 			continue;
 		if (s->pending_fence && s->pending_value >= target) {
 			int rc = ad->mm->ddi->wait_fence(ad->mm->drv, KMT_ENGINE_RENDER,
@@ -294,8 +321,19 @@ NTSTATUS APIENTRY D3DKMTWaitForSynchronizationObject2(CONST D3DKMT_WAITFORSYNCHR
 				st = kmt_status_from_errno(rc);
 				goto out;
 			}
-			if (s->value >= target)
+			if (kmt_sync_value(s) >= target)
 				continue;
+		}
+		/* A monitored fence may also be written by an engine (a paging fence
+		 * by the copy engine): run the device until it is, if anything will. */
+		if (s->cpu_value) {
+			NTSTATUS w = kmt_cpu_wait_block(ad, &s, &target, 1, false, false);
+			if (w == STATUS_SUCCESS)
+				continue;
+			if (w == STATUS_DEVICE_REMOVED) {
+				st = w;
+				goto out;
+			}
 		}
 		/*
 		 * Nothing queued will ever satisfy it. A real GPU queue would wait
@@ -326,7 +364,13 @@ NTSTATUS APIENTRY D3DKMTDestroySynchronizationObject(CONST D3DKMT_DESTROYSYNCHRO
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
 	}
-	/* Also after removal. A signal still queued for it is simply dropped. */
+	/* Its paging queue owns a paging fence: D3DKMTDestroyPagingQueue frees it. */
+	if (s->pq) {
+		st = STATUS_INVALID_PARAMETER;
+		goto out;
+	}
+	/* Also after removal. A signal still queued for it is simply dropped, and
+	 * so are asynchronous waits on it (their events are never signalled). */
 	kmt_sync_destroy(s);
 	st = STATUS_SUCCESS;
 out:

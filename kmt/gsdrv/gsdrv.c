@@ -92,7 +92,11 @@ static int gsdrv_start(struct hw_device *hw, const struct kmt_driver_options *op
 	d->window_pages = gart_pages / 4 < GSDRV_WINDOW_MAX_PAGES ? (uint32_t)(gart_pages / 4)
 								  : GSDRV_WINDOW_MAX_PAGES;
 	d->window_page = gart_pages - d->window_pages;
-	d->gart_seg_size = d->window_page << HW_PAGE_SHIFT;
+	/* Monitored fence pages sit below the window, out of the manager's reach. */
+	d->fence_pages = gart_pages / 16 < GSDRV_FENCE_PAGES_MAX ? (uint32_t)(gart_pages / 16)
+								 : GSDRV_FENCE_PAGES_MAX;
+	d->fence_page = d->window_page - d->fence_pages;
+	d->gart_seg_size = d->fence_page << HW_PAGE_SHIFT;
 
 	hw_mmio_write(hw, HW_REG_RESET, HW_RESET_MAGIC);
 	d->fence_cpu = hw_bar2_map(hw, GSDRV_FENCE_OFF, HW_PAGE_SIZE);
@@ -133,6 +137,8 @@ static int gsdrv_start(struct hw_device *hw, const struct kmt_driver_options *op
 
 const struct kmt_ddi gsdrv_ddi = {
 	.name = "gsdrv",
+	/* No GPU MMU yet: the wt-va branch sets KMT_DDI_CAP_GPU_MMU here. */
+	.caps = 0,
 	.start = gsdrv_start,
 	.stop = gsdrv_stop,
 	.describe_allocation = gsdrv_describe_allocation,
@@ -147,7 +153,14 @@ const struct kmt_ddi gsdrv_ddi = {
 	.submitted_fence = gsdrv_submitted_fence,
 	.take_fault = gsdrv_take_fault,
 	.idle = gsdrv_idle,
+	.step = gsdrv_step,
 	.now = gsdrv_now,
+	.mmu_caps = gsdrv_mmu_caps,
+	.read_pte = gsdrv_read_pte,
 	.save_state = gsdrv_save_state,
 	.load_state = gsdrv_load_state,
+	.fence_pages = gsdrv_fence_pages,
+	.map_fence_page = gsdrv_map_fence_page,
+	.unmap_fence_page = gsdrv_unmap_fence_page,
+	.fence_page_gpu = gsdrv_fence_page_gpu,
 };

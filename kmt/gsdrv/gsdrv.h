@@ -22,6 +22,7 @@
 #define GSDRV_WINDOW_MAX_PAGES 256u /* aperture pages for sys <-> VRAM transfers */
 #define GSDRV_MAX_FAULTS 64u
 #define GSDRV_PAGING_TRIES 3u /* a transfer that faults is redone this many times */
+#define GSDRV_FENCE_PAGES_MAX 16u /* aperture pages for monitored fences (8192 of them) */
 
 struct gsdrv_ring {
 	unsigned index;
@@ -42,6 +43,8 @@ struct gsdrv {
 	uint64_t vram2_size;     /* ... and in GPUSIM_SEG_VRAM2 (pools=2), which follows it */
 	struct kmt_segment_desc segs[KMT_MAX_SEGMENTS];
 	uint32_t nsegs;
+	uint64_t fence_page;  /* first aperture page of the monitored fence pages */
+	uint32_t fence_pages; /* below the window; the GART segment ends at fence_page */
 	uint64_t window_page; /* first aperture page of the paging window */
 	uint32_t window_pages;
 	bool paging_dirty;    /* paging work queued since the last flush */
@@ -64,6 +67,7 @@ uint64_t gsdrv_submitted_fence(void *drv, uint32_t engine);
 void gsdrv_irq(void *opaque, uint32_t pending);
 bool gsdrv_take_fault(void *drv, struct kmt_fault_info *out);
 void gsdrv_idle(void *drv);
+int gsdrv_step(void *drv);
 
 /* paging.c */
 void gsdrv_gart_map(struct gsdrv *d, uint64_t page, const uint64_t *pfns, uint64_t n);
@@ -75,6 +79,13 @@ uint64_t gsdrv_gpu_address(void *drv, uint32_t seg, uint64_t offset);
 /* gsdrv.c */
 void gsdrv_discard(void *drv, uint32_t seg, uint64_t offset, uint64_t size);
 
+/* mmu.c */
+int gsdrv_mmu_caps(void *drv, struct kmt_mmu_caps *out);
+int gsdrv_update_page_table(struct gsdrv *d, const struct kmt_paging_op *op);
+int gsdrv_flush_tlb(struct gsdrv *d, const struct kmt_paging_op *op);
+int gsdrv_read_pte(void *drv, uint32_t seg, uint64_t offset, uint32_t index, bool dir,
+		   struct kmt_pte *out);
+
 /* submit.c */
 int gsdrv_submit(void *drv, const struct kmt_submission *sub, uint64_t *fence);
 
@@ -84,6 +95,13 @@ const struct kmt_segment_desc *gsdrv_segment(const struct gsdrv *d, uint32_t id)
 /* describe.c */
 int gsdrv_describe_allocation(void *drv, const void *priv, uint32_t priv_size,
 			      struct kmt_alloc_desc *out);
+
+/* fence.c */
+uint32_t gsdrv_fence_pages(void *drv);
+int gsdrv_map_fence_page(void *drv, uint32_t index, uint64_t pfn, uint64_t *gpu);
+void gsdrv_unmap_fence_page(void *drv, uint32_t index);
+uint64_t gsdrv_fence_page_gpu(void *drv, uint32_t index);
+int gsdrv_signal_fence(struct gsdrv *d, uint64_t gpu, uint64_t value);
 
 /* state.c */
 void gsdrv_save_state(void *drv, struct kmt_wstream *w);

@@ -173,6 +173,12 @@ int gsdrv_build_paging_buffer(void *drv, const struct kmt_paging_op *op)
 	case KMT_PAGING_UNMAP_APERTURE:
 		gsdrv_gart_unmap(d, op->dst.offset >> HW_PAGE_SHIFT, op->size >> HW_PAGE_SHIFT);
 		return 0;
+	case KMT_PAGING_UPDATE_PAGE_TABLE:
+		return gsdrv_update_page_table(d, op);
+	case KMT_PAGING_FLUSH_TLB:
+		return gsdrv_flush_tlb(d, op);
+	case KMT_PAGING_SIGNAL_FENCE:
+		return gsdrv_signal_fence(d, op->fence_gpu, op->value);
 	case KMT_PAGING_TRANSFER: {
 		int rc = transfer(d, op);
 		/* A transfer through the window that failed part-way has written some

@@ -116,6 +116,18 @@ int gsdrv_wait_fence(void *drv, uint32_t engine, uint64_t value)
 	return 0;
 }
 
+int gsdrv_step(void *drv)
+{
+	struct gsdrv *d = drv;
+	uint64_t t;
+	if (hw_device_removed(d->hw))
+		return -ENODEV;
+	if (!hw_next_event(d->hw, &t))
+		return -ETIMEDOUT;
+	hw_run_until(d->hw, t);
+	return 0;
+}
+
 void gsdrv_idle(void *drv)
 {
 	struct gsdrv *d = drv;

@@ -11,7 +11,9 @@
  *   "VIMM" the memory manager: counters, segments with their sub-allocators
  *   "ADPT" the adapter: removed, fault and submit counters, fault blame
  *   "DEVS" devices, in the adapter's list order
- *   "SYNC" sync objects, "CTXS" contexts, "RESS" resources (each in device order)
+ *   "SYNC" sync objects (a monitored fence with its storage slot)
+ *   "PGQS" monitored fence pages (index, system page), then paging queues
+ *   "CTXS" contexts, "RESS" resources (each in device order)
  *   "MEMS" memory objects (one per kmt_mem; shared ones once)
  *   "ALCS" allocation handles, ascending
  *   "PLCY" the eviction policy's state: a count of 64-bit words, then the words
@@ -23,11 +25,12 @@
 #define KMT_SNAPSHOT_FORMAT_H
 
 /* 3: placements, demotions/promotions, segment ids to 7, the policy's state.
- * 4: HWST self-describing. Only this version is read: an older resume state is
- * refused with a sentence (its HWST was a fixed layout this reader no longer
- * knows). The device's fields evolve inside HWST (HW_STATE_VERSION) without a
- * new version here: a state without a newer field still loads. */
-#define KMT_STATE_VERSION 4u
+ * 4: HWST self-describing. 5: fence storage slots, sync flags, paging queues.
+ * Only this version is read: an older resume state is refused with a sentence
+ * (before 4, HWST was a fixed layout this reader no longer knows). The device's
+ * fields evolve inside HWST (HW_STATE_VERSION) without a new version here: a state
+ * without a newer field still loads. */
+#define KMT_STATE_VERSION 5u
 
 #define TAG4(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define TAG_MAGIC TAG4('G', 'S', 'K', 'M')
@@ -36,6 +39,7 @@
 #define TAG_ADAPTER TAG4('A', 'D', 'P', 'T')
 #define TAG_DEVICES TAG4('D', 'E', 'V', 'S')
 #define TAG_SYNCS TAG4('S', 'Y', 'N', 'C')
+#define TAG_PAGING TAG4('P', 'G', 'Q', 'S')
 #define TAG_CONTEXTS TAG4('C', 'T', 'X', 'S')
 #define TAG_RESOURCES TAG4('R', 'E', 'S', 'S')
 #define TAG_MEMS TAG4('M', 'E', 'M', 'S')

@@ -30,9 +30,21 @@ struct dev_rec {
 
 struct sync_rec {
 	D3DKMT_HANDLE h, dev;
-	uint32_t type, has_cpu;
+	uint32_t type, has_cpu, flags, slot;
 	uint64_t value, cpu, pending_value, pending_fence;
 	struct kmt_sync *obj;
+};
+
+struct fpage_rec {
+	uint32_t index;
+	uint64_t pfn;
+};
+
+struct pq_rec {
+	D3DKMT_HANDLE h, dev, sync;
+	uint32_t priority;
+	uint64_t last;
+	struct kmt_pagingqueue *obj;
 };
 
 struct ctx_rec {
@@ -96,6 +108,10 @@ struct rs {
 	uint64_t ndevs;
 	struct sync_rec *syncs;
 	uint64_t nsyncs;
+	struct fpage_rec *fpages;
+	uint64_t nfpages;
+	struct pq_rec *pqs;
+	uint64_t npqs;
 	struct ctx_rec *ctxs;
 	uint64_t nctxs;
 	struct res_rec *ress;
@@ -304,7 +320,7 @@ static int read_objects(struct rs *s)
 		read_fault(r, &d->fault);
 	}
 
-	if (!kmt_rs_tag(r, TAG_SYNCS, "sync objects") || !(s->nsyncs = kmt_rs_count(r, 48), !r->bad))
+	if (!kmt_rs_tag(r, TAG_SYNCS, "sync objects") || !(s->nsyncs = kmt_rs_count(r, 56), !r->bad))
 		return cut(s);
 	if (!(s->syncs = alloc_array(s, s->nsyncs, sizeof(*s->syncs))))
 		return -ENOMEM;
@@ -318,6 +334,29 @@ static int read_objects(struct rs *s)
 		y->cpu = kmt_rs_u64(r);
 		y->pending_value = kmt_rs_u64(r);
 		y->pending_fence = kmt_rs_u64(r);
+		y->flags = kmt_rs_u32(r);
+		y->slot = kmt_rs_u32(r);
+	}
+
+	if (!kmt_rs_tag(r, TAG_PAGING, "paging queues") || !(s->nfpages = kmt_rs_count(r, 12), !r->bad))
+		return cut(s);
+	if (!(s->fpages = alloc_array(s, s->nfpages, sizeof(*s->fpages))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < s->nfpages; i++) {
+		s->fpages[i].index = kmt_rs_u32(r);
+		s->fpages[i].pfn = kmt_rs_u64(r);
+	}
+	if (!(s->npqs = kmt_rs_count(r, 24), !r->bad))
+		return cut(s);
+	if (!(s->pqs = alloc_array(s, s->npqs, sizeof(*s->pqs))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < s->npqs; i++) {
+		struct pq_rec *q = &s->pqs[i];
+		q->h = kmt_rs_u32(r);
+		q->dev = kmt_rs_u32(r);
+		q->sync = kmt_rs_u32(r);
+		q->priority = kmt_rs_u32(r);
+		q->last = kmt_rs_u64(r);
 	}
 
 	if (!kmt_rs_tag(r, TAG_CONTEXTS, "contexts") || !(s->nctxs = kmt_rs_count(r, 20), !r->bad))
@@ -453,7 +492,7 @@ static void *find(const struct rs *s, D3DKMT_HANDLE old, uint32_t type)
 
 static int build_map(struct rs *s)
 {
-	uint64_t n = s->ndevs + s->nsyncs + s->nctxs + s->nress + s->nallocs;
+	uint64_t n = s->ndevs + s->nsyncs + s->npqs + s->nctxs + s->nress + s->nallocs;
 	for (uint64_t i = 0; i < s->nress; i++)
 		n += s->ress[i].share != 0;
 	if (!(s->map = alloc_array(s, n, sizeof(*s->map))))
@@ -464,6 +503,8 @@ static int build_map(struct rs *s)
 		ADD(s->devs[i].h, KMT_T_DEVICE, &s->devs[i]);
 	for (uint64_t i = 0; i < s->nsyncs; i++)
 		ADD(s->syncs[i].h, KMT_T_SYNC, &s->syncs[i]);
+	for (uint64_t i = 0; i < s->npqs; i++)
+		ADD(s->pqs[i].h, KMT_T_PAGINGQUEUE, &s->pqs[i]);
 	for (uint64_t i = 0; i < s->nctxs; i++)
 		ADD(s->ctxs[i].h, KMT_T_CONTEXT, &s->ctxs[i]);
 	for (uint64_t i = 0; i < s->nress; i++) {
@@ -570,6 +611,29 @@ static int check_records(struct rs *s)
 		if ((y->type != D3DDDI_FENCE && y->type != D3DDDI_MONITORED_FENCE) ||
 		    y->has_cpu != (y->type == D3DDDI_MONITORED_FENCE))
 			return fail(s, "sync object 0x%x has type %u", y->h, y->type);
+		/* Each monitored fence in a slot of a saved page, no slot twice. */
+		bool paged = false;
+		for (uint64_t k = 0; k < s->nfpages && !paged; k++)
+			paged = s->fpages[k].index == y->slot / KMT_FENCE_SLOTS_PER_PAGE;
+		if (y->has_cpu ? !paged : y->slot != KMT_NO_SLOT)
+			return fail(s, "sync object 0x%x has no place for its value", y->h);
+		for (uint64_t k = 0; k < i && y->has_cpu; k++)
+			if (s->syncs[k].has_cpu && s->syncs[k].slot == y->slot)
+				return fail(s, "sync objects 0x%x and 0x%x share their value", s->syncs[k].h, y->h);
+	}
+	for (uint64_t i = 0; i < s->nfpages; i++)
+		for (uint64_t k = 0; k < i; k++)
+			if (s->fpages[k].index == s->fpages[i].index || s->fpages[k].pfn == s->fpages[i].pfn)
+				return fail(s, "two monitored fence pages share a place");
+	for (uint64_t i = 0; i < s->npqs; i++) {
+		const struct pq_rec *q = &s->pqs[i];
+		const struct sync_rec *y = find(s, q->sync, KMT_T_SYNC);
+		int32_t pri = (int32_t)q->priority;
+		if (!find(s, q->dev, KMT_T_DEVICE) || !y || y->dev != q->dev || !y->has_cpu || pri < -1 || pri > 1)
+			return fail(s, "paging queue 0x%x is malformed or names no device or fence", q->h);
+		for (uint64_t k = 0; k < i; k++)
+			if (s->pqs[k].sync == q->sync)
+				return fail(s, "paging queues 0x%x and 0x%x share a fence", s->pqs[k].h, q->h);
 	}
 	for (uint64_t i = 0; i < s->nctxs; i++)
 		if (!find(s, s->ctxs[i].dev, KMT_T_DEVICE) || s->ctxs[i].legacy > 1)
@@ -625,6 +689,15 @@ static int check_records(struct rs *s)
 	for (uint64_t i = 0; i < s->sys_free.count; i++) {
 		uint64_t p = hw_state_item_value(&s->sys_free, i);
 		owned[p / 8] |= (uint8_t)(1u << (p % 8)); /* not to be held */
+	}
+	for (uint64_t i = 0; i < s->nfpages; i++) {
+		uint64_t p = s->fpages[i].pfn;
+		if (p >= s->sys_next_fresh || (owned[p / 8] & (1u << (p % 8)))) {
+			free(owned);
+			free(blocks);
+			return fail(s, "monitored fence page %llu is a free system page", (unsigned long long)p);
+		}
+		owned[p / 8] |= (uint8_t)(1u << (p % 8));
 	}
 	uint64_t nblocks = 0;
 	int rc = 0;
@@ -725,12 +798,23 @@ static int build(struct rs *s)
 	for (uint64_t i = 0; i < s->ndevs; i++)
 		if (!(s->devs[i].obj = calloc(1, sizeof(struct kmt_device))))
 			return -ENOMEM;
-	for (uint64_t i = 0; i < s->nsyncs; i++) {
+	for (uint64_t i = 0; i < s->nsyncs; i++)
 		if (!(s->syncs[i].obj = calloc(1, sizeof(struct kmt_sync))))
 			return -ENOMEM;
-		if (s->syncs[i].has_cpu && !(s->syncs[i].obj->cpu_value = malloc(sizeof(uint64_t))))
+	for (uint64_t i = 0; i < s->npqs; i++)
+		if (!(s->pqs[i].obj = calloc(1, sizeof(struct kmt_pagingqueue))))
 			return -ENOMEM;
+	/* The pages' bytes and GART entries came back with the device. */
+	for (uint64_t i = 0; i < s->nfpages; i++) {
+		int rc = kmt_fence_page_restore(ad, s->fpages[i].index, s->fpages[i].pfn);
+		if (rc == -EINVAL)
+			return fail(s, "monitored fence page %u cannot be placed", s->fpages[i].index);
+		if (rc)
+			return rc;
 	}
+	for (uint64_t i = 0; i < s->nsyncs; i++)
+		if (s->syncs[i].has_cpu && kmt_fence_slot_take(ad, s->syncs[i].slot))
+			return fail(s, "sync object 0x%x has no place for its value", s->syncs[i].h);
 	for (uint64_t i = 0; i < s->nctxs; i++) {
 		if (!(s->ctxs[i].obj = calloc(1, sizeof(struct kmt_context))))
 			return -ENOMEM;
@@ -752,6 +836,7 @@ static int build(struct rs *s)
 		switch (e->type) {
 		case KMT_T_DEVICE: obj = ((struct dev_rec *)e->rec)->obj; break;
 		case KMT_T_SYNC: obj = ((struct sync_rec *)e->rec)->obj; break;
+		case KMT_T_PAGINGQUEUE: obj = ((struct pq_rec *)e->rec)->obj; break;
 		case KMT_T_CONTEXT: obj = ((struct ctx_rec *)e->rec)->obj; break;
 		case KMT_T_RESOURCE:
 		case KMT_T_SHARE: obj = ((struct res_rec *)e->rec)->obj; break;
@@ -801,14 +886,34 @@ static void link_objects(struct rs *s)
 		y->handle = new_handle(s, r->h);
 		y->dev = d;
 		y->type = (D3DDDI_SYNCHRONIZATIONOBJECT_TYPE)r->type;
+		y->flags = r->flags;
+		/* A monitored fence's value is in its page, restored with memory;
+		 * `value` is what the kernel had seen, so later writes still show. */
 		y->value = r->value;
-		if (y->cpu_value)
-			*y->cpu_value = r->cpu;
+		y->slot = r->has_cpu ? r->slot : KMT_NO_SLOT;
+		if (r->has_cpu) {
+			y->cpu_value = kmt_fence_kernel(ad, r->slot);
+			y->user_value = kmt_fence_user(ad, r->slot);
+		}
 		y->pending_value = r->pending_value;
 		y->pending_fence = r->pending_fence;
 		for (pp = &d->syncs; *pp; pp = &(*pp)->next)
 			y->prev = *pp;
 		*pp = y;
+	}
+	for (uint64_t i = 0; i < s->npqs; i++) {
+		const struct pq_rec *r = &s->pqs[i];
+		struct kmt_pagingqueue *q = r->obj, **pp;
+		struct kmt_device *d = ((struct dev_rec *)find(s, r->dev, KMT_T_DEVICE))->obj;
+		q->handle = new_handle(s, r->h);
+		q->dev = d;
+		q->priority = (D3DDDI_PAGINGQUEUE_PRIORITY)(int32_t)r->priority;
+		q->last = r->last;
+		q->fence = ((struct sync_rec *)find(s, r->sync, KMT_T_SYNC))->obj;
+		q->fence->pq = q;
+		for (pp = &d->pqs; *pp; pp = &(*pp)->next)
+			q->prev = *pp;
+		*pp = q;
 	}
 	for (uint64_t i = 0; i < s->nctxs; i++) {
 		const struct ctx_rec *r = &s->ctxs[i];
@@ -954,11 +1059,11 @@ static void unbuild(struct rs *s)
 			free(s->ctxs[i].obj->patch_list);
 			free(s->ctxs[i].obj);
 		}
+	/* Fence pages and slots go with the adapter (kmt_fence_fini). */
 	for (uint64_t i = 0; i < s->nsyncs; i++)
-		if (s->syncs[i].obj) {
-			free(s->syncs[i].obj->cpu_value);
-			free(s->syncs[i].obj);
-		}
+		free(s->syncs[i].obj);
+	for (uint64_t i = 0; i < s->npqs; i++)
+		free(s->pqs[i].obj);
 	for (uint64_t i = 0; i < s->ndevs; i++)
 		free(s->devs[i].obj);
 	s->ad->devices = NULL;
@@ -970,6 +1075,8 @@ static void rs_free(struct rs *s)
 	free(s->blame_dev);
 	free(s->devs);
 	free(s->syncs);
+	free(s->fpages);
+	free(s->pqs);
 	free(s->ctxs);
 	free(s->ress);
 	free(s->mems);
@@ -1103,6 +1210,7 @@ NTSTATUS gpusim_snapshot_restore(const struct gpusim_snapshot *snap, LUID *luid,
 		[KMT_T_DEVICE] = GPUSIM_HANDLE_DEVICE, [KMT_T_CONTEXT] = GPUSIM_HANDLE_CONTEXT,
 		[KMT_T_RESOURCE] = GPUSIM_HANDLE_RESOURCE, [KMT_T_ALLOCATION] = GPUSIM_HANDLE_ALLOCATION,
 		[KMT_T_SYNC] = GPUSIM_HANDLE_SYNC, [KMT_T_SHARE] = GPUSIM_HANDLE_SHARE,
+		[KMT_T_PAGINGQUEUE] = GPUSIM_HANDLE_PAGINGQUEUE,
 	};
 	for (size_t i = 0; i < s.nmap; i++)
 		out[i] = (struct gpusim_handle_map){ s.map[i].old, s.map[i].new_h, types[s.map[i].type] };

@@ -249,6 +249,35 @@ static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const st
 			kmt_ws_u64(w, s->cpu_value ? *s->cpu_value : 0);
 			kmt_ws_u64(w, s->pending_value);
 			kmt_ws_u64(w, s->pending_fence);
+			kmt_ws_u32(w, s->flags);
+			kmt_ws_u32(w, s->slot);
+		}
+
+	/* The fence pages' bytes are system memory (saved with it) and their GART
+	 * entries device memory: the page numbers are what ties them together. */
+	kmt_ws_tag(w, TAG_PAGING);
+	n = 0;
+	uint64_t pfn;
+	for (uint32_t i = 0; i < ad->nfence_pages; i++)
+		n += kmt_fence_page_pfn(ad, i, &pfn);
+	kmt_ws_u64(w, n);
+	for (uint32_t i = 0; i < ad->nfence_pages; i++)
+		if (kmt_fence_page_pfn(ad, i, &pfn)) {
+			kmt_ws_u32(w, i);
+			kmt_ws_u64(w, pfn);
+		}
+	n = 0;
+	for (struct kmt_device *d = ad->devices; d; d = d->next)
+		for (struct kmt_pagingqueue *q = d->pqs; q; q = q->next)
+			n++;
+	kmt_ws_u64(w, n);
+	for (struct kmt_device *d = ad->devices; d; d = d->next)
+		for (struct kmt_pagingqueue *q = d->pqs; q; q = q->next) {
+			kmt_ws_u32(w, q->handle);
+			kmt_ws_u32(w, d->handle);
+			kmt_ws_u32(w, q->fence->handle);
+			kmt_ws_u32(w, (uint32_t)q->priority);
+			kmt_ws_u64(w, q->last);
 		}
 
 	n = 0;

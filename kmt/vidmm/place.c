@@ -91,6 +91,7 @@ void vidmm_put_pages(struct vidmm *mm, struct vidmm_alloc *a)
 void vidmm_leave_segment(struct vidmm *mm, struct vidmm_alloc *a)
 {
 	struct vidmm_segment *s = &mm->seg[a->seg];
+	vidmm_va_alloc_leaving(mm, a); /* no VA reaches the range once it is given back */
 	if (a->has_data && mm->ddi->discard) /* never written: nothing there but zeros */
 		mm->ddi->discard(mm->drv, a->seg, a->offset, a->size);
 	mm->policy->remove(mm->policy_state, a);
@@ -113,6 +114,7 @@ static void enter_segment(struct vidmm *mm, struct vidmm_alloc *a, uint32_t seg,
 		s->pinned += a->size;
 	a->last_use = ++mm->tick;
 	mm->policy->insert(mm->policy_state, a);
+	vidmm_va_alloc_entered(mm, a);
 }
 
 static int paging(struct vidmm *mm, const struct kmt_paging_op *op)

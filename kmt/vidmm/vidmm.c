@@ -31,6 +31,8 @@ int vidmm_create(struct hw_device *hw, const struct kmt_ddi *ddi, const struct k
 		free(mm);
 		return rc;
 	}
+	/* A driver without a GPU MMU leaves GPU virtual addresses unsupported. */
+	mm->has_mmu = ddi->mmu_caps && ddi->read_pte && !ddi->mmu_caps(mm->drv, &mm->mmu);
 	mm->policy_state = pol->create();
 	if (!mm->policy_state) {
 		vidmm_destroy(mm);
@@ -63,6 +65,8 @@ void vidmm_destroy(struct vidmm *mm)
 {
 	if (!mm)
 		return;
+	while (mm->va_spaces)
+		vidmm_va_space_destroy(mm, mm->va_spaces);
 	for (int i = 1; i < VIDMM_SEG_MAX; i++)
 		vidmm_suballoc_destroy(mm->seg[i].sa);
 	if (mm->policy_state)
@@ -88,7 +92,8 @@ void vidmm_emit(struct vidmm *mm, uint32_t type, uint32_t cause, const struct vi
 void vidmm_emit_paging(struct vidmm *mm, uint32_t type, uint32_t cause, const struct vidmm_alloc *a,
 		       uint32_t from, uint64_t copied)
 {
-	if (!mm->listening)
+	if (!mm->listening || (a && (a->flags & VIDMM_ALLOC_KERNEL) &&
+			       (type == GPUSIM_EV_CREATE || type == GPUSIM_EV_DESTROY)))
 		return;
 	struct gpusim_event ev = {
 		.type = type,
@@ -189,6 +194,7 @@ void vidmm_alloc_fini(struct vidmm *mm, struct vidmm_alloc *a)
 	uint64_t pages = a->size >> HW_PAGE_SHIFT;
 	if (vidmm_busy(mm, a))
 		mm->ddi->wait_fence(mm->drv, KMT_ENGINE_RENDER, a->last_fence);
+	vidmm_va_alloc_gone(mm, a);
 	while (a->lock_count)
 		vidmm_unlock(mm, a);
 	uint32_t from = a->seg;
@@ -212,7 +218,59 @@ static int fail(char *err, size_t len, const char *fmt, unsigned long long x, un
 	return -EFAULT;
 }
 
+/* The caller's allocations, then the kernel's own (the page tables). */
+struct check_walk {
+	vidmm_alloc_iter next;
+	void *ctx;
+	struct vidmm_alloc **kernel;
+	uint64_t nkernel, cap, at;
+	bool oom;
+};
+
+static int collect_table(void *ctx, struct vidmm_alloc *a)
+{
+	struct check_walk *w = ctx;
+	if (w->nkernel == w->cap) {
+		uint64_t cap = w->cap ? 2 * w->cap : 16;
+		struct vidmm_alloc **k = realloc(w->kernel, cap * sizeof(*k));
+		if (!k) {
+			w->oom = true;
+			return -ENOMEM;
+		}
+		w->kernel = k;
+		w->cap = cap;
+	}
+	w->kernel[w->nkernel++] = a;
+	return 0;
+}
+
+static int check_next(void *ctx, struct vidmm_alloc **out)
+{
+	struct check_walk *w = ctx;
+	if (w->next) {
+		int rc = w->next(w->ctx, out);
+		if (rc || *out)
+			return rc;
+		w->next = NULL;
+	}
+	*out = w->at < w->nkernel ? w->kernel[w->at++] : NULL;
+	return 0;
+}
+
+static int check_books(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, size_t errlen);
+
 int vidmm_check(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, size_t errlen)
+{
+	struct check_walk w = { .next = next, .ctx = ctx };
+	vidmm_va_each_table(mm, collect_table, &w);
+	int rc = w.oom ? -ENOMEM : check_books(mm, check_next, &w, err, errlen);
+	free(w.kernel);
+	for (struct vidmm_va_space *vs = mm->va_spaces; vs && !rc; vs = vs->next)
+		rc = vidmm_va_check(mm, vs, err, errlen);
+	return rc;
+}
+
+static int check_books(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char *err, size_t errlen)
 {
 	uint64_t used[VIDMM_SEG_MAX] = { 0 }, count[VIDMM_SEG_MAX] = { 0 };
 	uint64_t pinned[VIDMM_SEG_MAX] = { 0 };

@@ -14,6 +14,7 @@
 #include "kmt/ddi.h"
 #include "kmt/vidmm/queue.h"
 #include "kmt/vidmm/suballoc.h"
+#include "kmt/vidmm/vaspace.h"
 
 struct vidmm;
 struct vidmm_alloc;
@@ -154,7 +155,12 @@ struct vidmm_alloc {
 	uint32_t handle;          /* for events; set by the caller */
 	uint32_t device;          /* owner device handle, for events */
 	void *owner;              /* the caller's object */
+	struct vidmm_va_mapping *va_maps; /* GPU virtual addresses that map it */
 };
+
+/* In vidmm_alloc.flags beside GPUSIM_ALLOC_*: memory the kernel owns (page
+ * tables), which no handle names; it makes no CREATE or DESTROY event. */
+#define VIDMM_ALLOC_KERNEL 0x80000000u
 
 /* ---- the manager --------------------------------------------------------------- */
 
@@ -190,6 +196,11 @@ struct vidmm {
 	void *emit_ctx;
 	bool listening;           /* emit only when someone listens */
 	uint32_t mark_gen;
+	/* GPU virtual addresses (kmt/vidmm/vaspace.c) */
+	bool has_mmu;
+	struct kmt_mmu_caps mmu;
+	struct vidmm_va_space *va_spaces;
+	uint32_t next_asid;
 };
 
 int vidmm_create(struct hw_device *hw, const struct kmt_ddi *ddi, const struct kmt_driver_options *opt,

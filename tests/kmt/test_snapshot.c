@@ -466,7 +466,7 @@ START_TEST(damaged_snapshots_are_refused)
 	bad = *good;
 	bad.state = v3;
 	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);
-	ck_assert_msg(strstr(err, "version 3; this libkmt reads version 4") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "version 3; this libkmt reads version 5") != NULL, "%s", err);
 	memcpy(v3, good->state, good->state_size);
 	uint8_t *cause = memmem(v3, good->state_size, "fault.cause", 11);
 	ck_assert_ptr_nonnull(cause);

@@ -113,7 +113,7 @@ START_TEST(test_reg_names)
 		ck_assert_uint_lt(n, 256);
 		seen[n++] = name;
 	}
-	ck_assert_uint_eq(n, 26 + HW_NUM_RINGS * 10);
+	ck_assert_uint_eq(n, 33 + HW_NUM_RINGS * 15); /* with the GPU MMU's registers */
 }
 END_TEST
 

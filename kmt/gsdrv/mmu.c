@@ -1,0 +1,118 @@
+/*
+ * The GPU MMU half of the gsdrv driver (DxgkDdiBuildPagingBuffer's UPDATEPAGETABLE
+ * and FLUSHTLB, and the MMU's shape): page-table entries are written by the copy
+ * engine with WRITE_DATA packets on the paging ring, so they land in order with
+ * the transfers around them, never by the CPU through BAR2 (a table may sit in
+ * VRAM the CPU cannot reach).
+ *
+ * The entry format is the driver's business: the manager hands it struct kmt_pte
+ * and gsdrv encodes the device's (<gpusim/hw.h>: HW_PDE for directories, HW_PTE for
+ * 4 KiB leaves; the manager uses no 64 KiB pages). After the entries, a
+ * TLB_INVALIDATE packet of the address space's ASID on the same ring drops what
+ * every engine cached.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kmt/gsdrv/gsdrv.h"
+
+#define LEVEL_BITS 9u
+#define TABLE_BYTES (HW_VM_ENTRIES * 8u)
+
+int gsdrv_mmu_caps(void *drv, struct kmt_mmu_caps *out)
+{
+	struct gsdrv *d = drv;
+	*out = (struct kmt_mmu_caps){ .va_bits = d->cfg.va_bits, .levels = HW_VM_LEVELS,
+				      .level_bits = LEVEL_BITS, .table_bytes = TABLE_BYTES };
+	return 0;
+}
+
+static uint64_t encode(const struct kmt_pte *p)
+{
+	if (!(p->flags & KMT_PTE_VALID))
+		return 0;
+	if (p->flags & KMT_PTE_TABLE)
+		return HW_PDE(p->address, HW_PDE_VALID);
+	uint64_t flags = HW_PTE_VALID | ((p->flags & KMT_PTE_READ_ONLY) ? HW_PTE_READ_ONLY : 0);
+	if (p->flags & KMT_PTE_SYSTEM)
+		return HW_PTE_SYS(p->address >> HW_PAGE_SHIFT, flags);
+	return HW_PTE_LOCAL(p->address, flags);
+}
+
+/* An entry does not say whether it is a directory: `dir` tells (the level). */
+static void decode(uint64_t e, bool dir, struct kmt_pte *p)
+{
+	p->address = e & HW_VM_ADDR_MASK;
+	p->flags = 0;
+	if (!(e & HW_PTE_VALID)) {
+		p->address = 0;
+		return;
+	}
+	if (dir) {
+		p->flags = KMT_PTE_VALID | KMT_PTE_TABLE;
+		return;
+	}
+	p->flags = KMT_PTE_VALID | ((e & HW_PTE_READ_ONLY) ? KMT_PTE_READ_ONLY : 0) |
+		   ((e & HW_PTE_SYSTEM) ? KMT_PTE_SYSTEM : 0);
+}
+
+int gsdrv_update_page_table(struct gsdrv *d, const struct kmt_paging_op *op)
+{
+	uint64_t table = gsdrv_gpu_address(d, op->dst.seg, op->dst.offset);
+	int rc;
+	if (table == UINT64_MAX || op->first_entry > TABLE_BYTES / 8 ||
+	    op->nentries > TABLE_BYTES / 8 - op->first_entry)
+		return -EINVAL;
+	if (op->clear_table) {
+		uint32_t p[6];
+		p[0] = HW_PKT_HEADER(HW_PKT_FILL, 0, 5);
+		gsdrv_lo_hi(p + 1, table);
+		gsdrv_lo_hi(p + 3, TABLE_BYTES);
+		p[5] = 0;
+		d->paging_dirty = true;
+		if ((rc = gsdrv_ring_emit(d, KMT_ENGINE_PAGING, p, 6)))
+			return rc;
+	}
+	if (!op->nentries)
+		return 0;
+	uint32_t n = 3 + 2 * op->nentries;
+	uint32_t *p = malloc(n * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p[0] = HW_PKT_HEADER(HW_PKT_WRITE_DATA, 0, n - 1);
+	gsdrv_lo_hi(p + 1, table + 8ull * op->first_entry);
+	for (uint32_t i = 0; i < op->nentries; i++)
+		gsdrv_lo_hi(p + 3 + 2 * i, encode(&op->ptes[i]));
+	d->paging_dirty = true;
+	rc = gsdrv_ring_emit(d, KMT_ENGINE_PAGING, p, n);
+	free(p);
+	return rc;
+}
+
+int gsdrv_flush_tlb(struct gsdrv *d, const struct kmt_paging_op *op)
+{
+	uint32_t p[5];
+	p[0] = HW_PKT_HEADER(HW_PKT_TLB_INVALIDATE, HW_PKT_TLBINV_ASID, 4);
+	p[1] = op->asid & HW_VM_ASID_MASK;
+	p[2] = p[3] = p[4] = 0;
+	d->paging_dirty = true;
+	return gsdrv_ring_emit(d, KMT_ENGINE_PAGING, p, 5);
+}
+
+int gsdrv_read_pte(void *drv, uint32_t seg, uint64_t offset, uint32_t index, bool dir, struct kmt_pte *out)
+{
+	struct gsdrv *d = drv;
+	uint64_t table = gsdrv_gpu_address(d, seg, offset);
+	if (table == UINT64_MAX || index >= TABLE_BYTES / 8)
+		return -EINVAL;
+	const uint8_t *e = hw_debug_vram(d->hw, table + 8ull * index, 8);
+	if (!e)
+		return -EINVAL;
+	uint64_t v;
+	memcpy(&v, e, 8);
+	decode(v, dir, out);
+	return 0;
+}

@@ -1,0 +1,453 @@
+/*
+ * GPU virtual addresses (WDDM 2.0): D3DKMTReserveGpuVirtualAddress,
+ * D3DKMTMapGpuVirtualAddress, D3DKMTUpdateGpuVirtualAddress and
+ * D3DKMTFreeGpuVirtualAddress, their success paths and bad inputs, and the page
+ * tables following the allocations they map through eviction, page-in and moves
+ * (gpusim_check_invariants compares every entry with the placement it should
+ * name, reading the tables from GPU memory).
+ */
+#include <config.h>
+
+#include <check.h>
+#include <string.h>
+
+#include "tests/kmt/kmt_helpers.h"
+#include "tests/kmt/kmt_suites.h"
+
+#define KIB 1024ull
+#define MIB (1024ull * KIB)
+#define PG 4096ull
+#define CFG "vram=32M,visible=8M,gart=16M,sysmem=256M"
+
+static struct kt_gpu g;
+
+static void setup(void)
+{
+	kt_setup(&g, CFG);
+}
+
+static void teardown(void)
+{
+	kt_teardown(&g);
+}
+
+static NTSTATUS reserve(D3DKMT_HANDLE queue, uint64_t base, uint64_t min, uint64_t max, uint64_t size,
+			uint64_t *va)
+{
+	D3DDDI_RESERVEGPUVIRTUALADDRESS r;
+	memset(&r, 0, sizeof(r));
+	r.hPagingQueue = queue;
+	r.BaseAddress = base;
+	r.MinimumAddress = min;
+	r.MaximumAddress = max;
+	r.Size = size;
+	NTSTATUS st = D3DKMTReserveGpuVirtualAddress(&r);
+	if (va)
+		*va = r.VirtualAddress;
+	return st;
+}
+
+static NTSTATUS map(D3DKMT_HANDLE queue, D3DKMT_HANDLE alloc, uint64_t base, uint64_t first, uint64_t pages,
+		    bool write, uint64_t *va, uint64_t *fence)
+{
+	D3DDDI_MAPGPUVIRTUALADDRESS m;
+	memset(&m, 0, sizeof(m));
+	m.hPagingQueue = queue;
+	m.hAllocation = alloc;
+	m.BaseAddress = base;
+	m.OffsetInPages = first;
+	m.SizeInPages = pages;
+	m.Protection.Write = write;
+	NTSTATUS st = D3DKMTMapGpuVirtualAddress(&m);
+	if (va)
+		*va = m.VirtualAddress;
+	if (fence)
+		*fence = m.PagingFenceValue;
+	return st;
+}
+
+static NTSTATUS va_free(D3DKMT_HANDLE adapter, uint64_t base, uint64_t size)
+{
+	D3DKMT_FREEGPUVIRTUALADDRESS f = { .hAdapter = adapter, .BaseAddress = base, .Size = size };
+	return D3DKMTFreeGpuVirtualAddress(&f);
+}
+
+static NTSTATUS update(D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION *ops, UINT n)
+{
+	D3DKMT_UPDATEGPUVIRTUALADDRESS u;
+	memset(&u, 0, sizeof(u));
+	u.hDevice = g.device;
+	u.hContext = g.context;
+	u.NumOperations = n;
+	u.Operations = ops;
+	return D3DKMTUpdateGpuVirtualAddress(&u);
+}
+
+static NTSTATUS make_resident(D3DKMT_HANDLE h)
+{
+	D3DDDI_MAKERESIDENT mr;
+	memset(&mr, 0, sizeof(mr));
+	mr.hPagingQueue = g.device;
+	mr.NumAllocations = 1;
+	mr.AllocationList = &h;
+	return D3DKMTMakeResident(&mr);
+}
+
+/* Evict answers only for what the device made resident: make it so first. */
+static NTSTATUS evict(D3DKMT_HANDLE h)
+{
+	D3DKMT_EVICT ev;
+	NTSTATUS st = make_resident(h);
+	if (st != STATUS_SUCCESS && st != STATUS_PENDING)
+		return st;
+	memset(&ev, 0, sizeof(ev));
+	ev.hDevice = g.device;
+	ev.NumAllocations = 1;
+	ev.AllocationList = &h;
+	return D3DKMTEvict(&ev);
+}
+
+
+static D3DKMT_HANDLE vram_alloc(uint64_t size)
+{
+	D3DKMT_HANDLE h;
+	KT_ST_EQ(kt_alloc(&g, size, GPUSIM_SEG_INVISIBLE, 0, &h), STATUS_SUCCESS);
+	return h;
+}
+
+/* ---- reserve and free ---------------------------------------------------- */
+
+START_TEST(test_reserve_anywhere_and_free)
+{
+	uint64_t a, b;
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, 64 * KIB, &a), STATUS_SUCCESS);
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, 64 * KIB, &b), STATUS_SUCCESS);
+	ck_assert(a && b && a % PG == 0 && b % PG == 0);
+	ck_assert(a + 64 * KIB <= b || b + 64 * KIB <= a); /* disjoint */
+	kt_assert_invariants(&g);
+	KT_ST_EQ(va_free(g.adapter, a, 64 * KIB), STATUS_SUCCESS);
+	KT_ST_EQ(va_free(g.adapter, a, 64 * KIB), STATUS_INVALID_PARAMETER); /* twice */
+	KT_ST_EQ(va_free(g.adapter, b, 4 * KIB), STATUS_INVALID_PARAMETER);  /* part of one */
+	KT_ST_EQ(va_free(g.adapter, b, 64 * KIB), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
+}
+END_TEST
+
+START_TEST(test_reserve_at_base_and_in_range)
+{
+	uint64_t va;
+	KT_ST_EQ(reserve(g.device, 0x100000000ull, 0, 0, 1 * MIB, &va), STATUS_SUCCESS);
+	ck_assert_uint_eq(va, 0x100000000ull);
+	/* Overlapping it, at its base or across its end. */
+	KT_ST_EQ(reserve(g.device, 0x100000000ull, 0, 0, PG, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(reserve(g.device, 0x100000000ull - PG, 0, 0, 2 * PG, NULL), STATUS_INVALID_PARAMETER);
+	/* Within [min, max): the first room there. */
+	KT_ST_EQ(reserve(g.device, 0, 0x100000000ull, 0x200000000ull, 64 * KIB, &va), STATUS_SUCCESS);
+	ck_assert_uint_eq(va, 0x100000000ull + 1 * MIB);
+	KT_ST_EQ(reserve(g.device, 0, 0x300000000ull, 0x300000000ull + 2 * PG, 2 * PG, &va), STATUS_SUCCESS);
+	ck_assert_uint_eq(va, 0x300000000ull);
+	/* ... and no room left there. */
+	KT_ST_EQ(reserve(g.device, 0, 0x300000000ull, 0x300000000ull + 2 * PG, PG, NULL), STATUS_NO_MEMORY);
+	/* The M2 form names the adapter. */
+	D3DDDI_RESERVEGPUVIRTUALADDRESS r;
+	memset(&r, 0, sizeof(r));
+	r.hAdapter = g.adapter;
+	r.Size = PG;
+	KT_ST_EQ(D3DKMTReserveGpuVirtualAddress(&r), STATUS_SUCCESS);
+	ck_assert(r.VirtualAddress >= 0x10000);
+	kt_assert_invariants(&g);
+}
+END_TEST
+
+START_TEST(test_reserve_bad)
+{
+	D3DDDI_RESERVEGPUVIRTUALADDRESS r;
+	KT_ST_EQ(D3DKMTReserveGpuVirtualAddress(NULL), STATUS_INVALID_PARAMETER);
+	memset(&r, 0, sizeof(r));
+	KT_ST_EQ(D3DKMTReserveGpuVirtualAddress(&r), STATUS_INVALID_PARAMETER); /* zeroed */
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, PG + 1, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(reserve(g.device, 0x100001, 0, 0, PG, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(reserve(g.device, 0, 0x200000, 0x100000, PG, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(reserve(g.device, 1ull << 48, 0, 0, PG, NULL), STATUS_INVALID_PARAMETER); /* outside */
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, 1ull << 48, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(reserve(g.context, 0, 0, 0, PG, NULL), STATUS_INVALID_PARAMETER);   /* wrong type */
+	KT_ST_EQ(reserve(g.device + 1, 0, 0, 0, PG, NULL), STATUS_INVALID_PARAMETER); /* stale */
+	memset(&r, 0, sizeof(r));
+	r.hPagingQueue = g.device;
+	r.Size = PG;
+	r.ReservationType = D3DDDIGPUVIRTUALADDRESS_RESERVE_NO_COMMIT; /* the system's */
+	KT_ST_EQ(D3DKMTReserveGpuVirtualAddress(&r), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(D3DKMTFreeGpuVirtualAddress(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(va_free(g.device, 0x100000, PG), STATUS_INVALID_PARAMETER); /* not an adapter */
+}
+END_TEST
+
+/* ---- map ------------------------------------------------------------------ */
+
+START_TEST(test_map_pending_and_tables)
+{
+	D3DKMT_HANDLE h = vram_alloc(256 * KIB);
+	uint64_t va, fence;
+	KT_ST_EQ(map(g.device, h, 0, 0, 64, true, &va, &fence), STATUS_PENDING);
+	ck_assert(va >= 0x10000 && va % PG == 0);
+	ck_assert_uint_gt(fence, 0);
+	kt_assert_invariants(&g); /* every entry names the allocation's VRAM */
+	/* A part of it, at a reserved base. */
+	uint64_t base, va2;
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, 1 * MIB, &base), STATUS_SUCCESS);
+	KT_ST_EQ(map(g.device, h, base + 16 * KIB, 8, 4, false, &va2, NULL), STATUS_PENDING);
+	ck_assert_uint_eq(va2, base + 16 * KIB);
+	kt_assert_invariants(&g);
+	/* The implicit reservation of the first Map is freed whole. */
+	KT_ST_EQ(va_free(g.adapter, va, 256 * KIB), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
+}
+END_TEST
+
+START_TEST(test_map_bad)
+{
+	D3DKMT_HANDLE h = vram_alloc(64 * KIB);
+	D3DKMT_HANDLE other = kt_new_device(&g);
+	uint64_t base;
+	KT_ST_EQ(D3DKMTMapGpuVirtualAddress(NULL), STATUS_INVALID_PARAMETER);
+	D3DDDI_MAPGPUVIRTUALADDRESS m;
+	memset(&m, 0, sizeof(m));
+	KT_ST_EQ(D3DKMTMapGpuVirtualAddress(&m), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(map(g.device, h, 0, 0, 17, true, NULL, NULL), STATUS_INVALID_PARAMETER); /* past its end */
+	KT_ST_EQ(map(g.device, h, 0, 16, 1, true, NULL, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(map(g.device, 0, 0, 0, 1, true, NULL, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(map(other, h, 0, 0, 1, true, NULL, NULL), STATUS_INVALID_PARAMETER);   /* foreign */
+	KT_ST_EQ(map(g.device, g.context, 0, 0, 1, true, NULL, NULL), STATUS_INVALID_PARAMETER);
+	/* A base outside every reservation, unaligned, or across a reservation's end. */
+	KT_ST_EQ(map(g.device, h, 0x40000000ull, 0, 1, true, NULL, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, 8 * PG, &base), STATUS_SUCCESS);
+	KT_ST_EQ(map(g.device, h, base + 1, 0, 1, true, NULL, NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(map(g.device, h, base + 4 * PG, 0, 5, true, NULL, NULL), STATUS_INVALID_PARAMETER);
+	memset(&m, 0, sizeof(m));
+	m.hPagingQueue = g.device;
+	m.hAllocation = h;
+	m.SizeInPages = 1;
+	m.Protection.NoAccess = 1;
+	KT_ST_EQ(D3DKMTMapGpuVirtualAddress(&m), STATUS_INVALID_PARAMETER);
+	m.Protection.Value = 0;
+	m.Protection.SystemUseOnly = 1;
+	KT_ST_EQ(D3DKMTMapGpuVirtualAddress(&m), STATUS_INVALID_PARAMETER);
+	kt_assert_invariants(&g);
+}
+END_TEST
+
+/* ---- the tables follow the allocation --------------------------------------- */
+
+START_TEST(test_evict_and_page_in)
+{
+	D3DKMT_HANDLE h = vram_alloc(128 * KIB);
+	uint64_t va;
+	KT_ST_EQ(kt_write(g.device, h, 128 * KIB, 7), STATUS_SUCCESS);
+	KT_ST_EQ(map(g.device, h, 0, 0, 32, true, &va, NULL), STATUS_PENDING);
+	kt_assert_invariants(&g);
+	KT_ST_EQ(evict(h), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_segment(h), GPUSIM_SEG_SYS);
+	kt_assert_invariants(&g); /* not present while evicted */
+	ck_assert(NT_SUCCESS(make_resident(h)));
+	ck_assert_uint_ne(kt_segment(h), GPUSIM_SEG_SYS);
+	kt_assert_invariants(&g); /* present again, at the new place */
+	ck_assert(kt_verify(g.device, h, 128 * KIB, 7));
+}
+END_TEST
+
+START_TEST(test_gart_pages_and_pressure)
+{
+	/* In the aperture the entries name system pages; under pressure the
+	 * mapped allocations are pushed about and the entries follow. */
+	D3DKMT_HANDLE gart;
+	KT_ST_EQ(kt_alloc(&g, 64 * KIB, GPUSIM_SEG_GART, KT_SEG(GART), &gart), STATUS_SUCCESS);
+	KT_ST_EQ(map(g.device, gart, 0, 0, 16, true, NULL, NULL), STATUS_PENDING);
+	kt_assert_invariants(&g);
+	D3DKMT_HANDLE hs[7];
+	for (int i = 0; i < 7; i++) {
+		KT_ST_EQ(kt_alloc(&g, 4 * MIB, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE) | KT_SEG(GART), &hs[i]),
+			 STATUS_SUCCESS);
+		KT_ST_EQ(map(g.device, hs[i], 0, 0, 1024, true, NULL, NULL), STATUS_PENDING);
+		kt_assert_invariants(&g);
+	}
+	for (int i = 0; i < 7; i++) {
+		NTSTATUS st = make_resident(hs[i]);
+		ck_assert_msg(NT_SUCCESS(st), "make_resident %d: 0x%x", i, (unsigned)st);
+		kt_assert_invariants(&g);
+	}
+	for (int i = 0; i < 7; i += 2)
+		KT_ST_EQ(kt_free(g.device, hs[i]), STATUS_SUCCESS); /* the mappings go with them */
+	kt_assert_invariants(&g);
+}
+END_TEST
+
+/* ---- update --------------------------------------------------------------- */
+
+START_TEST(test_update_map_unmap_copy)
+{
+	D3DKMT_HANDLE h = vram_alloc(64 * KIB);
+	uint64_t base;
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, 1 * MIB, &base), STATUS_SUCCESS);
+	D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION ops[3];
+	memset(ops, 0, sizeof(ops));
+	ops[0].OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_MAP;
+	ops[0].Map.BaseAddress = base;
+	ops[0].Map.SizeInBytes = 64 * KIB;
+	ops[0].Map.hAllocation = h;
+	ops[0].Map.AllocationSizeInBytes = 64 * KIB;
+	ops[1].OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_COPY;
+	ops[1].Copy.SourceAddress = base + 16 * KIB;
+	ops[1].Copy.SizeInBytes = 32 * KIB;
+	ops[1].Copy.DestAddress = base + 512 * KIB;
+	ops[2].OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_UNMAP;
+	ops[2].Unmap.BaseAddress = base + 8 * KIB;
+	ops[2].Unmap.SizeInBytes = 16 * KIB; /* a hole in the middle */
+	KT_ST_EQ(update(ops, 3), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
+	KT_ST_EQ(evict(h), STATUS_SUCCESS);
+	kt_assert_invariants(&g); /* the copy's range is the allocation's too */
+	ck_assert(NT_SUCCESS(make_resident(h)));
+	kt_assert_invariants(&g);
+	/* MapProtect, read-only. */
+	memset(ops, 0, sizeof(ops));
+	ops[0].OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_MAP_PROTECT;
+	ops[0].MapProtect.BaseAddress = base + 768 * KIB;
+	ops[0].MapProtect.SizeInBytes = 8 * KIB;
+	ops[0].MapProtect.hAllocation = h;
+	ops[0].MapProtect.AllocationOffsetInBytes = 8 * KIB;
+	ops[0].MapProtect.AllocationSizeInBytes = 8 * KIB;
+	KT_ST_EQ(update(ops, 1), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
+	KT_ST_EQ(va_free(g.adapter, base, 1 * MIB), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
+}
+END_TEST
+
+START_TEST(test_update_bad)
+{
+	D3DKMT_HANDLE h = vram_alloc(64 * KIB);
+	uint64_t base;
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, 64 * KIB, &base), STATUS_SUCCESS);
+	D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION op;
+	memset(&op, 0, sizeof(op));
+	op.OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_MAP;
+	op.Map.BaseAddress = base;
+	op.Map.SizeInBytes = 64 * KIB;
+	op.Map.hAllocation = h;
+	op.Map.AllocationSizeInBytes = 64 * KIB;
+	KT_ST_EQ(D3DKMTUpdateGpuVirtualAddress(NULL), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(update(&op, 0), STATUS_INVALID_PARAMETER);
+	D3DKMT_UPDATEGPUVIRTUALADDRESS u;
+	memset(&u, 0, sizeof(u));
+	KT_ST_EQ(D3DKMTUpdateGpuVirtualAddress(&u), STATUS_INVALID_PARAMETER);
+	op.Map.SizeInBytes = 128 * KIB; /* past the reservation and the allocation */
+	op.Map.AllocationSizeInBytes = 128 * KIB;
+	KT_ST_EQ(update(&op, 1), STATUS_INVALID_PARAMETER);
+	op.Map.SizeInBytes = op.Map.AllocationSizeInBytes = 64 * KIB;
+	op.Map.hAllocation = g.device;
+	KT_ST_EQ(update(&op, 1), STATUS_INVALID_PARAMETER);
+	op.Map.hAllocation = h;
+	op.OperationType = (D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION_TYPE)9;
+	KT_ST_EQ(update(&op, 1), STATUS_INVALID_PARAMETER);
+	op.OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_MAP;
+	D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION two[2] = { op, op };
+	two[1].Map.BaseAddress = base + 1; /* a bad second one: the first does not run */
+	KT_ST_EQ(update(two, 2), STATUS_INVALID_PARAMETER);
+	kt_assert_invariants(&g);
+	memset(&u, 0, sizeof(u));
+	u.hDevice = g.device;
+	u.hContext = g.context;
+	u.NumOperations = 1;
+	u.Operations = &op;
+	u.hFenceObject = g.context; /* not a fence */
+	KT_ST_EQ(D3DKMTUpdateGpuVirtualAddress(&u), STATUS_INVALID_PARAMETER);
+	u.hFenceObject = 0;
+	u.Flags.Value = 2;
+	KT_ST_EQ(D3DKMTUpdateGpuVirtualAddress(&u), STATUS_INVALID_PARAMETER);
+}
+END_TEST
+
+/* ---- removal ------------------------------------------------------------- */
+
+START_TEST(test_device_removed)
+{
+	D3DKMT_HANDLE h = vram_alloc(64 * KIB);
+	uint64_t va, base;
+	KT_ST_EQ(map(g.device, h, 0, 0, 16, true, &va, NULL), STATUS_PENDING);
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, 64 * KIB, &base), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, PG, NULL), STATUS_DEVICE_REMOVED);
+	KT_ST_EQ(map(g.device, h, 0, 0, 1, true, NULL, NULL), STATUS_DEVICE_REMOVED);
+	D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION op;
+	memset(&op, 0, sizeof(op));
+	op.OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_UNMAP;
+	op.Unmap.BaseAddress = va;
+	op.Unmap.SizeInBytes = PG;
+	KT_ST_EQ(update(&op, 1), STATUS_DEVICE_REMOVED);
+	/* Tearing down still works. */
+	KT_ST_EQ(va_free(g.adapter, va, 64 * KIB), STATUS_SUCCESS);
+	KT_ST_EQ(va_free(g.adapter, base, 64 * KIB), STATUS_SUCCESS);
+	KT_ST_EQ(va_free(g.adapter, base, 64 * KIB), STATUS_INVALID_PARAMETER);
+	KT_ST_EQ(kt_free(g.device, h), STATUS_SUCCESS);
+}
+END_TEST
+
+/* ---- events --------------------------------------------------------------- */
+
+struct seen {
+	uint32_t types[64];
+	uint32_t n;
+};
+
+static void listen(void *opaque, const struct gpusim_event *ev)
+{
+	struct seen *s = opaque;
+	if (ev->type >= GPUSIM_EV_VA_RESERVE && s->n < 64)
+		s->types[s->n++] = ev->type;
+}
+
+START_TEST(test_events)
+{
+	struct seen s = { .n = 0 };
+	KT_ST_EQ(gpusim_subscribe(g.luid, listen, &s), STATUS_SUCCESS);
+	D3DKMT_HANDLE h = vram_alloc(64 * KIB);
+	uint64_t base;
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, 64 * KIB, &base), STATUS_SUCCESS);
+	KT_ST_EQ(map(g.device, h, base, 0, 16, true, NULL, NULL), STATUS_PENDING);
+	D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION op;
+	memset(&op, 0, sizeof(op));
+	op.OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_UNMAP;
+	op.Unmap.BaseAddress = base;
+	op.Unmap.SizeInBytes = PG;
+	KT_ST_EQ(update(&op, 1), STATUS_SUCCESS);
+	KT_ST_EQ(va_free(g.adapter, base, 64 * KIB), STATUS_SUCCESS);
+	ck_assert_uint_eq(s.n, 4);
+	ck_assert_uint_eq(s.types[0], GPUSIM_EV_VA_RESERVE);
+	ck_assert_uint_eq(s.types[1], GPUSIM_EV_VA_MAP);
+	ck_assert_uint_eq(s.types[2], GPUSIM_EV_VA_UNMAP);
+	ck_assert_uint_eq(s.types[3], GPUSIM_EV_VA_FREE);
+	ck_assert_str_eq(gpusim_event_name(GPUSIM_EV_VA_MAP), "va-map");
+	KT_ST_EQ(gpusim_unsubscribe(g.luid, listen, &s), STATUS_SUCCESS);
+}
+END_TEST
+
+Suite *kmt_wddm2_va_suite(void)
+{
+	Suite *s = suite_create("kmt-wddm2-va");
+	TCase *tc = tcase_create("va");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_reserve_anywhere_and_free);
+	tcase_add_test(tc, test_reserve_at_base_and_in_range);
+	tcase_add_test(tc, test_reserve_bad);
+	tcase_add_test(tc, test_map_pending_and_tables);
+	tcase_add_test(tc, test_map_bad);
+	tcase_add_test(tc, test_evict_and_page_in);
+	tcase_add_test(tc, test_gart_pages_and_pressure);
+	tcase_add_test(tc, test_update_map_unmap_copy);
+	tcase_add_test(tc, test_update_bad);
+	tcase_add_test(tc, test_device_removed);
+	tcase_add_test(tc, test_events);
+	suite_add_tcase(s, tc);
+	return s;
+}
