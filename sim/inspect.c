@@ -270,6 +270,8 @@ static void text_config(FILE *f, const struct gpusim_snapshot *s)
 	fprintf(f, "  pcie_bw      %" PRIu64 " bytes/s\n", c->pcie_bandwidth);
 	fprintf(f, "  packet_ns    %" PRIu32 "\n", c->packet_overhead_ns);
 	fprintf(f, "  tlb          %" PRIu32 " entries\n", c->tlb_entries);
+	fprintf(f, "  va_bits      %" PRIu32 "\n", c->va_bits);
+	fprintf(f, "  vm_tlb       %" PRIu32 " entries per engine\n", c->vm_tlb_entries);
 	fprintf(f, "  policy       %s\n", printable(policy, sizeof(policy), pb, sizeof(pb)));
 	fprintf(f, "  seed         %" PRIu64 "\n", s->cfg.seed);
 	if (s->cfg.vram_pools > 1)

@@ -292,6 +292,17 @@ int snapfile_config_text(const struct gpusim_config *cfg, char *buf, size_t len)
 			 cfg->seed);
 	if (n < 0 || (size_t)n >= len)
 		return -1;
+	/* The GPU MMU's keys only when they differ from the defaults: files of a
+	 * default MMU read as before, by readers that predate the keys too. */
+	struct hw_config def;
+	hw_config_default(&def);
+	if (hw->va_bits != def.va_bits || hw->vm_tlb_entries != def.vm_tlb_entries) {
+		int m = snprintf(buf + n, len - (size_t)n, ",va_bits=%" PRIu32 ",vm_tlb=%" PRIu32,
+				 hw->va_bits, hw->vm_tlb_entries);
+		if (m < 0 || (size_t)m >= len - (size_t)n)
+			return -1;
+		n += m;
+	}
 	if (cfg->vram_pools > 1) { /* only then: files of one pool read as before */
 		int m = snprintf(buf + n, len - (size_t)n, ",pools=%" PRIu32, cfg->vram_pools);
 		if (m < 0 || (size_t)m >= len - (size_t)n)

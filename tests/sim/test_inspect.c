@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gpusim/hwstate.h>
 #include <gpusim/snapshot.h>
 
 #include "sim/inspect.h"
@@ -910,7 +911,7 @@ START_TEST(test_live_snapshot)
 	ck_assert_uint_gt(s.ngart, 0); /* the GART allocation's pages are mapped */
 	/* The device state, field by field as hw/vmstate.c names them. */
 	json_t *ds = json_object_get(j, "device_state");
-	ck_assert_int_eq(jint(ds, "version"), 1);
+	ck_assert_int_eq(jint(ds, "version"), HW_STATE_VERSION);
 	json_t *fields = json_object_get(ds, "fields");
 	ck_assert_uint_gt(json_array_size(fields), 40);
 	bool saw_clock = false, saw_wptr = false;
