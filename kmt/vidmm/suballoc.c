@@ -572,12 +572,10 @@ int vidmm_suballoc_free(struct vidmm_suballoc *sa, uint32_t id)
 	 * unless it is free and gets merged. (Prefetching the neighbours before
 	 * the test was tried: under the standard workload at 10^6 live
 	 * allocations fewer than 1% of frees merge, so it only added work.) */
-	bool mprev = prev != NIL && !used_test(sa, prev);
-	bool mnext = next != NIL && !used_test(sa, next);
 	used_clear(sa, id);
 	sa->used -= nodes[id].len;
 	sa->nalloc--;
-	if (mprev) {
+	if (prev != NIL && !used_test(sa, prev)) {
 		/* Merge into the lower neighbour, which keeps its node. */
 		list_remove(sa, prev);
 		nodes[prev].len += nodes[id].len;
@@ -587,7 +585,7 @@ int vidmm_suballoc_free(struct vidmm_suballoc *sa, uint32_t id)
 		slot_put(sa, id);
 		lo = prev;
 	}
-	if (mnext) {
+	if (next != NIL && !used_test(sa, next)) {
 		uint32_t after = nodes[next].phys_next;
 		list_remove(sa, next);
 		nodes[lo].len += nodes[next].len;
