@@ -188,9 +188,10 @@ void vidmm_alloc_prefetch(const struct vidmm *mm, const struct vidmm_alloc *a)
 {
 	/*
 	 * With a million allocations each of these is a cache miss, and the fini
-	 * reaches them only after a few hundred instructions of bookkeeping, more
-	 * than the CPU looks ahead: fetched now, they arrive alongside the
-	 * allocation's own lines instead of one after another. The queue links are
+	 * reaches them only after some two hundred instructions of bookkeeping
+	 * that wait on the allocation's own lines: fetched now, they arrive soon
+	 * after those lines instead of one miss after another. (perf at L = 10^6:
+	 * the queue unlink went from 13% of the samples to 3%.) The queue links are
 	 * the ones queue.c unlinks through (pol_prev/pol_next); a policy that uses
 	 * them otherwise only makes this hint useless, as prefetches never fault.
 	 */
