@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kmt/core.h"
 
@@ -16,7 +17,8 @@
 #define GEN_BITS 6
 #define GEN_MASK ((1u << GEN_BITS) - 1)
 #define MAX_SLOTS (1u << 23)
-#define CELL_LOG2 10u          /* 1024 cells (256 KiB) per slab chunk */
+#define CELL_LOG2 13u          /* 8192 cells (2 MiB, one huge page) per slab chunk */
+#define HUGE_PAGE (2u << 20)
 #define CELLS (1u << CELL_LOG2)
 
 struct slot {
@@ -32,7 +34,7 @@ static struct slot *slots;
 static uint32_t nslots, cap;
 static uint32_t free_head;
 /* Allocation cells by slot index, allocated a chunk at a time on first use. The
- * chunk table is small (64 KiB) and the few entries in use stay cached. */
+ * chunk table is small (8 KiB) and the few entries in use stay cached. */
 static struct kmt_alloc *cells[MAX_SLOTS / CELLS];
 
 void kmt_lock(void)
@@ -50,6 +52,42 @@ static D3DKMT_HANDLE handle_of(uint32_t i)
 	return HANDLE_BASE | (i << GEN_BITS) | slots[i].gen;
 }
 
+/*
+ * Memory the hot path reads at random, a lookup per destroy, in arrays that reach
+ * hundreds of MB at 10^6 allocations: on huge pages where the system allows it
+ * (THP "madvise"), so that the TLB covers them and a cache miss is not also a
+ * page walk (see node_array_alloc in kmt/vidmm/suballoc.c for the measurement).
+ * bytes is a multiple of HUGE_PAGE.
+ */
+static void *huge_alloc(size_t bytes)
+{
+	void *p = aligned_alloc(HUGE_PAGE, bytes);
+	if (p)
+		(void)madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
+/* Grow the slot table to ncap entries, keeping the first nslots. */
+static bool slots_grow(uint32_t ncap)
+{
+	size_t bytes = (size_t)ncap * sizeof(struct slot);
+	struct slot *ns;
+	if (bytes < HUGE_PAGE) {
+		ns = realloc(slots, bytes);
+		if (!ns)
+			return false;
+	} else {
+		ns = huge_alloc(bytes);
+		if (!ns)
+			return false;
+		memcpy(ns, slots, (size_t)nslots * sizeof(struct slot));
+		free(slots);
+	}
+	slots = ns;
+	cap = ncap;
+	return true;
+}
+
 /* The slot a new handle takes, not yet taken (nothing changes): UINT32_MAX when
  * the table is full or cannot grow. */
 static uint32_t slot_next(bool fresh)
@@ -60,11 +98,8 @@ static uint32_t slot_next(bool fresh)
 		uint32_t ncap = cap ? cap * 2 : 1024;
 		if (ncap > MAX_SLOTS)
 			return UINT32_MAX;
-		struct slot *ns = realloc(slots, ncap * sizeof(*ns));
-		if (!ns)
+		if (!slots_grow(ncap))
 			return UINT32_MAX;
-		slots = ns;
-		cap = ncap;
 	}
 	slots[nslots].gen = 0;
 	return nslots;
@@ -163,7 +198,7 @@ static struct kmt_alloc *cell_make(uint32_t i)
 {
 	struct kmt_alloc **c = &cells[i >> CELL_LOG2];
 	if (!*c) {
-		*c = aligned_alloc(64, CELLS * sizeof(struct kmt_alloc));
+		*c = huge_alloc(CELLS * sizeof(struct kmt_alloc));
 		if (!*c)
 			return NULL;
 		memset(*c, 0, CELLS * sizeof(struct kmt_alloc));

@@ -293,6 +293,9 @@ static NTSTATUS destroy_allocation(D3DKMT_HANDLE hdev, D3DKMT_HANDLE hres, const
 	}
 	if (!kmt_alloc_list(dev, list, n, v))
 		goto out;
+	/* The next wave: what each allocation's cell points at. */
+	for (uint32_t i = 0; i < n && i < SMALL_BATCH; i++)
+		vidmm_alloc_prefetch(dev->ad->mm, &v[i]->mem->v);
 	for (uint32_t i = 0; i < n; i++)
 		kmt_alloc_destroy(v[i]);
 	kmt_adapter_poll(dev->ad);

@@ -284,9 +284,10 @@ static int move_if_room(struct vidmm *mm, struct vidmm_alloc *a, uint32_t seg, u
 {
 	uint32_t block;
 	uint64_t off;
-	if (!seg_usable(mm, a, seg) || seg == a->seg ||
-	    !vidmm_suballoc_can_alloc(mm->seg[seg].sa, a->size, a->align))
+	if (!seg_usable(mm, a, seg) || seg == a->seg)
 		return -ENOSPC;
+	/* The sub-allocator's -ENOSPC is exact and decided before anything else,
+	 * so no separate can_alloc (a second search) is needed. */
 	int rc = vidmm_suballoc_alloc(mm->seg[seg].sa, a->size, a->align, &block, &off);
 	if (rc)
 		return rc == -ENOMEM ? -ENOMEM : -ENOSPC;

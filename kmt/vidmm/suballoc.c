@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /*
  * Why this shape. The segment is tiled by blocks, each free or allocated, kept in
@@ -258,12 +259,25 @@ static uint32_t slot_take(struct vidmm_suballoc *sa)
  * Memory for the node array (bytes is a multiple of 64): cache-line aligned, so
  * that no node straddles two lines (glibc's realloc of large blocks returns
  * addresses 16 bytes past a page boundary: half the nodes would cost two misses).
- * Transparent huge pages were tried for large arrays and made no measurable
- * difference here.
+ *
+ * Large arrays also ask for transparent huge pages. At 10^6 allocations a free
+ * reads one node at random in tens of MB, far beyond what the TLB maps with 4 KiB
+ * pages, so each such miss came with a page walk. On the 2-core VM this was
+ * measured on (THP "madvise"), alternating runs of bench_api's sub-allocator at
+ * L = 10^6 were faster with huge pages in every pair (e.g. 127 against 210 ns of
+ * CPU time per step; the machine was shared, so the figures swing). An earlier
+ * trial saw no difference; where THP is off, madvise fails and nothing changes.
  */
+#define HUGE_PAGE (2u << 20)
 static void *node_array_alloc(size_t bytes)
 {
-	return aligned_alloc(64, bytes);
+	if (bytes < HUGE_PAGE)
+		return aligned_alloc(64, bytes);
+	size_t rounded = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+	void *p = aligned_alloc(HUGE_PAGE, rounded);
+	if (p)
+		(void)madvise(p, rounded, MADV_HUGEPAGE);
+	return p;
 }
 
 /* Double the node array (and the bitmap) so that k slots can be taken. */
@@ -484,13 +498,16 @@ int vidmm_suballoc_alloc(struct vidmm_suballoc *sa, uint64_t size, uint64_t alig
 	r = prepare(sa, size, align, &s, &a);
 	if (r)
 		return r;
-	r = slot_reserve(sa, 2);
-	if (r)
-		return r;
 	unsigned fl, sl;
 	uint32_t n = find_block(sa, s, a, &pos, &fl, &sl);
 	if (n == NIL)
 		return -ENOSPC;
+	/* After the search, so that a refusal is exact and costs the caller no
+	 * separate can_alloc: -ENOMEM only when the range was there. Indices stay
+	 * valid when the array grows. */
+	r = slot_reserve(sa, 2);
+	if (r)
+		return r;
 	list_unlink(sa, n, fl, sl);
 	*id = carve(sa, n, pos, s);
 	if (offset)
@@ -552,7 +569,9 @@ int vidmm_suballoc_free(struct vidmm_suballoc *sa, uint32_t id)
 	uint32_t prev = nodes[id].phys_prev, next = nodes[id].phys_next;
 
 	/* Neighbours' states come from the bitmap: no neighbour node is read
-	 * unless it is free and gets merged. */
+	 * unless it is free and gets merged. (Prefetching the neighbours before
+	 * the test was tried: under the standard workload at 10^6 live
+	 * allocations fewer than 1% of frees merge, so it only added work.) */
 	used_clear(sa, id);
 	sa->used -= nodes[id].len;
 	sa->nalloc--;
@@ -577,6 +596,12 @@ int vidmm_suballoc_free(struct vidmm_suballoc *sa, uint32_t id)
 	}
 	list_insert(sa, lo);
 	return 0;
+}
+
+void vidmm_suballoc_prefetch(const struct vidmm_suballoc *sa, uint32_t id)
+{
+	if (sa && id < sa->cap)
+		__builtin_prefetch(&sa->nodes[id], 1);
 }
 
 uint64_t vidmm_suballoc_offset(const struct vidmm_suballoc *sa, uint32_t id)

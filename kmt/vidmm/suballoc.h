@@ -46,7 +46,8 @@ void vidmm_suballoc_destroy(struct vidmm_suballoc *sa);
  *            the whole segment (a request that could never fit, whatever is freed);
  *   -ENOSPC  no free range can hold it right now (this answer is exact: it is only
  *            given when no free block has room at a suitable alignment);
- *   -ENOMEM  the allocator's own bookkeeping could not grow.
+ *   -ENOMEM  the allocator's own bookkeeping could not grow (only when a free
+ *            range could hold it: -ENOSPC is decided first).
  * Placement is good-fit (TLSF): the block taken comes from the smallest size class
  * that surely fits. When that finds nothing, the classes that may fit are scanned
  * block by block, which costs O(number of free blocks in them); that only happens
@@ -69,6 +70,10 @@ int vidmm_suballoc_alloc_at(struct vidmm_suballoc *sa, uint64_t offset, uint64_t
 
 /* Free an allocation. Returns 0, or -EINVAL for an id that is not allocated. */
 int vidmm_suballoc_free(struct vidmm_suballoc *sa, uint32_t id);
+
+/* A hint: start fetching what freeing id reads first (its block's record), for a
+ * caller that knows it will free id after other work. Any id is accepted. */
+void vidmm_suballoc_prefetch(const struct vidmm_suballoc *sa, uint32_t id);
 
 /* Offset and (rounded) size of a live allocation; UINT64_MAX and 0 for a bad id. */
 uint64_t vidmm_suballoc_offset(const struct vidmm_suballoc *sa, uint32_t id);

@@ -189,6 +189,25 @@ int vidmm_alloc_init(struct vidmm *mm, struct vidmm_alloc *a, const struct kmt_a
 	return 0;
 }
 
+void vidmm_alloc_prefetch(const struct vidmm *mm, const struct vidmm_alloc *a)
+{
+	/*
+	 * With a million allocations each of these is a cache miss, and the fini
+	 * reaches them only after some two hundred instructions of bookkeeping
+	 * that wait on the allocation's own lines: fetched now, they arrive soon
+	 * after those lines instead of one miss after another. (perf at L = 10^6:
+	 * the queue unlink went from 13% of the samples to 3%.) The queue links are
+	 * the ones queue.c unlinks through (pol_prev/pol_next); a policy that uses
+	 * them otherwise only makes this hint useless, as prefetches never fault.
+	 */
+	if (a->seg != VIDMM_SYS && a->seg < VIDMM_SEG_MAX)
+		vidmm_suballoc_prefetch(mm->seg[a->seg].sa, a->block);
+	if (a->pol_prev)
+		__builtin_prefetch(&a->pol_prev->pol_next, 1);
+	if (a->pol_next)
+		__builtin_prefetch(&a->pol_next->pol_prev, 1);
+}
+
 void vidmm_alloc_fini(struct vidmm *mm, struct vidmm_alloc *a)
 {
 	uint64_t pages = a->size >> HW_PAGE_SHIFT;

@@ -214,6 +214,10 @@ void vidmm_set_listener(struct vidmm *mm, vidmm_emit_fn fn, void *ctx, bool list
 int vidmm_alloc_init(struct vidmm *mm, struct vidmm_alloc *a, const struct kmt_alloc_desc *d);
 /* Release placement and backing store (waits for the GPU to be done with it). */
 void vidmm_alloc_fini(struct vidmm *mm, struct vidmm_alloc *a);
+/* A hint for a caller about to release a after other work: start fetching what
+ * vidmm_alloc_fini will touch beyond a itself (its block's record in the
+ * sub-allocator, its neighbours in the policy's queue). Changes nothing. */
+void vidmm_alloc_prefetch(const struct vidmm *mm, const struct vidmm_alloc *a);
 
 /* Make a working set resident (a Render's allocation list, a MakeResident call).
  * Allocations outside the set may be evicted; with `only_unreferenced`, only

@@ -639,6 +639,54 @@ START_TEST(test_can_alloc_no_side_effect)
 }
 END_TEST
 
+/* A refusal is decided before the bookkeeping is grown, so that it leaves the
+ * allocator exactly as it was (the vidmm relies on it instead of asking
+ * can_alloc first); and the prefetch hint takes any id. */
+START_TEST(test_refusal_changes_nothing)
+{
+	/* 64 granules, filled by 64 one-granule blocks: the node array (64 slots at
+	 * first) has no spare slot, and a split would need two. */
+	struct vidmm_suballoc *sa = mk(64 * PG);
+	uint32_t ids[64];
+	for (unsigned i = 0; i < 64; i++) {
+		uint64_t off;
+		ids[i] = alloc_ok(sa, PG, 0, &off);
+	}
+	/* Odd granules free: 32 holes of one granule, none 2-granule aligned. */
+	for (unsigned i = 1; i < 64; i += 2)
+		ck_assert_int_eq(vidmm_suballoc_free(sa, ids[i]), 0);
+	struct vidmm_suballoc_state before, after;
+	vidmm_suballoc_get_state(sa, &before);
+	size_t nbytes = (size_t)before.fresh * sizeof(struct vidmm_suballoc_node);
+	struct vidmm_suballoc_node *nodes = malloc(nbytes);
+	ck_assert_ptr_nonnull(nodes);
+	memcpy(nodes, before.nodes, nbytes);
+	uint32_t id = 12345;
+	uint64_t off = 777;
+	ck_assert_int_eq(vidmm_suballoc_alloc(sa, 2 * PG, 0, &id, &off), -ENOSPC);
+	ck_assert_int_eq(vidmm_suballoc_alloc(sa, PG, 2 * PG, &id, &off), -ENOSPC);
+	ck_assert_uint_eq(id, 12345);
+	ck_assert_uint_eq(off, 777);
+	vidmm_suballoc_get_state(sa, &after);
+	ck_assert_uint_eq(after.fresh, before.fresh);
+	ck_assert_uint_eq(after.spare, before.spare);
+	ck_assert_uint_eq(after.nspare, before.nspare);
+	ck_assert_int_eq(memcmp(after.head, before.head, sizeof(after.head)), 0);
+	ck_assert_int_eq(memcmp(after.nodes, nodes, nbytes), 0);
+	free(nodes);
+	/* Hints: live, freed, out of range, no allocator. */
+	vidmm_suballoc_prefetch(sa, ids[0]);
+	vidmm_suballoc_prefetch(sa, ids[1]);
+	vidmm_suballoc_prefetch(sa, 0xFFFFFFFFu);
+	vidmm_suballoc_prefetch(NULL, 0);
+	CHECK_OK(sa);
+	/* What does fit is still given. */
+	alloc_ok(sa, PG, 0, &off);
+	CHECK_OK(sa);
+	vidmm_suballoc_destroy(sa);
+}
+END_TEST
+
 START_TEST(test_stats_counters)
 {
 	struct vidmm_suballoc *sa = mk(MIB);
@@ -1197,6 +1245,7 @@ Suite *vidmm_suballoc_suite(void)
 	tcase_add_test(tc, test_alloc_at_free);
 	tcase_add_test(tc, test_alloc_at_busy);
 	tcase_add_test(tc, test_can_alloc_no_side_effect);
+	tcase_add_test(tc, test_refusal_changes_nothing);
 	tcase_add_test(tc, test_huge_segment);
 	tcase_add_test(tc, test_granule_64k);
 	suite_add_tcase(s, tc);
