@@ -89,13 +89,16 @@ static int gsdrv_start(struct hw_device *hw, const struct kmt_driver_options *op
 		return -EINVAL;
 	}
 	uint64_t gart_pages = d->cfg.gart >> HW_PAGE_SHIFT;
-	d->window_pages = gart_pages / 4 < GSDRV_WINDOW_MAX_PAGES ? (uint32_t)(gart_pages / 4)
-								  : GSDRV_WINDOW_MAX_PAGES;
-	d->window_page = gart_pages - d->window_pages;
-	/* Monitored fence pages sit below the window, out of the manager's reach. */
-	d->fence_pages = gart_pages / 16 < GSDRV_FENCE_PAGES_MAX ? (uint32_t)(gart_pages / 16)
-								 : GSDRV_FENCE_PAGES_MAX;
-	d->fence_page = d->window_page - d->fence_pages;
+	/* The end of the aperture is the driver's: first the monitored fence pages,
+	 * then the paging window. Both come out of the same quarter (at most
+	 * GSDRV_WINDOW_MAX_PAGES) that the window alone had before fences existed, so
+	 * the GART segment the manager sees keeps its documented size. */
+	uint32_t region = gart_pages / 4 < GSDRV_WINDOW_MAX_PAGES ? (uint32_t)(gart_pages / 4)
+								    : GSDRV_WINDOW_MAX_PAGES;
+	d->fence_pages = region / 16 < GSDRV_FENCE_PAGES_MAX ? region / 16 : GSDRV_FENCE_PAGES_MAX;
+	d->fence_page = gart_pages - region;
+	d->window_pages = region - d->fence_pages;
+	d->window_page = d->fence_page + d->fence_pages;
 	d->gart_seg_size = d->fence_page << HW_PAGE_SHIFT;
 
 	hw_mmio_write(hw, HW_REG_RESET, HW_RESET_MAGIC);

@@ -55,7 +55,7 @@ static int put_adapter(const char *dir, char *err, size_t errlen)
 	LUID luid;
 	gpusim_reset();
 	gpusim_config_default(&cfg);
-	NTSTATUS st = gpusim_config_parse(&cfg, "vram=1M,visible=512K,gart=1M,sysmem=4M", NULL, 0)
+	NTSTATUS st = gpusim_config_parse(&cfg, "vram=1M,visible=512K,gart=1M,sysmem=4M,tlb=16,vm_tlb=16", NULL, 0)
 			      ? STATUS_INVALID_PARAMETER
 			      : gpusim_adapter_create(&cfg, &luid);
 	D3DKMT_OPENADAPTERFROMLUID open = { .AdapterLuid = luid };
