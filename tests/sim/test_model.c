@@ -1737,6 +1737,107 @@ START_TEST(test_va_from_libkmt)
 }
 END_TEST
 
+/* A real GPU page fault at a VA: SubmitCommand runs a FILL into an allocation
+ * mapped read-only, then a FENCE at a monitored fence's GPU VA; the CPU waits for
+ * it. The model has the fault at the VA with the allocation, the mapping read-only,
+ * the fence's value, the wait and the submission. */
+START_TEST(test_va_fault_from_libkmt)
+{
+	struct gpusim_config cfg;
+	char err[128] = "";
+	LUID luid;
+	gpusim_reset();
+	gpusim_config_default(&cfg);
+	ck_assert_int_eq(gpusim_config_parse(&cfg, "vram=32M,visible=8M,gart=16M,sysmem=256M", err, sizeof(err)), 0);
+	ck_assert_int_eq(gpusim_adapter_create(&cfg, &luid), STATUS_SUCCESS);
+	struct listener l;
+	vm_recording_init(&l.r);
+	ck_assert_int_eq(gpusim_trace_describe(luid, &l.r.adapter), STATUS_SUCCESS);
+	ck_assert_int_eq(gpusim_subscribe(luid, record_event, &l), STATUS_SUCCESS);
+	D3DKMT_OPENADAPTERFROMLUID open = { .AdapterLuid = luid };
+	ck_assert_int_eq(D3DKMTOpenAdapterFromLuid(&open), STATUS_SUCCESS);
+	D3DKMT_CREATEDEVICE cd;
+	memset(&cd, 0, sizeof(cd));
+	cd.hAdapter = open.hAdapter;
+	ck_assert_int_eq(D3DKMTCreateDevice(&cd), STATUS_SUCCESS);
+	D3DKMT_CREATECONTEXTVIRTUAL cv;
+	memset(&cv, 0, sizeof(cv));
+	cv.hDevice = cd.hDevice;
+	ck_assert_int_eq(D3DKMTCreateContextVirtual(&cv), STATUS_SUCCESS);
+	D3DKMT_CREATEPAGINGQUEUE q;
+	memset(&q, 0, sizeof(q));
+	q.hDevice = cd.hDevice;
+	ck_assert_int_eq(D3DKMTCreatePagingQueue(&q), STATUS_SUCCESS);
+	D3DKMT_CREATESYNCHRONIZATIONOBJECT2 cs;
+	memset(&cs, 0, sizeof(cs));
+	cs.hDevice = cd.hDevice;
+	cs.Info.Type = D3DDDI_MONITORED_FENCE;
+	ck_assert_int_eq(D3DKMTCreateSynchronizationObject2(&cs), STATUS_SUCCESS);
+	uint64_t fence_va = cs.Info.MonitoredFence.FenceValueGPUVirtualAddress;
+	ck_assert_uint_ne(fence_va, 0);
+	D3DKMT_HANDLE cmd = kmt_alloc(cd.hDevice, 64 * KiB), dst = kmt_alloc(cd.hDevice, 64 * KiB);
+	uint64_t va[2];
+	D3DKMT_HANDLE what[2] = { cmd, dst };
+	for (int i = 0; i < 2; i++) {
+		D3DDDI_MAPGPUVIRTUALADDRESS mp;
+		memset(&mp, 0, sizeof(mp));
+		mp.hPagingQueue = q.hPagingQueue;
+		mp.hAllocation = what[i];
+		mp.SizeInPages = 16;
+		mp.Protection.Write = i == 0; /* dst read-only */
+		ck_assert_int_eq(D3DKMTMapGpuVirtualAddress(&mp), STATUS_PENDING);
+		va[i] = mp.VirtualAddress;
+	}
+	uint32_t p[] = {
+		HW_PKT_HEADER(HW_PKT_FILL, 0, 5), (uint32_t)va[1], (uint32_t)(va[1] >> 32), 4096, 0, 0x55u,
+		HW_PKT_HEADER(HW_PKT_FENCE, 0, 4), (uint32_t)fence_va, (uint32_t)(fence_va >> 32), 1, 0,
+	};
+	D3DKMT_LOCK2 lk;
+	memset(&lk, 0, sizeof(lk));
+	lk.hDevice = cd.hDevice;
+	lk.hAllocation = cmd;
+	ck_assert_int_eq(D3DKMTLock2(&lk), STATUS_SUCCESS);
+	memcpy(lk.pData, p, sizeof(p));
+	D3DKMT_UNLOCK2 ul = { .hDevice = cd.hDevice, .hAllocation = cmd };
+	ck_assert_int_eq(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
+	D3DKMT_SUBMITCOMMAND sc;
+	memset(&sc, 0, sizeof(sc));
+	sc.Commands = va[0];
+	sc.CommandLength = sizeof(p);
+	sc.BroadcastContextCount = 1;
+	sc.BroadcastContext[0] = cv.hContext;
+	ck_assert_int_eq(D3DKMTSubmitCommand(&sc), STATUS_SUCCESS);
+	uint64_t one = 1;
+	D3DKMT_WAITFORSYNCHRONIZATIONOBJECTFROMCPU w;
+	memset(&w, 0, sizeof(w));
+	w.hDevice = cd.hDevice;
+	w.ObjectCount = 1;
+	w.ObjectHandleArray = &cs.hSyncObject;
+	w.FenceValueArray = &one;
+	ck_assert_int_eq(D3DKMTWaitForSynchronizationObjectFromCpu(&w), STATUS_SUCCESS);
+
+	struct vm_model m;
+	vm_replay(&m, &l.r, l.r.nitems);
+	ck_assert_uint_eq(m.submits_va, 1);
+	ck_assert_uint_ge(m.nva_faults, 1);
+	ck_assert_uint_eq(m.va_faults[0].va, va[1]);
+	ck_assert_uint_eq(m.va_faults[0].cause, HW_FAULT_VM_READ_ONLY);
+	ck_assert_uint_eq(m.va_faults[0].handle, dst);
+	ck_assert_uint_eq(vm_va_mapping_at(&m, va[1])->kind, VM_VA_PROT_READ_ONLY);
+	ck_assert_uint_eq(vm_va_mapping_at(&m, va[0])->kind, VM_VA_PROT_UNKNOWN);
+	const struct vm_fence *x = vm_fence_find(&m, cs.hSyncObject);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_uint_eq(x->value, 1);
+	ck_assert_uint_ge(x->signals, 1);
+	ck_assert_uint_eq(x->waits, 1);
+	ck_assert_uint_ge(m.waits, 1);
+	vm_free(&m);
+	gpusim_unsubscribe(luid, record_event, &l);
+	gpusim_reset();
+	vm_recording_free(&l.r);
+}
+END_TEST
+
 Suite *sim_model_suite(void)
 {
 	Suite *s = suite_create("sim_model");
@@ -1769,6 +1870,7 @@ Suite *sim_model_suite(void)
 	tcase_add_test(tc, test_va_hostile_events);
 	tcase_add_test(tc, test_va_fault_and_fences);
 	tcase_add_test(tc, test_va_from_libkmt);
+	tcase_add_test(tc, test_va_fault_from_libkmt);
 	suite_add_tcase(s, tc);
 	return s;
 }
