@@ -507,35 +507,62 @@ static void range_insert(struct vm_model *m, struct vm_va_range **v, size_t *n, 
 	(*n)++;
 }
 
-/* Take [lo, hi) out of every range of the list: ranges inside it go, ranges
- * across its ends are trimmed, one across both is split in two. */
+/* Insert k sorted, disjoint ranges that all go at one place of a list (the
+ * caller carved their span out first): one move of the tail, whatever k, so a
+ * hostile copy of thousands of pieces stays linear. Past VM_VA_MAX_RANGES the
+ * rest are dropped. */
+static void range_insert_run(struct vm_model *m, struct vm_va_range **v, size_t *n, size_t *cap,
+			     const struct vm_va_range *r, size_t k)
+{
+	if (k > VM_VA_MAX_RANGES - *n) {
+		m->va_dropped += k - (VM_VA_MAX_RANGES - *n);
+		k = VM_VA_MAX_RANGES - *n;
+	}
+	if (!k)
+		return;
+	if (*n + k > *cap) {
+		while (*n + k > *cap)
+			*cap = *cap ? *cap * 2 : 64;
+		*v = xrealloc(*v, *cap, sizeof(**v));
+	}
+	size_t i = first_ending_after(*v, *n, r[0].base);
+	memmove(&(*v)[i + k], &(*v)[i], (*n - i) * sizeof(**v));
+	memcpy(&(*v)[i], r, k * sizeof(*r));
+	*n += k;
+}
+
+/* Take [lo, hi) out of every range of the list: ranges inside it go (in one
+ * move, however many), ranges across its ends are trimmed, one across both is
+ * split in two. */
 static void range_carve(struct vm_model *m, struct vm_va_range **v, size_t *n, size_t *cap, uint64_t lo,
 			uint64_t hi)
 {
 	size_t i = first_ending_after(*v, *n, lo);
-	while (i < *n && (*v)[i].base < hi) {
-		struct vm_va_range *r = &(*v)[i];
-		uint64_t end = range_end(r);
-		if (r->base < lo && end > hi) {
-			struct vm_va_range right = *r;
-			right.base = hi;
-			right.size = end - hi;
-			r->size = lo - r->base;
-			range_insert(m, v, n, cap, &right);
-			return;
-		}
-		if (r->base < lo) {
-			r->size = lo - r->base;
-			i++;
-		} else if (end > hi) {
-			r->size = end - hi;
-			r->base = hi;
-			return;
-		} else {
-			memmove(r, r + 1, (*n - i - 1) * sizeof(*r));
-			(*n)--;
-		}
+	if (i >= *n || (*v)[i].base >= hi)
+		return;
+	struct vm_va_range *r = &(*v)[i];
+	uint64_t end = range_end(r);
+	if (r->base < lo && end > hi) {
+		struct vm_va_range right = *r;
+		right.base = hi;
+		right.size = end - hi;
+		r->size = lo - r->base;
+		range_insert(m, v, n, cap, &right);
+		return;
 	}
+	if (r->base < lo) {
+		r->size = lo - r->base;
+		i++;
+	}
+	size_t j = i;
+	while (j < *n && range_end(&(*v)[j]) <= hi)
+		j++;
+	if (j < *n && (*v)[j].base < hi) {
+		(*v)[j].size = range_end(&(*v)[j]) - hi;
+		(*v)[j].base = hi;
+	}
+	memmove(&(*v)[i], &(*v)[j], (*n - j) * sizeof(**v));
+	*n -= j - i;
 }
 
 static void va_forget_alloc(struct vm_model *m, uint32_t handle)
@@ -591,8 +618,8 @@ static void va_copy(struct vm_model *m, const struct gpusim_event *ev)
 		pieces[k] = p;
 	}
 	range_carve(m, &m->va_map, &m->nva_map, &m->va_map_cap, dst, dst + size);
-	for (k = 0; k < n; k++)
-		range_insert(m, &m->va_map, &m->nva_map, &m->va_map_cap, &pieces[k]);
+	if (n)
+		range_insert_run(m, &m->va_map, &m->nva_map, &m->va_map_cap, pieces, n);
 	free(pieces);
 }
 

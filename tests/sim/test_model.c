@@ -1527,6 +1527,20 @@ START_TEST(test_va_hostile_events)
 	/* Sorted and disjoint still. */
 	for (size_t i = 1; i < f.m.nva_map; i++)
 		ck_assert_uint_ge(f.m.va_map[i].base, f.m.va_map[i - 1].base + f.m.va_map[i - 1].size);
+	/* Copying thousands of pieces at once, then unmapping them all, is one
+	 * pass each (the model stays linear on hostile bulk events). */
+	uint64_t span = (VM_VA_MAX_RANGES + 10) * 8192ull;
+	va_event(&f, GPUSIM_EV_VA_UNMAP, 0, 0x10000000ull + 4096, 8192, 0); /* room for one piece */
+	va_event(&f, GPUSIM_EV_VA_COPY, 0, 0x800000000ull, span, 0x10000000ull);
+	ck_assert_uint_eq(f.m.nva_map, VM_VA_MAX_RANGES);
+	for (size_t i = 1; i < f.m.nva_map; i++)
+		ck_assert_uint_ge(f.m.va_map[i].base, f.m.va_map[i - 1].base + f.m.va_map[i - 1].size);
+	va_event(&f, GPUSIM_EV_VA_UNMAP, 0, 0x10000000ull + 8192, span, 0);
+	ck_assert_uint_eq(vm_va_mapping_at(&f.m, 0x10000000ull)->size, 4096);
+	ck_assert_ptr_null(vm_va_mapping_at(&f.m, 0x10000000ull + 8192));
+	va_event(&f, GPUSIM_EV_VA_FREE, 0, 0, UINT64_MAX, 0);
+	ck_assert_uint_eq(f.m.nva_map, 0);
+	ck_assert_uint_eq(f.m.nva_res, 0);
 	char *text = dump(&f.m);
 	json_error_t e;
 	json_t *root = json_loads(text, 0, &e);
