@@ -16,6 +16,10 @@
 #define PID 1
 #define GPU_TID 1
 #define FIRST_SEGMENT_TID 2
+/* WDDM 2's tracks, far above the segments' lanes so that those keep their ids;
+ * named only when a trace has their events, so a WDDM 1 export is unchanged. */
+#define VA_TID 1000   /* the GPU VA space: reserve, map, unmap, copy, free */
+#define CPU_TID 1001  /* CPU waits on monitored fences */
 #define NSEG (GPUSIM_SEG_MAX + 1) /* by place id (segments and SYS); [0] unused */
 
 static const char *const track_names[NSEG] = {
@@ -69,6 +73,12 @@ struct period {
 	uint64_t off, size, start, end;
 };
 
+/* A SubmitCommand waiting for its fence. */
+struct submission {
+	uint64_t time_ns, va, size, fence;
+	uint32_t device;
+};
+
 struct state {
 	FILE *out;
 	bool first;         /* no event written yet: no comma before the next */
@@ -82,6 +92,11 @@ struct state {
 	uint64_t bytes_in, bytes_out;
 	uint64_t resident[2];
 	uint64_t end_ns;
+	/* SubmitCommands in flight, oldest first (a queue in [qhead, nqueue)). */
+	struct submission *queue;
+	size_t qhead, nqueue, qcap;
+	uint64_t gpu_free_ns;  /* the end of the last submission slice written */
+	bool va_track, cpu_track;
 };
 
 static size_t slot_of(const struct state *st, uint32_t handle)
@@ -335,6 +350,17 @@ static bool destroyed(struct state *st, const struct gpusim_trace_adapter *ad, c
 	return true;
 }
 
+/* "handle" and "allocation" (its name when known) of an event's arguments. */
+static void put_alloc_args(struct state *st, uint32_t handle)
+{
+	const struct inst *in = find(st, handle);
+	fprintf(st->out, ",\"handle\":\"0x%08" PRIx32 "\",\"allocation\":", handle);
+	if (in && in->name)
+		put_str(st->out, in->name);
+	else
+		fprintf(st->out, "\"0x%08" PRIx32 "\"", handle);
+}
+
 static void instant_event(struct state *st, const struct gpusim_event *ev)
 {
 	FILE *f = st->out;
@@ -351,8 +377,52 @@ static void instant_event(struct state *st, const struct gpusim_event *ev)
 	case GPUSIM_EV_FAULT:
 		ev_begin(st, "i", "GPU page fault", ev->time_ns, GPU_TID);
 		fprintf(f, ",\"s\":\"g\",\"args\":{\"address\":\"0x%" PRIx64 "\",\"cause\":\"%s\",\"device\":\"0x%08" PRIx32
-			"\",\"fence\":%" PRIu64 "}}",
+			"\",\"fence\":%" PRIu64,
 			ev->offset, trace_cause_name(ev), (uint32_t)ev->device, ev->value);
+		/* A GPU MMU fault's address is a virtual one: say so, and name
+		 * the allocation the event names. */
+		if (ev->cause >= HW_FAULT_VM_NOT_PRESENT && ev->cause <= HW_FAULT_VM_BAD_ADDR) {
+			fprintf(f, ",\"va\":\"0x%" PRIx64 "\"", ev->offset);
+			if (ev->allocation)
+				put_alloc_args(st, ev->allocation);
+		}
+		fputs("}}", f);
+		break;
+	case GPUSIM_EV_VA_RESERVE:
+	case GPUSIM_EV_VA_MAP:
+	case GPUSIM_EV_VA_UNMAP:
+	case GPUSIM_EV_VA_COPY:
+	case GPUSIM_EV_VA_FREE:
+		st->va_track = true;
+		ev_begin(st, "i", gpusim_event_name(ev->type), ev->time_ns, VA_TID);
+		fprintf(f, ",\"s\":\"t\",\"args\":{\"va\":\"0x%" PRIx64 "\",\"size\":%" PRIu64, ev->offset, ev->size);
+		if (ev->type == GPUSIM_EV_VA_MAP) {
+			put_alloc_args(st, ev->allocation);
+			fprintf(f, ",\"fence\":%" PRIu64, ev->value);
+		} else if (ev->type == GPUSIM_EV_VA_UNMAP) {
+			fprintf(f, ",\"fence\":%" PRIu64, ev->value);
+		} else if (ev->type == GPUSIM_EV_VA_COPY) {
+			fprintf(f, ",\"from\":\"0x%" PRIx64 "\"", ev->value);
+		} else if (ev->type == GPUSIM_EV_VA_RESERVE) {
+			fprintf(f, ",\"type\":%" PRIu64, ev->value);
+		}
+		fputs("}}", f);
+		break;
+	case GPUSIM_EV_SIGNAL: {
+		/* One counter per monitored fence: Perfetto gives each name its
+		 * own track, and the steps are the signals. */
+		char name[32];
+		snprintf(name, sizeof(name), "fence 0x%08" PRIx32, (uint32_t)ev->allocation);
+		ev_begin(st, "C", name, ev->time_ns, -1);
+		fprintf(f, ",\"args\":{\"value\":%" PRIu64 "}}", ev->value);
+		break;
+	}
+	case GPUSIM_EV_WAIT:
+		st->cpu_track = true;
+		ev_begin(st, "i", "wait", ev->time_ns, CPU_TID);
+		fprintf(f, ",\"s\":\"t\",\"args\":{\"fence\":\"0x%08" PRIx32 "\",\"value\":%" PRIu64
+			",\"objects\":%" PRIu64 ",\"async\":%s}}",
+			(uint32_t)ev->allocation, ev->value, ev->size, ev->offset ? "true" : "false");
 		break;
 	case GPUSIM_EV_DEVICE_REMOVED:
 		ev_begin(st, "i", "device removed", ev->time_ns, GPU_TID);
@@ -392,6 +462,48 @@ static bool paging(struct state *st, const struct gpusim_trace_adapter *ad, cons
 	return placed(st, ad, ev);
 }
 
+/* The oldest SubmitCommand in flight, as a slice on the GPU track: the GPU runs
+ * them in order, so it starts when it was submitted or when the one before
+ * ended, whichever is later, and slices never overlap. */
+static void submission_slice(struct state *st, uint64_t end_ns, bool completed)
+{
+	const struct submission *s = &st->queue[st->qhead++];
+	uint64_t start = s->time_ns > st->gpu_free_ns ? s->time_ns : st->gpu_free_ns;
+	if (end_ns < start)
+		end_ns = start;
+	st->gpu_free_ns = end_ns;
+	ev_begin(st, "X", "submit-va", start, GPU_TID);
+	fputs(",\"cat\":\"submission\",\"dur\":", st->out);
+	put_us(st->out, end_ns - start);
+	fprintf(st->out,
+		",\"args\":{\"va\":\"0x%" PRIx64 "\",\"size\":%" PRIu64 ",\"fence\":%" PRIu64
+		",\"device\":\"0x%08" PRIx32 "\",\"completed\":%s}}",
+		s->va, s->size, s->fence, s->device, completed ? "true" : "false");
+	if (st->qhead == st->nqueue)
+		st->qhead = st->nqueue = 0;
+}
+
+static bool submitted(struct state *st, const struct gpusim_event *ev)
+{
+	if (st->nqueue == st->qcap) {
+		if (st->qhead) { /* room at the front: slide down */
+			memmove(st->queue, st->queue + st->qhead, (st->nqueue - st->qhead) * sizeof(*st->queue));
+			st->nqueue -= st->qhead;
+			st->qhead = 0;
+		} else {
+			size_t cap = st->qcap ? st->qcap * 2 : 64;
+			struct submission *p = realloc(st->queue, cap * sizeof(*p));
+			if (!p)
+				return false;
+			st->queue = p;
+			st->qcap = cap;
+		}
+	}
+	st->queue[st->nqueue++] = (struct submission){ .time_ns = ev->time_ns, .va = ev->offset, .size = ev->size,
+						       .fence = ev->value, .device = (uint32_t)ev->device };
+	return true;
+}
+
 static bool apply(struct state *st, const struct gpusim_trace_adapter *ad, const struct gpusim_trace_item *it)
 {
 	if (it->type == GPUSIM_TRACE_NAME) {
@@ -422,6 +534,15 @@ static bool apply(struct state *st, const struct gpusim_trace_adapter *ad, const
 	case GPUSIM_EV_BUDGET:
 		st->resident[ev->offset ? 1 : 0] = ev->value;
 		counter_resident(st, ev->time_ns);
+		return true;
+	case GPUSIM_EV_SUBMIT_VA:
+		return submitted(st, ev);
+	case GPUSIM_EV_FENCE:
+		/* Render fences up to value are done: so are the submissions
+		 * waiting for them. */
+		while (st->qhead < st->nqueue && st->queue[st->qhead].fence <= ev->value)
+			submission_slice(st, ev->time_ns, true);
+		instant_event(st, ev);
 		return true;
 	default:
 		instant_event(st, ev);
@@ -522,6 +643,16 @@ static void write_tracks(struct state *st, const struct gpusim_trace_adapter *ad
 		GPU_TID);
 	fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%d,\"tid\":%d,\"args\":{\"sort_index\":%d}}",
 		PID, GPU_TID, GPU_TID);
+	static const struct { int tid; const char *name; } extra[] = { { VA_TID, "GPU VA space" },
+								       { CPU_TID, "CPU waits" } };
+	for (size_t k = 0; k < sizeof(extra) / sizeof(extra[0]); k++) {
+		if (!(extra[k].tid == VA_TID ? st->va_track : st->cpu_track))
+			continue;
+		fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"%s\"}}",
+			PID, extra[k].tid, extra[k].name);
+		fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%d,\"tid\":%d,\"args\":{\"sort_index\":%d}}",
+			PID, extra[k].tid, extra[k].tid);
+	}
 	int tid = FIRST_SEGMENT_TID;
 	for (size_t o = 0; o < NPLACES; o++) {
 		uint32_t s = place_order[o];
@@ -578,6 +709,9 @@ int perfetto_write(FILE *out, const struct gpusim_trace_adapter *ad, const struc
 	for (size_t i = 0; i < st.ninsts && ok; i++)
 		if (st.insts[i].live)
 			ok = period_close(&st, &st.insts[i], st.end_ns);
+	/* Submissions never seen to complete run to the last moment seen. */
+	while (ok && st.qhead < st.nqueue)
+		submission_slice(&st, st.end_ns, false);
 	uint32_t nlanes[NSEG] = { 0 };
 	int base[NSEG] = { 0 };
 	if (ok)
@@ -595,6 +729,7 @@ int perfetto_write(FILE *out, const struct gpusim_trace_adapter *ad, const struc
 	free(st.insts);
 	free(st.map);
 	free(st.periods);
+	free(st.queue);
 	if (!ok) {
 		errno = ENOMEM;
 		return -1;

@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -64,6 +65,66 @@ static void put_name(const char *s)
 	putchar('"');
 }
 
+/* The WDDM 2 events, in their own words: addresses in hex (a VA read in decimal
+ * helps nobody), fence values in decimal, and only the fields the event uses.
+ * Every line still begins "event NAME", as the others do. False for the rest. */
+static bool dump_wddm2(const struct gpusim_event *ev)
+{
+	const char *name = gpusim_event_name(ev->type);
+	switch (ev->type) {
+	case GPUSIM_EV_VA_RESERVE:
+		printf("event %s device=0x%08" PRIx32 " va=0x%" PRIx64 " size=0x%" PRIx64 " end=0x%" PRIx64 " type=%s",
+		       name, (uint32_t)ev->device, ev->offset, ev->size, ev->offset + ev->size,
+		       ev->value == D3DDDIGPUVIRTUALADDRESS_RESERVE_NO_ACCESS ? "no-access"
+		       : ev->value == D3DDDIGPUVIRTUALADDRESS_RESERVE_ZERO    ? "zero"
+									    : "other");
+		break;
+	case GPUSIM_EV_VA_MAP:
+		printf("event %s handle=0x%08" PRIx32 " device=0x%08" PRIx32 " va=0x%" PRIx64 " size=0x%" PRIx64
+		       " end=0x%" PRIx64 " fence=%" PRIu64,
+		       name, (uint32_t)ev->allocation, (uint32_t)ev->device, ev->offset, ev->size, ev->offset + ev->size,
+		       ev->value);
+		break;
+	case GPUSIM_EV_VA_UNMAP:
+		printf("event %s device=0x%08" PRIx32 " va=0x%" PRIx64 " size=0x%" PRIx64 " end=0x%" PRIx64 " fence=%" PRIu64,
+		       name, (uint32_t)ev->device, ev->offset, ev->size, ev->offset + ev->size, ev->value);
+		break;
+	case GPUSIM_EV_VA_COPY:
+		printf("event %s device=0x%08" PRIx32 " va=0x%" PRIx64 " size=0x%" PRIx64 " end=0x%" PRIx64
+		       " from=0x%" PRIx64,
+		       name, (uint32_t)ev->device, ev->offset, ev->size, ev->offset + ev->size, ev->value);
+		break;
+	case GPUSIM_EV_VA_FREE:
+		printf("event %s va=0x%" PRIx64 " size=0x%" PRIx64 " end=0x%" PRIx64, name, ev->offset, ev->size,
+		       ev->offset + ev->size);
+		break;
+	case GPUSIM_EV_SUBMIT_VA:
+		printf("event %s device=0x%08" PRIx32 " va=0x%" PRIx64 " size=%" PRIu64 " fence=%" PRIu64, name,
+		       (uint32_t)ev->device, ev->offset, ev->size, ev->value);
+		break;
+	case GPUSIM_EV_SIGNAL:
+		printf("event %s fence=0x%08" PRIx32 " device=0x%08" PRIx32 " value=%" PRIu64 " cause=%s", name,
+		       (uint32_t)ev->allocation, (uint32_t)ev->device, ev->value, gpusim_cause_name(ev->cause));
+		break;
+	case GPUSIM_EV_WAIT:
+		printf("event %s fence=0x%08" PRIx32 " device=0x%08" PRIx32 " value=%" PRIu64 " objects=%" PRIu64 " %s",
+		       name, (uint32_t)ev->allocation, (uint32_t)ev->device, ev->value, ev->size,
+		       ev->offset ? "async" : "returned");
+		break;
+	case GPUSIM_EV_FAULT:
+		if (!(ev->cause >= HW_FAULT_VM_NOT_PRESENT && ev->cause <= HW_FAULT_VM_BAD_ADDR))
+			return false;
+		/* A GPU MMU fault: its address is a VA. */
+		printf("event %s handle=0x%08" PRIx32 " device=0x%08" PRIx32 " va=0x%" PRIx64 " cause=%s fence=%" PRIu64,
+		       name, (uint32_t)ev->allocation, (uint32_t)ev->device, ev->offset, trace_cause_name(ev), ev->value);
+		break;
+	default:
+		return false;
+	}
+	printf(" time=%" PRIu64 "\n", ev->time_ns);
+	return true;
+}
+
 static void dump_item(const struct gpusim_trace_item *it)
 {
 	if (it->type == GPUSIM_TRACE_NAME) {
@@ -73,6 +134,8 @@ static void dump_item(const struct gpusim_trace_item *it)
 		return;
 	}
 	const struct gpusim_event *ev = &it->event;
+	if (dump_wddm2(ev))
+		return;
 	printf("event %s handle=0x%08" PRIx32 " device=0x%08" PRIx32 " seg=%s from=%s offset=0x%" PRIx64
 	       " size=%" PRIu64 " cause=%s value=%" PRIu64 " priority=%" PRIu32 " preferred=%s time=%" PRIu64 "\n",
 	       gpusim_event_name(ev->type), (uint32_t)ev->allocation, (uint32_t)ev->device, seg_name(ev->segment),

@@ -412,6 +412,15 @@ static int run_window(struct app *a, const struct vw_options *opt, int w, int h)
 					a->view.hover = vw_frame_hit(&frame, mx, my);
 					dirty = true;
 				}
+				/* On the VA strip its header names the range under the
+				 * pointer, mapped or not. */
+				struct vw_va_hit vh;
+				bool on_va = vw_frame_va_hit(&frame, mx, my, &vh);
+				if (on_va || a->view.va_hover_on) {
+					a->view.va_hover_on = on_va;
+					a->view.va_hover_x = mx;
+					dirty = true;
+				}
 				break;
 			case SDL_MOUSEBUTTONDOWN:
 				if (e.button.button == SDL_BUTTON_LEFT) {
@@ -436,6 +445,8 @@ static int run_window(struct app *a, const struct vw_options *opt, int w, int h)
 					a->view.hover = 0;
 					mx = my = -1;
 				}
+				if (e.window.event == SDL_WINDOWEVENT_LEAVE)
+					a->view.va_hover_on = false;
 				dirty = true;
 				break;
 			default:

@@ -34,8 +34,22 @@
  *       "history": [ { "time_ns": N, "event": "create"|"place"|"evict"|"page-in"|
  *                      "move"|"demote"|"promote"|"destroy", "from": SEG, "to": SEG, "offset": N,
  *                      "cause": "none"|"create"|"pressure"|"render"|"make-resident"|
- *                      "evict"|"lock"|"destroy"|"injected" } ] } ]
+ *                      "evict"|"lock"|"destroy"|"injected" } ],
+ *       "va": [ { "base": "0x..", "size": N, "protection": "unknown"|"read-only",
+ *                 "fence": N (the map's paging fence) } ]   its GPU VA mappings } ],
+ *   "va_space": {              the adapter's GPU virtual address space (WDDM 2)
+ *     "reservations": [ { "base": "0x..", "size": N,
+ *                         "type": "no-access"|"zero"|"implicit"|"type-N" } ],
+ *     "mappings": [ { "base": "0x..", "size": N, "handle": "0x..", "device": "0x..",
+ *                     "allocation": "name"|null, "protection", "fence": N } ],
+ *     "faults": [ { "time_ns": N, "va": "0x..", "cause": "vm-not-present"|...,
+ *                   "handle": "0x.." (mapped there then; "0x00000000": nothing) } ],
+ *     "faults_total": N, "dropped": N (ranges past the model's bound) },
+ *   "fences": [                monitored fences, in order of first SIGNAL or WAIT
+ *     { "handle": "0x..", "device": "0x..", "value": N, "signals": N, "waits": N,
+ *       "last_cause": "cpu"|"gpu"|"render"|"none", "last_ns": N } ]
  * }
+ * "counters" also has "submits_va" (SubmitCommand), "signals" and "waits".
  *
  * sim/view/VIEWER.md carries the same description for users.
  */
@@ -43,6 +57,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim/jsonw.h"
@@ -82,6 +97,110 @@ static void dump_history(FILE *f, const struct vm_alloc *a)
 	fputs(a->nhistory ? "\n      ]" : "]", f);
 }
 
+static const char *prot_name(uint32_t kind)
+{
+	return kind == VM_VA_PROT_READ_ONLY ? "read-only" : "unknown";
+}
+
+static void put_va_map(FILE *f, const struct vm_va_range *r)
+{
+	fprintf(f, "{\"base\": \"0x%" PRIx64 "\", \"size\": %" PRIu64 ", \"protection\": \"%s\", \"fence\": %" PRIu64,
+		r->base, r->size, prot_name(r->kind), r->fence);
+}
+
+/* An allocation's mappings: idx[] holds the positions of the model's mappings
+ * sorted by handle, then address, so each allocation finds its own in log n. */
+static void dump_alloc_va(FILE *f, const struct vm_model *m, const uint32_t *idx, const struct vm_alloc *a)
+{
+	size_t lo = 0, hi = idx ? m->nva_map : 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->va_map[idx[mid]].handle < a->handle)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	fputs(",\n      \"va\": [", f);
+	bool first = true;
+	for (; lo < m->nva_map && idx && m->va_map[idx[lo]].handle == a->handle; lo++) {
+		fputs(first ? "" : ", ", f);
+		put_va_map(f, &m->va_map[idx[lo]]);
+		fputc('}', f);
+		first = false;
+	}
+	fputc(']', f);
+}
+
+static const struct vm_model *sort_model;
+
+static int by_handle_then_base(const void *x, const void *y)
+{
+	const struct vm_va_range *a = &sort_model->va_map[*(const uint32_t *)x];
+	const struct vm_va_range *b = &sort_model->va_map[*(const uint32_t *)y];
+	if (a->handle != b->handle)
+		return a->handle < b->handle ? -1 : 1;
+	return a->base < b->base ? -1 : a->base > b->base;
+}
+
+static void reservation_type(char *buf, size_t len, uint32_t kind)
+{
+	if (kind == VM_VA_IMPLICIT)
+		snprintf(buf, len, "implicit");
+	else if (kind == D3DDDIGPUVIRTUALADDRESS_RESERVE_NO_ACCESS)
+		snprintf(buf, len, "no-access");
+	else if (kind == D3DDDIGPUVIRTUALADDRESS_RESERVE_ZERO)
+		snprintf(buf, len, "zero");
+	else
+		snprintf(buf, len, "type-%" PRIu32, kind);
+}
+
+static void dump_va_space(FILE *f, const struct vm_model *m)
+{
+	char type[32];
+	fputs("  \"va_space\": {\"reservations\": [", f);
+	for (size_t i = 0; i < m->nva_res; i++) {
+		const struct vm_va_range *r = &m->va_res[i];
+		reservation_type(type, sizeof(type), r->kind);
+		fprintf(f, "%s\n    {\"base\": \"0x%" PRIx64 "\", \"size\": %" PRIu64 ", \"type\": \"%s\"}",
+			i ? "," : "", r->base, r->size, type);
+	}
+	fputs(m->nva_res ? "\n  ],\n  \"mappings\": [" : "],\n  \"mappings\": [", f);
+	for (size_t i = 0; i < m->nva_map; i++) {
+		const struct vm_va_range *r = &m->va_map[i];
+		const struct vm_alloc *a = vm_find(m, r->handle);
+		fputs(i ? ",\n    " : "\n    ", f);
+		put_va_map(f, r);
+		fprintf(f, ", \"handle\": \"0x%08" PRIx32 "\", \"device\": \"0x%08" PRIx32 "\", \"allocation\": ",
+			r->handle, r->device);
+		if (a && a->live)
+			jw_string(f, a->name);
+		else
+			fputs("null", f);
+		fputc('}', f);
+	}
+	fputs(m->nva_map ? "\n  ],\n  \"faults\": [" : "],\n  \"faults\": [", f);
+	for (size_t i = 0; i < m->nva_faults; i++) {
+		const struct vm_va_fault *v = &m->va_faults[i];
+		const char *cause = hw_fault_name(v->cause);
+		fprintf(f, "%s\n    {\"time_ns\": %" PRIu64 ", \"va\": \"0x%" PRIx64 "\", \"cause\": ", i ? "," : "",
+			v->time_ns, v->va);
+		jw_string(f, cause ? cause : "unknown");
+		fprintf(f, ", \"handle\": \"0x%08" PRIx32 "\"}", v->handle);
+	}
+	fprintf(f, "%s, \"faults_total\": %" PRIu64 ", \"dropped\": %" PRIu64 "},\n", m->nva_faults ? "\n  ]" : "]",
+		m->va_faults_total, m->va_dropped);
+	fputs("  \"fences\": [", f);
+	for (size_t i = 0; i < m->nfences; i++) {
+		const struct vm_fence *x = &m->fences[i];
+		fprintf(f,
+			"%s\n    {\"handle\": \"0x%08" PRIx32 "\", \"device\": \"0x%08" PRIx32 "\", \"value\": %" PRIu64
+			", \"signals\": %" PRIu64 ", \"waits\": %" PRIu64 ", \"last_cause\": \"%s\", \"last_ns\": %" PRIu64 "}",
+			i ? "," : "", x->handle, x->device, x->value, x->signals, x->waits,
+			gpusim_cause_name(x->last_cause), x->last_ns);
+	}
+	fputs(m->nfences ? "\n  ],\n" : "],\n", f);
+}
+
 static void dump_alloc(FILE *f, const struct vm_alloc *a)
 {
 	fputs("    {\"name\": ", f);
@@ -94,7 +213,6 @@ static void dump_alloc(FILE *f, const struct vm_alloc *a)
 		a->handle, a->device, a->size, seg_name(a->seg), a->offset, a->priority, seg_name(a->preferred),
 		bool_str(a->locked), a->created_ns, a->last_use_ns);
 	dump_history(f, a);
-	fputc('}', f);
 }
 
 int vm_dump_json(const struct vm_model *m, FILE *f)
@@ -135,9 +253,11 @@ int vm_dump_json(const struct vm_model *m, FILE *f)
 	fprintf(f,
 		"  \"counters\": {\"evictions\": %" PRIu64 ", \"page_ins\": %" PRIu64 ", \"moves\": %" PRIu64
 		", \"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64 ", \"faults\": %" PRIu64
-		", \"submits\": %" PRIu64 ", \"demotions\": %" PRIu64 ", \"promotions\": %" PRIu64 "},\n",
+		", \"submits\": %" PRIu64 ", \"demotions\": %" PRIu64 ", \"promotions\": %" PRIu64
+		", \"submits_va\": %" PRIu64 ", \"signals\": %" PRIu64 ", \"waits\": %" PRIu64 "},\n",
 		m->evictions, m->page_ins, m->moves, m->bytes_in, m->bytes_out, m->faults, m->submits, m->demotions,
-		m->promotions);
+		m->promotions, m->submits_va, m->signals, m->waits);
+	dump_va_space(f, m);
 	fputs("  \"devices\": [", f);
 	for (size_t i = 0; i < m->ndevices; i++) {
 		const struct vm_device_usage *d = &m->devices[i];
@@ -151,14 +271,26 @@ int vm_dump_json(const struct vm_model *m, FILE *f)
 		fputs("}}", f);
 	}
 	fputs(m->ndevices ? "\n  ],\n  \"allocations\": [" : "],\n  \"allocations\": [", f);
+	/* Without room for the index, allocations are dumped without their VAs
+	 * rather than not at all. */
+	uint32_t *idx = m->nva_map ? malloc(m->nva_map * sizeof(*idx)) : NULL;
+	if (idx) {
+		for (size_t i = 0; i < m->nva_map; i++)
+			idx[i] = (uint32_t)i;
+		sort_model = m;
+		qsort(idx, m->nva_map, sizeof(*idx), by_handle_then_base);
+	}
 	bool first = true;
 	for (size_t i = 0; i < m->nallocs; i++) {
 		if (!m->allocs[i].live)
 			continue;
 		fputs(first ? "\n" : ",\n", f);
 		dump_alloc(f, &m->allocs[i]);
+		dump_alloc_va(f, m, idx, &m->allocs[i]);
+		fputc('}', f);
 		first = false;
 	}
+	free(idx);
 	fputs(first ? "]\n}\n" : "\n  ]\n}\n", f);
 	return ferror(f) ? -1 : 0;
 }

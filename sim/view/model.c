@@ -101,6 +101,10 @@ void vm_free(struct vm_model *m)
 	free(m->allocs);
 	free(m->devices);
 	free(m->marks);
+	free(m->va_res);
+	free(m->va_map);
+	free(m->va_faults);
+	free(m->fences);
 	if (ix) {
 		free(ix->slot);
 		free(ix->pending);
@@ -220,13 +224,27 @@ uint64_t vm_usage_nonlocal(const struct vm_model *m)
 	return m->seg[GPUSIM_SEG_GART].used;
 }
 
-static void add_mark(struct vm_model *m, uint64_t time_ns, uint32_t type, uint64_t bytes)
+bool vm_mark_is_paging(uint32_t type)
+{
+	switch (type) {
+	case GPUSIM_EV_EVICT:
+	case GPUSIM_EV_PAGE_IN:
+	case GPUSIM_EV_MOVE:
+	case GPUSIM_EV_DEMOTE:
+	case GPUSIM_EV_PROMOTE:
+		return true;
+	}
+	return false;
+}
+
+static struct vm_mark *add_mark(struct vm_model *m, uint64_t time_ns, uint32_t type, uint64_t bytes)
 {
 	if (m->nmarks == m->mcap) {
 		m->mcap = m->mcap ? m->mcap * 2 : 256;
 		m->marks = xrealloc(m->marks, m->mcap, sizeof(*m->marks));
 	}
-	m->marks[m->nmarks++] = (struct vm_mark){ .time_ns = time_ns, .type = type, .bytes = bytes };
+	m->marks[m->nmarks] = (struct vm_mark){ .time_ns = time_ns, .type = type, .bytes = bytes };
+	return &m->marks[m->nmarks++];
 }
 
 static void add_history(struct vm_alloc *a, const struct gpusim_event *ev, uint32_t from, uint32_t to,
@@ -307,8 +325,13 @@ static void take_pending_name(struct vm_model *m, struct vm_alloc *a)
 
 /* ---- events --------------------------------------------------------------------- */
 
+static void va_forget_alloc(struct vm_model *m, uint32_t handle);
+
 static void destroy(struct vm_model *m, struct vm_alloc *a, const struct gpusim_event *ev)
 {
+	/* The kernel unmaps a destroyed allocation without a VA_UNMAP event (its
+	 * reservations stay): its handle may name another allocation next. */
+	va_forget_alloc(m, a->handle);
 	account(m, a, false);
 	add_history(a, ev, a->seg, GPUSIM_SEG_NONE, 0);
 	a->live = false;
@@ -411,6 +434,290 @@ static bool about_allocation(uint32_t type)
 	return false;
 }
 
+/* ---- GPU virtual addresses and monitored fences ------------------------------------- */
+
+bool vm_fault_is_va(uint32_t cause)
+{
+	return cause >= HW_FAULT_VM_NOT_PRESENT && cause <= HW_FAULT_VM_BAD_ADDR;
+}
+
+static uint64_t range_end(const struct vm_va_range *r)
+{
+	return r->base + r->size; /* never wraps: ranges that would are refused */
+}
+
+/* The first range of a sorted, disjoint list ending after `va`. */
+static size_t first_ending_after(const struct vm_va_range *v, size_t n, uint64_t va)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (range_end(&v[mid]) <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static const struct vm_va_range *range_at(const struct vm_va_range *v, size_t n, uint64_t va)
+{
+	size_t i = first_ending_after(v, n, va);
+	return i < n && v[i].base <= va ? &v[i] : NULL;
+}
+
+const struct vm_va_range *vm_va_mapping_at(const struct vm_model *m, uint64_t va)
+{
+	return range_at(m->va_map, m->nva_map, va);
+}
+
+const struct vm_va_range *vm_va_reservation_at(const struct vm_model *m, uint64_t va)
+{
+	return range_at(m->va_res, m->nva_res, va);
+}
+
+size_t vm_va_ranges_of(const struct vm_model *m, uint32_t handle, const struct vm_va_range **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->nva_map; i++)
+		if (m->va_map[i].handle == handle) {
+			if (n < max)
+				out[n] = &m->va_map[i];
+			n++;
+		}
+	return n;
+}
+
+/* Insert r at its place in a sorted list that has room for it (the caller made
+ * sure nothing there overlaps it). Past VM_VA_MAX_RANGES it is dropped. */
+static void range_insert(struct vm_model *m, struct vm_va_range **v, size_t *n, size_t *cap,
+			 const struct vm_va_range *r)
+{
+	if (*n >= VM_VA_MAX_RANGES) {
+		m->va_dropped++;
+		return;
+	}
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*v = xrealloc(*v, *cap, sizeof(**v));
+	}
+	size_t i = first_ending_after(*v, *n, r->base);
+	memmove(&(*v)[i + 1], &(*v)[i], (*n - i) * sizeof(**v));
+	(*v)[i] = *r;
+	(*n)++;
+}
+
+/* Insert k sorted, disjoint ranges that all go at one place of a list (the
+ * caller carved their span out first): one move of the tail, whatever k, so a
+ * hostile copy of thousands of pieces stays linear. Past VM_VA_MAX_RANGES the
+ * rest are dropped. */
+static void range_insert_run(struct vm_model *m, struct vm_va_range **v, size_t *n, size_t *cap,
+			     const struct vm_va_range *r, size_t k)
+{
+	if (k > VM_VA_MAX_RANGES - *n) {
+		m->va_dropped += k - (VM_VA_MAX_RANGES - *n);
+		k = VM_VA_MAX_RANGES - *n;
+	}
+	if (!k)
+		return;
+	if (*n + k > *cap) {
+		while (*n + k > *cap)
+			*cap = *cap ? *cap * 2 : 64;
+		*v = xrealloc(*v, *cap, sizeof(**v));
+	}
+	size_t i = first_ending_after(*v, *n, r[0].base);
+	memmove(&(*v)[i + k], &(*v)[i], (*n - i) * sizeof(**v));
+	memcpy(&(*v)[i], r, k * sizeof(*r));
+	*n += k;
+}
+
+/* Take [lo, hi) out of every range of the list: ranges inside it go (in one
+ * move, however many), ranges across its ends are trimmed, one across both is
+ * split in two. */
+static void range_carve(struct vm_model *m, struct vm_va_range **v, size_t *n, size_t *cap, uint64_t lo,
+			uint64_t hi)
+{
+	size_t i = first_ending_after(*v, *n, lo);
+	if (i >= *n || (*v)[i].base >= hi)
+		return;
+	struct vm_va_range *r = &(*v)[i];
+	uint64_t end = range_end(r);
+	if (r->base < lo && end > hi) {
+		struct vm_va_range right = *r;
+		right.base = hi;
+		right.size = end - hi;
+		r->size = lo - r->base;
+		range_insert(m, v, n, cap, &right);
+		return;
+	}
+	if (r->base < lo) {
+		r->size = lo - r->base;
+		i++;
+	}
+	size_t j = i;
+	while (j < *n && range_end(&(*v)[j]) <= hi)
+		j++;
+	if (j < *n && (*v)[j].base < hi) {
+		(*v)[j].size = range_end(&(*v)[j]) - hi;
+		(*v)[j].base = hi;
+	}
+	memmove(&(*v)[i], &(*v)[j], (*n - j) * sizeof(**v));
+	*n -= j - i;
+}
+
+static void va_forget_alloc(struct vm_model *m, uint32_t handle)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < m->nva_map; i++)
+		if (m->va_map[i].handle != handle)
+			m->va_map[k++] = m->va_map[i];
+	m->nva_map = k;
+}
+
+/* [base, base + size) is a range the model can hold: not empty, not wrapping. */
+static bool range_ok(uint64_t base, uint64_t size)
+{
+	return size && base + size > base;
+}
+
+static void va_reserve(struct vm_model *m, const struct gpusim_event *ev, uint32_t kind)
+{
+	struct vm_va_range r = { .base = ev->offset, .size = ev->size, .kind = kind, .time_ns = ev->time_ns };
+	range_carve(m, &m->va_res, &m->nva_res, &m->va_res_cap, r.base, r.base + r.size);
+	range_insert(m, &m->va_res, &m->nva_res, &m->va_res_cap, &r);
+}
+
+static void va_map(struct vm_model *m, const struct gpusim_event *ev)
+{
+	if (!vm_va_reservation_at(m, ev->offset))
+		va_reserve(m, ev, VM_VA_IMPLICIT);
+	struct vm_va_range r = { .base = ev->offset, .size = ev->size, .handle = ev->allocation,
+				 .device = ev->device, .kind = VM_VA_PROT_UNKNOWN, .fence = ev->value,
+				 .time_ns = ev->time_ns };
+	range_carve(m, &m->va_map, &m->nva_map, &m->va_map_cap, r.base, r.base + r.size);
+	range_insert(m, &m->va_map, &m->nva_map, &m->va_map_cap, &r);
+}
+
+/* [offset, +size) now maps what [value, +size) maps: the source's pieces, moved. */
+static void va_copy(struct vm_model *m, const struct gpusim_event *ev)
+{
+	uint64_t src = ev->value, dst = ev->offset, size = ev->size;
+	if (!range_ok(src, size))
+		return;
+	size_t i = first_ending_after(m->va_map, m->nva_map, src), k = 0;
+	size_t n = 0;
+	for (size_t j = i; j < m->nva_map && m->va_map[j].base < src + size; j++)
+		n++;
+	struct vm_va_range *pieces = xrealloc(NULL, n ? n : 1, sizeof(*pieces));
+	for (; k < n; k++, i++) {
+		struct vm_va_range p = m->va_map[i];
+		uint64_t lo = p.base > src ? p.base : src, hi = range_end(&p) < src + size ? range_end(&p) : src + size;
+		p.base = dst + (lo - src);
+		p.size = hi - lo;
+		p.time_ns = ev->time_ns;
+		pieces[k] = p;
+	}
+	range_carve(m, &m->va_map, &m->nva_map, &m->va_map_cap, dst, dst + size);
+	if (n)
+		range_insert_run(m, &m->va_map, &m->nva_map, &m->va_map_cap, pieces, n);
+	free(pieces);
+}
+
+static void va_fault(struct vm_model *m, const struct gpusim_event *ev)
+{
+	m->va_faults_total++;
+	struct vm_va_range *r = (struct vm_va_range *)vm_va_mapping_at(m, ev->offset);
+	/* The MMU refused a write through the mapping: it is read-only. */
+	if (r && ev->cause == HW_FAULT_VM_READ_ONLY)
+		r->kind = VM_VA_PROT_READ_ONLY;
+	if (m->nva_faults >= VM_VA_MAX_FAULTS)
+		return;
+	if (m->nva_faults == m->va_faults_cap) {
+		m->va_faults_cap = m->va_faults_cap ? m->va_faults_cap * 2 : 16;
+		m->va_faults = xrealloc(m->va_faults, m->va_faults_cap, sizeof(*m->va_faults));
+	}
+	m->va_faults[m->nva_faults++] = (struct vm_va_fault){
+		.time_ns = ev->time_ns, .va = ev->offset, .cause = ev->cause, .device = ev->device,
+		.handle = r ? r->handle : ev->allocation,
+	};
+}
+
+const struct vm_fence *vm_fence_find(const struct vm_model *m, uint32_t handle)
+{
+	for (size_t i = 0; i < m->nfences; i++)
+		if (m->fences[i].handle == handle)
+			return &m->fences[i];
+	return NULL;
+}
+
+/* The fence of a SIGNAL or WAIT event; NULL once VM_MAX_FENCES are known (a
+ * hostile trace naming a new handle each time). */
+static struct vm_fence *fence(struct vm_model *m, const struct gpusim_event *ev)
+{
+	/* Most events name the fence of the event before: look from the end. */
+	for (size_t i = m->nfences; i-- > 0;)
+		if (m->fences[i].handle == ev->allocation)
+			return &m->fences[i];
+	if (m->nfences >= VM_MAX_FENCES)
+		return NULL;
+	if (m->nfences == m->fences_cap) {
+		m->fences_cap = m->fences_cap ? m->fences_cap * 2 : 16;
+		m->fences = xrealloc(m->fences, m->fences_cap, sizeof(*m->fences));
+	}
+	struct vm_fence *f = &m->fences[m->nfences++];
+	memset(f, 0, sizeof(*f));
+	f->handle = ev->allocation;
+	f->device = ev->device;
+	return f;
+}
+
+static void signal_or_wait(struct vm_model *m, const struct gpusim_event *ev)
+{
+	struct vm_fence *f = fence(m, ev);
+	if (ev->type == GPUSIM_EV_SIGNAL) {
+		m->signals++;
+		if (f) {
+			f->value = ev->value;
+			f->signals++;
+			f->last_cause = ev->cause;
+			f->last_ns = ev->time_ns;
+		}
+	} else {
+		m->waits++;
+		if (f)
+			f->waits++;
+	}
+	struct vm_mark *k = add_mark(m, ev->time_ns, ev->type, ev->value);
+	k->handle = ev->allocation;
+	k->cause = ev->cause;
+}
+
+/* The VA events; ranges that are empty or wrap past 2^64 change nothing. */
+static void apply_va(struct vm_model *m, const struct gpusim_event *ev)
+{
+	if (!range_ok(ev->offset, ev->size))
+		return;
+	uint64_t lo = ev->offset, hi = ev->offset + ev->size;
+	switch (ev->type) {
+	case GPUSIM_EV_VA_RESERVE:
+		va_reserve(m, ev, ev->value > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)ev->value);
+		break;
+	case GPUSIM_EV_VA_MAP:
+		va_map(m, ev);
+		break;
+	case GPUSIM_EV_VA_UNMAP:
+		range_carve(m, &m->va_map, &m->nva_map, &m->va_map_cap, lo, hi);
+		break;
+	case GPUSIM_EV_VA_COPY:
+		va_copy(m, ev);
+		break;
+	case GPUSIM_EV_VA_FREE:
+		range_carve(m, &m->va_map, &m->nva_map, &m->va_map_cap, lo, hi);
+		range_carve(m, &m->va_res, &m->nva_res, &m->va_res_cap, lo, hi);
+		break;
+	}
+}
+
 static void apply_event(struct vm_model *m, const struct gpusim_event *ev)
 {
 	if (ev->time_ns > m->now_ns)
@@ -471,6 +778,22 @@ static void apply_event(struct vm_model *m, const struct gpusim_event *ev)
 	case GPUSIM_EV_FAULT:
 		m->faults++;
 		add_mark(m, ev->time_ns, GPUSIM_EV_FAULT, 0);
+		if (vm_fault_is_va(ev->cause))
+			va_fault(m, ev);
+		break;
+	case GPUSIM_EV_VA_RESERVE:
+	case GPUSIM_EV_VA_MAP:
+	case GPUSIM_EV_VA_UNMAP:
+	case GPUSIM_EV_VA_COPY:
+	case GPUSIM_EV_VA_FREE:
+		apply_va(m, ev);
+		break;
+	case GPUSIM_EV_SUBMIT_VA:
+		m->submits_va++;
+		break;
+	case GPUSIM_EV_SIGNAL:
+	case GPUSIM_EV_WAIT:
+		signal_or_wait(m, ev);
 		break;
 	case GPUSIM_EV_BUDGET:
 		/* The budget of a group as the manager reports it now. */

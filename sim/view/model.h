@@ -48,8 +48,56 @@ struct vm_segment {
 /* Paging traffic and markers for the timeline. */
 struct vm_mark {
 	uint64_t time_ns;
-	uint32_t type;          /* GPUSIM_EV_EVICT, PAGE_IN, MOVE, DEMOTE, PROMOTE, FAULT */
-	uint64_t bytes;
+	uint32_t type;          /* GPUSIM_EV_EVICT, PAGE_IN, MOVE, DEMOTE, PROMOTE, FAULT,
+				 * SIGNAL, WAIT */
+	uint64_t bytes;         /* paging: bytes copied; SIGNAL, WAIT: the fence value */
+	uint32_t handle;        /* SIGNAL, WAIT: the sync object */
+	uint32_t cause;         /* SIGNAL: cpu, gpu or render */
+};
+
+/* Whether a mark is paging traffic (what the timeline's bars add up) rather than
+ * a fault or a fence. */
+bool vm_mark_is_paging(uint32_t type);
+
+/* ---- the adapter's GPU virtual address space (WDDM 2) ---------------------------
+ * One per process and adapter, so one per model. Ranges are kept sorted by base
+ * and disjoint; a hostile trace cannot grow them past VM_VA_MAX_RANGES (what
+ * would go beyond is dropped and counted in va_dropped). */
+#define VM_VA_MAX_RANGES 16384
+#define VM_VA_MAX_FAULTS 4096
+#define VM_MAX_FENCES 4096
+
+/* vm_va_range.kind of a reservation: its D3DDDIGPUVIRTUALADDRESS_RESERVE_* type,
+ * or this when a Map without a reservation made it (a base-less Map reserves its
+ * own range and says so in no VA_RESERVE event). */
+#define VM_VA_IMPLICIT 0xffffffffu
+/* vm_va_range.kind of a mapping: what is known of its protection. VA_MAP events
+ * do not carry it; a read-only fault on the range shows it. */
+#define VM_VA_PROT_UNKNOWN 0u
+#define VM_VA_PROT_READ_ONLY 1u
+
+struct vm_va_range {
+	uint64_t base, size;
+	uint32_t handle, device; /* mapping: the allocation mapped and its device */
+	uint32_t kind;          /* see VM_VA_IMPLICIT and VM_VA_PROT_* */
+	uint64_t fence;         /* mapping: the paging fence of its map */
+	uint64_t time_ns;       /* when it was reserved or mapped */
+};
+
+/* A GPU page fault at a virtual address (a FAULT event of an HW_FAULT_VM_* cause). */
+struct vm_va_fault {
+	uint64_t time_ns, va;
+	uint32_t cause, device;
+	uint32_t handle;        /* the allocation mapped there then, 0 for none */
+};
+
+/* A monitored fence, as its SIGNAL and WAIT events show it. */
+struct vm_fence {
+	uint32_t handle, device;
+	uint64_t value;         /* the last value signalled */
+	uint64_t signals, waits;
+	uint32_t last_cause;
+	uint64_t last_ns;
 };
 
 struct vm_device_usage {
@@ -72,6 +120,15 @@ struct vm_model {
 	uint64_t evictions, page_ins, moves, bytes_in, bytes_out, faults, submits;
 	uint64_t demotions, promotions;  /* counted apart from moves, as the manager does */
 	bool device_removed;
+	/* GPU virtual addresses: reservations and mappings sorted by base. */
+	struct vm_va_range *va_res, *va_map;
+	size_t nva_res, nva_map, va_res_cap, va_map_cap;
+	struct vm_va_fault *va_faults;  /* the first VM_VA_MAX_FAULTS, in time order */
+	size_t nva_faults, va_faults_cap;
+	uint64_t va_faults_total, va_dropped, submits_va;
+	struct vm_fence *fences;        /* in order of first appearance */
+	size_t nfences, fences_cap;
+	uint64_t signals, waits;
 };
 
 /* A segment the model places allocations in (any id up to GPUSIM_SEG_MAX but
@@ -88,6 +145,15 @@ void vm_apply(struct vm_model *m, const struct gpusim_trace_item *item);
 void vm_refresh(struct vm_model *m);
 const struct vm_alloc *vm_find(const struct vm_model *m, uint32_t handle);
 uint64_t vm_usage_local(const struct vm_model *m);
+/* A fault's cause is one of the GPU MMU's (HW_FAULT_VM_*): its address is a VA. */
+bool vm_fault_is_va(uint32_t cause);
+/* The mapping or reservation holding address va, NULL when none does. */
+const struct vm_va_range *vm_va_mapping_at(const struct vm_model *m, uint64_t va);
+const struct vm_va_range *vm_va_reservation_at(const struct vm_model *m, uint64_t va);
+/* The mappings of allocation `handle`, in address order: up to max of them go to
+ * out[]; returns how many there are. */
+size_t vm_va_ranges_of(const struct vm_model *m, uint32_t handle, const struct vm_va_range **out, size_t max);
+const struct vm_fence *vm_fence_find(const struct vm_model *m, uint32_t handle);
 uint64_t vm_usage_nonlocal(const struct vm_model *m);
 
 /* What changed between two moments: allocations that appeared, left (destroyed),

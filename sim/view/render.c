@@ -393,6 +393,21 @@ void vw_layout_compute(const struct vm_model *m, const struct vw_view *v, int w,
 	int sys_h = h - M - th - M - sys_y;
 	if (sys_h < 0)
 		sys_h = 0;
+	/* The VA space, when the model has one, between system memory and the
+	 * timeline, taken from system memory's room (a WDDM 1 layout is unchanged). */
+	if (m->nva_res || m->nva_map || m->nva_faults) {
+		int mk = 2 * ts + 1, vbar_h = 9 * ts + 4;
+		int va_h = 2 * P + lh + ts + mk + vbar_h + 2 * ts;
+		if (sys_h - va_h - M >= lh + 2 * P) {
+			int vy = h - M - th - M - va_h, bx = lx + P + gutter_width(), bw = lw - 2 * P - gutter_width();
+			L->va = (struct vw_rect){ lx, vy, lw, va_h };
+			L->va_head = (struct vw_rect){ lx + P, vy + P, lw - 2 * P, lh };
+			L->va_faults = (struct vw_rect){ bx, vy + P + lh + ts, bw, mk };
+			L->va_bar = (struct vw_rect){ bx, L->va_faults.y + mk, bw, vbar_h };
+			L->va_under = (struct vw_rect){ bx, L->va_bar.y + vbar_h, bw, 2 * ts };
+			sys_h -= va_h + M;
+		}
+	}
 	L->sys = (struct vw_rect){ lx, sys_y, lw, sys_h };
 	L->sys_head = (struct vw_rect){ lx + P, sys_y + P, lw - 2 * P, lh };
 	int smh = sys_h - 2 * P - lh - 2 * ts;
@@ -584,6 +599,8 @@ void vw_frame_free(struct vw_frame *f)
 	free(f->sys_occ);
 	free(f->sys_idx);
 	free(f->sys_off);
+	free(f->va_cols);
+	free(f->va_px);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -601,6 +618,8 @@ static uint32_t *new_occ(const struct vw_map *mp)
 	uint64_t n = map_cells(mp);
 	return calloc(n ? n : 1, sizeof(uint32_t));
 }
+
+static int va_build(struct vw_frame *f);
 
 int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw_view *v, int w, int h)
 {
@@ -706,7 +725,202 @@ int vw_frame_build(struct vw_frame *f, const struct vm_model *m, const struct vw
 		}
 		free(byseg[s]);
 	}
+	return va_build(f);
+}
+
+/* ---- the GPU VA space strip ------------------------------------------------------------- */
+
+/* The first mapping ending after va (m->va_map is sorted and disjoint). */
+static size_t map_ending_after(const struct vm_model *m, uint64_t va)
+{
+	size_t lo = 0, hi = m->nva_map;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->va_map[mid].base + m->va_map[mid].size <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Addresses [lo, hi) that bar column px of range c shows. */
+static void va_column(const struct vw_va_col *c, int px, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t k = (uint64_t)(px - c->x);
+	*lo = c->base + (uint64_t)((unsigned __int128)c->size * k / (uint64_t)c->w);
+	*hi = c->base + (uint64_t)((unsigned __int128)c->size * (k + 1) / (uint64_t)c->w);
+	if (*hi <= *lo)
+		*hi = *lo + 1;
+}
+
+/* The 2^48 bytes of a VA space are mostly never reserved: only the reserved
+ * ranges get pixels, side by side in address order, and what lies between two
+ * of them (and before the first, after the last) is one narrow gap mark,
+ * whatever its size. A range's width grows with the square root of its size
+ * from a floor of two pixels, so a 64 KiB range stays visible beside a 1 GiB
+ * one; inside a range, addresses are linear. */
+static int va_build(struct vw_frame *f)
+{
+	const struct vm_model *m = f->m;
+	const struct vw_rect *bar = &f->L.va_bar;
+	f->va_tail_x = -1;
+	if (bar->w <= 0 || bar->h <= 0)
+		return 0;
+	size_t n = m->nva_res;
+	f->va_px = malloc((size_t)bar->w * sizeof(*f->va_px));
+	f->va_cols = calloc(n ? n : 1, sizeof(*f->va_cols));
+	if (!f->va_px || !f->va_cols) {
+		free(f->va_px);
+		free(f->va_cols);
+		f->va_px = NULL;
+		f->va_cols = NULL;
+		return -1;
+	}
+	for (int x = 0; x < bar->w; x++)
+		f->va_px[x] = VW_VA_PX_GAP;
+	f->nva_cols = n;
+	if (!n)
+		return 0;
+	const struct vm_va_range *R = m->va_res;
+	uint64_t W = (uint64_t)bar->w;
+	/* Gaps: before the first range unless it starts at 0, between ranges that
+	 * do not touch, and always after the last. */
+	uint64_t ngaps = 1 + (R[0].base > 0);
+	for (size_t i = 1; i < n; i++)
+		ngaps += R[i].base != R[i - 1].base + R[i - 1].size;
+	/* Narrower gap marks first, then none, before any range goes unshown. */
+	uint64_t gw = 4 * (uint64_t)f->L.ts + 2, minw = 2;
+	if (n * minw + ngaps * gw > W)
+		gw = 1;
+	if (n * minw + ngaps * gw > W)
+		minw = 1;
+	if (n * minw + ngaps * gw > W)
+		gw = 0;
+	size_t shown = n * minw + ngaps * gw <= W ? n : (size_t)(W / minw);
+	uint64_t wsum = 0, used = 0;
+	for (size_t i = 0; i < shown; i++)
+		wsum += isqrt(R[i].size) + 1;
+	for (size_t i = 0; i < shown; i++)
+		used += minw + ((i == 0 && R[0].base > 0) || (i > 0 && R[i].base != R[i - 1].base + R[i - 1].size)) * gw;
+	used += gw; /* the tail */
+	uint64_t extra = W > used ? W - used : 0, given = 0;
+	int x = bar->x;
+	for (size_t i = 0; i < n; i++) {
+		struct vw_va_col *c = &f->va_cols[i];
+		c->base = R[i].base;
+		c->size = R[i].size;
+		c->gap_before = i == 0 ? R[0].base > 0 : R[i].base != R[i - 1].base + R[i - 1].size;
+		if (i >= shown) {
+			c->x = bar->x + bar->w;
+			continue;
+		}
+		if (c->gap_before) {
+			c->gap_x = x + (int)gw / 2;
+			x += (int)gw;
+		}
+		uint64_t w = extra ? (uint64_t)((unsigned __int128)extra * (isqrt(R[i].size) + 1) / wsum) : 0;
+		given += w;
+		if (i == shown - 1)
+			w += extra - given; /* what rounding left goes to the last */
+		c->x = x;
+		c->w = (int)(minw + w);
+		x += c->w;
+	}
+	f->va_hidden = n - shown;
+	f->va_tail_x = gw && x < bar->x + bar->w ? x + (int)gw / 2 : -1;
+	/* Each column shows the mapping at its first address, else the first one
+	 * starting inside it: a mapping smaller than a column still shows. */
+	for (size_t i = 0; i < shown; i++) {
+		const struct vw_va_col *c = &f->va_cols[i];
+		for (int px = c->x; px < c->x + c->w && px < bar->x + bar->w; px++) {
+			uint64_t lo, hi;
+			va_column(c, px, &lo, &hi);
+			size_t j = map_ending_after(m, lo);
+			f->va_px[px - bar->x] = j < m->nva_map && m->va_map[j].base < hi ? (int32_t)j : VW_VA_PX_RESERVED;
+		}
+	}
 	return 0;
+}
+
+bool vw_frame_va_x(const struct vw_frame *f, uint64_t va, int *x)
+{
+	const struct vw_rect *bar = &f->L.va_bar;
+	if (!f->va_px || bar->w <= 0)
+		return false;
+	size_t lo = 0, hi = f->nva_cols;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->va_cols[mid].base + f->va_cols[mid].size <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < f->nva_cols) {
+		const struct vw_va_col *c = &f->va_cols[lo];
+		if (!c->w)
+			return false; /* no room to show it */
+		if (c->base <= va) {
+			*x = c->x + (int)((unsigned __int128)(va - c->base) * (uint64_t)c->w / c->size);
+			return true;
+		}
+		*x = c->gap_before ? c->gap_x : c->x;
+		return true;
+	}
+	if (f->va_tail_x >= 0) {
+		*x = f->va_tail_x;
+		return true;
+	}
+	*x = bar->x + bar->w - 1;
+	return true;
+}
+
+bool vw_frame_va_hit(const struct vw_frame *f, int x, int y, struct vw_va_hit *out)
+{
+	const struct vw_rect *bar = &f->L.va_bar;
+	memset(out, 0, sizeof(*out));
+	if (!f->va_px || x < bar->x || x >= bar->x + bar->w || y < f->L.va_faults.y || y >= bar->y + bar->h)
+		return false;
+	const struct vm_model *m = f->m;
+	out->gap = true;
+	for (size_t i = 0; i < f->nva_cols && i < m->nva_res; i++) {
+		const struct vw_va_col *c = &f->va_cols[i];
+		if (x < c->x || x >= c->x + c->w)
+			continue;
+		uint64_t lo, hi;
+		va_column(c, x, &lo, &hi);
+		out->gap = false;
+		out->va = lo;
+		out->reservation = &m->va_res[i];
+		break;
+	}
+	int32_t k = f->va_px[x - bar->x];
+	if (!out->gap && k >= 0 && (size_t)k < m->nva_map) {
+		out->mapping = &m->va_map[k];
+		const struct vm_alloc *a = vm_find(m, out->mapping->handle);
+		out->alloc = a && a->live ? a : NULL;
+	}
+	return true;
+}
+
+void vw_va_hit_text(char *buf, size_t len, const struct vw_va_hit *h)
+{
+	char sz[32];
+	if (h->gap || !h->reservation) {
+		snprintf(buf, len, "(addresses not reserved, elided)");
+		return;
+	}
+	if (h->mapping) {
+		vw_fmt_bytes(sz, sizeof(sz), h->mapping->size);
+		snprintf(buf, len, "0x%" PRIx64 " +%s maps %s 0x%" PRIx32 "%s", h->mapping->base, sz,
+			 h->alloc ? h->alloc->name : "(gone)", h->mapping->handle,
+			 h->mapping->kind == VM_VA_PROT_READ_ONLY ? " read-only" : "");
+		return;
+	}
+	const struct vm_va_range *r = h->reservation;
+	vw_fmt_bytes(sz, sizeof(sz), r->size);
+	snprintf(buf, len, "0x%" PRIx64 " +%s reserved%s, nothing mapped at 0x%" PRIx64, r->base, sz,
+		 r->kind == VM_VA_IMPLICIT ? " by a map" : "", h->va);
 }
 
 uint32_t vw_usage_rgb(const struct vw_frame *f, uint32_t seg)
@@ -744,6 +958,9 @@ uint32_t vw_frame_hit(const struct vw_frame *f, int x, int y)
 			k = f->owner[i][c];
 	if (k < 0 && f->sys_owner && map_cell_at(&f->L.sys_map, x, y, false, &c))
 		k = f->sys_owner[c];
+	struct vw_va_hit vh;
+	if (k < 0 && vw_frame_va_hit(f, x, y, &vh))
+		return vh.alloc ? vh.alloc->handle : 0;
 	/* A frame laid out before the model lost its allocations (a restart, a
 	 * rewind) may still name cells: no allocation, no handle. */
 	if (k < 0 || !f->m || !f->m->allocs || (size_t)k >= f->m->nallocs)
@@ -1156,6 +1373,79 @@ static void draw_sys(struct vw_gfx *g, const struct vw_frame *f, uint8_t *labell
 	draw_labels(r, f, &L->sys_map, f->sys_owner, labelled);
 }
 
+/* ---- the VA strip ------------------------------------------------------------------------- */
+
+static void draw_va(SDL_Renderer *r, const struct vw_frame *f, const struct vw_view *v)
+{
+	const struct vw_layout *L = &f->L;
+	const struct vm_model *m = f->m;
+	if (L->va.h <= 0)
+		return;
+	int ts = L->ts;
+	panel(r, L->va);
+	struct line ln = { r, L->va_head.x, L->va_head.y, L->va_head.x + L->va_head.w, ts };
+	put(&ln, VW_RGB_TEXT, "GPU VA space ");
+	struct vw_va_hit hit;
+	if (v->va_hover_on && vw_frame_va_hit(f, v->va_hover_x, L->va_bar.y, &hit)) {
+		char text[160];
+		vw_va_hit_text(text, sizeof(text), &hit);
+		put(&ln, hit.alloc ? rgb_for(m, hit.alloc, f->colour, f->oldest_use) : VW_RGB_TEXT, " %s", text);
+	} else {
+		uint64_t reserved = 0, mapped = 0;
+		for (size_t i = 0; i < m->nva_res; i++)
+			reserved += m->va_res[i].size;
+		for (size_t i = 0; i < m->nva_map; i++)
+			mapped += m->va_map[i].size;
+		char a[32], b[32];
+		vw_fmt_bytes(a, sizeof(a), reserved);
+		vw_fmt_bytes(b, sizeof(b), mapped);
+		put(&ln, VW_RGB_DIM, " %zu reserved %s, %zu mapped %s", m->nva_res, a, m->nva_map, b);
+		if (m->va_faults_total)
+			put(&ln, VW_RGB_FAULT, "  %" PRIu64 " faults", m->va_faults_total);
+		if (f->va_hidden)
+			put(&ln, VW_RGB_OVER, "  %zu ranges not shown", f->va_hidden);
+		put(&ln, VW_RGB_DIM, "  (gaps elided)");
+	}
+	const struct vw_rect *bar = &L->va_bar;
+	fill(r, bar->x, bar->y, bar->w, bar->h, VW_RGB_BG);
+	if (!f->va_px)
+		return;
+	uint32_t sel = v->selected ? v->selected : v->hover;
+	for (int px = 0; px < bar->w; px++) {
+		int32_t k = f->va_px[px];
+		if (k == VW_VA_PX_GAP)
+			continue;
+		uint32_t rgb = VW_RGB_VA_RESERVED;
+		if (k >= 0 && (size_t)k < m->nva_map) {
+			const struct vm_alloc *a = vm_find(m, m->va_map[k].handle);
+			rgb = a && a->live ? rgb_for(m, a, f->colour, f->oldest_use) : VW_RGB_VA_ORPHAN;
+			if (sel && m->va_map[k].handle == sel)
+				fill(r, bar->x + px, L->va_under.y, 1, L->va_under.h, 0xffffff);
+		}
+		fill(r, bar->x + px, bar->y, 1, bar->h, rgb);
+	}
+	/* A gap: a broken double line, the mark of something left out. */
+	for (size_t i = 0; i <= f->nva_cols; i++) {
+		int gx;
+		if (i < f->nva_cols) {
+			if (!f->va_cols[i].gap_before || !f->va_cols[i].w)
+				continue;
+			gx = f->va_cols[i].gap_x;
+		} else if ((gx = f->va_tail_x) < 0) {
+			continue;
+		}
+		for (int y = 0; y < bar->h; y += 4) {
+			fill(r, gx - ts, bar->y + y, 1, 2, VW_RGB_VA_GAP);
+			fill(r, gx + ts, bar->y + y + 2, 1, 2, VW_RGB_VA_GAP);
+		}
+	}
+	for (size_t i = 0; i < m->nva_faults; i++) {
+		int x;
+		if (vw_frame_va_x(f, m->va_faults[i].va, &x))
+			fill(r, x - ts, L->va_faults.y, 2 * ts + 1, L->va_faults.h, VW_RGB_FAULT);
+	}
+}
+
 /* ---- timeline ------------------------------------------------------------------------ */
 
 static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struct vw_view *v)
@@ -1179,6 +1469,10 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 	put(&ln, RGB_PROMOTE, "  promotions %" PRIu64, m->promotions);
 	put(&ln, RGB_OUT, "  evictions %" PRIu64, m->evictions);
 	put(&ln, RGB_FAULT, "  faults %" PRIu64, m->faults);
+	if (m->signals || m->waits) {
+		put(&ln, VW_RGB_SIGNAL_CPU, "  signals %" PRIu64, m->signals);
+		put(&ln, VW_RGB_WAIT, "  waits %" PRIu64, m->waits);
+	}
 
 	struct vw_rect p = L->plot;
 	if (p.w < 2 || p.h < 6)
@@ -1188,8 +1482,11 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 	uint64_t t_end = v->t_end > m->now_ns ? v->t_end : m->now_ns;
 	if (!t_end)
 		t_end = 1;
+	/* Fences get a row of their own at the bottom, signals over waits, when
+	 * the model has any (a WDDM 1 timeline keeps its height for the bars). */
+	int fr = (m->signals || m->waits) && p.h >= 4 * mk + 8 ? 2 * mk : 0;
 	uint64_t *in = calloc((size_t)nb * 5, sizeof(uint64_t));
-	uint8_t *flags = calloc((size_t)nb, 1);
+	uint16_t *flags = calloc((size_t)nb, sizeof(*flags));
 	if (!in || !flags) {
 		free(in);
 		free(flags);
@@ -1224,6 +1521,12 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 		case GPUSIM_EV_FAULT:
 			flags[bin] |= 2;
 			break;
+		case GPUSIM_EV_SIGNAL:
+			flags[bin] |= k->cause == GPUSIM_CAUSE_CPU ? 64 : 128;
+			break;
+		case GPUSIM_EV_WAIT:
+			flags[bin] |= 256;
+			break;
 		default:
 			break;
 		}
@@ -1237,7 +1540,7 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 	}
 	/* Paged in, moved, demoted and promoted (copies between segments) above the
 	 * middle line, stacked in that order; paged out below it. */
-	int half = (p.h - mk - 1) / 2, mid = p.y + mk + half;
+	int half = (p.h - mk - fr - 1) / 2, mid = p.y + mk + half;
 	fill(r, p.x, mid, p.w, 1, VW_RGB_FREE);
 	for (int i = 0; i < nb; i++) {
 		int x = p.x + i * bw;
@@ -1274,6 +1577,10 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 			fill(r, x, p.y, bw, mk, RGB_PROMOTE);
 		else if (flags[i] & 8)
 			fill(r, x, p.y, bw, mk, RGB_MOVE);
+		if (fr && (flags[i] & (64 | 128)))
+			fill(r, x, p.y + p.h - fr, bw, mk, flags[i] & 64 ? VW_RGB_SIGNAL_CPU : VW_RGB_SIGNAL_GPU);
+		if (fr && (flags[i] & 256))
+			fill(r, x, p.y + p.h - mk, bw, mk, VW_RGB_WAIT);
 		if (flags[i] & 2) {
 			fill(r, x, p.y, bw, p.h, RGB_FAULT);
 			fill(r, x - ts, p.y, bw + 2 * ts, mk, RGB_FAULT);
@@ -1299,7 +1606,10 @@ static void draw_timeline(SDL_Renderer *r, const struct vw_frame *f, const struc
 	vw_draw_text(r, p.x, ay, ts, VW_RGB_DIM, t0);
 	vw_draw_text(r, p.x + p.w - vw_text_width(t1, ts), ay, ts, VW_RGB_DIM, t1);
 	char mid_txt[64];
-	if (m->nmarks)
+	bool paged = false;
+	for (size_t i = 0; i < m->nmarks && !paged; i++)
+		paged = vm_mark_is_paging(m->marks[i].type) || m->marks[i].type == GPUSIM_EV_FAULT;
+	if (paged)
 		snprintf(mid_txt, sizeof(mid_txt), "peak %s per bar", pk);
 	else
 		snprintf(mid_txt, sizeof(mid_txt), "no paging yet");
@@ -1603,6 +1913,27 @@ static void draw_details(SDL_Renderer *r, const struct vw_frame *f, const struct
 		vw_draw_text_fit(r, x, y, ts, VW_RGB_WARN, "locked by the CPU", end - x);
 		y += lh;
 	}
+	/* Its GPU virtual addresses, a few lines at most: the history below
+	 * matters as much. */
+	const struct vm_va_range *vr[3];
+	size_t nva = a->live ? vm_va_ranges_of(m, a->handle, vr, 3) : 0;
+	if (nva && y + lh <= bottom) {
+		ln = (struct line){ r, x, y, end, ts };
+		put(&ln, VW_RGB_TEXT, "VA ranges ");
+		put(&ln, VW_RGB_DIM, "(%zu)", nva);
+		y += lh;
+		for (size_t i = 0; i < nva && i < 3 && y + lh <= bottom; i++, y += lh) {
+			ln = (struct line){ r, x, y, end, ts };
+			if (i == 2 && nva > 3) {
+				put(&ln, VW_RGB_DIM, "  ... %zu more", nva - 2);
+				continue;
+			}
+			vw_fmt_bytes(s1, sizeof(s1), vr[i]->size);
+			put(&ln, VW_RGB_TEXT, "  0x%" PRIx64, vr[i]->base);
+			put(&ln, VW_RGB_DIM, " +%s %sfence %" PRIu64, s1,
+			    vr[i]->kind == VM_VA_PROT_READ_ONLY ? "read-only " : "", vr[i]->fence);
+		}
+	}
 	ln = (struct line){ r, x, y, end, ts };
 	put(&ln, VW_RGB_TEXT, "history ");
 	put(&ln, VW_RGB_DIM, "(%" PRIu32 ")", a->nhistory);
@@ -1824,6 +2155,7 @@ void vw_frame_draw(struct vw_gfx *g, const struct vw_frame *f, const struct vw_v
 		draw_strip(g, f, i, labelled);
 	draw_sys(g, f, labelled);
 	free(labelled);
+	draw_va(r, f, v);
 	draw_timeline(r, f, v);
 	draw_counters(r, f);
 	draw_devices(r, f);

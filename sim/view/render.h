@@ -37,7 +37,13 @@
 #define VW_RGB_PAGE_MOVE 0x9a7fe0 /* timeline: moves between segments */
 #define VW_RGB_PAGE_DEMOTE 0xd9b44a  /* timeline: demotions (to a less preferred segment) */
 #define VW_RGB_PAGE_PROMOTE 0x56b881 /* timeline: promotions (back to a more preferred one) */
-#define VW_RGB_FAULT 0xff3b3b     /* timeline: fault marks */
+#define VW_RGB_FAULT 0xff3b3b     /* timeline: fault marks; VA strip: faulted addresses */
+#define VW_RGB_SIGNAL_CPU 0x4fd1c5   /* timeline: a monitored fence signalled from the CPU */
+#define VW_RGB_SIGNAL_GPU 0xc586f0   /* ... by an engine or a queue's signal landing */
+#define VW_RGB_WAIT 0xf0e68c      /* timeline: a CPU wait met */
+#define VW_RGB_VA_RESERVED 0x3b4454  /* VA strip: reserved, nothing mapped */
+#define VW_RGB_VA_ORPHAN 0x9aa3ad /* VA strip: mapped to an allocation the model does not hold */
+#define VW_RGB_VA_GAP 0x5c6470    /* VA strip: the marks of an elided gap */
 
 struct vw_rect {
 	int x, y, w, h;
@@ -75,6 +81,19 @@ struct vw_layout {
 	int nstrips;
 	struct vw_rect sys_head;
 	struct vw_map sys_map;  /* evicted allocations packed end to end */
+	/* The GPU VA space (all zero when the model has none): a text line, a row
+	 * of fault marks, the compressed address bar, a row marking the selected
+	 * allocation's ranges. */
+	struct vw_rect va, va_head, va_faults, va_bar, va_under;
+};
+
+/* One reserved range of the VA space as the strip lays it out: pixels
+ * [x, x + w) of va_bar show addresses [base, base + size) linearly. */
+struct vw_va_col {
+	uint64_t base, size;
+	int x, w;               /* w 0: no room left to show it */
+	bool gap_before;        /* addresses elided between this range and the one before */
+	int gap_x;              /* where that gap's mark is */
 };
 
 /* What the window adds to the model: interaction and playback state. */
@@ -83,6 +102,8 @@ struct vw_view {
 	uint64_t zoom_start[GPUSIM_SEG_MAX + 1];  /* by segment id; */
 	uint64_t zoom_len[GPUSIM_SEG_MAX + 1];    /* len 0: the whole segment */
 	uint32_t hover, selected;                   /* handles; 0 = none */
+	bool va_hover_on;       /* the pointer is on the VA strip, at va_hover_x */
+	int va_hover_x;
 	/* Compare: the earlier moment and what changed since (both NULL when off). */
 	const struct vm_model *before;
 	const struct vm_diff *diff;
@@ -113,7 +134,16 @@ struct vw_frame {
 	uint64_t evicted_bytes, evicted_count, unplaced;
 	uint64_t oldest_use;                    /* for the age colours */
 	enum vw_colour_mode colour;
+	/* The VA strip: reserved ranges in address order, and for every pixel
+	 * column of the bar the mapping it shows (index into m->va_map), or one of
+	 * VW_VA_PX_*. */
+	struct vw_va_col *va_cols;
+	size_t nva_cols, va_hidden;             /* va_hidden: ranges with no room */
+	int va_tail_x;                          /* the mark of the gap after the last range */
+	int32_t *va_px;
 };
+#define VW_VA_PX_RESERVED -1  /* reserved, nothing mapped */
+#define VW_VA_PX_GAP -2       /* an elided gap, or no range */
 
 /* Pixel buffers and the texture the maps are copied through, kept between frames. */
 struct vw_gfx {
@@ -139,6 +169,21 @@ uint32_t vw_frame_hit(const struct vw_frame *f, int x, int y);
 /* A pixel of allocation `handle`'s span near its middle (on a strip, else in the
  * system-memory panel) that no label or separator covers: the row's second line. */
 bool vw_frame_find(const struct vw_frame *f, uint32_t handle, bool sys, int *x, int *y);
+/* What the VA strip shows under (x, y): false off the bar. */
+struct vw_va_hit {
+	bool gap;                               /* an elided gap: no reservation */
+	uint64_t va;                            /* the first address of the column */
+	const struct vm_va_range *reservation;  /* NULL on a gap */
+	const struct vm_va_range *mapping;      /* NULL when nothing is mapped there */
+	const struct vm_alloc *alloc;           /* the mapping's allocation, when live */
+};
+bool vw_frame_va_hit(const struct vw_frame *f, int x, int y, struct vw_va_hit *out);
+/* The hit in words: the range, what maps it and its allocation's name. */
+void vw_va_hit_text(char *buf, size_t len, const struct vw_va_hit *h);
+/* The bar's pixel column showing address va; an address outside every
+ * reservation gets the mark of the gap it is in (or the bar's nearest end).
+ * False when there is no VA strip. */
+bool vw_frame_va_x(const struct vw_frame *f, uint64_t va, int *x);
 /* The segment and byte under (x, y) when it is on a strip. */
 bool vw_frame_byte_at(const struct vw_frame *f, int x, int y, uint32_t *seg, uint64_t *byte);
 

@@ -105,6 +105,15 @@ static void check_view(const struct gpusim_snapshot *s)
 			t = s->events[i].time_ns;
 	if (m.now_ns != t)
 		__builtin_trap();
+	/* The model's dump, VA space and fences included, is JSON whatever the
+	 * events said. */
+	char *dump = NULL;
+	size_t dlen = 0;
+	FILE *df = open_memstream(&dump, &dlen);
+	if (!df || vm_dump_json(&m, df) || fclose(df))
+		__builtin_trap();
+	check_json(dump);
+	free(dump);
 	vm_free(&m);
 	vm_recording_free(&r);
 }

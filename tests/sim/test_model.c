@@ -1430,6 +1430,428 @@ START_TEST(test_many_allocations)
 }
 END_TEST
 
+/* ---- GPU virtual addresses and monitored fences ------------------------------------ */
+
+#define VA0 0x100000000ull /* 4 GiB: where the hand-made reservations go */
+
+static void va_event(struct fixture *f, uint32_t type, uint32_t h, uint64_t va, uint64_t size, uint64_t value)
+{
+	put(f, event(type, h, DEV0, 0, 0, va, size, value, GPUSIM_CAUSE_NONE));
+}
+
+/* The mappings of h, checked against (base, size) pairs in address order. */
+static void ck_ranges(const struct vm_model *m, uint32_t h, const uint64_t *want, size_t n)
+{
+	const struct vm_va_range *r[16];
+	size_t got = vm_va_ranges_of(m, h, r, 16);
+	ck_assert_uint_eq(got, n);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_msg(r[i]->base == want[2 * i] && r[i]->size == want[2 * i + 1],
+			      "mapping %zu of 0x%x: 0x%llx +0x%llx, expected 0x%llx +0x%llx", i, h,
+			      (unsigned long long)r[i]->base, (unsigned long long)r[i]->size,
+			      (unsigned long long)want[2 * i], (unsigned long long)want[2 * i + 1]);
+		ck_assert_uint_eq(r[i]->handle, h);
+	}
+}
+
+START_TEST(test_va_map_unmap_copy_free)
+{
+	struct fixture f;
+	fx_init(&f);
+	create(&f, H(1), DEV0, VIS, 0, 64 * KiB);
+	create(&f, H(2), DEV0, INV, 0, 64 * KiB);
+	va_event(&f, GPUSIM_EV_VA_RESERVE, 0, VA0, 1 * MiB, D3DDDIGPUVIRTUALADDRESS_RESERVE_ZERO);
+	va_event(&f, GPUSIM_EV_VA_MAP, H(1), VA0, 64 * KiB, 7);
+	ck_assert_uint_eq(f.m.nva_res, 1);
+	ck_assert_uint_eq(f.m.va_res[0].kind, D3DDDIGPUVIRTUALADDRESS_RESERVE_ZERO);
+	ck_ranges(&f.m, H(1), (uint64_t[]){ VA0, 64 * KiB }, 1);
+	ck_assert_uint_eq(vm_va_mapping_at(&f.m, VA0 + 4 * KiB)->fence, 7);
+	/* A hole in the middle splits the mapping in two. */
+	va_event(&f, GPUSIM_EV_VA_UNMAP, 0, VA0 + 16 * KiB, 16 * KiB, 8);
+	ck_ranges(&f.m, H(1), (uint64_t[]){ VA0, 16 * KiB, VA0 + 32 * KiB, 32 * KiB }, 2);
+	ck_assert_ptr_null(vm_va_mapping_at(&f.m, VA0 + 20 * KiB));
+	ck_assert_ptr_nonnull(vm_va_reservation_at(&f.m, VA0 + 20 * KiB));
+	/* A copy of [VA0, +64K) to VA0 + 512K carries both pieces and the hole. */
+	va_event(&f, GPUSIM_EV_VA_COPY, 0, VA0 + 512 * KiB, 64 * KiB, VA0);
+	ck_ranges(&f.m, H(1),
+		  (uint64_t[]){ VA0, 16 * KiB, VA0 + 32 * KiB, 32 * KiB, VA0 + 512 * KiB, 16 * KiB,
+				VA0 + 544 * KiB, 32 * KiB },
+		  4);
+	/* H(2) mapped over part of the copy replaces what was there. */
+	va_event(&f, GPUSIM_EV_VA_MAP, H(2), VA0 + 544 * KiB, 8 * KiB, 9);
+	ck_ranges(&f.m, H(1),
+		  (uint64_t[]){ VA0, 16 * KiB, VA0 + 32 * KiB, 32 * KiB, VA0 + 512 * KiB, 16 * KiB,
+				VA0 + 552 * KiB, 24 * KiB },
+		  4);
+	ck_ranges(&f.m, H(2), (uint64_t[]){ VA0 + 544 * KiB, 8 * KiB }, 1);
+	/* A base-less map outside every reservation brings its own. */
+	va_event(&f, GPUSIM_EV_VA_MAP, H(2), 0x200000000ull, 64 * KiB, 10);
+	ck_assert_uint_eq(f.m.nva_res, 2);
+	ck_assert_uint_eq(vm_va_reservation_at(&f.m, 0x200000000ull)->kind, VM_VA_IMPLICIT);
+	/* Freeing the first reservation takes its mappings with it. */
+	va_event(&f, GPUSIM_EV_VA_FREE, 0, VA0, 1 * MiB, 0);
+	ck_ranges(&f.m, H(1), NULL, 0);
+	ck_ranges(&f.m, H(2), (uint64_t[]){ 0x200000000ull, 64 * KiB }, 1);
+	ck_assert_uint_eq(f.m.nva_res, 1);
+	/* Destroying an allocation unmaps it; its reservation stays. */
+	destroy(&f, H(2), DEV0, INV, 64 * KiB);
+	ck_assert_uint_eq(f.m.nva_map, 0);
+	ck_assert_uint_eq(f.m.nva_res, 1);
+	/* The replay is the same model. */
+	struct vm_model again;
+	vm_replay(&again, &f.r, f.r.nitems);
+	ck_assert_uint_eq(again.nva_res, f.m.nva_res);
+	ck_assert_uint_eq(again.nva_map, f.m.nva_map);
+	vm_free(&again);
+	fx_free(&f);
+}
+END_TEST
+
+/* Hostile VA events: wrapping ranges, empty ones, a copy from past 2^64, and more
+ * ranges than the model keeps. Nothing breaks, the bound holds. */
+START_TEST(test_va_hostile_events)
+{
+	struct fixture f;
+	fx_init(&f);
+	va_event(&f, GPUSIM_EV_VA_RESERVE, 0, UINT64_MAX - 4095, 8192, 0);
+	va_event(&f, GPUSIM_EV_VA_MAP, H(9), 0x1000, 0, 0);
+	va_event(&f, GPUSIM_EV_VA_COPY, 0, 0x1000, 8192, UINT64_MAX - 100);
+	va_event(&f, GPUSIM_EV_VA_RESERVE, 0, 0, 4096, 0xffffffffffull);
+	ck_assert_uint_eq(f.m.nva_map, 0);
+	ck_assert_uint_eq(f.m.nva_res, 1);
+	ck_assert_uint_ne(f.m.va_res[0].kind, VM_VA_IMPLICIT); /* a type never passes for implicit */
+	for (uint64_t i = 0; i < VM_VA_MAX_RANGES + 10; i++)
+		va_event(&f, GPUSIM_EV_VA_MAP, H(1), 0x10000000ull + i * 8192, 4096, i);
+	ck_assert_uint_eq(f.m.nva_map, VM_VA_MAX_RANGES);
+	ck_assert_uint_ge(f.m.va_dropped, 10);
+	/* Sorted and disjoint still. */
+	for (size_t i = 1; i < f.m.nva_map; i++)
+		ck_assert_uint_ge(f.m.va_map[i].base, f.m.va_map[i - 1].base + f.m.va_map[i - 1].size);
+	/* Copying thousands of pieces at once, then unmapping them all, is one
+	 * pass each (the model stays linear on hostile bulk events). */
+	uint64_t span = (VM_VA_MAX_RANGES + 10) * 8192ull;
+	va_event(&f, GPUSIM_EV_VA_UNMAP, 0, 0x10000000ull + 4096, 8192, 0); /* room for one piece */
+	va_event(&f, GPUSIM_EV_VA_COPY, 0, 0x800000000ull, span, 0x10000000ull);
+	ck_assert_uint_eq(f.m.nva_map, VM_VA_MAX_RANGES);
+	for (size_t i = 1; i < f.m.nva_map; i++)
+		ck_assert_uint_ge(f.m.va_map[i].base, f.m.va_map[i - 1].base + f.m.va_map[i - 1].size);
+	va_event(&f, GPUSIM_EV_VA_UNMAP, 0, 0x10000000ull + 8192, span, 0);
+	ck_assert_uint_eq(vm_va_mapping_at(&f.m, 0x10000000ull)->size, 4096);
+	ck_assert_ptr_null(vm_va_mapping_at(&f.m, 0x10000000ull + 8192));
+	va_event(&f, GPUSIM_EV_VA_FREE, 0, 0, UINT64_MAX, 0);
+	ck_assert_uint_eq(f.m.nva_map, 0);
+	ck_assert_uint_eq(f.m.nva_res, 0);
+	char *text = dump(&f.m);
+	json_error_t e;
+	json_t *root = json_loads(text, 0, &e);
+	ck_assert_msg(root != NULL, "%s", e.text);
+	json_decref(root);
+	free(text);
+	fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_va_fault_and_fences)
+{
+	struct fixture f;
+	fx_init(&f);
+	create(&f, H(1), DEV0, VIS, 0, 64 * KiB);
+	va_event(&f, GPUSIM_EV_VA_RESERVE, 0, VA0, 1 * MiB, 0);
+	va_event(&f, GPUSIM_EV_VA_MAP, H(1), VA0, 64 * KiB, 3);
+	/* A write through a read-only page says what the mapping's protection is;
+	 * a fault of the GART is no VA fault. */
+	put(&f, event(GPUSIM_EV_FAULT, 0, DEV0, 0, 0, VA0 + 4096, 0, 0, HW_FAULT_VM_READ_ONLY));
+	put(&f, event(GPUSIM_EV_FAULT, 0, DEV0, 0, 0, VA0 + 128 * KiB, 0, 0, HW_FAULT_VM_NOT_PRESENT));
+	put(&f, event(GPUSIM_EV_FAULT, 0, DEV0, 0, 0, 0x10000000000ull, 0, 0, HW_FAULT_GART_INVALID));
+	ck_assert_uint_eq(f.m.faults, 3);
+	ck_assert_uint_eq(f.m.nva_faults, 2);
+	ck_assert_uint_eq(f.m.va_faults[0].va, VA0 + 4096);
+	ck_assert_uint_eq(f.m.va_faults[0].handle, H(1));
+	ck_assert_uint_eq(f.m.va_faults[1].handle, 0);
+	ck_assert_uint_eq(vm_va_mapping_at(&f.m, VA0)->kind, VM_VA_PROT_READ_ONLY);
+	/* Fences: two signals of one, a wait on it, a signal of another. */
+	put(&f, event(GPUSIM_EV_SIGNAL, 0x40000c01u, DEV0, 0, 0, 0, 0, 5, GPUSIM_CAUSE_CPU));
+	put(&f, event(GPUSIM_EV_SIGNAL, 0x40000c01u, DEV0, 0, 0, 0, 0, 9, GPUSIM_CAUSE_GPU));
+	put(&f, event(GPUSIM_EV_WAIT, 0x40000c01u, DEV0, 0, 0, 0, 1, 9, GPUSIM_CAUSE_NONE));
+	put(&f, event(GPUSIM_EV_SIGNAL, 0x40000c41u, DEV0, 0, 0, 0, 0, 1, GPUSIM_CAUSE_RENDER));
+	put(&f, event(GPUSIM_EV_SUBMIT_VA, 0, DEV0, 0, 0, VA0, 256, 4, GPUSIM_CAUSE_NONE));
+	ck_assert_uint_eq(f.m.nfences, 2);
+	const struct vm_fence *x = vm_fence_find(&f.m, 0x40000c01u);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_uint_eq(x->value, 9);
+	ck_assert_uint_eq(x->signals, 2);
+	ck_assert_uint_eq(x->waits, 1);
+	ck_assert_uint_eq(x->last_cause, GPUSIM_CAUSE_GPU);
+	ck_assert_uint_eq(f.m.signals, 3);
+	ck_assert_uint_eq(f.m.waits, 1);
+	ck_assert_uint_eq(f.m.submits_va, 1);
+	size_t sig = 0, wait = 0;
+	for (size_t i = 0; i < f.m.nmarks; i++) {
+		sig += f.m.marks[i].type == GPUSIM_EV_SIGNAL;
+		wait += f.m.marks[i].type == GPUSIM_EV_WAIT;
+		ck_assert(!vm_mark_is_paging(f.m.marks[i].type));
+	}
+	ck_assert_uint_eq(sig, 3);
+	ck_assert_uint_eq(wait, 1);
+	/* The dump: the allocation's VA, the space, the faults, the fences. */
+	char *text = dump(&f.m);
+	json_error_t e;
+	json_t *root = json_loads(text, 0, &e);
+	ck_assert_msg(root != NULL, "JSON: %s\n%s", e.text, text);
+	json_t *a = json_array_get(get(root, "allocations"), 0);
+	json_t *va = get(a, "va");
+	ck_assert_uint_eq(json_array_size(va), 1);
+	ck_assert_str_eq(str(json_array_get(va, 0), "base"), "0x100000000");
+	ck_assert_int_eq(num(json_array_get(va, 0), "size"), 64 * KiB);
+	ck_assert_str_eq(str(json_array_get(va, 0), "protection"), "read-only");
+	ck_assert_int_eq(num(json_array_get(va, 0), "fence"), 3);
+	json_t *space = get(root, "va_space");
+	ck_assert_str_eq(str(json_array_get(get(space, "reservations"), 0), "type"), "no-access");
+	ck_assert_str_eq(str(json_array_get(get(space, "mappings"), 0), "allocation"), "#40000041");
+	ck_assert_uint_eq(json_array_size(get(space, "faults")), 2);
+	ck_assert_str_eq(str(json_array_get(get(space, "faults"), 1), "va"), "0x100020000");
+	ck_assert_int_eq(num(space, "faults_total"), 2);
+	json_t *fences = get(root, "fences");
+	ck_assert_uint_eq(json_array_size(fences), 2);
+	ck_assert_int_eq(num(json_array_get(fences, 0), "value"), 9);
+	ck_assert_str_eq(str(json_array_get(fences, 0), "last_cause"), "gpu");
+	ck_assert_int_eq(num(get(root, "counters"), "signals"), 3);
+	ck_assert_int_eq(num(get(root, "counters"), "submits_va"), 1);
+	json_decref(root);
+	free(text);
+	fx_free(&f);
+}
+END_TEST
+
+/* ---- a real run through libkmt --------------------------------------------------- */
+
+struct listener {
+	struct vm_recording r;
+};
+
+static void record_event(void *opaque, const struct gpusim_event *ev)
+{
+	struct listener *l = opaque;
+	struct gpusim_trace_item it;
+	memset(&it, 0, sizeof(it));
+	it.type = GPUSIM_TRACE_EVENT;
+	it.event = *ev;
+	vm_recording_add(&l->r, &it);
+}
+
+static D3DKMT_HANDLE kmt_alloc(D3DKMT_HANDLE dev, uint64_t size)
+{
+	struct gpusim_alloc_desc d;
+	memset(&d, 0, sizeof(d));
+	d.version = GPUSIM_ALLOC_DESC_VERSION;
+	d.size = size;
+	d.preferred[0] = GPUSIM_SEG_INVISIBLE;
+	D3DDDI_ALLOCATIONINFO2 info;
+	memset(&info, 0, sizeof(info));
+	info.pPrivateDriverData = &d;
+	info.PrivateDriverDataSize = sizeof(d);
+	D3DKMT_CREATEALLOCATION ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.hDevice = dev;
+	ca.NumAllocations = 1;
+	ca.pAllocationInfo2 = &info;
+	ck_assert_int_eq(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
+	return info.hAllocation;
+}
+
+START_TEST(test_va_from_libkmt)
+{
+	struct gpusim_config cfg;
+	char err[128] = "";
+	LUID luid;
+	gpusim_reset();
+	gpusim_config_default(&cfg);
+	ck_assert_int_eq(gpusim_config_parse(&cfg, "vram=32M,visible=8M,gart=16M,sysmem=256M", err, sizeof(err)), 0);
+	ck_assert_int_eq(gpusim_adapter_create(&cfg, &luid), STATUS_SUCCESS);
+	struct listener l;
+	vm_recording_init(&l.r);
+	ck_assert_int_eq(gpusim_trace_describe(luid, &l.r.adapter), STATUS_SUCCESS);
+	ck_assert_int_eq(gpusim_subscribe(luid, record_event, &l), STATUS_SUCCESS);
+	D3DKMT_OPENADAPTERFROMLUID open = { .AdapterLuid = luid };
+	ck_assert_int_eq(D3DKMTOpenAdapterFromLuid(&open), STATUS_SUCCESS);
+	D3DKMT_CREATEDEVICE cd;
+	memset(&cd, 0, sizeof(cd));
+	cd.hAdapter = open.hAdapter;
+	ck_assert_int_eq(D3DKMTCreateDevice(&cd), STATUS_SUCCESS);
+	D3DKMT_CREATECONTEXT cc;
+	memset(&cc, 0, sizeof(cc));
+	cc.hDevice = cd.hDevice;
+	ck_assert_int_eq(D3DKMTCreateContext(&cc), STATUS_SUCCESS);
+	D3DKMT_HANDLE a = kmt_alloc(cd.hDevice, 64 * KiB), b = kmt_alloc(cd.hDevice, 64 * KiB);
+
+	D3DDDI_RESERVEGPUVIRTUALADDRESS rv;
+	memset(&rv, 0, sizeof(rv));
+	rv.hPagingQueue = cd.hDevice;
+	rv.Size = 1 * MiB;
+	ck_assert_int_eq(D3DKMTReserveGpuVirtualAddress(&rv), STATUS_SUCCESS);
+	uint64_t base = rv.VirtualAddress;
+	D3DDDI_MAPGPUVIRTUALADDRESS mp;
+	memset(&mp, 0, sizeof(mp));
+	mp.hPagingQueue = cd.hDevice;
+	mp.hAllocation = a;
+	mp.BaseAddress = base;
+	mp.SizeInPages = 16;
+	mp.Protection.Write = 1;
+	ck_assert_int_eq(D3DKMTMapGpuVirtualAddress(&mp), STATUS_PENDING);
+	/* b without a base: a reservation of its own. */
+	memset(&mp, 0, sizeof(mp));
+	mp.hPagingQueue = cd.hDevice;
+	mp.hAllocation = b;
+	mp.SizeInPages = 16;
+	ck_assert_int_eq(D3DKMTMapGpuVirtualAddress(&mp), STATUS_PENDING);
+	uint64_t vb = mp.VirtualAddress;
+	D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION ops[2];
+	memset(ops, 0, sizeof(ops));
+	ops[0].OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_COPY;
+	ops[0].Copy.SourceAddress = base;
+	ops[0].Copy.SizeInBytes = 64 * KiB;
+	ops[0].Copy.DestAddress = base + 512 * KiB;
+	ops[1].OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_UNMAP;
+	ops[1].Unmap.BaseAddress = base + 16 * KiB;
+	ops[1].Unmap.SizeInBytes = 16 * KiB;
+	D3DKMT_UPDATEGPUVIRTUALADDRESS u;
+	memset(&u, 0, sizeof(u));
+	u.hDevice = cd.hDevice;
+	u.hContext = cc.hContext;
+	u.NumOperations = 2;
+	u.Operations = ops;
+	ck_assert_int_eq(D3DKMTUpdateGpuVirtualAddress(&u), STATUS_SUCCESS);
+
+	struct vm_model m;
+	vm_replay(&m, &l.r, l.r.nitems);
+	ck_ranges(&m, a, (uint64_t[]){ base, 16 * KiB, base + 32 * KiB, 32 * KiB, base + 512 * KiB, 64 * KiB }, 3);
+	ck_ranges(&m, b, (uint64_t[]){ vb, 64 * KiB }, 1);
+	ck_assert_uint_eq(m.nva_res, 2);
+	ck_assert_uint_eq(vm_va_reservation_at(&m, base)->size, 1 * MiB);
+	ck_assert_uint_eq(vm_va_reservation_at(&m, vb)->kind, VM_VA_IMPLICIT);
+	vm_free(&m);
+
+	D3DKMT_FREEGPUVIRTUALADDRESS fr = { .hAdapter = open.hAdapter, .BaseAddress = base, .Size = 1 * MiB };
+	ck_assert_int_eq(D3DKMTFreeGpuVirtualAddress(&fr), STATUS_SUCCESS);
+	D3DKMT_DESTROYALLOCATION da;
+	memset(&da, 0, sizeof(da));
+	da.hDevice = cd.hDevice;
+	da.phAllocationList = &b;
+	da.AllocationCount = 1;
+	ck_assert_int_eq(D3DKMTDestroyAllocation(&da), STATUS_SUCCESS);
+	vm_replay(&m, &l.r, l.r.nitems);
+	ck_ranges(&m, a, NULL, 0);
+	ck_assert_uint_eq(m.nva_map, 0); /* b's went with b */
+	ck_assert_uint_eq(m.nva_res, 1);
+	ck_assert_ptr_nonnull(vm_va_reservation_at(&m, vb));
+	vm_free(&m);
+	gpusim_unsubscribe(luid, record_event, &l);
+	gpusim_reset();
+	vm_recording_free(&l.r);
+}
+END_TEST
+
+/* A real GPU page fault at a VA: SubmitCommand runs a FILL into an allocation
+ * mapped read-only, then a FENCE at a monitored fence's GPU VA; the CPU waits for
+ * it. The model has the fault at the VA with the allocation, the mapping read-only,
+ * the fence's value, the wait and the submission. */
+START_TEST(test_va_fault_from_libkmt)
+{
+	struct gpusim_config cfg;
+	char err[128] = "";
+	LUID luid;
+	gpusim_reset();
+	gpusim_config_default(&cfg);
+	ck_assert_int_eq(gpusim_config_parse(&cfg, "vram=32M,visible=8M,gart=16M,sysmem=256M", err, sizeof(err)), 0);
+	ck_assert_int_eq(gpusim_adapter_create(&cfg, &luid), STATUS_SUCCESS);
+	struct listener l;
+	vm_recording_init(&l.r);
+	ck_assert_int_eq(gpusim_trace_describe(luid, &l.r.adapter), STATUS_SUCCESS);
+	ck_assert_int_eq(gpusim_subscribe(luid, record_event, &l), STATUS_SUCCESS);
+	D3DKMT_OPENADAPTERFROMLUID open = { .AdapterLuid = luid };
+	ck_assert_int_eq(D3DKMTOpenAdapterFromLuid(&open), STATUS_SUCCESS);
+	D3DKMT_CREATEDEVICE cd;
+	memset(&cd, 0, sizeof(cd));
+	cd.hAdapter = open.hAdapter;
+	ck_assert_int_eq(D3DKMTCreateDevice(&cd), STATUS_SUCCESS);
+	D3DKMT_CREATECONTEXTVIRTUAL cv;
+	memset(&cv, 0, sizeof(cv));
+	cv.hDevice = cd.hDevice;
+	ck_assert_int_eq(D3DKMTCreateContextVirtual(&cv), STATUS_SUCCESS);
+	D3DKMT_CREATEPAGINGQUEUE q;
+	memset(&q, 0, sizeof(q));
+	q.hDevice = cd.hDevice;
+	ck_assert_int_eq(D3DKMTCreatePagingQueue(&q), STATUS_SUCCESS);
+	D3DKMT_CREATESYNCHRONIZATIONOBJECT2 cs;
+	memset(&cs, 0, sizeof(cs));
+	cs.hDevice = cd.hDevice;
+	cs.Info.Type = D3DDDI_MONITORED_FENCE;
+	ck_assert_int_eq(D3DKMTCreateSynchronizationObject2(&cs), STATUS_SUCCESS);
+	uint64_t fence_va = cs.Info.MonitoredFence.FenceValueGPUVirtualAddress;
+	ck_assert_uint_ne(fence_va, 0);
+	D3DKMT_HANDLE cmd = kmt_alloc(cd.hDevice, 64 * KiB), dst = kmt_alloc(cd.hDevice, 64 * KiB);
+	uint64_t va[2];
+	D3DKMT_HANDLE what[2] = { cmd, dst };
+	for (int i = 0; i < 2; i++) {
+		D3DDDI_MAPGPUVIRTUALADDRESS mp;
+		memset(&mp, 0, sizeof(mp));
+		mp.hPagingQueue = q.hPagingQueue;
+		mp.hAllocation = what[i];
+		mp.SizeInPages = 16;
+		mp.Protection.Write = i == 0; /* dst read-only */
+		ck_assert_int_eq(D3DKMTMapGpuVirtualAddress(&mp), STATUS_PENDING);
+		va[i] = mp.VirtualAddress;
+	}
+	uint32_t p[] = {
+		HW_PKT_HEADER(HW_PKT_FILL, 0, 5), (uint32_t)va[1], (uint32_t)(va[1] >> 32), 4096, 0, 0x55u,
+		HW_PKT_HEADER(HW_PKT_FENCE, 0, 4), (uint32_t)fence_va, (uint32_t)(fence_va >> 32), 1, 0,
+	};
+	D3DKMT_LOCK2 lk;
+	memset(&lk, 0, sizeof(lk));
+	lk.hDevice = cd.hDevice;
+	lk.hAllocation = cmd;
+	ck_assert_int_eq(D3DKMTLock2(&lk), STATUS_SUCCESS);
+	memcpy(lk.pData, p, sizeof(p));
+	D3DKMT_UNLOCK2 ul = { .hDevice = cd.hDevice, .hAllocation = cmd };
+	ck_assert_int_eq(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
+	D3DKMT_SUBMITCOMMAND sc;
+	memset(&sc, 0, sizeof(sc));
+	sc.Commands = va[0];
+	sc.CommandLength = sizeof(p);
+	sc.BroadcastContextCount = 1;
+	sc.BroadcastContext[0] = cv.hContext;
+	ck_assert_int_eq(D3DKMTSubmitCommand(&sc), STATUS_SUCCESS);
+	uint64_t one = 1;
+	D3DKMT_WAITFORSYNCHRONIZATIONOBJECTFROMCPU w;
+	memset(&w, 0, sizeof(w));
+	w.hDevice = cd.hDevice;
+	w.ObjectCount = 1;
+	w.ObjectHandleArray = &cs.hSyncObject;
+	w.FenceValueArray = &one;
+	ck_assert_int_eq(D3DKMTWaitForSynchronizationObjectFromCpu(&w), STATUS_SUCCESS);
+
+	struct vm_model m;
+	vm_replay(&m, &l.r, l.r.nitems);
+	ck_assert_uint_eq(m.submits_va, 1);
+	ck_assert_uint_ge(m.nva_faults, 1);
+	ck_assert_uint_eq(m.va_faults[0].va, va[1]);
+	ck_assert_uint_eq(m.va_faults[0].cause, HW_FAULT_VM_READ_ONLY);
+	ck_assert_uint_eq(m.va_faults[0].handle, dst);
+	ck_assert_uint_eq(vm_va_mapping_at(&m, va[1])->kind, VM_VA_PROT_READ_ONLY);
+	ck_assert_uint_eq(vm_va_mapping_at(&m, va[0])->kind, VM_VA_PROT_UNKNOWN);
+	const struct vm_fence *x = vm_fence_find(&m, cs.hSyncObject);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_uint_eq(x->value, 1);
+	ck_assert_uint_ge(x->signals, 1);
+	ck_assert_uint_eq(x->waits, 1);
+	ck_assert_uint_ge(m.waits, 1);
+	vm_free(&m);
+	gpusim_unsubscribe(luid, record_event, &l);
+	gpusim_reset();
+	vm_recording_free(&l.r);
+}
+END_TEST
+
 Suite *sim_model_suite(void)
 {
 	Suite *s = suite_create("sim_model");
@@ -1458,6 +1880,11 @@ Suite *sim_model_suite(void)
 	tcase_add_test(tc, test_dump_json_parses);
 	tcase_add_test(tc, test_dump_json_empty);
 	tcase_add_test(tc, test_many_allocations);
+	tcase_add_test(tc, test_va_map_unmap_copy_free);
+	tcase_add_test(tc, test_va_hostile_events);
+	tcase_add_test(tc, test_va_fault_and_fences);
+	tcase_add_test(tc, test_va_from_libkmt);
+	tcase_add_test(tc, test_va_fault_from_libkmt);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1143,6 +1143,221 @@ START_TEST(test_window_keys_under_dummy_driver)
 }
 END_TEST
 
+/* ---- the GPU VA space and fences ------------------------------------------------------------ */
+
+#define VA_LO 0x100000000ull   /* 4 GiB */
+#define VA_HI 0x7f0000000000ull /* far above: a gap of ~127 TiB in between */
+
+static void va_ev(struct vm_recording *r, uint32_t type, uint32_t h, uint64_t va, uint64_t size, uint64_t value,
+		  uint32_t cause)
+{
+	struct gpusim_trace_item it;
+	memset(&it, 0, sizeof(it));
+	it.type = GPUSIM_TRACE_EVENT;
+	clock_ns += 1000;
+	it.event.type = type;
+	it.event.cause = cause;
+	it.event.time_ns = clock_ns;
+	it.event.device = DEV0;
+	it.event.allocation = h;
+	it.event.offset = va;
+	it.event.size = size;
+	it.event.value = value;
+	vm_recording_add(r, &it);
+}
+
+/* three(), then two reservations far apart: ui0 mapped at the start of the low
+ * one (1 MiB), texture over the whole high one (64 KiB), a fault in the low
+ * one where nothing is mapped. */
+static void va_scene(struct vm_recording *r)
+{
+	three(r);
+	va_ev(r, GPUSIM_EV_VA_RESERVE, 0, VA_LO, 1 * MiB, 0, 0);
+	va_ev(r, GPUSIM_EV_VA_MAP, H(1), VA_LO, 256 * KiB, 1, 0);
+	va_ev(r, GPUSIM_EV_VA_MAP, H(2), VA_HI, 64 * KiB, 2, 0);
+	va_ev(r, GPUSIM_EV_FAULT, 0, VA_LO + 768 * KiB, 0, 3, HW_FAULT_VM_NOT_PRESENT);
+}
+
+START_TEST(test_va_strip_pixels_and_hits)
+{
+	struct vm_recording r;
+	struct vm_model m;
+	va_scene(&r);
+	vm_replay(&m, &r, r.nitems);
+	struct vw_view v;
+	struct vw_frame f;
+	vw_view_init(&v, NULL);
+	ck_assert_int_eq(vw_frame_build(&f, &m, &v, W, HT), 0);
+	const struct vw_layout *L = &f.L;
+	ck_assert_int_gt(L->va_bar.w, 0);
+	ck_assert_int_gt(L->va_bar.h, 0);
+	/* Between system memory and the timeline, overlapping neither. */
+	ck_assert_int_ge(L->va.y, L->sys.y + L->sys.h);
+	ck_assert_int_le(L->va.y + L->va.h, L->timeline.y);
+	/* Two ranges in address order with a gap before, between and after. */
+	ck_assert_uint_eq(f.nva_cols, 2);
+	const struct vw_va_col *lo = &f.va_cols[0], *hi = &f.va_cols[1];
+	ck_assert_uint_eq(lo->base, VA_LO);
+	ck_assert_uint_eq(hi->base, VA_HI);
+	ck_assert(lo->gap_before && hi->gap_before);
+	ck_assert_int_gt(lo->gap_x, L->va_bar.x - 1);
+	ck_assert_int_lt(lo->gap_x, lo->x);
+	ck_assert_int_gt(hi->gap_x, lo->x + lo->w - 1);
+	ck_assert_int_lt(hi->gap_x, hi->x);
+	ck_assert_int_ge(f.va_tail_x, hi->x + hi->w);
+	/* The 1 MiB range is wider than the 64 KiB one (sqrt of sizes: 4x). */
+	ck_assert_int_gt(lo->w, 2 * hi->w);
+	/* Pixels: ui0's colour over the first quarter of the low range, reserved
+	 * grey over the rest, texture's over the high one, background on gaps. */
+	SDL_Surface *s = render(&m, VW_COLOUR_ALLOCATION, W, HT);
+	int y = L->va_bar.y + L->va_bar.h / 2;
+	uint32_t ui0 = colour(&m, H(1), VW_COLOUR_ALLOCATION), tex = colour(&m, H(2), VW_COLOUR_ALLOCATION);
+	ck_assert_uint_eq(pixel(s, lo->x + 1, y), ui0);
+	ck_assert_uint_eq(pixel(s, lo->x + lo->w / 8, y), ui0);
+	ck_assert_uint_eq(pixel(s, lo->x + lo->w / 2, y), VW_RGB_VA_RESERVED);
+	ck_assert_uint_eq(pixel(s, lo->x + lo->w - 1, y), VW_RGB_VA_RESERVED);
+	ck_assert_uint_eq(pixel(s, hi->x, y), tex);
+	ck_assert_uint_eq(pixel(s, hi->x + hi->w - 1, y), tex);
+	ck_assert_uint_eq(pixel(s, lo->x - 1, y), VW_RGB_BG);
+	/* The fault: a mark above 3/4 of the low range, nowhere else. */
+	int fx;
+	ck_assert(vw_frame_va_x(&f, VA_LO + 768 * KiB, &fx));
+	ck_assert_int_eq(fx, lo->x + 3 * lo->w / 4);
+	ck_assert_uint_eq(pixel(s, fx, L->va_faults.y + L->va_faults.h / 2), VW_RGB_FAULT);
+	struct vw_rect left = { L->va_faults.x, L->va_faults.y, fx - 2 * L->ts - L->va_faults.x, L->va_faults.h };
+	ck_assert_uint_eq(count_rgb(s, left, VW_RGB_FAULT), 0);
+	/* Hit-testing names the range and the allocation. */
+	struct vw_va_hit hit;
+	char text[160];
+	ck_assert(vw_frame_va_hit(&f, lo->x + 1, y, &hit));
+	ck_assert(!hit.gap);
+	ck_assert_ptr_nonnull(hit.mapping);
+	ck_assert_uint_eq(hit.mapping->base, VA_LO);
+	ck_assert_ptr_nonnull(hit.alloc);
+	ck_assert_str_eq(hit.alloc->name, "ui0");
+	vw_va_hit_text(text, sizeof(text), &hit);
+	ck_assert_msg(strstr(text, "ui0") && strstr(text, "0x100000000"), "%s", text);
+	ck_assert_uint_eq(vw_frame_hit(&f, lo->x + 1, y), H(1));
+	ck_assert_uint_eq(vw_frame_hit(&f, hi->x, y), H(2));
+	ck_assert(vw_frame_va_hit(&f, lo->x + lo->w / 2, y, &hit));
+	ck_assert_ptr_null(hit.mapping);
+	ck_assert_ptr_nonnull(hit.reservation);
+	ck_assert_uint_eq(hit.reservation->size, 1 * MiB);
+	ck_assert_uint_ge(hit.va, VA_LO + 512 * KiB - 64 * KiB);
+	ck_assert_uint_lt(hit.va, VA_LO + 512 * KiB + 64 * KiB);
+	vw_va_hit_text(text, sizeof(text), &hit);
+	ck_assert_msg(strstr(text, "reserved"), "%s", text);
+	ck_assert_uint_eq(vw_frame_hit(&f, lo->x + lo->w / 2, y), 0);
+	ck_assert(vw_frame_va_hit(&f, lo->gap_x, y, &hit));
+	ck_assert(hit.gap);
+	ck_assert(!vw_frame_va_hit(&f, L->va_bar.x, L->va_under.y + L->va_under.h, &hit));
+	/* Selecting texture underlines its range. */
+	SDL_FreeSurface(s);
+	v.selected = H(2);
+	s = vw_render_view(&m, &v, W, HT);
+	ck_assert_uint_eq(pixel(s, hi->x, L->va_under.y), 0xffffff);
+	ck_assert_uint_ne(pixel(s, lo->x + 1, L->va_under.y), 0xffffff);
+	SDL_FreeSurface(s);
+	/* Unmapped, the colour goes; destroyed, the mapping too. */
+	vw_frame_free(&f);
+	vm_free(&m);
+	va_ev(&r, GPUSIM_EV_VA_UNMAP, 0, VA_LO, 256 * KiB, 4, 0);
+	vm_replay(&m, &r, r.nitems);
+	s = render(&m, VW_COLOUR_ALLOCATION, W, HT);
+	ck_assert_uint_eq(pixel(s, lo->x + 1, y), VW_RGB_VA_RESERVED);
+	SDL_FreeSurface(s);
+	vm_free(&m);
+	vm_recording_free(&r);
+}
+END_TEST
+
+/* Many reservations and a WDDM 1 model: the strip never overflows its bar, and
+ * without VAs there is no strip at all. */
+START_TEST(test_va_strip_bounds)
+{
+	struct vm_recording r;
+	struct vm_model m;
+	three(&r);
+	vm_replay(&m, &r, r.nitems);
+	struct vw_layout L0;
+	vw_layout_compute(&m, NULL, W, HT, &L0);
+	ck_assert_int_eq(L0.va.h, 0);
+	ck_assert_int_eq(L0.va_bar.w, 0);
+	vm_free(&m);
+	for (uint64_t i = 0; i < 3000; i++)
+		va_ev(&r, GPUSIM_EV_VA_RESERVE, 0, VA_LO + i * 2 * 65536, 65536, 0, 0);
+	vm_replay(&m, &r, r.nitems);
+	struct vw_view v;
+	struct vw_frame f;
+	vw_view_init(&v, NULL);
+	ck_assert_int_eq(vw_frame_build(&f, &m, &v, W, HT), 0);
+	ck_assert_uint_eq(f.nva_cols, 3000);
+	ck_assert_uint_gt(f.va_hidden, 0); /* more ranges than pixels */
+	for (size_t i = 0; i < f.nva_cols; i++) {
+		const struct vw_va_col *c = &f.va_cols[i];
+		if (!c->w)
+			continue;
+		ck_assert_int_ge(c->x, f.L.va_bar.x);
+		ck_assert_int_le(c->x + c->w, f.L.va_bar.x + f.L.va_bar.w);
+		if (i)
+			ck_assert_int_ge(c->x, f.va_cols[i - 1].x + f.va_cols[i - 1].w);
+	}
+	int x;
+	ck_assert(!vw_frame_va_x(&f, VA_LO + 2999 * 2 * 65536, &x)); /* hidden: no place */
+	ck_assert(vw_frame_va_x(&f, VA_LO, &x));
+	SDL_Surface *s = vw_render_view(&m, &v, W, HT);
+	ck_assert_ptr_nonnull(s);
+	SDL_FreeSurface(s);
+	/* Small windows: whatever fits, no crash. */
+	for (int w = 1; w < 400; w += 97) {
+		s = vw_render_view(&m, &v, w, w / 2 + 1);
+		ck_assert_ptr_nonnull(s);
+		SDL_FreeSurface(s);
+	}
+	vw_frame_free(&f);
+	vm_free(&m);
+	vm_recording_free(&r);
+}
+END_TEST
+
+START_TEST(test_fence_marks_on_the_timeline)
+{
+	struct vm_recording r;
+	struct vm_model m;
+	three(&r);
+	vm_replay(&m, &r, r.nitems);
+	struct vw_layout L;
+	vw_layout_compute(&m, NULL, W, HT, &L);
+	struct vw_rect row = { L.plot.x, L.plot.y + L.plot.h - 4 * L.ts - 2, L.plot.w, 4 * L.ts + 2 };
+	SDL_Surface *s = render(&m, VW_COLOUR_ALLOCATION, W, HT);
+	ck_assert_uint_eq(count_rgb(s, L.plot, VW_RGB_SIGNAL_CPU), 0);
+	ck_assert_uint_eq(count_rgb(s, L.plot, VW_RGB_WAIT), 0);
+	SDL_FreeSurface(s);
+	vm_free(&m);
+	va_ev(&r, GPUSIM_EV_SIGNAL, 0x40000c01u, 0, 0, 1, GPUSIM_CAUSE_CPU);
+	va_ev(&r, GPUSIM_EV_SIGNAL, 0x40000c01u, 0, 0, 2, GPUSIM_CAUSE_GPU);
+	va_ev(&r, GPUSIM_EV_WAIT, 0x40000c01u, 0, 1, 2, GPUSIM_CAUSE_NONE);
+	/* Late, so the marks are apart from the creations at the start. */
+	clock_ns += 100000;
+	va_ev(&r, GPUSIM_EV_SIGNAL, 0x40000c41u, 0, 0, 7, GPUSIM_CAUSE_RENDER);
+	vm_replay(&m, &r, r.nitems);
+	s = render(&m, VW_COLOUR_ALLOCATION, W, HT);
+	/* Both kinds of signal and the wait, in the fence row at the bottom. */
+	ck_assert_uint_gt(count_rgb(s, row, VW_RGB_SIGNAL_CPU), 0);
+	ck_assert_uint_gt(count_rgb(s, row, VW_RGB_SIGNAL_GPU), 0);
+	ck_assert_uint_gt(count_rgb(s, row, VW_RGB_WAIT), 0);
+	/* The last signal at the right end of the time axis, the first ones left. */
+	struct vw_rect right = { L.plot.x + L.plot.w * 9 / 10, row.y, L.plot.w - L.plot.w * 9 / 10, row.h };
+	ck_assert_uint_gt(count_rgb(s, right, VW_RGB_SIGNAL_GPU), 0);
+	ck_assert_uint_eq(count_rgb(s, right, VW_RGB_SIGNAL_CPU), 0);
+	/* Fences are not paging: no bars. */
+	ck_assert_uint_eq(count_rgb(s, L.plot, VW_RGB_PAGE_IN), 0);
+	SDL_FreeSurface(s);
+	vm_free(&m);
+	vm_recording_free(&r);
+}
+END_TEST
+
 Suite *sim_render_suite(void)
 {
 	Suite *s = suite_create("sim_render");
@@ -1166,6 +1381,9 @@ Suite *sim_render_suite(void)
 	tcase_add_test(tc, test_timeline_marks);
 	tcase_add_test(tc, test_font_glyphs);
 	tcase_add_test(tc, test_absent_segment_and_small_frames);
+	tcase_add_test(tc, test_va_strip_pixels_and_hits);
+	tcase_add_test(tc, test_va_strip_bounds);
+	tcase_add_test(tc, test_fence_marks_on_the_timeline);
 	suite_add_tcase(s, tc);
 	TCase *run = tcase_create("vw_run");
 	tcase_set_timeout(run, 60);

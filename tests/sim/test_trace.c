@@ -1304,6 +1304,190 @@ START_TEST(test_perfetto_vram2_track)
 }
 END_TEST
 
+/* ---- WDDM 2: fences, SubmitCommand, VAs ---------------------------------------------- */
+
+#define FENCE_A 0x40000c01u
+#define FENCE_B 0x40000c41u
+#define VA_ALLOC 0x40000081u
+
+static void add_ev(struct collected *c, struct gpusim_event ev)
+{
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 32;
+		c->items = realloc(c->items, c->cap * sizeof(*c->items));
+		ck_assert_ptr_nonnull(c->items);
+	}
+	memset(&c->items[c->n], 0, sizeof(c->items[c->n]));
+	c->items[c->n].type = GPUSIM_TRACE_EVENT;
+	c->items[c->n++].event = ev;
+}
+
+/* An allocation mapped, two monitored fences signalled (one three times), a CPU
+ * wait, two SubmitCommands of which the first completes, a VA fault. */
+static void wddm2_items(struct collected *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->ad = sample_adapter();
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_CREATE, .cause = GPUSIM_CAUSE_CREATE, .time_ns = 100,
+					 .device = 0x40000041, .allocation = VA_ALLOC, .segment = GPUSIM_SEG_VISIBLE,
+					 .size = 65536 });
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_VA_RESERVE, .time_ns = 200, .device = 0x40000041,
+					 .offset = 0x100000000ull, .size = 1u << 20 });
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_VA_MAP, .time_ns = 300, .device = 0x40000041,
+					 .allocation = VA_ALLOC, .offset = 0x100000000ull, .size = 65536, .value = 4 });
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_SIGNAL, .cause = GPUSIM_CAUSE_CPU, .time_ns = 400,
+					 .device = 0x40000041, .allocation = FENCE_A, .value = 1 });
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_SUBMIT_VA, .time_ns = 500, .device = 0x40000041,
+					 .offset = 0x100000000ull, .size = 256, .value = 1 });
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_SUBMIT_VA, .time_ns = 600, .device = 0x40000041,
+					 .offset = 0x100001000ull, .size = 128, .value = 2 });
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_FENCE, .time_ns = 1500, .value = 1 });
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_SIGNAL, .cause = GPUSIM_CAUSE_GPU, .time_ns = 1600,
+					 .device = 0x40000041, .allocation = FENCE_A, .value = 5 });
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_SIGNAL, .cause = GPUSIM_CAUSE_RENDER, .time_ns = 1700,
+					 .device = 0x40000041, .allocation = FENCE_B, .value = 3 });
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_WAIT, .time_ns = 1800, .device = 0x40000041,
+					 .allocation = FENCE_A, .value = 5, .size = 1 });
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_FAULT, .cause = HW_FAULT_VM_NOT_PRESENT, .time_ns = 1900,
+					 .device = 0x40000041, .allocation = VA_ALLOC, .offset = 0x100002000ull });
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_SIGNAL, .cause = GPUSIM_CAUSE_CPU, .time_ns = 2000,
+					 .device = 0x40000041, .allocation = FENCE_A, .value = 9 });
+	add_ev(c, (struct gpusim_event){ .type = GPUSIM_EV_VA_UNMAP, .time_ns = 2100, .device = 0x40000041,
+					 .offset = 0x100000000ull, .size = 4096, .value = 6 });
+}
+
+START_TEST(test_perfetto_fences_and_submissions)
+{
+	struct collected c;
+	wddm2_items(&c);
+	struct json_trace j;
+	json_parse_items(&j, &c);
+	ck_assert(has_track(&j, "GPU VA space"));
+	ck_assert(has_track(&j, "CPU waits"));
+	/* Each fence its own counter, its values in order. */
+	uint64_t a[8], b[8];
+	size_t na = 0, nb = 0, i;
+	json_t *ev;
+	size_t submits = 0, maps = 0, unmaps = 0, waits = 0, faults = 0;
+	json_array_foreach(j.events, i, ev) {
+		const char *ph = json_string_value(json_object_get(ev, "ph"));
+		const char *name = json_string_value(json_object_get(ev, "name"));
+		json_t *args = json_object_get(ev, "args");
+		json_int_t tid = json_integer_value(json_object_get(ev, "tid"));
+		if (!strcmp(ph, "C") && !strcmp(name, "fence 0x40000c01")) {
+			ck_assert_uint_lt(na, 8);
+			a[na++] = (uint64_t)json_integer_value(json_object_get(args, "value"));
+		} else if (!strcmp(ph, "C") && !strcmp(name, "fence 0x40000c41")) {
+			ck_assert_uint_lt(nb, 8);
+			b[nb++] = (uint64_t)json_integer_value(json_object_get(args, "value"));
+		} else if (!strcmp(name, "submit-va")) {
+			ck_assert_str_eq(ph, "X");
+			ck_assert_str_eq(j.tid_name[tid], "GPU");
+			uint64_t ts = json_ns(json_object_get(ev, "ts")), dur = json_ns(json_object_get(ev, "dur"));
+			uint64_t fence = (uint64_t)json_integer_value(json_object_get(args, "fence"));
+			if (fence == 1) {
+				/* From its submission to the FENCE that completed it. */
+				ck_assert_uint_eq(ts, 500);
+				ck_assert_uint_eq(ts + dur, 1500);
+				ck_assert(json_is_true(json_object_get(args, "completed")));
+				ck_assert_str_eq(json_string_value(json_object_get(args, "va")), "0x100000000");
+			} else {
+				/* After the first (in order), to the end: never completed. */
+				ck_assert_uint_eq(fence, 2);
+				ck_assert_uint_eq(ts, 1500);
+				ck_assert_uint_eq(ts + dur, 2100);
+				ck_assert(json_is_false(json_object_get(args, "completed")));
+			}
+			submits++;
+		} else if (!strcmp(name, "va-map")) {
+			ck_assert_str_eq(j.tid_name[tid], "GPU VA space");
+			ck_assert_str_eq(json_string_value(json_object_get(args, "va")), "0x100000000");
+			ck_assert_int_eq(json_integer_value(json_object_get(args, "size")), 65536);
+			ck_assert_int_eq(json_integer_value(json_object_get(args, "fence")), 4);
+			maps++;
+		} else if (!strcmp(name, "va-unmap")) {
+			ck_assert_str_eq(ph, "i");
+			unmaps++;
+		} else if (!strcmp(name, "wait")) {
+			ck_assert_str_eq(j.tid_name[tid], "CPU waits");
+			ck_assert_str_eq(json_string_value(json_object_get(args, "fence")), "0x40000c01");
+			ck_assert_int_eq(json_integer_value(json_object_get(args, "value")), 5);
+			waits++;
+		} else if (!strcmp(name, "GPU page fault")) {
+			ck_assert_str_eq(json_string_value(json_object_get(args, "va")), "0x100002000");
+			ck_assert_str_eq(json_string_value(json_object_get(args, "cause")), "vm-not-present");
+			ck_assert_str_eq(json_string_value(json_object_get(args, "handle")), "0x40000081");
+			faults++;
+		}
+	}
+	ck_assert_uint_eq(na, 3);
+	ck_assert_uint_eq(a[0], 1);
+	ck_assert_uint_eq(a[1], 5);
+	ck_assert_uint_eq(a[2], 9);
+	ck_assert_uint_eq(nb, 1);
+	ck_assert_uint_eq(b[0], 3);
+	ck_assert_uint_eq(counter_last(&j, "fence 0x40000c01", "value"), 9);
+	ck_assert_uint_eq(submits, 2);
+	ck_assert_uint_eq(maps, 1);
+	ck_assert_uint_eq(unmaps, 1);
+	ck_assert_uint_eq(waits, 1);
+	ck_assert_uint_eq(faults, 1);
+	ck_no_overlap(&j);
+	json_decref(j.root);
+	free(c.items);
+	/* A WDDM 1 stream names neither WDDM 2 track. */
+	memset(&c, 0, sizeof(c));
+	c.ad = sample_adapter();
+	add_ev(&c, (struct gpusim_event){ .type = GPUSIM_EV_SUBMIT, .time_ns = 10, .value = 1 });
+	json_parse_items(&j, &c);
+	ck_assert(!has_track(&j, "GPU VA space"));
+	ck_assert(!has_track(&j, "CPU waits"));
+	json_decref(j.root);
+	free(c.items);
+}
+END_TEST
+
+/* `gpusim trace --dump` of the same events, by the program (GPUSIM under make
+ * check): VAs in hex, fence values in decimal. */
+START_TEST(test_dump_wddm2_events)
+{
+	struct collected c;
+	wddm2_items(&c);
+	struct gpusim_trace_writer *w = gpusim_trace_create(path, &c.ad);
+	ck_assert_ptr_nonnull(w);
+	for (size_t i = 0; i < c.n; i++)
+		ck_assert_int_eq(gpusim_trace_event(w, &c.items[i].event), 0);
+	ck_assert_int_eq(gpusim_trace_close(w), 0);
+	free(c.items);
+	const char *g = getenv("GPUSIM");
+	char cmd[512], out[160];
+	snprintf(out, sizeof(out), "%s/dump.txt", dir);
+	snprintf(cmd, sizeof(cmd), "'%s' trace --dump '%s' >'%s'", g && *g ? g : "./sim/gpusim", path, out);
+	ck_assert_int_eq(system(cmd), 0);
+	FILE *f = fopen(out, "r");
+	ck_assert_ptr_nonnull(f);
+	char line[512];
+	const char *want[] = {
+		"event va-reserve device=0x40000041 va=0x100000000 size=0x100000 end=0x100100000 type=no-access time=200\n",
+		"event va-map handle=0x40000081 device=0x40000041 va=0x100000000 size=0x10000 end=0x100010000 fence=4 time=300\n",
+		"event signal fence=0x40000c01 device=0x40000041 value=1 cause=cpu time=400\n",
+		"event submit-va device=0x40000041 va=0x100000000 size=256 fence=1 time=500\n",
+		"event signal fence=0x40000c01 device=0x40000041 value=5 cause=gpu time=1600\n",
+		"event wait fence=0x40000c01 device=0x40000041 value=5 objects=1 returned time=1800\n",
+		"event fault handle=0x40000081 device=0x40000041 va=0x100002000 cause=vm-not-present fence=0 time=1900\n",
+		"event va-unmap device=0x40000041 va=0x100000000 size=0x1000 end=0x100001000 fence=6 time=2100\n",
+	};
+	bool seen[sizeof(want) / sizeof(want[0])] = { false };
+	while (fgets(line, sizeof(line), f))
+		for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+			seen[k] |= !strcmp(line, want[k]);
+	fclose(f);
+	unlink(out);
+	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+		ck_assert_msg(seen[k], "no line: %s", want[k]);
+}
+END_TEST
+
 Suite *sim_trace_suite(void)
 {
 	Suite *s = suite_create("sim_trace");
@@ -1326,6 +1510,7 @@ Suite *sim_trace_suite(void)
 	tcase_add_test(tc, test_wrong_length);
 	tcase_add_test(tc, test_adapter_record_first_and_once);
 	tcase_add_test(tc, test_open_missing_file);
+	tcase_add_test(tc, test_dump_wddm2_events);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("recorder");
@@ -1345,6 +1530,7 @@ Suite *sim_trace_suite(void)
 	tcase_add_test(tc, test_perfetto_overlap_and_escapes);
 	tcase_add_test(tc, test_perfetto_demote_promote);
 	tcase_add_test(tc, test_perfetto_vram2_track);
+	tcase_add_test(tc, test_perfetto_fences_and_submissions);
 	suite_add_tcase(s, tc);
 	return s;
 }
