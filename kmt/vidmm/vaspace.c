@@ -335,7 +335,7 @@ static int write_range(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t s, 
 			while (n && n->start + n->size <= p)
 				n = vidmm_va_tree_next(&vs->mapped, n);
 			struct vidmm_va_mapping *m = n && n->start <= p ? mapping_of(n) : NULL;
-			ptes[k] = m && m->alloc != absent ? pte_of(mm, m, p) : (struct kmt_pte){ 0, 0 };
+			ptes[k] = m && (!m->alloc || m->alloc != absent) ? pte_of(mm, m, p) : (struct kmt_pte){ 0, 0 };
 		}
 		if (t)
 			rc = write_entries(mm, t, first, k, ptes, false);
