@@ -492,9 +492,14 @@ static void fault_on_evicted(void)
 	       "the execution state is not ERROR_DMAPAGEFAULT");
 	get_state(D3DKMT_DEVICESTATE_PAGE_FAULT, &s);
 	const D3DKMT_DEVICEPAGEFAULT_STATE *pf = &s.PageFaultState;
-	note("FaultedVirtualAddress 0x%" PRIx64 ", flags 0x%x, %s code %u", (uint64_t)pf->FaultedVirtualAddress,
-	     (unsigned)pf->PageFaultFlags, pf->FaultErrorCode.IsDeviceSpecificCode ? "device-specific" : "general",
-	     (unsigned)pf->FaultErrorCode.DeviceSpecificCode);
+	if (pf->FaultErrorCode.IsDeviceSpecificCode)
+		note("FaultedVirtualAddress 0x%" PRIx64 ", flags 0x%x, device-specific code %u",
+		     (uint64_t)pf->FaultedVirtualAddress, (unsigned)pf->PageFaultFlags,
+		     (unsigned)pf->FaultErrorCode.DeviceSpecificCode);
+	else
+		note("FaultedVirtualAddress 0x%" PRIx64 ", flags 0x%x, general code %u",
+		     (uint64_t)pf->FaultedVirtualAddress, (unsigned)pf->PageFaultFlags,
+		     (unsigned)pf->FaultErrorCode.GeneralErrorCode);
 	expect(pf->FaultedVirtualAddress >= g.va[A_SRC] && pf->FaultedVirtualAddress < g.va[A_SRC] + ALLOC_BYTES,
 	       "FaultedVirtualAddress is not inside the evicted source's VA range");
 	/* hw/REGISTERS.md: the first byte that could not be accessed. */
