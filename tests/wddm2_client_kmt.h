@@ -13,9 +13,11 @@
  *  - a pointer field is D3DKMT_PTR(type, name): a union of the pointer and a
  *    UINT64, aligned to 8, so 8 bytes at an 8-aligned offset on any ABI.
  * Every struct below is followed by _Static_asserts of its size and of each
- * field's offset, worked out by hand from the official field list with those
- * rules ("a + b" comments: previous end, then padding to the field's alignment),
- * so that a carried layout that drifts from the official one does not compile.
+ * field's offset (bit-field words: their size), worked out by hand from the
+ * official field list with those rules (the comments list the offsets in order;
+ * "(+4)" is padding up to the next 8-aligned field), so that a carried layout
+ * that drifts from the official one does not compile. Enums list only the values
+ * the client uses: their size is 4 whatever they list.
  *
  * What the allocation's private driver data means is the one thing of gpusim's
  * the client knows: it is the kernel-mode driver's contract with its own
@@ -63,7 +65,9 @@ typedef union _LARGE_INTEGER {
 #endif
 
 _Static_assert(sizeof(LUID) == 8 && _Alignof(LUID) == 4, "LUID: two 4-byte halves");
+_Static_assert(offsetof(LUID, LowPart) == 0 && offsetof(LUID, HighPart) == 4, "");
 _Static_assert(sizeof(LARGE_INTEGER) == 8, "LARGE_INTEGER");
+_Static_assert(offsetof(LARGE_INTEGER, LowPart) == 0 && offsetof(LARGE_INTEGER, HighPart) == 4, "");
 _Static_assert(sizeof(HANDLE) == 8 && sizeof(ULONG_PTR) == 8, "x86-64: 8-byte pointers");
 
 /* ---- layout helpers of d3dukmdt.h (non-Windows branch) --------------------------- */
@@ -842,6 +846,8 @@ typedef struct _D3DKMT_PRESENT_STATS {
 	D3DKMT_ALIGN64 LARGE_INTEGER SyncGPUTime;
 } D3DKMT_PRESENT_STATS;
 /* 0, 4, 8 (+4); 16, 24; 32 */
+_Static_assert(offsetof(D3DKMT_PRESENT_STATS, PresentCount) == 0, "");
+_Static_assert(offsetof(D3DKMT_PRESENT_STATS, PresentRefreshCount) == 4, "");
 _Static_assert(offsetof(D3DKMT_PRESENT_STATS, SyncRefreshCount) == 8, "");
 _Static_assert(offsetof(D3DKMT_PRESENT_STATS, SyncQPCTime) == 16, "");
 _Static_assert(offsetof(D3DKMT_PRESENT_STATS, SyncGPUTime) == 24, "");
@@ -852,6 +858,7 @@ typedef struct _D3DKMT_DEVICEPRESENT_STATE {
 	D3DKMT_PRESENT_STATS PresentStats;
 } D3DKMT_DEVICEPRESENT_STATE;
 /* 0 (+4); stats (8-aligned) 8..40 */
+_Static_assert(offsetof(D3DKMT_DEVICEPRESENT_STATE, VidPnSourceId) == 0, "");
 _Static_assert(offsetof(D3DKMT_DEVICEPRESENT_STATE, PresentStats) == 8, "");
 _Static_assert(sizeof(D3DKMT_DEVICEPRESENT_STATE) == 40, "");
 
@@ -864,6 +871,8 @@ typedef struct _D3DKMT_PRESENT_STATS_DWM {
 	UINT CustomPresentDuration;
 } D3DKMT_PRESENT_STATS_DWM;
 /* 0, 4; 8; 16 (+4); 24; 32; 36 -> 40 */
+_Static_assert(offsetof(D3DKMT_PRESENT_STATS_DWM, PresentCount) == 0, "");
+_Static_assert(offsetof(D3DKMT_PRESENT_STATS_DWM, PresentRefreshCount) == 4, "");
 _Static_assert(offsetof(D3DKMT_PRESENT_STATS_DWM, PresentQPCTime) == 8, "");
 _Static_assert(offsetof(D3DKMT_PRESENT_STATS_DWM, SyncRefreshCount) == 16, "");
 _Static_assert(offsetof(D3DKMT_PRESENT_STATS_DWM, SyncQPCTime) == 24, "");
@@ -875,6 +884,7 @@ typedef struct _D3DKMT_DEVICEPRESENT_STATE_DWM {
 	D3DKMT_PRESENT_STATS_DWM PresentStatsDWM;
 } D3DKMT_DEVICEPRESENT_STATE_DWM;
 /* 0 (+4); stats 8..48: the largest member of GetDeviceState's union */
+_Static_assert(offsetof(D3DKMT_DEVICEPRESENT_STATE_DWM, VidPnSourceId) == 0, "");
 _Static_assert(offsetof(D3DKMT_DEVICEPRESENT_STATE_DWM, PresentStatsDWM) == 8, "");
 _Static_assert(sizeof(D3DKMT_DEVICEPRESENT_STATE_DWM) == 48, "");
 
@@ -882,6 +892,7 @@ typedef struct _D3DKMT_DEVICEPRESENT_QUEUE_STATE {
 	D3DDDI_VIDEO_PRESENT_SOURCE_ID VidPnSourceId;
 	BOOLEAN bQueuedPresentLimitReached;
 } D3DKMT_DEVICEPRESENT_QUEUE_STATE;
+_Static_assert(offsetof(D3DKMT_DEVICEPRESENT_QUEUE_STATE, VidPnSourceId) == 0, "");
 _Static_assert(offsetof(D3DKMT_DEVICEPRESENT_QUEUE_STATE, bQueuedPresentLimitReached) == 4, "");
 _Static_assert(sizeof(D3DKMT_DEVICEPRESENT_QUEUE_STATE) == 8, "");
 
@@ -1025,6 +1036,9 @@ struct gpusim_alloc_desc {
 	uint32_t priority;
 };
 /* 0, 4; 8, 16; three at 24; 36, 40; 44 -> 48 */
+_Static_assert(offsetof(struct gpusim_alloc_desc, version) == 0, "");
+_Static_assert(offsetof(struct gpusim_alloc_desc, flags) == 4, "");
+_Static_assert(offsetof(struct gpusim_alloc_desc, alignment) == 16, "");
 _Static_assert(offsetof(struct gpusim_alloc_desc, size) == 8, "");
 _Static_assert(offsetof(struct gpusim_alloc_desc, preferred) == 24, "");
 _Static_assert(offsetof(struct gpusim_alloc_desc, allowed) == 36, "");
