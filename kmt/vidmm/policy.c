@@ -18,6 +18,7 @@ static const struct vidmm_policy_ops *const policies[] = {
 	&vidmm_policy_arc,
 	&vidmm_policy_priority_lru,
 	&vidmm_policy_lru,
+	&vidmm_policy_eelru,
 };
 
 const struct vidmm_policy_ops *vidmm_policy_at(unsigned i)

@@ -9,6 +9,7 @@
  * online policy at best. Asserts nothing.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,7 +340,18 @@ static uint64_t run_policy(const char *policy, const struct trace *t, uint8_t *r
 	return (b.bytes_in - a.bytes_in) + (b.bytes_out - a.bytes_out);
 }
 
-int main(void)
+/* Policies named on the command line, or all of them. */
+static bool wanted(int argc, char **argv, const char *name)
+{
+	if (argc < 2)
+		return true;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
 {
 	uint32_t cap = capacity();
 	struct gpusim_config def;
@@ -355,10 +367,14 @@ int main(void)
 	       "ratio");
 	for (unsigned w = 0; w < ntraces; w++) {
 		struct trace *t = traces[w];
+		if (getenv("BENCH_ONLY") && atoi(getenv("BENCH_ONLY")) != (int)w)
+			continue;
 		uint8_t *res0 = malloc(t->n);
 		double blind = 0;
 		for (unsigned p = 0; gpusim_policy_name(p); p++) {
 			const char *name = gpusim_policy_name(p);
+			if (!wanted(argc, argv, name))
+				continue;
 			uint64_t bytes = run_policy(name, t, res0);
 			uint64_t opt = belady(t, t, cap, res0);
 			printf("%-9s %6.1fx %c %-13s %11.1f %11.1f %7.2f\n", t->name, (double)t->n / cap,
