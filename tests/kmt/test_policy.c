@@ -2,7 +2,10 @@
  * Eviction policies: the queue they share keeps its order and its check sees broken
  * links; every policy but "lru" never evicts an allocation while one of lower
  * priority in the same segment could go instead; under ARC a one-time scan does not
- * flush a hot set (which it does under LRU), and ARC's state survives a snapshot.
+ * flush a hot set (which it does under LRU), and ARC's state survives a snapshot;
+ * EELRU evicts as MIN does on a loop larger than memory once its histogram sees
+ * the loop, keeps LRU's order where LRU does well, survives a snapshot, and its
+ * check sees damage.
  */
 #include <config.h>
 
