@@ -37,10 +37,15 @@
  *   reach a few times memory); it counts pages, halves after every decision, and
  *   a decision is taken after each M pages of uses, so it follows phases.
  * - Priorities and segments: each (segment, priority) has two queues, the young
- *   (within the e most recent pages) and the old, each in the order of last use.
- *   Who is young is settled lazily at the start of each walk (the boundary moves
- *   with every use; each allocation crosses it once per use, so this is O(1)
- *   amortized). A walk offers the lowest priority first; within one, under LRU the
+ *   and the old, each in the order of last use. The young of a segment are its
+ *   share (its pages over all held) of the e most recent pages, counted by pages
+ *   rather than by stack position: the manager evicts from one segment at a time,
+ *   and an allocation in a segment it does not evict from is an old page kept
+ *   whatever the policy says. Who is young is settled lazily at the start of each
+ *   walk (each allocation crosses over once per use: O(1) amortized). Only the
+ *   reuses of allocations of the lowest priority held in their segment enter the
+ *   histogram: higher ones go only once no lower one is left, so the eviction
+ *   point does not decide about them. A walk offers the lowest priority first; within one, under LRU the
  *   old from the oldest then the young from the oldest, under early eviction the
  *   old from the newest (the allocation just past e) back to the oldest, then the
  *   young from the oldest.
@@ -360,8 +365,8 @@ static void touch(void *p, struct vidmm_alloc *a)
 		decide(e);
 }
 
-/* The young of segment seg, oldest first (from is the bucket to start after, or
- * NULL), and the old, newest first: the ends where the two regions meet. */
+/* The oldest young and the newest old allocation of segment seg, over its
+ * priorities: the ends where the two regions meet. */
 static struct vidmm_alloc *oldest_young(const struct eelru *e, uint32_t seg)
 {
 	struct vidmm_alloc *best = NULL, *a;
