@@ -2,7 +2,10 @@
  * Eviction policies: the queue they share keeps its order and its check sees broken
  * links; every policy but "lru" never evicts an allocation while one of lower
  * priority in the same segment could go instead; under ARC a one-time scan does not
- * flush a hot set (which it does under LRU), and ARC's state survives a snapshot.
+ * flush a hot set (which it does under LRU), and ARC's state survives a snapshot;
+ * EELRU evicts as MIN does on a loop larger than memory once its histogram sees
+ * the loop, keeps LRU's order where LRU does well, survives a snapshot, and its
+ * check sees damage.
  */
 #include <config.h>
 
@@ -348,6 +351,211 @@ START_TEST(arc_state_round_trips)
 }
 END_TEST
 
+/* ---- EELRU ------------------------------------------------------------------------ */
+
+/* The policy alone, driven as the manager drives it: one-page allocations in
+ * segment 1, a submission per use (its own mark), a miss evicting the first
+ * candidate the walk offers that is not in use. */
+enum { RIG_LOOP = 10, RIG_CACHE = 8, RIG_ALLOCS = 64 };
+
+struct eelru_rig {
+	const struct vidmm_policy_ops *ops;
+	void *p;
+	struct vidmm_alloc a[RIG_ALLOCS];
+	uint32_t mark;
+	uint32_t it;                /* the check's iterator */
+};
+
+static void rig_init(struct eelru_rig *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ops = vidmm_policy_find("eelru");
+	ck_assert_ptr_nonnull(r->ops);
+	r->p = r->ops->create();
+	ck_assert_ptr_nonnull(r->p);
+	for (uint32_t i = 0; i < RIG_ALLOCS; i++) {
+		r->a[i].seg = VIDMM_SYS;
+		r->a[i].size = 4096;
+		r->a[i].handle = i;
+		r->a[i].priority = D3DDDI_ALLOCATIONPRIORITY_NORMAL;
+	}
+}
+
+static uint32_t resident(const struct eelru_rig *r)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < RIG_ALLOCS; i++)
+		n += r->a[i].seg != VIDMM_SYS;
+	return n;
+}
+
+/* Use allocation i; returns the victim's index, -1 for a hit or free room. */
+static int rig_use(struct eelru_rig *r, uint32_t i)
+{
+	struct vidmm_alloc *x = &r->a[i];
+	int victim = -1;
+	x->mark = ++r->mark;
+	if (x->seg == VIDMM_SYS) {
+		if (resident(r) == RIG_CACHE) {
+			struct vidmm_alloc *v = r->ops->next(r->p, 1, NULL);
+			ck_assert_ptr_nonnull(v);
+			victim = (int)(v - r->a);
+			r->ops->remove(r->p, v);
+			v->seg = VIDMM_SYS;
+		}
+		x->seg = 1;
+		r->ops->insert(r->p, x);
+	}
+	r->ops->touch(r->p, x);
+	return victim;
+}
+
+static int rig_next(void *ctx, struct vidmm_alloc **out)
+{
+	struct eelru_rig *r = ctx;
+	*out = r->it < RIG_ALLOCS ? &r->a[r->it++] : NULL;
+	return 0;
+}
+
+static int rig_check(struct eelru_rig *r, char *err, size_t len)
+{
+	r->it = 0;
+	return r->ops->check(r->p, rig_next, r, err, len);
+}
+
+/* A loop of 10 allocations over room for 8. LRU misses every use: the first
+ * round fills the room and evicts 0 and 1, the second evicts 2 to 8, each the
+ * allocation used longest ago, which is the next one the loop wants. Every reuse
+ * is at stack distance 9 pages, beyond the 8 held, so the decision that follows
+ * the use of 6 in the second round (8 pages of uses since the last) sees only
+ * hits LRU cannot have and picks early eviction at the smallest early point
+ * (M/32: nothing young). From then on a miss evicts the allocation used just
+ * before (the one the loop wants farthest ahead, MIN's choice on a loop), and
+ * from the third round on each round misses only 10 - 8 = 2 uses, as MIN does. */
+START_TEST(eelru_loop_victims)
+{
+	static struct eelru_rig r;
+	char err[160];
+	rig_init(&r);
+	int prev = -1;
+	for (uint32_t round = 0; round < 8; round++) {
+		uint32_t misses = 0;
+		for (uint32_t i = 0; i < RIG_LOOP; i++) {
+			int v = rig_use(&r, i);
+			misses += v >= 0 || round == 0;
+			if (round == 0)
+				ck_assert_int_eq(v, i < RIG_CACHE ? -1 : (int)(i - RIG_CACHE));
+			else if (round == 1 && i < 7)
+				/* LRU: the one used longest ago, the next one the loop wants */
+				ck_assert_int_eq(v, (int)((i + RIG_LOOP - RIG_CACHE) % RIG_LOOP));
+			else if (v >= 0)
+				/* early eviction: the allocation used just before */
+				ck_assert_int_eq(v, prev);
+			prev = (int)i;
+			ck_assert_msg(rig_check(&r, err, sizeof(err)) == 0, "round %u use %u: %s", round, i, err);
+		}
+		if (round == 0)
+			ck_assert_uint_eq(misses, RIG_LOOP);
+		if (round >= 2)
+			ck_assert_uint_eq(misses, RIG_LOOP - RIG_CACHE);
+	}
+	r.ops->destroy(r.p);
+}
+END_TEST
+
+/* A workload LRU serves well keeps LRU's order: seven allocations used round
+ * after round, each round ending with a new allocation used once. The seven come
+ * back at stack distance 7 pages, within the 8 held, and nothing else comes back,
+ * so early eviction could only lose hits: each new allocation evicts the previous
+ * one-off (used longest ago), where evicting the allocation used last (as in the
+ * loop above) would evict one of the seven. */
+START_TEST(eelru_lru_when_it_fits)
+{
+	static struct eelru_rig r;
+	rig_init(&r);
+	for (uint32_t round = 0; round < 40; round++) {
+		for (uint32_t i = 0; i < RIG_CACHE - 1; i++)
+			ck_assert_int_eq(rig_use(&r, i), -1);
+		int v = rig_use(&r, RIG_CACHE - 1 + round);
+		ck_assert_int_eq(v, round ? (int)(RIG_CACHE - 2 + round) : -1);
+	}
+	r.ops->destroy(r.p);
+}
+END_TEST
+
+/* EELRU's state (the clock, the ring of last uses, the histogram, the eviction
+ * points, the queues) comes back from a snapshot exactly, taken after a loop
+ * larger than VRAM made it evict early. */
+START_TEST(eelru_state_round_trips)
+{
+	struct kt_gpu g;
+	D3DKMT_HANDLE h[24];
+	kt_setup(&g, SCFG ",policy=eelru");
+	for (int i = 0; i < 24; i++)
+		ck_assert_int_eq(kt_alloc(&g, MB, 0, KT_SEG(VISIBLE) | KT_SEG(INVISIBLE), &h[i]), STATUS_SUCCESS);
+	for (int round = 0; round < 6; round++)
+		for (int i = 0; i < 24; i++) {
+			kt_cmd_begin(&g);
+			kt_cmd_use(&g, h[i]);
+			ck_assert_int_eq(kt_cmd_submit(&g), STATUS_SUCCESS);
+		}
+	kt_assert_invariants(&g);
+	struct gpusim_snapshot *a, *b;
+	ck_assert_int_eq(gpusim_snapshot_take(g.luid, &a), STATUS_SUCCESS);
+	uint64_t na, nb;
+	const uint8_t *wa = policy_words(a, &na);
+	/* fields: a count, three words each; then the clock, the ring's size, the
+	 * pages since the last decision, the early and late points */
+	uint64_t nf = word(wa, 0), early = word(wa, 1 + 3 * nf + 3);
+	ck_assert_uint_gt(nf, 20);
+	ck_assert_uint_gt(early, 0);
+	struct gpusim_handle_map *map;
+	size_t nmap;
+	char err[256] = "";
+	LUID luid;
+	gpusim_reset();
+	ck_assert_msg(gpusim_snapshot_restore(a, &luid, &map, &nmap, err, sizeof(err)) == STATUS_SUCCESS, "%s", err);
+	free(map);
+	ck_assert_int_eq(gpusim_snapshot_take(luid, &b), STATUS_SUCCESS);
+	const uint8_t *wb = policy_words(b, &nb);
+	ck_assert_uint_eq(na, nb);
+	ck_assert(!memcmp(wa, wb, na * 8));
+	gpusim_snapshot_free(a);
+	gpusim_snapshot_free(b);
+	gpusim_reset();
+}
+END_TEST
+
+/* The check sees an allocation whose queue bit lies, one whose tick on the ring
+ * holds other pages, and books that disagree. */
+START_TEST(eelru_check_catches)
+{
+	static struct eelru_rig r;
+	char err[160];
+	rig_init(&r);
+	for (uint32_t round = 0; round < 4; round++)
+		for (uint32_t i = 0; i < RIG_LOOP; i++)
+			rig_use(&r, i);
+	ck_assert_int_eq(rig_check(&r, err, sizeof(err)), 0);
+	struct vidmm_alloc *x = r.ops->next(r.p, 1, NULL);
+	ck_assert_ptr_nonnull(x);
+	x->pol_bits ^= 0x1u; /* OLD */
+	ck_assert_int_eq(rig_check(&r, err, sizeof(err)), -EFAULT);
+	x->pol_bits ^= 0x1u;
+	ck_assert_int_eq(rig_check(&r, err, sizeof(err)), 0);
+	/* A tick twenty uses back: the ring zeroed it when its allocation came back. */
+	x->pol_stamp -= 2 * RIG_LOOP;
+	ck_assert_int_eq(rig_check(&r, err, sizeof(err)), -EFAULT);
+	ck_assert_msg(strstr(err, "ring"), "%s", err);
+	x->pol_stamp += 2 * RIG_LOOP;
+	x->size = 8192;
+	ck_assert_int_eq(rig_check(&r, err, sizeof(err)), -EFAULT);
+	x->size = 4096;
+	ck_assert_int_eq(rig_check(&r, err, sizeof(err)), 0);
+	r.ops->destroy(r.p);
+}
+END_TEST
+
 /* The default is ARC wherever a default is named, and unknown names list the
  * policies there are. */
 START_TEST(default_is_arc)
@@ -375,6 +583,10 @@ Suite *kmt_policy_suite(void)
 	tcase_add_test(tc, scan_does_not_flush_hot_set);
 	tcase_add_test(tc, arc_state_round_trips);
 	tcase_add_test(tc, default_is_arc);
+	tcase_add_test(tc, eelru_loop_victims);
+	tcase_add_test(tc, eelru_lru_when_it_fits);
+	tcase_add_test(tc, eelru_state_round_trips);
+	tcase_add_test(tc, eelru_check_catches);
 	suite_add_tcase(s, tc);
 	return s;
 }
