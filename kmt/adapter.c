@@ -219,6 +219,14 @@ void kmt_adapter_poll(struct kmt_adapter *ad)
 			struct gpusim_event ev = { .type = GPUSIM_EV_FAULT, .cause = f.cause,
 						   .time_ns = f.time_ns, .device = who,
 						   .offset = f.gpu_address, .value = fence };
+			/* A fault on a VA names the allocation mapped there, resident
+			 * or not (an evicted one is the usual culprit). */
+			const struct vidmm_va_mapping *m =
+				(f.flags & KMT_FAULT_VA) && ad->va && ad->va->asid == f.asid
+					? vidmm_va_lookup(ad->va, f.gpu_address)
+					: NULL;
+			if (m && m->alloc)
+				ev.allocation = m->alloc->handle;
 			kmt_emit(ad, &ev);
 		}
 	}

@@ -184,6 +184,7 @@ struct kmt_sync {
 	struct kmt_pagingqueue *pq;      /* a paging fence: its queue (signals are its) */
 	uint64_t pending_value;          /* signalled by a queue at render fence: */
 	uint64_t pending_fence;          /*  ... becomes value when that fence is done */
+	uint64_t gpu_queued;             /* monitored: the last value a context's signal queued */
 	struct kmt_sync *prev, *next;
 };
 

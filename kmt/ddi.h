@@ -127,12 +127,38 @@ struct kmt_submission {
 	uint32_t npatch;
 };
 
+/* kmt_fault_info.flags */
+#define KMT_FAULT_VA 0x1u           /* gpu_address is a GPU virtual address of address space asid */
+#define KMT_FAULT_WRITE 0x2u        /* the access was a write (when the device says so) */
 struct kmt_fault_info {
 	uint64_t gpu_address;
 	uint32_t cause;             /* HW_FAULT_* */
 	uint32_t engine;
 	uint64_t time_ns;
 	uint64_t completed;         /* the engine's completed fence when it faulted */
+	uint32_t flags;             /* KMT_FAULT_* */
+	uint32_t asid;              /* with KMT_FAULT_VA */
+};
+
+/* DxgkDdiSubmitCommandVirtual: a command buffer at a GPU virtual address of the
+ * address space whose root table is at `root`, run on the render engine in that
+ * address space. */
+struct kmt_va_submission {
+	uint64_t root;              /* GPU address of the root page table */
+	uint32_t asid;
+	uint64_t commands;          /* GPU VA of the packets */
+	uint32_t length;            /* bytes */
+};
+
+/* A monitored-fence operation queued on the render engine in an address space
+ * (DXGK_SIGNAL/WAIT on a context): store `value` at `va`, or stall the engine
+ * until the 64-bit value at `va` is >= `value`. */
+struct kmt_va_fence_op {
+	uint64_t root;
+	uint32_t asid;
+	bool wait;
+	uint64_t va;
+	uint64_t value;
 };
 
 enum kmt_engine { KMT_ENGINE_RENDER = 0, KMT_ENGINE_PAGING = 1, KMT_ENGINES = 2 };
@@ -145,8 +171,7 @@ struct kmt_driver_options {
 
 /* What the device and its driver can do (struct kmt_ddi's caps). */
 #define KMT_DDI_CAP_GPU_MMU 0x1u /* GPU virtual addresses through a GPU MMU: answers
-				  * WDDM 2.0 and GpuMmuSupported in the node metadata.
-				  * gsdrv leaves it clear until the wt-va branch lands. */
+				  * WDDM 2.0 and GpuMmuSupported in the node metadata. */
 
 /* Monitored fence storage: kernel-owned system pages that the GPU reaches too.
  * The driver gives each page a GPU address (gsdrv: a slice of the aperture
@@ -184,6 +209,17 @@ struct kmt_ddi {
 	/* DxgkDdiPatch + SubmitCommand: returns the submission's fence. -ENOSPC when
 	 * the command buffer cannot fit the ring, -EINVAL for a patch out of range. */
 	int (*submit)(void *drv, const struct kmt_submission *sub, uint64_t *fence);
+	/* Optional (GpuMmu). SubmitCommandVirtual: returns the submission's render
+	 * fence. -EINVAL malformed packets, -EPERM a packet only the kernel may
+	 * issue, -EFAULT commands the driver cannot read through the address space
+	 * (not mapped or not resident), -ENOSPC longer than the ring can take. */
+	int (*submit_va)(void *drv, const struct kmt_va_submission *sub, uint64_t *fence);
+	/* Optional (GpuMmu). A monitored-fence signal or wait on the render engine;
+	 * returns the render fence behind it. */
+	int (*fence_va)(void *drv, const struct kmt_va_fence_op *op, uint64_t *fence);
+	/* Optional. The CPU wrote a monitored fence value an engine may be waiting
+	 * on: let the device look again. */
+	void (*memory_written)(void *drv);
 	/* Run the device until `engine` has completed `value` (-ETIMEDOUT: it never will). */
 	int (*wait_fence)(void *drv, uint32_t engine, uint64_t value);
 	uint64_t (*completed_fence)(void *drv, uint32_t engine);

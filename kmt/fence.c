@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 
 #include "kmt/core.h"
+#include "kmt/procva.h"
 
 struct kmt_fence_page {
 	bool present;
@@ -76,13 +77,17 @@ static int page_new(struct kmt_adapter *ad, uint32_t index)
 	if ((rc = page_attach(ad, p, pfn, gpu))) {
 		ad->mm->ddi->unmap_fence_page(ad->mm->drv, index);
 		hw_sysmem_free(ad->hw, pfn);
+		return rc;
 	}
-	return rc;
+	/* GPU virtual addresses reach it too, once a VA space exists. */
+	kmt_va_fence_page(ad, index, pfn, true);
+	return 0;
 }
 
 static void page_release(struct kmt_adapter *ad, uint32_t index)
 {
 	struct kmt_fence_page *p = &ad->fence_pages[index];
+	kmt_va_fence_page(ad, index, 0, false);
 	ad->mm->ddi->unmap_fence_page(ad->mm->drv, index);
 	hw_sysmem_vunmap(p->user, 1);
 	hw_sysmem_free(ad->hw, p->pfn); /* zeroed: the next fence here starts clean */
@@ -219,8 +224,13 @@ uint64_t kmt_sync_value(const struct kmt_sync *s)
 void kmt_sync_set(struct kmt_sync *s, uint64_t value)
 {
 	s->value = value;
-	if (s->cpu_value)
+	if (s->cpu_value) {
 		__atomic_store_n(s->cpu_value, value, __ATOMIC_RELEASE);
+		/* An engine may be stalled in a WAIT on this value. */
+		const struct kmt_ddi *ddi = s->dev->ad->mm->ddi;
+		if (ddi->memory_written)
+			ddi->memory_written(s->dev->ad->mm->drv);
+	}
 }
 
 void kmt_fence_poll(struct kmt_adapter *ad)

@@ -286,6 +286,12 @@ static bool is_page_fault(uint32_t cause)
 	case HW_FAULT_GART_NOWRITE:
 	case HW_FAULT_GART_STALE:
 	case HW_FAULT_GART_BADPFN:
+	case HW_FAULT_VM_NOT_PRESENT:
+	case HW_FAULT_VM_READ_ONLY:
+	case HW_FAULT_VM_RANGE:
+	case HW_FAULT_VM_PT_UNREACHABLE:
+	case HW_FAULT_VM_STALE:
+	case HW_FAULT_VM_BAD_ADDR:
 		return true;
 	default:
 		return false;
@@ -314,8 +320,11 @@ static D3DKMT_DEVICEEXECUTION_STATE execution_state(const struct kmt_device *dev
  *    that ties the fault to the caller's work;
  *  - no pipeline stage or bind table: the device has neither;
  *  - DXGK_PAGE_FAULT_WRITE only when the hardware says it was a write (a write
- *    through a GART entry without W); otherwise the direction is unknown, not
- *    "read";
+ *    through a GART entry without W or a read-only page entry, or the VM fault
+ *    registers' WRITE bit); otherwise the direction is unknown, not "read";
+ *  - FaultedVirtualAddress is the GPU virtual address for a fault of a VA
+ *    submission (the VM fault registers), else the physical GPU address, the
+ *    only address a WDDM 1 submission has;
  *  - the error code is a general code where one fits (address faults:
  *    PAGE_FAULT; a malformed packet: INVALID_INSTRUCTION), else the device's own
  *    cause (HW_FAULT_*) as a device-specific code, since there is no general
@@ -330,7 +339,10 @@ static void page_fault_state(const struct kmt_device *dev, D3DKMT_DEVICEPAGEFAUL
 		s.FaultedPrimitiveAPISequenceNumber = f->completed + 1;
 		s.FaultedPipelineStage = DXGK_RENDER_PIPELINE_STAGE_UNKNOWN;
 		s.FaultedBindTableEntry = DXGK_BIND_TABLE_ENTRY_UNKNOWN;
-		s.PageFaultFlags = f->cause == HW_FAULT_GART_NOWRITE ? DXGK_PAGE_FAULT_WRITE : 0;
+		s.PageFaultFlags = f->cause == HW_FAULT_GART_NOWRITE || f->cause == HW_FAULT_VM_READ_ONLY ||
+					   (f->flags & KMT_FAULT_WRITE)
+					   ? DXGK_PAGE_FAULT_WRITE
+					   : 0;
 		if (is_page_fault(f->cause)) {
 			s.FaultErrorCode.IsDeviceSpecificCode = 0;
 			s.FaultErrorCode.GeneralErrorCode = DXGK_GENERAL_ERROR_PAGE_FAULT;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kmt/core.h"
+#include "kmt/procva.h"
 
 static bool is_monitored(D3DDDI_SYNCHRONIZATIONOBJECT_TYPE type)
 {
@@ -128,10 +129,9 @@ NTSTATUS APIENTRY D3DKMTCreateSynchronizationObject2(D3DKMT_CREATESYNCHRONIZATIO
 	}
 	if (info->Type == D3DDDI_MONITORED_FENCE) {
 		info->MonitoredFence.FenceValueCPUVirtualAddress = (VOID *)s->user_value;
-		/* A GPU virtual address needs a GPU virtual address space to map the
-		 * storage in (kmt_fence_storage gives its page): the wt-va branch fills
-		 * it. Until then 0, and only the kernel and paging engine write it. */
-		info->MonitoredFence.FenceValueGPUVirtualAddress = 0;
+		/* Fence pages are mapped read-write at the top of the process's VA
+		 * space (kmt/procva.c); 0 without a GPU MMU. */
+		info->MonitoredFence.FenceValueGPUVirtualAddress = kmt_fence_gpu_va(dev->ad, s->slot);
 	}
 	info->SharedHandle = 0;
 	pData->hSyncObject = s->handle;

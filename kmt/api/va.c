@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kmt/core.h"
+#include "kmt/procva.h"
 
 #define PAGE HW_PAGE_SIZE
 #define PROT_WRITE 0x1ull
@@ -23,24 +24,28 @@
 #define UPDATE_DO_NOT_WAIT 0x1u
 #define UPDATE_MAX_OPS 4096u
 
-/* The adapter's VA space, made on first use: -ENODEV when its driver has no GPU
- * MMU. */
-static int va_space(struct kmt_adapter *ad, struct vidmm_va_space **out)
+/* The device of hPagingQueue: a paging queue (*pq set), or, as MakeResident
+ * also takes for WDDM 1 callers, the device handle itself (*pq NULL). */
+static struct kmt_device *paging_queue_device(D3DKMT_HANDLE queue, struct kmt_pagingqueue **pq)
 {
-	if (!ad->va) {
-		int rc = vidmm_va_space_create(ad->mm, &ad->va);
-		if (rc)
-			return rc;
-	}
-	*out = ad->va;
-	return 0;
+	*pq = kmt_handle_get(queue, KMT_T_PAGINGQUEUE);
+	return *pq ? (*pq)->dev : kmt_get_device(queue);
 }
 
-/* The device a paging queue belongs to. gpusim has one paging queue per device
- * and its handle is the device's; this is the one place that knows it. */
-static struct kmt_device *paging_queue_device(D3DKMT_HANDLE queue)
+/* A Map's PagingFenceValue through a paging queue: the queue's next value,
+ * written by the copy engine behind the page-table writes (which have landed
+ * already: paging is synchronous), as MakeResident's. */
+static int queue_signal(struct kmt_adapter *ad, struct kmt_pagingqueue *pq, uint64_t *value)
 {
-	return kmt_get_device(queue);
+	struct kmt_fence_storage fs;
+	int rc = kmt_fence_storage(ad, pq->fence->slot, &fs);
+	if (rc)
+		return rc;
+	struct kmt_paging_op op = { .type = KMT_PAGING_SIGNAL_FENCE, .fence_gpu = fs.gpu, .value = pq->last + 1 };
+	if ((rc = ad->mm->ddi->build_paging_buffer(ad->mm->drv, &op)))
+		return rc;
+	*value = ++pq->last;
+	return 0;
 }
 
 static NTSTATUS status_of(int rc)
@@ -94,7 +99,8 @@ NTSTATUS APIENTRY D3DKMTReserveGpuVirtualAddress(D3DDDI_RESERVEGPUVIRTUALADDRESS
 	kmt_lock();
 	/* hPagingQueue, or (the M2 form) an adapter handle. */
 	struct kmt_adapter *ad = NULL;
-	struct kmt_device *dev = paging_queue_device(p->hPagingQueue);
+	struct kmt_pagingqueue *pq;
+	struct kmt_device *dev = paging_queue_device(p->hPagingQueue, &pq);
 	if (dev)
 		ad = dev->ad;
 	else
@@ -107,7 +113,7 @@ NTSTATUS APIENTRY D3DKMTReserveGpuVirtualAddress(D3DDDI_RESERVEGPUVIRTUALADDRESS
 	}
 	struct vidmm_va_space *vs;
 	uint64_t va = 0;
-	int rc = va_space(ad, &vs);
+	int rc = kmt_va_space(ad, &vs);
 	if (!rc)
 		rc = vidmm_va_reserve(ad->mm, vs, p->BaseAddress, p->MinimumAddress, p->MaximumAddress, p->Size,
 				      (uint32_t)p->ReservationType, &va);
@@ -135,7 +141,8 @@ NTSTATUS APIENTRY D3DKMTMapGpuVirtualAddress(D3DDDI_MAPGPUVIRTUALADDRESS *pData)
 	    !map_protection_ok(p->Protection.Value, &ro) || p->Reserved0 || p->Reserved1)
 		return st;
 	kmt_lock();
-	struct kmt_device *dev = paging_queue_device(p->hPagingQueue);
+	struct kmt_pagingqueue *pq;
+	struct kmt_device *dev = paging_queue_device(p->hPagingQueue, &pq);
 	struct kmt_alloc *a = dev ? kmt_get_alloc(dev, p->hAllocation) : NULL;
 	if (!a)
 		goto out;
@@ -146,10 +153,12 @@ NTSTATUS APIENTRY D3DKMTMapGpuVirtualAddress(D3DDDI_MAPGPUVIRTUALADDRESS *pData)
 	}
 	struct vidmm_va_space *vs;
 	uint64_t va = p->BaseAddress, fence = 0;
-	int rc = va_space(ad, &vs);
+	int rc = kmt_va_space(ad, &vs);
 	if (!rc)
 		rc = vidmm_va_map(ad->mm, vs, &a->mem->v, p->OffsetInPages, p->SizeInPages, ro, p->MinimumAddress,
 				  p->MaximumAddress, &va, &fence);
+	if (!rc && pq)
+		rc = queue_signal(ad, pq, &fence);
 	kmt_adapter_poll(ad);
 	if (rc) {
 		st = status_of(rc);
@@ -159,7 +168,8 @@ NTSTATUS APIENTRY D3DKMTMapGpuVirtualAddress(D3DDDI_MAPGPUVIRTUALADDRESS *pData)
 	p->PagingFenceValue = fence;
 	emit_va(ad, GPUSIM_EV_VA_MAP, dev->handle, a->handle, va, p->SizeInPages * PAGE, fence);
 	/* The documented answer: the mapping is in place once the paging fence
-	 * completes (here, already). */
+	 * completes (the device's own: already; a queue's: when the copy engine
+	 * runs its signal). */
 	st = STATUS_PENDING;
 out:
 	kmt_unlock();
@@ -293,7 +303,7 @@ NTSTATUS APIENTRY D3DKMTUpdateGpuVirtualAddress(CONST D3DKMT_UPDATEGPUVIRTUALADD
 		goto out;
 	}
 	struct vidmm_va_space *vs;
-	int rc = va_space(ad, &vs);
+	int rc = kmt_va_space(ad, &vs);
 	if (rc) {
 		st = status_of(rc);
 		goto out;

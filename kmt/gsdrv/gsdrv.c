@@ -137,8 +137,8 @@ static int gsdrv_start(struct hw_device *hw, const struct kmt_driver_options *op
 
 const struct kmt_ddi gsdrv_ddi = {
 	.name = "gsdrv",
-	/* No GPU MMU yet: the wt-va branch sets KMT_DDI_CAP_GPU_MMU here. */
-	.caps = 0,
+	/* The device's GPU MMU: page tables, SET_VM, VA submissions. */
+	.caps = KMT_DDI_CAP_GPU_MMU,
 	.start = gsdrv_start,
 	.stop = gsdrv_stop,
 	.describe_allocation = gsdrv_describe_allocation,
@@ -148,6 +148,9 @@ const struct kmt_ddi gsdrv_ddi = {
 	.map_cpu = gsdrv_map_cpu,
 	.discard = gsdrv_discard,
 	.submit = gsdrv_submit,
+	.submit_va = gsdrv_submit_va,
+	.fence_va = gsdrv_fence_va,
+	.memory_written = gsdrv_memory_written,
 	.wait_fence = gsdrv_wait_fence,
 	.completed_fence = gsdrv_completed_fence,
 	.submitted_fence = gsdrv_submitted_fence,

@@ -89,6 +89,11 @@ int gsdrv_read_pte(void *drv, uint32_t seg, uint64_t offset, uint32_t index, boo
 /* submit.c */
 int gsdrv_submit(void *drv, const struct kmt_submission *sub, uint64_t *fence);
 
+/* submitva.c */
+int gsdrv_submit_va(void *drv, const struct kmt_va_submission *sub, uint64_t *fence);
+int gsdrv_fence_va(void *drv, const struct kmt_va_fence_op *op, uint64_t *fence);
+void gsdrv_memory_written(void *drv);
+
 /* gsdrv.c: the segment with this id, or NULL. */
 const struct kmt_segment_desc *gsdrv_segment(const struct gsdrv *d, uint32_t id);
 

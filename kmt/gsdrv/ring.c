@@ -145,6 +145,22 @@ void gsdrv_irq(void *opaque, uint32_t pending)
 		f.engine = hw_mmio_read(d->hw, HW_REG_FAULT_RING);
 		f.time_ns = hw_clock_now(d->hw);
 		f.completed = f.engine < KMT_ENGINES ? fence_memory(d, f.engine) : 0;
+		f.flags = 0;
+		f.asid = 0;
+		/* A fault on a VA latches the VM registers too: the same fault when
+		 * they name the same ring and address. */
+		uint32_t vm_cause = hw_mmio_read(d->hw, HW_REG_VM_FAULT_CAUSE);
+		if (vm_cause) {
+			uint32_t vlo = hw_mmio_read(d->hw, HW_REG_VM_FAULT_ADDR_LO);
+			uint64_t va = (uint64_t)hw_mmio_read(d->hw, HW_REG_VM_FAULT_ADDR_HI) << 32 | vlo;
+			if (va == f.gpu_address && hw_mmio_read(d->hw, HW_REG_VM_FAULT_RING) == f.engine) {
+				f.flags |= KMT_FAULT_VA;
+				f.asid = hw_mmio_read(d->hw, HW_REG_VM_FAULT_ASID);
+				if (hw_mmio_read(d->hw, HW_REG_VM_FAULT_INFO) & HW_VM_FAULT_INFO_WRITE)
+					f.flags |= KMT_FAULT_WRITE;
+			}
+			hw_mmio_write(d->hw, HW_REG_VM_FAULT_CAUSE, 0);
+		}
 		if (f.engine == KMT_ENGINE_PAGING)
 			d->paging_faults++;
 		if (d->fault_count < GSDRV_MAX_FAULTS) {

@@ -173,6 +173,8 @@ uint64_t vidmm_va_root(struct vidmm *mm, const struct vidmm_va_space *vs)
 static void alloc_link(struct vidmm_va_mapping *m)
 {
 	struct vidmm_alloc *a = m->alloc;
+	if (!a)
+		return;
 	m->alloc_prev = NULL;
 	m->alloc_next = a->va_maps;
 	if (a->va_maps)
@@ -182,6 +184,8 @@ static void alloc_link(struct vidmm_va_mapping *m)
 
 static void alloc_unlink(struct vidmm_va_mapping *m)
 {
+	if (!m->alloc)
+		return;
 	if (m->alloc_prev)
 		m->alloc_prev->alloc_next = m->alloc_next;
 	else
@@ -244,6 +248,8 @@ static struct kmt_pte pte_of(struct vidmm *mm, const struct vidmm_va_mapping *m,
 {
 	const struct vidmm_alloc *a = m->alloc;
 	struct kmt_pte p = { 0, 0 };
+	if (!a) /* a kernel page: always there, the GPU writes fences in it */
+		return (struct kmt_pte){ m->pfn * PAGE, KMT_PTE_VALID | KMT_PTE_SYSTEM };
 	uint64_t off = m->alloc_offset + (va - m->node.start);
 	if (a->seg == VIDMM_SYS || a->seg >= VIDMM_SEG_MAX || !mm->seg[a->seg].present)
 		return p; /* evicted: no GPU path, so the access faults */
@@ -329,7 +335,7 @@ static int write_range(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t s, 
 			while (n && n->start + n->size <= p)
 				n = vidmm_va_tree_next(&vs->mapped, n);
 			struct vidmm_va_mapping *m = n && n->start <= p ? mapping_of(n) : NULL;
-			ptes[k] = m && m->alloc != absent ? pte_of(mm, m, p) : (struct kmt_pte){ 0, 0 };
+			ptes[k] = m && (!m->alloc || m->alloc != absent) ? pte_of(mm, m, p) : (struct kmt_pte){ 0, 0 };
 		}
 		if (t)
 			rc = write_entries(mm, t, first, k, ptes, false);
@@ -352,9 +358,17 @@ static struct vidmm_va_reservation *reservation_at(const struct vidmm_va_space *
 	return reservation_of(n);
 }
 
+/* A reservation user calls may work in. */
+static struct vidmm_va_reservation *user_reservation_at(const struct vidmm_va_space *vs, uint64_t base,
+							 uint64_t size)
+{
+	struct vidmm_va_reservation *r = reservation_at(vs, base, size);
+	return r && !r->kernel ? r : NULL;
+}
+
 bool vidmm_va_reserved(const struct vidmm_va_space *vs, uint64_t base, uint64_t size)
 {
-	return reservation_at(vs, base, size) != NULL;
+	return user_reservation_at(vs, base, size) != NULL;
 }
 
 struct vidmm_va_mapping *vidmm_va_lookup(const struct vidmm_va_space *vs, uint64_t va)
@@ -413,7 +427,7 @@ int vidmm_va_reserve(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t base,
 int vidmm_va_free(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t base, uint64_t size)
 {
 	struct vidmm_va_node *n = vidmm_va_tree_find(&vs->reserved, base);
-	if (!n || n->start != base || n->size != size)
+	if (!n || n->start != base || n->size != size || reservation_of(n)->kernel)
 		return -EINVAL;
 	int rc = cut(vs, base, base + size);
 	if (rc)
@@ -440,7 +454,7 @@ int vidmm_va_map(struct vidmm *mm, struct vidmm_va_space *vs, struct vidmm_alloc
 		rc = vidmm_va_reserve(mm, vs, 0, min, max, size, 0, &base);
 		if (rc)
 			return rc;
-	} else if (!page_aligned(base) || !reservation_at(vs, base, size)) {
+	} else if (!page_aligned(base) || !user_reservation_at(vs, base, size)) {
 		return -EINVAL;
 	}
 	if ((rc = ensure_tables(mm, vs, base, base + size)) || (rc = cut(vs, base, base + size)) ||
@@ -460,7 +474,7 @@ int vidmm_va_map(struct vidmm *mm, struct vidmm_va_space *vs, struct vidmm_alloc
 
 int vidmm_va_unmap(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t base, uint64_t size, uint64_t *fence)
 {
-	if (!page_aligned(base) || !page_aligned(size) || !reservation_at(vs, base, size))
+	if (!page_aligned(base) || !page_aligned(size) || !user_reservation_at(vs, base, size))
 		return -EINVAL;
 	int rc = cut(vs, base, base + size);
 	if (!rc)
@@ -472,8 +486,8 @@ int vidmm_va_unmap(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t base, u
 int vidmm_va_copy(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t src, uint64_t dst, uint64_t size,
 		  uint64_t *fence)
 {
-	if (!page_aligned(src) || !page_aligned(dst) || !page_aligned(size) || !reservation_at(vs, src, size) ||
-	    !reservation_at(vs, dst, size))
+	if (!page_aligned(src) || !page_aligned(dst) || !page_aligned(size) || !user_reservation_at(vs, src, size) ||
+	    !user_reservation_at(vs, dst, size))
 		return -EINVAL;
 	/* What the source maps, taken before the destination is cleared (they may
 	 * overlap). */
@@ -512,6 +526,54 @@ int vidmm_va_copy(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t src, uin
 	int rc1 = write_range(mm, vs, dst, dst + size, NULL);
 	int rc2 = finish(mm, vs, fence);
 	return rc ? rc : rc1 ? rc1 : rc2;
+}
+
+int vidmm_va_reserve_kernel(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t base, uint64_t size)
+{
+	uint64_t va;
+	int rc = vidmm_va_reserve(mm, vs, base, base, base + size, size, 0, &va);
+	if (rc)
+		return rc;
+	reservation_of(vidmm_va_tree_find(&vs->reserved, va))->kernel = true;
+	return 0;
+}
+
+/* The kernel range holding the page at va, or NULL. */
+static bool kernel_page(const struct vidmm_va_space *vs, uint64_t va)
+{
+	struct vidmm_va_reservation *r = page_aligned(va) ? reservation_at(vs, va, PAGE) : NULL;
+	return r && r->kernel;
+}
+
+int vidmm_va_map_system(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t va, uint64_t pfn)
+{
+	if (!kernel_page(vs, va))
+		return -EINVAL;
+	int rc = ensure_tables(mm, vs, va, va + PAGE);
+	if (rc)
+		return rc;
+	struct vidmm_va_node *n = vidmm_va_tree_find(&vs->mapped, va);
+	if (n)
+		mapping_delete(vs, mapping_of(n)); /* kernel mappings are one page each */
+	struct vidmm_va_mapping *m = mapping_new(vs, va, PAGE, NULL, 0, false);
+	if (!m)
+		return -ENOMEM;
+	m->pfn = pfn;
+	rc = write_range(mm, vs, va, va + PAGE, NULL);
+	int rc2 = finish(mm, vs, NULL);
+	return rc ? rc : rc2;
+}
+
+int vidmm_va_unmap_system(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t va)
+{
+	if (!kernel_page(vs, va))
+		return -EINVAL;
+	struct vidmm_va_node *n = vidmm_va_tree_find(&vs->mapped, va);
+	if (n)
+		mapping_delete(vs, mapping_of(n));
+	int rc = write_range(mm, vs, va, va + PAGE, NULL);
+	int rc2 = finish(mm, vs, NULL);
+	return rc ? rc : rc2;
 }
 
 void vidmm_va_space_destroy(struct vidmm *mm, struct vidmm_va_space *vs)
@@ -646,13 +708,17 @@ int vidmm_va_check(struct vidmm *mm, struct vidmm_va_space *vs, char *err, size_
 		return 0; /* its memory holds nothing worth comparing any more */
 	for (struct vidmm_va_node *n = vidmm_va_tree_ceil(&vs->mapped, 0); n; n = vidmm_va_tree_next(&vs->mapped, n)) {
 		struct vidmm_va_mapping *m = mapping_of(n);
-		if (!reservation_at(vs, n->start, n->size))
+		struct vidmm_va_reservation *r = reservation_at(vs, n->start, n->size);
+		if (!r)
 			return fail(err, errlen, "mapping at 0x%llx (+0x%llx) outside a reservation", n->start, n->size);
-		if (m->alloc_offset + n->size > m->alloc->size || m->alloc->seg == GPUSIM_SEG_NONE)
+		if (!m->alloc != r->kernel || (!m->alloc && n->size != PAGE))
+			return fail(err, errlen, "mapping at 0x%llx: kernel pages and allocations mixed%.0llu", n->start,
+				    0);
+		if (m->alloc && (m->alloc_offset + n->size > m->alloc->size || m->alloc->seg == GPUSIM_SEG_NONE))
 			return fail(err, errlen, "mapping at 0x%llx maps past or freed allocation %llu", n->start,
 				    m->alloc->handle);
-		bool linked = false;
-		for (struct vidmm_va_mapping *x = m->alloc->va_maps; x && !linked; x = x->alloc_next)
+		bool linked = !m->alloc;
+		for (struct vidmm_va_mapping *x = m->alloc ? m->alloc->va_maps : NULL; x && !linked; x = x->alloc_next)
 			linked = x == m;
 		if (!linked)
 			return fail(err, errlen, "mapping at 0x%llx missing from allocation %llu's list", n->start,
@@ -667,7 +733,7 @@ int vidmm_va_check(struct vidmm *mm, struct vidmm_va_space *vs, char *err, size_
 				return fail(err, errlen, "VA 0x%llx: entry unreadable%.0llu", va, 0);
 			if (got.flags != want.flags || (want.flags && got.address != want.address))
 				return fail(err, errlen, "VA 0x%llx: entry disagrees with allocation %llu's placement",
-					    va, m->alloc->handle);
+					    va, m->alloc ? m->alloc->handle : 0);
 			expect_valid += !!(want.flags & KMT_PTE_VALID);
 		}
 	}

@@ -28,13 +28,16 @@ struct vidmm_va_table;
 struct vidmm_va_reservation {
 	struct vidmm_va_node node;
 	uint32_t type;             /* D3DDDIGPUVIRTUALADDRESS_RESERVATION_TYPE's value */
+	bool kernel;               /* the kernel's own: no user call may free, map,
+				    * unmap or copy in it */
 };
 
 struct vidmm_va_mapping {
 	struct vidmm_va_node node; /* the VA range */
 	struct vidmm_va_space *vs;
-	struct vidmm_alloc *alloc;
+	struct vidmm_alloc *alloc; /* NULL: a kernel mapping of system page pfn */
 	uint64_t alloc_offset;     /* bytes into the allocation of node.start */
+	uint64_t pfn;              /* alloc NULL: the one page it maps */
 	bool read_only;
 	struct vidmm_va_mapping *alloc_prev, *alloc_next; /* the allocation's mappings */
 };
@@ -73,7 +76,14 @@ int vidmm_va_unmap(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t base, u
 /* Make [dst, dst+size) map what [src, src+size) maps (holes stay holes). */
 int vidmm_va_copy(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t src, uint64_t dst, uint64_t size,
 		  uint64_t *fence);
-/* Whether [base, base+size) lies inside one reservation. */
+/* The kernel's own range [base, base+size) (monitored fence pages): -EINVAL when
+ * taken or malformed. */
+int vidmm_va_reserve_kernel(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t base, uint64_t size);
+/* Map (read-write) or unmap one system page at va inside a kernel range, waited
+ * for. */
+int vidmm_va_map_system(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t va, uint64_t pfn);
+int vidmm_va_unmap_system(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t va);
+/* Whether [base, base+size) lies inside one reservation a user may use. */
 bool vidmm_va_reserved(const struct vidmm_va_space *vs, uint64_t base, uint64_t size);
 /* The mapping holding va, or NULL. */
 struct vidmm_va_mapping *vidmm_va_lookup(const struct vidmm_va_space *vs, uint64_t va);

@@ -19,6 +19,7 @@ Suite *kmt_release_suite(void);      /* freed memory is released and reads zero 
 Suite *kmt_handles_suite(void);      /* handle table, allocation cells */
 Suite *kmt_policy_suite(void);       /* eviction policies: order, priorities, scans */
 Suite *kmt_wddm2_va_suite(void);     /* GPU virtual addresses: reserve, map, update, free */
+Suite *kmt_wddm2_submit_suite(void); /* SubmitCommand by VA, VA faults, GPU-side monitored fences */
 Suite *kmt_wddm2_sync_suite(void);   /* paging queues, monitored fences from the CPU */
 
 #endif

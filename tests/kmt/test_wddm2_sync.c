@@ -673,8 +673,8 @@ START_TEST(test_queries_truth)
 	D3DKMT_QUERYADAPTERINFO q = { .hAdapter = g.adapter, .Type = KMTQAITYPE_DRIVERVERSION,
 				      .pPrivateDriverData = &ver, .PrivateDriverDataSize = sizeof(ver) };
 	KT_ST_EQ(D3DKMTQueryAdapterInfo(&q), STATUS_SUCCESS);
-	/* No GPU MMU, so no WDDM 2.0 (see kmt/README.md). */
-	ck_assert_int_eq(ver, KMT_DRIVERVERSION_WDDM_1_3);
+	/* gsdrv reports its GPU MMU: WDDM 2.0 (see kmt/README.md). */
+	ck_assert_int_eq(ver, KMT_DRIVERVERSION_WDDM_2_0);
 
 	unsigned char buf[142 + 8];
 	memset(buf, 0xee, sizeof(buf));
@@ -688,7 +688,7 @@ START_TEST(test_queries_truth)
 	D3DKMT_NODEMETADATA md;
 	memcpy(&md, buf, sizeof(md));
 	ck_assert_int_eq(md.NodeData.EngineType, DXGK_ENGINE_TYPE_3D);
-	ck_assert_int_eq(buf[4 + 136], 0); /* GpuMmuSupported, at its packed offset */
+	ck_assert_int_eq(buf[4 + 136], 1); /* GpuMmuSupported, at its packed offset */
 	ck_assert_int_eq(buf[4 + 137], 0); /* IoMmuSupported */
 	ck_assert_int_eq(buf[142], 0xee);  /* nothing written past the structure */
 	kt_teardown(&g);
