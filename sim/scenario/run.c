@@ -1735,19 +1735,6 @@ static void cmd_expect_status(struct rt *rt, const struct scn_cmd *c)
  * ranges remember the allocation they map so that `show` and the GPU's writes
  * can be put back on allocations. */
 
-/* Until wt-submit's SubmitCommand and GPU-side fences land in libkmt these are
- * only declared: weak references keep the runner linking, and a command that
- * needs one answers STATUS_NOT_IMPLEMENTED. Remove once merged. */
-#pragma weak D3DKMTSubmitCommand
-#pragma weak D3DKMTSignalSynchronizationObjectFromGpu
-#pragma weak D3DKMTWaitForSynchronizationObjectFromGpu
-
-static NTSTATUS missing_entry_point(struct rt *rt, const char *name)
-{
-	cmd_msg(rt, "this libkmt has no %s yet", name);
-	return STATUS_NOT_IMPLEMENTED;
-}
-
 enum obj_kind { OBJ_QUEUE = 1, OBJ_CONTEXT, OBJ_VA, OBJ_FENCE, OBJ_CMDBUF };
 
 struct va_write {
@@ -2157,8 +2144,6 @@ static NTSTATUS cmd_gpu_signal_wait(struct rt *rt, const struct scn_cmd *c)
 	if (st || (st = get_obj(rt, OBJ_FENCE, c->name2, &f)))
 		return st;
 	if (c->kind == SCN_GPU_SIGNAL) {
-		if (!D3DKMTSignalSynchronizationObjectFromGpu)
-			return missing_entry_point(rt, "D3DKMTSignalSynchronizationObjectFromGpu");
 		D3DKMT_SIGNALSYNCHRONIZATIONOBJECTFROMGPU s;
 		memset(&s, 0, sizeof(s));
 		s.hContext = ctx->handle;
@@ -2167,8 +2152,6 @@ static NTSTATUS cmd_gpu_signal_wait(struct rt *rt, const struct scn_cmd *c)
 		s.MonitoredFenceValueArray = &c->fence_value;
 		return D3DKMTSignalSynchronizationObjectFromGpu(&s);
 	}
-	if (!D3DKMTWaitForSynchronizationObjectFromGpu)
-		return missing_entry_point(rt, "D3DKMTWaitForSynchronizationObjectFromGpu");
 	D3DKMT_WAITFORSYNCHRONIZATIONOBJECTFROMGPU w;
 	memset(&w, 0, sizeof(w));
 	w.hContext = ctx->handle;
@@ -2367,8 +2350,6 @@ static NTSTATUS cmd_submit_command(struct rt *rt, const struct scn_cmd *c)
 	NTSTATUS st = get_obj(rt, OBJ_CONTEXT, c->name, &ctx);
 	if (st || (st = get_obj(rt, OBJ_CMDBUF, c->name2, &b)))
 		return st;
-	if (!D3DKMTSubmitCommand)
-		return missing_entry_point(rt, "D3DKMTSubmitCommand");
 	if (!b->ndw) {
 		cmd_msg(rt, "command buffer %s holds no packet", b->name);
 		return STATUS_INVALID_PARAMETER;
