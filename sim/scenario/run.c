@@ -190,7 +190,7 @@ struct rt {
 
 	/* WDDM 2 objects (pagingqueue, vcontext, reserve, map, fence, cmdbuf) */
 	struct hmap objs;
-	struct rt_obj *obj_list;
+	struct rt_obj *obj_list, *obj_tail;  /* creation order, for `show` */
 	/* The last GPU page fault the events told of (kept for `expect fault`). */
 	bool has_fault;
 	uint64_t fault_va;
@@ -323,8 +323,20 @@ static void describe(const struct scn_cmd *c, char *buf, size_t n)
 			ADD(" ...");
 		break;
 	case SCN_GPU_COPY:
+	case SCN_MAP:
+	case SCN_GPU_SIGNAL:
+	case SCN_GPU_WAIT:
+	case SCN_SUBMIT_COMMAND:
 		ADD(" %s %s", c->name ? c->name : "?", c->name2 ? c->name2 : "?");
 		break;
+	case SCN_CMD: {
+		static const char *const ops[] = { [SCN_OP_FILL] = "fill", [SCN_OP_COPY] = "copy",
+						   [SCN_OP_WRITE] = "write", [SCN_OP_SIGNAL] = "signal",
+						   [SCN_OP_WAIT] = "wait", [SCN_OP_RESET] = "reset" };
+		ADD(" %s %s", c->name ? c->name : "?",
+		    (unsigned)c->op < sizeof(ops) / sizeof(ops[0]) && ops[c->op] ? ops[c->op] : "?");
+		break;
+	}
 	case SCN_INJECT:
 		ADD(" %s", inject_name(c->inject));
 		break;
@@ -1791,11 +1803,14 @@ static void obj_free(struct rt_obj *o)
 static void obj_remove(struct rt *rt, struct rt_obj *o)
 {
 	hmap_remove(&rt->objs, &o->by_name);
-	for (struct rt_obj **pp = &rt->obj_list; *pp; pp = &(*pp)->next)
+	struct rt_obj *prev = NULL;
+	for (struct rt_obj **pp = &rt->obj_list; *pp; prev = *pp, pp = &(*pp)->next)
 		if (*pp == o) {
 			*pp = o->next;
 			break;
 		}
+	if (rt->obj_tail == o)
+		rt->obj_tail = prev;
 	obj_free(o);
 }
 
@@ -1817,8 +1832,11 @@ static struct rt_obj *obj_new(struct rt *rt, enum obj_kind k, const char *name, 
 	o->kind = k;
 	o->dev = d;
 	hmap_insert(&rt->objs, &o->by_name, obj_hash(k, name));
-	o->next = rt->obj_list;
-	rt->obj_list = o;
+	if (rt->obj_tail)
+		rt->obj_tail->next = o;
+	else
+		rt->obj_list = o;
+	rt->obj_tail = o;
 	return o;
 }
 
@@ -2478,8 +2496,8 @@ static void show_vas(struct rt *rt, FILE *f, const struct rt_alloc *a)
 {
 	for (struct rt_obj *o = rt->obj_list; o; o = o->next)
 		if (o->kind == OBJ_VA && o->alloc && o->alloc == a->handle)
-			fprintf(f, "  va %-16s 0x%" PRIx64 "..0x%" PRIx64 " (bytes 0x%" PRIx64 "..)\n", o->name, o->va,
-				o->va + o->size, o->alloc_off);
+			fprintf(f, "  va %-16s 0x%" PRIx64 "..0x%" PRIx64 " -> bytes 0x%" PRIx64 "..0x%" PRIx64 "\n",
+				o->name, o->va, o->va + o->size, o->alloc_off, o->alloc_off + o->size);
 }
 
 static void objs_free(struct rt *rt)
@@ -2488,7 +2506,7 @@ static void objs_free(struct rt *rt)
 		next = o->next;
 		obj_free(o);
 	}
-	rt->obj_list = NULL;
+	rt->obj_list = rt->obj_tail = NULL;
 	free(rt->objs.b);
 }
 
