@@ -19,6 +19,8 @@ struct ent {
 	bool alive;
 	bool implicit;       /* the default device, created by its first use */
 	const struct scn_cmd *image; /* images: the `image` command that loaded it */
+	const char *parent;  /* VA mapped at=R: R, whose free-va frees it too */
+	struct scn_loc parent_def;
 };
 
 /* Open addressing: a script may define millions of names through repeat. */
@@ -255,11 +257,24 @@ static const struct kind K_VA_ = { "VA", "reserve or map" };
 static const struct kind K_FENCE_ = { "fence", "fence" };
 static const struct kind K_CMDBUF_ = { "command buffer", "cmdbuf" };
 
+/* A VA mapped inside a reservation dies with it: freed (or freed and reserved
+ * again, which a different definition tells) since the map. */
+static const struct ent *dead_parent(const struct cctx *c, const struct ent *e)
+{
+	if (!e->alive || !e->parent)
+		return NULL;
+	const struct ent *p = find(&c->vas, e->parent);
+	if (p && p->alive && p->def.line == e->parent_def.line && p->def.col == e->parent_def.col &&
+	    p->def.file == e->parent_def.file)
+		return NULL;
+	return p;
+}
+
 static int define_obj(struct cctx *c, struct table *t, const struct kind *k, const struct scn_cmd *cmd,
 		      const char *name, bool takes_effect)
 {
 	struct ent *e = find(t, name);
-	if (e && e->alive)
+	if (e && e->alive && !(t == &c->vas && dead_parent(c, e)))
 		return fail(c, &cmd->loc, "%s '%s' already exists (defined at %s:%u)", k->what, name,
 			    file_of(&e->def), e->def.line);
 	if (!takes_effect)
@@ -280,6 +295,10 @@ static int use_obj(struct cctx *c, struct table *t, const struct kind *k, const 
 	if (!e->alive)
 		return fail(c, &cmd->loc, "%s '%s' was freed at %s:%u", k->what, name, file_of(&e->freed),
 			    e->freed.line);
+	const struct ent *p = t == &c->vas ? dead_parent(c, e) : NULL;
+	if (p)
+		return fail(c, &cmd->loc, "%s '%s' was freed with its reservation '%s' at %s:%u", k->what, name,
+			    e->parent, file_of(&p->freed), p->freed.line);
 	return 0;
 }
 
@@ -315,9 +334,18 @@ static int check_wddm2(struct cctx *c, const struct scn_cmd *cmd, bool takes_eff
 		return define_obj(c, &c->vas, &K_VA_, cmd, cmd->name, takes_effect);
 	case SCN_MAP:
 		if (use_alloc(c, cmd, cmd->name2) < 0 || use_va(c, cmd, &cmd->va) < 0 ||
-		    (cmd->queue && use_obj(c, &c->queues, &K_QUEUE_, cmd, cmd->queue) < 0))
+		    (cmd->queue && use_obj(c, &c->queues, &K_QUEUE_, cmd, cmd->queue) < 0) ||
+		    define_obj(c, &c->vas, &K_VA_, cmd, cmd->name, takes_effect) < 0)
 			return -1;
-		return define_obj(c, &c->vas, &K_VA_, cmd, cmd->name, takes_effect);
+		if (takes_effect && cmd->va.name) {
+			const struct ent *p = find(&c->vas, cmd->va.name);
+			struct scn_loc pdef = p->parent ? p->parent_def : p->def;
+			const char *pname = p->parent ? p->parent : cmd->va.name; /* at=V: V's reservation */
+			e = find(&c->vas, cmd->name);
+			e->parent = pname;
+			e->parent_def = pdef;
+		}
+		return 0;
 	case SCN_WAIT_PAGING:
 		return use_obj(c, &c->queues, &K_QUEUE_, cmd, cmd->name);
 	case SCN_UNMAP:
