@@ -663,8 +663,10 @@ static bool fence_valued(const struct scn_cmd *cmd)
 	}
 }
 
-/* A GPU virtual address: a number, or NAME[+OFF] with NAME a VA range. */
-static int parse_va(struct pctx *c, const char *text, uint32_t col, const char *what, struct scn_va *out)
+/* A GPU virtual address: a number, or NAME[+OFF] with NAME a VA range. Errors in
+ * the whole are at col (the word), in OFF at its own column (vcol: the value's). */
+static int parse_va(struct pctx *c, const char *text, uint32_t col, uint32_t vcol, const char *what,
+		    struct scn_va *out)
 {
 	if (!*text)
 		return fail(c, col, "expected an address or a VA name for %s, found nothing", what);
@@ -683,7 +685,7 @@ static int parse_va(struct pctx *c, const char *text, uint32_t col, const char *
 	free(out->name);
 	out->name = name;
 	out->addr = 0;
-	if (plus && parse_u64(c, plus + 1, col + (uint32_t)nl + 1, "the offset after +", true, &out->addr) < 0)
+	if (plus && parse_u64(c, plus + 1, vcol + (uint32_t)nl + 1, "the offset after +", true, &out->addr) < 0)
 		return -1;
 	return 0;
 }
@@ -814,7 +816,7 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 	case K_AT:
 	case K_VA:
 		cmd->va_given = true;
-		return parse_va(c, v, col, what, &cmd->va);
+		return parse_va(c, v, col, col + (uint32_t)strlen(k->name) + 1, what, &cmd->va);
 	case K_PAGES:
 		cmd->pages_given = true;
 		return parse_u64(c, v, col, what, true, &cmd->pages);
@@ -1208,7 +1210,7 @@ static int va_word(struct pctx *c, size_t k, const char *after, struct scn_va *o
 	if (strchr(c->w[k].s, '='))
 		return fail(c, c->w[k].col, "expected an address or a VA name after %s, found '%s'", after,
 			    Q(c->w[k].s));
-	return parse_va(c, c->w[k].s, c->w[k].col, after, out);
+	return parse_va(c, c->w[k].s, c->w[k].col, c->w[k].col, after, out);
 }
 
 /* `cmd B OP ...`: one packet for command buffer B. */
