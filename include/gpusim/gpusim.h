@@ -214,6 +214,20 @@ struct gpusim_alloc_info {
 };
 NTSTATUS gpusim_query_allocation(D3DKMT_HANDLE allocation, struct gpusim_alloc_info *out);
 
+/* What a GPU virtual address of the process's address space on adapter `luid`
+ * is (kmt/api/gpusim_va.c): *allocation and *offset (bytes into it) when an
+ * allocation is mapped there, else 0; *flags a mask of GPUSIM_VA_*. Looks at the
+ * books only: no time passes, nothing is made (an adapter whose space was never
+ * used answers flags 0), no event. Any pointer may be NULL. STATUS_INVALID_PARAMETER
+ * for an unknown adapter or an address at or beyond 2^va_bits. */
+#define GPUSIM_VA_RESERVED  0x1u  /* inside a reservation */
+#define GPUSIM_VA_MAPPED    0x2u  /* a page is mapped there */
+#define GPUSIM_VA_READ_ONLY 0x4u  /* mapped without write permission */
+#define GPUSIM_VA_PRESENT   0x8u  /* the allocation has a GPU place: the entry is valid */
+#define GPUSIM_VA_KERNEL    0x10u /* mapped to kernel memory (a fence page): no allocation */
+NTSTATUS gpusim_va_query(LUID luid, uint64_t va, D3DKMT_HANDLE *allocation, uint64_t *offset,
+			 uint32_t *flags);
+
 /* CPU access for an OS loader (an ELF image's segments, firmware): D3DKMTLock
  * for writing that a GPUSIM_ALLOC_READ_ONLY allocation accepts too, so that its
  * contents can be put in once. The same moves and waits as D3DKMTLock; undo it

@@ -466,6 +466,11 @@ int vidmm_va_map(struct vidmm *mm, struct vidmm_va_space *vs, struct vidmm_alloc
 		}
 		return rc;
 	}
+	/* Work by VA lists nothing, so the manager never learns what the GPU wrote:
+	 * a writable mapping is taken as written, else a move or an eviction would
+	 * drop what a submission stored there (paging skips data-less allocations). */
+	if (!read_only)
+		a->has_data = true;
 	rc = write_range(mm, vs, base, base + size, NULL);
 	int rc2 = finish(mm, vs, fence);
 	*va = base;

@@ -19,6 +19,8 @@ struct ent {
 	bool alive;
 	bool implicit;       /* the default device, created by its first use */
 	const struct scn_cmd *image; /* images: the `image` command that loaded it */
+	const char *parent;  /* VA mapped at=R: R, whose free-va frees it too */
+	struct scn_loc parent_def;
 };
 
 /* Open addressing: a script may define millions of names through repeat. */
@@ -30,6 +32,8 @@ struct table {
 struct cctx {
 	struct scn_error *err;
 	struct table allocs, devices, images;
+	/* WDDM 2 names, one table per kind: a fence and a VA may share a name. */
+	struct table queues, contexts, vas, fences, cmdbufs;
 	const struct scn_cmd *first;    /* the script's first command */
 	const struct scn_cmd *adapter;
 };
@@ -120,6 +124,15 @@ static const char *kind_name(enum scn_kind k)
 		[SCN_ECHO] = "echo",           [SCN_EXPECT_IN] = "expect",
 		[SCN_EXPECT_STAT] = "expect",  [SCN_EXPECT_STATUS] = "expect",
 		[SCN_IMAGE] = "image",         [SCN_SUBMIT_IMAGE] = "submit-image",
+		[SCN_PAGINGQUEUE] = "pagingqueue", [SCN_WAIT_PAGING] = "wait-paging",
+		[SCN_VCONTEXT] = "vcontext",   [SCN_RESERVE] = "reserve",
+		[SCN_MAP] = "map",             [SCN_UNMAP] = "unmap",
+		[SCN_FREE_VA] = "free-va",     [SCN_FENCE] = "fence",
+		[SCN_SIGNAL] = "signal",       [SCN_WAIT] = "wait",
+		[SCN_GPU_SIGNAL] = "gpu-signal", [SCN_GPU_WAIT] = "gpu-wait",
+		[SCN_CMDBUF] = "cmdbuf",       [SCN_CMD] = "cmd",
+		[SCN_SUBMIT_COMMAND] = "submit-command", [SCN_EXPECT_FENCE] = "expect",
+		[SCN_EXPECT_VA] = "expect",    [SCN_EXPECT_FAULT] = "expect",
 	};
 	return (unsigned)k < sizeof names / sizeof names[0] && names[k] ? names[k] : "command";
 }
@@ -232,6 +245,157 @@ static int check_submit_image(struct cctx *c, const struct scn_cmd *cmd)
 	return 0;
 }
 
+/* ---- WDDM 2 names ------------------------------------------------------------ */
+
+struct kind {
+	const char *what;     /* "paging queue" */
+	const char *definer;  /* "pagingqueue" */
+};
+static const struct kind K_QUEUE_ = { "paging queue", "pagingqueue" };
+static const struct kind K_CONTEXT_ = { "context", "vcontext" };
+static const struct kind K_VA_ = { "VA", "reserve or map" };
+static const struct kind K_FENCE_ = { "fence", "fence" };
+static const struct kind K_CMDBUF_ = { "command buffer", "cmdbuf" };
+
+/* A VA mapped inside a reservation dies with it: freed (or freed and reserved
+ * again, which a different definition tells) since the map. */
+static const struct ent *dead_parent(const struct cctx *c, const struct ent *e)
+{
+	if (!e->alive || !e->parent)
+		return NULL;
+	const struct ent *p = find(&c->vas, e->parent);
+	if (p && p->alive && p->def.line == e->parent_def.line && p->def.col == e->parent_def.col &&
+	    p->def.file == e->parent_def.file)
+		return NULL;
+	return p;
+}
+
+static int define_obj(struct cctx *c, struct table *t, const struct kind *k, const struct scn_cmd *cmd,
+		      const char *name, bool takes_effect)
+{
+	struct ent *e = find(t, name);
+	if (e && e->alive && !(t == &c->vas && dead_parent(c, e)))
+		return fail(c, &cmd->loc, "%s '%s' already exists (defined at %s:%u)", k->what, name,
+			    file_of(&e->def), e->def.line);
+	if (!takes_effect)
+		return 0;
+	if (!(e = insert(t, name)))
+		return fail(c, &cmd->loc, "out of memory");
+	*e = (struct ent){ .key = name, .def = cmd->loc, .alive = true };
+	return 0;
+}
+
+static int use_obj(struct cctx *c, struct table *t, const struct kind *k, const struct scn_cmd *cmd,
+		   const char *name)
+{
+	const struct ent *e = find(t, name);
+	if (!e)
+		return fail(c, &cmd->loc, "unknown %s '%s' (expected a name defined by %s)", k->what, name,
+			    k->definer);
+	if (!e->alive)
+		return fail(c, &cmd->loc, "%s '%s' was freed at %s:%u", k->what, name, file_of(&e->freed),
+			    e->freed.line);
+	const struct ent *p = t == &c->vas ? dead_parent(c, e) : NULL;
+	if (p)
+		return fail(c, &cmd->loc, "%s '%s' was freed with its reservation '%s' at %s:%u", k->what, name,
+			    e->parent, file_of(&p->freed), p->freed.line);
+	return 0;
+}
+
+static int use_va(struct cctx *c, const struct scn_cmd *cmd, const struct scn_va *va)
+{
+	return va->name ? use_obj(c, &c->vas, &K_VA_, cmd, va->name) : 0;
+}
+
+static int check_wddm2(struct cctx *c, const struct scn_cmd *cmd, bool takes_effect)
+{
+	struct ent *e;
+
+	switch (cmd->kind) {
+	case SCN_PAGINGQUEUE:
+		if (use_device(c, cmd, cmd->device) < 0)
+			return -1;
+		return define_obj(c, &c->queues, &K_QUEUE_, cmd, cmd->name, takes_effect);
+	case SCN_VCONTEXT:
+		if (use_device(c, cmd, cmd->device) < 0)
+			return -1;
+		return define_obj(c, &c->contexts, &K_CONTEXT_, cmd, cmd->name, takes_effect);
+	case SCN_FENCE:
+		if (use_device(c, cmd, cmd->device) < 0)
+			return -1;
+		return define_obj(c, &c->fences, &K_FENCE_, cmd, cmd->name, takes_effect);
+	case SCN_CMDBUF:
+		if (use_device(c, cmd, cmd->device) < 0)
+			return -1;
+		return define_obj(c, &c->cmdbufs, &K_CMDBUF_, cmd, cmd->name, takes_effect);
+	case SCN_RESERVE:
+		if (use_device(c, cmd, cmd->device) < 0)
+			return -1;
+		return define_obj(c, &c->vas, &K_VA_, cmd, cmd->name, takes_effect);
+	case SCN_MAP:
+		if (use_alloc(c, cmd, cmd->name2) < 0 || use_va(c, cmd, &cmd->va) < 0 ||
+		    (cmd->queue && use_obj(c, &c->queues, &K_QUEUE_, cmd, cmd->queue) < 0) ||
+		    define_obj(c, &c->vas, &K_VA_, cmd, cmd->name, takes_effect) < 0)
+			return -1;
+		if (takes_effect && cmd->va.name) {
+			const struct ent *p = find(&c->vas, cmd->va.name);
+			struct scn_loc pdef = p->parent ? p->parent_def : p->def;
+			const char *pname = p->parent ? p->parent : cmd->va.name; /* at=V: V's reservation */
+			e = find(&c->vas, cmd->name);
+			e->parent = pname;
+			e->parent_def = pdef;
+		}
+		return 0;
+	case SCN_WAIT_PAGING:
+		return use_obj(c, &c->queues, &K_QUEUE_, cmd, cmd->name);
+	case SCN_UNMAP:
+		return use_obj(c, &c->vas, &K_VA_, cmd, cmd->name);
+	case SCN_FREE_VA:
+		if (use_obj(c, &c->vas, &K_VA_, cmd, cmd->name) < 0)
+			return -1;
+		if (takes_effect) {
+			e = find(&c->vas, cmd->name);
+			e->alive = false;
+			e->freed = cmd->loc;
+		}
+		return 0;
+	case SCN_SIGNAL:
+	case SCN_WAIT:
+	case SCN_EXPECT_FENCE:
+		return use_obj(c, &c->fences, &K_FENCE_, cmd, cmd->name);
+	case SCN_GPU_SIGNAL:
+	case SCN_GPU_WAIT:
+		if (use_obj(c, &c->contexts, &K_CONTEXT_, cmd, cmd->name) < 0)
+			return -1;
+		return use_obj(c, &c->fences, &K_FENCE_, cmd, cmd->name2);
+	case SCN_CMD:
+		if (use_obj(c, &c->cmdbufs, &K_CMDBUF_, cmd, cmd->name) < 0)
+			return -1;
+		if (cmd->op == SCN_OP_SIGNAL || cmd->op == SCN_OP_WAIT)
+			return use_obj(c, &c->fences, &K_FENCE_, cmd, cmd->name2);
+		if (cmd->op == SCN_OP_RESET)
+			return 0;
+		if (use_va(c, cmd, &cmd->va) < 0)
+			return -1;
+		return cmd->va2_given ? use_va(c, cmd, &cmd->va2) : 0;
+	case SCN_SUBMIT_COMMAND:
+		if (use_obj(c, &c->contexts, &K_CONTEXT_, cmd, cmd->name) < 0)
+			return -1;
+		return use_obj(c, &c->cmdbufs, &K_CMDBUF_, cmd, cmd->name2);
+	case SCN_EXPECT_VA:
+		if (use_va(c, cmd, &cmd->va) < 0)
+			return -1;
+		return cmd->mapped ? use_alloc(c, cmd, cmd->name2) : 0;
+	case SCN_EXPECT_FAULT:
+		if (use_va(c, cmd, &cmd->va) < 0)
+			return -1;
+		return cmd->name2 ? use_alloc(c, cmd, cmd->name2) : 0;
+	default:
+		break;
+	}
+	return fail(c, &cmd->loc, "unknown command kind %d", (int)cmd->kind);
+}
+
 static int check_cmd(struct cctx *c, const struct scn_cmd *cmd, bool takes_effect)
 {
 	struct ent *e;
@@ -292,6 +456,8 @@ static int check_cmd(struct cctx *c, const struct scn_cmd *cmd, bool takes_effec
 		/* fall through */
 	case SCN_RESIDENT:
 	case SCN_EVICT:
+		if (cmd->queue && use_obj(c, &c->queues, &K_QUEUE_, cmd, cmd->queue) < 0)
+			return -1;
 		for (uint32_t i = 0; i < cmd->nnames; i++)
 			if (use_alloc(c, cmd, cmd->names[i]) < 0)
 				return -1;
@@ -325,6 +491,25 @@ static int check_cmd(struct cctx *c, const struct scn_cmd *cmd, bool takes_effec
 	case SCN_ECHO:
 	case SCN_EXPECT_STAT:
 		return 0;
+	case SCN_PAGINGQUEUE:
+	case SCN_WAIT_PAGING:
+	case SCN_VCONTEXT:
+	case SCN_RESERVE:
+	case SCN_MAP:
+	case SCN_UNMAP:
+	case SCN_FREE_VA:
+	case SCN_FENCE:
+	case SCN_SIGNAL:
+	case SCN_WAIT:
+	case SCN_GPU_SIGNAL:
+	case SCN_GPU_WAIT:
+	case SCN_CMDBUF:
+	case SCN_CMD:
+	case SCN_SUBMIT_COMMAND:
+	case SCN_EXPECT_FENCE:
+	case SCN_EXPECT_VA:
+	case SCN_EXPECT_FAULT:
+		return check_wddm2(c, cmd, takes_effect);
 	}
 	return fail(c, &cmd->loc, "unknown command kind %d", (int)cmd->kind);
 }
@@ -348,5 +533,10 @@ int scn_check(const struct scn_script *s, struct scn_error *err)
 	free(c.allocs.slots);
 	free(c.devices.slots);
 	free(c.images.slots);
+	free(c.queues.slots);
+	free(c.contexts.slots);
+	free(c.vas.slots);
+	free(c.fences.slots);
+	free(c.cmdbufs.slots);
 	return rc;
 }

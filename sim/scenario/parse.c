@@ -554,7 +554,8 @@ enum key_id {
 	K_DEVICE, K_SIZE, K_PREFER, K_ONLY, K_ALIGN, K_PRIORITY, K_CPU, K_PINNED, K_RESOURCE,
 	K_SHARED, K_OFFSET, K_SEED, K_NOWAIT, K_VALUE, K_STALE, K_AFTER, K_VRAM, K_VISIBLE,
 	K_GART, K_SYSMEM, K_POLICY, K_MACHINE, K_POOLS,
-	K_FROM, K_COUNT
+	K_FROM, K_QUEUE, K_BASE, K_MIN, K_MAX, K_AT, K_PAGES, K_READONLY, K_INITIAL, K_VA, K_ALLOC,
+	K_COUNT
 };
 
 struct key {
@@ -606,6 +607,34 @@ static const struct key fill_keys[] = {
 	{ "stale", K_STALE, NULL },
 };
 static const struct key oom_keys[] = { { "after", K_AFTER, "after=N" } };
+static const struct key resident_keys[] = { { "queue", K_QUEUE, "queue=Q" } };
+static const struct key reserve_keys[] = {
+	{ "size", K_SIZE, "size=SIZE" }, { "base", K_BASE, "base=ADDR" }, { "min", K_MIN, "min=ADDR" },
+	{ "max", K_MAX, "max=ADDR" },    { "device", K_DEVICE, "device=D" },
+};
+static const struct key map_keys[] = {
+	{ "at", K_AT, "at=ADDR|R[+OFF]" }, { "offset", K_OFFSET, "offset=PAGES" },
+	{ "pages", K_PAGES, "pages=N" },   { "readonly", K_READONLY, NULL },
+	{ "queue", K_QUEUE, "queue=Q" },
+};
+static const struct key fence_keys[] = {
+	{ "device", K_DEVICE, "device=D" },
+	{ "initial", K_INITIAL, "initial=N" },
+};
+static const struct key value_keys[] = { { "value", K_VALUE, "value=N" } };
+static const struct key cmdbuf_keys[] = {
+	{ "device", K_DEVICE, "device=D" },
+	{ "size", K_SIZE, "size=SIZE" },
+};
+static const struct key cmd_fill_keys[] = {
+	{ "size", K_SIZE, "size=N" },
+	{ "value", K_VALUE, "value=N" },
+};
+static const struct key cmd_copy_keys[] = { { "size", K_SIZE, "size=N" } };
+static const struct key fault_keys[] = {
+	{ "va", K_VA, "va=V[+OFF]" },
+	{ "alloc", K_ALLOC, "alloc=NAME" },
+};
 
 #define KEYS(a) a, sizeof a / sizeof a[0]
 
@@ -616,6 +645,49 @@ static void key_list(char *dst, size_t cap, const struct key *keys, size_t nkeys
 	dst[0] = '\0';
 	for (size_t i = 0; i < nkeys && o < cap; i++)
 		o += (size_t)snprintf(dst + o, cap - o, "%s%s", i ? ", " : "", keys[i].name);
+}
+
+/* Commands whose value= is a monitored fence's 64-bit value. */
+static bool fence_valued(const struct scn_cmd *cmd)
+{
+	switch (cmd->kind) {
+	case SCN_SIGNAL:
+	case SCN_WAIT:
+	case SCN_GPU_SIGNAL:
+	case SCN_GPU_WAIT:
+		return true;
+	case SCN_CMD:
+		return cmd->op == SCN_OP_SIGNAL || cmd->op == SCN_OP_WAIT;
+	default:
+		return false;
+	}
+}
+
+/* A GPU virtual address: a number, or NAME[+OFF] with NAME a VA range. Errors in
+ * the whole are at col (the word), in OFF at its own column (vcol: the value's). */
+static int parse_va(struct pctx *c, const char *text, uint32_t col, uint32_t vcol, const char *what,
+		    struct scn_va *out)
+{
+	if (!*text)
+		return fail(c, col, "expected an address or a VA name for %s, found nothing", what);
+	if (*text >= '0' && *text <= '9')
+		return parse_u64(c, text, col, what, true, &out->addr);
+	const char *plus = strchr(text, '+');
+	size_t nl = plus ? (size_t)(plus - text) : strlen(text);
+	char *name = strndup(text, nl);
+	if (!name)
+		return fail(c, col, "out of memory");
+	if (!is_name(name)) {
+		int rc = fail(c, col, "expected an address or a VA name for %s, found '%s'", what, Q(name));
+		free(name);
+		return rc;
+	}
+	free(out->name);
+	out->name = name;
+	out->addr = 0;
+	if (plus && parse_u64(c, plus + 1, vcol + (uint32_t)nl + 1, "the offset after +", true, &out->addr) < 0)
+		return -1;
+	return 0;
 }
 
 static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, const char *v,
@@ -630,16 +702,18 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 		if (check_name(c, v, col, "a device") < 0)
 			return -1;
 		return strcmp(v, "default") ? dup_name(c, v, &cmd->device) : 0;
-	case K_SIZE:
-		if (parse_u64(c, v, col, what, cmd->kind != SCN_ALLOC, &u) < 0)
+	case K_SIZE: {
+		bool bytes = cmd->kind == SCN_ALLOC || cmd->kind == SCN_RESERVE || cmd->kind == SCN_CMDBUF;
+		if (parse_u64(c, v, col, what, !bytes, &u) < 0)
 			return -1;
-		if (cmd->kind == SCN_ALLOC) {
+		if (bytes) {
 			cmd->size = u;
 		} else {
 			cmd->length = u;
 			cmd->length_given = true;
 		}
 		return 0;
+	}
 	case K_PREFER:
 		return parse_segments(c, v, col, true, cmd);
 	case K_ONLY:
@@ -663,6 +737,11 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 	case K_VALUE:
 		if (parse_u64(c, v, col, what, true, &u) < 0)
 			return -1;
+		if (fence_valued(cmd)) {  /* monitored fences hold 64 bits */
+			cmd->fence_value = u;
+			cmd->value_given = true;
+			return 0;
+		}
 		if (u > UINT32_MAX)
 			return fail(c, col, "expected a 32-bit value for value=, found '%s'", Q(v));
 		cmd->value = (uint32_t)u;
@@ -724,6 +803,32 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 	case K_STALE:
 		cmd->stale = true;
 		return 0;
+	case K_QUEUE:
+		if (check_name(c, v, col, "a paging queue") < 0)
+			return -1;
+		return dup_name(c, v, &cmd->queue);
+	case K_BASE:
+		return parse_u64(c, v, col, what, true, &cmd->base);
+	case K_MIN:
+		return parse_u64(c, v, col, what, true, &cmd->min);
+	case K_MAX:
+		return parse_u64(c, v, col, what, true, &cmd->max);
+	case K_AT:
+	case K_VA:
+		cmd->va_given = true;
+		return parse_va(c, v, col, col + (uint32_t)strlen(k->name) + 1, what, &cmd->va);
+	case K_PAGES:
+		cmd->pages_given = true;
+		return parse_u64(c, v, col, what, true, &cmd->pages);
+	case K_READONLY:
+		cmd->readonly = true;
+		return 0;
+	case K_INITIAL:
+		return parse_u64(c, v, col, what, true, &cmd->fence_value);
+	case K_ALLOC:
+		if (check_name(c, v, col, "an allocation") < 0)
+			return -1;
+		return dup_name(c, v, &cmd->name2);
 	case K_COUNT:
 		break;
 	}
@@ -826,7 +931,8 @@ static int end_of_line(struct pctx *c, size_t k)
 static const char command_list[] =
 	"adapter, device, alloc, free, write, verify, lock, unlock, submit, gpu-fill, gpu-copy, "
 	"resident, evict, priority, idle, inject, snapshot, show, echo, expect, repeat, include, "
-	"image, submit-image";
+	"image, submit-image, pagingqueue, wait-paging, vcontext, reserve, map, unmap, free-va, fence, "
+	"signal, wait, gpu-signal, gpu-wait, cmdbuf, cmd, submit-command";
 
 static const struct {
 	const char *name;
@@ -840,6 +946,12 @@ static const struct {
 	{ "inject", SCN_INJECT },     { "snapshot", SCN_SNAPSHOT }, { "show", SCN_SHOW },
 	{ "echo", SCN_ECHO },         { "expect", SCN_EXPECT_IN },
 	{ "image", SCN_IMAGE },       { "submit-image", SCN_SUBMIT_IMAGE },
+	{ "pagingqueue", SCN_PAGINGQUEUE }, { "wait-paging", SCN_WAIT_PAGING },
+	{ "vcontext", SCN_VCONTEXT }, { "reserve", SCN_RESERVE },   { "map", SCN_MAP },
+	{ "unmap", SCN_UNMAP },       { "free-va", SCN_FREE_VA },   { "fence", SCN_FENCE },
+	{ "signal", SCN_SIGNAL },     { "wait", SCN_WAIT },         { "gpu-signal", SCN_GPU_SIGNAL },
+	{ "gpu-wait", SCN_GPU_WAIT }, { "cmdbuf", SCN_CMDBUF },     { "cmd", SCN_CMD },
+	{ "submit-command", SCN_SUBMIT_COMMAND },
 };
 
 static const struct {
@@ -866,6 +978,7 @@ static const struct {
 
 static void scn_cmd_clear(struct scn_cmd *cmd);
 static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd);
+static int va_word(struct pctx *c, size_t k, const char *after, struct scn_va *out);
 
 static int parse_expect(struct pctx *c, size_t f, struct scn_cmd *cmd)
 {
@@ -874,8 +987,8 @@ static int parse_expect(struct pctx *c, size_t f, struct scn_cmd *cmd)
 
 	if (n < 2)
 		return fail(c, c->endcol,
-			    "expected an allocation name, 'stat' or 'status' after expect, found end "
-			    "of line");
+			    "expected an allocation name, 'stat', 'status', 'fence', 'va' or 'fault' "
+			    "after expect, found end of line");
 	if (!(n == 4 && !strcmp(w[2].s, "in")) && !strcmp(w[1].s, "stat")) {
 		cmd->kind = SCN_EXPECT_STAT;
 		if (n < 3)
@@ -933,6 +1046,49 @@ static int parse_expect(struct pctx *c, size_t f, struct scn_cmd *cmd)
 		if (!cmd->inner)
 			return fail(c, w[3].col, "out of memory");
 		return parse_command(c, f + 3, cmd->inner);
+	}
+	bool in_form = n == 4 && !strcmp(w[2].s, "in");  /* an allocation named fence, va, fault */
+	if (!in_form && !strcmp(w[1].s, "fence")) {
+		cmd->kind = SCN_EXPECT_FENCE;
+		if (positional(c, f + 2, "a fence", "expect fence", &cmd->name) < 0)
+			return -1;
+		if (n < 4)
+			return fail(c, c->endcol, "expected an operator (==, !=, <, <=, >, >=), found end of line");
+		size_t k = 0;
+		while (k < sizeof ops / sizeof ops[0] && strcmp(ops[k].name, w[3].s))
+			k++;
+		if (k == sizeof ops / sizeof ops[0])
+			return fail(c, w[3].col, "unknown operator '%s' (expected one of: ==, !=, <, <=, >, >=)",
+				    Q(w[3].s));
+		cmd->cmp = ops[k].cmp;
+		if (n < 5)
+			return fail(c, c->endcol, "expected a number after %s, found end of line", w[3].s);
+		if (parse_u64(c, w[4].s, w[4].col, "the fence value", true, &cmd->stat_value) < 0)
+			return -1;
+		return end_of_line(c, f + 5);
+	}
+	if (!in_form && !strcmp(w[1].s, "va")) {
+		cmd->kind = SCN_EXPECT_VA;
+		if (va_word(c, f + 2, "expect va", &cmd->va) < 0)
+			return -1;
+		cmd->va_given = true;
+		if (n < 4)
+			return fail(c, c->endcol, "expected 'mapped' or 'unmapped', found end of line");
+		if (!strcmp(w[3].s, "unmapped"))
+			return end_of_line(c, f + 4);
+		if (strcmp(w[3].s, "mapped"))
+			return fail(c, w[3].col, "expected 'mapped' or 'unmapped', found '%s'", Q(w[3].s));
+		cmd->mapped = true;
+		if (positional(c, f + 4, "an allocation", "mapped", &cmd->name2) < 0)
+			return -1;
+		return end_of_line(c, f + 5);
+	}
+	if (!in_form && !strcmp(w[1].s, "fault")) {
+		size_t seen[K_COUNT] = { 0 };
+		cmd->kind = SCN_EXPECT_FAULT;
+		if (parse_keys(c, f + 2, KEYS(fault_keys), "expect fault", cmd, false, seen) < 0)
+			return -1;
+		return need_key(c, seen, K_VA, "va=V[+OFF]", "expect fault");
 	}
 	/* expect NAME in WHERE */
 	cmd->kind = SCN_EXPECT_IN;
@@ -1046,6 +1202,79 @@ static int parse_image_file(struct pctx *c, const struct word *w, struct scn_cmd
 	return 0;
 }
 
+/* A positional GPU VA word (NAME[+OFF] or an address) that must be there. */
+static int va_word(struct pctx *c, size_t k, const char *after, struct scn_va *out)
+{
+	if (k >= c->nw)
+		return fail(c, c->endcol, "expected an address or a VA name after %s, found end of line", after);
+	if (strchr(c->w[k].s, '='))
+		return fail(c, c->w[k].col, "expected an address or a VA name after %s, found '%s'", after,
+			    Q(c->w[k].s));
+	return parse_va(c, c->w[k].s, c->w[k].col, c->w[k].col, after, out);
+}
+
+/* `cmd B OP ...`: one packet for command buffer B. */
+static int parse_cmd_packet(struct pctx *c, size_t first, struct scn_cmd *cmd, size_t seen[K_COUNT])
+{
+	static const struct {
+		const char *name;
+		enum scn_op op;
+	} ops_[] = { { "fill", SCN_OP_FILL }, { "copy", SCN_OP_COPY }, { "write", SCN_OP_WRITE },
+		     { "signal", SCN_OP_SIGNAL }, { "wait", SCN_OP_WAIT }, { "reset", SCN_OP_RESET } };
+	if (positional(c, first + 1, "a command buffer", "cmd", &cmd->name) < 0)
+		return -1;
+	if (first + 2 >= c->nw)
+		return fail(c, c->endcol, "expected fill, copy, write, signal, wait or reset after cmd %s, found end of line",
+			    cmd->name);
+	const struct word *wo = &c->w[first + 2];
+	size_t k = 0;
+	while (k < sizeof ops_ / sizeof ops_[0] && strcmp(ops_[k].name, wo->s))
+		k++;
+	if (k == sizeof ops_ / sizeof ops_[0])
+		return fail(c, wo->col, "unknown packet '%s' (expected one of: fill, copy, write, signal, wait, reset)",
+			    Q(wo->s));
+	cmd->op = ops_[k].op;
+	switch (cmd->op) {
+	case SCN_OP_FILL:
+		if (va_word(c, first + 3, "cmd fill", &cmd->va) < 0 ||
+		    parse_keys(c, first + 4, KEYS(cmd_fill_keys), "cmd fill", cmd, false, seen) < 0 ||
+		    need_key(c, seen, K_SIZE, "size=N", "cmd fill") < 0 ||
+		    need_key(c, seen, K_VALUE, "value=N", "cmd fill") < 0)
+			return -1;
+		if (cmd->length % 4)
+			return fail(c, c->w[seen[K_SIZE] - 1].col,
+				    "expected a multiple of 4 for size= of cmd fill, found '%s'",
+				    Q(c->w[seen[K_SIZE] - 1].s));
+		break;
+	case SCN_OP_COPY:
+		if (va_word(c, first + 3, "cmd copy", &cmd->va) < 0 ||
+		    va_word(c, first + 4, "cmd copy SRC", &cmd->va2) < 0 ||
+		    parse_keys(c, first + 5, KEYS(cmd_copy_keys), "cmd copy", cmd, false, seen) < 0 ||
+		    need_key(c, seen, K_SIZE, "size=N", "cmd copy") < 0)
+			return -1;
+		cmd->va2_given = true;
+		break;
+	case SCN_OP_WRITE:
+		if (va_word(c, first + 3, "cmd write", &cmd->va) < 0 ||
+		    parse_keys(c, first + 4, KEYS(value_keys), "cmd write", cmd, false, seen) < 0 ||
+		    need_key(c, seen, K_VALUE, "value=N", "cmd write") < 0)
+			return -1;
+		break;
+	case SCN_OP_SIGNAL:
+	case SCN_OP_WAIT:
+		if (positional(c, first + 3, "a fence", cmd->op == SCN_OP_SIGNAL ? "cmd signal" : "cmd wait",
+			       &cmd->name2) < 0 ||
+		    parse_keys(c, first + 4, KEYS(value_keys), "cmd", cmd, false, seen) < 0 ||
+		    need_key(c, seen, K_VALUE, "value=N", cmd->op == SCN_OP_SIGNAL ? "cmd signal" : "cmd wait") < 0)
+			return -1;
+		return 0;
+	case SCN_OP_RESET:
+		return end_of_line(c, first + 3);
+	}
+	cmd->va_given = true;
+	return 0;
+}
+
 /* Words [first, nw) of the current line are one command (the word `first` names it). */
 static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd)
 {
@@ -1094,7 +1323,8 @@ static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd)
 	case SCN_FREE:
 	case SCN_RESIDENT:
 	case SCN_EVICT:
-		if (parse_keys(c, first + 1, NULL, 0, w0->s, cmd, true, seen) < 0)
+		if (cmd->kind == SCN_RESIDENT ? parse_keys(c, first + 1, KEYS(resident_keys), w0->s, cmd, true, seen) < 0
+					      : parse_keys(c, first + 1, NULL, 0, w0->s, cmd, true, seen) < 0)
 			return -1;
 		if (!cmd->nnames)
 			return fail(c, c->endcol, "expected an allocation name after %s, found end of line",
@@ -1209,6 +1439,71 @@ static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd)
 			cmd->segment_given = true;
 		}
 		return end_of_line(c, first + 3);
+	case SCN_PAGINGQUEUE:
+	case SCN_VCONTEXT:
+		if (positional(c, first + 1, cmd->kind == SCN_VCONTEXT ? "a context" : "a paging queue", w0->s,
+			       &cmd->name) < 0)
+			return -1;
+		return parse_keys(c, first + 2, KEYS(submit_keys), w0->s, cmd, false, seen);
+	case SCN_WAIT_PAGING:
+		if (positional(c, first + 1, "a paging queue", w0->s, &cmd->name) < 0)
+			return -1;
+		return end_of_line(c, first + 2);
+	case SCN_RESERVE:
+		if (positional(c, first + 1, "a VA", w0->s, &cmd->name) < 0 ||
+		    parse_keys(c, first + 2, KEYS(reserve_keys), w0->s, cmd, false, seen) < 0)
+			return -1;
+		if (seen[K_BASE] && (seen[K_MIN] || seen[K_MAX]))
+			return fail(c, c->w[(seen[K_MIN] ? seen[K_MIN] : seen[K_MAX]) - 1].col,
+				    "expected base= or min=/max= for reserve, found both");
+		return need_key(c, seen, K_SIZE, "size=SIZE", w0->s);
+	case SCN_MAP:
+		if (positional(c, first + 1, "a VA", w0->s, &cmd->name) < 0 ||
+		    positional(c, first + 2, "an allocation", "map V", &cmd->name2) < 0)
+			return -1;
+		return parse_keys(c, first + 3, KEYS(map_keys), w0->s, cmd, false, seen);
+	case SCN_UNMAP:
+	case SCN_FREE_VA:
+		if (positional(c, first + 1, "a VA", w0->s, &cmd->name) < 0)
+			return -1;
+		return end_of_line(c, first + 2);
+	case SCN_FENCE:
+		if (positional(c, first + 1, "a fence", w0->s, &cmd->name) < 0)
+			return -1;
+		return parse_keys(c, first + 2, KEYS(fence_keys), w0->s, cmd, false, seen);
+	case SCN_SIGNAL:
+	case SCN_WAIT:
+		if (positional(c, first + 1, "a fence", w0->s, &cmd->name) < 0 ||
+		    parse_keys(c, first + 2, KEYS(value_keys), w0->s, cmd, false, seen) < 0)
+			return -1;
+		return need_key(c, seen, K_VALUE, "value=N", w0->s);
+	case SCN_GPU_SIGNAL:
+	case SCN_GPU_WAIT:
+		if (positional(c, first + 1, "a context", w0->s, &cmd->name) < 0 ||
+		    positional(c, first + 2, "a fence", w0->s, &cmd->name2) < 0 ||
+		    parse_keys(c, first + 3, KEYS(value_keys), w0->s, cmd, false, seen) < 0)
+			return -1;
+		return need_key(c, seen, K_VALUE, "value=N", w0->s);
+	case SCN_CMDBUF:
+		cmd->size = 4096;
+		if (positional(c, first + 1, "a command buffer", w0->s, &cmd->name) < 0 ||
+		    parse_keys(c, first + 2, KEYS(cmdbuf_keys), w0->s, cmd, false, seen) < 0)
+			return -1;
+		if (!cmd->size || cmd->size > (64u << 10) || cmd->size % 4)
+			return fail(c, c->w[seen[K_SIZE] - 1].col,
+				    "expected a size of 4 bytes to 64K, a multiple of 4, for cmdbuf, found '%s'",
+				    Q(c->w[seen[K_SIZE] - 1].s));
+		return 0;
+	case SCN_CMD:
+		return parse_cmd_packet(c, first, cmd, seen);
+	case SCN_SUBMIT_COMMAND:
+		if (positional(c, first + 1, "a context", w0->s, &cmd->name) < 0 ||
+		    positional(c, first + 2, "a command buffer", "submit-command C", &cmd->name2) < 0)
+			return -1;
+		return end_of_line(c, first + 3);
+	case SCN_EXPECT_FENCE:
+	case SCN_EXPECT_VA:
+	case SCN_EXPECT_FAULT:
 	case SCN_ECHO:  /* the expander handles echo before words are split */
 	case SCN_EXPECT_STAT:
 	case SCN_EXPECT_STATUS:
@@ -1230,6 +1525,9 @@ static void scn_cmd_clear(struct scn_cmd *cmd)
 	free(cmd->text);
 	free(cmd->stat_key);
 	free(cmd->status_name);
+	free(cmd->queue);
+	free(cmd->va.name);
+	free(cmd->va2.name);
 	if (cmd->inner) {
 		scn_cmd_clear(cmd->inner);
 		free(cmd->inner);

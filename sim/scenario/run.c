@@ -188,6 +188,15 @@ struct rt {
 	bool bar_shown;
 	int bar_pct;
 
+	/* WDDM 2 objects (pagingqueue, vcontext, reserve, map, fence, cmdbuf) */
+	struct hmap objs;
+	struct rt_obj *obj_list, *obj_tail;  /* creation order, for `show` */
+	/* The last GPU page fault the events told of (kept for `expect fault`). */
+	bool has_fault;
+	uint64_t fault_va;
+	D3DKMT_HANDLE fault_alloc;
+	uint32_t fault_cause;
+
 	const struct scn_cmd *cur; /* the command running (the inner one of expect status) */
 	char msg[1024];  /* the current command's own failure text, replacing the status one */
 	char note[256];  /* appended to the status failure text */
@@ -258,7 +267,14 @@ static const char *kind_name(enum scn_kind k)
 		[SCN_INJECT] = "inject",       [SCN_SNAPSHOT] = "snapshot", [SCN_SHOW] = "show",
 		[SCN_ECHO] = "echo",           [SCN_EXPECT_IN] = "expect",  [SCN_EXPECT_STAT] = "expect stat",
 		[SCN_EXPECT_STATUS] = "expect status", [SCN_IMAGE] = "image",
-		[SCN_SUBMIT_IMAGE] = "submit-image",
+		[SCN_SUBMIT_IMAGE] = "submit-image", [SCN_PAGINGQUEUE] = "pagingqueue",
+		[SCN_WAIT_PAGING] = "wait-paging", [SCN_VCONTEXT] = "vcontext", [SCN_RESERVE] = "reserve",
+		[SCN_MAP] = "map",             [SCN_UNMAP] = "unmap",       [SCN_FREE_VA] = "free-va",
+		[SCN_FENCE] = "fence",         [SCN_SIGNAL] = "signal",     [SCN_WAIT] = "wait",
+		[SCN_GPU_SIGNAL] = "gpu-signal", [SCN_GPU_WAIT] = "gpu-wait", [SCN_CMDBUF] = "cmdbuf",
+		[SCN_CMD] = "cmd",             [SCN_SUBMIT_COMMAND] = "submit-command",
+		[SCN_EXPECT_FENCE] = "expect fence", [SCN_EXPECT_VA] = "expect va",
+		[SCN_EXPECT_FAULT] = "expect fault",
 	};
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "?";
 }
@@ -307,8 +323,20 @@ static void describe(const struct scn_cmd *c, char *buf, size_t n)
 			ADD(" ...");
 		break;
 	case SCN_GPU_COPY:
+	case SCN_MAP:
+	case SCN_GPU_SIGNAL:
+	case SCN_GPU_WAIT:
+	case SCN_SUBMIT_COMMAND:
 		ADD(" %s %s", c->name ? c->name : "?", c->name2 ? c->name2 : "?");
 		break;
+	case SCN_CMD: {
+		static const char *const ops[] = { [SCN_OP_FILL] = "fill", [SCN_OP_COPY] = "copy",
+						   [SCN_OP_WRITE] = "write", [SCN_OP_SIGNAL] = "signal",
+						   [SCN_OP_WAIT] = "wait", [SCN_OP_RESET] = "reset" };
+		ADD(" %s %s", c->name ? c->name : "?",
+		    (unsigned)c->op < sizeof(ops) / sizeof(ops[0]) && ops[c->op] ? ops[c->op] : "?");
+		break;
+	}
 	case SCN_INJECT:
 		ADD(" %s", inject_name(c->inject));
 		break;
@@ -493,6 +521,12 @@ static void on_event(void *opaque, const struct gpusim_event *ev)
 			rt->nrecent++;
 		else
 			rt->recent_head = (rt->recent_head + 1) % RECENT_EVENTS;
+	}
+	if (ev->type == GPUSIM_EV_FAULT) {
+		rt->has_fault = true;
+		rt->fault_va = ev->offset;
+		rt->fault_alloc = ev->allocation;
+		rt->fault_cause = ev->cause;
 	}
 	if (ev->type == GPUSIM_EV_FAULT && !rt->dump_reason)
 		rt->dump_reason = "a GPU page fault";
@@ -1538,6 +1572,8 @@ static NTSTATUS cmd_submit_image(struct rt *rt, const struct scn_cmd *c)
 	return STATUS_SUCCESS;
 }
 
+static void show_vas(struct rt *rt, FILE *f, const struct rt_alloc *a);
+
 static void cmd_show(struct rt *rt)
 {
 	FILE *f = rt->opt->out;
@@ -1558,6 +1594,7 @@ static void cmd_show(struct rt *rt)
 			snprintf(off, sizeof(off), "0x%" PRIx64, info.offset);
 		fprintf(f, "%-20s %-12s %10s  %-9s %12s  %s\n", a->name, a->dev->name, sz,
 			gpusim_segment_name(info.segment), off, priority_name(info.priority, pb, sizeof(pb)));
+		show_vas(rt, f, a);
 	}
 	struct gpusim_stats st;
 	if (gpusim_get_stats(rt->luid, &st) != STATUS_SUCCESS)
@@ -1703,6 +1740,774 @@ static void cmd_expect_status(struct rt *rt, const struct scn_cmd *c)
 	else
 		fail(rt, &c->loc, "%s: expected %s, got %s%s", what, wname, got, rt->note);
 	rt->msg[0] = rt->note[0] = '\0';
+}
+
+/* ---- WDDM 2: paging queues, virtual contexts, GPU VAs, monitored fences -------------
+ * The objects of these commands live in one table keyed by kind and name; VA
+ * ranges remember the allocation they map so that `show` and the GPU's writes
+ * can be put back on allocations. */
+
+enum obj_kind { OBJ_QUEUE = 1, OBJ_CONTEXT, OBJ_VA, OBJ_FENCE, OBJ_CMDBUF };
+
+struct va_write {
+	uint64_t va, len;
+};
+
+struct rt_obj {
+	char *name;
+	enum obj_kind kind;
+	struct rt_dev *dev;
+	D3DKMT_HANDLE handle;          /* queue, context, fence; a command buffer's allocation */
+	D3DKMT_HANDLE hsync;           /* queue: its paging fence */
+	const volatile uint64_t *cpu;  /* queue, fence: the value, read-only */
+	uint64_t gpu_va;               /* fence: FenceValueGPUVirtualAddress */
+	uint64_t last;                 /* queue: the last paging fence value it handed out */
+	uint64_t va, size;             /* VA range; command buffer: where it is mapped, bytes */
+	D3DKMT_HANDLE alloc;           /* VA: the allocation mapped there (0: none) */
+	uint64_t alloc_off;            /* VA: bytes into it */
+	bool reservation;              /* VA: reserve or a base-less map: free-va frees it */
+	uint32_t *dw;                  /* command buffer: the packets, size / 4 dwords */
+	uint32_t ndw;
+	struct va_write *writes;       /* command buffer: what its packets write */
+	size_t nwrites, wcap;
+	struct hnode by_name;
+	struct rt_obj *next;
+};
+
+static uint64_t obj_hash(enum obj_kind k, const char *name)
+{
+	return hash_str(name) ^ ((uint64_t)k * 0x9e3779b97f4a7c15ull);
+}
+
+static struct rt_obj *find_obj(struct rt *rt, enum obj_kind k, const char *name)
+{
+	if (!name)
+		return NULL;
+	uint64_t h = obj_hash(k, name);
+	for (struct hnode *e = hmap_first(&rt->objs, h); e; e = e->next) {
+		struct rt_obj *o = container_of(e, struct rt_obj, by_name);
+		if (e->hash == h && o->kind == k && !strcmp(o->name, name))
+			return o;
+	}
+	return NULL;
+}
+
+static void obj_free(struct rt_obj *o)
+{
+	free(o->name);
+	free(o->dw);
+	free(o->writes);
+	free(o);
+}
+
+static void obj_remove(struct rt *rt, struct rt_obj *o)
+{
+	hmap_remove(&rt->objs, &o->by_name);
+	struct rt_obj *prev = NULL;
+	for (struct rt_obj **pp = &rt->obj_list; *pp; prev = *pp, pp = &(*pp)->next)
+		if (*pp == o) {
+			*pp = o->next;
+			break;
+		}
+	if (rt->obj_tail == o)
+		rt->obj_tail = prev;
+	obj_free(o);
+}
+
+/* A new object under name (replacing one a failed command left). NULL: out of memory. */
+static struct rt_obj *obj_new(struct rt *rt, enum obj_kind k, const char *name, struct rt_dev *d)
+{
+	struct rt_obj *old = find_obj(rt, k, name);
+	if (old)
+		obj_remove(rt, old);
+	struct rt_obj *o = calloc(1, sizeof(*o));
+	if (o && !(o->name = strdup(name))) {
+		free(o);
+		o = NULL;
+	}
+	if (!o) {
+		cmd_msg(rt, "the runner ran out of memory");
+		return NULL;
+	}
+	o->kind = k;
+	o->dev = d;
+	hmap_insert(&rt->objs, &o->by_name, obj_hash(k, name));
+	if (rt->obj_tail)
+		rt->obj_tail->next = o;
+	else
+		rt->obj_list = o;
+	rt->obj_tail = o;
+	return o;
+}
+
+static NTSTATUS get_obj(struct rt *rt, enum obj_kind k, const char *name, struct rt_obj **out)
+{
+	static const char *const what[] = { [OBJ_QUEUE] = "paging queue", [OBJ_CONTEXT] = "context",
+					    [OBJ_VA] = "VA", [OBJ_FENCE] = "fence",
+					    [OBJ_CMDBUF] = "command buffer" };
+	*out = find_obj(rt, k, name);
+	if (*out)
+		return STATUS_SUCCESS;
+	cmd_msg(rt, "there is no %s %s (its creation failed)", what[k], name ? name : "?");
+	return STATUS_INVALID_PARAMETER;
+}
+
+/* The address a VA operand stands for. */
+static NTSTATUS resolve_va(struct rt *rt, const struct scn_va *v, uint64_t *out)
+{
+	if (!v->name) {
+		*out = v->addr;
+		return STATUS_SUCCESS;
+	}
+	struct rt_obj *o;
+	NTSTATUS st = get_obj(rt, OBJ_VA, v->name, &o);
+	if (st)
+		return st;
+	if (v->addr > UINT64_MAX - o->va) {
+		cmd_msg(rt, "%s+0x%" PRIx64 " overflows 64 bits", v->name, v->addr);
+		return STATUS_INVALID_PARAMETER;
+	}
+	*out = o->va + v->addr;
+	return STATUS_SUCCESS;
+}
+
+/* "0x10000 (V+0x10)" for messages. */
+static const char *va_label(const struct scn_va *v, uint64_t addr, char *buf, size_t n)
+{
+	if (!v->name)
+		snprintf(buf, n, "0x%" PRIx64, addr);
+	else if (v->addr)
+		snprintf(buf, n, "0x%" PRIx64 " (%s+0x%" PRIx64 ")", addr, v->name, v->addr);
+	else
+		snprintf(buf, n, "0x%" PRIx64 " (%s)", addr, v->name);
+	return buf;
+}
+
+static NTSTATUS wait_cpu(struct rt_dev *d, D3DKMT_HANDLE sync, uint64_t value)
+{
+	D3DKMT_WAITFORSYNCHRONIZATIONOBJECTFROMCPU w;
+	memset(&w, 0, sizeof(w));
+	w.hDevice = d->hdev;
+	w.ObjectCount = 1;
+	w.ObjectHandleArray = &sync;
+	w.FenceValueArray = &value;
+	return D3DKMTWaitForSynchronizationObjectFromCpu(&w);
+}
+
+static NTSTATUS cmd_pagingqueue(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_dev *d;
+	NTSTATUS st = get_device(rt, c->device, &d);
+	if (st)
+		return st;
+	D3DKMT_CREATEPAGINGQUEUE pq;
+	memset(&pq, 0, sizeof(pq));
+	pq.hDevice = d->hdev;
+	pq.Priority = D3DDDI_PAGINGQUEUE_PRIORITY_NORMAL;
+	st = D3DKMTCreatePagingQueue(&pq);
+	if (st)
+		return st;
+	struct rt_obj *q = obj_new(rt, OBJ_QUEUE, c->name, d);
+	if (!q) {
+		D3DDDI_DESTROYPAGINGQUEUE dq = { .hPagingQueue = pq.hPagingQueue };
+		D3DKMTDestroyPagingQueue(&dq);
+		return STATUS_NO_MEMORY;
+	}
+	q->handle = pq.hPagingQueue;
+	q->hsync = pq.hSyncObject;
+	q->cpu = pq.FenceValueCPUVirtualAddress;
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS cmd_wait_paging(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_obj *q;
+	NTSTATUS st = get_obj(rt, OBJ_QUEUE, c->name, &q);
+	if (st)
+		return st;
+	return wait_cpu(q->dev, q->hsync, q->last);
+}
+
+/* `resident NAME... queue=Q`: one MakeResident through the queue (the API checks
+ * that every allocation is of the queue's device). */
+static NTSTATUS resident_queue(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_obj *q;
+	NTSTATUS st = get_obj(rt, OBJ_QUEUE, c->queue, &q);
+	if (st)
+		return st;
+	D3DKMT_HANDLE *h = calloc(c->nnames ? c->nnames : 1, sizeof(*h));
+	if (!h)
+		return STATUS_NO_MEMORY;
+	for (uint32_t i = 0; i < c->nnames && !st; i++) {
+		struct rt_alloc *a;
+		st = get_alloc(rt, c->names[i], &a);
+		if (!st)
+			h[i] = a->handle;
+	}
+	if (!st) {
+		D3DDDI_MAKERESIDENT mr;
+		memset(&mr, 0, sizeof(mr));
+		mr.hPagingQueue = q->handle;
+		mr.NumAllocations = c->nnames;
+		mr.AllocationList = h;
+		st = D3DKMTMakeResident(&mr);
+		if (st == STATUS_NO_MEMORY && mr.NumBytesToTrim) {
+			char sz[32];
+			fmt_size(sz, sizeof(sz), mr.NumBytesToTrim);
+			snprintf(rt->note, sizeof(rt->note), "; %s to trim", sz);
+		}
+		if (NT_SUCCESS(st) && mr.PagingFenceValue > q->last)
+			q->last = mr.PagingFenceValue;
+		if (NT_SUCCESS(st))
+			for (uint32_t i = 0; i < c->nnames; i++)
+				note_address(find_alloc_handle(rt, h[i]));
+	}
+	free(h);
+	return st;
+}
+
+static NTSTATUS cmd_vcontext(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_dev *d;
+	NTSTATUS st = get_device(rt, c->device, &d);
+	if (st)
+		return st;
+	D3DKMT_CREATECONTEXTVIRTUAL cv;
+	memset(&cv, 0, sizeof(cv));
+	cv.hDevice = d->hdev;
+	st = D3DKMTCreateContextVirtual(&cv);
+	if (st)
+		return st;
+	struct rt_obj *o = obj_new(rt, OBJ_CONTEXT, c->name, d);
+	if (!o) {
+		D3DKMT_DESTROYCONTEXT dc = { .hContext = cv.hContext };
+		D3DKMTDestroyContext(&dc);
+		return STATUS_NO_MEMORY;
+	}
+	o->handle = cv.hContext;
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS cmd_reserve(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_dev *d;
+	NTSTATUS st = get_device(rt, c->device, &d);
+	if (st)
+		return st;
+	D3DDDI_RESERVEGPUVIRTUALADDRESS r;
+	memset(&r, 0, sizeof(r));
+	r.hPagingQueue = d->hdev; /* gpusim takes the device where a queue goes, as MakeResident does */
+	r.BaseAddress = c->base;
+	r.MinimumAddress = c->min;
+	r.MaximumAddress = c->max;
+	r.Size = c->size;
+	r.ReservationType = D3DDDIGPUVIRTUALADDRESS_RESERVE_NO_ACCESS;
+	st = D3DKMTReserveGpuVirtualAddress(&r);
+	if (st)
+		return st;
+	struct rt_obj *o = obj_new(rt, OBJ_VA, c->name, d);
+	if (!o) {
+		D3DKMT_FREEGPUVIRTUALADDRESS f = { .hAdapter = rt->hadapter, .BaseAddress = r.VirtualAddress,
+						   .Size = c->size };
+		D3DKMTFreeGpuVirtualAddress(&f);
+		return STATUS_NO_MEMORY;
+	}
+	o->va = r.VirtualAddress;
+	o->size = c->size;
+	o->reservation = true;
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS cmd_map(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_alloc *a;
+	struct rt_obj *q = NULL;
+	uint64_t base = 0;
+	NTSTATUS st = get_alloc(rt, c->name2, &a);
+	if (st || (c->queue && (st = get_obj(rt, OBJ_QUEUE, c->queue, &q))) ||
+	    (c->va_given && (st = resolve_va(rt, &c->va, &base))))
+		return st;
+	uint64_t total = (a->size + HW_PAGE_SIZE - 1) / HW_PAGE_SIZE;
+	uint64_t pages = c->pages_given ? c->pages : c->offset < total ? total - c->offset : 0;
+	D3DDDI_MAPGPUVIRTUALADDRESS m;
+	memset(&m, 0, sizeof(m));
+	m.hPagingQueue = q ? q->handle : a->dev->hdev;
+	m.BaseAddress = base;
+	m.hAllocation = a->handle;
+	m.OffsetInPages = c->offset;
+	m.SizeInPages = pages;
+	m.Protection.Write = !c->readonly;
+	st = D3DKMTMapGpuVirtualAddress(&m);
+	if (!NT_SUCCESS(st))
+		return st;
+	struct rt_obj *o = obj_new(rt, OBJ_VA, c->name, a->dev);
+	if (!o)
+		return STATUS_NO_MEMORY;
+	o->va = m.VirtualAddress;
+	o->size = pages * HW_PAGE_SIZE;
+	o->alloc = a->handle;
+	o->alloc_off = c->offset * HW_PAGE_SIZE;
+	o->reservation = !c->va_given;
+	/* The page tables are usable once the paging fence is reached: a queue's is
+	 * written by the copy engine later; the device's has completed already. */
+	if (st == STATUS_PENDING && q) {
+		if (m.PagingFenceValue > q->last)
+			q->last = m.PagingFenceValue;
+		NTSTATUS w = wait_cpu(q->dev, q->hsync, m.PagingFenceValue);
+		if (w != STATUS_SUCCESS) {
+			char sb[64];
+			fmt_status(sb, sizeof(sb), w);
+			cmd_msg(rt, "waiting for paging fence %" PRIu64 " of %s: expected STATUS_SUCCESS, got %s",
+				m.PagingFenceValue, q->name, sb);
+			return w;
+		}
+	}
+	return st;
+}
+
+/* The allocation mapped at [va, va + size) is no longer: nothing names it there. */
+static void forget_mappings(struct rt *rt, uint64_t va, uint64_t size)
+{
+	for (struct rt_obj *o = rt->obj_list; o; o = o->next)
+		if (o->kind == OBJ_VA && o->va >= va && o->va - va < size)
+			o->alloc = 0;
+}
+
+static NTSTATUS cmd_unmap(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_obj *v;
+	NTSTATUS st = get_obj(rt, OBJ_VA, c->name, &v);
+	if (st)
+		return st;
+	D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION op;
+	memset(&op, 0, sizeof(op));
+	op.OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_UNMAP;
+	op.Unmap.BaseAddress = v->va;
+	op.Unmap.SizeInBytes = v->size;
+	D3DKMT_UPDATEGPUVIRTUALADDRESS u;
+	memset(&u, 0, sizeof(u));
+	u.hDevice = v->dev->hdev;
+	u.hContext = v->dev->hctx;
+	u.NumOperations = 1;
+	u.Operations = &op;
+	st = D3DKMTUpdateGpuVirtualAddress(&u);
+	if (st == STATUS_SUCCESS)
+		forget_mappings(rt, v->va, v->size);
+	return st;
+}
+
+static NTSTATUS cmd_free_va(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_obj *v;
+	NTSTATUS st = get_obj(rt, OBJ_VA, c->name, &v);
+	if (st)
+		return st;
+	D3DKMT_FREEGPUVIRTUALADDRESS f = { .hAdapter = rt->hadapter, .BaseAddress = v->va, .Size = v->size };
+	st = D3DKMTFreeGpuVirtualAddress(&f);
+	if (st == STATUS_SUCCESS) {
+		forget_mappings(rt, v->va, v->size);
+		obj_remove(rt, v);
+	}
+	return st;
+}
+
+static NTSTATUS cmd_fence(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_dev *d;
+	NTSTATUS st = get_device(rt, c->device, &d);
+	if (st)
+		return st;
+	D3DKMT_CREATESYNCHRONIZATIONOBJECT2 cs;
+	memset(&cs, 0, sizeof(cs));
+	cs.hDevice = d->hdev;
+	cs.Info.Type = D3DDDI_MONITORED_FENCE;
+	cs.Info.MonitoredFence.InitialFenceValue = c->fence_value;
+	st = D3DKMTCreateSynchronizationObject2(&cs);
+	if (st)
+		return st;
+	struct rt_obj *f = obj_new(rt, OBJ_FENCE, c->name, d);
+	if (!f) {
+		D3DKMT_DESTROYSYNCHRONIZATIONOBJECT ds = { .hSyncObject = cs.hSyncObject };
+		D3DKMTDestroySynchronizationObject(&ds);
+		return STATUS_NO_MEMORY;
+	}
+	f->handle = cs.hSyncObject;
+	f->cpu = cs.Info.MonitoredFence.FenceValueCPUVirtualAddress;
+	f->gpu_va = cs.Info.MonitoredFence.FenceValueGPUVirtualAddress;
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS cmd_signal_wait(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_obj *f;
+	NTSTATUS st = get_obj(rt, OBJ_FENCE, c->name, &f);
+	if (st)
+		return st;
+	if (c->kind == SCN_WAIT)
+		return wait_cpu(f->dev, f->handle, c->fence_value);
+	D3DKMT_SIGNALSYNCHRONIZATIONOBJECTFROMCPU s;
+	memset(&s, 0, sizeof(s));
+	s.hDevice = f->dev->hdev;
+	s.ObjectCount = 1;
+	s.ObjectHandleArray = &f->handle;
+	s.FenceValueArray = &c->fence_value;
+	return D3DKMTSignalSynchronizationObjectFromCpu(&s);
+}
+
+static NTSTATUS cmd_gpu_signal_wait(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_obj *ctx, *f;
+	NTSTATUS st = get_obj(rt, OBJ_CONTEXT, c->name, &ctx);
+	if (st || (st = get_obj(rt, OBJ_FENCE, c->name2, &f)))
+		return st;
+	if (c->kind == SCN_GPU_SIGNAL) {
+		D3DKMT_SIGNALSYNCHRONIZATIONOBJECTFROMGPU s;
+		memset(&s, 0, sizeof(s));
+		s.hContext = ctx->handle;
+		s.ObjectCount = 1;
+		s.ObjectHandleArray = &f->handle;
+		s.MonitoredFenceValueArray = &c->fence_value;
+		return D3DKMTSignalSynchronizationObjectFromGpu(&s);
+	}
+	D3DKMT_WAITFORSYNCHRONIZATIONOBJECTFROMGPU w;
+	memset(&w, 0, sizeof(w));
+	w.hContext = ctx->handle;
+	w.ObjectCount = 1;
+	w.ObjectHandleArray = &f->handle;
+	w.MonitoredFenceValueArray = &c->fence_value;
+	return D3DKMTWaitForSynchronizationObjectFromGpu(&w);
+}
+
+/* `cmdbuf B`: an allocation the CPU writes the packets into, mapped at a VA of
+ * its own and made resident, as a user-mode driver keeps its command buffers. */
+static NTSTATUS cmd_cmdbuf(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_dev *d;
+	NTSTATUS st = get_device(rt, c->device, &d);
+	if (st)
+		return st;
+	struct gpusim_alloc_desc desc;
+	memset(&desc, 0, sizeof(desc));
+	desc.version = GPUSIM_ALLOC_DESC_VERSION;
+	desc.size = c->size;
+	desc.flags = GPUSIM_ALLOC_CPU_VISIBLE;
+	D3DDDI_ALLOCATIONINFO2 info;
+	memset(&info, 0, sizeof(info));
+	info.pPrivateDriverData = &desc;
+	info.PrivateDriverDataSize = sizeof(desc);
+	D3DKMT_CREATEALLOCATION ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.hDevice = d->hdev;
+	ca.NumAllocations = 1;
+	ca.pAllocationInfo2 = &info;
+	st = D3DKMTCreateAllocation2(&ca);
+	if (st)
+		return st;
+	const char *step = "MapGpuVirtualAddress";
+	D3DDDI_MAPGPUVIRTUALADDRESS m;
+	memset(&m, 0, sizeof(m));
+	m.hPagingQueue = d->hdev;
+	m.hAllocation = info.hAllocation;
+	m.SizeInPages = (c->size + HW_PAGE_SIZE - 1) / HW_PAGE_SIZE;
+	m.Protection.Write = 1;
+	st = D3DKMTMapGpuVirtualAddress(&m);
+	if (NT_SUCCESS(st)) {
+		step = "MakeResident";
+		D3DDDI_MAKERESIDENT mr;
+		memset(&mr, 0, sizeof(mr));
+		mr.hPagingQueue = d->hdev;
+		mr.NumAllocations = 1;
+		mr.AllocationList = &info.hAllocation;
+		st = D3DKMTMakeResident(&mr);
+	}
+	struct rt_obj *b = NT_SUCCESS(st) ? obj_new(rt, OBJ_CMDBUF, c->name, d) : NULL;
+	if (b && !(b->dw = calloc(c->size / 4, sizeof(*b->dw)))) {
+		obj_remove(rt, b);
+		b = NULL;
+		cmd_msg(rt, "the runner ran out of memory");
+		st = STATUS_NO_MEMORY;
+	}
+	if (!b) {
+		if (NT_SUCCESS(st))
+			st = STATUS_NO_MEMORY;
+		else if (!rt->msg[0]) {
+			char sb[64];
+			fmt_status(sb, sizeof(sb), st);
+			cmd_msg(rt, "%s of its allocation: expected STATUS_SUCCESS, got %s", step, sb);
+		}
+		D3DKMT_DESTROYALLOCATION2 da;
+		memset(&da, 0, sizeof(da));
+		da.hDevice = d->hdev;
+		da.phAllocationList = &info.hAllocation;
+		da.AllocationCount = 1;
+		D3DKMTDestroyAllocation2(&da); /* its mapping goes with it */
+		return st;
+	}
+	b->handle = info.hAllocation;
+	b->va = m.VirtualAddress;
+	b->size = c->size;
+	return STATUS_SUCCESS;
+}
+
+static bool cb_push(struct rt *rt, struct rt_obj *b, const uint32_t *dw, uint32_t n)
+{
+	if ((uint64_t)b->ndw + n > b->size / 4) {
+		cmd_msg(rt, "command buffer %s is full (%" PRIu64 " bytes, %" PRIu32 " used; cmd %s reset empties it)",
+			b->name, b->size, b->ndw * 4, b->name);
+		return false;
+	}
+	memcpy(b->dw + b->ndw, dw, n * sizeof(*dw));
+	b->ndw += n;
+	return true;
+}
+
+static bool cb_note_write(struct rt *rt, struct rt_obj *b, uint64_t va, uint64_t len)
+{
+	if (b->nwrites == b->wcap) {
+		size_t cap = b->wcap ? b->wcap * 2 : 8;
+		struct va_write *p = realloc(b->writes, cap * sizeof(*p));
+		if (!p) {
+			cmd_msg(rt, "the runner ran out of memory");
+			return false;
+		}
+		b->writes = p;
+		b->wcap = cap;
+	}
+	b->writes[b->nwrites++] = (struct va_write){ va, len };
+	return true;
+}
+
+#define LO(x) ((uint32_t)(x))
+#define HI(x) ((uint32_t)((uint64_t)(x) >> 32))
+
+static NTSTATUS cmd_packet(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_obj *b, *f = NULL;
+	uint64_t va = 0, dst = 0;
+	NTSTATUS st = get_obj(rt, OBJ_CMDBUF, c->name, &b);
+	if (st)
+		return st;
+	if (c->op == SCN_OP_RESET) {
+		b->ndw = 0;
+		b->nwrites = 0;
+		return STATUS_SUCCESS;
+	}
+	if (c->op == SCN_OP_SIGNAL || c->op == SCN_OP_WAIT) {
+		if ((st = get_obj(rt, OBJ_FENCE, c->name2, &f)))
+			return st;
+		if (!f->gpu_va) {
+			cmd_msg(rt, "fence %s has no GPU virtual address (its FenceValueGPUVirtualAddress is 0)",
+				f->name);
+			return STATUS_NOT_SUPPORTED;
+		}
+	} else if ((st = resolve_va(rt, &c->va, &va)) || (c->va2_given && (st = resolve_va(rt, &c->va2, &dst)))) {
+		return st;
+	}
+	bool ok = false;
+	switch (c->op) {
+	case SCN_OP_FILL: {
+		uint32_t p[] = { HW_PKT_HEADER(HW_PKT_FILL, 0, 5), LO(va), HI(va), LO(c->length), HI(c->length),
+				 c->value };
+		ok = cb_push(rt, b, p, 6) && cb_note_write(rt, b, va, c->length);
+		break;
+	}
+	case SCN_OP_COPY: {
+		uint32_t p[] = { HW_PKT_HEADER(HW_PKT_COPY, 0, 6), LO(va), HI(va), LO(dst), HI(dst),
+				 LO(c->length), HI(c->length) };
+		ok = cb_push(rt, b, p, 7) && cb_note_write(rt, b, dst, c->length);
+		break;
+	}
+	case SCN_OP_WRITE: {
+		uint32_t p[] = { HW_PKT_HEADER(HW_PKT_WRITE_DATA, 0, 3), LO(va), HI(va), c->value };
+		ok = cb_push(rt, b, p, 4) && cb_note_write(rt, b, va, 4);
+		break;
+	}
+	case SCN_OP_SIGNAL:
+	case SCN_OP_WAIT: {
+		/* FENCE raises its interrupt (flag bit 0): that is what wakes CPU waiters. */
+		uint32_t p[] = { c->op == SCN_OP_SIGNAL ? HW_PKT_HEADER(HW_PKT_FENCE, 1, 4)
+							: HW_PKT_HEADER(HW_PKT_WAIT, 0, 4),
+				 LO(f->gpu_va), HI(f->gpu_va), LO(c->fence_value), HI(c->fence_value) };
+		ok = cb_push(rt, b, p, 5);
+		break;
+	}
+	case SCN_OP_RESET:
+		break;
+	}
+	return ok ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
+}
+
+/* What a submission's packets write is no longer what `write` put there: each
+ * page of each range is put back on the allocation mapped there now. */
+static void cut_gpu_writes(struct rt *rt, const struct rt_obj *b)
+{
+	for (size_t i = 0; i < b->nwrites; i++) {
+		uint64_t va = b->writes[i].va, end = va + b->writes[i].len;
+		if (end < va)
+			end = UINT64_MAX;
+		while (va < end) {
+			uint64_t page_end = (va | (HW_PAGE_SIZE - 1)) + 1;
+			uint64_t n = (page_end < end && page_end > va ? page_end : end) - va;
+			D3DKMT_HANDLE h;
+			uint64_t off;
+			uint32_t flags;
+			struct rt_alloc *a;
+			if (gpusim_va_query(rt->luid, va, &h, &off, &flags) != STATUS_SUCCESS)
+				break;
+			if (h && (a = find_alloc_handle(rt, h)))
+				ranges_cut(a, off, n);
+			va += n;
+		}
+	}
+}
+
+static NTSTATUS cmd_submit_command(struct rt *rt, const struct scn_cmd *c)
+{
+	struct rt_obj *ctx, *b;
+	NTSTATUS st = get_obj(rt, OBJ_CONTEXT, c->name, &ctx);
+	if (st || (st = get_obj(rt, OBJ_CMDBUF, c->name2, &b)))
+		return st;
+	if (!b->ndw) {
+		cmd_msg(rt, "command buffer %s holds no packet", b->name);
+		return STATUS_INVALID_PARAMETER;
+	}
+	D3DKMT_LOCK2 lk;
+	memset(&lk, 0, sizeof(lk));
+	lk.hDevice = b->dev->hdev;
+	lk.hAllocation = b->handle;
+	st = D3DKMTLock2(&lk);
+	if (st) {
+		char sb[64];
+		fmt_status(sb, sizeof(sb), st);
+		cmd_msg(rt, "Lock2 of command buffer %s: expected STATUS_SUCCESS, got %s", b->name, sb);
+		return st;
+	}
+	memcpy(lk.pData, b->dw, b->ndw * 4u);
+	D3DKMT_UNLOCK2 ul = { .hDevice = b->dev->hdev, .hAllocation = b->handle };
+	if ((st = D3DKMTUnlock2(&ul)))
+		return st;
+	D3DKMT_SUBMITCOMMAND sc;
+	memset(&sc, 0, sizeof(sc));
+	sc.Commands = b->va;
+	sc.CommandLength = b->ndw * 4;
+	sc.BroadcastContextCount = 1;
+	sc.BroadcastContext[0] = ctx->handle;
+	st = D3DKMTSubmitCommand(&sc);
+	if (st == STATUS_SUCCESS)
+		cut_gpu_writes(rt, b);
+	return st;
+}
+
+static void cmd_expect_fence(struct rt *rt, const struct scn_cmd *c)
+{
+	rt->res->expectations++;
+	gpusim_idle(rt->luid);
+	struct rt_obj *f = find_obj(rt, OBJ_FENCE, c->name);
+	if (!f || !f->cpu) {
+		fail(rt, &c->loc, "expected fence %s %s %" PRIu64 ", found no such fence", c->name ? c->name : "?",
+		     cmp_name(c->cmp), c->stat_value);
+		return;
+	}
+	uint64_t v = *f->cpu;
+	if (!cmp_holds(c->cmp, v, c->stat_value))
+		fail(rt, &c->loc, "expected fence %s %s %" PRIu64 ", found %" PRIu64, f->name, cmp_name(c->cmp),
+		     c->stat_value, v);
+}
+
+static void cmd_expect_va(struct rt *rt, const struct scn_cmd *c)
+{
+	rt->res->expectations++;
+	gpusim_idle(rt->luid);
+	uint64_t va;
+	char where[96];
+	if (resolve_va(rt, &c->va, &va)) {
+		fail(rt, &c->loc, "expected %s %s%s, found no such VA", c->va.name ? c->va.name : "?",
+		     c->mapped ? "mapped to " : "unmapped", c->mapped ? c->name2 : "");
+		rt->msg[0] = '\0';
+		return;
+	}
+	va_label(&c->va, va, where, sizeof(where));
+	D3DKMT_HANDLE h;
+	uint64_t off;
+	uint32_t flags;
+	NTSTATUS st = gpusim_va_query(rt->luid, va, &h, &off, &flags);
+	if (st) {
+		char sb[64];
+		fmt_status(sb, sizeof(sb), st);
+		fail(rt, &c->loc, "expected VA %s %s, found that gpusim_va_query answers %s", where,
+		     c->mapped ? "mapped" : "unmapped", sb);
+		return;
+	}
+	char nb[32], found[160];
+	if (!(flags & GPUSIM_VA_MAPPED))
+		snprintf(found, sizeof(found), "it unmapped%s", flags & GPUSIM_VA_RESERVED ? " (reserved)" : "");
+	else if (flags & GPUSIM_VA_KERNEL)
+		snprintf(found, sizeof(found), "it mapped to kernel memory (a fence page)");
+	else
+		snprintf(found, sizeof(found), "it mapped to %s at offset 0x%" PRIx64 "%s",
+			 alloc_label(rt, h, nb, sizeof(nb)), off, flags & GPUSIM_VA_PRESENT ? "" : " (not resident)");
+	if (!c->mapped) {
+		if (flags & GPUSIM_VA_MAPPED)
+			fail(rt, &c->loc, "expected VA %s unmapped, found %s", where, found);
+		return;
+	}
+	struct rt_alloc *a = find_alloc(rt, c->name2);
+	if (!a || !a->handle) {
+		fail(rt, &c->loc, "expected VA %s mapped to %s, found no such allocation", where,
+		     c->name2 ? c->name2 : "?");
+		return;
+	}
+	if (!(flags & GPUSIM_VA_MAPPED) || h != a->handle)
+		fail(rt, &c->loc, "expected VA %s mapped to %s, found %s", where, a->name, found);
+}
+
+static void cmd_expect_fault(struct rt *rt, const struct scn_cmd *c)
+{
+	rt->res->expectations++;
+	gpusim_idle(rt->luid); /* the fault, if the work faults, has happened */
+	uint64_t va;
+	char where[96], nb[32];
+	if (resolve_va(rt, &c->va, &va)) {
+		fail(rt, &c->loc, "expected a GPU page fault at %s, found no such VA", c->va.name ? c->va.name : "?");
+		rt->msg[0] = '\0';
+		return;
+	}
+	va_label(&c->va, va, where, sizeof(where));
+	if (!rt->has_fault) {
+		fail(rt, &c->loc, "expected a GPU page fault at %s, found none", where);
+		return;
+	}
+	if (rt->fault_va != va) {
+		fail(rt, &c->loc, "expected a GPU page fault at %s, found the last one at 0x%" PRIx64 " (%s)", where,
+		     rt->fault_va, hw_fault_name(rt->fault_cause));
+		return;
+	}
+	if (!c->name2)
+		return;
+	struct rt_alloc *a = find_alloc(rt, c->name2);
+	if (!a || !a->handle || rt->fault_alloc != a->handle)
+		fail(rt, &c->loc, "expected the GPU page fault at %s to name %s, found %s", where, c->name2,
+		     rt->fault_alloc ? alloc_label(rt, rt->fault_alloc, nb, sizeof(nb)) : "no allocation");
+}
+
+/* `show`: the VA ranges mapping one allocation. */
+static void show_vas(struct rt *rt, FILE *f, const struct rt_alloc *a)
+{
+	for (struct rt_obj *o = rt->obj_list; o; o = o->next)
+		if (o->kind == OBJ_VA && o->alloc && o->alloc == a->handle)
+			fprintf(f, "  va %-16s 0x%" PRIx64 "..0x%" PRIx64 " -> bytes 0x%" PRIx64 "..0x%" PRIx64 "\n",
+				o->name, o->va, o->va + o->size, o->alloc_off, o->alloc_off + o->size);
+}
+
+static void objs_free(struct rt *rt)
+{
+	for (struct rt_obj *o = rt->obj_list, *next; o; o = next) {
+		next = o->next;
+		obj_free(o);
+	}
+	rt->obj_list = rt->obj_tail = NULL;
+	free(rt->objs.b);
 }
 
 /* ---- snapshots -----------------------------------------------------------------------
@@ -2037,6 +2842,9 @@ static NTSTATUS run_cmd(struct rt *rt, const struct scn_cmd *c)
 	case SCN_GPU_FILL: return cmd_gpu_fill(rt, c);
 	case SCN_GPU_COPY: return cmd_gpu_copy(rt, c);
 	case SCN_RESIDENT:
+		if (c->queue)
+			return resident_queue(rt, c);
+		return cmd_resident(rt, c);
 	case SCN_EVICT: return cmd_resident(rt, c);
 	case SCN_PRIORITY: return cmd_priority(rt, c);
 	case SCN_IDLE: return gpusim_idle(rt->luid);
@@ -2060,6 +2868,30 @@ static NTSTATUS run_cmd(struct rt *rt, const struct scn_cmd *c)
 		return STATUS_SUCCESS;
 	case SCN_IMAGE: return cmd_image(rt, c);
 	case SCN_SUBMIT_IMAGE: return cmd_submit_image(rt, c);
+	case SCN_PAGINGQUEUE: return cmd_pagingqueue(rt, c);
+	case SCN_WAIT_PAGING: return cmd_wait_paging(rt, c);
+	case SCN_VCONTEXT: return cmd_vcontext(rt, c);
+	case SCN_RESERVE: return cmd_reserve(rt, c);
+	case SCN_MAP: return cmd_map(rt, c);
+	case SCN_UNMAP: return cmd_unmap(rt, c);
+	case SCN_FREE_VA: return cmd_free_va(rt, c);
+	case SCN_FENCE: return cmd_fence(rt, c);
+	case SCN_SIGNAL:
+	case SCN_WAIT: return cmd_signal_wait(rt, c);
+	case SCN_GPU_SIGNAL:
+	case SCN_GPU_WAIT: return cmd_gpu_signal_wait(rt, c);
+	case SCN_CMDBUF: return cmd_cmdbuf(rt, c);
+	case SCN_CMD: return cmd_packet(rt, c);
+	case SCN_SUBMIT_COMMAND: return cmd_submit_command(rt, c);
+	case SCN_EXPECT_FENCE:
+		cmd_expect_fence(rt, c);
+		return STATUS_SUCCESS;
+	case SCN_EXPECT_VA:
+		cmd_expect_va(rt, c);
+		return STATUS_SUCCESS;
+	case SCN_EXPECT_FAULT:
+		cmd_expect_fault(rt, c);
+		return STATUS_SUCCESS;
 	}
 	cmd_msg(rt, "unknown command kind %d", (int)c->kind);
 	return STATUS_NOT_IMPLEMENTED;
@@ -2139,6 +2971,7 @@ static void teardown(struct rt *rt)
 		free(r);
 	}
 	images_free(rt);
+	objs_free(rt);
 	free(rt->allocs.b);
 	free(rt->alloc_handles.b);
 	free(rt->devs.b);
@@ -2176,8 +3009,9 @@ int scn_run(const struct scn_script *s, const struct scn_options *opt, struct sc
 	gpusim_reset();
 
 	const struct scn_cmd *adapter = NULL;
-	bool snapshots = opt->dump_dir != NULL;
+	bool snapshots = opt->dump_dir != NULL, faults = false;
 	for (size_t i = 0; i < s->ncmds; i++) {
+		faults |= s->cmds[i].kind == SCN_EXPECT_FAULT;
 		if (s->cmds[i].kind == SCN_ADAPTER && !adapter)
 			adapter = &s->cmds[i];
 		snapshots |= s->cmds[i].kind == SCN_SNAPSHOT ||
@@ -2222,7 +3056,8 @@ int scn_run(const struct scn_script *s, const struct scn_options *opt, struct sc
 started:
 	if (opt->on_adapter)
 		opt->on_adapter(opt->ctx, rt.luid);
-	if (rt.verbose || opt->on_item || rt.recent)
+	/* Faults are only known from events: listen when the script asks about them. */
+	if (rt.verbose || opt->on_item || rt.recent || faults)
 		rt.subscribed = gpusim_subscribe(rt.luid, on_event, &rt) == STATUS_SUCCESS;
 
 	/* Events already tell how far a verbose run is; a bar would only garble them. */

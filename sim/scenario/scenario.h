@@ -39,6 +39,35 @@ enum scn_kind {
 	SCN_EXPECT_STATUS,
 	SCN_IMAGE,
 	SCN_SUBMIT_IMAGE,
+	/* WDDM 2 */
+	SCN_PAGINGQUEUE,
+	SCN_WAIT_PAGING,
+	SCN_VCONTEXT,
+	SCN_RESERVE,
+	SCN_MAP,
+	SCN_UNMAP,
+	SCN_FREE_VA,
+	SCN_FENCE,
+	SCN_SIGNAL,
+	SCN_WAIT,
+	SCN_GPU_SIGNAL,
+	SCN_GPU_WAIT,
+	SCN_CMDBUF,
+	SCN_CMD,
+	SCN_SUBMIT_COMMAND,
+	SCN_EXPECT_FENCE,
+	SCN_EXPECT_VA,
+	SCN_EXPECT_FAULT,
+};
+
+/* `cmd B OP ...`: the packet appended to command buffer B */
+enum scn_op { SCN_OP_FILL = 1, SCN_OP_COPY, SCN_OP_WRITE, SCN_OP_SIGNAL, SCN_OP_WAIT, SCN_OP_RESET };
+
+/* A GPU virtual address as written: a number, or NAME[+OFF] where NAME is a VA
+ * range (reserve, map) resolved when the command runs. */
+struct scn_va {
+	char *name;        /* NULL: addr is the address */
+	uint64_t addr;     /* the number, or OFF after NAME */
 };
 
 /* `expect NAME in WHERE` */
@@ -121,6 +150,19 @@ struct scn_cmd {
 	NTSTATUS status;
 	char *status_name;
 	struct scn_cmd *inner;         /* the wrapped command */
+
+	/* WDDM 2. name: the object defined or used first (queue, context, VA range,
+	 * fence, command buffer); name2: the second name (map: ALLOC; gpu-signal,
+	 * gpu-wait: F; submit-command: B; expect va: ALLOC; expect fault: alloc=) */
+	char *queue;                   /* queue=Q (resident, map, reserve) */
+	struct scn_va va, va2;         /* map at=, cmd operands, expect va, expect fault va= */
+	bool va_given, va2_given;
+	uint64_t base, min, max;       /* reserve base= min= max= (0 unless given) */
+	uint64_t pages;                /* map pages= (0: to the end of ALLOC) */
+	bool pages_given, readonly;
+	uint64_t fence_value;          /* value= of the fence commands, initial= of fence */
+	enum scn_op op;                /* cmd */
+	bool mapped;                   /* expect va: mapped (true) or unmapped */
 };
 
 struct elfimg;

@@ -28,6 +28,7 @@ static const struct {
 	S(STATUS_NOT_SUPPORTED),
 	S(STATUS_INVALID_DEVICE_STATE),
 	S(STATUS_DEVICE_REMOVED),
+	S(STATUS_POSSIBLE_DEADLOCK),  /* a CPU wait on a monitored fence that nothing can meet */
 	/* Before its GRAPHICS_ spelling: scn_status_name takes the first match, and
 	 * DESIGN.md and the D3DKMT documentation use this name. */
 	S(STATUS_NO_VIDEO_MEMORY),

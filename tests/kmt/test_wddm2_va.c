@@ -431,6 +431,61 @@ START_TEST(test_events)
 }
 END_TEST
 
+/* ---- gpusim_va_query ------------------------------------------------------ */
+
+static uint32_t va_flags(uint64_t va, D3DKMT_HANDLE *h, uint64_t *off)
+{
+	uint32_t flags = 0xdead;
+	KT_ST_EQ(gpusim_va_query(g.luid, va, h, off, &flags), STATUS_SUCCESS);
+	return flags;
+}
+
+START_TEST(test_va_query)
+{
+	D3DKMT_HANDLE h = vram_alloc(64 * KIB), got = 1;
+	uint64_t off = 1, base;
+	/* Before the space is made: everything unmapped, and asking makes nothing. */
+	ck_assert_uint_eq(va_flags(0x100000, &got, &off), 0);
+	ck_assert_uint_eq(got, 0);
+	ck_assert_uint_eq(off, 0);
+	KT_ST_EQ(gpusim_va_query(g.luid, 1ull << 48, NULL, NULL, NULL), STATUS_INVALID_PARAMETER);
+	LUID none = { .LowPart = 0x7777, .HighPart = 0x7777 };
+	KT_ST_EQ(gpusim_va_query(none, 0x100000, NULL, NULL, NULL), STATUS_INVALID_PARAMETER);
+
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, 128 * KIB, &base), STATUS_SUCCESS);
+	ck_assert_uint_eq(va_flags(base, &got, &off), GPUSIM_VA_RESERVED);
+	ck_assert_uint_eq(got, 0);
+	KT_ST_EQ(map(g.device, h, base + 16 * KIB, 2, 4, false, NULL, NULL), STATUS_PENDING);
+	kt_idle(&g);
+	struct gpusim_stats before = kt_stats(&g);
+	ck_assert_uint_eq(va_flags(base + 17 * KIB + 5, &got, &off),
+			  GPUSIM_VA_RESERVED | GPUSIM_VA_MAPPED | GPUSIM_VA_READ_ONLY | GPUSIM_VA_PRESENT);
+	ck_assert_uint_eq(got, h);
+	ck_assert_uint_eq(off, 2 * PG + 1 * KIB + 5);  /* page 2 of h is at base + 16 KiB */
+	ck_assert_uint_eq(va_flags(base + 32 * KIB, &got, &off), GPUSIM_VA_RESERVED); /* past the 4 pages */
+	KT_ST_EQ(gpusim_va_query(g.luid, base + 16 * KIB, NULL, NULL, NULL), STATUS_SUCCESS);
+	struct gpusim_stats after = kt_stats(&g);
+	ck_assert_uint_eq(after.time_ns, before.time_ns);  /* no side effect: no time, no paging */
+	ck_assert_uint_eq(after.page_ins, before.page_ins);
+
+	/* Evicted: still mapped in the books, the entries not present. */
+	KT_ST_EQ(evict(h), STATUS_SUCCESS);
+	ck_assert_uint_eq(va_flags(base + 16 * KIB, &got, &off), GPUSIM_VA_RESERVED | GPUSIM_VA_MAPPED | GPUSIM_VA_READ_ONLY);
+	ck_assert_uint_eq(got, h);
+
+	D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION op;
+	memset(&op, 0, sizeof(op));
+	op.OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_UNMAP;
+	op.Unmap.BaseAddress = base + 16 * KIB;
+	op.Unmap.SizeInBytes = 16 * KIB;
+	KT_ST_EQ(update(&op, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(va_flags(base + 16 * KIB, &got, &off), GPUSIM_VA_RESERVED);
+	ck_assert_uint_eq(got, 0);
+	KT_ST_EQ(va_free(g.adapter, base, 128 * KIB), STATUS_SUCCESS);
+	ck_assert_uint_eq(va_flags(base, NULL, NULL), 0);
+}
+END_TEST
+
 Suite *kmt_wddm2_va_suite(void)
 {
 	Suite *s = suite_create("kmt-wddm2-va");
@@ -448,6 +503,7 @@ Suite *kmt_wddm2_va_suite(void)
 	tcase_add_test(tc, test_update_bad);
 	tcase_add_test(tc, test_device_removed);
 	tcase_add_test(tc, test_events);
+	tcase_add_test(tc, test_va_query);
 	suite_add_tcase(s, tc);
 	return s;
 }

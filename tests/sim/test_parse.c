@@ -854,7 +854,7 @@ static const struct bad {
 	  NULL },
 	{ "expect status STATUS_SUCCESS repeat 2 {", 1, 30, "found 'repeat'", NULL },
 	{ "expect status STATUS_SUCCESS alloc a sz=1", 1, 38, "unknown key 'sz' for alloc", NULL },
-	{ "expect", 1, 7, "expected an allocation name, 'stat' or 'status'", "found end of line" },
+	{ "expect", 1, 7, "expected an allocation name, 'stat', 'status', 'fence', 'va' or 'fault'", "found end of line" },
 	{ "expect a on vram", 1, 10, "expected 'in'", "found 'on'" },
 	{ "expect a in space", 1, 13, "unknown segment 'space'", "sys, resident" },
 	{ "expect a in", 1, 12, "expected a segment", "found end of line" },
@@ -893,6 +893,57 @@ static const struct bad {
 	{ "include nothere.gsim", 1, 9, "cannot open 'nothere.gsim'", NULL },
 	{ "\n\n  alloc a size=4K sz=1", 3, 19, "unknown key 'sz'", NULL },
 	{ "alloc a\x01 size=4K", 1, 7, "found 'a\\x01'", NULL },
+	/* WDDM 2 */
+	{ "pagingqueue", 1, 12, "expected a paging queue name after pagingqueue", "found end of line" },
+	{ "pagingqueue q prio=1", 1, 15, "unknown key 'prio' for pagingqueue", NULL },
+	{ "wait-paging q x", 1, 15, "expected end of line", "found 'x'" },
+	{ "resident a queue=", 1, 12, "expected a paging queue name", "found nothing" },
+	{ "resident a queue=q queue=r", 1, 20, "duplicate key 'queue'", NULL },
+	{ "vcontext 9c", 1, 10, "expected a context name", "found '9c'" },
+	{ "reserve r", 1, 10, "expected size=SIZE for reserve", "found end of line" },
+	{ "reserve r size=1M base=0x10000 max=0x20000", 1, 32, "expected base= or min=/max=", "found both" },
+	{ "reserve r size=1Q", 1, 11, "expected a size for size=", "found '1Q'" },
+	{ "map v", 1, 6, "expected an allocation name after map V", "found end of line" },
+	{ "map v a at=", 1, 9, "expected an address or a VA name for at=", "found nothing" },
+	{ "map v a at=r+", 1, 14, "expected a number for the offset after +", "found nothing" },
+	{ "map v a at=r+0x1g", 1, 14, "expected a number for the offset after +", "found '0x1g'" },
+	{ "map v a at=r!x", 1, 9, "expected an address or a VA name for at=", "found 'r!x'" },
+	{ "map v a readonly=1", 1, 9, "expected 'readonly' (a flag takes no value)", NULL },
+	{ "map v a pages", 1, 9, "expected pages=N", "found 'pages'" },
+	{ "unmap", 1, 6, "expected a VA name after unmap", "found end of line" },
+	{ "free-va r s", 1, 11, "expected end of line", "found 's'" },
+	{ "fence f initial=x", 1, 9, "expected a number for initial=", "found 'x'" },
+	{ "signal f", 1, 9, "expected value=N for signal", "found end of line" },
+	{ "wait f value=1 value=2", 1, 16, "duplicate key 'value'", NULL },
+	{ "gpu-signal c", 1, 13, "expected a fence name after gpu-signal", "found end of line" },
+	{ "gpu-wait c f", 1, 13, "expected value=N for gpu-wait", "found end of line" },
+	{ "cmdbuf b size=0", 1, 10, "expected a size of 4 bytes to 64K", "found 'size=0'" },
+	{ "cmdbuf b size=128K", 1, 10, "expected a size of 4 bytes to 64K", NULL },
+	{ "cmd b", 1, 6, "expected fill, copy, write, signal, wait or reset after cmd b", "found end of line" },
+	{ "cmd b jump v", 1, 7, "unknown packet 'jump'", NULL },
+	{ "cmd b fill", 1, 11, "expected an address or a VA name after cmd fill", "found end of line" },
+	{ "cmd b fill size=4 value=1", 1, 12, "expected an address or a VA name after cmd fill", "found 'size=4'" },
+	{ "cmd b fill v value=1", 1, 21, "expected size=N for cmd fill", "found end of line" },
+	{ "cmd b fill v size=4", 1, 20, "expected value=N for cmd fill", "found end of line" },
+	{ "cmd b fill v size=6 value=1", 1, 14, "expected a multiple of 4 for size= of cmd fill", NULL },
+	{ "cmd b fill v size=4 value=0x100000000", 1, 21, "expected a 32-bit value for value=", NULL },
+	{ "cmd b copy v", 1, 13, "expected an address or a VA name after cmd copy SRC", "found end of line" },
+	{ "cmd b copy v w", 1, 15, "expected size=N for cmd copy", "found end of line" },
+	{ "cmd b write v", 1, 14, "expected value=N for cmd write", "found end of line" },
+	{ "cmd b signal", 1, 13, "expected a fence name after cmd signal", "found end of line" },
+	{ "cmd b wait f", 1, 13, "expected value=N for cmd wait", "found end of line" },
+	{ "cmd b reset now", 1, 13, "expected end of line", "found 'now'" },
+	{ "submit-command c", 1, 17, "expected a command buffer name after submit-command C", "found end of line" },
+	{ "expect fence f", 1, 15, "expected an operator", "found end of line" },
+	{ "expect fence f ~ 1", 1, 16, "unknown operator '~'", NULL },
+	{ "expect fence f == x", 1, 19, "expected a number for the fence value", "found 'x'" },
+	{ "expect va", 1, 10, "expected an address or a VA name after expect va", "found end of line" },
+	{ "expect va v", 1, 12, "expected 'mapped' or 'unmapped'", "found end of line" },
+	{ "expect va v mapped", 1, 19, "expected an allocation name after mapped", "found end of line" },
+	{ "expect va v unmapped a", 1, 22, "expected end of line", "found 'a'" },
+	{ "expect fault", 1, 13, "expected va=V[+OFF] for expect fault", "found end of line" },
+	{ "expect fault va=v alloc=", 1, 19, "expected an allocation name", "found nothing" },
+	{ "expect fault at=v", 1, 14, "unknown key 'at' for expect fault", NULL },
 };
 
 START_TEST(test_parse_error)
@@ -934,6 +985,39 @@ static const struct bad check_errors[] = {
 	{ "alloc a size=4K\nexpect status STATUS_NO_VIDEO_MEMORY alloc a size=1T", 2, 38,
 	  "allocation 'a' already exists", NULL },
 	{ "expect status STATUS_SUCCESS free a\nalloc a size=4K", 1, 30, "unknown allocation 'a'", NULL },
+	/* WDDM 2 */
+	{ "wait-paging q", 1, 1, "unknown paging queue 'q' (expected a name defined by pagingqueue)", NULL },
+	{ "alloc a size=4K\nresident a queue=q", 2, 1, "unknown paging queue 'q'", NULL },
+	{ "pagingqueue q device=d", 1, 1, "unknown device 'd'", NULL },
+	{ "pagingqueue q\npagingqueue q", 2, 1, "paging queue 'q' already exists (defined at t.gsim:1)", NULL },
+	{ "vcontext c\nvcontext c", 2, 1, "context 'c' already exists", NULL },
+	{ "fence f\nfence f", 2, 1, "fence 'f' already exists", NULL },
+	{ "cmdbuf b\ncmdbuf b", 2, 1, "command buffer 'b' already exists", NULL },
+	{ "reserve r size=4K\nreserve r size=4K", 2, 1, "VA 'r' already exists", NULL },
+	{ "alloc a size=4K\nreserve r size=4K\nmap r a", 3, 1, "VA 'r' already exists", NULL },
+	{ "map v a", 1, 1, "unknown allocation 'a'", NULL },
+	{ "alloc a size=4K\nmap v a at=r", 2, 1, "unknown VA 'r' (expected a name defined by reserve or map)", NULL },
+	{ "alloc a size=4K\nmap v a queue=q", 2, 1, "unknown paging queue 'q'", NULL },
+	{ "unmap v", 1, 1, "unknown VA 'v'", NULL },
+	{ "reserve r size=4K\nfree-va r\nfree-va r", 3, 1, "VA 'r' was freed at t.gsim:2", NULL },
+	{ "alloc a size=4K\nreserve r size=1M\nmap v a at=r+4K\nfree-va r\nexpect va v unmapped", 5, 1,
+	  "VA 'v' was freed with its reservation 'r' at t.gsim:4", NULL },
+	{ "alloc a size=4K\nreserve r size=1M\nmap v a at=r\nmap w a at=v+4K\nfree-va r\nunmap w", 6, 1,
+	  "VA 'w' was freed with its reservation 'r'", NULL },
+	{ "signal f value=1", 1, 1, "unknown fence 'f'", NULL },
+	{ "fence f\ngpu-signal c f value=1", 2, 1, "unknown context 'c' (expected a name defined by vcontext)", NULL },
+	{ "vcontext c\ngpu-wait c f value=1", 2, 1, "unknown fence 'f'", NULL },
+	{ "cmd b reset", 1, 1, "unknown command buffer 'b' (expected a name defined by cmdbuf)", NULL },
+	{ "cmdbuf b\ncmd b fill v size=4 value=1", 2, 1, "unknown VA 'v'", NULL },
+	{ "cmdbuf b\nreserve v size=4K\ncmd b copy v w size=4", 3, 1, "unknown VA 'w'", NULL },
+	{ "cmdbuf b\ncmd b signal f value=1", 2, 1, "unknown fence 'f'", NULL },
+	{ "cmdbuf b\nsubmit-command c b", 2, 1, "unknown context 'c'", NULL },
+	{ "vcontext c\nsubmit-command c b", 2, 1, "unknown command buffer 'b'", NULL },
+	{ "expect fence f == 1", 1, 1, "unknown fence 'f'", NULL },
+	{ "reserve v size=4K\nexpect va v mapped a", 2, 1, "unknown allocation 'a'", NULL },
+	{ "expect fault va=v", 1, 1, "unknown VA 'v'", NULL },
+	{ "expect fault va=0x10000 alloc=a", 1, 1, "unknown allocation 'a'", NULL },
+	{ "expect status STATUS_INVALID_PARAMETER fence f\nsignal f value=1", 2, 1, "unknown fence 'f'", NULL },
 };
 
 START_TEST(test_check_error)
@@ -975,6 +1059,78 @@ START_TEST(test_check_null)
 }
 END_TEST
 
+START_TEST(test_wddm2_commands)
+{
+	CHECK_OK("device d\npagingqueue q device=d\nvcontext c device=d\nalloc a device=d size=64K\n"
+		 "reserve r size=1M base=0x100000 device=d\nreserve s size=64K min=0x1000000 max=0x2000000\n"
+		 "map v a at=r+0x10000 offset=2 pages=3 readonly queue=q\nmap w a\nresident a queue=q\n"
+		 "wait-paging q\nfence f device=d initial=0x100000000\nsignal f value=0x100000001\n"
+		 "wait f value=2\ngpu-signal c f value=3\ngpu-wait c f value=4\ncmdbuf b device=d size=256\n"
+		 "cmd b fill v+4 size=8 value=0xffffffff\ncmd b copy v 0x200000 size=16\ncmd b write w value=7\n"
+		 "cmd b signal f value=5\ncmd b wait f value=6\ncmd b reset\nsubmit-command c b\n"
+		 "expect fence f >= 0x100000001\nexpect va v+0x10 mapped a\nexpect va 0x300000 unmapped\n"
+		 "expect fault va=w+0x1000 alloc=a\nexpect fault va=0x10000\nunmap v\nfree-va r\nfree-va w\n");
+	ck_assert_uint_eq(S.ncmds, 31);
+	const struct scn_cmd *c = S.cmds;
+	ck_assert_int_eq(c[1].kind, SCN_PAGINGQUEUE);
+	ck_assert_str_eq(c[1].device, "d");
+	ck_assert_int_eq(c[4].kind, SCN_RESERVE);
+	ck_assert_uint_eq(c[4].size, 1u << 20);
+	ck_assert_uint_eq(c[4].base, 0x100000);
+	ck_assert_uint_eq(c[5].min, 0x1000000);
+	ck_assert_uint_eq(c[5].max, 0x2000000);
+	ck_assert_int_eq(c[6].kind, SCN_MAP);
+	ck_assert_str_eq(c[6].name, "v");
+	ck_assert_str_eq(c[6].name2, "a");
+	ck_assert_str_eq(c[6].va.name, "r");
+	ck_assert_uint_eq(c[6].va.addr, 0x10000);
+	ck_assert_uint_eq(c[6].offset, 2);
+	ck_assert(c[6].pages_given && c[6].pages == 3 && c[6].readonly);
+	ck_assert_str_eq(c[6].queue, "q");
+	ck_assert(!c[7].va_given && !c[7].pages_given && !c[7].readonly);
+	ck_assert_str_eq(c[8].queue, "q");
+	ck_assert_uint_eq(c[10].fence_value, 0x100000000ull);
+	ck_assert_uint_eq(c[11].fence_value, 0x100000001ull);
+	ck_assert_str_eq(c[13].name, "c");
+	ck_assert_str_eq(c[13].name2, "f");
+	ck_assert_uint_eq(c[15].size, 256);
+	ck_assert_int_eq(c[16].op, SCN_OP_FILL);
+	ck_assert_str_eq(c[16].va.name, "v");
+	ck_assert_uint_eq(c[16].va.addr, 4);
+	ck_assert_uint_eq(c[16].length, 8);
+	ck_assert_uint_eq(c[16].value, 0xffffffffu);
+	ck_assert_int_eq(c[17].op, SCN_OP_COPY);
+	ck_assert_ptr_null(c[17].va2.name);
+	ck_assert_uint_eq(c[17].va2.addr, 0x200000);
+	ck_assert_int_eq(c[19].op, SCN_OP_SIGNAL);
+	ck_assert_str_eq(c[19].name2, "f");
+	ck_assert_uint_eq(c[19].fence_value, 5);
+	ck_assert_int_eq(c[21].op, SCN_OP_RESET);
+	ck_assert_int_eq(c[22].kind, SCN_SUBMIT_COMMAND);
+	ck_assert_int_eq(c[23].kind, SCN_EXPECT_FENCE);
+	ck_assert_int_eq(c[23].cmp, SCN_GE);
+	ck_assert_uint_eq(c[23].stat_value, 0x100000001ull);
+	ck_assert_int_eq(c[24].kind, SCN_EXPECT_VA);
+	ck_assert(c[24].mapped);
+	ck_assert_int_eq(c[25].kind, SCN_EXPECT_VA);
+	ck_assert(!c[25].mapped);
+	ck_assert_uint_eq(c[25].va.addr, 0x300000);
+	ck_assert_int_eq(c[26].kind, SCN_EXPECT_FAULT);
+	ck_assert_str_eq(c[26].va.name, "w");
+	ck_assert_str_eq(c[26].name2, "a");
+	ck_assert_ptr_null(c[27].name2);
+	/* An allocation named like the new expectations still works the old way. */
+	CHECK_OK("alloc fence size=4K\nalloc va size=4K\nalloc fault size=4K\nexpect fence in vram\n"
+		 "expect va in vram\nexpect fault in vram");
+	ck_assert_int_eq(S.cmds[3].kind, SCN_EXPECT_IN);
+	/* Each kind has its own names; a VA name is free again after free-va. */
+	CHECK_OK("fence x\nvcontext x\npagingqueue x\ncmdbuf x\nreserve x size=4K\nalloc x size=4K\n"
+		 "free-va x\nreserve x size=8K\nmap y x at=x\nfree-va x\nreserve x size=8K\nmap y x at=x");
+	/* An expected failure defines nothing: the name may be used again. */
+	CHECK_OK("expect status STATUS_INVALID_PARAMETER reserve r size=4K base=1\nreserve r size=4K");
+}
+END_TEST
+
 Suite *sim_parse_suite(void)
 {
 	Suite *s = suite_create("sim_parse");
@@ -1000,6 +1156,7 @@ Suite *sim_parse_suite(void)
 	tcase_add_test(tc, test_expect_stat);
 	tcase_add_test(tc, test_expect_status);
 	tcase_add_test(tc, test_status_names);
+	tcase_add_test(tc, test_wddm2_commands);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lines");
