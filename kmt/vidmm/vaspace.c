@@ -236,7 +236,7 @@ static int cut(struct vidmm_va_space *vs, uint64_t s, uint64_t e)
 			next = NULL; /* nothing of [s, e) lies beyond this one */
 		}
 		if (ms < s)
-			n->size = s - ms; /* the start, hence the order, stays */
+			vidmm_va_tree_resize(&vs->mapped, n, s - ms); /* the start, hence the order, stays */
 		else
 			mapping_delete(vs, m);
 		n = next;
@@ -399,18 +399,8 @@ int vidmm_va_reserve(struct vidmm *mm, struct vidmm_va_space *vs, uint64_t base,
 			return -EINVAL; /* overlaps a reservation */
 		at = base;
 	} else {
-		/* First fit from min: look-ups are O(log n), the walk over the
-		 * reservations in the way is linear in their number. */
-		at = min;
-		for (struct vidmm_va_node *n = vidmm_va_tree_ceil(&vs->reserved, min); n;
-		     n = vidmm_va_tree_next(&vs->reserved, n)) {
-			if (n->start >= at && n->start - at >= size)
-				break;
-			at = n->start + n->size;
-			if (at > max - size)
-				return -ENOSPC;
-		}
-		if (at > max - size)
+		/* First fit from min, O(log n): the tree knows its largest holes. */
+		if (vidmm_va_tree_fit(&vs->reserved, min, max, size, PAGE, &at))
 			return -ENOSPC;
 	}
 	struct vidmm_va_reservation *r = calloc(1, sizeof(*r));

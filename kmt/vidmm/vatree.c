@@ -15,10 +15,25 @@ static int height(const struct vidmm_va_node *n)
 	return n ? n->height : 0;
 }
 
+static uint64_t max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Recompute n's height and summaries from its children's, which are current:
+ * every change to the shape goes through here bottom-up. */
 static void fix(struct vidmm_va_node *n)
 {
-	int l = height(n->left), r = height(n->right);
-	n->height = (l > r ? l : r) + 1;
+	const struct vidmm_va_node *l = n->left, *r = n->right;
+	int hl = height(l), hr = height(r);
+	n->height = (hl > hr ? hl : hr) + 1;
+	n->lo = l ? l->lo : n->start;
+	n->hi = r ? r->hi : n->start + n->size;
+	n->gap = 0;
+	if (l)
+		n->gap = max64(l->gap, n->start - l->hi);
+	if (r)
+		n->gap = max64(n->gap, max64(r->gap, r->lo - (n->start + n->size)));
 }
 
 static struct vidmm_va_node *rot_right(struct vidmm_va_node *n)
@@ -72,7 +87,7 @@ static struct vidmm_va_node *insert(struct vidmm_va_node *root, struct vidmm_va_
 void vidmm_va_tree_insert(struct vidmm_va_tree *t, struct vidmm_va_node *n)
 {
 	n->left = n->right = NULL;
-	n->height = 1;
+	fix(n);
 	t->root = insert(t->root, n);
 	t->count++;
 }
@@ -115,6 +130,68 @@ void vidmm_va_tree_remove(struct vidmm_va_tree *t, struct vidmm_va_node *n)
 	n->left = n->right = NULL;
 }
 
+/* Only the ancestors of n summarise its end. */
+static void refix_path(struct vidmm_va_node *root, const struct vidmm_va_node *n)
+{
+	if (root != n)
+		refix_path(n->start < root->start ? root->left : root->right, n);
+	fix(root);
+}
+
+void vidmm_va_tree_resize(struct vidmm_va_tree *t, struct vidmm_va_node *n, uint64_t size)
+{
+	n->size = size;
+	refix_path(t->root, n);
+}
+
+/* The fitting address in the hole [a, b) clipped to [min, max), if any. */
+static bool fit_hole(uint64_t a, uint64_t b, uint64_t min, uint64_t max, uint64_t size, uint64_t align,
+		     uint64_t *addr)
+{
+	a = max64(a, min);
+	if (b > max)
+		b = max;
+	if (a >= b)
+		return false;
+	uint64_t at = (a + (align - 1)) & ~(align - 1);
+	if (at < a || at > b || b - at < size)
+		return false;
+	*addr = at;
+	return true;
+}
+
+/* The lowest fit in the holes between n's ranges, in address order. A subtree
+ * whose holes are all too small, all below min or all at or above max is skipped,
+ * so only the paths to min and to the hole found are walked. */
+static bool fit(const struct vidmm_va_node *n, uint64_t min, uint64_t max, uint64_t size, uint64_t align,
+		uint64_t *addr)
+{
+	if (!n || n->gap < size || n->hi <= min || n->lo >= max)
+		return false;
+	const struct vidmm_va_node *l = n->left, *r = n->right;
+	if (fit(l, min, max, size, align, addr))
+		return true;
+	if (l && fit_hole(l->hi, n->start, min, max, size, align, addr))
+		return true;
+	if (r && fit_hole(n->start + n->size, r->lo, min, max, size, align, addr))
+		return true;
+	return fit(r, min, max, size, align, addr);
+}
+
+int vidmm_va_tree_fit(const struct vidmm_va_tree *t, uint64_t min, uint64_t max, uint64_t size, uint64_t align,
+		      uint64_t *addr)
+{
+	const struct vidmm_va_node *root = t->root;
+	if (!size || !align || (align & (align - 1)) || min >= max || size > max - min)
+		return -ENOSPC;
+	if (!root)
+		return fit_hole(0, UINT64_MAX, min, max, size, align, addr) ? 0 : -ENOSPC;
+	if (fit_hole(0, root->lo, min, max, size, align, addr) || fit(root, min, max, size, align, addr) ||
+	    fit_hole(root->hi, UINT64_MAX, min, max, size, align, addr))
+		return 0;
+	return -ENOSPC;
+}
+
 struct vidmm_va_node *vidmm_va_tree_ceil(const struct vidmm_va_tree *t, uint64_t addr)
 {
 	struct vidmm_va_node *n = t->root, *best = NULL;
@@ -151,6 +228,10 @@ static int check(const struct vidmm_va_node *n, uint64_t lo, uint64_t hi, uint64
 	if (l < 0 || r < 0 || (n->left && !n->start))
 		return -1;
 	if (l - r > 1 || r - l > 1 || n->height != (l > r ? l : r) + 1)
+		return -1;
+	struct vidmm_va_node want = *n;
+	fix(&want);
+	if (want.lo != n->lo || want.hi != n->hi || want.gap != n->gap)
 		return -1;
 	++*count;
 	return n->height;

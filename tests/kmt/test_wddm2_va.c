@@ -13,6 +13,7 @@
 
 #include "tests/kmt/kmt_helpers.h"
 #include "tests/kmt/kmt_suites.h"
+#include "kmt/vidmm/vatree.h"
 
 #define KIB 1024ull
 #define MIB (1024ull * KIB)
@@ -483,6 +484,153 @@ START_TEST(test_va_query)
 	ck_assert_uint_eq(got, 0);
 	KT_ST_EQ(va_free(g.adapter, base, 128 * KIB), STATUS_SUCCESS);
 	ck_assert_uint_eq(va_flags(base, NULL, NULL), 0);
+/* ---- the first-fit search of the range tree (kmt/vidmm/vatree.h) ---------- */
+
+static void tree_add(struct vidmm_va_tree *t, struct vidmm_va_node *n, uint64_t start, uint64_t size)
+{
+	n->start = start;
+	n->size = size;
+	vidmm_va_tree_insert(t, n);
+	ck_assert_int_eq(vidmm_va_tree_check(t), 0);
+}
+
+static uint64_t tree_fit(const struct vidmm_va_tree *t, uint64_t min, uint64_t max, uint64_t size, uint64_t align)
+{
+	uint64_t at = 0xdead;
+	int rc = vidmm_va_tree_fit(t, min, max, size, align, &at);
+	return rc ? UINT64_MAX : at;
+}
+
+START_TEST(test_tree_fit_lowest_and_bounds)
+{
+	struct vidmm_va_tree t = { 0 };
+	struct vidmm_va_node n[4];
+	ck_assert_uint_eq(tree_fit(&t, 0x1000, 0x9000, 0x2000, 1), 0x1000);
+	/* [2,4) [5,6) [9,10) [20,30) in pages: holes [0,2) [4,5) [6,9) [10,20) [30,...) */
+	tree_add(&t, &n[0], 2 * PG, 2 * PG);
+	tree_add(&t, &n[1], 9 * PG, 1 * PG);
+	tree_add(&t, &n[2], 5 * PG, 1 * PG);
+	tree_add(&t, &n[3], 20 * PG, 10 * PG);
+	ck_assert_uint_eq(tree_fit(&t, 0, 64 * PG, PG, PG), 0);
+	ck_assert_uint_eq(tree_fit(&t, 0, 64 * PG, 2 * PG, PG), 0);
+	ck_assert_uint_eq(tree_fit(&t, PG, 64 * PG, 2 * PG, PG), 6 * PG);   /* [1,2) is too small */
+	ck_assert_uint_eq(tree_fit(&t, 0, 64 * PG, 3 * PG, PG), 6 * PG);
+	ck_assert_uint_eq(tree_fit(&t, 0, 64 * PG, 4 * PG, PG), 10 * PG);
+	ck_assert_uint_eq(tree_fit(&t, 3 * PG, 64 * PG, PG, PG), 4 * PG);   /* min inside a range */
+	ck_assert_uint_eq(tree_fit(&t, 7 * PG, 64 * PG, 2 * PG, PG), 7 * PG); /* min inside a hole */
+	ck_assert_uint_eq(tree_fit(&t, 8 * PG, 64 * PG, 2 * PG, PG), 10 * PG);
+	ck_assert_uint_eq(tree_fit(&t, 0, 64 * PG, 11 * PG, PG), 30 * PG);
+	/* max: the fit must end at or below it */
+	ck_assert_uint_eq(tree_fit(&t, 0, 41 * PG, 11 * PG, PG), 30 * PG);
+	ck_assert_uint_eq(tree_fit(&t, 0, 40 * PG, 11 * PG, PG), UINT64_MAX);
+	ck_assert_uint_eq(tree_fit(&t, 0, 40 * PG, 10 * PG, PG), 10 * PG);
+	ck_assert_uint_eq(tree_fit(&t, 6 * PG, 8 * PG, 2 * PG, PG), 6 * PG);
+	ck_assert_uint_eq(tree_fit(&t, 6 * PG, 8 * PG, 3 * PG, PG), UINT64_MAX);
+	ck_assert_uint_eq(tree_fit(&t, 12 * PG, 20 * PG, 8 * PG, PG), 12 * PG);
+	ck_assert_uint_eq(tree_fit(&t, 12 * PG, 19 * PG, 8 * PG, PG), UINT64_MAX);
+	/* alignment: the lowest aligned address, not the lowest hole */
+	ck_assert_uint_eq(tree_fit(&t, 0, 64 * PG, PG, 4 * PG), 0);
+	ck_assert_uint_eq(tree_fit(&t, PG, 64 * PG, PG, 4 * PG), 4 * PG);
+	ck_assert_uint_eq(tree_fit(&t, PG, 64 * PG, 2 * PG, 4 * PG), 12 * PG);
+	ck_assert_uint_eq(tree_fit(&t, PG, 64 * PG, 2 * PG, 8 * PG), 16 * PG);
+	ck_assert_uint_eq(tree_fit(&t, PG, 64 * PG, 2 * PG, 16 * PG), 16 * PG);
+	/* a resized range moves the holes */
+	vidmm_va_tree_resize(&t, &n[3], PG);
+	ck_assert_int_eq(vidmm_va_tree_check(&t), 0);
+	ck_assert_uint_eq(tree_fit(&t, 0, 64 * PG, 11 * PG, PG), 21 * PG);
+}
+END_TEST
+
+#define NFREE 4096
+
+START_TEST(test_tree_fit_after_frees)
+{
+	static struct vidmm_va_node n[NFREE];
+	struct vidmm_va_tree t = { 0 };
+	for (uint64_t i = 0; i < NFREE; i++)
+		tree_add(&t, &n[i], i * 4 * PG, 4 * PG);
+	ck_assert_uint_eq(tree_fit(&t, 0, UINT64_MAX / 2, 4 * PG, PG), NFREE * 4 * PG);
+	/* free every other range from the top down: the lowest hole wins each time */
+	for (uint64_t i = NFREE - 1; i < NFREE; i -= 2) { /* stops when i wraps */
+		vidmm_va_tree_remove(&t, &n[i]);
+		ck_assert_uint_eq(tree_fit(&t, 0, UINT64_MAX / 2, 4 * PG, PG), i * 4 * PG);
+		ck_assert_uint_eq(tree_fit(&t, 0, UINT64_MAX / 2, 5 * PG, PG), (NFREE - 1) * 4 * PG);
+	}
+	ck_assert_int_eq(vidmm_va_tree_check(&t), 0);
+	/* two neighbours freed make a hole of three ranges */
+	vidmm_va_tree_remove(&t, &n[NFREE / 2]);
+	ck_assert_uint_eq(tree_fit(&t, 0, UINT64_MAX / 2, 12 * PG, PG), (NFREE / 2 - 1) * 4 * PG);
+	ck_assert_uint_eq(tree_fit(&t, NFREE * 2 * PG, UINT64_MAX / 2, 12 * PG, PG), (NFREE - 1) * 4 * PG);
+	ck_assert_int_eq(vidmm_va_tree_check(&t), 0);
+}
+END_TEST
+
+#define NRAND 512
+#define SPAN 4096 /* pages */
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(uint64_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state % n;
+}
+
+/* The definition, page by page over a map of what is taken. */
+static uint64_t linear_fit(const bool *used, uint64_t min, uint64_t max, uint64_t size, uint64_t align)
+{
+	for (uint64_t at = (min + align - 1) / align * align; at + size <= max; at += align) {
+		uint64_t k = 0;
+		while (k < size && !used[at + k])
+			k++;
+		if (k == size)
+			return at;
+	}
+	return UINT64_MAX;
+}
+
+START_TEST(test_tree_fit_random)
+{
+	/* Units here are pages of 1 byte, so the reference can be a bitmap. */
+	static struct vidmm_va_node n[NRAND];
+	static bool live[NRAND], used[SPAN];
+	struct vidmm_va_tree t = { 0 };
+	memset(live, 0, sizeof(live));
+	memset(used, 0, sizeof(used));
+	for (int step = 0; step < 20000; step++) {
+		uint64_t i = rnd(NRAND);
+		if (live[i] && rnd(4)) {
+			for (uint64_t k = 0; k < n[i].size; k++)
+				used[n[i].start + k] = false;
+			if (rnd(2) && n[i].size > 1) {
+				vidmm_va_tree_resize(&t, &n[i], 1 + rnd(n[i].size - 1));
+				for (uint64_t k = 0; k < n[i].size; k++)
+					used[n[i].start + k] = true;
+			} else {
+				vidmm_va_tree_remove(&t, &n[i]);
+				live[i] = false;
+			}
+		} else if (!live[i]) {
+			/* place a new range where the tree says, and check the reference agrees */
+			uint64_t size = 1 + rnd(rnd(2) ? 4 : 40), align = 1ull << rnd(4);
+			uint64_t min = rnd(SPAN), max = min + 1 + rnd(SPAN - min);
+			uint64_t want = linear_fit(used, min, max, size, align);
+			ck_assert_uint_eq(tree_fit(&t, min, max, size, align), want);
+			if (want != UINT64_MAX) {
+				n[i].start = want;
+				n[i].size = size;
+				vidmm_va_tree_insert(&t, &n[i]);
+				live[i] = true;
+				for (uint64_t k = 0; k < size; k++)
+					used[want + k] = true;
+			}
+		}
+		if (step % 64 == 0)
+			ck_assert_int_eq(vidmm_va_tree_check(&t), 0);
+	}
+	ck_assert_int_eq(vidmm_va_tree_check(&t), 0);
 }
 END_TEST
 
@@ -504,6 +652,11 @@ Suite *kmt_wddm2_va_suite(void)
 	tcase_add_test(tc, test_device_removed);
 	tcase_add_test(tc, test_events);
 	tcase_add_test(tc, test_va_query);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("vatree");
+	tcase_add_test(tc, test_tree_fit_lowest_and_bounds);
+	tcase_add_test(tc, test_tree_fit_after_frees);
+	tcase_add_test(tc, test_tree_fit_random);
 	suite_add_tcase(s, tc);
 	return s;
 }
