@@ -484,6 +484,9 @@ START_TEST(test_va_query)
 	ck_assert_uint_eq(got, 0);
 	KT_ST_EQ(va_free(g.adapter, base, 128 * KIB), STATUS_SUCCESS);
 	ck_assert_uint_eq(va_flags(base, NULL, NULL), 0);
+}
+END_TEST
+
 /* ---- the first-fit search of the range tree (kmt/vidmm/vatree.h) ---------- */
 
 static void tree_add(struct vidmm_va_tree *t, struct vidmm_va_node *n, uint64_t start, uint64_t size)
