@@ -13,17 +13,11 @@
 
 #include "kmt/vidmm/vidmm.h"
 
-/* The default first: vidmm_policy_find(NULL) and the error messages list it so.
- * arc: Megiddo and Modha, "ARC: A Self-Tuning, Low Overhead Replacement Cache",
- * FAST 2003 (policy_arc.c). eelru: Smaragdakis, Kaplan and Wilson, "EELRU:
- * Simple and Effective Adaptive Page Replacement", SIGMETRICS 1999
- * (policy_eelru.c); not the default: it pages more than lru on some workloads of
- * `make bench`, and it reaches 1.2 times MIN on none of its frame workloads. */
+/* The default first: vidmm_policy_find(NULL) and the error messages list it so. */
 static const struct vidmm_policy_ops *const policies[] = {
 	&vidmm_policy_arc,
 	&vidmm_policy_priority_lru,
 	&vidmm_policy_lru,
-	&vidmm_policy_eelru,
 };
 
 const struct vidmm_policy_ops *vidmm_policy_at(unsigned i)

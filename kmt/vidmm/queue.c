@@ -22,19 +22,6 @@ void vidmm_queue_push(struct vidmm_queue *q, struct vidmm_alloc *a)
 	q->bytes += a->size;
 }
 
-void vidmm_queue_push_front(struct vidmm_queue *q, struct vidmm_alloc *a)
-{
-	a->pol_prev = NULL;
-	a->pol_next = q->head;
-	if (q->head)
-		q->head->pol_prev = a;
-	else
-		q->tail = a;
-	q->head = a;
-	q->count++;
-	q->bytes += a->size;
-}
-
 void vidmm_queue_remove(struct vidmm_queue *q, struct vidmm_alloc *a)
 {
 	if (a->pol_prev)
@@ -59,17 +46,6 @@ struct vidmm_alloc *vidmm_queue_next(const struct vidmm_queue *q, const struct v
 {
 	(void)q;
 	return a->pol_next;
-}
-
-struct vidmm_alloc *vidmm_queue_last(const struct vidmm_queue *q)
-{
-	return q->tail;
-}
-
-struct vidmm_alloc *vidmm_queue_prev(const struct vidmm_queue *q, const struct vidmm_alloc *a)
-{
-	(void)q;
-	return a->pol_prev;
 }
 
 int vidmm_queue_check(const struct vidmm_queue *q, const void *bucket, char *err, size_t errlen)

@@ -25,16 +25,11 @@ struct vidmm_queue {
 
 /* Append a, which no queue holds. */
 void vidmm_queue_push(struct vidmm_queue *q, struct vidmm_alloc *a);
-/* Put a, which no queue holds, in front of every member. */
-void vidmm_queue_push_front(struct vidmm_queue *q, struct vidmm_alloc *a);
 /* Remove a, which q holds. */
 void vidmm_queue_remove(struct vidmm_queue *q, struct vidmm_alloc *a);
 /* Oldest entry, or the one after `a` (which q holds); NULL past the end. */
 struct vidmm_alloc *vidmm_queue_first(const struct vidmm_queue *q);
 struct vidmm_alloc *vidmm_queue_next(const struct vidmm_queue *q, const struct vidmm_alloc *a);
-/* Newest entry, or the one before `a` (which q holds); NULL past the front. */
-struct vidmm_alloc *vidmm_queue_last(const struct vidmm_queue *q);
-struct vidmm_alloc *vidmm_queue_prev(const struct vidmm_queue *q, const struct vidmm_alloc *a);
 /* Structure check (O(count)): 0, or -EFAULT with a sentence. Every member must
  * name bucket as its pol_bucket. */
 int vidmm_queue_check(const struct vidmm_queue *q, const void *bucket, char *err, size_t errlen);

@@ -93,7 +93,6 @@ const struct vidmm_policy_ops *vidmm_policy_at(unsigned i);
 extern const struct vidmm_policy_ops vidmm_policy_priority_lru;
 extern const struct vidmm_policy_ops vidmm_policy_lru;
 extern const struct vidmm_policy_ops vidmm_policy_arc;
-extern const struct vidmm_policy_ops vidmm_policy_eelru;
 
 /* Shared by the policies (policy.c). holds: a policy keeps a (it is in a segment
  * and not pinned); tracked: and it is not LOST. check_walk: the walk of each

@@ -6,18 +6,13 @@
  * pages in. One table; the default policy's rows carry `*`. For the frame workload
  * a second reference: MIN's rule with a future that lacks the random look-ups (it
  * knows where the window goes), what knowing the frame's structure can buy an
- * online policy at best. Asserts nothing. Arguments, if any, name the policies to
- * run (all by default); BENCH_JOBS sets how many runs go at once (default 2).
+ * online policy at best. Asserts nothing.
  */
 #include <math.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gpusim/d3dkmthk.h>
 #include <gpusim/gpusim.h>
@@ -344,66 +339,7 @@ static uint64_t run_policy(const char *policy, const struct trace *t, uint8_t *r
 	return (b.bytes_in - a.bytes_in) + (b.bytes_out - a.bytes_out);
 }
 
-/* Policies named on the command line, or all of them. */
-static bool wanted(int argc, char **argv, const char *name)
-{
-	if (argc < 2)
-		return true;
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], name))
-			return true;
-	return false;
-}
-
-/* What one (workload, policy) run leaves for the table: a child process fills it
- * in memory it shares with the parent. */
-struct outcome {
-	uint64_t bytes;
-	int done;
-};
-
-/* Runs of the table, each independent of the others and deterministic, in up to
- * `jobs` child processes at once: the table is the same as one run after the
- * other, only sooner. Every policy run pages gigabytes through the simulator, so
- * those runs are nearly all of the time. */
-static void run_all(struct trace **traces, unsigned ntraces, unsigned npol, int argc, char **argv,
-		    struct outcome *out, uint8_t *res0, uint32_t maxn, unsigned jobs)
-{
-	unsigned running = 0;
-	for (unsigned w = 0; w < ntraces; w++)
-		for (unsigned p = 0; p < npol; p++) {
-			const char *name = gpusim_policy_name(p);
-			struct outcome *o = &out[w * npol + p];
-			uint8_t *r0 = res0 + (size_t)(w * npol + p) * maxn;
-			if (!wanted(argc, argv, name))
-				continue;
-			if (jobs <= 1) {
-				o->bytes = run_policy(name, traces[w], r0);
-				o->done = 1;
-				continue;
-			}
-			if (running == jobs) {
-				wait(NULL);
-				running--;
-			}
-			pid_t pid = fork();
-			if (pid == 0) {
-				o->bytes = run_policy(name, traces[w], r0);
-				o->done = 1;
-				_exit(0);
-			}
-			if (pid < 0) {
-				o->bytes = run_policy(name, traces[w], r0);
-				o->done = 1;
-			} else {
-				running++;
-			}
-		}
-	while (running && wait(NULL) > 0)
-		running--;
-}
-
-int main(int argc, char **argv)
+int main(void)
 {
 	uint32_t cap = capacity();
 	struct gpusim_config def;
@@ -413,49 +349,29 @@ int main(int argc, char **argv)
 		random_trace(cap, false), random_trace(cap, true), phase_trace(cap),
 	};
 	const unsigned ntraces = sizeof(traces) / sizeof(traces[0]);
-	unsigned npol = 0, jobs = getenv("BENCH_JOBS") ? (unsigned)atoi(getenv("BENCH_JOBS")) : 2;
-	uint32_t maxn = 0;
-	while (gpusim_policy_name(npol))
-		npol++;
-	for (unsigned w = 0; w < ntraces; w++)
-		maxn = traces[w]->n > maxn ? traces[w]->n : maxn;
-	size_t osz = ntraces * npol * sizeof(struct outcome), rsz = (size_t)ntraces * npol * maxn;
-	struct outcome *out = mmap(NULL, osz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	uint8_t *res0 = mmap(NULL, rsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (out == MAP_FAILED || res0 == MAP_FAILED)
-		abort();
-	fflush(stdout);
-	run_all(traces, ntraces, npol, argc, argv, out, res0, maxn, jobs);
 	printf("%u frames, %u KiB allocations, VRAM holds %u of them; oversub = allocations / VRAM\n",
 	       FRAMES, ASIZE / 1024, cap);
 	printf("%-9s %7s   %-13s %11s %11s %7s\n", "workload", "oversub", "policy", "MiB paged", "MIN MiB",
 	       "ratio");
 	for (unsigned w = 0; w < ntraces; w++) {
 		struct trace *t = traces[w];
+		uint8_t *res0 = malloc(t->n);
 		double blind = 0;
-		for (unsigned p = 0; p < npol; p++) {
+		for (unsigned p = 0; gpusim_policy_name(p); p++) {
 			const char *name = gpusim_policy_name(p);
-			const struct outcome *o = &out[w * npol + p];
-			const uint8_t *r0 = res0 + (size_t)(w * npol + p) * maxn;
-			if (!wanted(argc, argv, name))
-				continue;
-			if (!o->done) {
-				fprintf(stderr, "bench_policy: the run of %s on %s failed\n", name, t->name);
-				return 1;
-			}
-			uint64_t bytes = o->bytes, opt = belady(t, t, cap, r0);
+			uint64_t bytes = run_policy(name, t, res0);
+			uint64_t opt = belady(t, t, cap, res0);
 			printf("%-9s %6.1fx %c %-13s %11.1f %11.1f %7.2f\n", t->name, (double)t->n / cap,
 			       strcmp(name, def.policy) ? ' ' : '*', name, bytes / 1048576.0, opt / 1048576.0,
 			       opt ? (double)bytes / (double)opt : 0.0);
 			if (t->plain && !strcmp(name, def.policy) && opt)
-				blind = (double)belady(t, t->plain, cap, r0) / (double)opt;
+				blind = (double)belady(t, t->plain, cap, res0) / (double)opt;
 		}
 		if (t->plain)
 			printf("%-9s %6.1fx   (MIN blind to the random look-ups: %.2f)\n", t->name,
 			       (double)t->n / cap, blind);
+		free(res0);
 		trace_free(t);
 	}
-	munmap(out, osz);
-	munmap(res0, rsz);
 	return 0;
 }
