@@ -57,10 +57,12 @@ static D3DKMT_HANDLE handle_of(uint32_t i)
  * hundreds of MB at 10^6 allocations: on huge pages where the system allows it
  * (THP "madvise"), so that the TLB covers them and a cache miss is not also a
  * page walk (see node_array_alloc in kmt/vidmm/suballoc.c for the measurement).
- * bytes is a multiple of HUGE_PAGE.
+ * aligned_alloc wants a size that is a multiple of the alignment: rounded up
+ * (the cells grew past 2 MiB a chunk when allocations gained VA mappings).
  */
 static void *huge_alloc(size_t bytes)
 {
+	bytes = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
 	void *p = aligned_alloc(HUGE_PAGE, bytes);
 	if (p)
 		(void)madvise(p, bytes, MADV_HUGEPAGE);

@@ -271,8 +271,8 @@ static uint32_t slot_take(struct vidmm_suballoc *sa)
 #define HUGE_PAGE (2u << 20)
 static void *node_array_alloc(size_t bytes)
 {
-	if (bytes < HUGE_PAGE)
-		return aligned_alloc(64, bytes);
+	if (bytes < HUGE_PAGE) /* aligned_alloc: a multiple of the alignment */
+		return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
 	size_t rounded = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
 	void *p = aligned_alloc(HUGE_PAGE, rounded);
 	if (p)
