@@ -16,6 +16,14 @@
  *   "CTXS" contexts, "RESS" resources (each in device order)
  *   "MEMS" memory objects (one per kmt_mem; shared ones once)
  *   "ALCS" allocation handles, ascending
+ *   "VASP" GPU virtual address spaces: the next ASID, the count of spaces (the
+ *          manager's list order), which is the process's (UINT32_MAX: none); per
+ *          space its ASID, paging fence, and page tables in preorder (level, slot
+ *          in the parent, the kernel allocation's place and fields), then its
+ *          reservations in address order (start, size, type, kernel); then every
+ *          mapping (space, start, size, memory object index or UINT64_MAX for a
+ *          kernel page, offset, system page, read-only): each allocation's in
+ *          the order of its list, then the kernel pages
  *   "PLCY" the eviction policy's state: a count of 64-bit words, then the words
  *          (its save/load, kmt/vidmm/policy*.c: the allocations' policy fields,
  *          then the policy's own state and order, allocations by memory object)
@@ -26,11 +34,13 @@
 
 /* 3: placements, demotions/promotions, segment ids to 7, the policy's state.
  * 4: HWST self-describing. 5: fence storage slots, sync flags, paging queues.
+ * 6: VASP (GPU VA spaces, their page tables, reservations and mappings), and a
+ * monitored fence's last GPU-queued value in SYNC.
  * Only this version is read: an older resume state is refused with a sentence
  * (before 4, HWST was a fixed layout this reader no longer knows). The device's
  * fields evolve inside HWST (HW_STATE_VERSION) without a new version here: a state
  * without a newer field still loads. */
-#define KMT_STATE_VERSION 5u
+#define KMT_STATE_VERSION 6u
 
 #define TAG4(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define TAG_MAGIC TAG4('G', 'S', 'K', 'M')
@@ -44,6 +54,7 @@
 #define TAG_RESOURCES TAG4('R', 'E', 'S', 'S')
 #define TAG_MEMS TAG4('M', 'E', 'M', 'S')
 #define TAG_ALLOCS TAG4('A', 'L', 'C', 'S')
+#define TAG_VA TAG4('V', 'A', 'S', 'P')
 #define TAG_POLICY TAG4('P', 'L', 'C', 'Y')
 #define TAG_END TAG4('E', 'N', 'D', '.')
 

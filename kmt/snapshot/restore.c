@@ -15,6 +15,7 @@
 #include <gpusim/hwstate.h>
 #include <gpusim/snapshot.h>
 #include "kmt/core.h"
+#include "kmt/procva.h"
 #include "kmt/snapshot/format.h"
 #include "kmt/snapshot/stream.h"
 
@@ -31,7 +32,7 @@ struct dev_rec {
 struct sync_rec {
 	D3DKMT_HANDLE h, dev;
 	uint32_t type, has_cpu, flags, slot;
-	uint64_t value, cpu, pending_value, pending_fence;
+	uint64_t value, cpu, pending_value, pending_fence, gpu_queued;
 	struct kmt_sync *obj;
 };
 
@@ -85,6 +86,29 @@ struct alc_rec {
 	struct kmt_alloc *obj;
 };
 
+/* GPU VA spaces (format.h, version 6). */
+struct vtab_rec {
+	uint32_t level, slot;
+	struct vidmm_alloc v;           /* the fields read */
+};
+
+struct vspace_rec {
+	uint32_t asid;
+	uint64_t fence, ntables, first_table, nres, first_res, nkernel;
+	struct vidmm_va_space *obj;
+};
+
+struct vres_rec {
+	uint64_t start, size;
+	uint32_t type, kernel;
+};
+
+struct vmap_rec {
+	uint32_t space, ro;
+	uint64_t start, size, mem, offset, pfn;
+	struct vidmm_va_mapping *obj;
+};
+
 /* Old handle -> object, sorted by old handle. */
 struct hmap {
 	D3DKMT_HANDLE old, new_h;
@@ -120,6 +144,14 @@ struct rs {
 	uint64_t nmems;
 	struct alc_rec *allocs;
 	uint64_t nallocs;
+	uint32_t next_asid, nvspaces, proc_space;
+	struct vspace_rec *vspaces;
+	struct vtab_rec *vtabs;
+	uint64_t nvtabs;
+	struct vres_rec *vress;
+	uint64_t nvress;
+	struct vmap_rec *vmaps;
+	uint64_t nvmaps;
 	const uint8_t *policy;          /* the eviction policy's words, little-endian */
 	uint64_t npolicy;
 	struct hmap *map;
@@ -283,6 +315,100 @@ static int read_vidmm(struct rs *s)
 	return r->bad ? cut(s) : 0;
 }
 
+/* Grow an array read piece by piece (the tables and reservations of every
+ * space in one): the counts were bounded by what is left of the stream. */
+static void *grow(struct rs *s, void *p, uint64_t n, uint64_t more, size_t size)
+{
+	void *q = realloc(p, (size_t)(n + more ? n + more : 1) * size);
+	if (!q) {
+		free(p);
+		s->nomem = true;
+	}
+	return q;
+}
+
+static int read_va(struct rs *s)
+{
+	struct kmt_rstream *r = &s->r;
+	if (!kmt_rs_tag(r, TAG_VA, "GPU virtual address spaces"))
+		return cut(s);
+	s->next_asid = kmt_rs_u32(r);
+	uint64_t nsp = kmt_rs_count(r, 28);
+	s->proc_space = kmt_rs_u32(r);
+	if (r->bad)
+		return cut(s);
+	s->nvspaces = (uint32_t)nsp;
+	if (!(s->vspaces = alloc_array(s, nsp, sizeof(*s->vspaces))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < nsp; i++) {
+		struct vspace_rec *v = &s->vspaces[i];
+		v->asid = kmt_rs_u32(r);
+		v->fence = kmt_rs_u64(r);
+		v->ntables = kmt_rs_count(r, 104);
+		if (r->bad)
+			return cut(s);
+		v->first_table = s->nvtabs;
+		if (!(s->vtabs = grow(s, s->vtabs, s->nvtabs, v->ntables, sizeof(*s->vtabs))))
+			return -ENOMEM;
+		for (uint64_t k = 0; k < v->ntables; k++) {
+			struct vtab_rec *t = &s->vtabs[s->nvtabs++];
+			memset(t, 0, sizeof(*t));
+			t->level = kmt_rs_u32(r);
+			t->slot = kmt_rs_u32(r);
+			t->v.seg = kmt_rs_u32(r);
+			t->v.block = kmt_rs_u32(r);
+			t->v.offset = kmt_rs_u64(r);
+			t->v.size = kmt_rs_u64(r);
+			t->v.align = kmt_rs_u64(r);
+			t->v.flags = kmt_rs_u32(r);
+			t->v.priority = kmt_rs_u32(r);
+			uint32_t has_data = kmt_rs_u32(r);
+			t->v.has_data = has_data != 0;
+			t->v.last_fence = kmt_rs_u64(r);
+			t->v.last_use = kmt_rs_u64(r);
+			uint32_t pn = kmt_rs_u32(r), npref = kmt_rs_u32(r);
+			bool wide = pn > KMT_PLACE_MAX || npref > KMT_PLACE_MAX || has_data > 1;
+			t->v.pl.n = (uint8_t)pn;
+			t->v.pl.npref = (uint8_t)npref;
+			for (int j = 0; j < KMT_PLACE_MAX; j++) {
+				uint32_t g = kmt_rs_u32(r);
+				wide |= g >= VIDMM_SEG_MAX;
+				t->v.pl.seg[j] = (uint8_t)g;
+			}
+			if (wide)
+				t->v.pl.n = 0; /* refused by check_va */
+		}
+		v->nres = kmt_rs_count(r, 24);
+		if (r->bad)
+			return cut(s);
+		v->first_res = s->nvress;
+		if (!(s->vress = grow(s, s->vress, s->nvress, v->nres, sizeof(*s->vress))))
+			return -ENOMEM;
+		for (uint64_t k = 0; k < v->nres; k++) {
+			struct vres_rec *x = &s->vress[s->nvress++];
+			x->start = kmt_rs_u64(r);
+			x->size = kmt_rs_u64(r);
+			x->type = kmt_rs_u32(r);
+			x->kernel = kmt_rs_u32(r);
+		}
+	}
+	if (!(s->nvmaps = kmt_rs_count(r, 48), !r->bad))
+		return cut(s);
+	if (!(s->vmaps = alloc_array(s, s->nvmaps, sizeof(*s->vmaps))))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < s->nvmaps; i++) {
+		struct vmap_rec *m = &s->vmaps[i];
+		m->space = kmt_rs_u32(r);
+		m->start = kmt_rs_u64(r);
+		m->size = kmt_rs_u64(r);
+		m->mem = kmt_rs_u64(r);
+		m->offset = kmt_rs_u64(r);
+		m->pfn = kmt_rs_u64(r);
+		m->ro = kmt_rs_u32(r);
+	}
+	return r->bad ? cut(s) : 0;
+}
+
 static int read_objects(struct rs *s)
 {
 	struct kmt_rstream *r = &s->r;
@@ -320,7 +446,7 @@ static int read_objects(struct rs *s)
 		read_fault(r, &d->fault);
 	}
 
-	if (!kmt_rs_tag(r, TAG_SYNCS, "sync objects") || !(s->nsyncs = kmt_rs_count(r, 56), !r->bad))
+	if (!kmt_rs_tag(r, TAG_SYNCS, "sync objects") || !(s->nsyncs = kmt_rs_count(r, 64), !r->bad))
 		return cut(s);
 	if (!(s->syncs = alloc_array(s, s->nsyncs, sizeof(*s->syncs))))
 		return -ENOMEM;
@@ -336,6 +462,7 @@ static int read_objects(struct rs *s)
 		y->pending_fence = kmt_rs_u64(r);
 		y->flags = kmt_rs_u32(r);
 		y->slot = kmt_rs_u32(r);
+		y->gpu_queued = kmt_rs_u64(r);
 	}
 
 	if (!kmt_rs_tag(r, TAG_PAGING, "paging queues") || !(s->nfpages = kmt_rs_count(r, 12), !r->bad))
@@ -460,6 +587,10 @@ static int read_objects(struct rs *s)
 		a->resident = kmt_rs_u32(r);
 		a->locks = kmt_rs_u32(r);
 	}
+
+	int rc = read_va(s);
+	if (rc)
+		return rc;
 
 	if (!kmt_rs_tag(r, TAG_POLICY, "eviction policy") || !(s->npolicy = kmt_rs_count(r, 8), !r->bad))
 		return cut(s);
@@ -598,6 +729,75 @@ static int load_policy(struct rs *s, bool apply)
 	return 0;
 }
 
+/* The VA records on their own: the spaces' identities, each page table's memory
+ * (a kernel allocation where its segment's books put it; its block joins
+ * `blocks`, so that no block is owned twice), the kernel's range and its pages.
+ * The trees are checked as they are built (build_va), the entries against the
+ * placements by vidmm_check. */
+static int check_va(struct rs *s, uint64_t *blocks, uint64_t *nblocks)
+{
+	struct vidmm *mm = s->ad->mm;
+	if (s->nvspaces && !mm->has_mmu)
+		return fail(s, "the snapshot has GPU VA spaces but its driver has no GPU MMU");
+	/* libkmt is one process: one space per adapter, made on first use. */
+	if (s->nvspaces > 1 || s->proc_space != (s->nvspaces ? 0 : UINT32_MAX))
+		return fail(s, "the snapshot has %u GPU VA spaces (the process's: %u); an adapter has at most one",
+			    s->nvspaces, s->proc_space);
+	for (uint32_t i = 0; i < s->nvspaces; i++) {
+		const struct vspace_rec *v = &s->vspaces[i];
+		if (!v->asid || v->asid > s->next_asid)
+			return fail(s, "GPU VA space %u has ASID %u, which was never handed out", i, v->asid);
+	}
+	for (uint64_t i = 0; i < s->nvtabs; i++) {
+		const struct vidmm_alloc *v = &s->vtabs[i].v;
+		if (v->flags != (GPUSIM_ALLOC_PINNED | VIDMM_ALLOC_KERNEL) || v->size != mm->mmu.table_bytes ||
+		    v->align != HW_PAGE_SIZE || bad_placement(mm, v) || v->seg < 1 || v->seg >= VIDMM_SEG_MAX ||
+		    !mm->seg[v->seg].present || !mm->seg[v->seg].desc.vram ||
+		    vidmm_suballoc_offset(mm->seg[v->seg].sa, v->block) != v->offset ||
+		    vidmm_suballoc_size(mm->seg[v->seg].sa, v->block) != v->size)
+			return fail(s, "page table %llu is not a pinned kernel allocation where its segment's books "
+				    "place it", (unsigned long long)i);
+		blocks[(*nblocks)++] = (uint64_t)v->seg << 32 | v->block;
+	}
+	uint64_t base = kmt_fence_gpu_va(s->ad, 0), limit = mm->has_mmu ? 1ull << mm->mmu.va_bits : 0;
+	for (uint32_t i = 0; i < s->nvspaces; i++) {
+		const struct vspace_rec *v = &s->vspaces[i];
+		uint32_t nkernel = 0;
+		for (uint64_t k = v->first_res; k < v->first_res + v->nres; k++) {
+			const struct vres_rec *x = &s->vress[k];
+			if (x->kernel > 1 || (x->kernel && (x->start != base || !base || x->size != limit - base)) ||
+			    (!x->kernel && x->type != D3DDDIGPUVIRTUALADDRESS_RESERVE_NO_ACCESS &&
+			     x->type != D3DDDIGPUVIRTUALADDRESS_RESERVE_ZERO))
+				return fail(s, "GPU VA reservation at 0x%llx is malformed or is not the kernel's range",
+					    (unsigned long long)x->start);
+			nkernel += x->kernel;
+		}
+		if (nkernel != (base != 0))
+			return fail(s, "GPU VA space %u lacks the kernel's range for monitored fences", i);
+	}
+	for (uint64_t i = 0; i < s->nvmaps; i++) {
+		struct vmap_rec *m = &s->vmaps[i];
+		if (m->space >= s->nvspaces || m->ro > 1 || (m->mem != UINT64_MAX && m->mem >= s->nmems))
+			return fail(s, "GPU VA mapping at 0x%llx names no space or memory object",
+				    (unsigned long long)m->start);
+		if (m->mem != UINT64_MAX)
+			continue;
+		/* A kernel page maps the monitored fence page of its index. */
+		bool found = false;
+		for (uint64_t k = 0; k < s->nfpages && !found && m->start >= base; k++)
+			found = s->fpages[k].index == (m->start - base) / HW_PAGE_SIZE && s->fpages[k].pfn == m->pfn;
+		if (!found)
+			return fail(s, "GPU VA 0x%llx maps system page %llu, which is not that monitored fence page",
+				    (unsigned long long)m->start, (unsigned long long)m->pfn);
+		s->vspaces[m->space].nkernel++;
+	}
+	for (uint32_t i = 0; i < s->nvspaces; i++)
+		if (s->vspaces[i].nkernel != s->nfpages)
+			return fail(s, "GPU VA space %u maps %llu monitored fence pages of %llu", i,
+				    (unsigned long long)s->vspaces[i].nkernel, (unsigned long long)s->nfpages);
+	return 0;
+}
+
 static int check_records(struct rs *s)
 {
 	struct vidmm *mm = s->ad->mm;
@@ -680,7 +880,7 @@ static int check_records(struct rs *s)
 	 * page has one owner, and the counters agree with the handles. */
 	uint64_t sys_pages = hw_device_config(s->ad->hw)->sysmem >> HW_PAGE_SHIFT;
 	uint8_t *owned = alloc_array(s, (sys_pages + 7) / 8, 1);
-	uint64_t *blocks = alloc_array(s, s->nmems, sizeof(uint64_t));
+	uint64_t *blocks = alloc_array(s, s->nmems + s->nvtabs, sizeof(uint64_t));
 	if (!owned || !blocks) {
 		free(owned);
 		free(blocks);
@@ -755,6 +955,8 @@ static int check_records(struct rs *s)
 			owned[p / 8] |= (uint8_t)(1u << (p % 8));
 		}
 	}
+	if (!rc)
+		rc = check_va(s, blocks, &nblocks);
 	if (!rc) {
 		qsort(blocks, nblocks, sizeof(*blocks), cmp_u64);
 		for (uint64_t i = 1; i < nblocks; i++)
@@ -897,6 +1099,7 @@ static void link_objects(struct rs *s)
 		}
 		y->pending_value = r->pending_value;
 		y->pending_fence = r->pending_fence;
+		y->gpu_queued = r->gpu_queued;
 		for (pp = &d->syncs; *pp; pp = &(*pp)->next)
 			y->prev = *pp;
 		*pp = y;
@@ -994,6 +1197,55 @@ static void link_objects(struct rs *s)
 		kmt_blame_record(ad, s->blame_fence[i], new_handle(s, s->blame_dev[i]));
 }
 
+/* The VA spaces from their records, over the built memory objects: each tree
+ * checked as it grows (ranges inside the space, not overlapping, a mapping inside
+ * one reservation of its kind and inside its allocation). Linked to the
+ * allocations and the manager only once all of it stands. */
+static int build_va(struct rs *s)
+{
+	struct vidmm *mm = s->ad->mm;
+	char why[200] = "";
+	for (uint32_t i = 0; i < s->nvspaces; i++) {
+		struct vspace_rec *v = &s->vspaces[i];
+		struct vidmm_va_table_rec *t = alloc_array(s, v->ntables, sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		for (uint64_t k = 0; k < v->ntables; k++)
+			t[k] = (struct vidmm_va_table_rec){ s->vtabs[v->first_table + k].level,
+							    s->vtabs[v->first_table + k].slot,
+							    &s->vtabs[v->first_table + k].v };
+		int rc = vidmm_va_space_load(mm, v->asid, v->fence, t, v->ntables, &v->obj, why, sizeof(why));
+		free(t);
+		if (rc)
+			return rc == -EINVAL ? fail(s, "GPU VA space %u: %s", i, why) : rc;
+		for (uint64_t k = v->first_res; k < v->first_res + v->nres; k++) {
+			const struct vres_rec *x = &s->vress[k];
+			if ((rc = vidmm_va_load_reservation(v->obj, x->start, x->size, x->type, x->kernel)))
+				return rc == -EINVAL ? fail(s, "GPU VA reservation at 0x%llx (+0x%llx) lies outside "
+							    "the space or over another", (unsigned long long)x->start,
+							    (unsigned long long)x->size) : rc;
+		}
+	}
+	for (uint64_t i = 0; i < s->nvmaps; i++) {
+		struct vmap_rec *m = &s->vmaps[i];
+		struct vidmm_alloc *a = m->mem == UINT64_MAX ? NULL : &s->mems[m->mem].holder->own.v;
+		int rc = vidmm_va_load_mapping(s->vspaces[m->space].obj, m->start, m->size, a, m->offset, m->pfn,
+					       m->ro != 0, &m->obj);
+		if (rc)
+			return rc == -EINVAL ? fail(s, "GPU VA mapping at 0x%llx (+0x%llx) lies outside one reservation "
+						    "of its kind, over another mapping or past its allocation",
+						    (unsigned long long)m->start, (unsigned long long)m->size) : rc;
+	}
+	/* Head insertions in reverse: each allocation's list in record order. */
+	for (uint64_t i = s->nvmaps; i-- > 0;)
+		vidmm_va_load_link(s->vmaps[i].obj);
+	for (uint32_t i = 0; i < s->nvspaces; i++)
+		vidmm_va_space_attach(mm, s->vspaces[i].obj);
+	mm->next_asid = s->next_asid;
+	s->ad->va = s->nvspaces ? s->vspaces[s->proc_space].obj : NULL;
+	return 0;
+}
+
 /* CPU mappings of locked allocations: a new process, new addresses. */
 static int map_locks(struct rs *s)
 {
@@ -1029,6 +1281,10 @@ static int next_mem(void *ctx, struct vidmm_alloc **out)
 /* Undo build() and link_objects() after a failure: nothing may stay behind. */
 static void unbuild(struct rs *s)
 {
+	/* The spaces first: their mappings point into the memory objects. */
+	for (uint32_t i = 0; s->vspaces && i < s->nvspaces; i++)
+		vidmm_va_space_discard(s->ad->mm, s->vspaces[i].obj);
+	s->ad->va = NULL;
 	for (uint64_t i = 0; i < s->nmems; i++) {
 		struct kmt_alloc *h = s->mems[i].holder;
 		if (!h)
@@ -1082,6 +1338,10 @@ static void rs_free(struct rs *s)
 	free(s->mems);
 	free(s->allocs);
 	free(s->map);
+	free(s->vspaces);
+	free(s->vtabs);
+	free(s->vress);
+	free(s->vmaps);
 }
 
 static int zero_range(void *opaque, uint64_t off, uint64_t len)
@@ -1156,7 +1416,7 @@ static int restore(struct rs *s, const struct gpusim_snapshot *snap)
 	if ((rc = build(s)))
 		return rc;
 	link_objects(s);
-	if ((rc = load_policy(s, true)) || (rc = map_locks(s)))
+	if ((rc = build_va(s)) || (rc = load_policy(s, true)) || (rc = map_locks(s)))
 		return rc;
 	struct mem_iter it = { s, 0 }, it2 = { s, 0 };
 	if (vidmm_check(ad->mm, next_mem, &it, why, sizeof(why)) ||

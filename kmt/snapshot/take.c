@@ -200,6 +200,97 @@ static struct vidmm_alloc *policy_alloc(void *ctx, uint64_t i)
 	return i < wk->nmems ? &wk->mems[i]->v : NULL;
 }
 
+/* A page table's memory: where it is, and what the manager keeps of it. */
+static int save_table(void *ctx, const struct vidmm_alloc *v, uint32_t level, uint32_t slot)
+{
+	struct kmt_wstream *w = ctx;
+	kmt_ws_u32(w, level);
+	kmt_ws_u32(w, slot);
+	kmt_ws_u32(w, v->seg);
+	kmt_ws_u32(w, v->block);
+	kmt_ws_u64(w, v->offset);
+	kmt_ws_u64(w, v->size);
+	kmt_ws_u64(w, v->align);
+	kmt_ws_u32(w, v->flags);
+	kmt_ws_u32(w, v->priority);
+	kmt_ws_u32(w, v->has_data);
+	kmt_ws_u64(w, v->last_fence);
+	kmt_ws_u64(w, v->last_use);
+	kmt_ws_u32(w, v->pl.n);
+	kmt_ws_u32(w, v->pl.npref);
+	for (int k = 0; k < KMT_PLACE_MAX; k++)
+		kmt_ws_u32(w, v->pl.seg[k]);
+	return 0;
+}
+
+static uint32_t space_index(const struct vidmm *mm, const struct vidmm_va_space *vs)
+{
+	uint32_t i = 0;
+	for (const struct vidmm_va_space *x = mm->va_spaces; x && x != vs; x = x->next)
+		i++;
+	return i;
+}
+
+static void save_mapping(struct kmt_wstream *w, const struct vidmm *mm, const struct vidmm_va_mapping *m,
+			 uint64_t mem)
+{
+	kmt_ws_u32(w, space_index(mm, m->vs));
+	kmt_ws_u64(w, m->node.start);
+	kmt_ws_u64(w, m->node.size);
+	kmt_ws_u64(w, mem);
+	kmt_ws_u64(w, m->alloc_offset);
+	kmt_ws_u64(w, m->pfn);
+	kmt_ws_u32(w, m->read_only);
+}
+
+/* The GPU VA spaces (format.h, version 6). Mappings of allocations come in the
+ * order of each allocation's list, since moving an allocation rewrites its
+ * mappings in that order and the paging work (ring bytes, time) follows it;
+ * the kernel's mappings of system pages follow, in address order. */
+static void save_va(struct kmt_wstream *w, struct kmt_adapter *ad, const struct walk *wk)
+{
+	struct vidmm *mm = ad->mm;
+	kmt_ws_tag(w, TAG_VA);
+	kmt_ws_u32(w, mm->next_asid);
+	uint32_t nspaces = 0;
+	for (struct vidmm_va_space *vs = mm->va_spaces; vs; vs = vs->next)
+		nspaces++;
+	kmt_ws_u64(w, nspaces);
+	kmt_ws_u32(w, ad->va ? space_index(mm, ad->va) : UINT32_MAX);
+	uint64_t nkernel = 0;
+	for (struct vidmm_va_space *vs = mm->va_spaces; vs; vs = vs->next) {
+		kmt_ws_u32(w, vs->asid);
+		kmt_ws_u64(w, vs->fence);
+		kmt_ws_u64(w, vs->tables);
+		vidmm_va_walk_tables(mm, vs, save_table, w);
+		kmt_ws_u64(w, vs->reserved.count);
+		for (struct vidmm_va_node *n = vidmm_va_tree_ceil(&vs->reserved, 0); n;
+		     n = vidmm_va_tree_next(&vs->reserved, n)) {
+			const struct vidmm_va_reservation *r = (const struct vidmm_va_reservation *)n;
+			kmt_ws_u64(w, n->start);
+			kmt_ws_u64(w, n->size);
+			kmt_ws_u32(w, r->type);
+			kmt_ws_u32(w, r->kernel);
+		}
+		for (struct vidmm_va_node *n = vidmm_va_tree_ceil(&vs->mapped, 0); n;
+		     n = vidmm_va_tree_next(&vs->mapped, n))
+			nkernel += !((const struct vidmm_va_mapping *)n)->alloc;
+	}
+	uint64_t nmaps = nkernel;
+	for (size_t i = 0; i < wk->nmems; i++)
+		for (const struct vidmm_va_mapping *m = wk->mems[i]->v.va_maps; m; m = m->alloc_next)
+			nmaps++;
+	kmt_ws_u64(w, nmaps);
+	for (size_t i = 0; i < wk->nmems; i++)
+		for (const struct vidmm_va_mapping *m = wk->mems[i]->v.va_maps; m; m = m->alloc_next)
+			save_mapping(w, mm, m, i);
+	for (struct vidmm_va_space *vs = mm->va_spaces; vs; vs = vs->next)
+		for (struct vidmm_va_node *n = vidmm_va_tree_ceil(&vs->mapped, 0); n;
+		     n = vidmm_va_tree_next(&vs->mapped, n))
+			if (!((const struct vidmm_va_mapping *)n)->alloc)
+				save_mapping(w, mm, (const struct vidmm_va_mapping *)n, UINT64_MAX);
+}
+
 static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const struct walk *wk)
 {
 	kmt_ws_tag(w, TAG_ADAPTER);
@@ -251,6 +342,7 @@ static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const st
 			kmt_ws_u64(w, s->pending_fence);
 			kmt_ws_u32(w, s->flags);
 			kmt_ws_u32(w, s->slot);
+			kmt_ws_u64(w, s->gpu_queued);
 		}
 
 	/* The fence pages' bytes are system memory (saved with it) and their GART
@@ -373,6 +465,8 @@ static void save_objects(struct kmt_wstream *w, struct kmt_adapter *ad, const st
 		kmt_ws_u32(w, a->resident);
 		kmt_ws_u32(w, a->locks);
 	}
+
+	save_va(w, ad, wk);
 
 	/* The policy writes its own state as words, their count first. */
 	kmt_ws_tag(w, TAG_POLICY);

@@ -741,3 +741,194 @@ int vidmm_va_check(struct vidmm *mm, struct vidmm_va_space *vs, char *err, size_
 			    expect_valid);
 	return 0;
 }
+
+/* ---- snapshots --------------------------------------------------------------- */
+
+static int walk(struct vidmm *mm, const struct vidmm_va_table *t, uint32_t slot,
+		int (*fn)(void *, const struct vidmm_alloc *, uint32_t, uint32_t), void *ctx)
+{
+	int rc = fn(ctx, &t->mem, t->level, slot);
+	if (t->child)
+		for (uint32_t i = 0; i < entries_per_table(mm) && !rc; i++)
+			if (t->child[i])
+				rc = walk(mm, t->child[i], i, fn, ctx);
+	return rc;
+}
+
+int vidmm_va_walk_tables(struct vidmm *mm, const struct vidmm_va_space *vs,
+			 int (*fn)(void *ctx, const struct vidmm_alloc *mem, uint32_t level, uint32_t slot),
+			 void *ctx)
+{
+	return vs->root ? walk(mm, vs->root, 0, fn, ctx) : 0;
+}
+
+/* Frees the structures only: the memory stays in its segment's books. */
+static void table_drop(struct vidmm *mm, struct vidmm_va_table *t)
+{
+	if (!t)
+		return;
+	if (t->child)
+		for (uint32_t i = 0; i < entries_per_table(mm); i++)
+			table_drop(mm, t->child[i]);
+	free(t->child);
+	free(t);
+}
+
+static int load_fail(char *err, size_t len, const char *what, uint64_t i)
+{
+	if (err && len)
+		snprintf(err, len, "page table %llu %s", (unsigned long long)i, what);
+	return -EINVAL;
+}
+
+int vidmm_va_space_load(struct vidmm *mm, uint32_t asid, uint64_t fence, const struct vidmm_va_table_rec *t,
+			uint64_t n, struct vidmm_va_space **out, char *err, size_t errlen)
+{
+	if (!mm->has_mmu)
+		return load_fail(err, errlen, "belongs to a driver without a GPU MMU", 0);
+	if (!n || t[0].level != 0)
+		return load_fail(err, errlen, "is missing: a space needs its root", 0);
+	struct vidmm_va_space *vs = calloc(1, sizeof(*vs));
+	/* The path from the root to the last table made, one per level. */
+	struct vidmm_va_table **path = calloc(mm->mmu.levels, sizeof(*path));
+	if (!vs || !path) {
+		free(vs);
+		free(path);
+		return -ENOMEM;
+	}
+	vs->asid = asid;
+	vs->fence = fence;
+	vs->limit = 1ull << mm->mmu.va_bits;
+	int rc = 0;
+	for (uint64_t i = 0; i < n && !rc; i++) {
+		uint32_t lv = t[i].level;
+		if (lv >= mm->mmu.levels || (i && (lv == 0 || !path[lv - 1])) || t[i].slot >= entries_per_table(mm) ||
+		    (lv == 0 && (i || t[i].slot))) {
+			rc = load_fail(err, errlen, "is out of place in the tree", i);
+			break;
+		}
+		struct vidmm_va_table *parent = lv ? path[lv - 1] : NULL;
+		if (parent && parent->child[t[i].slot]) {
+			rc = load_fail(err, errlen, "takes a slot another table holds", i);
+			break;
+		}
+		struct vidmm_va_table *x = calloc(1, sizeof(*x));
+		if (!x || (lv + 1 < mm->mmu.levels && !(x->child = calloc(entries_per_table(mm), sizeof(*x->child))))) {
+			free(x);
+			rc = -ENOMEM;
+			break;
+		}
+		x->level = lv;
+		x->mem = *t[i].mem;
+		x->mem.pages = NULL;
+		x->mem.pol_prev = x->mem.pol_next = NULL;
+		x->mem.pol_bucket = NULL;
+		x->mem.lock_ptr = NULL;
+		x->mem.owner = NULL;
+		x->mem.va_maps = NULL;
+		if (parent)
+			parent->child[t[i].slot] = x;
+		else
+			vs->root = x;
+		path[lv] = x;
+		/* Deeper paths end here: a later record at a deeper level must hang
+		 * below this table, not below an earlier sibling. */
+		for (uint32_t k = lv + 1; k < mm->mmu.levels; k++)
+			path[k] = NULL;
+		vs->tables++;
+	}
+	free(path);
+	if (rc) {
+		table_drop(mm, vs->root);
+		free(vs);
+		return rc;
+	}
+	*out = vs;
+	return 0;
+}
+
+int vidmm_va_load_reservation(struct vidmm_va_space *vs, uint64_t start, uint64_t size, uint32_t type,
+			      bool kernel)
+{
+	if (!size || !page_aligned(start) || !page_aligned(size) || start < VIDMM_VA_FLOOR || start >= vs->limit ||
+	    size > vs->limit - start)
+		return -EINVAL;
+	struct vidmm_va_node *n = vidmm_va_tree_ceil(&vs->reserved, start);
+	if (n && n->start < start + size)
+		return -EINVAL;
+	struct vidmm_va_reservation *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->node.start = start;
+	r->node.size = size;
+	r->type = type;
+	r->kernel = kernel;
+	vidmm_va_tree_insert(&vs->reserved, &r->node);
+	return 0;
+}
+
+int vidmm_va_load_mapping(struct vidmm_va_space *vs, uint64_t start, uint64_t size, struct vidmm_alloc *a,
+			  uint64_t offset, uint64_t pfn, bool read_only, struct vidmm_va_mapping **out)
+{
+	if (!size || !page_aligned(start) || !page_aligned(size))
+		return -EINVAL;
+	struct vidmm_va_reservation *r = reservation_at(vs, start, size);
+	if (!r || r->kernel != !a || (!a && (size != PAGE || offset || read_only)) ||
+	    (a && (pfn || !page_aligned(offset) || offset > a->size || size > a->size - offset)))
+		return -EINVAL;
+	struct vidmm_va_node *n = vidmm_va_tree_ceil(&vs->mapped, start);
+	if (n && n->start < start + size)
+		return -EINVAL;
+	struct vidmm_va_mapping *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->node.start = start;
+	m->node.size = size;
+	m->vs = vs;
+	m->alloc = a;
+	m->alloc_offset = offset;
+	m->pfn = pfn;
+	m->read_only = read_only;
+	vidmm_va_tree_insert(&vs->mapped, &m->node);
+	*out = m;
+	return 0;
+}
+
+void vidmm_va_load_link(struct vidmm_va_mapping *m)
+{
+	alloc_link(m);
+}
+
+void vidmm_va_space_attach(struct vidmm *mm, struct vidmm_va_space *vs)
+{
+	struct vidmm_va_space **pp = &mm->va_spaces;
+	while (*pp)
+		pp = &(*pp)->next;
+	vs->next = NULL;
+	*pp = vs;
+}
+
+void vidmm_va_space_discard(struct vidmm *mm, struct vidmm_va_space *vs)
+{
+	if (!vs)
+		return;
+	for (struct vidmm_va_space **pp = &mm->va_spaces; *pp; pp = &(*pp)->next)
+		if (*pp == vs) {
+			*pp = vs->next;
+			break;
+		}
+	struct vidmm_va_node *n;
+	while ((n = vs->mapped.root)) {
+		struct vidmm_va_mapping *m = mapping_of(n);
+		vidmm_va_tree_remove(&vs->mapped, n);
+		if (m->alloc)
+			m->alloc->va_maps = NULL; /* every mapping of the restore goes */
+		free(m);
+	}
+	while ((n = vs->reserved.root)) {
+		vidmm_va_tree_remove(&vs->reserved, n);
+		free(reservation_of(n));
+	}
+	table_drop(mm, vs->root);
+	free(vs);
+}

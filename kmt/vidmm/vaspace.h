@@ -104,4 +104,42 @@ int vidmm_va_check(struct vidmm *mm, struct vidmm_va_space *vs, char *err, size_
 /* Each page-table allocation, for vidmm_check's books. */
 int vidmm_va_each_table(struct vidmm *mm, int (*fn)(void *ctx, struct vidmm_alloc *a), void *ctx);
 
+/* ---- snapshots (kmt/snapshot/) ------------------------------------------------ */
+
+/* Each table of vs in preorder (a parent before its children, children by slot):
+ * its memory, its level and its slot in its parent (0 for the root). */
+int vidmm_va_walk_tables(struct vidmm *mm, const struct vidmm_va_space *vs,
+			 int (*fn)(void *ctx, const struct vidmm_alloc *mem, uint32_t level, uint32_t slot),
+			 void *ctx);
+
+/* A saved table: what vidmm_va_walk_tables gave; its memory is copied (its
+ * pointers are not read). */
+struct vidmm_va_table_rec {
+	uint32_t level, slot;
+	const struct vidmm_alloc *mem;
+};
+
+/* A space rebuilt from its tables in preorder, not in the manager's list and
+ * holding nothing yet: -EINVAL with a sentence when the records are not a
+ * tree this manager could have made, -ENOMEM. The tables' memory is the
+ * caller's to have checked against the segments. */
+int vidmm_va_space_load(struct vidmm *mm, uint32_t asid, uint64_t fence, const struct vidmm_va_table_rec *t,
+			uint64_t n, struct vidmm_va_space **out, char *err, size_t errlen);
+/* A saved reservation: -EINVAL when malformed, outside the space or over another. */
+int vidmm_va_load_reservation(struct vidmm_va_space *vs, uint64_t start, uint64_t size, uint32_t type,
+			      bool kernel);
+/* A saved mapping in the space's books, not yet in a's list (vidmm_va_load_link):
+ * -EINVAL when malformed, outside one reservation, over another mapping, of the
+ * wrong kind for its reservation, or past a's end. */
+int vidmm_va_load_mapping(struct vidmm_va_space *vs, uint64_t start, uint64_t size, struct vidmm_alloc *a,
+			  uint64_t offset, uint64_t pfn, bool read_only, struct vidmm_va_mapping **out);
+/* Put m at the head of its allocation's list. */
+void vidmm_va_load_link(struct vidmm_va_mapping *m);
+/* Add vs at the end of the manager's list. */
+void vidmm_va_space_attach(struct vidmm *mm, struct vidmm_va_space *vs);
+/* Drop a loaded space without touching GPU memory or the segments' books (a
+ * refused restore): its allocations' lists are emptied, it leaves the manager's
+ * list if it is there. */
+void vidmm_va_space_discard(struct vidmm *mm, struct vidmm_va_space *vs);
+
 #endif

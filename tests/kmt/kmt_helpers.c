@@ -8,6 +8,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include <gpusim/hw.h>
+
 #include "tests/kmt/kmt_helpers.h"
 
 void kt_setup(struct kt_gpu *g, const char *config)
@@ -287,4 +289,128 @@ void kt_assert_invariants(const struct kt_gpu *g)
 void kt_idle(const struct kt_gpu *g)
 {
 	ck_assert_int_eq(gpusim_idle(g->luid), STATUS_SUCCESS);
+}
+
+/* ---- GPU virtual addresses --------------------------------------------------------- */
+
+D3DKMT_HANDLE kt_vctx(D3DKMT_HANDLE device)
+{
+	D3DKMT_CREATECONTEXTVIRTUAL cv;
+	memset(&cv, 0, sizeof(cv));
+	cv.hDevice = device;
+	ck_assert_int_eq(D3DKMTCreateContextVirtual(&cv), STATUS_SUCCESS);
+	return cv.hContext;
+}
+
+NTSTATUS kt_va_reserve(D3DKMT_HANDLE device, uint64_t size, uint64_t *va)
+{
+	D3DDDI_RESERVEGPUVIRTUALADDRESS r;
+	memset(&r, 0, sizeof(r));
+	r.hPagingQueue = device;
+	r.Size = size;
+	NTSTATUS st = D3DKMTReserveGpuVirtualAddress(&r);
+	*va = r.VirtualAddress;
+	return st;
+}
+
+NTSTATUS kt_va_map(D3DKMT_HANDLE device, D3DKMT_HANDLE h, uint64_t first, uint64_t pages, bool ro,
+		   uint64_t *va)
+{
+	D3DDDI_MAPGPUVIRTUALADDRESS m;
+	memset(&m, 0, sizeof(m));
+	m.hPagingQueue = device;
+	m.hAllocation = h;
+	m.BaseAddress = *va;
+	m.OffsetInPages = first;
+	m.SizeInPages = pages;
+	m.Protection.Write = !ro;
+	NTSTATUS st = D3DKMTMapGpuVirtualAddress(&m);
+	if (st == STATUS_PENDING)
+		*va = m.VirtualAddress;
+	return st;
+}
+
+static NTSTATUS va_update(D3DKMT_HANDLE device, D3DKMT_HANDLE ctx, D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION *op)
+{
+	D3DKMT_UPDATEGPUVIRTUALADDRESS u;
+	memset(&u, 0, sizeof(u));
+	u.hDevice = device;
+	u.hContext = ctx;
+	u.NumOperations = 1;
+	u.Operations = op;
+	return D3DKMTUpdateGpuVirtualAddress(&u);
+}
+
+NTSTATUS kt_va_unmap(D3DKMT_HANDLE device, D3DKMT_HANDLE ctx, uint64_t va, uint64_t size)
+{
+	D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION op;
+	memset(&op, 0, sizeof(op));
+	op.OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_UNMAP;
+	op.Unmap.BaseAddress = va;
+	op.Unmap.SizeInBytes = size;
+	return va_update(device, ctx, &op);
+}
+
+NTSTATUS kt_va_copy(D3DKMT_HANDLE device, D3DKMT_HANDLE ctx, uint64_t src, uint64_t dst, uint64_t size)
+{
+	D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION op;
+	memset(&op, 0, sizeof(op));
+	op.OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_COPY;
+	op.Copy.SourceAddress = src;
+	op.Copy.DestAddress = dst;
+	op.Copy.SizeInBytes = size;
+	return va_update(device, ctx, &op);
+}
+
+NTSTATUS kt_va_free(D3DKMT_HANDLE adapter, uint64_t va, uint64_t size)
+{
+	D3DKMT_FREEGPUVIRTUALADDRESS f = { .hAdapter = adapter, .BaseAddress = va, .Size = size };
+	return D3DKMTFreeGpuVirtualAddress(&f);
+}
+
+NTSTATUS kt_va_submit(D3DKMT_HANDLE device, D3DKMT_HANDLE ctx, D3DKMT_HANDLE cmd, uint64_t cmd_va,
+		      const uint32_t *dw, uint32_t ndw)
+{
+	D3DKMT_LOCK2 lk = { .hDevice = device, .hAllocation = cmd };
+	NTSTATUS st = D3DKMTLock2(&lk);
+	if (st)
+		return st;
+	memcpy(lk.pData, dw, ndw * 4u);
+	D3DKMT_UNLOCK2 ul = { .hDevice = device, .hAllocation = cmd };
+	if ((st = D3DKMTUnlock2(&ul)))
+		return st;
+	D3DKMT_SUBMITCOMMAND s;
+	memset(&s, 0, sizeof(s));
+	s.Commands = cmd_va;
+	s.CommandLength = ndw * 4u;
+	s.BroadcastContextCount = 1;
+	s.BroadcastContext[0] = ctx;
+	return D3DKMTSubmitCommand(&s);
+}
+
+uint32_t kt_va_crc(struct kt_gpu *g, D3DKMT_HANDLE ctx, D3DKMT_HANDLE cmd, uint64_t cmd_va, uint64_t va,
+		   uint64_t bytes, D3DKMT_HANDLE result, uint64_t result_va)
+{
+	uint32_t p[] = { HW_PKT_HEADER(HW_PKT_CHECKSUM, 0, 6), (uint32_t)va, (uint32_t)(va >> 32),
+			 (uint32_t)bytes, (uint32_t)(bytes >> 32), (uint32_t)result_va,
+			 (uint32_t)(result_va >> 32) };
+	ck_assert_int_eq(kt_va_submit(g->device, ctx, cmd, cmd_va, p, 7), STATUS_SUCCESS);
+	ck_assert_int_eq(gpusim_idle(g->luid), STATUS_SUCCESS);
+	D3DKMT_LOCK2 lk = { .hDevice = g->device, .hAllocation = result };
+	ck_assert_int_eq(D3DKMTLock2(&lk), STATUS_SUCCESS);
+	uint32_t crc;
+	memcpy(&crc, lk.pData, 4);
+	D3DKMT_UNLOCK2 ul = { .hDevice = g->device, .hAllocation = result };
+	ck_assert_int_eq(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
+	return crc;
+}
+
+uint32_t kt_cpu_crc(D3DKMT_HANDLE device, D3DKMT_HANDLE h, uint64_t offset, uint64_t bytes)
+{
+	D3DKMT_LOCK2 lk = { .hDevice = device, .hAllocation = h };
+	ck_assert_int_eq(D3DKMTLock2(&lk), STATUS_SUCCESS);
+	uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)lk.pData + offset, (uInt)bytes);
+	D3DKMT_UNLOCK2 ul = { .hDevice = device, .hAllocation = h };
+	ck_assert_int_eq(D3DKMTUnlock2(&ul), STATUS_SUCCESS);
+	return crc;
 }

@@ -68,4 +68,26 @@ NTSTATUS kt_cmd_submit(struct kt_gpu *g);
 /* CRC-32 of an allocation computed by the GPU (CHECKSUM packet), after idling. */
 uint32_t kt_gpu_crc(struct kt_gpu *g, D3DKMT_HANDLE h, uint64_t size);
 
+/* ---- GPU virtual addresses (WDDM 2) ------------------------------------------------ */
+
+/* A context in the process's VA space of the device's adapter. */
+D3DKMT_HANDLE kt_vctx(D3DKMT_HANDLE device);
+NTSTATUS kt_va_reserve(D3DKMT_HANDLE device, uint64_t size, uint64_t *va);
+/* pages of h from page first at *va (0: anywhere, *va set), read-only or not. */
+NTSTATUS kt_va_map(D3DKMT_HANDLE device, D3DKMT_HANDLE h, uint64_t first, uint64_t pages, bool ro,
+		   uint64_t *va);
+NTSTATUS kt_va_unmap(D3DKMT_HANDLE device, D3DKMT_HANDLE ctx, uint64_t va, uint64_t size);
+NTSTATUS kt_va_copy(D3DKMT_HANDLE device, D3DKMT_HANDLE ctx, uint64_t src, uint64_t dst, uint64_t size);
+NTSTATUS kt_va_free(D3DKMT_HANDLE adapter, uint64_t va, uint64_t size);
+/* A command of ndw dwords written at the start of cmd (a CPU-visible allocation
+ * mapped at cmd_va), submitted on ctx with D3DKMTSubmitCommand. */
+NTSTATUS kt_va_submit(D3DKMT_HANDLE device, D3DKMT_HANDLE ctx, D3DKMT_HANDLE cmd, uint64_t cmd_va,
+		      const uint32_t *dw, uint32_t ndw);
+/* CRC-32 the GPU computes of [va, va + bytes) by VA, stored at result_va (which
+ * maps the first bytes of allocation result), after idling. */
+uint32_t kt_va_crc(struct kt_gpu *g, D3DKMT_HANDLE ctx, D3DKMT_HANDLE cmd, uint64_t cmd_va, uint64_t va,
+		   uint64_t bytes, D3DKMT_HANDLE result, uint64_t result_va);
+/* CRC-32 of bytes of an allocation from offset, read by the CPU (Lock2). */
+uint32_t kt_cpu_crc(D3DKMT_HANDLE device, D3DKMT_HANDLE h, uint64_t offset, uint64_t bytes);
+
 #endif

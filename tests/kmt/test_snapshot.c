@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gpusim/hw.h>
 #include <gpusim/snapshot.h>
 #include "tests/kmt/kmt_helpers.h"
 #include "tests/kmt/kmt_suites.h"
@@ -466,7 +467,7 @@ START_TEST(damaged_snapshots_are_refused)
 	bad = *good;
 	bad.state = v3;
 	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);
-	ck_assert_msg(strstr(err, "version 3; this libkmt reads version 5") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "version 3; this libkmt reads version 6") != NULL, "%s", err);
 	memcpy(v3, good->state, good->state_size);
 	uint8_t *cause = memmem(v3, good->state_size, "fault.cause", 11);
 	ck_assert_ptr_nonnull(cause);
@@ -514,6 +515,311 @@ START_TEST(damaged_snapshots_are_refused)
 		}
 	}
 	ck_assert_uint_gt(refused, tried / 4);
+	free(st);
+	ck_assert_uint_eq(adapters(), before);
+	clone_free(good);
+	gpusim_reset();
+}
+END_TEST
+
+/* ---- GPU virtual addresses ---------------------------------------------------------- */
+
+#define VA_LIVE 8
+#define PG 4096ull
+
+/* A WDDM 2 workload: allocations mapped at GPU VAs, a virtual context, a command
+ * buffer and a result page mapped too, and operations that reserve, map (whole,
+ * partial, read-only), unmap, copy, free, evict, page in and submit by VA. */
+struct vaw {
+	struct kt_gpu g;
+	D3DKMT_HANDLE vctx, cmd, res;
+	uint64_t cmd_va, res_va;
+	D3DKMT_HANDLE h[VA_LIVE];
+	uint64_t size[VA_LIVE];
+	uint32_t seed[VA_LIVE];      /* its bytes' pattern, 0: unknown */
+	uint32_t resident[VA_LIVE];
+	uint64_t va[VA_LIVE];        /* the whole allocation's mapping, 0: none */
+	uint64_t extra, extra_size;  /* a reservation mapped piecemeal, 0: none */
+	uint64_t rng;
+};
+
+static void va_setup(struct vaw *w, uint64_t seed)
+{
+	memset(w, 0, sizeof(*w));
+	w->rng = seed;
+	kt_setup(&w->g, CONFIG);
+	w->vctx = kt_vctx(w->g.device);
+	ck_assert_int_eq(kt_alloc(&w->g, PG, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE), &w->cmd), STATUS_SUCCESS);
+	ck_assert_int_eq(kt_alloc(&w->g, PG, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE), &w->res), STATUS_SUCCESS);
+	ck_assert_int_eq(kt_va_map(w->g.device, w->cmd, 0, 1, false, &w->cmd_va), STATUS_PENDING);
+	ck_assert_int_eq(kt_va_map(w->g.device, w->res, 0, 1, false, &w->res_va), STATUS_PENDING);
+	for (uint32_t i = 0; i < VA_LIVE; i++) {
+		static const uint32_t pref[] = { GPUSIM_SEG_INVISIBLE, GPUSIM_SEG_VISIBLE, GPUSIM_SEG_GART };
+		struct gpusim_alloc_desc d = kt_desc(PG << (i % 4), GPUSIM_ALLOC_CPU_VISIBLE, pref[i % 3], 0);
+		ck_assert_int_eq(kt_alloc_on(w->g.device, &d, &w->h[i]), STATUS_SUCCESS);
+		w->size[i] = d.size;
+		w->seed[i] = 100 + i;
+		ck_assert_int_eq(kt_write(w->g.device, w->h[i], w->size[i], w->seed[i]), STATUS_SUCCESS);
+		ck_assert_int_eq(kt_va_map(w->g.device, w->h[i], 0, w->size[i] / PG, false, &w->va[i]), STATUS_PENDING);
+	}
+}
+
+static void va_residency(struct vaw *w, uint32_t i, bool in)
+{
+	if (in) {
+		D3DDDI_MAKERESIDENT mr;
+		memset(&mr, 0, sizeof(mr));
+		mr.hPagingQueue = w->g.device;
+		mr.NumAllocations = 1;
+		mr.AllocationList = &w->h[i];
+		if (D3DKMTMakeResident(&mr) != STATUS_NO_MEMORY)
+			w->resident[i]++;
+	} else if (w->resident[i]) {
+		D3DKMT_EVICT ev;
+		memset(&ev, 0, sizeof(ev));
+		ev.hDevice = w->g.device;
+		ev.NumAllocations = 1;
+		ev.AllocationList = &w->h[i];
+		ck_assert_int_eq(D3DKMTEvict(&ev), STATUS_SUCCESS);
+		w->resident[i]--;
+	}
+}
+
+static void va_workload(struct vaw *w, uint64_t from, uint64_t to)
+{
+	D3DKMT_HANDLE dev = w->g.device;
+	for (uint64_t op = from; op < to; op++) {
+		uint32_t what = (uint32_t)(rng(&w->rng) % 100);
+		uint32_t i = (uint32_t)(rng(&w->rng) % VA_LIVE), j = (uint32_t)(rng(&w->rng) % VA_LIVE);
+		if (what < 15) {
+			va_residency(w, i, true);
+		} else if (what < 30) {
+			va_residency(w, i, false);
+		} else if (what < 40) {
+			w->seed[i] = (uint32_t)(rng(&w->rng) | 1);
+			ck_assert_int_eq(kt_write(dev, w->h[i], w->size[i], w->seed[i]), STATUS_SUCCESS);
+		} else if (what < 50) {
+			/* Free the whole mapping, or map it again anywhere. */
+			if (w->va[i]) {
+				ck_assert_int_eq(kt_va_free(w->g.adapter, w->va[i], w->size[i]), STATUS_SUCCESS);
+				w->va[i] = 0;
+			} else {
+				ck_assert_int_eq(kt_va_map(dev, w->h[i], 0, w->size[i] / PG, false, &w->va[i]),
+						 STATUS_PENDING);
+			}
+		} else if (what < 62) {
+			/* The piecemeal reservation: made, mapped in parts (read-only
+			 * sometimes), partly unmapped, copied over itself, freed. */
+			if (!w->extra) {
+				w->extra_size = 4 * PG;
+				ck_assert_int_eq(kt_va_reserve(dev, w->extra_size, &w->extra), STATUS_SUCCESS);
+			}
+			uint32_t k = (uint32_t)(rng(&w->rng) % 4), r = (uint32_t)(rng(&w->rng) % 4);
+			uint64_t at = w->extra + k * PG, pages = w->size[i] / PG;
+			if (r == 0 && k + 1 <= 4) {
+				ck_assert_int_eq(kt_va_map(dev, w->h[i], pages - 1, 1, rng(&w->rng) % 2, &at),
+						 STATUS_PENDING);
+			} else if (r == 1) {
+				ck_assert_int_eq(kt_va_unmap(dev, w->vctx, at, PG), STATUS_SUCCESS);
+			} else if (r == 2) {
+				ck_assert_int_eq(kt_va_copy(dev, w->vctx, w->extra, w->extra + 2 * PG, 2 * PG),
+						 STATUS_SUCCESS);
+			} else {
+				ck_assert_int_eq(kt_va_free(w->g.adapter, w->extra, w->extra_size), STATUS_SUCCESS);
+				w->extra = 0;
+			}
+		} else if (what < 85) {
+			/* The GPU reads the allocation through its VA. */
+			if (!w->va[i])
+				continue;
+			va_residency(w, i, true);
+			uint32_t crc = kt_va_crc(&w->g, w->vctx, w->cmd, w->cmd_va, w->va[i], w->size[i], w->res,
+						 w->res_va);
+			if (w->seed[i])
+				ck_assert_msg(crc == kt_pattern_crc(w->size[i], w->seed[i]),
+					      "allocation %u reads other bytes through its VA", i);
+		} else {
+			/* COPY by VA between two resident mappings. */
+			if (!w->va[i] || !w->va[j] || i == j)
+				continue;
+			va_residency(w, i, true);
+			va_residency(w, j, true);
+			uint64_t n = w->size[i] < w->size[j] ? w->size[i] : w->size[j];
+			uint32_t p[] = { HW_PKT_HEADER(HW_PKT_COPY, 0, 6), (uint32_t)w->va[i], (uint32_t)(w->va[i] >> 32),
+					 (uint32_t)w->va[j], (uint32_t)(w->va[j] >> 32), (uint32_t)n, 0 };
+			ck_assert_int_eq(kt_va_submit(dev, w->vctx, w->cmd, w->cmd_va, p, 7), STATUS_SUCCESS);
+			w->seed[j] = 0;
+		}
+	}
+}
+
+static void va_restore_into(struct vaw *w, const struct gpusim_snapshot *c)
+{
+	struct gpusim_handle_map *m;
+	size_t n;
+	char err[256] = "";
+	NTSTATUS st = gpusim_snapshot_restore(c, &w->g.luid, &m, &n, err, sizeof(err));
+	ck_assert_msg(st == STATUS_SUCCESS, "restore: 0x%x %s", (unsigned)st, err);
+	D3DKMT_OPENADAPTERFROMLUID open = { .AdapterLuid = w->g.luid };
+	ck_assert_int_eq(D3DKMTOpenAdapterFromLuid(&open), STATUS_SUCCESS);
+	w->g.adapter = open.hAdapter;
+	w->g.device = remap(m, n, w->g.device);
+	w->g.context = remap(m, n, w->g.context);
+	w->g.result = remap(m, n, w->g.result);
+	ck_assert_int_eq(gpusim_context_buffers(w->g.context, &w->g.ctx), STATUS_SUCCESS);
+	w->vctx = remap(m, n, w->vctx);
+	w->cmd = remap(m, n, w->cmd);
+	w->res = remap(m, n, w->res);
+	for (uint32_t i = 0; i < VA_LIVE; i++)
+		w->h[i] = remap(m, n, w->h[i]);
+	free(m);
+}
+
+/* Straight through, and snapshotted at `split` (after reserve, map, submit and
+ * evict), restored into a new adapter, finished: the same end, byte for byte;
+ * and the restored VAs read each allocation's bytes. */
+START_TEST(va_restore_halfway_equals_straight_run)
+{
+	static const uint64_t splits[] = { 0, 37, 150 };
+	static struct vaw a, b;
+	uint64_t ops = 200, split = splits[_i];
+	va_setup(&a, 0x5eed + (uint64_t)_i);
+	va_workload(&a, 0, ops);
+	struct gpusim_snapshot *t = take(a.g.luid);
+	struct gpusim_snapshot *straight = clone(t);
+	gpusim_snapshot_free(t);
+
+	va_setup(&b, 0x5eed + (uint64_t)_i);
+	va_workload(&b, 0, split);
+	struct gpusim_snapshot *half = take(b.g.luid);
+	struct gpusim_snapshot *copy = clone(half);
+	gpusim_snapshot_free(half);
+	gpusim_reset();
+	va_restore_into(&b, copy);
+	clone_free(copy);
+	char err[256];
+	ck_assert_msg(gpusim_check_invariants(b.g.luid, err, sizeof(err)) == STATUS_SUCCESS, "%s", err);
+	va_workload(&b, split, ops);
+	struct gpusim_snapshot *end = take(b.g.luid);
+	assert_same(straight, end, NULL, NULL, 0);
+	ck_assert_uint_eq(straight->state_size, end->state_size);
+	for (uint32_t i = 0; i < VA_LIVE; i++) {
+		if (!b.va[i])
+			continue;
+		va_residency(&b, i, true);
+		uint32_t crc = kt_va_crc(&b.g, b.vctx, b.cmd, b.cmd_va, b.va[i], b.size[i], b.res, b.res_va);
+		ck_assert_uint_eq(crc, kt_cpu_crc(b.g.device, b.h[i], 0, b.size[i]));
+	}
+	gpusim_snapshot_free(end);
+	clone_free(straight);
+	kt_teardown(&b.g);
+}
+END_TEST
+
+/* The byte offset of each part of the VASP section of a resume state of one space. */
+struct va_layout {
+	size_t tables, ntables, reservations, nres, maps, nmaps;
+};
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static struct va_layout va_layout(const struct gpusim_snapshot *s)
+{
+	const uint8_t *st = s->state;
+	const uint8_t *v = memmem(st, s->state_size, "VASP", 4);
+	ck_assert_ptr_nonnull(v);
+	struct va_layout l;
+	size_t at = (size_t)(v - st) + 4 + 16; /* tag, next ASID, count, the process's */
+	ck_assert_uint_eq(st[at - 12], 1);       /* one space */
+	at += 4 + 8;
+	l.ntables = (size_t)get64(st + at);
+	l.tables = at + 8;
+	at = l.tables + l.ntables * 104;
+	l.nres = (size_t)get64(st + at);
+	l.reservations = at + 8;
+	at = l.reservations + l.nres * 24;
+	l.nmaps = (size_t)get64(st + at);
+	l.maps = at + 8;
+	return l;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+/* Damaged VA records: each refused with its sentence, leaving nothing behind; and
+ * any single-byte change of the section refused or accepted whole. */
+START_TEST(va_damaged_records_are_refused)
+{
+	static struct vaw w;
+	va_setup(&w, 3);
+	va_workload(&w, 0, 40);
+	ck_assert_uint_ne(w.extra, 0);
+	struct gpusim_snapshot *t = take(w.g.luid);
+	write_seed(t, "va");
+	struct gpusim_snapshot *good = clone(t);
+	gpusim_snapshot_free(t);
+	gpusim_reset();
+	uint32_t before = adapters();
+	struct va_layout l = va_layout(good);
+	if (getenv("SNAP_DEBUG"))
+		fprintf(stderr, "tables %zu res %zu maps %zu\n", l.ntables, l.nres, l.nmaps);
+	ck_assert_uint_gt(l.ntables, 3);
+	ck_assert_uint_gt(l.nres, 2);
+	ck_assert_uint_gt(l.nmaps, 4);
+	uint8_t *st = malloc(good->state_size);
+	struct gpusim_snapshot bad = *good;
+	bad.state = st;
+	char err[256];
+#define DAMAGE(where, width, value, text)                                                        \
+	do {                                                                                       \
+		memcpy(st, good->state, good->state_size);                                         \
+		if ((width) == 8)                                                                  \
+			put64(st + (where), (value));                                              \
+		else                                                                               \
+			memcpy(st + (where), &(uint32_t){ (uint32_t)(value) }, 4);                 \
+		err[0] = '\0';                                                                     \
+		ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);   \
+		ck_assert_msg(strstr(err, (text)) != NULL, "%s", err);                            \
+	} while (0)
+	/* A mapping naming a memory object that is not there. */
+	DAMAGE(l.maps + 20, 8, 999, "names no space or memory object");
+	/* A mapping moved out of every reservation. */
+	DAMAGE(l.maps + 48 + 4, 8, get64(good->state + l.maps + 4) + PG * 1024 * 1024, "GPU VA mapping at");
+	/* A mapping past its allocation. */
+	DAMAGE(l.maps + 28, 8, 1ull << 30, "past its allocation");
+	/* Two reservations over each other. */
+	DAMAGE(l.reservations + 24, 8, get64(good->state + l.reservations), "over another");
+	/* A page table in a block the books give something else. */
+	DAMAGE(l.tables + 12, 8, 4096 * 7, "page table 0 is not a pinned kernel allocation");
+	/* A page table out of its tree. */
+	DAMAGE(l.tables + 104, 4, 3, "out of place in the tree");
+	/* The kernel's range removed. */
+	DAMAGE(l.reservations + (l.nres - 1) * 24 + 20, 4, 0, "kernel");
+	/* An ASID never handed out. */
+	DAMAGE(l.tables - 20, 4, 999, "ASID 999");
+	/* Every byte of the section. */
+	uint32_t refused = 0, tried = 0;
+	for (size_t pos = l.tables - 40; pos < l.maps + l.nmaps * 48; pos += 1 + pos % 3) {
+		memcpy(st, good->state, good->state_size);
+		st[pos] ^= (uint8_t)(0x5a + pos);
+		err[0] = '\0';
+		NTSTATUS r = try_restore(&bad, err, sizeof(err));
+		tried++;
+		if (r != STATUS_SUCCESS) {
+			ck_assert_int_eq(r, STATUS_INVALID_PARAMETER);
+			ck_assert_msg(err[0] != '\0', "refused without a reason at byte %zu", pos);
+			refused++;
+		}
+	}
+	ck_assert_uint_gt(refused, tried / 2);
+#undef DAMAGE
 	free(st);
 	ck_assert_uint_eq(adapters(), before);
 	clone_free(good);
@@ -692,6 +998,8 @@ Suite *kmt_snapshot_suite(void)
 	tcase_add_test(tc, take_changes_nothing);
 	tcase_add_test(tc, damaged_snapshots_are_refused);
 	tcase_add_test(tc, shared_resources_survive_restore);
+	tcase_add_loop_test(tc, va_restore_halfway_equals_straight_run, 0, 3);
+	tcase_add_test(tc, va_damaged_records_are_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
