@@ -613,7 +613,8 @@ static struct hent heap_pop(struct heap *h)
  * the number of lanes of each segment in nlanes[]. */
 static bool assign_lanes(struct state *st, uint32_t nlanes[NSEG])
 {
-	qsort(st->periods, st->nperiods, sizeof(*st->periods), period_cmp);
+	if (st->nperiods) /* qsort's base may not be NULL, even for none */
+		qsort(st->periods, st->nperiods, sizeof(*st->periods), period_cmp);
 	struct heap busy = { 0 }, idle = { 0 };
 	bool ok = true;
 	for (size_t i = 0; i < st->nperiods && ok; i++) {

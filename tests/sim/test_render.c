@@ -1258,13 +1258,15 @@ START_TEST(test_va_strip_pixels_and_hits)
 	ck_assert_uint_eq(pixel(s, hi->x, L->va_under.y), 0xffffff);
 	ck_assert_uint_ne(pixel(s, lo->x + 1, L->va_under.y), 0xffffff);
 	SDL_FreeSurface(s);
-	/* Unmapped, the colour goes; destroyed, the mapping too. */
+	/* Unmapped, the colour goes; destroyed, the mapping too. The range's place
+	 * is kept before the frame that holds it is freed. */
+	int lo_x = (int)lo->x;
 	vw_frame_free(&f);
 	vm_free(&m);
 	va_ev(&r, GPUSIM_EV_VA_UNMAP, 0, VA_LO, 256 * KiB, 4, 0);
 	vm_replay(&m, &r, r.nitems);
 	s = render(&m, VW_COLOUR_ALLOCATION, W, HT);
-	ck_assert_uint_eq(pixel(s, lo->x + 1, y), VW_RGB_VA_RESERVED);
+	ck_assert_uint_eq(pixel(s, lo_x + 1, y), VW_RGB_VA_RESERVED);
 	SDL_FreeSurface(s);
 	vm_free(&m);
 	vm_recording_free(&r);
