@@ -91,7 +91,7 @@ static NTSTATUS create_allocation(D3DKMT_CREATEALLOCATION *p, bool v2)
 
 	if (!p)
 		return STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(p->hDevice);
 	if (!dev)
 		goto out;
@@ -267,7 +267,7 @@ static NTSTATUS destroy_allocation(D3DKMT_HANDLE hdev, D3DKMT_HANDLE hres, const
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 	struct kmt_alloc *small[SMALL_BATCH], **v = NULL;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(hdev);
 	if (!dev)
 		goto out;
@@ -331,7 +331,7 @@ NTSTATUS APIENTRY D3DKMTQueryResourceInfo(D3DKMT_QUERYRESOURCEINFO *pData)
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 	if (!pData)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(pData->hDevice);
 	struct kmt_resource *r = kmt_handle_get(pData->hGlobalShare, KMT_T_SHARE);
 	if (!dev || !r || r->dev->ad != dev->ad)
@@ -358,7 +358,7 @@ NTSTATUS APIENTRY D3DKMTOpenResource(D3DKMT_OPENRESOURCE *pData)
 	struct kmt_resource *nr = NULL;
 	if (!pData)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(pData->hDevice);
 	struct kmt_resource *r = kmt_handle_get(pData->hGlobalShare, KMT_T_SHARE);
 	if (!dev || !r || r->dev->ad != dev->ad)

@@ -1446,7 +1446,7 @@ NTSTATUS gpusim_snapshot_restore(const struct gpusim_snapshot *snap, LUID *luid,
 		     vidmm_policy_find(snap->cfg.policy) ? why : "unknown policy");
 		return STATUS_INVALID_PARAMETER;
 	}
-	kmt_lock();
+	KMT_ENTER();
 	int rc = kmt_adapter_create(&snap->cfg, &s.ad);
 	if (rc) {
 		kmt_unlock();
