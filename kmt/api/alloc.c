@@ -168,6 +168,14 @@ static NTSTATUS create_allocation(D3DKMT_CREATEALLOCATION *p, bool v2)
 				goto out;
 			descs[i].priority = p->pAllocationInfo2[i].Priority;
 		}
+		/* Virtualization fails (STATUS_GRAPHICS_NO_VIDEO_MEMORY) before the
+		 * commit charge is weighed: an allocation larger than every segment it
+		 * allows is that, whatever system memory is left. */
+		int rc = vidmm_alloc_check(ad->mm, &descs[i]);
+		if (rc) {
+			st = kmt_status_from_errno(rc);
+			goto out;
+		}
 		pages += descs[i].size >> HW_PAGE_SHIFT;
 	}
 	/* The commit charge of the whole call, before anything moves. */
