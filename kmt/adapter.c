@@ -66,7 +66,7 @@ static void vidmm_listener(void *ctx, const struct gpusim_event *ev)
 void kmt_emit(struct kmt_adapter *ad, const struct gpusim_event *ev)
 {
 	for (uint32_t i = 0; i < ad->nlisteners; i++)
-		ad->listeners[i].fn(ad->listeners[i].opaque, ev);
+		kmt_listener_call(ad->listeners[i].fn, ad->listeners[i].opaque, ev);
 }
 
 void kmt_emit_simple(struct kmt_adapter *ad, uint32_t type, uint32_t cause, D3DKMT_HANDLE dev,

@@ -20,6 +20,21 @@
 void kmt_lock(void);
 void kmt_unlock(void);
 
+/* reentry.c. Every public entry point takes the lock with KMT_ENTER (or checks
+ * kmt_in_listener when it returns nothing): called from inside an event listener,
+ * which runs with the lock held on the same thread, it answers
+ * STATUS_POSSIBLE_DEADLOCK at once instead of waiting on the lock for ever. */
+NTSTATUS kmt_enter(void);
+bool kmt_in_listener(void);
+/* Call one listener, marked as such for this thread while it runs. */
+void kmt_listener_call(gpusim_event_fn fn, void *opaque, const struct gpusim_event *ev);
+#define KMT_ENTER()                                         \
+	do {                                                \
+		NTSTATUS kmt_enter_st_ = kmt_enter();       \
+		if (kmt_enter_st_ != STATUS_SUCCESS)        \
+			return kmt_enter_st_;               \
+	} while (0)
+
 /* ---- handles --------------------------------------------------------------- */
 
 enum kmt_type {

@@ -369,7 +369,7 @@ NTSTATUS gpusim_trace_describe(LUID luid, struct gpusim_trace_adapter *out)
 {
 	if (!out)
 		return STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	if (ad)
 		describe_locked(ad, out);
@@ -402,12 +402,17 @@ static void record_event(void *opaque, const struct gpusim_event *ev)
 /* Adapters still alive at exit: their files get what is buffered. */
 static void close_at_exit(void)
 {
-	kmt_lock();
+	/* exit() from inside a listener (a test's failed assertion, say): this
+	 * thread holds the lock already. */
+	bool held = kmt_in_listener();
+	if (!held)
+		kmt_lock();
 	for (struct recorder *r = recorders; r; r = r->next) {
 		gpusim_trace_close(r->w);
 		r->w = NULL;
 	}
-	kmt_unlock();
+	if (!held)
+		kmt_unlock();
 }
 
 /* A forked child has the parent's buffer and file: writing either would put the
@@ -483,7 +488,7 @@ NTSTATUS gpusim_trace_attach(LUID luid, const char *path)
 {
 	if (!path || !*path)
 		return STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	int rc = ad ? kmt_trace_attach(ad, path) : -EINVAL;
 	kmt_unlock();

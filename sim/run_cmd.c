@@ -1,5 +1,6 @@
 /*
- * `gpusim run [--quiet] [--verbose] [--seed N] [--dump-on-fault DIR] SCENARIO...`: every file is parsed
+ * `gpusim run [--quiet] [--verbose] [--seed N] [--dump-on-fault DIR] [--allow-include-outside]
+ * SCENARIO...`: every file is parsed
  * and checked before any runs, so a typo in the last file costs no run time; then
  * each runs on its own adapter and gets one summary line on stdout.
  */
@@ -18,8 +19,10 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: gpusim run [--quiet] [--verbose] [--seed N] [--dump-on-fault DIR] SCENARIO...\n"
-		   "Run scenarios headless and check their expectations.\n"
+	fprintf(f, "usage: gpusim run [--quiet] [--verbose] [--seed N] [--dump-on-fault DIR]\n"
+		   "                  [--allow-include-outside] SCENARIO...\n"
+		   "Run scenarios headless and check their expectations ('-' reads one from\n"
+		   "standard input).\n"
 		   "\n"
 		   "  -q, --quiet     print only failures and the summary lines\n"
 		   "  -v, --verbose   print every command and every event as it happens\n"
@@ -28,6 +31,8 @@ static void usage(FILE *f)
 		   "                  after a command during which the GPU faulted or the device\n"
 		   "                  was removed, write a snapshot DIR/SCENARIO-fault-N.elf\n"
 		   "                  (at most 16 per scenario)\n"
+		   "      --allow-include-outside\n"
+		   "                  let include name files outside the scenario's directory\n"
 		   "  -h, --help      print this help\n"
 		   "\n"
 		   "Exit status: 0 when every expectation held, 1 when one failed,\n"
@@ -79,10 +84,12 @@ int sim_run_main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "dump-on-fault", required_argument, NULL, 'd' },
+		{ "allow-include-outside", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	struct scn_options opt = { .out = stdout, .err = stderr };
+	struct scn_parse_options popt = { 0 };
 	int c;
 	optind = 1;
 	opterr = 0; /* our own messages, followed by the usage */
@@ -97,6 +104,9 @@ int sim_run_main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'I':
+			popt.allow_include_outside = true;
+			break;
 		case 's':
 			if (hw_parse_size(optarg, &opt.seed)) {
 				fprintf(stderr, "gpusim run: --seed wants a number, not '%s'\n", optarg);
@@ -133,6 +143,13 @@ int sim_run_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	int from_stdin = 0;
+	for (int i = 0; i < n; i++)
+		from_stdin += !strcmp(argv[optind + i], "-");
+	if (from_stdin > 1) {
+		fprintf(stderr, "gpusim run: standard input ('-') can be read once\n");
+		return 2;
+	}
 	opt.progress = !opt.quiet && isatty(STDERR_FILENO);
 
 	struct scn_script *scripts = calloc((size_t)n, sizeof(*scripts));
@@ -145,7 +162,7 @@ int sim_run_main(int argc, char **argv)
 		const char *path = argv[optind + i];
 		struct scn_error e;
 		memset(&e, 0, sizeof(e));
-		if (scn_parse_file(path, &scripts[i], &e)) {
+		if (scn_parse_file_opts(path, &popt, &scripts[i], &e)) {
 			syntax_error(path, &e);
 			memset(&scripts[i], 0, sizeof(scripts[i]));
 			bad = true;

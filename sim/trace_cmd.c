@@ -23,7 +23,8 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: gpusim trace [--format gpusim|perfetto] [--seed N] [--quiet] -o FILE SCENARIO\n"
+	fprintf(f, "usage: gpusim trace [--format gpusim|perfetto] [--seed N] [--quiet]\n"
+		   "                    [--allow-include-outside] -o FILE SCENARIO\n"
 		   "       gpusim trace --dump FILE\n"
 		   "Run a scenario and record its event stream to a trace file.\n"
 		   "\n"
@@ -33,6 +34,8 @@ static void usage(FILE *f)
 		   "                        ui.perfetto.dev and chrome://tracing\n"
 		   "      --seed N          use seed N for the scenario's adapter\n"
 		   "  -q, --quiet           print only failures and the summary line\n"
+		   "      --allow-include-outside\n"
+		   "                        let include name files outside the scenario's directory\n"
 		   "      --dump FILE       print a gpusim trace one record per line, checking\n"
 		   "                        every record (any program run with GPUSIM_TRACE=FILE\n"
 		   "                        writes one)\n"
@@ -272,11 +275,13 @@ int sim_trace_main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "dump", required_argument, NULL, 'd' },
+		{ "allow-include-outside", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	struct scn_options opt = { .out = stdout, .err = stderr };
 	struct recording rec = { 0 };
+	struct scn_parse_options popt = { 0 };
 	const char *dump_path = NULL;
 	int c;
 	optind = 1;
@@ -310,6 +315,9 @@ int sim_trace_main(int argc, char **argv)
 			break;
 		case 'd':
 			dump_path = optarg;
+			break;
+		case 'I':
+			popt.allow_include_outside = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -352,7 +360,7 @@ int sim_trace_main(int argc, char **argv)
 	struct scn_error e;
 	memset(&s, 0, sizeof(s));
 	memset(&e, 0, sizeof(e));
-	bool parsed = scn_parse_file(scenario, &s, &e) == 0;
+	bool parsed = scn_parse_file_opts(scenario, &popt, &s, &e) == 0;
 	if (!parsed || scn_check(&s, &e)) {
 		scn_print_error(stderr, scenario, &e);
 		if (parsed) /* a failed parse leaves nothing to free */

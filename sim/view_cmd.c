@@ -7,11 +7,14 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sim/elf/snapfile.h"
 #include "sim/scenario/scenario.h"
@@ -49,6 +52,9 @@ static void usage(FILE *f)
 		   "                         item each) before the picture is taken\n"
 		   "      --dump json        print the model at --at N as JSON on stdout (no SDL\n"
 		   "                         needed; the schema is in sim/view/VIEWER.md)\n"
+		   "      --allow-include-outside\n"
+		   "                         let a scenario's include name files outside its\n"
+		   "                         directory\n"
 		   "  -h, --help             print this help\n"
 		   "\n"
 		   "Keys: space pause/resume, right/left arrow step forward/back, home/end the\n"
@@ -104,16 +110,22 @@ static bool parse_size(const char *s, int *w, int *h)
 	return true;
 }
 
-/* Whether the file starts with these bytes (false when it cannot be read: the
- * scenario parser then says why). */
+/* Whether the file starts with these bytes (false when it cannot be read or is not a
+ * regular file: the scenario parser then says why). O_NONBLOCK and the type of the
+ * descriptor opened: a FIFO must not block the look, and `-` (standard input) is
+ * never looked at, so the scenario parser gets all of it. */
 static bool starts_with(const char *path, const char *magic, size_t n)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	if (!strcmp(path, "-"))
 		return false;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	struct stat st;
 	char buf[8];
-	bool yes = n <= sizeof(buf) && fread(buf, 1, n, f) == n && !memcmp(buf, magic, n);
-	fclose(f);
+	bool yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && n <= sizeof(buf) &&
+		   read(fd, buf, n) == (ssize_t)n && !memcmp(buf, magic, n);
+	close(fd);
 	return yes;
 }
 
@@ -178,13 +190,13 @@ static void syntax_error(const char *path, const struct scn_error *e)
 
 /* A scenario, parsed and checked as `gpusim run` does (exit 2 on an error), then
  * run and recorded. */
-static int record_scenario(struct vm_recording *r, const char *path)
+static int record_scenario(struct vm_recording *r, const char *path, const struct scn_parse_options *popt)
 {
 	struct scn_script s;
 	struct scn_error e;
 	memset(&s, 0, sizeof(s));
 	memset(&e, 0, sizeof(e));
-	if (scn_parse_file(path, &s, &e)) {
+	if (scn_parse_file_opts(path, popt, &s, &e)) {
 		syntax_error(path, &e); /* a failed parse leaves nothing to free */
 		return 2;
 	}
@@ -206,6 +218,7 @@ struct view_args {
 	const char *source, *follow, *screenshot, *colour;
 	uint64_t at, frames, compare;
 	bool at_given, frames_given, compare_given, size_given, dump;
+	struct scn_parse_options parse;
 	int width, height;
 };
 
@@ -266,7 +279,8 @@ static int view(const struct vm_recording *r, const struct view_args *a, int col
 
 int sim_view_main(int argc, char **argv)
 {
-	enum { O_FOLLOW = 256, O_AT, O_COMPARE, O_COLOUR, O_SIZE, O_SCREENSHOT, O_FRAMES, O_DUMP };
+	enum { O_FOLLOW = 256, O_AT, O_COMPARE, O_COLOUR, O_SIZE, O_SCREENSHOT, O_FRAMES, O_DUMP,
+	       O_OUTSIDE };
 	static const struct option opts[] = {
 		{ "follow", required_argument, NULL, O_FOLLOW },
 		{ "at", required_argument, NULL, O_AT },
@@ -277,6 +291,7 @@ int sim_view_main(int argc, char **argv)
 		{ "screenshot", required_argument, NULL, O_SCREENSHOT },
 		{ "frames", required_argument, NULL, O_FRAMES },
 		{ "dump", required_argument, NULL, O_DUMP },
+		{ "allow-include-outside", no_argument, NULL, O_OUTSIDE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -322,6 +337,9 @@ int sim_view_main(int argc, char **argv)
 			if (strcmp(optarg, "json"))
 				return usage_error("--dump knows only json, not '%s'", optarg);
 			a.dump = true;
+			break;
+		case O_OUTSIDE:
+			a.parse.allow_include_outside = true;
 			break;
 		case ':':
 			return usage_error("%s needs a value", argv[optind - 1]);
@@ -391,7 +409,7 @@ int sim_view_main(int argc, char **argv)
 			fprintf(stderr, "gpusim view: %s\n", err);
 			return 1;
 		}
-	} else if ((rc = record_scenario(&rec, a.source))) {
+	} else if ((rc = record_scenario(&rec, a.source, &a.parse))) {
 		return rc;
 	}
 	rc = a.dump ? dump_json(&rec, &a) : view(&rec, &a, colour);

@@ -174,8 +174,14 @@ struct gpusim_event {
 };
 
 typedef void (*gpusim_event_fn)(void *opaque, const struct gpusim_event *ev);
-/* Listeners are called synchronously with the adapter lock held: they must not
- * call back into the API. At most 8 per adapter. */
+/* Listeners are called synchronously, on the thread of the call that emitted the
+ * event, with the library's lock held. A listener must not call back into the API:
+ * if it does, on the same thread, every D3DKMT* and gpusim_* function that takes the
+ * lock returns STATUS_POSSIBLE_DEADLOCK at once and does nothing (gpusim_reset just
+ * returns), and the call that emitted the event completes normally. Other threads'
+ * calls wait for the lock until the listener returns; a listener that waits for
+ * one of them deadlocks. Functions that take no lock (gpusim_event_name and the
+ * other name functions, gpusim_config_*) may be called. At most 8 per adapter. */
 NTSTATUS gpusim_subscribe(LUID luid, gpusim_event_fn fn, void *opaque);
 NTSTATUS gpusim_unsubscribe(LUID luid, gpusim_event_fn fn, void *opaque);
 const char *gpusim_event_name(uint32_t type);

@@ -102,7 +102,7 @@ NTSTATUS APIENTRY D3DKMTEnumAdapters2(CONST D3DKMT_ENUMADAPTERS2 *pData)
 	D3DKMT_ENUMADAPTERS2 *args = (D3DKMT_ENUMADAPTERS2 *)pData;
 	NTSTATUS st;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!args) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
@@ -118,7 +118,7 @@ NTSTATUS APIENTRY D3DKMTEnumAdapters3(D3DKMT_ENUMADAPTERS3 *pData)
 {
 	NTSTATUS st;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData || (pData->Filter.Value & ~ENUM_FILTER_KNOWN)) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
@@ -137,7 +137,7 @@ NTSTATUS APIENTRY D3DKMTOpenAdapterFromLuid(CONST D3DKMT_OPENADAPTERFROMLUID *pD
 	D3DKMT_OPENADAPTERFROMLUID *args = (D3DKMT_OPENADAPTERFROMLUID *)pData;
 	NTSTATUS st;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!args) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
@@ -168,7 +168,7 @@ NTSTATUS APIENTRY D3DKMTCloseAdapter(CONST D3DKMT_CLOSEADAPTER *pData)
 {
 	NTSTATUS st;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
@@ -434,7 +434,7 @@ NTSTATUS APIENTRY D3DKMTQueryAdapterInfo(CONST D3DKMT_QUERYADAPTERINFO *pData)
 {
 	NTSTATUS st;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;

@@ -91,7 +91,7 @@ static NTSTATUS create_allocation(D3DKMT_CREATEALLOCATION *p, bool v2)
 
 	if (!p)
 		return STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(p->hDevice);
 	if (!dev)
 		goto out;
@@ -167,6 +167,14 @@ static NTSTATUS create_allocation(D3DKMT_CREATEALLOCATION *p, bool v2)
 			if (!p->pAllocationInfo2[i].Priority)
 				goto out;
 			descs[i].priority = p->pAllocationInfo2[i].Priority;
+		}
+		/* Virtualization fails (STATUS_GRAPHICS_NO_VIDEO_MEMORY) before the
+		 * commit charge is weighed: an allocation larger than every segment it
+		 * allows is that, whatever system memory is left. */
+		int rc = vidmm_alloc_check(ad->mm, &descs[i]);
+		if (rc) {
+			st = kmt_status_from_errno(rc);
+			goto out;
 		}
 		pages += descs[i].size >> HW_PAGE_SHIFT;
 	}
@@ -267,7 +275,7 @@ static NTSTATUS destroy_allocation(D3DKMT_HANDLE hdev, D3DKMT_HANDLE hres, const
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 	struct kmt_alloc *small[SMALL_BATCH], **v = NULL;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(hdev);
 	if (!dev)
 		goto out;
@@ -331,7 +339,7 @@ NTSTATUS APIENTRY D3DKMTQueryResourceInfo(D3DKMT_QUERYRESOURCEINFO *pData)
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 	if (!pData)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(pData->hDevice);
 	struct kmt_resource *r = kmt_handle_get(pData->hGlobalShare, KMT_T_SHARE);
 	if (!dev || !r || r->dev->ad != dev->ad)
@@ -358,7 +366,7 @@ NTSTATUS APIENTRY D3DKMTOpenResource(D3DKMT_OPENRESOURCE *pData)
 	struct kmt_resource *nr = NULL;
 	if (!pData)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(pData->hDevice);
 	struct kmt_resource *r = kmt_handle_get(pData->hGlobalShare, KMT_T_SHARE);
 	if (!dev || !r || r->dev->ad != dev->ad)

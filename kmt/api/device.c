@@ -33,7 +33,7 @@ NTSTATUS APIENTRY D3DKMTCreateDevice(D3DKMT_CREATEDEVICE *pData)
 	NTSTATUS st;
 	UINT flags;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
@@ -87,7 +87,7 @@ NTSTATUS APIENTRY D3DKMTDestroyDevice(CONST D3DKMT_DESTROYDEVICE *pData)
 {
 	NTSTATUS st;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
@@ -146,7 +146,7 @@ NTSTATUS gpusim_context_buffers(D3DKMT_HANDLE context, D3DKMT_CREATECONTEXT *out
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 	if (!out)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_context *c = kmt_handle_get(context, KMT_T_CONTEXT);
 	if (c && c->cmdbuf) {
 		out->hContext = c->handle;
@@ -200,7 +200,7 @@ NTSTATUS APIENTRY D3DKMTCreateContext(D3DKMT_CREATECONTEXT *pData)
 	NTSTATUS st;
 	struct kmt_context *c;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
@@ -231,7 +231,7 @@ NTSTATUS APIENTRY D3DKMTCreateContextVirtual(D3DKMT_CREATECONTEXTVIRTUAL *pData)
 	NTSTATUS st;
 	struct kmt_context *c;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
@@ -255,7 +255,7 @@ NTSTATUS APIENTRY D3DKMTDestroyContext(CONST D3DKMT_DESTROYCONTEXT *pData)
 {
 	NTSTATUS st;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
@@ -362,7 +362,7 @@ NTSTATUS APIENTRY D3DKMTGetDeviceState(D3DKMT_GETDEVICESTATE *pData)
 {
 	NTSTATUS st;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;

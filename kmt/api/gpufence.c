@@ -88,7 +88,7 @@ NTSTATUS APIENTRY D3DKMTSignalSynchronizationObjectFromGpu(CONST D3DKMT_SIGNALSY
 	if (!pData || !pData->ObjectCount || pData->ObjectCount > D3DDDI_MAX_OBJECT_SIGNALED ||
 	    !pData->ObjectHandleArray || !pData->MonitoredFenceValueArray)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_context *ctx = kmt_handle_get(pData->hContext, KMT_T_CONTEXT);
 	if (!ctx || !get_gpu_fences(ctx->dev, pData->ObjectHandleArray, pData->ObjectCount, true, objs))
 		goto out;
@@ -123,7 +123,7 @@ NTSTATUS APIENTRY D3DKMTSignalSynchronizationObjectFromGpu2(CONST D3DKMT_SIGNALS
 		return STATUS_NOT_SUPPORTED;
 	if (!pData->MonitoredFenceValueArray)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = NULL;
 	for (ULONG i = 0; i < pData->BroadcastContextCount; i++) {
 		ctx[i] = kmt_handle_get(pData->BroadcastContextArray[i], KMT_T_CONTEXT);
@@ -154,7 +154,7 @@ NTSTATUS APIENTRY D3DKMTWaitForSynchronizationObjectFromGpu(CONST D3DKMT_WAITFOR
 	if (!pData || !pData->ObjectCount || pData->ObjectCount > D3DDDI_MAX_OBJECT_WAITED_ON ||
 	    !pData->ObjectHandleArray || !pData->MonitoredFenceValueArray)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_context *ctx = kmt_handle_get(pData->hContext, KMT_T_CONTEXT);
 	if (!ctx || !get_gpu_fences(ctx->dev, pData->ObjectHandleArray, pData->ObjectCount, false, objs))
 		goto out;

@@ -108,7 +108,7 @@ NTSTATUS gpusim_adapter_create(const struct gpusim_config *cfg, LUID *luid)
 {
 	if (!cfg || !luid)
 		return STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad;
 	int rc = kmt_adapter_create(cfg, &ad);
 	if (!rc)
@@ -120,7 +120,7 @@ NTSTATUS gpusim_adapter_create(const struct gpusim_config *cfg, LUID *luid)
 NTSTATUS gpusim_adapter_destroy(LUID luid)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	if (ad) {
 		kmt_adapter_destroy(ad);
@@ -132,6 +132,9 @@ NTSTATUS gpusim_adapter_destroy(LUID luid)
 
 void gpusim_reset(void)
 {
+	/* Nothing to answer with: from a listener, the reset does not happen. */
+	if (kmt_in_listener())
+		return;
 	kmt_lock();
 	while (kmt_adapters())
 		kmt_adapter_destroy(kmt_adapters());
@@ -148,7 +151,7 @@ static void update_listening(struct kmt_adapter *ad)
 NTSTATUS gpusim_subscribe(LUID luid, gpusim_event_fn fn, void *opaque)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	if (ad && fn) {
 		if (ad->nlisteners == KMT_MAX_LISTENERS) {
@@ -168,7 +171,7 @@ NTSTATUS gpusim_subscribe(LUID luid, gpusim_event_fn fn, void *opaque)
 NTSTATUS gpusim_unsubscribe(LUID luid, gpusim_event_fn fn, void *opaque)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	for (uint32_t i = 0; ad && i < ad->nlisteners; i++)
 		if (ad->listeners[i].fn == fn && ad->listeners[i].opaque == opaque) {
@@ -223,7 +226,7 @@ NTSTATUS gpusim_get_stats(LUID luid, struct gpusim_stats *out)
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 	if (!out)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	if (ad) {
 		kmt_adapter_poll(ad);
@@ -274,7 +277,7 @@ NTSTATUS gpusim_query_allocation(D3DKMT_HANDLE allocation, struct gpusim_alloc_i
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 	if (!out)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_alloc *a = kmt_handle_get(allocation, KMT_T_ALLOCATION);
 	if (a) {
 		struct vidmm_alloc *v = &a->mem->v;
@@ -320,7 +323,7 @@ NTSTATUS gpusim_check_invariants(LUID luid, char *err, size_t errlen)
 {
 	static uint32_t stamp;
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	if (ad) {
 		struct mem_walk w = { ad, 0, ++stamp ? stamp : ++stamp };
@@ -337,7 +340,7 @@ NTSTATUS gpusim_check_invariants(LUID luid, char *err, size_t errlen)
 NTSTATUS gpusim_inject(LUID luid, enum gpusim_fault fault, uint64_t arg)
 {
 	NTSTATUS st = STATUS_SUCCESS;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	if (!ad) {
 		st = STATUS_INVALID_PARAMETER;
@@ -370,7 +373,7 @@ out:
 NTSTATUS gpusim_idle(LUID luid)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	if (ad) {
 		if (ad->removed) {

@@ -18,7 +18,7 @@ NTSTATUS gpusim_va_query(LUID luid, uint64_t va, D3DKMT_HANDLE *allocation, uint
 	uint32_t fl = 0;
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	if (!ad)
 		goto out;

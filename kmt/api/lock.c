@@ -21,7 +21,7 @@
 static NTSTATUS lock_one(D3DKMT_HANDLE hdev, D3DKMT_HANDLE halloc, bool nowait, bool write, void **out)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(hdev);
 	struct kmt_alloc *a = dev ? kmt_get_alloc(dev, halloc) : NULL;
 	if (!a)
@@ -97,7 +97,7 @@ static NTSTATUS unlock_list(D3DKMT_HANDLE hdev, const D3DKMT_HANDLE *list, uint3
 	struct kmt_alloc **v = NULL;
 	if (!list || !n || n > D3DKMT_MAKERESIDENT_ALLOC_MAX)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(hdev);
 	if (!dev)
 		goto out;

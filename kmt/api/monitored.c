@@ -28,7 +28,7 @@ NTSTATUS APIENTRY D3DKMTSignalSynchronizationObjectFromCpu(CONST D3DKMT_SIGNALSY
 	struct kmt_sync *objs[D3DDDI_MAX_OBJECT_SIGNALED];
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData || !pData->ObjectCount || pData->ObjectCount > D3DDDI_MAX_OBJECT_SIGNALED ||
 	    !pData->ObjectHandleArray || !pData->FenceValueArray)
 		goto out;
@@ -93,7 +93,7 @@ NTSTATUS APIENTRY D3DKMTWaitForSynchronizationObjectFromCpu(CONST D3DKMT_WAITFOR
 	struct kmt_sync *objs[D3DDDI_MAX_OBJECT_WAITED_ON];
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData || !pData->ObjectCount || pData->ObjectCount > D3DDDI_MAX_OBJECT_WAITED_ON ||
 	    !pData->ObjectHandleArray || !pData->FenceValueArray || pData->Flags.Reserved)
 		goto out;
@@ -138,7 +138,7 @@ out:
 NTSTATUS gpusim_fence_cpu_address(D3DKMT_HANDLE sync, const volatile UINT64 **out)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_sync *s = kmt_handle_get(sync, KMT_T_SYNC);
 	if (out && s && s->user_value) {
 		*out = s->user_value;

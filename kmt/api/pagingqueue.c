@@ -16,7 +16,7 @@ NTSTATUS APIENTRY D3DKMTCreatePagingQueue(D3DKMT_CREATEPAGINGQUEUE *pData)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData)
 		goto out;
 	if (pData->Priority != D3DDDI_PAGINGQUEUE_PRIORITY_BELOW_NORMAL &&
@@ -73,7 +73,7 @@ NTSTATUS APIENTRY D3DKMTDestroyPagingQueue(D3DDDI_DESTROYPAGINGQUEUE *pData)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData)
 		goto out;
 	struct kmt_pagingqueue *q = kmt_handle_get(pData->hPagingQueue, KMT_T_PAGINGQUEUE);

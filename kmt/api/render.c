@@ -24,7 +24,7 @@ NTSTATUS APIENTRY D3DKMTRender(D3DKMT_RENDER *pData)
 	struct kmt_patch *patches = NULL;
 	if (!pData)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_context *ctx = kmt_handle_get(pData->hContext, KMT_T_CONTEXT);
 	if (!ctx || !ctx->cmdbuf)
 		goto out; /* virtual contexts submit through other paths */

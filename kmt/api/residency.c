@@ -67,7 +67,7 @@ NTSTATUS APIENTRY D3DKMTMakeResident(D3DDDI_MAKERESIDENT *pData)
 	uint32_t n = pData->NumAllocations;
 	if (!n || n > D3DKMT_MAKERESIDENT_ALLOC_MAX || !pData->AllocationList || (pData->Flags.Value & ~0x3u))
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_pagingqueue *pq = kmt_handle_get(pData->hPagingQueue, KMT_T_PAGINGQUEUE);
 	struct kmt_device *dev = pq ? pq->dev : kmt_get_device(pData->hPagingQueue);
 	if (!dev)
@@ -175,7 +175,7 @@ NTSTATUS APIENTRY D3DKMTEvict(D3DKMT_EVICT *pData)
 	uint32_t n = pData->NumAllocations;
 	if (!n || n > D3DKMT_MAKERESIDENT_ALLOC_MAX || !pData->AllocationList || (pData->Flags.Value & ~0x3u))
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(pData->hDevice);
 	if (!dev)
 		goto out;
@@ -255,7 +255,7 @@ NTSTATUS APIENTRY D3DKMTSetAllocationPriority(CONST D3DKMT_SETALLOCATIONPRIORITY
 	uint32_t n = 0;
 	if (!pData || !pData->pPriorities)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev;
 	st = resolve(pData->hDevice, pData->hResource, pData->phAllocationList, pData->AllocationCount,
 		     &dev, &v, &n);
@@ -287,7 +287,7 @@ NTSTATUS APIENTRY D3DKMTGetAllocationPriority(CONST D3DKMT_GETALLOCATIONPRIORITY
 	uint32_t n = 0;
 	if (!pData || !pData->pPriorities)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev;
 	st = resolve(pData->hDevice, pData->hResource, pData->phAllocationList, pData->AllocationCount,
 		     &dev, &v, &n);
@@ -313,7 +313,7 @@ NTSTATUS APIENTRY D3DKMTQueryAllocationResidency(CONST D3DKMT_QUERYALLOCATIONRES
 	uint32_t n = 0;
 	if (!pData || !pData->pResidencyStatus)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev;
 	st = resolve(pData->hDevice, pData->hResource, pData->phAllocationList, pData->AllocationCount,
 		     &dev, &v, &n);
@@ -342,7 +342,7 @@ NTSTATUS APIENTRY D3DKMTQueryVideoMemoryInfo(D3DKMT_QUERYVIDEOMEMORYINFO *pData)
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 	if (!pData)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_handle_get(pData->hAdapter, KMT_T_ADAPTER);
 	/* Only the calling process can be asked about: there is only one. */
 	if (!ad || pData->hProcess || pData->PhysicalAdapterIndex ||

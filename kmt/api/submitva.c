@@ -66,7 +66,7 @@ NTSTATUS APIENTRY D3DKMTSubmitCommand(CONST D3DKMT_SUBMITCOMMAND *pData)
 	    (pData->PrivateDriverDataSize && !pData->pPrivateDriverData) ||
 	    pData->NumPrimaries > D3DDDI_MAX_WRITTEN_PRIMARIES || (pData->NumHistoryBuffers && !pData->HistoryBufferArray))
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = NULL;
 	for (UINT i = 0; i < pData->BroadcastContextCount; i++) {
 		ctx[i] = kmt_handle_get(pData->BroadcastContext[i], KMT_T_CONTEXT);

@@ -99,7 +99,7 @@ NTSTATUS APIENTRY D3DKMTCreateSynchronizationObject2(D3DKMT_CREATESYNCHRONIZATIO
 {
 	NTSTATUS st;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
@@ -176,7 +176,7 @@ NTSTATUS APIENTRY D3DKMTSignalSynchronizationObject2(CONST D3DKMT_SIGNALSYNCHRON
 	struct kmt_sync *objs[D3DDDI_MAX_OBJECT_SIGNALED];
 	NTSTATUS st;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
@@ -277,7 +277,7 @@ NTSTATUS APIENTRY D3DKMTWaitForSynchronizationObject2(CONST D3DKMT_WAITFORSYNCHR
 	struct kmt_sync *objs[D3DDDI_MAX_OBJECT_WAITED_ON];
 	NTSTATUS st;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
@@ -354,7 +354,7 @@ NTSTATUS APIENTRY D3DKMTDestroySynchronizationObject(CONST D3DKMT_DESTROYSYNCHRO
 {
 	NTSTATUS st;
 
-	kmt_lock();
+	KMT_ENTER();
 	if (!pData) {
 		st = STATUS_INVALID_PARAMETER;
 		goto out;

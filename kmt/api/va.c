@@ -96,7 +96,7 @@ NTSTATUS APIENTRY D3DKMTReserveGpuVirtualAddress(D3DDDI_RESERVEGPUVIRTUALADDRESS
 	    ((UINT)p->ReservationType != D3DDDIGPUVIRTUALADDRESS_RESERVE_NO_ACCESS &&
 	     (UINT)p->ReservationType != D3DDDIGPUVIRTUALADDRESS_RESERVE_ZERO))
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	/* hPagingQueue, or (the M2 form) an adapter handle. */
 	struct kmt_adapter *ad = NULL;
 	struct kmt_pagingqueue *pq;
@@ -140,7 +140,7 @@ NTSTATUS APIENTRY D3DKMTMapGpuVirtualAddress(D3DDDI_MAPGPUVIRTUALADDRESS *pData)
 	    !page_aligned(p->MaximumAddress) || (p->MaximumAddress && p->MaximumAddress <= p->MinimumAddress) ||
 	    !map_protection_ok(p->Protection.Value, &ro) || p->Reserved0 || p->Reserved1)
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_pagingqueue *pq;
 	struct kmt_device *dev = paging_queue_device(p->hPagingQueue, &pq);
 	struct kmt_alloc *a = dev ? kmt_get_alloc(dev, p->hAllocation) : NULL;
@@ -181,7 +181,7 @@ NTSTATUS APIENTRY D3DKMTFreeGpuVirtualAddress(CONST D3DKMT_FREEGPUVIRTUALADDRESS
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
 	if (!pData || !pData->Size || !page_aligned(pData->BaseAddress) || !page_aligned(pData->Size))
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_handle_get(pData->hAdapter, KMT_T_ADAPTER);
 	/* Also on a removed adapter: freeing is how a driver tears down. */
 	if (!ad || !ad->va)
@@ -286,7 +286,7 @@ NTSTATUS APIENTRY D3DKMTUpdateGpuVirtualAddress(CONST D3DKMT_UPDATEGPUVIRTUALADD
 	if (!pData || !pData->NumOperations || pData->NumOperations > UPDATE_MAX_OPS || !pData->Operations ||
 	    pData->Reserved0 || pData->Reserved1 || (pData->Flags.Value & ~UPDATE_DO_NOT_WAIT))
 		return st;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(pData->hDevice);
 	struct kmt_context *ctx = kmt_handle_get(pData->hContext, KMT_T_CONTEXT);
 	if (!dev || !ctx || ctx->dev != dev)

@@ -1246,7 +1246,11 @@ static int build_va(struct rs *s)
 	return 0;
 }
 
-/* CPU mappings of locked allocations: a new process, new addresses. */
+/* CPU mappings of locked allocations: a new process, new addresses. A removed
+ * device's BAR maps nothing (hw_bar2_map), so a lock in visible VRAM of a removed
+ * adapter stays without a mapping: no call can hand one out there (Lock answers
+ * STATUS_DEVICE_REMOVED) and Unlock or destroy has nothing to unmap. Mapping it
+ * anyway used to fail the whole restore with "out of memory". */
 static int map_locks(struct rs *s)
 {
 	struct vidmm *mm = s->ad->mm;
@@ -1255,6 +1259,8 @@ static int map_locks(struct rs *s)
 		if (!v->lock_count)
 			continue;
 		if (v->seg == GPUSIM_SEG_VISIBLE) {
+			if (s->removed)
+				continue;
 			v->lock_ptr = mm->ddi->map_cpu(mm->drv, v->seg, v->offset, v->size);
 		} else {
 			v->lock_ptr = hw_sysmem_vmap(mm->hw, v->pages, v->size >> HW_PAGE_SHIFT);
@@ -1446,7 +1452,7 @@ NTSTATUS gpusim_snapshot_restore(const struct gpusim_snapshot *snap, LUID *luid,
 		     vidmm_policy_find(snap->cfg.policy) ? why : "unknown policy");
 		return STATUS_INVALID_PARAMETER;
 	}
-	kmt_lock();
+	KMT_ENTER();
 	int rc = kmt_adapter_create(&snap->cfg, &s.ad);
 	if (rc) {
 		kmt_unlock();

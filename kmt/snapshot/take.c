@@ -590,7 +590,7 @@ NTSTATUS gpusim_snapshot_take(LUID luid, struct gpusim_snapshot **out)
 {
 	if (!out)
 		return STATUS_INVALID_PARAMETER;
-	kmt_lock();
+	KMT_ENTER();
 	struct kmt_adapter *ad = kmt_adapter_by_luid(luid);
 	if (!ad) {
 		kmt_unlock();

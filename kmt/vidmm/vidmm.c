@@ -133,20 +133,8 @@ uint64_t vidmm_gpu_address(struct vidmm *mm, const struct vidmm_alloc *a)
 	return mm->ddi->gpu_address(mm->drv, a->seg, a->offset);
 }
 
-int vidmm_alloc_init(struct vidmm *mm, struct vidmm_alloc *a, const struct kmt_alloc_desc *d)
+int vidmm_alloc_check(const struct vidmm *mm, const struct kmt_alloc_desc *d)
 {
-	uint32_t handle = a->handle, device = a->device;
-	void *owner = a->owner;
-	memset(a, 0, sizeof(*a));
-	a->handle = handle;
-	a->device = device;
-	a->owner = owner;
-	a->size = d->size;
-	a->align = d->align;
-	a->flags = d->flags;
-	a->priority = d->priority ? d->priority : 0x78000000u; /* D3DDDI_ALLOCATIONPRIORITY_NORMAL */
-	a->seg = VIDMM_SYS;
-
 	/* The driver's placement, checked against what the segments can do: a
 	 * driver that names a segment twice, one it does not have, or one whose
 	 * base cannot give the alignment has a bug the manager will not hide. */
@@ -163,11 +151,29 @@ int vidmm_alloc_init(struct vidmm *mm, struct vidmm_alloc *a, const struct kmt_a
 		seen |= 1u << s;
 		/* Not fitting its segments even when they are empty is where
 		 * virtualization fails. */
-		fits |= a->size <= mm->seg[s].desc.size;
+		fits |= d->size <= mm->seg[s].desc.size;
 	}
-	a->pl = *pl;
-	if (!fits)
-		return -ENOSPC;
+	return fits ? 0 : -ENOSPC;
+}
+
+int vidmm_alloc_init(struct vidmm *mm, struct vidmm_alloc *a, const struct kmt_alloc_desc *d)
+{
+	uint32_t handle = a->handle, device = a->device;
+	void *owner = a->owner;
+	memset(a, 0, sizeof(*a));
+	a->handle = handle;
+	a->device = device;
+	a->owner = owner;
+	a->size = d->size;
+	a->align = d->align;
+	a->flags = d->flags;
+	a->priority = d->priority ? d->priority : 0x78000000u; /* D3DDDI_ALLOCATIONPRIORITY_NORMAL */
+	a->seg = VIDMM_SYS;
+
+	int rc = vidmm_alloc_check(mm, d);
+	if (rc)
+		return rc;
+	a->pl = d->placement;
 	/* Commit charge: the backing store exists before anything can need it, so an
 	 * eviction never fails for lack of memory. */
 	uint64_t pages = a->size >> HW_PAGE_SHIFT;
@@ -175,7 +181,7 @@ int vidmm_alloc_init(struct vidmm *mm, struct vidmm_alloc *a, const struct kmt_a
 		return -ENOMEM;
 	mm->mark_gen++;
 	/* What a caller asked to keep resident stays: only a Render may push it out. */
-	int rc = vidmm_place(mm, a, true, GPUSIM_CAUSE_CREATE);
+	rc = vidmm_place(mm, a, true, GPUSIM_CAUSE_CREATE);
 	if (rc == -ENOSPC && !(a->flags & GPUSIM_ALLOC_PINNED))
 		rc = 0; /* it lives in its backing store until first use */
 	if (rc) {

@@ -212,6 +212,11 @@ void vidmm_set_listener(struct vidmm *mm, vidmm_emit_fn fn, void *ctx, bool list
  * preferred segments are full). -EINVAL bad desc, -ENOMEM no commit for the
  * backing store, -ENOSPC it can never fit / pinned with no room. */
 int vidmm_alloc_init(struct vidmm *mm, struct vidmm_alloc *a, const struct kmt_alloc_desc *d);
+/* What vidmm_alloc_init checks before it charges anything: -EINVAL bad placement,
+ * -ENOSPC too large for every segment it allows even empty, else 0. A caller that
+ * charges a whole batch first asks this of each, so that an allocation that can
+ * never fit is told so rather than "no memory". */
+int vidmm_alloc_check(const struct vidmm *mm, const struct kmt_alloc_desc *d);
 /* Release placement and backing store (waits for the GPU to be done with it). */
 void vidmm_alloc_fini(struct vidmm *mm, struct vidmm_alloc *a);
 /* A hint for a caller about to release a after other work: start fetching what

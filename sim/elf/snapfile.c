@@ -815,7 +815,9 @@ int snapfile_read(const char *path, struct gpusim_snapshot **out, char *err, siz
 		return fail(err, errlen, "(null)", "no path");
 	if (!out)
 		return fail(err, errlen, path, "no result");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (adapter from=, gpusim inspect) must be refused as not a
+	 * regular file below, not waited on until someone writes to it. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return fail(err, errlen, path, "cannot open: %s", strerror(errno));
 	if (fstat(fd, &st)) {

@@ -9,16 +9,25 @@
 #include <inttypes.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sim/elf/image.h"
 #include "sim/scenario/scenario.h"
 
 /* Line numbers are 32 bits: a bounded file keeps them from wrapping. */
 #define MAX_FILE_BYTES (256u << 20)
+/* read_file's answer for a FIFO, a device, a socket: reading one could block or never
+ * end. */
+#define ENOTREGULAR EINVAL
+/* The longest command name is 14 bytes: an unknown command word is shown up to
+ * this many, so that a line of someone else's file does not end up in a message. */
+#define MAX_QUOTED_COMMAND 24
 /* Each nested repeat is a C stack frame. */
 #define MAX_REPEAT_DEPTH 64
 /* A script that loops over empty inner loops produces few commands but costs time:
@@ -56,6 +65,9 @@ struct sfile {
 	char *buf;
 	struct sline *lines;
 	size_t nlines;
+	/* An included file whose lines have not yet begun with a command may not be a
+	 * scenario at all: its text stays out of error messages until one does. */
+	bool included, is_scenario;
 };
 
 struct word {
@@ -92,6 +104,10 @@ struct pctx {
 	bool in_loop;
 	const char *file;
 	uint32_t lineno;
+
+	bool allow_outside;   /* scn_parse_options.allow_include_outside */
+	char *top_dir;        /* the top-level scenario's directory as named */
+	char *root;           /* its realpath, once an include needs it */
 };
 
 static bool is_blank(char ch)
@@ -99,15 +115,16 @@ static bool is_blank(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
 }
 
-/* A word for a message: printable, and short enough that the message survives. */
-static const char *quote(char *dst, size_t cap, const char *s)
+/* A word for a message: printable, and short enough that the message survives (at
+ * most `limit` bytes of it, then "..."). */
+static const char *quote(char *dst, size_t cap, size_t limit, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
 
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
-		if (o + 8 >= cap || o >= 48) {
+		if (o + 8 >= cap || o >= limit) {
 			memcpy(dst + o, "...", 3);
 			o += 3;
 			break;
@@ -128,7 +145,9 @@ static const char *quote(char *dst, size_t cap, const char *s)
 	return dst;
 }
 
-#define Q(s) quote((char[64]){ 0 }, 64, (s))
+#define Q(s) quote((char[64]){ 0 }, 64, 48, (s))
+/* File names in the include messages: long enough to tell directories apart. */
+#define QPATH(s) quote((char[176]){ 0 }, 176, 160, (s))
 
 static int fail_at(struct pctx *c, const char *file, uint32_t line, uint32_t col, const char *fmt,
 		   ...) __attribute__((format(printf, 5, 6)));
@@ -257,59 +276,54 @@ static int add_file(struct pctx *c, char *key, char *display, char *buf, size_t 
 	return split_lines(c, f, buf, len);
 }
 
-/* Read a whole file. `regular_only`: an include of a FIFO or a device would block or
- * never end. On error returns -errno (or -EFBIG). */
-static int read_file(const char *path, bool regular_only, char **buf, size_t *len)
+/* Read what fd holds up to its end, at most MAX_FILE_BYTES (-EFBIG beyond: the read
+ * stops at the first byte too many, so a file that grows after fstat or a pipe
+ * that never ends costs no more). `hint`: the size fstat saw, 0 if none. */
+static int read_fd(int fd, size_t hint, char **buf, size_t *len)
 {
-	struct stat st;
-	size_t cap = 0, n = 0;
+	size_t cap = hint < 65536 ? 65536 : hint + 1, n = 0;
 	char *b = NULL;
 
-	/* Before opening: opening a FIFO blocks until someone writes to it. */
-	if (regular_only && stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return -errno;
-	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(fp);
-		return -EISDIR;
-	}
-	if (regular_only && (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))) {
-		fclose(fp);
-		return -EINVAL;
-	}
+	if (cap > (size_t)MAX_FILE_BYTES + 1)
+		cap = (size_t)MAX_FILE_BYTES + 1;
+	b = malloc(cap + 1);
+	if (!b)
+		return -ENOMEM;
 	for (;;) {
-		if (cap - n < 4096) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			if (ncap > (size_t)MAX_FILE_BYTES + 4096)
-				ncap = (size_t)MAX_FILE_BYTES + 4096;
-			char *nb = ncap > cap ? realloc(b, ncap + 1) : NULL;
+		if (n == cap) {
+			if (n > MAX_FILE_BYTES)
+				break;
+			size_t ncap = cap * 2 > (size_t)MAX_FILE_BYTES + 1 ? (size_t)MAX_FILE_BYTES + 1 : cap * 2;
+			char *nb = realloc(b, ncap + 1);
 			if (!nb) {
 				free(b);
-				fclose(fp);
-				return ncap > cap ? -ENOMEM : -EFBIG;
+				return -ENOMEM;
 			}
 			b = nb;
 			cap = ncap;
 		}
-		size_t got = fread(b + n, 1, cap - n, fp);
-		n += got;
-		if (n > MAX_FILE_BYTES) {
-			free(b);
-			fclose(fp);
-			return -EFBIG;
+		ssize_t got = read(fd, b + n, cap - n);
+		if (got > 0) {
+			n += (size_t)got;
+			continue;
 		}
-		if (got == 0) {
-			int bad = ferror(fp);
-			int e = errno;
-			fclose(fp);
-			if (bad) {
-				free(b);
-				return -(e ? e : EIO);
-			}
+		if (got == 0)
 			break;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/* Standard input left non-blocking by whoever started us. */
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+				continue;
 		}
+		int e = errno;
+		free(b);
+		return -(e ? e : EIO);
+	}
+	if (n > MAX_FILE_BYTES) {
+		free(b);
+		return -EFBIG;
 	}
 	b[n] = '\0';
 	*buf = b;
@@ -317,11 +331,57 @@ static int read_file(const char *path, bool regular_only, char **buf, size_t *le
 	return 0;
 }
 
+/* The main scenario from standard input: whatever it is, the user chose it; a
+ * regular file is still refused by its size before it is read. */
+static int read_stdin(char **buf, size_t *len)
+{
+	struct stat st;
+
+	if (fstat(STDIN_FILENO, &st) != 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (S_ISREG(st.st_mode) && (st.st_size < 0 || (uint64_t)st.st_size > MAX_FILE_BYTES))
+		return -EFBIG;
+	return read_fd(STDIN_FILENO, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, buf, len);
+}
+
+/* Read a whole regular file. O_NONBLOCK: opening a FIFO must not wait for a writer;
+ * the type and the size are those of the descriptor opened, so nothing can be
+ * swapped in between a check and the open. Nothing is read from a file that is
+ * not regular or is too large, except, with `stdin_ok`, a name for standard input
+ * (/dev/stdin, /dev/fd/0: the pipe `cat x | gpusim run /dev/stdin` has always
+ * read). On error returns -errno, -EFBIG or -ENOTREGULAR. */
+static int read_file(const char *path, int extra_flags, bool stdin_ok, char **buf, size_t *len)
+{
+	struct stat st, in;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | extra_flags);
+
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	if (fstat(fd, &st) != 0)
+		rc = -errno;
+	else if (S_ISDIR(st.st_mode))
+		rc = -EISDIR;
+	else if (!S_ISREG(st.st_mode))
+		rc = stdin_ok && fstat(STDIN_FILENO, &in) == 0 && in.st_dev == st.st_dev &&
+				     in.st_ino == st.st_ino && in.st_mode == st.st_mode
+			     ? 1
+			     : -ENOTREGULAR;
+	else if (st.st_size < 0 || (uint64_t)st.st_size > MAX_FILE_BYTES)
+		rc = -EFBIG;
+	else
+		rc = read_fd(fd, (size_t)st.st_size, buf, len);
+	close(fd);
+	return rc == 1 ? read_stdin(buf, len) : rc;
+}
+
 static const char *read_error(int rc)
 {
 	if (rc == -EFBIG)
 		return "file larger than 256 MiB";
-	if (rc == -EINVAL)
+	if (rc == -ENOTREGULAR)
 		return "not a regular file";
 	return strerror(-rc);
 }
@@ -954,6 +1014,17 @@ static const struct {
 	{ "submit-command", SCN_SUBMIT_COMMAND },
 };
 
+/* A word that begins a line of a scenario: a command, or the structure around them. */
+static bool is_command_word(const char *w)
+{
+	if (!strcmp(w, "repeat") || !strcmp(w, "include") || !strcmp(w, "}"))
+		return true;
+	for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
+		if (!strcmp(commands[k].name, w))
+			return true;
+	return false;
+}
+
 static const struct {
 	const char *name;
 	enum scn_where where;
@@ -1285,8 +1356,8 @@ static int parse_command(struct pctx *c, size_t first, struct scn_cmd *cmd)
 	while (k < sizeof commands / sizeof commands[0] && strcmp(commands[k].name, w0->s))
 		k++;
 	if (k == sizeof commands / sizeof commands[0])
-		return fail(c, w0->col, "unknown command '%s' (expected one of: %s)", Q(w0->s),
-			    command_list);
+		return fail(c, w0->col, "unknown command '%s' (expected one of: %s)",
+			    quote((char[64]){ 0 }, 64, MAX_QUOTED_COMMAND, w0->s), command_list);
 	cmd->kind = commands[k].kind;
 	cmd->loc = (struct scn_loc){ c->file, c->lineno, w0->col };
 
@@ -1707,6 +1778,28 @@ static int do_repeat(struct pctx *c, struct sfile *f, size_t *i)
 	return 0;
 }
 
+/* An include must resolve (symbolic links and all) to a file under the top-level
+ * scenario's directory, unless the parse allows otherwise: a scenario from
+ * somewhere else must not pull in files from anywhere the user can read. */
+static int check_inside(struct pctx *c, const char *word, const char *key, uint32_t col)
+{
+	if (c->allow_outside)
+		return 0;
+	if (!c->root) {
+		c->root = realpath(c->top_dir, NULL);
+		if (!c->root)
+			return fail(c, col, "cannot include '%s': the scenario's directory '%s' cannot be "
+				    "resolved: %s", Q(word), QPATH(c->top_dir), strerror(errno));
+	}
+	size_t rl = strlen(c->root);
+	/* The directory itself is not outside: reading it says what is wrong with it. */
+	if (!strcmp(c->root, "/") || (!strncmp(key, c->root, rl) && (key[rl] == '/' || !key[rl])))
+		return 0;
+	return fail(c, col, "cannot include '%s': it resolves to '%s', outside the scenario's "
+		    "directory '%s' (--allow-include-outside permits it)",
+		    Q(word), QPATH(key), QPATH(c->root));
+}
+
 static int do_include(struct pctx *c, struct sfile *f, const struct loopvar *lv)
 {
 	struct word *w = c->w;
@@ -1745,6 +1838,11 @@ static int do_include(struct pctx *c, struct sfile *f, const struct loopvar *lv)
 		free(path);
 		return rc;
 	}
+	if (check_inside(c, w[1].s, key, col) < 0) {
+		free(key);
+		free(path);
+		return -1;
+	}
 	for (unsigned d = 0; d < c->depth; d++) {
 		if (strcmp(c->stack[d]->key, key))
 			continue;
@@ -1768,7 +1866,9 @@ static int do_include(struct pctx *c, struct sfile *f, const struct loopvar *lv)
 	} else {
 		char *buf;
 		size_t len;
-		int rc = read_file(path, true, &buf, &len);
+		/* The file that was checked, not the name again: `key` has no symbolic
+		 * link left in it, and O_NOFOLLOW refuses one put in its place since. */
+		int rc = read_file(key, O_NOFOLLOW, false, &buf, &len);
 		if (rc) {
 			rc = fail(c, col, "cannot open '%s': %s", Q(path), read_error(rc));
 			free(key);
@@ -1777,6 +1877,7 @@ static int do_include(struct pctx *c, struct sfile *f, const struct loopvar *lv)
 		}
 		if (add_file(c, key, path, buf, len, &g) < 0)
 			return -1;
+		g->included = true;
 	}
 	c->stack[c->depth++] = g;
 	int rc = expand(c, g, 0, g->nlines, lv);
@@ -1809,6 +1910,7 @@ static int expand(struct pctx *c, struct sfile *f, size_t begin, size_t end,
 			return -1;
 		const char *s = skip_blanks(c->buf);
 		if (word_len(s) == 4 && !memcmp(s, "echo", 4)) {
+			f->is_scenario = true;
 			if (do_echo(c, s + 4) < 0)
 				return -1;
 			continue;
@@ -1816,6 +1918,13 @@ static int expand(struct pctx *c, struct sfile *f, size_t begin, size_t end,
 		if (tokenize(c) < 0)
 			return -1;
 		const char *w0 = c->w[0].s;
+		if (!f->is_scenario) {
+			if (f->included && !is_command_word(w0))
+				return fail(c, c->w[0].col, "expected a command, found a line that is not one "
+					    "at the start of an included file (its text is not shown: is it a "
+					    "scenario?)");
+			f->is_scenario = true;
+		}
 		if (!strcmp(w0, "}")) {
 			return fail(c, c->w[0].col, "expected a command, found '}' with no repeat open");
 		} else if (!strcmp(w0, "repeat")) {
@@ -1842,8 +1951,21 @@ static int expand(struct pctx *c, struct sfile *f, size_t begin, size_t end,
 
 /* ---- entry points ----------------------------------------------------------- */
 
+/* The directory a top-level scenario named `name` sits in, as named: includes are
+ * relative to it and must stay under it. */
+static char *dir_of(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	if (!slash)
+		return strdup(".");
+	if (slash == name)
+		return strdup("/");
+	return strndup(name, (size_t)(slash - name));
+}
+
 static int parse_top(const char *name, char *buf, size_t len, int read_rc,
-		     struct scn_script *out, struct scn_error *err)
+		     const struct scn_parse_options *opts, struct scn_script *out,
+		     struct scn_error *err)
 {
 	struct scn_error dummy;
 	struct pctx c;
@@ -1862,15 +1984,19 @@ static int parse_top(const char *name, char *buf, size_t len, int read_rc,
 	c.max_cmds = max_commands;
 	c.max_work = (uint64_t)max_commands * WORK_PER_COMMAND;
 	c.max_bytes = (uint64_t)max_commands * BYTES_PER_COMMAND;
+	c.allow_outside = opts && opts->allow_include_outside;
 	if (read_rc) {
 		free(buf);
-		return fail_at(&c, name, 0, 0, "cannot open '%s': %s", Q(name), read_error(read_rc));
+		return fail_at(&c, name, 0, 0, "cannot open '%s': %s%s", Q(name), read_error(read_rc),
+			       read_rc == -ENOTREGULAR ? " (give - to read the scenario from standard input)"
+							: "");
 	}
 	char *display = strdup(name);
 	char *key = realpath(name, NULL);
 	if (!key)
 		key = strdup(name);
-	if (!display || !key) {
+	c.top_dir = dir_of(name);
+	if (!display || !key || !c.top_dir) {
 		free(display);
 		free(key);
 		free(buf);
@@ -1888,6 +2014,8 @@ done:
 	free(c.buf);
 	free(c.colmap);
 	free(c.w);
+	free(c.top_dir);
+	free(c.root);
 	if (rc < 0) {
 		scn_script_free(out);
 		return -1;
@@ -1900,7 +2028,8 @@ done:
 	return 0;
 }
 
-int scn_parse_file(const char *path, struct scn_script *out, struct scn_error *err)
+int scn_parse_file_opts(const char *path, const struct scn_parse_options *opts,
+			struct scn_script *out, struct scn_error *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -1908,12 +2037,22 @@ int scn_parse_file(const char *path, struct scn_script *out, struct scn_error *e
 
 	if (!path)
 		path = "";
-	rc = read_file(path, false, &buf, &len);
-	return parse_top(path, buf, len, rc, out, err);
+	if (!strcmp(path, "-")) {
+		rc = read_stdin(&buf, &len);
+		return parse_top(SCN_STDIN_NAME, buf, len, rc, opts, out, err);
+	}
+	rc = read_file(path, 0, true, &buf, &len);
+	return parse_top(path, buf, len, rc, opts, out, err);
 }
 
-int scn_parse_string(const char *name, const char *text, size_t len, struct scn_script *out,
-		     struct scn_error *err)
+int scn_parse_file(const char *path, struct scn_script *out, struct scn_error *err)
+{
+	return scn_parse_file_opts(path, NULL, out, err);
+}
+
+int scn_parse_string_opts(const char *name, const char *text, size_t len,
+			  const struct scn_parse_options *opts, struct scn_script *out,
+			  struct scn_error *err)
 {
 	char *buf;
 
@@ -1922,14 +2061,20 @@ int scn_parse_string(const char *name, const char *text, size_t len, struct scn_
 	if (!text)
 		len = 0;
 	if (len > MAX_FILE_BYTES)
-		return parse_top(name, NULL, 0, -EFBIG, out, err);
+		return parse_top(name, NULL, 0, -EFBIG, opts, out, err);
 	buf = malloc(len + 1);
 	if (buf) {
 		if (len)
 			memcpy(buf, text, len);
 		buf[len] = '\0';
 	}
-	return parse_top(name, buf, len, buf ? 0 : -ENOMEM, out, err);
+	return parse_top(name, buf, len, buf ? 0 : -ENOMEM, opts, out, err);
+}
+
+int scn_parse_string(const char *name, const char *text, size_t len, struct scn_script *out,
+		     struct scn_error *err)
+{
+	return scn_parse_string_opts(name, text, len, NULL, out, err);
 }
 
 void scn_script_free(struct scn_script *s)

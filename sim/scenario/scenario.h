@@ -198,12 +198,30 @@ struct scn_error {
 /* Lower the command cap (tests of the cap, and the fuzzer, which has less memory). */
 void scn_parse_set_max_commands(size_t n);
 
-/* Parse a file (includes resolved relative to it). 0, or -1 with err filled. */
+/* What a parse may do beyond the defaults (NULL: the defaults). */
+struct scn_parse_options {
+	/* An include may resolve outside the top-level scenario's directory
+	 * (--allow-include-outside). By default it may not: LANGUAGE.md. */
+	bool allow_include_outside;
+};
+
+/* The file name locations give a scenario read from standard input. */
+#define SCN_STDIN_NAME "<stdin>"
+
+/* Parse a file (includes resolved relative to it). Only a regular file of at most
+ * 256 MiB is read; `-` reads standard input instead (includes then resolve relative
+ * to, and stay under, the current directory). 0, or -1 with err filled. */
 int scn_parse_file(const char *path, struct scn_script *out, struct scn_error *err);
+int scn_parse_file_opts(const char *path, const struct scn_parse_options *opts,
+			struct scn_script *out, struct scn_error *err);
 /* Parse text in memory; `name` appears in locations. `include` is resolved relative
- * to `name`'s directory. For tests and the fuzzer. */
+ * to `name`'s directory (the current one when `name` has no '/') and must stay under
+ * it. For tests and the fuzzer. */
 int scn_parse_string(const char *name, const char *text, size_t len, struct scn_script *out,
 		     struct scn_error *err);
+int scn_parse_string_opts(const char *name, const char *text, size_t len,
+			  const struct scn_parse_options *opts, struct scn_script *out,
+			  struct scn_error *err);
 void scn_script_free(struct scn_script *s);
 /* Print a parse or check error as `file:line:col: error: message`; `path` stands
  * in for an empty err->file. Only sim/ programs call it: the library itself prints nothing. */

@@ -1193,6 +1193,60 @@ START_TEST(test_larger_than_allowed_segment)
 }
 END_TEST
 
+/* Virtualization fails before the commit charge is weighed: an allocation larger
+ * than every segment it allows is STATUS_NO_VIDEO_MEMORY even when system memory
+ * could not back it either (2^62 bytes used to answer STATUS_NO_MEMORY). */
+START_TEST(test_no_fit_before_commit)
+{
+	struct kt_gpu g;
+	/* System memory smaller than invisible VRAM and the GART. */
+	kt_setup(&g, "vram=32M,visible=8M,gart=16M,sysmem=12M");
+	struct gpusim_stats s0 = kt_stats(&g);
+	uint64_t before = n_allocs(&g);
+	D3DKMT_HANDLE h;
+	KT_ST_EQ(kt_alloc(&g, 1ull << 62, 0, 0, &h), STATUS_NO_VIDEO_MEMORY);
+	KT_ST_EQ(kt_alloc(&g, 1ull << 62, GPUSIM_SEG_GART, KT_SEG(GART), &h), STATUS_NO_VIDEO_MEMORY);
+	/* Above all of the device's memory, every segment allowed. */
+	uint64_t total = 0;
+	for (uint32_t seg = GPUSIM_SEG_VISIBLE; seg <= GPUSIM_SEG_MAX; seg++)
+		total += s0.seg[seg].size;
+	ck_assert_uint_gt(total, 12 * MIB); /* so the commit charge would refuse it too */
+	KT_ST_EQ(kt_alloc(&g, total + PG, 0, 0, &h), STATUS_NO_VIDEO_MEMORY);
+	/* Just above each segment, that segment alone allowed; exactly its size fits
+	 * it, and is then up to the commit charge: 12 MiB of system memory backs the
+	 * visible segment's size, not invisible VRAM's or the GART's. */
+	static const uint32_t segs[] = { GPUSIM_SEG_VISIBLE, GPUSIM_SEG_INVISIBLE, GPUSIM_SEG_GART };
+	for (size_t i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
+		uint32_t seg = segs[i];
+		uint64_t size = s0.seg[seg].size;
+		ck_assert_uint_gt(size, 0);
+		NTSTATUS st = kt_alloc(&g, size + PG, seg, GPUSIM_SEG_BIT(seg), &h);
+		ck_assert_msg(st == STATUS_NO_VIDEO_MEMORY, "%s + 4K: status 0x%08x", gpusim_segment_name(seg),
+			      (unsigned)st);
+		NTSTATUS want = size <= 12 * MIB - s0.commit_pages * PG ? STATUS_SUCCESS : STATUS_NO_MEMORY;
+		st = kt_alloc(&g, size, seg, GPUSIM_SEG_BIT(seg), &h);
+		ck_assert_msg(st == want, "%s exactly: status 0x%08x, expected 0x%08x", gpusim_segment_name(seg),
+			      (unsigned)st, (unsigned)want);
+		if (st == STATUS_SUCCESS)
+			KT_ST_EQ(kt_free(g.device, h), STATUS_SUCCESS);
+	}
+	ck_assert_uint_eq(n_allocs(&g), before);
+	/* In a batch, one that can never fit fails the call for that reason. */
+	struct req r;
+	req_init(&r, g.device, 3, PG);
+	r.desc[1].size = 1ull << 62;
+	KT_ST_EQ(D3DKMTCreateAllocation2(&r.ca), STATUS_NO_VIDEO_MEMORY);
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_eq(r.info[i].hAllocation, 0);
+	/* Nothing was charged or made; what fits still works. */
+	ck_assert_uint_eq(n_allocs(&g), before);
+	ck_assert_uint_eq(kt_stats(&g).commit_pages, s0.commit_pages);
+	KT_ST_EQ(kt_alloc(&g, MIB, 0, 0, &h), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
+	kt_teardown(&g);
+}
+END_TEST
+
 START_TEST(test_pinned_fill_vram)
 {
 	struct kt_gpu g;
@@ -1352,6 +1406,7 @@ Suite *kmt_alloc_suite(void)
 	tcase_add_test(tc, test_sysmem_oom_injected);
 	tcase_add_test(tc, test_sysmem_oom_injected_batch);
 	tcase_add_test(tc, test_larger_than_allowed_segment);
+	tcase_add_test(tc, test_no_fit_before_commit);
 	tcase_add_test(tc, test_pinned_fill_vram);
 	tcase_add_test(tc, test_oversubscription_succeeds);
 	suite_add_tcase(s, tc);

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <gpusim/snapshot.h>
 
 #include "tests/kmt/kmt_helpers.h"
 #include "tests/renaming.h"
@@ -781,6 +784,170 @@ START_TEST(test_unsubscribe_stops_delivery)
 }
 END_TEST
 
+/* ---- a listener that calls the API -------------------------------------------- */
+
+/* What a listener tried from inside the callback, looked at once the outer call
+ * has returned (an assertion inside a listener would exit with the lock held). */
+enum { RE_CREATE_ALLOC, RE_LOCK, RE_RENDER, RE_STATS, RE_IDLE, RE_SUBSCRIBE, RE_UNSUBSCRIBE,
+       RE_SNAPSHOT, RE_DESTROY_DEVICE, RE_CREATE_DEVICE, RE_QUERY_ALLOC, RE_ADAPTER_CREATE,
+       RE_INVARIANTS, RE_COUNT };
+
+struct reenter {
+	struct kt_gpu *g;
+	D3DKMT_HANDLE existing;
+	uint32_t calls;          /* events heard */
+	bool done;               /* the API was tried, once */
+	NTSTATUS st[RE_COUNT];
+	struct gpusim_snapshot *snap;
+	LUID new_luid;
+};
+
+static void reenter_listener(void *opaque, const struct gpusim_event *ev)
+{
+	struct reenter *r = opaque;
+	r->calls++;
+	if (r->done || ev->type != GPUSIM_EV_CREATE)
+		return;
+	r->done = true;
+	D3DKMT_HANDLE h = 0;
+	r->st[RE_CREATE_ALLOC] = kt_alloc(r->g, PG, 0, 0, &h);
+	r->st[RE_LOCK] = kt_write(r->g->device, r->existing, PG, 9);
+	D3DKMT_RENDER rd;
+	memset(&rd, 0, sizeof(rd));
+	rd.hContext = r->g->context;
+	r->st[RE_RENDER] = D3DKMTRender(&rd);
+	struct gpusim_stats stats;
+	r->st[RE_STATS] = gpusim_get_stats(r->g->luid, &stats);
+	r->st[RE_IDLE] = gpusim_idle(r->g->luid);
+	r->st[RE_SUBSCRIBE] = gpusim_subscribe(r->g->luid, record, &rec2);
+	r->st[RE_UNSUBSCRIBE] = gpusim_unsubscribe(r->g->luid, reenter_listener, r);
+	r->st[RE_SNAPSHOT] = gpusim_snapshot_take(r->g->luid, &r->snap);
+	D3DKMT_DESTROYDEVICE dd = { .hDevice = r->g->device };
+	r->st[RE_DESTROY_DEVICE] = D3DKMTDestroyDevice(&dd);
+	D3DKMT_CREATEDEVICE cd = { .hAdapter = r->g->adapter };
+	r->st[RE_CREATE_DEVICE] = D3DKMTCreateDevice(&cd);
+	struct gpusim_alloc_info info;
+	r->st[RE_QUERY_ALLOC] = gpusim_query_allocation(r->existing, &info);
+	struct gpusim_config cfg;
+	gpusim_config_default(&cfg);
+	r->st[RE_ADAPTER_CREATE] = gpusim_adapter_create(&cfg, &r->new_luid);
+	char err[64];
+	r->st[RE_INVARIANTS] = gpusim_check_invariants(r->g->luid, err, sizeof(err));
+	/* Returns nothing: it must not reset what the outer call is using. */
+	gpusim_reset();
+}
+
+/* Every entry point called from inside a listener answers STATUS_POSSIBLE_DEADLOCK
+ * at once (it used to wait for the lock its own thread held), changes nothing,
+ * and the call that emitted the event completes. */
+START_TEST(test_listener_reentry_refused)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	struct reenter r = { .g = &g };
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &r.existing), STATUS_SUCCESS);
+	KT_ST_EQ(kt_write(g.device, r.existing, PG, 3), STATUS_SUCCESS);
+	struct gpusim_stats before = kt_stats(&g);
+	memset(&rec2, 0, sizeof(rec2));
+	KT_ST_EQ(gpusim_subscribe(g.luid, reenter_listener, &r), STATUS_SUCCESS);
+
+	D3DKMT_HANDLE outer;
+	KT_ST_EQ(kt_alloc(&g, 2 * PG, 0, 0, &outer), STATUS_SUCCESS);
+	ck_assert(r.done);
+	for (int i = 0; i < RE_COUNT; i++)
+		ck_assert_msg(r.st[i] == STATUS_POSSIBLE_DEADLOCK, "call %d from the listener: 0x%08x", i,
+			      (unsigned)r.st[i]);
+	ck_assert_ptr_null(r.snap);
+	/* Nothing the listener asked for happened. */
+	struct gpusim_stats after = kt_stats(&g);
+	ck_assert_uint_eq(after.allocations, before.allocations + 1);
+	ck_assert(kt_verify(g.device, r.existing, PG, 3));
+	ck_assert_uint_eq(kt_query(outer).size, 2 * PG);
+	/* Still subscribed (its unsubscribe was refused), and rec2 never was. */
+	uint32_t heard = r.calls;
+	D3DKMT_HANDLE more;
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &more), STATUS_SUCCESS);
+	ck_assert_uint_gt(r.calls, heard);
+	ck_assert_uint_eq(rec2.n, 0);
+	KT_ST_EQ(gpusim_unsubscribe(g.luid, reenter_listener, &r), STATUS_SUCCESS);
+	/* The device the listener tried to destroy works; gpusim_reset did nothing. */
+	fill(&g, outer, 2 * PG, 0x5a5a5a5a);
+	kt_idle(&g);
+	KT_ST_EQ(kt_free(g.device, outer), STATUS_SUCCESS);
+	kt_teardown(&g);
+}
+END_TEST
+
+/* The refusal is for the listener's own thread only: another thread's call made
+ * while a listener runs waits for the lock, then succeeds. */
+struct other_thread {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool in_listener, calling, timed_out;
+	LUID luid;
+	NTSTATUS st;
+	pthread_t thread;
+	bool started;
+};
+
+static void *other_main(void *opaque)
+{
+	struct other_thread *o = opaque;
+	pthread_mutex_lock(&o->mu);
+	while (!o->in_listener)
+		pthread_cond_wait(&o->cv, &o->mu);
+	o->calling = true;
+	pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+	struct gpusim_stats stats;
+	o->st = gpusim_get_stats(o->luid, &stats);
+	return NULL;
+}
+
+static void waiting_listener(void *opaque, const struct gpusim_event *ev)
+{
+	struct other_thread *o = opaque;
+	if (ev->type != GPUSIM_EV_CREATE || o->started)
+		return;
+	o->started = true;
+	pthread_mutex_lock(&o->mu);
+	o->in_listener = true;
+	pthread_cond_broadcast(&o->cv);
+	struct timespec limit;
+	clock_gettime(CLOCK_REALTIME, &limit);
+	limit.tv_sec += 10;
+	while (!o->calling && !o->timed_out)
+		o->timed_out = pthread_cond_timedwait(&o->cv, &o->mu, &limit) != 0;
+	pthread_mutex_unlock(&o->mu);
+	/* Give the other call time to reach the lock this thread holds. */
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	nanosleep(&pause, NULL);
+}
+
+START_TEST(test_listener_other_thread_unaffected)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	struct other_thread o = { .luid = g.luid, .st = STATUS_UNSUCCESSFUL };
+	pthread_mutex_init(&o.mu, NULL);
+	pthread_cond_init(&o.cv, NULL);
+	ck_assert_int_eq(pthread_create(&o.thread, NULL, other_main, &o), 0);
+	KT_ST_EQ(gpusim_subscribe(g.luid, waiting_listener, &o), STATUS_SUCCESS);
+	D3DKMT_HANDLE a;
+	KT_ST_EQ(kt_alloc(&g, PG, 0, 0, &a), STATUS_SUCCESS);
+	ck_assert_int_eq(pthread_join(o.thread, NULL), 0);
+	ck_assert(o.started);
+	ck_assert(!o.timed_out);
+	KT_ST_EQ(o.st, STATUS_SUCCESS);
+	/* And this thread, out of the listener, calls as before. */
+	KT_ST_EQ(gpusim_unsubscribe(g.luid, waiting_listener, &o), STATUS_SUCCESS);
+	KT_ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
+	pthread_cond_destroy(&o.cv);
+	pthread_mutex_destroy(&o.mu);
+	kt_teardown(&g);
+}
+END_TEST
+
 /* Two listeners hear the same stream; a listener nobody subscribed, or one
  * subscribed to another adapter, hears nothing. */
 START_TEST(test_listeners_independent)
@@ -1118,6 +1285,8 @@ Suite *kmt_events_suite(void)
 	tcase_add_test(tc, test_unsubscribe_stops_delivery);
 	tcase_add_test(tc, test_listeners_independent);
 	tcase_add_test(tc, test_subscribe_invalid);
+	tcase_add_test(tc, test_listener_reentry_refused);
+	tcase_add_test(tc, test_listener_other_thread_unaffected);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("determinism");

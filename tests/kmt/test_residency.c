@@ -9,8 +9,11 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "tests/kmt/kmt_helpers.h"
@@ -1090,6 +1093,57 @@ START_TEST(test_lock_nested_and_invalid)
 }
 END_TEST
 
+/* What kmt/README.md "Lifetimes" promises of a Lock pointer: it survives an Unlock
+ * that leaves the allocation locked and the device's removal; a mapping of system
+ * pages (GART) is gone once its device is destroyed, so a late write faults. */
+START_TEST(test_lock_pointer_lifetime)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE dev = kt_new_device(&g);
+	D3DKMT_HANDLE vis, gart;
+	struct gpusim_alloc_desc dv = kt_desc(64 * KIB, GPUSIM_ALLOC_CPU_VISIBLE, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE));
+	struct gpusim_alloc_desc dg = kt_desc(64 * KIB, GPUSIM_ALLOC_CPU_VISIBLE, GPUSIM_SEG_GART, KT_SEG(GART));
+	KT_ST_EQ(kt_alloc_on(g.device, &dv, &vis), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc_on(dev, &dg, &gart), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_segment(vis), GPUSIM_SEG_VISIBLE);
+	ck_assert_uint_eq(kt_segment(gart), GPUSIM_SEG_GART);
+	uint8_t *p = lock2(g.device, vis);
+	ck_assert_ptr_eq(lock2(g.device, vis), p);
+	KT_ST_EQ(unlock2(g.device, vis), STATUS_SUCCESS);
+	/* Still locked once: the address still holds, and what is written lands. */
+	memset(p, 0x3c, 64 * KIB);
+	KT_ST_EQ(unlock2(g.device, vis), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_cpu_crc(g.device, vis, 0, 64 * KIB), fill_crc(64 * KIB, 0x3c));
+
+	volatile uint8_t *gp = lock2(dev, gart);
+	gp[0] = 1;
+	p = lock2(g.device, vis);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
+	/* Removal ends neither: both are still mapped. */
+	memset(p, 0x5a, 64 * KIB);
+	gp[1] = 2;
+	ck_assert_uint_eq(kt_query(vis).lock_count, 1);
+	/* Destroying the GART allocation's device unmaps its pages: a write through
+	 * the old pointer (in a child, which must not survive it) faults. */
+	D3DKMT_DESTROYDEVICE dd = { .hDevice = dev };
+	KT_ST_EQ(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
+	fflush(NULL);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		gp[2] = 3;
+		_exit(0);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	/* SIGSEGV, or a sanitizer's report and exit status in its place. */
+	ck_assert_msg(!(WIFEXITED(status) && WEXITSTATUS(status) == 0), "a write through a destroyed "
+		      "device's Lock pointer did not fault");
+	kt_teardown(&g);
+}
+END_TEST
+
 /* ---- pinned allocations ----------------------------------------------------------- */
 
 START_TEST(test_pinned_never_moves)
@@ -1201,6 +1255,7 @@ Suite *kmt_residency_suite(void)
 	tcase_add_test(tc, test_locked_does_not_move);
 	tcase_add_test(tc, test_lock_busy);
 	tcase_add_test(tc, test_lock_nested_and_invalid);
+	tcase_add_test(tc, test_lock_pointer_lifetime);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pinned");

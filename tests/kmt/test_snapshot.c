@@ -988,6 +988,67 @@ START_TEST(shared_resources_survive_restore)
 }
 END_TEST
 
+/* A snapshot of a removed adapter holding a locked allocation restores: the
+ * restored adapter is removed too, its allocation locked, and nothing more. It
+ * used to be refused with "out of memory". */
+START_TEST(removed_with_locked_allocation_restores)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CONFIG);
+	D3DKMT_HANDLE a;
+	struct gpusim_alloc_desc d = kt_desc(64 * 1024, GPUSIM_ALLOC_CPU_VISIBLE, GPUSIM_SEG_VISIBLE, 0);
+	ck_assert_int_eq(kt_alloc_on(g.device, &d, &a), STATUS_SUCCESS);
+	ck_assert_int_eq(kt_write(g.device, a, 64 * 1024, 5), STATUS_SUCCESS);
+	/* And one locked in the GART, mapped from its system pages. */
+	D3DKMT_HANDLE ga;
+	struct gpusim_alloc_desc dg = kt_desc(16 * 1024, GPUSIM_ALLOC_CPU_VISIBLE, GPUSIM_SEG_GART, KT_SEG(GART));
+	ck_assert_int_eq(kt_alloc_on(g.device, &dg, &ga), STATUS_SUCCESS);
+	ck_assert_int_eq(kt_write(g.device, ga, 16 * 1024, 6), STATUS_SUCCESS);
+	D3DKMT_LOCK lk;
+	memset(&lk, 0, sizeof(lk));
+	lk.hDevice = g.device;
+	lk.hAllocation = a;
+	ck_assert_int_eq(D3DKMTLock(&lk), STATUS_SUCCESS);
+	lk.hAllocation = ga;
+	ck_assert_int_eq(D3DKMTLock(&lk), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(a).segment, GPUSIM_SEG_VISIBLE);
+	ck_assert_uint_eq(kt_query(ga).segment, GPUSIM_SEG_GART);
+	ck_assert_int_eq(gpusim_inject(g.luid, GPUSIM_FAULT_DEVICE_REMOVED, 0), STATUS_SUCCESS);
+	struct gpusim_snapshot *t = take(g.luid);
+	struct gpusim_snapshot *copy = clone(t);
+	gpusim_snapshot_free(t);
+	gpusim_reset();
+
+	LUID luid;
+	struct gpusim_handle_map *m;
+	size_t n;
+	char err[256] = "";
+	NTSTATUS st = gpusim_snapshot_restore(copy, &luid, &m, &n, err, sizeof(err));
+	ck_assert_msg(st == STATUS_SUCCESS, "restore: 0x%08x: %s", (unsigned)st, err);
+	D3DKMT_HANDLE dev = remap(m, n, g.device), ra = remap(m, n, a), rga = remap(m, n, ga);
+	free(m);
+	ck_assert_msg(gpusim_check_invariants(luid, err, sizeof(err)) == STATUS_SUCCESS, "%s", err);
+	struct gpusim_alloc_info info = kt_query(ra);
+	ck_assert_uint_eq(info.size, 64 * 1024);
+	ck_assert_uint_eq(info.segment, GPUSIM_SEG_VISIBLE);
+	ck_assert_uint_eq(info.lock_count, 1);
+	ck_assert_uint_eq(kt_query(rga).lock_count, 1);
+	/* Still removed: calls answer so (a lock too: the BAR is gone), destroys
+	 * succeed, locked or not. */
+	lk.hDevice = dev;
+	lk.hAllocation = ra;
+	ck_assert_int_eq(D3DKMTLock(&lk), STATUS_DEVICE_REMOVED);
+	D3DKMT_HANDLE b;
+	ck_assert_int_eq(kt_alloc_on(dev, &d, &b), STATUS_DEVICE_REMOVED);
+	ck_assert_int_eq(kt_free(dev, rga), STATUS_SUCCESS);
+	D3DKMT_DESTROYDEVICE dd = { .hDevice = dev };
+	ck_assert_int_eq(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
+	ck_assert_msg(gpusim_check_invariants(luid, err, sizeof(err)) == STATUS_SUCCESS, "%s", err);
+	clone_free(copy);
+	gpusim_reset();
+}
+END_TEST
+
 Suite *kmt_snapshot_suite(void)
 {
 	Suite *s = suite_create("kmt_snapshot");
@@ -998,6 +1059,7 @@ Suite *kmt_snapshot_suite(void)
 	tcase_add_test(tc, take_changes_nothing);
 	tcase_add_test(tc, damaged_snapshots_are_refused);
 	tcase_add_test(tc, shared_resources_survive_restore);
+	tcase_add_test(tc, removed_with_locked_allocation_restores);
 	tcase_add_loop_test(tc, va_restore_halfway_equals_straight_run, 0, 3);
 	tcase_add_test(tc, va_damaged_records_are_refused);
 	suite_add_tcase(s, tc);

@@ -5,10 +5,12 @@
  */
 #include <config.h>
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -786,6 +788,274 @@ START_TEST(test_include_depth)
 }
 END_TEST
 
+/* ---- what may be read: regular files, bounded, under the scenario's directory ---- */
+
+static const char *tpath(const char *name)
+{
+	static char path[512];
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	return path;
+}
+
+/* The high-water mark of this process's resident memory, in KiB: a parse that
+ * read a large file would have raised it by that much. */
+static long maxrss_kib(void)
+{
+	struct rusage ru;
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss;
+}
+
+START_TEST(test_main_fifo)
+{
+	/* A FIFO nobody writes to: opening it for reading used to wait for a writer. If
+	 * it still did, the test would hang until check's timeout. */
+	put("fifo/keep", "");
+	ck_assert_int_eq(mkfifo(tpath("fifo/main.gsim"), 0600), 0);
+	ck_assert_int_eq(scn_parse_file(tpath("fifo/main.gsim"), &S, &E), -1);
+	ck_assert_msg(ends_with(E.file, "fifo/main.gsim"), "%s", E.file);
+	ck_assert_uint_eq(E.line, 0);
+	ck_assert_msg(strstr(E.msg, "not a regular file"), "%s", E.msg);
+	ck_assert_uint_eq(S.ncmds, 0);
+}
+END_TEST
+
+START_TEST(test_main_dev_zero)
+{
+	long before = maxrss_kib();
+	ck_assert_int_eq(scn_parse_file("/dev/zero", &S, &E), -1);
+	ck_assert_msg(strstr(E.msg, "not a regular file"), "%s", E.msg);
+	/* Reading up to the cap first would have touched 256 MiB. */
+	ck_assert_int_lt(maxrss_kib() - before, 32 * 1024);
+	/* A directory is refused as such. */
+	ck_assert_int_eq(scn_parse_file(tmpdir, &S, &E), -1);
+	ck_assert_msg(strstr(E.msg, "Is a directory") || strstr(E.msg, "directory"), "%s", E.msg);
+}
+END_TEST
+
+START_TEST(test_main_too_large)
+{
+	const char *p = put("big/huge.gsim", "");
+	int fd = open(p, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	/* Sparse: 257 MiB of size, no blocks. */
+	ck_assert_int_eq(ftruncate(fd, (off_t)257 << 20), 0);
+	close(fd);
+	long before = maxrss_kib();
+	ck_assert_int_eq(scn_parse_file(p, &S, &E), -1);
+	ck_assert_msg(strstr(E.msg, "larger than 256 MiB"), "%s", E.msg);
+	ck_assert_int_lt(maxrss_kib() - before, 32 * 1024);
+	/* As an include too, at the include. */
+	const char *m = put("big/main.gsim", "idle\ninclude huge.gsim\n");
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
+	ck_assert_msg(ends_with(E.file, "big/main.gsim"), "%s", E.file);
+	ck_assert_uint_eq(E.line, 2);
+	ck_assert_uint_eq(E.col, 9);
+	ck_assert_msg(strstr(E.msg, "larger than 256 MiB"), "%s", E.msg);
+}
+END_TEST
+
+START_TEST(test_include_fifo)
+{
+	const char *m = put("ififo/main.gsim", "idle\n\n  include pipe.gsim\n");
+	ck_assert_int_eq(mkfifo(tpath("ififo/pipe.gsim"), 0600), 0);
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
+	ck_assert_msg(ends_with(E.file, "ififo/main.gsim"), "%s", E.file);
+	ck_assert_uint_eq(E.line, 3);
+	ck_assert_uint_eq(E.col, 11);
+	ck_assert_msg(strstr(E.msg, "pipe.gsim") && strstr(E.msg, "not a regular file"), "%s", E.msg);
+}
+END_TEST
+
+START_TEST(test_include_outside)
+{
+	char text[600];
+	put("out/secret.gsim", "device d1\n");
+	put("out/top/inside/part.gsim", "idle\n");
+	/* Through ../ */
+	const char *m = put("out/top/up.gsim", "idle\ninclude ../secret.gsim\n");
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
+	ck_assert_msg(ends_with(E.file, "out/top/up.gsim"), "%s", E.file);
+	ck_assert_uint_eq(E.line, 2);
+	ck_assert_uint_eq(E.col, 9);
+	ck_assert_msg(strstr(E.msg, "cannot include '../secret.gsim'") &&
+			      strstr(E.msg, "outside the scenario's directory") &&
+			      strstr(E.msg, "out/top'") && strstr(E.msg, "--allow-include-outside"),
+		      "%s", E.msg);
+	ck_assert_uint_eq(S.ncmds, 0);
+	/* By an absolute path. */
+	snprintf(text, sizeof text, "include %s\n", tpath("out/secret.gsim"));
+	m = put("out/top/abs.gsim", text);
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
+	ck_assert_uint_eq(E.line, 1);
+	ck_assert_uint_eq(E.col, 9);
+	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
+	/* A nested include is held to the top-level file's directory, not its own. */
+	put("out/top/inside/deeper.gsim", "include ../../secret.gsim\n");
+	m = put("out/top/nested.gsim", "include inside/deeper.gsim\n");
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
+	ck_assert_msg(ends_with(E.file, "inside/deeper.gsim"), "%s", E.file);
+	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
+	/* Going out and back in is fine: the resolved file is what counts. */
+	m = put("out/top/round.gsim", "include ../top/inside/part.gsim\ninclude inside/../inside/part.gsim\n");
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), 0);
+	ck_assert_uint_eq(S.ncmds, 2);
+	/* A directory name that merely begins like the root's is outside. */
+	put("out/topx/part.gsim", "idle\n");
+	m = put("out/top/prefix.gsim", "include ../topx/part.gsim\n");
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
+	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
+}
+END_TEST
+
+START_TEST(test_include_outside_allowed)
+{
+	char text[600];
+	const struct scn_parse_options allow = { .allow_include_outside = true };
+	put("allow/secret.gsim", "device d1\n");
+	snprintf(text, sizeof text, "include ../secret.gsim\ninclude %s\n", tpath("allow/secret.gsim"));
+	const char *m = put("allow/top/main.gsim", text);
+	ck_assert_int_eq(scn_parse_file_opts(m, &allow, &S, &E), 0);
+	ck_assert_uint_eq(S.ncmds, 2);
+	ck_assert_int_eq(S.cmds[0].kind, SCN_DEVICE);
+	ck_assert_uint_eq(S.nfiles, 2);  /* both name the same file: read once */
+	/* The default options are the safe ones. */
+	const struct scn_parse_options none = { 0 };
+	ck_assert_int_eq(scn_parse_file_opts(m, &none, &S, &E), -1);
+	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
+	/* Allowed, the type and size rules still hold. */
+	ck_assert_int_eq(mkfifo(tpath("allow/fifo"), 0600), 0);
+	m = put("allow/top/fifo.gsim", "include ../fifo\n");
+	ck_assert_int_eq(scn_parse_file_opts(m, &allow, &S, &E), -1);
+	ck_assert_msg(strstr(E.msg, "not a regular file"), "%s", E.msg);
+}
+END_TEST
+
+START_TEST(test_include_symlink)
+{
+	put("sym/outside.gsim", "device d1\n");
+	put("sym/top/real.gsim", "idle\n");
+	ck_assert_int_eq(symlink("../outside.gsim", tpath("sym/top/link.gsim")), 0);
+	ck_assert_int_eq(symlink("real.gsim", tpath("sym/top/alias.gsim")), 0);
+	ck_assert_int_eq(symlink("..", tpath("sym/top/parent")), 0);
+	const char *m = put("sym/top/main.gsim", "idle\ninclude link.gsim\n");
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
+	ck_assert_uint_eq(E.line, 2);
+	ck_assert_uint_eq(E.col, 9);
+	ck_assert_msg(strstr(E.msg, "cannot include 'link.gsim'") && strstr(E.msg, "sym/outside.gsim'") &&
+			      strstr(E.msg, "outside the scenario's directory"),
+		      "%s", E.msg);
+	/* Through a linked directory. */
+	m = put("sym/top/dir.gsim", "include parent/outside.gsim\n");
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
+	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
+	/* A link that stays inside is fine. */
+	m = put("sym/top/ok.gsim", "include alias.gsim\n");
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), 0);
+	ck_assert_uint_eq(S.ncmds, 1);
+}
+END_TEST
+
+START_TEST(test_include_outside_from_string)
+{
+	char name[600], text[600];
+	put("sstr/secret.gsim", "device d1\n");
+	put("sstr/top/part.gsim", "idle\n");
+	/* The directory of the name given. */
+	snprintf(name, sizeof name, "%s", tpath("sstr/top/virtual.gsim"));
+	scn_script_free(&S);
+	ck_assert_int_eq(scn_parse_string(name, "include part.gsim\n", 18, &S, &E), 0);
+	ck_assert_int_eq(scn_parse_string(name, "include ../secret.gsim\n", 23, &S, &E), -1);
+	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
+	/* A name without a directory: the current directory (not tmpdir, where the
+	 * tests do not run). */
+	char cwd[512];
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	ck_assert_ptr_null(strstr(cwd, tmpdir));
+	snprintf(text, sizeof text, "include %s\n", tpath("sstr/top/part.gsim"));
+	ck_assert_int_eq(scn_parse_string("t.gsim", text, strlen(text), &S, &E), -1);
+	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
+	const struct scn_parse_options allow = { .allow_include_outside = true };
+	ck_assert_int_eq(scn_parse_string_opts("t.gsim", text, strlen(text), &allow, &S, &E), 0);
+	ck_assert_uint_eq(S.ncmds, 1);
+	/* A directory that does not exist cannot hold anything. */
+	snprintf(text, sizeof text, "include %s\n", tpath("sstr/top/part.gsim"));
+	ck_assert_int_eq(scn_parse_string("/nonexistent/x.gsim", text, strlen(text), &S, &E), -1);
+	ck_assert_msg(strstr(E.msg, "cannot be resolved"), "%s", E.msg);
+}
+END_TEST
+
+/* An included file that is not a scenario shows none of its text in the error;
+ * once a file has begun with a command, words are quoted as usual. */
+START_TEST(test_include_not_echoed)
+{
+	put("echo/passwd", "root:x:0:0:SECRETWORD:/root:/bin/sh\nmore SECRET2\n");
+	put("echo/blob.bin", "ELF\x01\x02SECRETBIN\n");
+	put("echo/scenario.gsim", "# a scenario\nidle\nallocc SCENARIOWORD size=4K\n");
+	put("echo/commented.gsim", "# SECRETCOMMENT\n\n   SECRETLINE here\n");
+	const char *m = put("echo/main.gsim", "idle\ninclude passwd\n");
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
+	ck_assert_msg(ends_with(E.file, "echo/passwd"), "%s", E.file);
+	ck_assert_uint_eq(E.line, 1);
+	ck_assert_uint_eq(E.col, 1);
+	ck_assert_msg(strstr(E.msg, "not shown"), "%s", E.msg);
+	ck_assert_msg(!strstr(E.msg, "root") && !strstr(E.msg, "SECRET"), "%s", E.msg);
+	m = put("echo/blob.gsim", "include blob.bin\n");
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
+	ck_assert_msg(!strstr(E.msg, "SECRET") && !strstr(E.msg, "ELF"), "%s", E.msg);
+	m = put("echo/comm.gsim", "include commented.gsim\n");
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
+	ck_assert_uint_eq(E.line, 3);
+	ck_assert_uint_eq(E.col, 4);
+	ck_assert_msg(!strstr(E.msg, "SECRET"), "%s", E.msg);
+	/* A file that began as a scenario: its mistakes are shown. */
+	m = put("echo/scen.gsim", "include scenario.gsim\n");
+	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
+	ck_assert_uint_eq(E.line, 3);
+	ck_assert_msg(strstr(E.msg, "unknown command 'allocc'"), "%s", E.msg);
+	/* The top-level file is the user's own: its unknown word is quoted, cut. */
+	ck_assert_int_eq(parse("abcdefghijklmnopqrstuvwxyz0123456789 x"), -1);
+	ck_assert_msg(strstr(E.msg, "unknown command 'abcdefghijklmnopqrstuvwx...'"), "%s", E.msg);
+	ck_assert_int_eq(parse("a\x01\x7f"), -1);
+	ck_assert_msg(strstr(E.msg, "unknown command 'a\\x01\\x7f'"), "%s", E.msg);
+}
+END_TEST
+
+/* `-` reads standard input; so does a name for it (/dev/stdin) when it is a pipe,
+ * which no other FIFO may be. */
+static int parse_from_pipe(const char *name, const char *text)
+{
+	int fds[2], saved = dup(STDIN_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(write(fds[1], text, strlen(text)), (ssize_t)strlen(text));
+	close(fds[1]);
+	ck_assert_int_ge(dup2(fds[0], STDIN_FILENO), 0);
+	close(fds[0]);
+	int rc = scn_parse_file(name, &S, &E);
+	ck_assert_int_ge(dup2(saved, STDIN_FILENO), 0);
+	close(saved);
+	return rc;
+}
+
+START_TEST(test_main_stdin)
+{
+	ck_assert_msg(parse_from_pipe("-", "idle\necho hi\n") == 0, "%s", E.msg);
+	ck_assert_uint_eq(S.ncmds, 2);
+	ck_assert_str_eq(S.cmds[1].loc.file, SCN_STDIN_NAME);
+	ck_assert_msg(parse_from_pipe("/dev/stdin", "idle\n") == 0, "%s", E.msg);
+	ck_assert_uint_eq(S.ncmds, 1);
+	ck_assert_int_eq(parse_from_pipe("-", "idle\nbogus\n"), -1);
+	ck_assert_str_eq(E.file, SCN_STDIN_NAME);
+	ck_assert_uint_eq(E.line, 2);
+	/* Includes from standard input stay under the current directory. */
+	char text[600];
+	snprintf(text, sizeof text, "include %s\n", put("stdin/part.gsim", "idle\n"));
+	ck_assert_int_eq(parse_from_pipe("-", text), -1);
+	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
+}
+END_TEST
+
 /* ---- syntax errors: one line each, exact location and message -------------------- */
 
 static const struct bad {
@@ -1190,6 +1460,21 @@ Suite *sim_parse_suite(void)
 	tcase_add_test(tc, test_include_cycle);
 	tcase_add_test(tc, test_include_missing);
 	tcase_add_test(tc, test_include_depth);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files");
+	tcase_add_unchecked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_add_checked_fixture(tc, NULL, script_teardown);
+	tcase_add_test(tc, test_main_fifo);
+	tcase_add_test(tc, test_main_dev_zero);
+	tcase_add_test(tc, test_main_too_large);
+	tcase_add_test(tc, test_include_fifo);
+	tcase_add_test(tc, test_include_outside);
+	tcase_add_test(tc, test_include_outside_allowed);
+	tcase_add_test(tc, test_include_symlink);
+	tcase_add_test(tc, test_include_outside_from_string);
+	tcase_add_test(tc, test_include_not_echoed);
+	tcase_add_test(tc, test_main_stdin);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
