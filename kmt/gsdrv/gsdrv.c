@@ -78,6 +78,7 @@ static int gsdrv_start(struct hw_device *hw, const struct kmt_driver_options *op
 	if (!d)
 		return -ENOMEM;
 	d->hw = hw;
+	d->vm_known = true; /* a ring starts physical */
 	d->cfg = *hw_device_config(hw);
 	uint64_t table_bytes = ((d->cfg.gart >> HW_PAGE_SHIFT) * 8 + HW_PAGE_SIZE - 1) & ~(HW_PAGE_SIZE - 1);
 	d->reserved = GSDRV_GART_TABLE_OFF + table_bytes;

@@ -70,7 +70,8 @@ uint64_t gsdrv_fence_emit(struct gsdrv *d, unsigned engine)
 	uint32_t p[5];
 	uint64_t value = r->submitted + 1;
 	/* Render fences interrupt: that is when signals queued behind them land. */
-	p[0] = HW_PKT_HEADER(HW_PKT_FENCE, engine == KMT_ENGINE_RENDER ? HW_PKT_FENCE_IRQ : 0, 4);
+	/* Physical even when the ring is left in an address space. */
+	p[0] = HW_PKT_HEADER(HW_PKT_FENCE, (engine == KMT_ENGINE_RENDER ? HW_PKT_FENCE_IRQ : 0) | HW_PKT_FENCE_PHYS, 4);
 	gsdrv_lo_hi(p + 1, GSDRV_FENCE_OFF + 8ull * engine);
 	gsdrv_lo_hi(p + 3, value);
 	if (gsdrv_ring_emit(d, engine, p, 5))
@@ -166,6 +167,7 @@ void gsdrv_irq(void *opaque, uint32_t pending)
 		if (d->fault_count < GSDRV_MAX_FAULTS) {
 			d->faults[(d->fault_head + d->fault_count) % GSDRV_MAX_FAULTS] = f;
 			d->fault_count++;
+			d->vm_known = false; /* a faulted ring may be left in any mode */
 		} else {
 			d->faults_dropped++;
 		}

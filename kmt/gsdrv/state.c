@@ -81,6 +81,9 @@ int gsdrv_load_state(void *drv, struct kmt_rstream *r, char *err, size_t errlen)
 		snprintf(err, errlen, "the driver's state is cut short");
 		return -EINVAL;
 	}
+	/* What the restored ring queue leaves the ring in is not in the books: the
+	 * next submission sets the address space whatever it is. */
+	nd.vm_known = false;
 	*d = nd;
 	return 0;
 }
