@@ -164,10 +164,15 @@ void gsdrv_irq(void *opaque, uint32_t pending)
 		}
 		if (f.engine == KMT_ENGINE_PAGING)
 			d->paging_faults++;
+		/* A skipped SET_VM leaves the ring in the space before it, so after any
+		 * fault (queued or dropped) the next submission sets the space again.
+		 * Root and ASID are cleared so the books have one form for "unknown". */
+		d->vm_known = false;
+		d->vm_root = 0;
+		d->vm_asid = 0;
 		if (d->fault_count < GSDRV_MAX_FAULTS) {
 			d->faults[(d->fault_head + d->fault_count) % GSDRV_MAX_FAULTS] = f;
 			d->fault_count++;
-			d->vm_known = false; /* a faulted ring may be left in any mode */
 		} else {
 			d->faults_dropped++;
 		}

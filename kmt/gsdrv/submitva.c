@@ -76,6 +76,7 @@ static int parse(const uint32_t *p, uint32_t n)
 
 int gsdrv_switch_vm(struct gsdrv *d, uint64_t root, uint32_t asid)
 {
+	asid &= HW_VM_ASID_MASK; /* as the ring holds it, so the books compare with it */
 	if (d->vm_known && d->vm_root == root && d->vm_asid == asid)
 		return 0;
 	uint32_t p[SET_VM_DWORDS];
@@ -109,8 +110,8 @@ int gsdrv_submit_va(void *drv, const struct kmt_va_submission *sub, uint64_t *fe
 		return -ENODEV;
 	if (!sub->length || sub->length % 4 || sub->commands % 4)
 		return -EINVAL;
-	/* The packets, two SET_VMs and the fence must fit the ring at once. */
-	if ((uint64_t)sub->length + 4 * (2 * SET_VM_DWORDS + 5) + 4 > d->rings[KMT_ENGINE_RENDER].size)
+	/* The packets, a SET_VM and the fence must fit the ring at once. */
+	if ((uint64_t)sub->length + 4 * (SET_VM_DWORDS + 5) + 4 > d->rings[KMT_ENGINE_RENDER].size)
 		return -ENOSPC;
 	uint32_t *buf = malloc(sub->length);
 	if (!buf)
