@@ -46,6 +46,7 @@ static void gsdrv_stop(void *drv)
 	if (!d)
 		return;
 	hw_set_irq_handler(d->hw, NULL, NULL);
+	free(d->scratch);
 	free(d);
 }
 

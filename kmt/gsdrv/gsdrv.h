@@ -54,6 +54,11 @@ struct gsdrv {
 	bool vm_known;
 	uint64_t vm_root;
 	uint32_t vm_asid;
+	/* A VA submission's packets between reading and emitting them (parsed in
+	 * this copy, so what is checked is what runs); kept, so a submission
+	 * allocates nothing once it has grown to the largest buffer seen. */
+	uint32_t *scratch;
+	uint32_t scratch_bytes;
 	struct kmt_fault_info faults[GSDRV_MAX_FAULTS];
 	uint32_t fault_head, fault_count;
 	uint64_t faults_dropped;

@@ -50,10 +50,11 @@ int gsdrv_ring_emit(struct gsdrv *d, unsigned engine, const uint32_t *dw, uint32
 			return -ETIMEDOUT;
 		hw_run_until(d->hw, t);
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		memcpy(r->cpu + r->wptr, &dw[i], 4);
-		r->wptr = (r->wptr + 4) % r->size;
-	}
+	/* At most two pieces: up to the end of the ring, then from its start. */
+	uint32_t bytes = 4 * n, first = r->size - r->wptr < bytes ? r->size - r->wptr : bytes;
+	memcpy(r->cpu + r->wptr, dw, first);
+	memcpy(r->cpu, (const uint8_t *)dw + first, bytes - first);
+	r->wptr = (uint32_t)(((uint64_t)r->wptr + bytes) % r->size);
 	return 0;
 }
 

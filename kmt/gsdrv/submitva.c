@@ -113,15 +113,19 @@ int gsdrv_submit_va(void *drv, const struct kmt_va_submission *sub, uint64_t *fe
 	/* The packets, a SET_VM and the fence must fit the ring at once. */
 	if ((uint64_t)sub->length + 4 * (SET_VM_DWORDS + 5) + 4 > d->rings[KMT_ENGINE_RENDER].size)
 		return -ENOSPC;
-	uint32_t *buf = malloc(sub->length);
-	if (!buf)
-		return -ENOMEM;
+	if (sub->length > d->scratch_bytes) {
+		uint32_t *grown = realloc(d->scratch, sub->length);
+		if (!grown)
+			return -ENOMEM;
+		d->scratch = grown;
+		d->scratch_bytes = sub->length;
+	}
+	uint32_t *buf = d->scratch;
 	int rc = read_va(d, sub->root, sub->commands, (uint8_t *)buf, sub->length);
 	if (!rc)
 		rc = parse(buf, sub->length / 4);
 	if (!rc)
 		rc = run_in_space(d, sub->root, sub->asid, buf, sub->length / 4, fence);
-	free(buf);
 	return rc;
 }
 

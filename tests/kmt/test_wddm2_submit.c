@@ -454,6 +454,34 @@ START_TEST(test_fault_forgets_address_space)
 }
 END_TEST
 
+/* The ring (256 KiB) goes round twice: 9 + 5 dwords a submission do not divide
+ * it, so some submission's packets are written across its end. Each one's
+ * write lands and its fence is seen. */
+START_TEST(test_ring_wraps_inside_submission)
+{
+	uint64_t per = 4 * (9 + 5); /* WRITE_DATA + FENCE, then the driver's fence */
+	uint64_t n = 2 * 256 * KIB / per + 3;
+	for (uint64_t i = 1; i <= n; i++) {
+		uint32_t p[] = {
+			HW_PKT_HEADER(HW_PKT_WRITE_DATA, 0, 3), lo(dst_va + 4 * (i % 64)), hi(dst_va), (uint32_t)i,
+			HW_PKT_HEADER(HW_PKT_FENCE, 0, 4), lo(fence_va), hi(fence_va), lo(i), hi(i),
+		};
+		uint8_t *c = lock2(cmd);
+		memcpy(c, p, sizeof(p));
+		unlock2(cmd);
+		KT_ST_EQ(submit(cmd_va, sizeof(p)), STATUS_SUCCESS);
+		KT_ST_EQ(wait_cpu(fence, i), STATUS_SUCCESS);
+		ck_assert_uint_eq(*fence_cpu, i);
+	}
+	kt_idle(&g);
+	const uint32_t *d = lock2(dst);
+	for (uint64_t i = n - 63; i <= n; i++)
+		ck_assert_uint_eq(d[i % 64], (uint32_t)i);
+	unlock2(dst);
+	ck_assert_uint_eq(kt_stats(&g).faults, 0);
+}
+END_TEST
+
 /* ---- monitored fences on the GPU ----------------------------------------------------------- */
 
 static NTSTATUS gpu_wait(D3DKMT_HANDLE ctx, D3DKMT_HANDLE h, uint64_t v)
@@ -832,6 +860,7 @@ Suite *kmt_wddm2_submit_suite(void)
 	tcase_add_test(tc, test_back_to_back_submissions_switch_once);
 	tcase_add_test(tc, test_render_after_submit_is_physical);
 	tcase_add_test(tc, test_fault_forgets_address_space);
+	tcase_add_test(tc, test_ring_wraps_inside_submission);
 	tcase_add_test(tc, test_gpu_wait_released_by_cpu_signal);
 	tcase_add_test(tc, test_gpu_wait_released_by_other_submission);
 	tcase_add_test(tc, test_signal_gpu2_broadcast_and_rewind);
