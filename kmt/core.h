@@ -34,8 +34,10 @@ enum kmt_type {
 	KMT_T_PAGINGQUEUE,
 };
 
-/* 0x40000000 | index << 6 | generation (1..63): never 0, and a stale handle is
- * told from a live one by its generation. Not for allocations (kmt_alloc_new). */
+/* generation << 27 | index << 6, never 0 (kmt/handle.c). A destroyed handle
+ * fails look-up for at least KMT_HANDLE_REUSE_BOUND later creations, also across
+ * gpusim_reset. Not for allocations (kmt_alloc_new). */
+#define KMT_HANDLE_REUSE_BOUND GPUSIM_HANDLE_REUSE_BOUND
 D3DKMT_HANDLE kmt_handle_new(enum kmt_type type, void *obj);
 /* The same, always in a never-used slot: a restore hands out handles in the order
  * of the snapshot's, so walks of the table visit objects in the same order. */

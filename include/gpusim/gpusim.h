@@ -88,6 +88,13 @@ NTSTATUS gpusim_adapter_destroy(LUID luid);
 /* Destroy every adapter (and forget the default one): for test isolation. */
 void gpusim_reset(void);
 
+/* Every D3DKMT_HANDLE libkmt makes has the low 6 bits clear and is never 0. A
+ * destroyed handle (destroyed by the API, with its device or adapter, or by
+ * gpusim_reset) fails look-up with STATUS_INVALID_PARAMETER for at least this
+ * many later creations of handles in the process: it never names another object
+ * before then. */
+#define GPUSIM_HANDLE_REUSE_BOUND (1u << 20)
+
 /* ---- events -------------------------------------------------------------- */
 
 enum gpusim_event_type {
