@@ -374,7 +374,8 @@ static bool do_fence(struct pkt *p)
 	uint64_t addr, value;
 	if (!want_count(p, 4) || !body64(p, 0, &addr) || !body64(p, 2, &value))
 		return false;
-	if (vm(p)) {
+	/* A kernel's own fence page needs no mapping in every address space. */
+	if (vm(p) && !(HW_PKT_FLAGS(p->header) & HW_PKT_FENCE_PHYS)) {
 		if (!resolve(p, 1, addr, 8, true))
 			return false;
 		struct cursor c = { &p->dev->mmu.span[1], 0, 0 };

@@ -352,6 +352,7 @@ enum hw_opcode {
 	HW_PKT_TLB_INVALIDATE = 8, /* asid(1) va(2) pages(1): drop TLB entries, all engines */
 };
 #define HW_PKT_FENCE_IRQ 0x1u
+#define HW_PKT_FENCE_PHYS 0x2u /* FENCE: addr is physical even on a ring in VA mode (kernel only) */
 #define HW_PKT_TLBINV_ASID 0x1u /* TLB_INVALIDATE: every page of asid (va, pages ignored) */
 #define HW_PKT_TLBINV_ALL 0x2u  /* TLB_INVALIDATE: every entry of every asid */
 #define HW_PKT_HEADER(op, flags, count) \

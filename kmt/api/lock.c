@@ -94,14 +94,17 @@ NTSTATUS gpusim_lock_for_load(D3DKMT_HANDLE device, D3DKMT_HANDLE allocation, vo
 static NTSTATUS unlock_list(D3DKMT_HANDLE hdev, const D3DKMT_HANDLE *list, uint32_t n)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;
-	struct kmt_alloc **v = NULL;
+	/* Unlock2 names one allocation, and a frame's Lock/Unlock pairs are hot: a
+	 * short list needs no allocation. */
+	struct kmt_alloc *few[16], **v = few;
 	if (!list || !n || n > D3DKMT_MAKERESIDENT_ALLOC_MAX)
 		return st;
 	KMT_ENTER();
 	struct kmt_device *dev = kmt_get_device(hdev);
 	if (!dev)
 		goto out;
-	v = malloc(n * sizeof(*v));
+	if (n > sizeof(few) / sizeof(few[0]))
+		v = malloc(n * sizeof(*v));
 	if (!v) {
 		st = STATUS_NO_MEMORY;
 		goto out;
@@ -121,7 +124,8 @@ static NTSTATUS unlock_list(D3DKMT_HANDLE hdev, const D3DKMT_HANDLE *list, uint3
 	}
 	st = STATUS_SUCCESS;
 out:
-	free(v);
+	if (v != few)
+		free(v);
 	kmt_unlock();
 	return st;
 }

@@ -46,6 +46,7 @@ static void gsdrv_stop(void *drv)
 	if (!d)
 		return;
 	hw_set_irq_handler(d->hw, NULL, NULL);
+	free(d->scratch);
 	free(d);
 }
 
@@ -78,6 +79,7 @@ static int gsdrv_start(struct hw_device *hw, const struct kmt_driver_options *op
 	if (!d)
 		return -ENOMEM;
 	d->hw = hw;
+	d->vm_known = true; /* a ring starts physical */
 	d->cfg = *hw_device_config(hw);
 	uint64_t table_bytes = ((d->cfg.gart >> HW_PAGE_SHIFT) * 8 + HW_PAGE_SIZE - 1) & ~(HW_PAGE_SIZE - 1);
 	d->reserved = GSDRV_GART_TABLE_OFF + table_bytes;

@@ -48,6 +48,17 @@ struct gsdrv {
 	uint64_t window_page; /* first aperture page of the paging window */
 	uint32_t window_pages;
 	bool paging_dirty;    /* paging work queued since the last flush */
+	/* The address space the render ring is left in by what is queued on it, so
+	 * SET_VM is emitted only on a change; not known: the next submission sets it
+	 * whatever it is (after a fault or a restore). Root 0: physical. */
+	bool vm_known;
+	uint64_t vm_root;
+	uint32_t vm_asid;
+	/* A VA submission's packets between reading and emitting them (parsed in
+	 * this copy, so what is checked is what runs); kept, so a submission
+	 * allocates nothing once it has grown to the largest buffer seen. */
+	uint32_t *scratch;
+	uint32_t scratch_bytes;
 	struct kmt_fault_info faults[GSDRV_MAX_FAULTS];
 	uint32_t fault_head, fault_count;
 	uint64_t faults_dropped;
@@ -61,6 +72,9 @@ int gsdrv_ring_init(struct gsdrv *d, unsigned index, uint64_t off, uint32_t size
 int gsdrv_ring_emit(struct gsdrv *d, unsigned engine, const uint32_t *dw, uint32_t n);
 void gsdrv_ring_kick(struct gsdrv *d, unsigned engine);
 uint64_t gsdrv_fence_emit(struct gsdrv *d, unsigned engine);
+/* Leave the render ring in the address space at root (0: physical), emitting
+ * SET_VM only if the ring is not known to be there. */
+int gsdrv_switch_vm(struct gsdrv *d, uint64_t root, uint32_t asid);
 int gsdrv_wait_fence(void *drv, uint32_t engine, uint64_t value);
 uint64_t gsdrv_completed_fence(void *drv, uint32_t engine);
 uint64_t gsdrv_submitted_fence(void *drv, uint32_t engine);

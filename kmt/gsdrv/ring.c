@@ -50,10 +50,11 @@ int gsdrv_ring_emit(struct gsdrv *d, unsigned engine, const uint32_t *dw, uint32
 			return -ETIMEDOUT;
 		hw_run_until(d->hw, t);
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		memcpy(r->cpu + r->wptr, &dw[i], 4);
-		r->wptr = (r->wptr + 4) % r->size;
-	}
+	/* At most two pieces: up to the end of the ring, then from its start. */
+	uint32_t bytes = 4 * n, first = r->size - r->wptr < bytes ? r->size - r->wptr : bytes;
+	memcpy(r->cpu + r->wptr, dw, first);
+	memcpy(r->cpu, (const uint8_t *)dw + first, bytes - first);
+	r->wptr = (uint32_t)(((uint64_t)r->wptr + bytes) % r->size);
 	return 0;
 }
 
@@ -70,7 +71,8 @@ uint64_t gsdrv_fence_emit(struct gsdrv *d, unsigned engine)
 	uint32_t p[5];
 	uint64_t value = r->submitted + 1;
 	/* Render fences interrupt: that is when signals queued behind them land. */
-	p[0] = HW_PKT_HEADER(HW_PKT_FENCE, engine == KMT_ENGINE_RENDER ? HW_PKT_FENCE_IRQ : 0, 4);
+	/* Physical even when the ring is left in an address space. */
+	p[0] = HW_PKT_HEADER(HW_PKT_FENCE, (engine == KMT_ENGINE_RENDER ? HW_PKT_FENCE_IRQ : 0) | HW_PKT_FENCE_PHYS, 4);
 	gsdrv_lo_hi(p + 1, GSDRV_FENCE_OFF + 8ull * engine);
 	gsdrv_lo_hi(p + 3, value);
 	if (gsdrv_ring_emit(d, engine, p, 5))
@@ -163,6 +165,12 @@ void gsdrv_irq(void *opaque, uint32_t pending)
 		}
 		if (f.engine == KMT_ENGINE_PAGING)
 			d->paging_faults++;
+		/* A skipped SET_VM leaves the ring in the space before it, so after any
+		 * fault (queued or dropped) the next submission sets the space again.
+		 * Root and ASID are cleared so the books have one form for "unknown". */
+		d->vm_known = false;
+		d->vm_root = 0;
+		d->vm_asid = 0;
 		if (d->fault_count < GSDRV_MAX_FAULTS) {
 			d->faults[(d->fault_head + d->fault_count) % GSDRV_MAX_FAULTS] = f;
 			d->fault_count++;

@@ -40,7 +40,9 @@ int gsdrv_submit(void *drv, const struct kmt_submission *sub, uint64_t *fence)
 			gsdrv_lo_hi(buf + p->patch_offset / 4, a);
 		}
 	}
-	int rc = n ? gsdrv_ring_emit(d, KMT_ENGINE_RENDER, buf, n) : 0;
+	int rc = gsdrv_switch_vm(d, 0, 0); /* patched addresses are physical */
+	if (!rc && n)
+		rc = gsdrv_ring_emit(d, KMT_ENGINE_RENDER, buf, n);
 	free(buf);
 	if (rc)
 		return rc;

@@ -1,18 +1,19 @@
 /*
  * Submission in an address space for the gsdrv driver (DxgkDdiSubmitCommandVirtual,
  * and a context's monitored-fence signals and waits). The render ring is switched
- * to the context's address space with SET_VM, runs the packets, and is switched
- * back to physical addresses before the submission's fence, which the driver
- * writes to its own fence page by physical address: outside a VA submission the
- * ring is always physical, so WDDM 1 submissions need no switch of their own.
+ * to the context's address space with SET_VM and runs the packets; the fence that
+ * follows is written to the driver's page by physical address (HW_PKT_FENCE_PHYS),
+ * so the ring stays in that space: back-to-back submissions of one context need no
+ * SET_VM, and a WDDM 1 submission switches it off only if it is on
+ * (gsdrv_switch_vm).
  *
  * The device has no indirect-buffer packet, so the driver copies the command
  * buffer's packets into the ring, reading them through the address space's page
  * tables in memory (hw_mmu_debug_translate: the tables the GPU would walk). It
  * parses them on the way, as a kernel command parser does: a packet running past
  * the end of the buffer would swallow the packets the kernel puts after it, and
- * SET_VM and TLB_INVALIDATE are the kernel's (a user buffer switching address
- * spaces would reach another process's memory).
+ * SET_VM, TLB_INVALIDATE and physical fences are the kernel's (a user buffer
+ * switching address spaces would reach another process's memory).
  */
 #include <config.h>
 
@@ -63,7 +64,8 @@ static int parse(const uint32_t *p, uint32_t n)
 {
 	for (uint32_t i = 0; i < n;) {
 		uint32_t op = p[i] & 0xffu, count = p[i] >> 16;
-		if (op == HW_PKT_SET_VM || op == HW_PKT_TLB_INVALIDATE)
+		if (op == HW_PKT_SET_VM || op == HW_PKT_TLB_INVALIDATE ||
+		    (op == HW_PKT_FENCE && (HW_PKT_FLAGS(p[i]) & HW_PKT_FENCE_PHYS)))
 			return -EPERM;
 		if (count > n - i - 1)
 			return -EINVAL;
@@ -72,18 +74,29 @@ static int parse(const uint32_t *p, uint32_t n)
 	return 0;
 }
 
-/* SET_VM on, the body, SET_VM off, then the render fence. */
+int gsdrv_switch_vm(struct gsdrv *d, uint64_t root, uint32_t asid)
+{
+	asid &= HW_VM_ASID_MASK; /* as the ring holds it, so the books compare with it */
+	if (d->vm_known && d->vm_root == root && d->vm_asid == asid)
+		return 0;
+	uint32_t p[SET_VM_DWORDS];
+	set_vm(p, root, asid, root ? HW_VM_CTRL_ENABLE : 0);
+	int rc = gsdrv_ring_emit(d, KMT_ENGINE_RENDER, p, SET_VM_DWORDS);
+	if (rc)
+		return rc;
+	d->vm_known = true;
+	d->vm_root = root;
+	d->vm_asid = asid;
+	return 0;
+}
+
+/* SET_VM on if needed, the body, then the render fence. */
 static int run_in_space(struct gsdrv *d, uint64_t root, uint32_t asid, const uint32_t *body, uint32_t n,
 			uint64_t *fence)
 {
-	uint32_t on[SET_VM_DWORDS], off[SET_VM_DWORDS];
-	set_vm(on, root, asid, HW_VM_CTRL_ENABLE);
-	set_vm(off, 0, 0, 0);
-	int rc = gsdrv_ring_emit(d, KMT_ENGINE_RENDER, on, SET_VM_DWORDS);
+	int rc = gsdrv_switch_vm(d, root, asid);
 	if (!rc && n)
 		rc = gsdrv_ring_emit(d, KMT_ENGINE_RENDER, body, n);
-	if (!rc)
-		rc = gsdrv_ring_emit(d, KMT_ENGINE_RENDER, off, SET_VM_DWORDS);
 	if (rc)
 		return rc;
 	*fence = gsdrv_fence_emit(d, KMT_ENGINE_RENDER);
@@ -97,18 +110,22 @@ int gsdrv_submit_va(void *drv, const struct kmt_va_submission *sub, uint64_t *fe
 		return -ENODEV;
 	if (!sub->length || sub->length % 4 || sub->commands % 4)
 		return -EINVAL;
-	/* The packets, two SET_VMs and the fence must fit the ring at once. */
-	if ((uint64_t)sub->length + 4 * (2 * SET_VM_DWORDS + 5) + 4 > d->rings[KMT_ENGINE_RENDER].size)
+	/* The packets, a SET_VM and the fence must fit the ring at once. */
+	if ((uint64_t)sub->length + 4 * (SET_VM_DWORDS + 5) + 4 > d->rings[KMT_ENGINE_RENDER].size)
 		return -ENOSPC;
-	uint32_t *buf = malloc(sub->length);
-	if (!buf)
-		return -ENOMEM;
+	if (sub->length > d->scratch_bytes) {
+		uint32_t *grown = realloc(d->scratch, sub->length);
+		if (!grown)
+			return -ENOMEM;
+		d->scratch = grown;
+		d->scratch_bytes = sub->length;
+	}
+	uint32_t *buf = d->scratch;
 	int rc = read_va(d, sub->root, sub->commands, (uint8_t *)buf, sub->length);
 	if (!rc)
 		rc = parse(buf, sub->length / 4);
 	if (!rc)
 		rc = run_in_space(d, sub->root, sub->asid, buf, sub->length / 4, fence);
-	free(buf);
 	return rc;
 }
 

@@ -7,7 +7,7 @@
  *   "HWST" the device's non-memory state: a u64 byte count, then the bytes of
  *          hw_device_save_state (<gpusim/hwstate.h>: versioned on their own, each
  *          field named, typed and sized; the fields are declared in hw/vmstate.c)
- *   "GSDV" the driver's books (ddi->save_state)
+ *   "GSDV" the driver's books (ddi->save_state; gsdrv: kmt/gsdrv/state.c)
  *   "VIMM" the memory manager: counters, segments with their sub-allocators
  *   "ADPT" the adapter: removed, fault and submit counters, fault blame
  *   "DEVS" devices, in the adapter's list order
@@ -36,11 +36,13 @@
  * 4: HWST self-describing. 5: fence storage slots, sync flags, paging queues.
  * 6: VASP (GPU VA spaces, their page tables, reservations and mappings), and a
  * monitored fence's last GPU-queued value in SYNC.
+ * 7: in GSDV, the address space the driver left the render ring in (it emits
+ * SET_VM only on a change, so a resumed run must know what the straight run knew).
  * Only this version is read: an older resume state is refused with a sentence
  * (before 4, HWST was a fixed layout this reader no longer knows). The device's
  * fields evolve inside HWST (HW_STATE_VERSION) without a new version here: a state
  * without a newer field still loads. */
-#define KMT_STATE_VERSION 6u
+#define KMT_STATE_VERSION 7u
 
 #define TAG4(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define TAG_MAGIC TAG4('G', 'S', 'K', 'M')

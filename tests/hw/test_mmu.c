@@ -595,6 +595,28 @@ START_TEST(test_mmu_fence_across_rings)
 }
 END_TEST
 
+/* FENCE with PHYS on a ring in VA mode: the kernel's own fence page by its physical
+ * address, which no page table maps; without the flag the same address is a VA. */
+START_TEST(test_mmu_fence_phys)
+{
+	struct pt t;
+	struct ht_ring r0, r1;
+	struct hw_device *dev = fence_device(&t, &r0, &r1);
+	const uint64_t kernel = PHYS + 0x30000;
+	ht_fence(&r0, FENCE_VA + 16, 7, 0);
+	ht_fence(&r0, kernel, 9, HW_PKT_FENCE_PHYS);
+	run_clean(&r0);
+	ck_assert_uint_eq(ht_vram_read64(dev, FENCE_PHYS + 16), 7);
+	ck_assert_uint_eq(ht_vram_read64(dev, kernel), 9);
+	ck_assert_uint_eq(ht_read64(dev, HW_REG_RING(0, HW_RING_FENCE_LO)), 9);
+	ck_assert_uint_eq(ht_ring_reg(&r0, HW_RING_VM_CTRL), HW_VM_CTRL_ENABLE); /* still VA mode */
+	ht_fence(&r0, kernel, 10, 0);
+	expect_vm_fault(&r0, HW_FAULT_VM_NOT_PRESENT, kernel, 1, true);
+	ck_assert_uint_eq(ht_vram_read64(dev, kernel), 9);
+	hw_device_destroy(dev);
+}
+END_TEST
+
 START_TEST(test_mmu_host_write_wakes_wait)
 {
 	struct pt t;
@@ -780,6 +802,7 @@ Suite *hw_mmu_suite(void)
 	tc = tcase_create("contexts");
 	tcase_add_test(tc, test_mmu_set_vm_switch);
 	tcase_add_test(tc, test_mmu_fence_across_rings);
+	tcase_add_test(tc, test_mmu_fence_phys);
 	tcase_add_test(tc, test_mmu_host_write_wakes_wait);
 	suite_add_tcase(s, tc);
 	return s;

@@ -467,7 +467,7 @@ START_TEST(damaged_snapshots_are_refused)
 	bad = *good;
 	bad.state = v3;
 	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);
-	ck_assert_msg(strstr(err, "version 3; this libkmt reads version 6") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "version 3; this libkmt reads version 7") != NULL, "%s", err);
 	memcpy(v3, good->state, good->state_size);
 	uint8_t *cause = memmem(v3, good->state_size, "fault.cause", 11);
 	ck_assert_ptr_nonnull(cause);
@@ -827,6 +827,105 @@ START_TEST(va_damaged_records_are_refused)
 }
 END_TEST
 
+/* The driver's record of the render ring's address space (GSDV, after its two
+ * rings of 28 bytes: kmt/gsdrv/state.c): known, root, ASID. */
+#define GSDV_VM (4 + 2 * 28)
+
+static size_t gsdv_vm(const struct gpusim_snapshot *s)
+{
+	const uint8_t *g = memmem(s->state, s->state_size, "GSDV", 4);
+	ck_assert_ptr_nonnull(g);
+	return (size_t)(g - (const uint8_t *)s->state) + GSDV_VM;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* Restore good's state copied into st (bad's state) with the address-space
+ * record at `at` set to (known, root, asid); err gets the sentence. */
+static NTSTATUS vm_record(const struct gpusim_snapshot *bad, uint8_t *st, const struct gpusim_snapshot *good,
+			  size_t at, uint32_t known, uint64_t root, uint32_t asid, char err[256])
+{
+	memcpy(st, good->state, good->state_size);
+	memcpy(st + at, &known, 4);
+	put64(st + at + 4, root);
+	memcpy(st + at + 12, &asid, 4);
+	err[0] = '\0';
+	return try_restore(bad, err, 256);
+}
+
+/* The ring left in the context's space by the last VA submission is in the
+ * driver's books, as the space's root and ASID; a restore keeps it (a snapshot of
+ * the restored adapter says the same) and refuses a record that is malformed or,
+ * the ring having run everything, not what the ring's VM registers hold. A record
+ * that knows nothing is always safe: the next submission sets the space. */
+START_TEST(driver_address_space_records)
+{
+	static struct vaw w;
+	va_setup(&w, 5);
+	va_workload(&w, 0, 40);
+	/* A VA submission last, run to the end: the ring is in the space, drained. */
+	kt_va_crc(&w.g, w.vctx, w.cmd, w.cmd_va, w.res_va, PG, w.res, w.res_va);
+	struct gpusim_snapshot *t = take(w.g.luid);
+	struct gpusim_snapshot *good = clone(t);
+	gpusim_snapshot_free(t);
+	gpusim_reset();
+	uint32_t before = adapters();
+	size_t at = gsdv_vm(good);
+	const uint8_t *gs = good->state;
+	uint64_t root = get64(gs + at + 4);
+	uint32_t asid = get32(gs + at + 12);
+	ck_assert_uint_eq(get32(gs + at), 1);
+	ck_assert_uint_ne(root, 0);
+	ck_assert_uint_eq(root % PG, 0);
+	ck_assert_uint_eq(asid, get32(gs + va_layout(good).tables - 20)); /* the space's */
+
+	/* Restored, its snapshot says the same. */
+	LUID luid;
+	struct gpusim_handle_map *m = NULL;
+	size_t n = 0;
+	char err[256] = "";
+	ck_assert_int_eq(gpusim_snapshot_restore(good, &luid, &m, &n, err, sizeof(err)), STATUS_SUCCESS);
+	free(m);
+	struct gpusim_snapshot *again = take(luid);
+	size_t at2 = gsdv_vm(again);
+	ck_assert(!memcmp((const uint8_t *)again->state + at2, gs + at, 16));
+	gpusim_snapshot_free(again);
+	gpusim_adapter_destroy(luid);
+
+	uint8_t *st = malloc(good->state_size);
+	struct gpusim_snapshot bad = *good;
+	bad.state = st;
+	const char *damaged = "render ring address space is damaged";
+	const char *other = "is not the ring's";
+#define VM_BAD(known, r, a, want)                                                                  \
+	do {                                                                                       \
+		ck_assert_int_eq(vm_record(&bad, st, good, at, known, r, a, err), STATUS_INVALID_PARAMETER); \
+		ck_assert_msg(strstr(err, (want)) != NULL, "%s", err);                            \
+	} while (0)
+	VM_BAD(2, root, asid, damaged);
+	VM_BAD(1, root | 0x800, asid, damaged); /* not a page */
+	VM_BAD(1, root, 0x10000, damaged);      /* ASIDs are 16 bits */
+	VM_BAD(0, root, asid, damaged);         /* unknown, yet a space */
+	VM_BAD(1, 0, 3, damaged);               /* physical with an ASID */
+	VM_BAD(1, root + PG, asid, other);
+	VM_BAD(1, root, asid + 1, other);
+	VM_BAD(1, 0, 0, other);                 /* physical, but the ring is not */
+#undef VM_BAD
+	/* Forgotten: accepted. */
+	ck_assert_msg(vm_record(&bad, st, good, at, 0, 0, 0, err) == STATUS_SUCCESS, "refused: %s", err);
+	ck_assert_msg(vm_record(&bad, st, good, at, 1, root, asid, err) == STATUS_SUCCESS, "refused: %s", err);
+	free(st);
+	ck_assert_uint_eq(adapters(), before);
+	clone_free(good);
+	gpusim_reset();
+}
+END_TEST
+
 /* A shared resource with runtime and driver data, opened on a second device (two
  * handles on the same memory), and a monitored fence: the objects a workload of
  * plain allocations never makes. */
@@ -1062,6 +1161,7 @@ Suite *kmt_snapshot_suite(void)
 	tcase_add_test(tc, removed_with_locked_allocation_restores);
 	tcase_add_loop_test(tc, va_restore_halfway_equals_straight_run, 0, 3);
 	tcase_add_test(tc, va_damaged_records_are_refused);
+	tcase_add_test(tc, driver_address_space_records);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -370,6 +370,118 @@ START_TEST(test_fault_on_read_only_mapping_is_a_write)
 }
 END_TEST
 
+/* ---- the render ring's address space ------------------------------------------------------- */
+
+/* A buffer of NOPs run by VA, to the end: simulated ns it took. */
+static uint64_t timed_nop_submit(void)
+{
+	uint32_t p[4] = { 0 };
+	for (unsigned i = 0; i < 4; i++)
+		p[i] = HW_PKT_HEADER(HW_PKT_NOP, 0, 0);
+	uint8_t *c = lock2(cmd);
+	memcpy(c, p, sizeof(p));
+	unlock2(cmd);
+	kt_idle(&g);
+	uint64_t t0 = kt_stats(&g).time_ns;
+	KT_ST_EQ(submit(cmd_va, sizeof(p)), STATUS_SUCCESS);
+	kt_idle(&g);
+	return kt_stats(&g).time_ns - t0;
+}
+
+/* A WDDM 1 Render writing `value` at the pinned result page's physical address,
+ * run to the end: the word there afterwards. */
+static uint32_t render_write_result(uint32_t value, bool dma_error)
+{
+	uint64_t phys = kt_query(g.result).gpu_address;
+	kt_idle(&g);
+	kt_cmd_begin(&g);
+	kt_cmd_write_raw(&g, phys, value);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	if (dma_error) /* the ring drained before: the next packet run is the Render's first */
+		KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DMA_ERROR, 0), STATUS_SUCCESS);
+	kt_idle(&g);
+	uint32_t v;
+	memcpy(&v, lock2(g.result), 4);
+	unlock2(g.result);
+	return v;
+}
+
+/* The ring stays in the context's space after its submission: the next one of
+ * the same context emits no SET_VM and is one packet shorter in time. */
+START_TEST(test_back_to_back_submissions_switch_once)
+{
+	uint64_t first = timed_nop_submit(), second = timed_nop_submit(), third = timed_nop_submit();
+	ck_assert_uint_lt(second, first);
+	ck_assert_uint_eq(third, second);
+	/* A WDDM 1 Render in between takes the ring out: the switch is paid again. */
+	ck_assert_uint_eq(render_write_result(0x5a5a5a5au, false), 0x5a5a5a5au);
+	ck_assert_uint_eq(timed_nop_submit(), first);
+	ck_assert_uint_eq(kt_stats(&g).faults, 0);
+}
+END_TEST
+
+/* A WDDM 1 Render after a VA submission runs on physical addresses, and a VA
+ * submission after it in the space again. */
+START_TEST(test_render_after_submit_is_physical)
+{
+	uint32_t len = write_commands(0, 1);
+	KT_ST_EQ(submit(cmd_va, len), STATUS_SUCCESS);
+	KT_ST_EQ(wait_cpu(fence, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(render_write_result(0x12345678u, false), 0x12345678u);
+	len = write_commands(0, 2);
+	KT_ST_EQ(submit(cmd_va, len), STATUS_SUCCESS);
+	KT_ST_EQ(wait_cpu(fence, 2), STATUS_SUCCESS);
+	ck_assert(dst_ok());
+	ck_assert_uint_eq(kt_stats(&g).faults, 0);
+}
+END_TEST
+
+/* A SET_VM the device skips (a DMA error on it) leaves the ring where it was,
+ * so after a fault the driver no longer trusts what it knows: the next Render
+ * switches to physical addresses again and its write lands. */
+START_TEST(test_fault_forgets_address_space)
+{
+	uint32_t len = write_commands(0, 1);
+	KT_ST_EQ(submit(cmd_va, len), STATUS_SUCCESS);
+	KT_ST_EQ(wait_cpu(fence, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_stats(&g).faults, 0);
+	/* The Render's SET_VM off faults: its write runs in the context's space. */
+	ck_assert_uint_ne(render_write_result(0x1111u, true), 0x1111u);
+	ck_assert_uint_ge(kt_stats(&g).faults, 1);
+	uint64_t faults = kt_stats(&g).faults;
+	ck_assert_uint_eq(render_write_result(0x2222u, false), 0x2222u);
+	ck_assert_uint_eq(kt_stats(&g).faults, faults);
+}
+END_TEST
+
+/* The ring (256 KiB) goes round twice: 9 + 5 dwords a submission do not divide
+ * it, so some submission's packets are written across its end. Each one's
+ * write lands and its fence is seen. */
+START_TEST(test_ring_wraps_inside_submission)
+{
+	uint64_t per = 4 * (9 + 5); /* WRITE_DATA + FENCE, then the driver's fence */
+	uint64_t n = 2 * 256 * KIB / per + 3;
+	for (uint64_t i = 1; i <= n; i++) {
+		uint32_t p[] = {
+			HW_PKT_HEADER(HW_PKT_WRITE_DATA, 0, 3), lo(dst_va + 4 * (i % 64)), hi(dst_va), (uint32_t)i,
+			HW_PKT_HEADER(HW_PKT_FENCE, 0, 4), lo(fence_va), hi(fence_va), lo(i), hi(i),
+		};
+		uint8_t *c = lock2(cmd);
+		memcpy(c, p, sizeof(p));
+		unlock2(cmd);
+		KT_ST_EQ(submit(cmd_va, sizeof(p)), STATUS_SUCCESS);
+		KT_ST_EQ(wait_cpu(fence, i), STATUS_SUCCESS);
+		ck_assert_uint_eq(*fence_cpu, i);
+	}
+	kt_idle(&g);
+	const uint32_t *d = lock2(dst);
+	for (uint64_t i = n - 63; i <= n; i++)
+		ck_assert_uint_eq(d[i % 64], (uint32_t)i);
+	unlock2(dst);
+	ck_assert_uint_eq(kt_stats(&g).faults, 0);
+}
+END_TEST
+
 /* ---- monitored fences on the GPU ----------------------------------------------------------- */
 
 static NTSTATUS gpu_wait(D3DKMT_HANDLE ctx, D3DKMT_HANDLE h, uint64_t v)
@@ -588,6 +700,13 @@ BAD_SUBMIT(test_submit_bad_history_array, STATUS_INVALID_PARAMETER, bs.NumHistor
 BAD_SUBMIT(test_submit_bad_kernel_packet, STATUS_INVALID_PARAMETER, {
 	packet_at_end(HW_PKT_HEADER(HW_PKT_SET_VM, 0, 0));
 })
+/* The driver's fences are physical even in a context's space; a user's would
+ * write any physical address (here the driver's own fence page). */
+BAD_SUBMIT(test_submit_bad_physical_fence, STATUS_INVALID_PARAMETER, {
+	packet_at_end(HW_PKT_HEADER(HW_PKT_FENCE, HW_PKT_FENCE_PHYS, 4));
+	for (unsigned i = 0; i < 4; i++)
+		packet_at_end(i == 2 ? 1000u : 0u); /* addr 0, value 1000 */
+})
 BAD_SUBMIT(test_submit_bad_truncated_packet, STATUS_INVALID_PARAMETER, {
 	packet_at_end(HW_PKT_HEADER(HW_PKT_NOP, 0, 3));
 })
@@ -738,6 +857,10 @@ Suite *kmt_wddm2_submit_suite(void)
 	tcase_add_test(tc, test_null_rendering_runs_nothing);
 	tcase_add_test(tc, test_fault_names_evicted_allocation);
 	tcase_add_test(tc, test_fault_on_read_only_mapping_is_a_write);
+	tcase_add_test(tc, test_back_to_back_submissions_switch_once);
+	tcase_add_test(tc, test_render_after_submit_is_physical);
+	tcase_add_test(tc, test_fault_forgets_address_space);
+	tcase_add_test(tc, test_ring_wraps_inside_submission);
 	tcase_add_test(tc, test_gpu_wait_released_by_cpu_signal);
 	tcase_add_test(tc, test_gpu_wait_released_by_other_submission);
 	tcase_add_test(tc, test_signal_gpu2_broadcast_and_rewind);
@@ -770,6 +893,7 @@ Suite *kmt_wddm2_submit_suite(void)
 	tcase_add_test(bad, test_submit_bad_primary_handle);
 	tcase_add_test(bad, test_submit_bad_history_array);
 	tcase_add_test(bad, test_submit_bad_kernel_packet);
+	tcase_add_test(bad, test_submit_bad_physical_fence);
 	tcase_add_test(bad, test_submit_bad_truncated_packet);
 	tcase_add_test(bad, test_submit_bad_buffer_not_resident);
 	tcase_add_test(bad, test_submit_bad_device_removed);
