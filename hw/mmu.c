@@ -137,18 +137,13 @@ uint32_t hw_mmu_tlb_set(const struct hw_mmu_tlb *t, uint64_t vline)
 	return set_of(t, vline);
 }
 
-static bool line_live(const struct hw_mmu_tlb *t, const struct hw_mmu_tlb_line *l)
-{
-	return l->gen == t->gen && l->valid;
-}
-
 /* The live line of (vline, asid, size) as a line index, or -1. */
 static long tlb_find(const struct hw_mmu_tlb *t, uint64_t vline, uint32_t asid, bool large)
 {
 	size_t first = (size_t)set_of(t, vline) * t->ways;
 	for (size_t i = first; i < first + t->ways; i++) {
 		const struct hw_mmu_tlb_line *l = &t->line[i];
-		if (l->vline == vline && l->asid == asid && l->large == large && line_live(t, l))
+		if (l->vline == vline && l->asid == asid && l->large == large && hw_mmu_line_live(t, l))
 			return (long)i;
 	}
 	return -1;
@@ -196,7 +191,7 @@ static size_t tlb_fill(struct hw_mmu_tlb *t, long found, uint64_t vline, uint32_
 	size_t first = (size_t)set_of(t, vline) * t->ways;
 	i = first + t->ways - 1;
 	for (size_t k = first + t->ways; k-- > first;)
-		if (!line_live(t, &t->line[k])) {
+		if (!hw_mmu_line_live(t, &t->line[k])) {
 			i = k;
 			break;
 		}
@@ -241,7 +236,7 @@ static void tlb_invalidate(struct hw_mmu_tlb *t, uint32_t flags, uint32_t asid, 
 	if ((flags & HW_PKT_TLBINV_ASID) || groups > n / 2) {
 		for (size_t i = 0; i < n; i++) {
 			struct hw_mmu_tlb_line *l = &t->line[i];
-			if (!line_live(t, l) || l->asid != asid)
+			if (!hw_mmu_line_live(t, l) || l->asid != asid)
 				continue;
 			line_drop(l, (flags & HW_PKT_TLBINV_ASID) ? l->valid : line_overlap(l, lo, hi));
 		}

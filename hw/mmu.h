@@ -49,6 +49,12 @@ struct hw_mmu_tlb {
 	uint32_t gen;   /* bumped to drop every line at once (never 0) */
 };
 
+/* A line serves lookups while it is of its TLB's generation and caches an entry. */
+static inline bool hw_mmu_line_live(const struct hw_mmu_tlb *t, const struct hw_mmu_tlb_line *l)
+{
+	return l->gen == t->gen && l->valid;
+}
+
 /* A ring's address-space registers (VM_CTRL, VM_ROOT, VM_ASID). */
 struct hw_mmu_ctx {
 	uint32_t ctrl;

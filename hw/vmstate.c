@@ -187,11 +187,6 @@ static bool vm_gen_ok(const struct hw_device *st, unsigned inst, uint64_t i, uin
 	return v != 0 || say(why, whylen, "is 0, which no TLB generation is");
 }
 
-static bool vm_line_live(const struct hw_mmu_tlb *t, const struct hw_mmu_tlb_line *l)
-{
-	return l->gen == t->gen && l->valid;
-}
-
 /* A live line sits in the set its group indexes, once: a lookup searches only
  * there, and a second copy would make which one serves a page depend on way order. */
 static bool vm_line_ok(const struct hw_device *st, unsigned inst, uint64_t i, uint64_t v,
@@ -200,7 +195,7 @@ static bool vm_line_ok(const struct hw_device *st, unsigned inst, uint64_t i, ui
 	(void)v;
 	const struct hw_mmu_tlb *t = &st->mmu.tlb[inst];
 	const struct hw_mmu_tlb_line *l = &t->line[i];
-	if (!vm_line_live(t, l))
+	if (!hw_mmu_line_live(t, l))
 		return true;
 	uint64_t set = i / t->ways;
 	if (hw_mmu_tlb_set(t, l->vline) != set)
@@ -208,7 +203,7 @@ static bool vm_line_ok(const struct hw_device *st, unsigned inst, uint64_t i, ui
 			   (unsigned long long)l->vline, (unsigned long long)set, hw_mmu_tlb_set(t, l->vline));
 	for (uint64_t k = set * t->ways; k < i; k++) {
 		const struct hw_mmu_tlb_line *o = &t->line[k];
-		if (vm_line_live(t, o) && o->vline == l->vline && o->asid == l->asid && o->large == l->large)
+		if (hw_mmu_line_live(t, o) && o->vline == l->vline && o->asid == l->asid && o->large == l->large)
 			return say(why, whylen, "line of group 0x%llx (asid %u) is also in way %llu",
 				   (unsigned long long)l->vline, l->asid, (unsigned long long)(k - set * t->ways));
 	}
@@ -221,7 +216,7 @@ static bool vm_pte_ok(const struct hw_device *st, unsigned inst, uint64_t i, uin
 {
 	const struct hw_mmu_tlb *t = &st->mmu.tlb[inst];
 	const struct hw_mmu_tlb_line *l = &t->line[i / HW_MMU_LINE_PTES];
-	if (!vm_line_live(t, l) || !(l->valid & (1u << (i % HW_MMU_LINE_PTES))) || (v & HW_PTE_VALID))
+	if (!hw_mmu_line_live(t, l) || !(l->valid & (1u << (i % HW_MMU_LINE_PTES))) || (v & HW_PTE_VALID))
 		return true;
 	return say(why, whylen, "0x%llx is cached but not VALID", (unsigned long long)v);
 }
@@ -292,7 +287,8 @@ static const struct hw_vms_field vmtlb_fields[] = {
 	{ T("line.gen", line, U32, &vmtlb_gen), .since = 3 },
 	{ T("line.asid", line, U32, &vmtlb_asid), .since = 3, .max = HW_VM_ASID_MASK },
 	{ T("line.large", line, U32, &vmtlb_large), .since = 3, .max = 1 },
-	/* Last of the line's fields: its rule reads the others. */
+	/* Its rule reads the line's other fields: after them, so that a state
+	 * built field by field in table order (tests/hw/test_vmstate.c) has them. */
 	{ T("line.valid", line, U32 | HEX, &vmtlb_valid), .since = 3,
 	  .bits = (1u << HW_MMU_LINE_PTES) - 1, .check = vm_line_ok },
 	{ T("line.pte", pte, U64 | HEX, &vmtlb_pte), .since = 3, .check = vm_pte_ok },
