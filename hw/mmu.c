@@ -152,7 +152,7 @@ static long tlb_find(const struct hw_mmu_tlb *t, uint64_t vline, uint32_t asid, 
 /* Move line i of its set to way 0, the most recently used; returns its new index. */
 static size_t tlb_touch(struct hw_mmu_tlb *t, size_t i)
 {
-	size_t first = i - i % t->ways;
+	size_t first = i & ~(size_t)(t->ways - 1); /* ways: a power of two */
 	if (i == first)
 		return i;
 	struct hw_mmu_tlb_line l = t->line[i];
@@ -195,11 +195,15 @@ static size_t tlb_fill(struct hw_mmu_tlb *t, long found, uint64_t vline, uint32_
 			i = k;
 			break;
 		}
-	t->line[i] = (struct hw_mmu_tlb_line){
+	/* The ways before the victim move down one; the new line goes to way 0. */
+	memmove(&t->line[first + 1], &t->line[first], (i - first) * sizeof(*t->line));
+	memmove(&t->pte[(first + 1) * HW_MMU_LINE_PTES], &t->pte[first * HW_MMU_LINE_PTES],
+		(i - first) * HW_MMU_LINE_PTES * sizeof(*t->pte));
+	t->line[first] = (struct hw_mmu_tlb_line){
 		.vline = vline, .gen = t->gen, .asid = asid, .large = large, .valid = valid,
 	};
-	memcpy(&t->pte[i * HW_MMU_LINE_PTES], line, HW_MMU_LINE_PTES * sizeof(*line));
-	return tlb_touch(t, i);
+	memcpy(&t->pte[first * HW_MMU_LINE_PTES], line, HW_MMU_LINE_PTES * sizeof(*line));
+	return first;
 }
 
 /* The bits of a line whose pages meet the 4 KiB pages [lo, hi). */
