@@ -1,7 +1,7 @@
 /*
- * `make bench`: host wall time of the copy engine's COPY through the GPU MMU against
- * the same COPY on physical addresses (the same VRAM bytes), for 4 KiB and 64 KiB
- * pages at 1, 4 and 16 MiB. Prints physical/translated time (goal >= 0.9); asserts
+ * `make bench`: host time of the copy engine's COPY through the GPU MMU against the
+ * same COPY on physical addresses (the same VRAM bytes), for 4 KiB and 64 KiB pages
+ * at 1, 4 and 16 MiB. Prints physical/translated time (goal >= 0.9); asserts
  * nothing about time.
  *
  * The machine is shared, so one long measurement says more about the neighbours
@@ -11,7 +11,10 @@
  * The ratio is the median over the pairs (a slow phase of the host slows both of a
  * pair; a preempted sample spoils one pair, which the median ignores), and the
  * ratio of the best of each kind is printed beside it. Only hw_run_idle is timed:
- * the packets are written before the clock starts.
+ * the packets are written before the clock starts. The clock is the thread's CPU
+ * time: while the thread is descheduled the time is a neighbour's, not the MMU's
+ * (on an idle machine the two clocks agree; the ratio of the best wall times is
+ * printed last, to show how far they do).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,11 +48,11 @@ static const uint64_t sizes[] = { MiB, 4 * MiB, 16 * MiB };
 static uint8_t *vram;
 static uint64_t pt_next;
 
-static double now_s(void)
+static double now_s(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -110,8 +113,9 @@ static void check_clean(struct bench_ring *r)
 }
 
 /* `reps` COPYs of `bytes`, physical (root 0) or through the address space at root:
- * the packets and registers are written untimed; returns the seconds of the run. */
-static double sample(struct bench_ring *r, uint64_t root, uint64_t bytes, unsigned reps)
+ * the packets and registers are written untimed; returns the CPU seconds of the
+ * run, and its wall seconds in *wall. */
+static double sample(struct bench_ring *r, uint64_t root, uint64_t bytes, unsigned reps, double *wall)
 {
 	uint64_t src = root ? VA_SRC : SRC_OFF, dst = root ? VA_DST : DST_OFF;
 	const uint32_t pkt[7] = {
@@ -131,10 +135,11 @@ static double sample(struct bench_ring *r, uint64_t root, uint64_t bytes, unsign
 		r->wptr = (r->wptr + PKT_BYTES) % RING_SIZE;
 	}
 	hw_mmio_write(dev, HW_REG_RING(RING, HW_RING_WPTR), r->wptr);
-	double t0 = now_s();
+	double w0 = now_s(CLOCK_MONOTONIC), t0 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	hw_mmio_write(dev, HW_REG_RING(RING, HW_RING_DOORBELL), 1);
 	hw_run_idle(dev);
-	double t = now_s() - t0;
+	double t = now_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+	*wall = now_s(CLOCK_MONOTONIC) - w0;
 	check_clean(r);
 	return t;
 }
@@ -190,26 +195,26 @@ static void bench(const char *vm_tlb, int large)
 	hw_mmio_write(r.dev, HW_REG_RING(RING, HW_RING_CTRL), HW_RING_CTRL_ENABLE);
 
 	printf("\n%s pages, vm_tlb=%s\n", large ? "64 KiB" : "4 KiB", vm_tlb);
-	printf("%8s %5s | %10s %10s | %10s %10s | %6s %6s | %6s\n", "size", "COPYs", "phys med",
-	       "VA med", "phys best", "VA best", "ratio", "best", "TLB hit");
+	printf("%8s %5s | %10s %10s | %10s %10s | %6s %6s | %7s | %5s\n", "size", "COPYs", "phys med",
+	       "VA med", "phys best", "VA best", "ratio", "best", "TLB hit", "wall");
 	for (size_t s = 0; s < NSIZES; s++) {
 		uint64_t size = sizes[s];
 		unsigned reps = size >= SAMPLE_BYTES ? 1 : (unsigned)(SAMPLE_BYTES / size);
-		double tp[SAMPLES], tv[SAMPLES], pair[SAMPLES];
+		double tp[SAMPLES], tv[SAMPLES], pair[SAMPLES], wp[SAMPLES], wv[SAMPLES], w;
 		struct hw_mmu_stats a, b;
 
 		hw_mmio_write(r.dev, HW_REG_RING(RING, HW_RING_VM_INVALIDATE), HW_VM_INVALIDATE_ALL);
-		sample(&r, 0, size, reps); /* warm-up: caches, the TLB, host page faults */
-		sample(&r, root, size, reps);
+		sample(&r, 0, size, reps, &w); /* warm-up: caches, the TLB, host page faults */
+		sample(&r, root, size, reps, &w);
 		hw_mmu_get_stats(r.dev, &a);
 		for (int i = 0; i < SAMPLES; i++) {
 			/* Which kind goes first alternates too, so neither always follows the other. */
 			if (i % 2) {
-				tv[i] = sample(&r, root, size, reps);
-				tp[i] = sample(&r, 0, size, reps);
+				tv[i] = sample(&r, root, size, reps, &wv[i]);
+				tp[i] = sample(&r, 0, size, reps, &wp[i]);
 			} else {
-				tp[i] = sample(&r, 0, size, reps);
-				tv[i] = sample(&r, root, size, reps);
+				tp[i] = sample(&r, 0, size, reps, &wp[i]);
+				tv[i] = sample(&r, root, size, reps, &wv[i]);
 			}
 		}
 		hw_mmu_get_stats(r.dev, &b);
@@ -221,10 +226,10 @@ static void bench(const char *vm_tlb, int large)
 		double mp = median(tp, SAMPLES), mv = median(tv, SAMPLES), ratio = median(pair, SAMPLES);
 		uint64_t hits = b.tlb_hits - a.tlb_hits, all = hits + b.tlb_misses - a.tlb_misses;
 		/* Times per COPY, in microseconds. */
-		printf("%4llu MiB %5u | %8.1fus %8.1fus | %8.1fus %8.1fus | %6.3f %6.3f | %5.1f%%\n",
+		printf("%4llu MiB %5u | %8.1fus %8.1fus | %8.1fus %8.1fus | %6.3f %6.3f | %6.1f%% | %5.3f\n",
 		       (unsigned long long)(size / MiB), reps, mp / reps * 1e6, mv / reps * 1e6,
 		       bp / reps * 1e6, bv / reps * 1e6, ratio, bp / bv,
-		       all ? 100.0 * (double)hits / (double)all : 0.0);
+		       all ? 100.0 * (double)hits / (double)all : 0.0, best(wp, SAMPLES) / best(wv, SAMPLES));
 	}
 	hw_device_destroy(r.dev);
 }
@@ -232,9 +237,9 @@ static void bench(const char *vm_tlb, int large)
 int main(void)
 {
 	printf("COPY on the copy engine, VRAM -> VRAM: physical vs through the GPU MMU\n");
-	printf("%d alternating samples of each, ~%llu MiB moved per sample; times per COPY;\n"
+	printf("%d alternating samples of each, ~%llu MiB moved per sample; CPU time per COPY;\n"
 	       "ratio = physical time / VA time: the median over adjacent pairs, and of the\n"
-	       "best of each kind (goal >= 0.9)\n",
+	       "best of each kind (goal >= 0.9); wall: the ratio of the best wall times\n",
 	       SAMPLES, (unsigned long long)(SAMPLE_BYTES / MiB));
 	bench("512", 0);   /* the default TLB: 2 MiB of 4 KiB pages per engine */
 	bench("16384", 0); /* a TLB that holds both 16 MiB ranges */
