@@ -154,8 +154,9 @@ int hw_config_validate(const struct hw_config *cfg, char *err, size_t errlen)
 		return fail(err, errlen, "tlb entries must be at most 1M");
 	if (cfg->va_bits < HW_VA_BITS_MIN || cfg->va_bits > HW_VA_BITS_MAX)
 		return fail(err, errlen, "va_bits must be between 40 and 48");
-	if (!cfg->vm_tlb_entries || (cfg->vm_tlb_entries & (cfg->vm_tlb_entries - 1)))
-		return fail(err, errlen, "vm_tlb entries must be a power of two");
+	/* The TLB holds lines of 8 entries: at least one. */
+	if (cfg->vm_tlb_entries < 8 || (cfg->vm_tlb_entries & (cfg->vm_tlb_entries - 1)))
+		return fail(err, errlen, "vm_tlb entries must be a power of two, at least 8");
 	if (cfg->vm_tlb_entries > (1u << 20))
 		return fail(err, errlen, "vm_tlb entries must be at most 1M");
 	if (cfg->sysmem >> HW_PAGE_SHIFT > (1ull << 40))

@@ -14,22 +14,46 @@
 
 struct hw_device;
 
-struct hw_mmu_tlb_entry {
-	uint64_t vpn;  /* va >> 12, or va >> 16 for a large page */
-	uint64_t pte;  /* the leaf entry as it was when cached */
-	/* Widths chosen so that the entry has no padding: the state table saves
-	 * every byte of it (hw/vmstate.c), and its types are 32 and 64 bits. */
-	uint64_t gen;  /* the entry is live while this equals its TLB's gen */
+/*
+ * Each engine's TLB caches lines, not pages: a walk ends by reading the 64-byte
+ * line of the leaf table that holds the page's entry (one memory transaction,
+ * HW_MMU_LINE_PTES entries), and the TLB keeps the whole line. So one walk serves
+ * the 8 pages of an aligned group (8 x 4 KiB, or 8 x 64 KiB), and pages whose
+ * entries are physically contiguous are translated, and copied, as one run.
+ *
+ * Lines sit in sets of HW_MMU_TLB_WAYS ways, kept in order of use (way 0 the most
+ * recent): a fill replaces a dead way, else the least recently used. A line holds
+ * only entries that were VALID when read (a miss is never cached); a page of the
+ * line whose entry was not is a miss, whose walk adds the entries the line lacks
+ * and leaves the ones it has, stale or not, alone.
+ */
+#define HW_MMU_LINE_PTES 8u
+#define HW_MMU_LINE_SHIFT 3 /* log2(HW_MMU_LINE_PTES) */
+#define HW_MMU_TLB_WAYS 4u
+
+struct hw_mmu_tlb_line {
+	/* The group: va >> 15 for 4 KiB pages, va >> 19 for 64 KiB pages. Widths
+	 * chosen so that the line has no padding: the state table saves every byte
+	 * of it (hw/vmstate.c). */
+	uint64_t vline;
+	uint32_t gen;   /* the line is live while this equals its TLB's gen */
 	uint32_t asid;
 	uint32_t large; /* 0 or 1 */
+	uint32_t valid; /* bit j: the line caches the entry of page 8 * vline + j */
 };
 
-/* Direct mapped: a 4 KiB page by va >> 12, a 64 KiB page by va >> 16 (hashed, mmu.c). */
 struct hw_mmu_tlb {
-	struct hw_mmu_tlb_entry *e;
-	uint32_t mask;
-	uint32_t gen;  /* bumped to drop every entry at once (never 0) */
+	struct hw_mmu_tlb_line *line; /* sets * ways, set by set */
+	uint64_t *pte;  /* HW_MMU_LINE_PTES per line: the leaf entries as they were read */
+	uint32_t sets, ways; /* the configuration's: vm_tlb / 8 lines */
+	uint32_t gen;   /* bumped to drop every line at once (never 0) */
 };
+
+/* A line serves lookups while it is of its TLB's generation and caches an entry. */
+static inline bool hw_mmu_line_live(const struct hw_mmu_tlb *t, const struct hw_mmu_tlb_line *l)
+{
+	return l->gen == t->gen && l->valid;
+}
 
 /* A ring's address-space registers (VM_CTRL, VM_ROOT, VM_ASID). */
 struct hw_mmu_ctx {
@@ -79,11 +103,14 @@ void hw_mmu_set_context(struct hw_device *dev, unsigned ring, uint64_t root, uin
 void hw_mmu_invalidate(struct hw_device *dev, unsigned ring, uint32_t flags, uint32_t asid,
 		       uint64_t va, uint64_t pages);
 
-/* Translate [va, va+len) in the ring's address space page by page into s, merging
- * pages that are contiguous in host memory. 0, or the cause with *fault_va the
+/* Translate [va, va+len) in the ring's address space into s: one step per run of
+ * pages that a TLB line maps contiguously, runs contiguous in host memory merged
+ * (so a COPY moves each with one memmove). 0, or the cause with *fault_va the
  * first byte that cannot be accessed. Fills the TLB unless the device is peeking. */
 uint32_t hw_mmu_resolve(struct hw_device *dev, unsigned ring, uint64_t va, uint64_t len,
 			bool write, struct hw_mmu_span *s, uint64_t *fault_va);
+/* The set of a TLB that caches line vline (hw/vmstate.c checks where lines sit). */
+uint32_t hw_mmu_tlb_set(const struct hw_mmu_tlb *t, uint64_t vline);
 /* Simulated ns of the page-table reads since the counters were last taken. */
 uint64_t hw_mmu_take_walk_cost(struct hw_device *dev);
 /* Latch VM_FAULT_* (first fault wins until VM_FAULT_CAUSE is cleared). */

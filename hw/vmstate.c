@@ -94,19 +94,26 @@ static const struct hw_vms_array tlb_entry = {
 static const struct hw_vms_array free_stack = {
 	sizeof(uint64_t), 0, free_count, sys_pages, free_set_count,
 };
-/* The engines' TLBs: as many slots as the configuration says (vm_tlb), every ring alike. */
-static uint64_t vm_tlb_count(const struct hw_device *d)
+/* The engines' TLBs: as many lines as the configuration says (vm_tlb / 8), every
+ * ring alike, and 8 entries per line. */
+static uint64_t vm_tlb_lines(const struct hw_device *d)
 {
-	return d->cfg.vm_tlb_entries;
+	return d->cfg.vm_tlb_entries / HW_MMU_LINE_PTES;
 }
 
-#define VMTLB_ARRAY(m) { sizeof(struct hw_mmu_tlb_entry), offsetof(struct hw_mmu_tlb_entry, m), \
-			 vm_tlb_count, vm_tlb_count, NULL }
-static const struct hw_vms_array vmtlb_vpn = VMTLB_ARRAY(vpn);
-static const struct hw_vms_array vmtlb_pte = VMTLB_ARRAY(pte);
-static const struct hw_vms_array vmtlb_gen = VMTLB_ARRAY(gen);
-static const struct hw_vms_array vmtlb_asid = VMTLB_ARRAY(asid);
-static const struct hw_vms_array vmtlb_large = VMTLB_ARRAY(large);
+static uint64_t vm_tlb_ptes(const struct hw_device *d)
+{
+	return vm_tlb_lines(d) * HW_MMU_LINE_PTES;
+}
+
+#define VMTLB_LINE(m) { sizeof(struct hw_mmu_tlb_line), offsetof(struct hw_mmu_tlb_line, m), \
+			vm_tlb_lines, vm_tlb_lines, NULL }
+static const struct hw_vms_array vmtlb_vline = VMTLB_LINE(vline);
+static const struct hw_vms_array vmtlb_gen = VMTLB_LINE(gen);
+static const struct hw_vms_array vmtlb_asid = VMTLB_LINE(asid);
+static const struct hw_vms_array vmtlb_large = VMTLB_LINE(large);
+static const struct hw_vms_array vmtlb_valid = VMTLB_LINE(valid);
+static const struct hw_vms_array vmtlb_pte = { sizeof(uint64_t), 0, vm_tlb_ptes, vm_tlb_ptes, NULL };
 
 static const struct hw_vms_array bad_pages = {
 	sizeof(uint64_t), 0, bad_count, vram_pages, bad_set_count,
@@ -180,6 +187,40 @@ static bool vm_gen_ok(const struct hw_device *st, unsigned inst, uint64_t i, uin
 	return v != 0 || say(why, whylen, "is 0, which no TLB generation is");
 }
 
+/* A live line sits in the set its group indexes, once: a lookup searches only
+ * there, and a second copy would make which one serves a page depend on way order. */
+static bool vm_line_ok(const struct hw_device *st, unsigned inst, uint64_t i, uint64_t v,
+		       char *why, size_t whylen)
+{
+	(void)v;
+	const struct hw_mmu_tlb *t = &st->mmu.tlb[inst];
+	const struct hw_mmu_tlb_line *l = &t->line[i];
+	if (!hw_mmu_line_live(t, l))
+		return true;
+	uint64_t set = i / t->ways;
+	if (hw_mmu_tlb_set(t, l->vline) != set)
+		return say(why, whylen, "line of group 0x%llx is in set %llu, it belongs in set %u",
+			   (unsigned long long)l->vline, (unsigned long long)set, hw_mmu_tlb_set(t, l->vline));
+	for (uint64_t k = set * t->ways; k < i; k++) {
+		const struct hw_mmu_tlb_line *o = &t->line[k];
+		if (hw_mmu_line_live(t, o) && o->vline == l->vline && o->asid == l->asid && o->large == l->large)
+			return say(why, whylen, "line of group 0x%llx (asid %u) is also in way %llu",
+				   (unsigned long long)l->vline, l->asid, (unsigned long long)(k - set * t->ways));
+	}
+	return true;
+}
+
+/* The TLB caches VALID entries only. */
+static bool vm_pte_ok(const struct hw_device *st, unsigned inst, uint64_t i, uint64_t v, char *why,
+		      size_t whylen)
+{
+	const struct hw_mmu_tlb *t = &st->mmu.tlb[inst];
+	const struct hw_mmu_tlb_line *l = &t->line[i / HW_MMU_LINE_PTES];
+	if (!hw_mmu_line_live(t, l) || !(l->valid & (1u << (i % HW_MMU_LINE_PTES))) || (v & HW_PTE_VALID))
+		return true;
+	return say(why, whylen, "0x%llx is cached but not VALID", (unsigned long long)v);
+}
+
 /* ---- the table -------------------------------------------------------------- */
 
 #define IRQ_BITS (HW_IRQ_FAULT | ((1u << HW_NUM_RINGS) - 1))
@@ -234,18 +275,23 @@ static const struct hw_vms_field vm_fields[] = {
 	{ V(root, U64 | HEX), .since = 2, .bits = HW_VM_ADDR_MASK },
 };
 
-/* A ring's TLB (struct hw_mmu_tlb): its generation and every slot, live or not
- * (a dead slot's bytes are what the live run has too, so equal runs save equally). */
+/* A ring's TLB (struct hw_mmu_tlb): its generation and every line, live or not
+ * (a dead line's bytes are what the live run has too, so equal runs save equally),
+ * in way order, which is the order of use. */
 #define T(n, m, t, arr) .name = (n), .type = (t), .offset = offsetof(struct hw_mmu_tlb, m), \
 			.size = MEMBER_SIZE(struct hw_mmu_tlb, m), .array = (arr)
 static const struct hw_vms_field vmtlb_fields[] = {
 	{ .name = "gen", .type = U32, .offset = offsetof(struct hw_mmu_tlb, gen),
 	  .size = MEMBER_SIZE(struct hw_mmu_tlb, gen), .since = 2, .check = vm_gen_ok },
-	{ T("vpn", e, U64 | HEX, &vmtlb_vpn), .since = 2 },
-	{ T("pte", e, U64 | HEX, &vmtlb_pte), .since = 2 },
-	{ T("slot_gen", e, U64, &vmtlb_gen), .since = 2 },
-	{ T("asid", e, U32, &vmtlb_asid), .since = 2, .max = HW_VM_ASID_MASK },
-	{ T("large", e, U32, &vmtlb_large), .since = 2, .max = 1 },
+	{ T("line.vline", line, U64 | HEX, &vmtlb_vline), .since = 3 },
+	{ T("line.gen", line, U32, &vmtlb_gen), .since = 3 },
+	{ T("line.asid", line, U32, &vmtlb_asid), .since = 3, .max = HW_VM_ASID_MASK },
+	{ T("line.large", line, U32, &vmtlb_large), .since = 3, .max = 1 },
+	/* Its rule reads the line's other fields: after them, so that a state
+	 * built field by field in table order (tests/hw/test_vmstate.c) has them. */
+	{ T("line.valid", line, U32 | HEX, &vmtlb_valid), .since = 3,
+	  .bits = (1u << HW_MMU_LINE_PTES) - 1, .check = vm_line_ok },
+	{ T("line.pte", pte, U64 | HEX, &vmtlb_pte), .since = 3, .check = vm_pte_ok },
 };
 
 static const struct hw_vms_field ring_fields[] = {
@@ -290,8 +336,10 @@ const struct hw_vms_unsaved hw_vms_unsaved[] = {
 	U(irq.opaque, "the driver's handler's argument"),
 	U(in_run, "true only inside hw_run_*, never when a state is saved"),
 	U(peeking, "true only inside a debug read"),
-	U(mmu.tlb[0].mask, "the configuration (vm_tlb)"),
-	U(mmu.tlb[1].mask, "the configuration (vm_tlb)"),
+	U(mmu.tlb[0].sets, "the configuration (vm_tlb)"),
+	U(mmu.tlb[0].ways, "the configuration (vm_tlb)"),
+	U(mmu.tlb[1].sets, "the configuration (vm_tlb)"),
+	U(mmu.tlb[1].ways, "the configuration (vm_tlb)"),
 	U(mmu.walk_vram, "the current packet's walk cost: 0 between packets"),
 	U(mmu.walk_pcie, "the current packet's walk cost: 0 between packets"),
 	U(mmu.span, "scratch of the packet being executed"),

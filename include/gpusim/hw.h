@@ -40,7 +40,8 @@ struct hw_config {
 	uint32_t packet_overhead_ns;/* fixed cost of every packet */
 	uint32_t tlb_entries;       /* GART TLB size, a power of two */
 	uint32_t va_bits;           /* GPU virtual address bits, 40..48, default 48 */
-	uint32_t vm_tlb_entries;    /* each engine's GPU MMU TLB, a power of two, default 512 */
+	uint32_t vm_tlb_entries;    /* each engine's GPU MMU TLB: page entries (lines of 8),
+				     * a power of two from 8, default 512 */
 };
 
 void hw_config_default(struct hw_config *cfg);

@@ -25,7 +25,10 @@ extern "C" {
 
 /* 1: the first self-describing state (clock, GART, IRQ, rings, faults, flags,
  * stats, system-page books, bad VRAM pages, OOM injection). */
-#define HW_STATE_VERSION 2u /* 2: the GPU MMU (mmu.*, vm*, vmtlb*) */
+/* 2: the GPU MMU (mmu.*, vm*, vmtlb*). 3: the engines' TLBs cache lines of 8
+ * entries in 4-way sets (vmtlb*.line.*); version 2's direct-mapped slots
+ * (vmtlb*.vpn, pte, slot_gen, asid, large) are no longer read. */
+#define HW_STATE_VERSION 3u
 
 enum hw_state_type {
 	HW_STATE_U32 = 1,

@@ -5,8 +5,11 @@
  * monitored fences across rings and the host, walk timing, VA mode off.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+
+#include <gpusim/hwstate.h>
 
 #include "tests/hw/helpers.h"
 #include "tests/hw/hw_suites.h"
@@ -776,6 +779,496 @@ START_TEST(test_mmu_config)
 }
 END_TEST
 
+/* ---- COPY across many pages, against the tables in memory ---------------------- */
+
+/* Where va's byte is by the tables in memory (not the TLB), as a host pointer into
+ * `vram` (a copy of VRAM: an image) or into the device's memory (vram NULL), and
+ * how many bytes from there the same page holds. */
+static uint8_t *byte_at(struct hw_device *dev, uint64_t root, uint64_t va, uint8_t *vram, uint64_t *left)
+{
+	uint64_t phys, flags;
+	ck_assert_uint_eq(hw_mmu_debug_translate(dev, root, va, &phys, &flags), 0);
+	uint64_t psize = (flags & HW_VM_DEBUG_LARGE) ? HW_LARGE_PAGE_SIZE : HW_PAGE_SIZE;
+	*left = psize - (va & (psize - 1));
+	if (flags & HW_PTE_SYSTEM) {
+		ck_assert_ptr_null(vram); /* images are of VRAM only: tests write there only */
+		return ht_page(dev, phys >> HW_PAGE_SHIFT) + (phys & (HW_PAGE_SIZE - 1));
+	}
+	return vram ? vram + phys : hw_debug_vram(dev, phys, *left);
+}
+
+/* Bytes [va, va + n) through the tables: read into buf, or written from buf into
+ * the VRAM image `vram`. */
+static void va_bytes(struct hw_device *dev, uint64_t root, uint64_t va, uint8_t *buf, uint64_t n,
+		     uint8_t *vram)
+{
+	while (n) {
+		uint64_t left;
+		uint8_t *h = byte_at(dev, root, va, vram, &left);
+		uint64_t k = left < n ? left : n;
+		if (vram)
+			memcpy(h, buf, k);
+		else
+			memcpy(buf, h, k);
+		va += k, buf += k, n -= k;
+	}
+}
+
+/* COPY src -> dst (disjoint in memory) on ring r, and check it byte for byte
+ * against the tables: the destination holds the source's bytes, and nothing else
+ * in VRAM changed. */
+static void copy_exact(struct ht_ring *r, uint64_t root, uint64_t src, uint64_t dst, uint64_t n)
+{
+	struct hw_device *dev = r->dev;
+	uint64_t vsize = hw_device_config(dev)->vram;
+	uint8_t *want = malloc(n), *got = malloc(n), *image = malloc(vsize);
+	ck_assert(want && got && image);
+	va_bytes(dev, root, src, want, n, NULL);
+	ht_copy(r, src, dst, n);
+	memcpy(image, hw_debug_vram(dev, 0, vsize), vsize); /* the ring holds the packet now */
+	va_bytes(dev, root, dst, want, n, image);
+	run_clean(r);
+	va_bytes(dev, root, dst, got, n, NULL);
+	ck_assert_int_eq(memcmp(got, want, n), 0);
+	ck_assert_int_eq(memcmp(image, hw_debug_vram(dev, 0, vsize), vsize), 0);
+	free(want);
+	free(got);
+	free(image);
+}
+
+#define NPG 64                       /* 4 KiB pages on each side */
+#define VA_S VA0                     /* group aligned (VA0 is 32 KiB aligned) */
+#define VA_D (VA0 + 0x100000 + 0x3000) /* its groups start 5 pages into ours */
+#define PHYS_S PHYS
+#define PHYS_D (PHYS + 0x80000)
+#define VA_LS 0x7f1234800000ull      /* 2 MiB regions of 64 KiB pages */
+#define VA_LD 0x7f1234a00000ull
+#define PHYS_LS 0x600000u
+#define PHYS_LD 0xa00000u
+
+/* The source's 4 KiB pages: one contiguous line, one reversed, one broken in the
+ * middle, one with a read-only page, one with two system pages inside, then a
+ * scramble. The destination: contiguous across lines with a jump and a reversed
+ * piece. Source and destination lines do not line up (VA_D). */
+static void map_many_small(struct pt *t, struct hw_device *dev)
+{
+	uint64_t sys0 = ht_sysmem_alloc(dev), sys1 = ht_sysmem_alloc(dev);
+	for (unsigned i = 0; i < NPG; i++) {
+		uint64_t pg = i, pte;
+		if (i >= 8 && i < 16)
+			pg = 23 - i;
+		else if (i >= 20 && i < 24)
+			pg = 20 + i;
+		else if (i >= 40)
+			pg = 48 + (i * 7 + 3) % 24;
+		pte = HW_PTE_LOCAL(PHYS_S + pg * HW_PAGE_SIZE, HW_PTE_VALID | (i == 27 ? HW_PTE_READ_ONLY : 0));
+		if (i == 34 || i == 35)
+			pte = HW_PTE_SYS(i == 34 ? sys0 : sys1, HW_PTE_VALID);
+		pt_map(t, VA_S + i * HW_PAGE_SIZE, pte);
+	}
+	for (unsigned i = 0; i < NPG; i++) {
+		uint64_t pg = i < 30 ? i : i >= 50 && i <= 52 ? 107 - i : i + 5;
+		pt_map(t, VA_D + i * HW_PAGE_SIZE, HW_PTE_LOCAL(PHYS_D + pg * HW_PAGE_SIZE, HW_PTE_VALID));
+	}
+	ht_debug_fill_pattern(dev, PHYS_S, 72 * HW_PAGE_SIZE, 80);
+	ht_pattern(ht_page(dev, sys0), HW_PAGE_SIZE, 81);
+	ht_pattern(ht_page(dev, sys1), HW_PAGE_SIZE, 82);
+}
+
+/* 64 KiB pages: 16 each side, scrambled differently. */
+static void map_many_large(struct pt *t, struct hw_device *dev)
+{
+	static const unsigned s_pg[16] = { 0, 1, 2, 3, 7, 6, 5, 4, 8, 9, 12, 13, 14, 15, 10, 11 };
+	static const unsigned d_pg[16] = { 2, 3, 4, 5, 6, 0, 1, 9, 10, 11, 15, 14, 13, 12, 7, 8 };
+	for (unsigned i = 0; i < 16; i++) {
+		pt_map_large(t, VA_LS + i * HW_LARGE_PAGE_SIZE,
+			     HW_PTE_LOCAL(PHYS_LS + s_pg[i] * HW_LARGE_PAGE_SIZE, HW_PTE_VALID));
+		pt_map_large(t, VA_LD + i * HW_LARGE_PAGE_SIZE,
+			     HW_PTE_LOCAL(PHYS_LD + d_pg[i] * HW_LARGE_PAGE_SIZE, HW_PTE_VALID));
+	}
+	ht_debug_fill_pattern(dev, PHYS_LS, 16 * HW_LARGE_PAGE_SIZE, 83);
+}
+
+START_TEST(test_mmu_copy_many_pages)
+{
+	/* The default TLB, a TLB of one line (every group evicts the last), strict mode. */
+	static const struct {
+		const char *cfg;
+		uint32_t vm_ctrl;
+	} runs[] = { { HT_SMALL, 0 }, { HT_SMALL ",vm_tlb=8", 0 }, { HT_SMALL, HW_VM_CTRL_STRICT } };
+	for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]); k++) {
+		struct pt t;
+		struct ht_ring r;
+		struct hw_device *dev = vm_device(runs[k].cfg, &t, &r, 0, runs[k].vm_ctrl);
+		map_many_small(&t, dev);
+		map_many_large(&t, dev);
+		/* 4 KiB pages: unaligned at both ends, different offsets in the page. */
+		copy_exact(&r, t.root, VA_S + 123, VA_D + 4001, NPG * HW_PAGE_SIZE - 5000);
+		/* Again with the TLB warm, other offsets, a length that ends mid-line. */
+		copy_exact(&r, t.root, VA_S + 4090, VA_D + 7, 37 * HW_PAGE_SIZE + 11);
+		/* 64 KiB pages, unaligned. */
+		copy_exact(&r, t.root, VA_LS + 0x1234 + 7, VA_LD + 0x8001, 14 * HW_LARGE_PAGE_SIZE);
+		/* 64 KiB pages into 4 KiB pages and back. */
+		copy_exact(&r, t.root, VA_LS + 0xfff0, VA_D + 77, 200 * 1024);
+		copy_exact(&r, t.root, VA_S + 1, VA_LD + 0x10000 - 3, NPG * HW_PAGE_SIZE - 2);
+		hw_device_destroy(dev);
+	}
+}
+END_TEST
+
+/* One page missing in the middle of a COPY's source, then of its destination, then
+ * the first page (the COPY starting inside it): the fault names the first byte that
+ * cannot be reached and, as for any faulting packet, nothing is copied; the driver
+ * maps the page (no flush: a miss is never cached, though the rest of its line is)
+ * and restarts the ring, and the COPY completes exactly. Both page sizes. */
+START_TEST(test_mmu_copy_fault_mid_copy)
+{
+	for (int large = 0; large <= 1; large++) {
+		struct pt t;
+		struct ht_ring r;
+		struct hw_device *dev = vm_device(HT_SMALL, &t, &r, 0, 0);
+		const uint64_t ps = large ? HW_LARGE_PAGE_SIZE : HW_PAGE_SIZE, n = 12;
+		const uint64_t src = large ? VA_LS : VA_S, dst = large ? VA_LD : VA_D;
+		const uint64_t ps_phys = large ? PHYS_LS : PHYS_S, pd_phys = large ? PHYS_LD : PHYS_D;
+		/* The page of each case that is missing, in the source or the destination. */
+		static const struct {
+			bool in_dst;
+			unsigned page;
+		} holes[] = { { false, 9 }, { true, 5 }, { false, 0 } };
+		ht_debug_fill_pattern(dev, ps_phys, n * ps, 84);
+		ht_debug_fill_pattern(dev, pd_phys, n * ps, 85);
+		for (size_t h = 0; h < sizeof(holes) / sizeof(holes[0]); h++) {
+			const uint64_t hole = (holes[h].in_dst ? dst : src) + holes[h].page * ps;
+			for (unsigned i = 0; i < n; i++) {
+				uint64_t a = src + i * ps, b = dst + i * ps;
+				uint64_t ea = HW_PTE_LOCAL(ps_phys + i * ps, HW_PTE_VALID);
+				uint64_t eb = HW_PTE_LOCAL(pd_phys + i * ps, HW_PTE_VALID);
+				if (large) {
+					pt_map_large(&t, a, a == hole ? 0 : ea);
+					pt_map_large(&t, b, b == hole ? 0 : eb);
+				} else {
+					pt_map(&t, a, a == hole ? 0 : ea);
+					pt_map(&t, b, b == hole ? 0 : eb);
+				}
+			}
+			/* Nothing cached from the previous case: the tables changed. */
+			hw_mmio_write(dev, HW_REG_RING(0, HW_RING_VM_INVALIDATE), HW_VM_INVALIDATE_ALL);
+			uint8_t *before = malloc(n * ps);
+			memcpy(before, hw_debug_vram(dev, pd_phys, n * ps), n * ps);
+			const uint64_t off = 100, len = n * ps - 300;
+			uint32_t hdr = ht_copy(&r, src + off, dst + off + 33, len);
+			ht_submit(&r);
+			ht_run(dev);
+			uint64_t at = hole == src ? src + off : hole == dst ? dst + off + 33 : hole;
+			ck_assert_uint_eq(ht_fault_cause(dev), HW_FAULT_VM_NOT_PRESENT);
+			ck_assert_uint_eq(ht_fault_addr(dev), at);
+			ck_assert_uint_eq(ht_read64(dev, HW_REG_VM_FAULT_ADDR_LO), at);
+			ck_assert_uint_eq(hw_mmio_read(dev, HW_REG_VM_FAULT_INFO),
+					  holes[h].in_dst ? HW_VM_FAULT_INFO_WRITE : 0);
+			ck_assert_uint_eq(ht_ring_reg(&r, HW_RING_RPTR), hdr);
+			ck_assert_int_eq(memcmp(before, hw_debug_vram(dev, pd_phys, n * ps), n * ps), 0);
+
+			uint64_t e = HW_PTE_LOCAL((holes[h].in_dst ? pd_phys : ps_phys) + holes[h].page * ps,
+						  HW_PTE_VALID);
+			if (large)
+				pt_map_large(&t, hole, e);
+			else
+				pt_map(&t, hole, e);
+			hw_mmio_write(dev, HW_REG_FAULT_CAUSE, 0);
+			hw_mmio_write(dev, HW_REG_VM_FAULT_CAUSE, 0);
+			hw_mmio_write(dev, HW_REG_IRQ_STATUS, HW_IRQ_FAULT);
+			ht_ring_restart(&r, HW_RING_CTRL_ENABLE);
+			ht_run(dev);
+			ck_assert_uint_eq(ht_fault_cause(dev), 0);
+			ck_assert_uint_eq(ht_ring_reg(&r, HW_RING_RPTR), r.wptr);
+			ck_assert_int_eq(memcmp(hw_debug_vram(dev, pd_phys + off + 33, len),
+						hw_debug_vram(dev, ps_phys + off, len), len), 0);
+			ck_assert_int_eq(memcmp(hw_debug_vram(dev, pd_phys, off + 33), before, off + 33), 0);
+			ck_assert_int_eq(memcmp(hw_debug_vram(dev, pd_phys + off + 33 + len, n * ps - off - 33 - len),
+						before + off + 33 + len, n * ps - off - 33 - len), 0);
+			free(before);
+		}
+		hw_device_destroy(dev);
+	}
+}
+END_TEST
+
+static struct hw_mmu_stats stats_now(struct hw_device *dev)
+{
+	struct hw_mmu_stats s;
+	hw_mmu_get_stats(dev, &s);
+	return s;
+}
+
+/* Stats since `a`: hits, misses and entries read by walks. */
+static void expect_stats(struct hw_device *dev, const struct hw_mmu_stats *a, uint64_t hits,
+			 uint64_t misses, uint64_t walk_reads)
+{
+	struct hw_mmu_stats b = stats_now(dev);
+	ck_assert_uint_eq(b.tlb_hits - a->tlb_hits, hits);
+	ck_assert_uint_eq(b.tlb_misses - a->tlb_misses, misses);
+	ck_assert_uint_eq(b.walk_reads - a->walk_reads, walk_reads);
+}
+
+/* The TLB caches the line a walk read: one walk serves its 8 pages, a page of the
+ * line the engine never touched is cached too (stale if remapped without a flush),
+ * a ranged invalidation drops only its pages, and a page missing from the line is
+ * a miss whose walk adds it and keeps what the line had. */
+START_TEST(test_mmu_tlb_lines)
+{
+	struct pt t;
+	struct ht_ring r;
+	struct hw_device *dev = vm_device(HT_SMALL, &t, &r, HW_RING_CTRL_SKIP_FAULT, 0);
+	struct hw_mmu_stats s;
+
+	pt_map_linear(&t, VA0, PHYS, 8, 0);
+	s = stats_now(dev);
+	ht_fill(&r, VA0, 4, 0x01010101);
+	run_clean(&r);
+	expect_stats(dev, &s, 0, 1, 4); /* three directories and one line */
+	s = stats_now(dev);
+	ht_fill(&r, VA0 + 5 * 4096, 4, 0x05050505);
+	run_clean(&r);
+	expect_stats(dev, &s, 1, 0, 0);
+	ck_assert_uint_eq(ht_vram_read32(dev, PHYS + 5 * 4096), 0x05050505);
+
+	/* Page 6, never used, remapped without a flush: the engine uses what the line
+	 * read; strict mode calls it stale. */
+	pt_map_linear(&t, VA0 + 6 * 4096, PHYS + 0x10000, 1, 0);
+	pt_map_linear(&t, VA0 + 7 * 4096, PHYS + 0x11000, 1, 0);
+	ht_fill(&r, VA0 + 6 * 4096, 4, 0x06060606);
+	run_clean(&r);
+	ck_assert_uint_eq(ht_vram_read32(dev, PHYS + 6 * 4096), 0x06060606);
+	ck_assert_uint_eq(ht_vram_read32(dev, PHYS + 0x10000), 0);
+	ht_ring_write_reg(&r, HW_RING_VM_CTRL, HW_VM_CTRL_ENABLE | HW_VM_CTRL_STRICT);
+	ht_fill(&r, VA0 + 6 * 4096 + 8, 4, 0);
+	expect_vm_fault(&r, HW_FAULT_VM_STALE, VA0 + 6 * 4096 + 8, 1, true);
+	ht_ring_write_reg(&r, HW_RING_VM_CTRL, HW_VM_CTRL_ENABLE);
+
+	/* Invalidating page 6 alone: page 6 is walked afresh, page 7 keeps its old entry. */
+	tlb_inv(&r, 0, 1, VA0 + 6 * 4096, 1);
+	ht_fill(&r, VA0 + 6 * 4096, 4, 0x16161616);
+	ht_fill(&r, VA0 + 7 * 4096, 4, 0x17171717);
+	run_clean(&r);
+	ck_assert_uint_eq(ht_vram_read32(dev, PHYS + 0x10000), 0x16161616);
+	ck_assert_uint_eq(ht_vram_read32(dev, PHYS + 7 * 4096), 0x17171717);
+	ck_assert_uint_eq(ht_vram_read32(dev, PHYS + 0x11000), 0);
+
+	/* The next line: only page 8 mapped. Page 9 mapped later needs no flush, and
+	 * its walk leaves page 8's cached entry alone (stale, here). */
+	pt_map_linear(&t, VA0 + 8 * 4096, PHYS + 0x8000, 1, 0);
+	ht_fill(&r, VA0 + 8 * 4096, 4, 0x08080808);
+	run_clean(&r);
+	pt_map_linear(&t, VA0 + 8 * 4096, PHYS + 0x12000, 1, 0);
+	pt_map_linear(&t, VA0 + 9 * 4096, PHYS + 0x9000, 1, 0);
+	s = stats_now(dev);
+	ht_fill(&r, VA0 + 9 * 4096, 4, 0x09090909);
+	ht_fill(&r, VA0 + 8 * 4096 + 4, 4, 0x18181818);
+	run_clean(&r);
+	expect_stats(dev, &s, 1, 1, 4);
+	ck_assert_uint_eq(ht_vram_read32(dev, PHYS + 0x9000), 0x09090909);
+	ck_assert_uint_eq(ht_vram_read32(dev, PHYS + 0x8004), 0x18181818);
+	ck_assert_uint_eq(ht_vram_read32(dev, PHYS + 0x12004), 0);
+
+	/* A FILL over the first line is one run: 8 pages, 8 hits, no walk. */
+	hw_mmio_write(dev, HW_REG_RING(0, HW_RING_VM_INVALIDATE), HW_VM_INVALIDATE_ALL);
+	pt_map_linear(&t, VA0, PHYS, 8, 0);
+	ht_fill(&r, VA0, 4, 0);
+	run_clean(&r);
+	s = stats_now(dev);
+	ht_fill(&r, VA0 + 100, 8 * 4096 - 200, 0x2a2a2a2a);
+	run_clean(&r);
+	expect_stats(dev, &s, 8, 0, 0);
+	ck_assert(ht_vram_is(dev, PHYS + 100, 8 * 4096 - 200, 0x2a));
+	hw_device_destroy(dev);
+}
+END_TEST
+
+/* A lookup tries the 4 KiB line first, also for the second 64 KiB page of a run:
+ * a region remapped from 4 KiB to 64 KiB pages without a flush still serves the
+ * 4 KiB page it cached, in the middle of a run of 64 KiB pages. */
+START_TEST(test_mmu_tlb_small_line_first)
+{
+	struct pt t;
+	struct ht_ring r;
+	struct hw_device *dev = vm_device(HT_SMALL, &t, &r, 0, 0);
+	const uint64_t va = 0x7f1234c00000ull, l0 = 0x600000, x = PHYS + 0x5000;
+
+	pt_map_linear(&t, va + 0x10000, x, 1, 0);
+	ht_fill(&r, va + 0x10000, 4, 0x01010101); /* caches the 4 KiB page */
+	run_clean(&r);
+	/* The driver turns the 2 MiB region into 64 KiB pages, forgetting the flush. */
+	uint64_t table = t.root, leaf = pt_alloc(&t);
+	for (unsigned shift = 39; shift > 21; shift -= 9)
+		table = rd64(dev, table + 8 * ((va >> shift) & 511)) & HW_VM_ADDR_MASK;
+	wr64(dev, leaf, HW_PTE_LOCAL(l0, HW_PTE_VALID));
+	wr64(dev, leaf + 8, HW_PTE_LOCAL(l0 + 0x10000, HW_PTE_VALID));
+	wr64(dev, table + 8 * ((va >> 21) & 511), HW_PDE(leaf, HW_PDE_VALID | HW_PDE_LARGE));
+	ht_fill(&r, va + 0xfff0, 32, 0x5a5a5a5a);
+	run_clean(&r);
+	ck_assert(ht_vram_is(dev, l0 + 0xfff0, 16, 0x5a));
+	ck_assert(ht_vram_is(dev, x, 16, 0x5a));
+	ck_assert(ht_vram_is(dev, l0 + 0x10000, 16, 0));
+	hw_device_destroy(dev);
+}
+END_TEST
+
+/* A set's ways are replaced least recently used first: a TLB of 4 lines is one set
+ * of 4 ways. */
+START_TEST(test_mmu_tlb_lru)
+{
+	struct pt t;
+	struct ht_ring r;
+	struct hw_device *dev = vm_device(HT_SMALL ",vm_tlb=32", &t, &r, 0, 0);
+	struct hw_mmu_stats s;
+	const uint64_t group = 8 * 4096; /* the 8 pages of a line */
+
+	pt_map_linear(&t, VA0, PHYS, 5 * 8, 0); /* groups A..E */
+	/* Touch one page of the group: a hit or a miss. */
+#define TOUCH(g) ht_fill(&r, VA0 + (g) * group + 4096, 4, 0x11 * (g))
+	for (unsigned g = 0; g < 4; g++)
+		TOUCH(g);
+	run_clean(&r);
+	s = stats_now(dev);
+	TOUCH(0);      /* A hit: A becomes the most recent, B the least */
+	TOUCH(4);      /* E misses and replaces B */
+	run_clean(&r);
+	expect_stats(dev, &s, 1, 1, 4);
+	s = stats_now(dev);
+	TOUCH(0), TOUCH(2), TOUCH(3), TOUCH(4);
+	run_clean(&r);
+	expect_stats(dev, &s, 4, 0, 0);
+	s = stats_now(dev);
+	TOUCH(1);
+	run_clean(&r);
+	expect_stats(dev, &s, 0, 1, 4);
+#undef TOUCH
+	hw_device_destroy(dev);
+}
+END_TEST
+
+/* Buffers with the same alignment far apart (a copy's source and destination)
+ * share sets but not ways: a second COPY of 4 MiB of 64 KiB pages (8 lines a side,
+ * in a TLB of 64 lines) walks nothing. */
+START_TEST(test_mmu_tlb_no_conflict)
+{
+	struct pt t;
+	struct ht_ring r;
+	struct hw_device *dev = vm_device(HT_SMALL, &t, &r, 0, 0);
+	const uint64_t src = 0x100000000000ull, dst = 0x200000000000ull, n = 4ull << 20;
+	struct hw_mmu_stats s;
+
+	for (uint64_t off = 0; off < n; off += HW_LARGE_PAGE_SIZE) {
+		pt_map_large(&t, src + off, HW_PTE_LOCAL(0x600000 + off, HW_PTE_VALID));
+		pt_map_large(&t, dst + off, HW_PTE_LOCAL(0xa00000 + off, HW_PTE_VALID));
+	}
+	ht_debug_fill_pattern(dev, 0x600000, n, 86);
+	s = stats_now(dev);
+	ht_copy(&r, src, dst, n);
+	run_clean(&r);
+	expect_stats(dev, &s, 2 * 64 - 16, 16, 16 * 4);
+	s = stats_now(dev);
+	ht_copy(&r, src, dst, n);
+	run_clean(&r);
+	expect_stats(dev, &s, 2 * 64, 0, 0);
+	ck_assert(ht_vram_has_pattern(dev, 0xa00000, n, 86));
+	hw_device_destroy(dev);
+}
+END_TEST
+
+/* The cost model: a 1 MiB COPY of 4 KiB pages, nothing cached, walks 32 lines of
+ * the source and 32 of the destination, 4 reads of 64 bytes each; the same COPY
+ * again hits on every page (64 lines fit the default TLB) and pays the bytes only. */
+START_TEST(test_mmu_copy_walk_cost)
+{
+	struct pt t;
+	struct ht_ring r;
+	struct hw_device *dev = vm_device(HT_SMALL ",vram_bw=1000000000,packet_ns=100", &t, &r, 0, 0);
+	const uint64_t n = 1 << 20;
+
+	pt_map_linear(&t, VA0, PHYS, 256, 0);
+	pt_map_linear(&t, VA0 + 0x200000, PHYS + n, 256, 0);
+	ht_copy(&r, VA0, VA0 + 0x200000, n);
+	ht_submit(&r);
+	uint64_t t0 = hw_clock_now(dev), t1 = ht_run(dev);
+	ck_assert_uint_eq(ht_fault_cause(dev), 0);
+	ck_assert_uint_eq(t1 - t0, 100 + n + 64 * 4 * 64);
+	ht_copy(&r, VA0, VA0 + 0x200000, n);
+	ht_submit(&r);
+	uint64_t t2 = ht_run(dev);
+	ck_assert_uint_eq(t2 - t1, 100 + n);
+	/* 64 KiB pages: 2 + 2 lines. */
+	const uint64_t va = VA0 & ~0x1fffffull;
+	for (uint64_t off = 0; off < n; off += HW_LARGE_PAGE_SIZE) {
+		pt_map_large(&t, va + 0x800000 + off, HW_PTE_LOCAL(0x600000 + off, HW_PTE_VALID));
+		pt_map_large(&t, va + 0xa00000 + off, HW_PTE_LOCAL(0xa00000 + off, HW_PTE_VALID));
+	}
+	ht_copy(&r, va + 0x800000, va + 0xa00000, n);
+	ht_submit(&r);
+	uint64_t t3 = ht_run(dev);
+	ck_assert_uint_eq(t3 - t2, 100 + n + 4 * 4 * 64);
+	hw_device_destroy(dev);
+}
+END_TEST
+
+/* A run that saves the device's state mid-way and goes on in a fresh device from
+ * it ends as the straight run does, byte for byte: the TLB's lines, their order of
+ * use (which decides evictions, so which stale entries survive) and its counters
+ * are all in the state. */
+static void tlb_workload(struct ht_ring *r, struct pt *t, int phase)
+{
+	for (unsigned g = 0; g < 6; g++) {
+		/* More groups than the TLB's 4 lines, in an order that depends on the phase. */
+		unsigned k = phase ? (g * 5 + 1) % 6 : g;
+		ht_copy(r, VA0 + k * 0x8000 + 8, VA0 + 0x100000 + g * 0x9000, 0x5000 + g);
+	}
+	/* Remap without a flush: whether the engine sees it depends on what is cached. */
+	pt_map_linear(t, VA0 + (phase ? 0x10000 : 0x28000), PHYS + 0xe0000 + phase * 0x1000, 1, 0);
+	ht_copy(r, VA0 + 0x10000, VA0 + 0x180000, 64);
+	ht_copy(r, VA0 + 0x28000, VA0 + 0x181000, 64);
+	run_clean(r);
+}
+
+START_TEST(test_mmu_tlb_state_resumes)
+{
+	const char *cfg = HT_SMALL ",vm_tlb=32";
+	struct pt ta, tb;
+	struct ht_ring ra, rb;
+	struct hw_device *a = vm_device(cfg, &ta, &ra, 0, 0), *b = ht_device(cfg);
+	const uint64_t vsize = hw_device_config(a)->vram;
+
+	pt_map_linear(&ta, VA0, PHYS, 48, 0);
+	pt_map_linear(&ta, VA0 + 0x100000, PHYS + 0x40000, 144, 0);
+	ht_debug_fill_pattern(a, PHYS, 48 * 4096, 87);
+	tlb_workload(&ra, &ta, 0);
+
+	uint8_t *sa, *sb;
+	size_t la, lb;
+	char err[256] = "";
+	ck_assert_int_eq(hw_device_save_state(a, &sa, &la), 0);
+	ck_assert_msg(hw_device_load_state(b, sa, la, err, sizeof(err)) == 0, "%s", err);
+	memcpy(hw_debug_vram(b, 0, vsize), hw_debug_vram(a, 0, vsize), vsize);
+	free(sa);
+	tb = ta, tb.dev = b;
+	rb = ra, rb.dev = b;
+
+	tlb_workload(&ra, &ta, 1);
+	tlb_workload(&rb, &tb, 1);
+	ck_assert_int_eq(memcmp(hw_debug_vram(a, 0, vsize), hw_debug_vram(b, 0, vsize), vsize), 0);
+	ck_assert_int_eq(hw_device_save_state(a, &sa, &la), 0);
+	ck_assert_int_eq(hw_device_save_state(b, &sb, &lb), 0);
+	ck_assert_uint_eq(la, lb);
+	ck_assert_int_eq(memcmp(sa, sb, la), 0);
+	struct hw_mmu_stats st = stats_now(a);
+	ck_assert_uint_gt(st.tlb_hits, 0);
+	ck_assert_uint_gt(st.tlb_misses, 6);
+	free(sa);
+	free(sb);
+	hw_device_destroy(a);
+	hw_device_destroy(b);
+}
+END_TEST
+
 Suite *hw_mmu_suite(void)
 {
 	Suite *s = suite_create("hw_mmu");
@@ -798,6 +1291,16 @@ Suite *hw_mmu_suite(void)
 	tcase_add_test(tc, test_mmu_stale_tlb);
 	tcase_add_test(tc, test_mmu_reset_drops_tlb);
 	tcase_add_test(tc, test_mmu_walk_cost);
+	tcase_add_test(tc, test_mmu_tlb_lines);
+	tcase_add_test(tc, test_mmu_tlb_small_line_first);
+	tcase_add_test(tc, test_mmu_tlb_lru);
+	tcase_add_test(tc, test_mmu_tlb_no_conflict);
+	tcase_add_test(tc, test_mmu_tlb_state_resumes);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("copy");
+	tcase_add_test(tc, test_mmu_copy_many_pages);
+	tcase_add_test(tc, test_mmu_copy_fault_mid_copy);
+	tcase_add_test(tc, test_mmu_copy_walk_cost);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("contexts");
 	tcase_add_test(tc, test_mmu_set_vm_switch);

@@ -393,6 +393,86 @@ START_TEST(test_missing_field_refused)
 }
 END_TEST
 
+/* The engines' TLB lines: a live line sits in the set of its group, once, and
+ * caches VALID entries only; dead lines may hold anything. A version-2 state's
+ * direct-mapped slots are a field this gpusim does not know. */
+START_TEST(test_tlb_lines_refused)
+{
+	struct hw_device *a = ht_device(CFG), *b = ht_device(CFG);
+	struct hw_mmu_tlb *t = &a->mmu.tlb[1];
+	const uint64_t vline = 0x123456789ull;
+	const uint32_t set = hw_mmu_tlb_set(t, vline), other = (set + 1) % t->sets;
+	uint8_t *st;
+	size_t len;
+	ck_assert_uint_eq(t->ways, 4);
+	ck_assert_uint_gt(t->sets, 1);
+
+	/* Well placed in way 2 of its set: loads, and b serves it as a holds it. */
+	size_t at = (size_t)set * t->ways + 2;
+	t->line[at] = (struct hw_mmu_tlb_line){ .vline = vline, .gen = t->gen, .asid = 7, .valid = 0x81 };
+	t->pte[at * HW_MMU_LINE_PTES] = HW_PTE_LOCAL(0x5000, HW_PTE_VALID);
+	t->pte[at * HW_MMU_LINE_PTES + 7] = HW_PTE_LOCAL(0x9000, HW_PTE_VALID | HW_PTE_READ_ONLY);
+	t->pte[at * HW_MMU_LINE_PTES + 3] = 0xdead000; /* not cached: anything */
+	ck_assert_int_eq(hw_device_save_state(a, &st, &len), 0);
+	char err[256] = "";
+	ck_assert_msg(hw_device_load_state(b, st, len, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(memcmp(&b->mmu.tlb[1].line[at], &t->line[at], sizeof(*t->line)), 0);
+	ck_assert_int_eq(memcmp(&b->mmu.tlb[1].pte[at * HW_MMU_LINE_PTES], &t->pte[at * HW_MMU_LINE_PTES],
+				HW_MMU_LINE_PTES * 8), 0);
+	free(st);
+
+	/* In another set. */
+	size_t wrong = (size_t)other * t->ways;
+	t->line[wrong] = t->line[at];
+	memset(&t->line[at], 0, sizeof(*t->line));
+	ck_assert_int_eq(hw_device_save_state(a, &st, &len), 0);
+	refused(b, st, len, "field vmtlb1.line.valid");
+	refused(b, st, len, "belongs in set");
+	free(st);
+	/* Twice in its set (a dead copy would do no harm: gen 0 is never live). */
+	t->line[wrong] = (struct hw_mmu_tlb_line){ 0 };
+	t->line[set * t->ways] = (struct hw_mmu_tlb_line){ .vline = vline, .gen = t->gen, .asid = 7, .valid = 1 };
+	t->line[at] = t->line[set * t->ways];
+	t->pte[set * t->ways * HW_MMU_LINE_PTES] = HW_PTE_VALID;
+	ck_assert_int_eq(hw_device_save_state(a, &st, &len), 0);
+	refused(b, st, len, "is also in way 0");
+	free(st);
+	t->line[set * t->ways].gen = 0;
+	ck_assert_int_eq(hw_device_save_state(a, &st, &len), 0);
+	ck_assert_msg(hw_device_load_state(b, st, len, err, sizeof(err)) == 0, "%s", err);
+	free(st);
+	/* A cached entry that is not VALID. */
+	t->pte[at * HW_MMU_LINE_PTES] = HW_PTE_LOCAL(0x5000, 0);
+	ck_assert_int_eq(hw_device_save_state(a, &st, &len), 0);
+	char word[64];
+	snprintf(word, sizeof(word), "field vmtlb1.line.pte[%zu]", at * HW_MMU_LINE_PTES);
+	refused(b, st, len, word);
+	refused(b, st, len, "is cached but not VALID");
+	free(st);
+
+	/* A version-2 state: its TLB fields are unknown here, named in the refusal. */
+	t->pte[at * HW_MMU_LINE_PTES] = HW_PTE_LOCAL(0x5000, HW_PTE_VALID);
+	ck_assert_int_eq(hw_device_save_state(a, &st, &len), 0);
+	static const char name[] = "vmtlb0.vpn";
+	size_t nl = sizeof(name) - 1, rec = 4 + 4 + nl + 4 + 8; /* no values */
+	uint8_t *c = malloc(len + rec);
+	memcpy(c, st, len);
+	put_le(c, 2, 4);
+	put_le(c + 4, (uint64_t)(st[4] | st[5] << 8) + 1, 4);
+	uint8_t *p = c + len;
+	put_le(p, rec - 4, 4);
+	put_le(p + 4, nl, 4);
+	memcpy(p + 8, name, nl);
+	put_le(p + 8 + nl, HW_STATE_U64 | HW_STATE_HEX | HW_STATE_ARRAY, 4);
+	put_le(p + 12 + nl, 0, 8);
+	refused(b, c, len + rec, "has field vmtlb0.vpn, which this gpusim does not know (the state is version 2");
+	free(c);
+	free(st);
+	hw_device_destroy(a);
+	hw_device_destroy(b);
+}
+END_TEST
+
 static int count_item(void *opaque, const struct hw_state_item *it)
 {
 	(void)it;
@@ -434,6 +514,7 @@ Suite *hw_vmstate_suite(void)
 	tcase_add_test(tc, test_bad_field_refused_unchanged);
 	tcase_add_test(tc, test_unknown_field_refused);
 	tcase_add_test(tc, test_missing_field_refused);
+	tcase_add_test(tc, test_tlb_lines_refused);
 	tcase_add_test(tc, test_walk_lists_every_field);
 	suite_add_tcase(s, tc);
 	return s;
