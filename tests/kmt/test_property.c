@@ -73,6 +73,19 @@ static bool make_resident(struct kt_gpu *g, struct live *x)
 	return true;
 }
 
+/* Undo make_resident: the VA operations' own residency would otherwise pile up
+ * until every allocation is held and nothing fits any more. */
+static void evict(struct kt_gpu *g, struct live *x)
+{
+	D3DKMT_EVICT ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.hDevice = g->device;
+	ev.NumAllocations = 1;
+	ev.AllocationList = &x->h;
+	ck_assert_int_eq(D3DKMTEvict(&ev), STATUS_SUCCESS);
+	x->resident--;
+}
+
 /* Whether the CPU can read x (pinned memory out of its reach cannot be locked). */
 static bool cpu_readable(const struct live *x)
 {
@@ -87,7 +100,9 @@ static void va_crc_check(struct kt_gpu *g, struct vaside *v, struct live *x, uin
 {
 	if (!x->va || !make_resident(g, x))
 		return;
+	uint32_t seg = kt_segment(x->h);
 	uint32_t gpu = kt_va_crc(g, v->vctx, v->cmd, v->cmd_va, x->va + first * PG, pages * PG, v->res, v->res_va);
+	evict(g, x);
 	uint32_t cpu;
 	if (cpu_readable(x))
 		cpu = kt_cpu_crc(g->device, x->h, first * PG, pages * PG);
@@ -95,8 +110,10 @@ static void va_crc_check(struct kt_gpu *g, struct vaside *v, struct live *x, uin
 		cpu = kt_pattern_crc(x->size, x->seed);
 	else
 		return;
-	ck_assert_msg(gpu == cpu, "op %llu: the GPU reads other bytes through VA 0x%llx than the CPU reads",
-		      (unsigned long long)op, (unsigned long long)(x->va + first * PG));
+	ck_assert_msg(gpu == cpu, "op %llu: the GPU reads other bytes through VA 0x%llx (pages %llu+%llu of %llu, "
+		      "segment %u, pinned %d) than the CPU reads", (unsigned long long)op,
+		      (unsigned long long)(x->va + first * PG), (unsigned long long)first, (unsigned long long)pages,
+		      (unsigned long long)(x->size / PG), seg, x->pinned);
 	v->crcs++;
 }
 
@@ -182,13 +199,29 @@ static void va_op(struct kt_gpu *g, struct vaside *v, struct live *l, uint32_t n
 	} else {
 		/* COPY by VA between the mappings of two resident allocations. */
 		struct live *y = &l[(i + 1 + rng(s) % (n - 1)) % n];
-		if (!x->va || !y->va || y == x || !make_resident(g, x) || !make_resident(g, y))
+		if (!x->va || !y->va || y == x || !make_resident(g, x))
 			return;
+		/* Making y resident may push x out (only the set being made resident
+		 * is safe): then the copy would fault, so it is not made. */
+		if (!make_resident(g, y)) {
+			evict(g, x);
+			return;
+		}
+		if (kt_segment(x->h) == GPUSIM_SEG_SYS) {
+			evict(g, y);
+			evict(g, x);
+			return;
+		}
 		uint64_t bytes = x->size < y->size ? x->size : y->size;
 		uint32_t p[] = { HW_PKT_HEADER(HW_PKT_COPY, 0, 6), (uint32_t)x->va, (uint32_t)(x->va >> 32),
 				 (uint32_t)y->va, (uint32_t)(y->va >> 32), (uint32_t)bytes, 0 };
 		ck_assert_int_eq(kt_va_submit(g->device, v->vctx, v->cmd, v->cmd_va, p, 7), STATUS_SUCCESS);
-		y->seed = bytes == y->size && x->seed ? x->seed : 0;
+		y->seed = 0; /* checked by the GPU/CPU checksums from here on */
+		/* A submission by VA lists nothing, so the manager cannot know the
+		 * copy uses them: residency is the caller's until the work is done. */
+		kt_idle(g);
+		evict(g, x);
+		evict(g, y);
 	}
 }
 
