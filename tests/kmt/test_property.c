@@ -3,7 +3,10 @@
  * heavily oversubscribed adapter, with the manager's invariants checked after
  * every operation and every written byte checked regularly, under every eviction
  * policy. PROPERTY_OPS sets the operations per seed (default 50000),
- * PROPERTY_SEEDS the number of seeds per policy. The WDDM 2 model runs beside the
+ * PROPERTY_SEEDS the number of seeds per policy in the standard configuration
+ * (default 2), PROPERTY_CONFIG_SEEDS in the others (default 1), and
+ * PROPERTY_SEED_BASE the first seed's index; each configuration is a test case
+ * (CK_RUN_CASE: standard, resizable_bar, two_pools). The WDDM 2 model runs beside the
  * WDDM 1 model on the same allocations: GPU VAs reserved, mapped (whole, partial,
  * read-only), unmapped, copied and freed, and CHECKSUM and COPY submitted by VA on
  * a virtual context; the invariant check compares every mapped page's entry with
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include <gpusim/hw.h>
 #include "tests/kmt/kmt_helpers.h"
@@ -28,7 +32,8 @@
 struct live {
 	D3DKMT_HANDLE h;
 	uint64_t size;
-	uint32_t seed;       /* 0: never written, content undefined */
+	uint32_t seed;       /* the CPU's last pattern; 0: none to check */
+	bool zero;           /* never written by anyone: reads zeros */
 	uint32_t resident;   /* our MakeResident count */
 	bool pinned;
 	uint64_t va;         /* the whole allocation's own mapping, 0: none */
@@ -93,8 +98,20 @@ static bool cpu_readable(const struct live *x)
 	return !x->pinned || (where != GPUSIM_SEG_INVISIBLE && where != GPUSIM_SEG_VRAM2);
 }
 
+/* The checksum of n zero bytes. */
+static uint32_t zeros_crc(uint64_t n)
+{
+	static const uint8_t z[PG];
+	uLong crc = crc32(0L, Z_NULL, 0);
+	for (uint64_t off = 0; off < n; off += PG)
+		crc = crc32(crc, z, (uInt)(n - off < PG ? n - off : PG));
+	return (uint32_t)crc;
+}
+
 /* The GPU's CHECKSUM of pages [first, first + pages) of x through its VA, made
- * resident first, against the CPU's checksum of the same bytes. */
+ * resident first, against the CPU's checksum of the same bytes, and against
+ * zeros while nothing has written x: the manager promises a new allocation never
+ * shows another's bytes, wherever it is placed or moved. */
 static void va_crc_check(struct kt_gpu *g, struct vaside *v, struct live *x, uint64_t first, uint64_t pages,
 			 uint64_t op)
 {
@@ -103,6 +120,12 @@ static void va_crc_check(struct kt_gpu *g, struct vaside *v, struct live *x, uin
 	uint32_t seg = kt_segment(x->h);
 	uint32_t gpu = kt_va_crc(g, v->vctx, v->cmd, v->cmd_va, x->va + first * PG, pages * PG, v->res, v->res_va);
 	evict(g, x);
+	if (x->zero)
+		ck_assert_msg(gpu == zeros_crc(pages * PG),
+			      "op %llu: the GPU reads other bytes than zeros through VA 0x%llx (pages %llu+%llu of %llu, "
+			      "segment %u, pinned %d) of an allocation nothing wrote", (unsigned long long)op,
+			      (unsigned long long)(x->va + first * PG), (unsigned long long)first,
+			      (unsigned long long)pages, (unsigned long long)(x->size / PG), seg, x->pinned);
 	uint32_t cpu;
 	if (cpu_readable(x))
 		cpu = kt_cpu_crc(g->device, x->h, first * PG, pages * PG);
@@ -123,6 +146,10 @@ static void check_all(struct kt_gpu *g, struct vaside *v, struct live *l, uint32
 		if (l[i].seed)
 			ck_assert_msg(kt_verify(g->device, l[i].h, l[i].size, l[i].seed),
 				      "op %llu: allocation %u lost bytes", (unsigned long long)op, i);
+		if (l[i].zero && cpu_readable(&l[i]))
+			ck_assert_msg(kt_cpu_crc(g->device, l[i].h, 0, l[i].size) == zeros_crc(l[i].size),
+				      "op %llu: allocation %u, never written, reads other bytes than zeros (segment %u)",
+				      (unsigned long long)op, i, kt_segment(l[i].h));
 		va_crc_check(g, v, &l[i], 0, l[i].size / PG, op);
 	}
 }
@@ -217,6 +244,7 @@ static void va_op(struct kt_gpu *g, struct vaside *v, struct live *l, uint32_t n
 				 (uint32_t)y->va, (uint32_t)(y->va >> 32), (uint32_t)bytes, 0 };
 		ck_assert_int_eq(kt_va_submit(g->device, v->vctx, v->cmd, v->cmd_va, p, 7), STATUS_SUCCESS);
 		y->seed = 0; /* checked by the GPU/CPU checksums from here on */
+		y->zero = false;
 		/* A submission by VA lists nothing, so the manager cannot know the
 		 * copy uses them: residency is the caller's until the work is done. */
 		kt_idle(g);
@@ -269,7 +297,7 @@ static void run_seed(uint64_t seed, uint64_t ops, const char *config, const char
 			ck_assert_msg(st == STATUS_SUCCESS || (pinned && st == STATUS_GRAPHICS_NO_VIDEO_MEMORY),
 				      "op %llu: create returned %#x", (unsigned long long)op, (unsigned)st);
 			if (st == STATUS_SUCCESS)
-				l[n++] = (struct live){ h, d.size, 0, 0, pinned, 0 };
+				l[n++] = (struct live){ h, d.size, 0, true, 0, pinned, 0 };
 		} else if (what >= 100) {
 			va_op(&g, &v, l, n, what, i, &s, op);
 		} else if (what < 40) {
@@ -289,6 +317,7 @@ static void run_seed(uint64_t seed, uint64_t ops, const char *config, const char
 			else {
 				ck_assert_int_eq(st, STATUS_SUCCESS);
 				l[i].seed = wseed;
+				l[i].zero = false;
 			}
 		} else if (what < 65) {
 			if (l[i].seed)
@@ -363,42 +392,59 @@ static unsigned npolicies(void)
 #define CFG_STANDARD "vram=3M,visible=1M,gart=3M,sysmem=64M"
 
 /* Loop index i: policy i % npolicies, seed i / npolicies (the same seeds for
- * every policy). */
+ * every policy). PROPERTY_SEED_BASE shifts the seeds, so a long search can go on
+ * where the last one stopped. */
+static uint64_t seed_of(uint64_t base, int i, unsigned np)
+{
+	return base + (env_u64("PROPERTY_SEED_BASE", 0) + (uint64_t)i / np) * 7919;
+}
+
 START_TEST(random_operations_keep_invariants)
 {
 	uint64_t ops = env_u64("PROPERTY_OPS", 50000);
 	unsigned np = npolicies();
-	run_seed(0x5eed0000u + (uint64_t)(_i / np) * 7919, ops, CFG_STANDARD, gpusim_policy_name((unsigned)_i % np));
+	run_seed(seed_of(0x5eed0000u, _i, np), ops, CFG_STANDARD, gpusim_policy_name((unsigned)_i % np));
 }
 END_TEST
 
 /* The manager knows segments only by what they can do: a resizable BAR (all of
  * VRAM visible, no invisible segment) and VRAM beyond BAR2 split into two pools
  * must hold the same invariants with no change to it, under every policy (a
- * quarter of the operations each: the standard runs cover the long haul). */
+ * quarter of the operations each and PROPERTY_CONFIG_SEEDS seeds, one by
+ * default: the standard runs cover the long haul). */
 START_TEST(random_operations_resizable_bar)
 {
-	run_seed(0xba55u, env_u64("PROPERTY_OPS", 50000) / 4, "vram=3M,visible=3M,gart=3M,sysmem=64M",
-		 gpusim_policy_name((unsigned)_i));
+	unsigned np = npolicies();
+	run_seed(seed_of(0xba55u, _i, np), env_u64("PROPERTY_OPS", 50000) / 4, "vram=3M,visible=3M,gart=3M,sysmem=64M",
+		 gpusim_policy_name((unsigned)_i % np));
 }
 END_TEST
 
 START_TEST(random_operations_two_pools)
 {
-	run_seed(0x9001u, env_u64("PROPERTY_OPS", 50000) / 4, "vram=4M,visible=1M,gart=3M,sysmem=64M,pools=2",
-		 gpusim_policy_name((unsigned)_i));
+	unsigned np = npolicies();
+	run_seed(seed_of(0x9001u, _i, np), env_u64("PROPERTY_OPS", 50000) / 4,
+		 "vram=4M,visible=1M,gart=3M,sysmem=64M,pools=2", gpusim_policy_name((unsigned)_i % np));
 }
 END_TEST
 
+/* A case per configuration, so CK_RUN_CASE can run one alone. */
 Suite *kmt_property_suite(void)
 {
 	Suite *s = suite_create("kmt_property");
-	TCase *tc = tcase_create("random");
+	int configs = (int)(env_u64("PROPERTY_CONFIG_SEEDS", 1) * npolicies());
+	TCase *tc = tcase_create("standard");
 	tcase_set_timeout(tc, 600);
 	tcase_add_loop_test(tc, random_operations_keep_invariants, 0,
 			    (int)(env_u64("PROPERTY_SEEDS", 2) * npolicies()));
-	tcase_add_loop_test(tc, random_operations_resizable_bar, 0, (int)npolicies());
-	tcase_add_loop_test(tc, random_operations_two_pools, 0, (int)npolicies());
+	suite_add_tcase(s, tc);
+	tc = tcase_create("resizable_bar");
+	tcase_set_timeout(tc, 600);
+	tcase_add_loop_test(tc, random_operations_resizable_bar, 0, configs);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("two_pools");
+	tcase_set_timeout(tc, 600);
+	tcase_add_loop_test(tc, random_operations_two_pools, 0, configs);
 	suite_add_tcase(s, tc);
 	return s;
 }
