@@ -70,10 +70,18 @@ void kmt_alloc_destroy(struct kmt_alloc *a)
 		vidmm_unlock(ad->mm, v);
 	}
 	if (a->resident) {
+		/* The handle's residency goes with it, however many calls made it: the
+		 * memory counts handles, and the budget counts the memory until the
+		 * last handle keeping it resident lets go (as Evict does). */
 		int g = vidmm_group(ad->mm, v);
 		dev->resident_bytes[g] -= v->size;
-		v->resident_count -= a->resident;
 		a->resident = 0;
+		if (--v->resident_count == 0) {
+			if (g)
+				ad->mm->resident_nonlocal -= v->size;
+			else
+				ad->mm->resident_local -= v->size;
+		}
 	}
 	dev->nallocs--;
 	if (a->res) {

@@ -26,9 +26,14 @@ static void *gsdrv_map_cpu(void *drv, uint32_t seg, uint64_t offset, uint64_t si
 void gsdrv_discard(void *drv, uint32_t seg, uint64_t offset, uint64_t size)
 {
 	struct gsdrv *d = drv;
-	/* Never past the segment: below visible VRAM's are the driver's own rings. */
+	/* Never past the segment: below visible VRAM's are the driver's own rings,
+	 * and with pools=2 the first pool ends where the second begins. The second
+	 * pool is VRAM like the others: a range left unreleased there would show
+	 * its last tenant's bytes to the next allocation the manager places there
+	 * without copying, which it takes to read zeros. */
 	uint64_t limit = seg == GPUSIM_SEG_VISIBLE     ? d->cfg.visible - d->reserved
-			 : seg == GPUSIM_SEG_INVISIBLE ? d->cfg.vram - d->cfg.visible
+			 : seg == GPUSIM_SEG_INVISIBLE ? d->invisible_size
+			 : seg == GPUSIM_SEG_VRAM2     ? d->vram2_size
 						       : 0;
 	if (size <= limit && offset <= limit - size)
 		hw_vram_discard(d->hw, gsdrv_gpu_address(d, seg, offset), size);

@@ -299,7 +299,7 @@ static int check_books(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char 
 {
 	uint64_t used[VIDMM_SEG_MAX] = { 0 }, count[VIDMM_SEG_MAX] = { 0 };
 	uint64_t pinned[VIDMM_SEG_MAX] = { 0 };
-	uint64_t commit = 0, held = 0, n = 0;
+	uint64_t commit = 0, held = 0, n = 0, resident[2] = { 0, 0 };
 	struct vidmm_alloc *a;
 	for (int s = 1; s < VIDMM_SEG_MAX; s++) {
 		if (!mm->seg[s].present)
@@ -313,6 +313,8 @@ static int check_books(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char 
 		commit += a->size >> HW_PAGE_SHIFT;
 		if (a->pages)
 			held += a->size >> HW_PAGE_SHIFT;
+		if (a->resident_count)
+			resident[vidmm_group(mm, a)] += a->size;
 		if (a->seg == VIDMM_SYS)
 			continue;
 		if (a->seg < 1 || a->seg >= VIDMM_SEG_MAX || !mm->seg[a->seg].present)
@@ -345,6 +347,14 @@ static int check_books(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char 
 	}
 	if (n != mm->stats.allocations || commit != mm->stats.commit_pages)
 		return fail(err, errlen, "%llu allocations, but the books count %llu", n, mm->stats.allocations);
+	/* The budget MakeResident is refused against: every byte of it must belong
+	 * to a live allocation some handle keeps resident, or it is lost for good. */
+	if (resident[0] != mm->resident_local)
+		return fail(err, errlen, "resident allocations add up to %llu local bytes, the budget counts %llu",
+			    resident[0], mm->resident_local);
+	if (resident[1] != mm->resident_nonlocal)
+		return fail(err, errlen, "resident allocations add up to %llu non-local bytes, the budget counts %llu",
+			    resident[1], mm->resident_nonlocal);
 	if (hw_sysmem_pages_reserved(mm->hw) + held != commit)
 		return fail(err, errlen, "commit charge %llu pages, but reserved + held = %llu", commit,
 			    hw_sysmem_pages_reserved(mm->hw) + held);

@@ -130,7 +130,7 @@ struct vidmm_alloc {
 	uint64_t size;
 	uint32_t flags;           /* GPUSIM_ALLOC_* */
 	uint32_t lock_count;
-	uint32_t resident_count;  /* MakeResident minus Evict */
+	uint32_t resident_count;  /* handles it is resident through (each once, however many calls) */
 	uint32_t mark;            /* scratch: member of the working set being placed */
 	uint64_t last_fence;      /* render fence of the last submission using it */
 	uint64_t *pages;          /* system pages while in GART or sys, else NULL */

@@ -119,6 +119,91 @@ START_TEST(test_reuse_invisible_reads_zero)
 }
 END_TEST
 
+/* The second VRAM pool (pools=2) is released like the first: an allocation
+ * that leaves it, freed or evicted with its bytes, leaves nothing for the next
+ * one placed there. Until gsdrv's discard knew the pool, a never-written
+ * allocation placed on a demoted one's range read its bytes by GPU VA while the
+ * CPU, after an eviction that had nothing to copy, read zeros. */
+START_TEST(test_reuse_vram2_reads_zero)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG ",pools=2");
+	D3DKMT_HANDLE a, b, c;
+	KT_ST_EQ(kt_alloc(&g, 2 * MIB, GPUSIM_SEG_VRAM2, KT_SEG(VRAM2), &a), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_VRAM2);
+	kt_cmd_begin(&g);
+	kt_cmd_fill(&g, a, 2 * MIB, 0xdeadbeef);
+	KT_ST_EQ(kt_cmd_submit(&g), STATUS_SUCCESS);
+	kt_idle(&g);
+	uint32_t filled = kt_gpu_crc(&g, a, 2 * MIB);
+	ck_assert_uint_ne(filled, zeros_crc(2 * MIB));
+	uint64_t where = kt_query(a).offset;
+	/* Evicted: its bytes go to its backing store, its range is given back. */
+	KT_ST_EQ(resident(g.device, a), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g.device, a), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_SYS);
+	KT_ST_EQ(kt_alloc(&g, 2 * MIB, GPUSIM_SEG_VRAM2, KT_SEG(VRAM2), &b), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(b).segment, GPUSIM_SEG_VRAM2);
+	ck_assert_uint_eq(kt_query(b).offset, where); /* on a's old bytes */
+	ck_assert_uint_eq(kt_gpu_crc(&g, b, 2 * MIB), zeros_crc(2 * MIB));
+	/* Freed: the same. */
+	uint32_t seen = kt_gpu_crc(&g, a, 2 * MIB); /* paged in again, elsewhere in the pool */
+	ck_assert_uint_eq(seen, filled);
+	ck_assert_uint_eq(kt_segment(a), GPUSIM_SEG_VRAM2);
+	where = kt_query(a).offset;
+	KT_ST_EQ(kt_free(g.device, a), STATUS_SUCCESS);
+	KT_ST_EQ(kt_alloc(&g, 2 * MIB, GPUSIM_SEG_VRAM2, KT_SEG(VRAM2), &c), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(c).offset, where);
+	ck_assert_uint_eq(kt_gpu_crc(&g, c, 2 * MIB), zeros_crc(2 * MIB));
+	kt_teardown(&g);
+}
+END_TEST
+
+/* The driver releases exactly the segment's range in each pool: a discard that
+ * would run past the first pool's end is refused, so the second pool's bytes
+ * are not released with it. */
+START_TEST(test_discard_stays_in_its_pool)
+{
+	struct hw_config cfg;
+	hw_config_default(&cfg);
+	ck_assert_int_eq(hw_config_set(&cfg, "vram", "32M"), 0);
+	ck_assert_int_eq(hw_config_set(&cfg, "visible", "8M"), 0);
+	ck_assert_int_eq(hw_config_set(&cfg, "gart", "16M"), 0);
+	ck_assert_int_eq(hw_config_set(&cfg, "sysmem", "16M"), 0);
+	struct hw_device *hw;
+	ck_assert_int_eq(hw_device_create(&cfg, &hw), 0);
+	void *drv;
+	struct kmt_segment_desc segs[KMT_MAX_SEGMENTS];
+	uint32_t nsegs = 0;
+	const struct kmt_driver_options opt = { .vram_pools = 2 };
+	ck_assert_int_eq(gsdrv_ddi.start(hw, &opt, &drv, segs, &nsegs), 0);
+	/* Pools of 12 MiB each: the second starts at 20 MiB. */
+	uint64_t pool2 = gsdrv_ddi.gpu_address(drv, GPUSIM_SEG_VRAM2, 0);
+	ck_assert_uint_eq(pool2, 20 * MIB);
+	uint8_t *v = hw_debug_vram(hw, 19 * MIB, 2 * MIB);
+	ck_assert_ptr_nonnull(v);
+	memset(v, 0x5a, 2 * MIB);
+	/* Past the first pool's end: refused, nothing released. */
+	gsdrv_ddi.discard(drv, GPUSIM_SEG_INVISIBLE, 11 * MIB, 2 * MIB);
+	ck_assert_uint_eq(first_not(v, 2 * MIB, 0x5a), 2 * MIB);
+	/* Each pool's own range: released. */
+	gsdrv_ddi.discard(drv, GPUSIM_SEG_INVISIBLE, 11 * MIB, MIB);
+	ck_assert_uint_eq(first_not(v, MIB, 0), MIB);
+	ck_assert_uint_eq(first_not(v + MIB, MIB, 0x5a), MIB);
+	gsdrv_ddi.discard(drv, GPUSIM_SEG_VRAM2, 0, MIB);
+	ck_assert_uint_eq(first_not(v + MIB, MIB, 0), MIB);
+	/* And not past the second pool's end (the end of VRAM). */
+	v = hw_debug_vram(hw, 31 * MIB, MIB);
+	memset(v, 0x5a, MIB);
+	gsdrv_ddi.discard(drv, GPUSIM_SEG_VRAM2, 11 * MIB, 2 * MIB);
+	ck_assert_uint_eq(first_not(v, MIB, 0x5a), MIB);
+	gsdrv_ddi.discard(drv, GPUSIM_SEG_VRAM2, 11 * MIB, MIB);
+	ck_assert_uint_eq(first_not(v, MIB, 0), MIB);
+	gsdrv_ddi.stop(drv);
+	hw_device_destroy(hw);
+}
+END_TEST
+
 /* The GART: the bytes are in system pages, which the next allocation reuses. */
 START_TEST(test_reuse_gart_reads_zero)
 {
@@ -521,6 +606,8 @@ Suite *kmt_release_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_reuse_visible_reads_zero);
 	tcase_add_test(tc, test_reuse_invisible_reads_zero);
+	tcase_add_test(tc, test_reuse_vram2_reads_zero);
+	tcase_add_test(tc, test_discard_stays_in_its_pool);
 	tcase_add_test(tc, test_reuse_gart_reads_zero);
 	tcase_add_test(tc, test_reuse_backing_store_reads_zero);
 	tcase_add_test(tc, test_rss_returns_after_destroy);

@@ -611,6 +611,78 @@ START_TEST(test_shared_residency_per_device)
 }
 END_TEST
 
+/* Destroying a handle ends its residency, however many MakeResident calls it
+ * had: the budget gets its bytes back, and memory another device shares stays
+ * resident through that device's handle. (Destroy once took the handle's call
+ * count off the memory's handle count and never gave the budget back, so a run
+ * that freed resident allocations was soon refused every MakeResident.) */
+START_TEST(test_destroy_gives_residency_back)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_QUERYVIDEOMEMORYINFO qi = memory_info(&g, D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL);
+	enum { N = 8 };
+	ck_assert_uint_gt(N * 4 * MIB, qi.Budget);
+	ck_assert_uint_lt((N - 1) * 4 * MIB, qi.Budget);
+	D3DKMT_HANDLE h[N];
+	for (int i = 0; i < N; i++)
+		KT_ST_EQ(kt_alloc(&g, 4 * MIB, 0, 0, &h[i]), STATUS_SUCCESS);
+	ck_assert_int_ge(make_resident(g.device, h, N - 1, NULL), 0);
+	ck_assert_int_ge(make_resident(g.device, h, 1, NULL), 0); /* h[0] twice */
+	KT_ST_EQ(make_resident(g.device, &h[N - 1], 1, NULL), STATUS_NO_MEMORY);
+	KT_ST_EQ(kt_free(g.device, h[0]), STATUS_SUCCESS);
+	ck_assert_int_ge(make_resident(g.device, &h[N - 1], 1, NULL), 0);
+	kt_assert_invariants(&g);
+	kt_teardown(&g);
+
+	/* Shared: dev1's handle made resident twice, dev2's once. */
+	kt_setup(&g, CFG);
+	struct gpusim_alloc_desc d = kt_desc(MIB, 0, 0, 0);
+	D3DDDI_ALLOCATIONINFO2 info;
+	memset(&info, 0, sizeof(info));
+	info.pPrivateDriverData = &d;
+	info.PrivateDriverDataSize = sizeof(d);
+	D3DKMT_CREATEALLOCATION ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.hDevice = g.device;
+	ca.NumAllocations = 1;
+	ca.pAllocationInfo2 = &info;
+	ca.Flags.CreateResource = 1;
+	ca.Flags.CreateShared = 1;
+	KT_ST_EQ(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
+	D3DKMT_HANDLE h1 = info.hAllocation;
+	D3DKMT_HANDLE dev2 = kt_new_device(&g);
+	D3DDDI_OPENALLOCATIONINFO oi;
+	struct gpusim_alloc_desc buf;
+	D3DKMT_OPENRESOURCE o;
+	memset(&o, 0, sizeof(o));
+	memset(&oi, 0, sizeof(oi));
+	o.hDevice = dev2;
+	o.hGlobalShare = ca.hGlobalShare;
+	o.NumAllocations = 1;
+	o.pOpenAllocationInfo = &oi;
+	o.pTotalPrivateDriverDataBuffer = &buf;
+	o.TotalPrivateDriverDataBufferSize = sizeof(buf);
+	KT_ST_EQ(D3DKMTOpenResource(&o), STATUS_SUCCESS);
+	D3DKMT_HANDLE h2 = oi.hAllocation;
+	KT_ST_EQ(make_resident(g.device, &h1, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(g.device, &h1, 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(make_resident(dev2, &h2, 1, NULL), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(h2).residency_count, 2);
+	uint32_t seg = kt_segment(h2);
+	ck_assert_uint_ne(seg, GPUSIM_SEG_SYS);
+	KT_ST_EQ(kt_free(g.device, h1), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(h2).residency_count, 1);
+	kt_assert_invariants(&g);
+	/* dev2's Evict is the last: the memory goes, and its bytes with the budget. */
+	KT_ST_EQ(evict(dev2, &h2, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(h2).residency_count, 0);
+	ck_assert_uint_eq(kt_segment(h2), GPUSIM_SEG_SYS);
+	kt_assert_invariants(&g);
+	kt_teardown(&g);
+}
+END_TEST
+
 /* The commit charge made at creation pays for every eviction: with system memory
  * exhausted, paging still works and loses nothing. */
 START_TEST(test_eviction_needs_no_new_memory)
@@ -1233,6 +1305,7 @@ Suite *kmt_residency_suite(void)
 	tcase_add_test(tc, test_resident_evicted_by_render);
 	tcase_add_test(tc, test_evict_only_if_necessary);
 	tcase_add_test(tc, test_shared_residency_per_device);
+	tcase_add_test(tc, test_destroy_gives_residency_back);
 	tcase_add_test(tc, test_eviction_needs_no_new_memory);
 	tcase_add_test(tc, test_removed_device_residency);
 	suite_add_tcase(s, tc);
