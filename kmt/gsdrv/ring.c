@@ -35,6 +35,20 @@ static uint32_t ring_free(struct gsdrv *d, struct gsdrv_ring *r)
 	return (uint32_t)(((uint64_t)rptr + r->size - r->wptr - 4) % r->size);
 }
 
+/* Not enough room: let the engine consume what it has been given. */
+static int wait_room(struct gsdrv *d, unsigned engine, uint32_t bytes)
+{
+	struct gsdrv_ring *r = &d->rings[engine];
+	while (ring_free(d, r) < bytes) {
+		uint64_t t;
+		gsdrv_ring_kick(d, engine);
+		if (!hw_next_event(d->hw, &t))
+			return -ETIMEDOUT;
+		hw_run_until(d->hw, t);
+	}
+	return 0;
+}
+
 int gsdrv_ring_emit(struct gsdrv *d, unsigned engine, const uint32_t *dw, uint32_t n)
 {
 	struct gsdrv_ring *r = &d->rings[engine];
@@ -42,14 +56,21 @@ int gsdrv_ring_emit(struct gsdrv *d, unsigned engine, const uint32_t *dw, uint32
 		return -ENODEV;
 	if (4ull * n + 4 > r->size)
 		return -ENOSPC;
-	/* Not enough room: let the engine consume what it has been given. */
-	while (ring_free(d, r) < 4 * n) {
-		uint64_t t;
-		gsdrv_ring_kick(d, engine);
-		if (!hw_next_event(d->hw, &t))
-			return -ETIMEDOUT;
-		hw_run_until(d->hw, t);
+	/* The device never splits a packet at the end of the ring (PKT_WRAP), and
+	 * every caller hands whole packets: what does not fit before the end goes at
+	 * 0, behind a NOP over the rest (its body is whatever the ring held). */
+	uint32_t tail = r->size - r->wptr;
+	if (tail < 4 * n) {
+		int rc = wait_room(d, engine, tail);
+		if (rc)
+			return rc;
+		uint32_t nop = HW_PKT_HEADER(HW_PKT_NOP, 0, tail / 4 - 1);
+		memcpy(r->cpu + r->wptr, &nop, 4);
+		r->wptr = 0;
 	}
+	int rc = wait_room(d, engine, 4 * n);
+	if (rc)
+		return rc;
 	for (uint32_t i = 0; i < n; i++) {
 		memcpy(r->cpu + r->wptr, &dw[i], 4);
 		r->wptr = (r->wptr + 4) % r->size;
