@@ -10,7 +10,7 @@
 
 #include "kmt/gsdrv/gsdrv.h"
 
-int gsdrv_ring_init(struct gsdrv *d, unsigned index, uint64_t off, uint32_t size)
+int gsdrv_ring_init(struct gsdrv *d, unsigned index, uint64_t off, uint32_t size, bool stop_on_fault)
 {
 	struct gsdrv_ring *r = &d->rings[index];
 	r->index = index;
@@ -23,9 +23,11 @@ int gsdrv_ring_init(struct gsdrv *d, unsigned index, uint64_t off, uint32_t size
 	hw_mmio_write(d->hw, HW_REG_RING(index, HW_RING_BASE_HI), (uint32_t)(off >> 32));
 	hw_mmio_write(d->hw, HW_REG_RING(index, HW_RING_SIZE), size);
 	/* A faulting packet is skipped: the submission's fence still signals and the
-	 * fault is reported through the interrupt, as a GPU with recoverable faults. */
+	 * fault is reported through the interrupt, as a GPU with recoverable faults.
+	 * Stopped instead, the ring keeps the packet at RPTR for whoever looks (a
+	 * snapshot, gpusim inspect) and runs nothing after it. */
 	hw_mmio_write(d->hw, HW_REG_RING(index, HW_RING_CTRL),
-		      HW_RING_CTRL_ENABLE | HW_RING_CTRL_SKIP_FAULT);
+		      HW_RING_CTRL_ENABLE | (stop_on_fault ? 0 : HW_RING_CTRL_SKIP_FAULT));
 	return 0;
 }
 

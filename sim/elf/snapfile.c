@@ -340,7 +340,8 @@ static int config_text(const struct gpusim_config *cfg, char *text, char *proble
 		return -1;
 	}
 	if (memcmp(&back.hw, &cfg->hw, sizeof(back.hw)) || strcmp(back.policy, cfg->policy) ||
-	    back.seed != cfg->seed || back.vram_pools != (cfg->vram_pools ? cfg->vram_pools : 1)) {
+	    back.seed != cfg->seed || back.vram_pools != (cfg->vram_pools ? cfg->vram_pools : 1) ||
+	    back.ring_faults != cfg->ring_faults) {
 		snprintf(problem, PROBLEM_MAX, "configuration does not read back from its text \"%s\"", text);
 		return -1;
 	}

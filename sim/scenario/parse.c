@@ -553,7 +553,7 @@ static int parse_segments(struct pctx *c, const char *text, uint32_t col, bool p
 enum key_id {
 	K_DEVICE, K_SIZE, K_PREFER, K_ONLY, K_ALIGN, K_PRIORITY, K_CPU, K_PINNED, K_RESOURCE,
 	K_SHARED, K_OFFSET, K_SEED, K_NOWAIT, K_VALUE, K_STALE, K_AFTER, K_VRAM, K_VISIBLE,
-	K_GART, K_SYSMEM, K_POLICY, K_MACHINE, K_POOLS,
+	K_GART, K_SYSMEM, K_POLICY, K_MACHINE, K_POOLS, K_RING_FAULTS,
 	K_FROM, K_QUEUE, K_BASE, K_MIN, K_MAX, K_AT, K_PAGES, K_READONLY, K_INITIAL, K_VA, K_ALLOC,
 	K_COUNT
 };
@@ -569,6 +569,7 @@ static const struct key adapter_keys[] = {
 	{ "gart", K_GART, "gart=SIZE" },       { "sysmem", K_SYSMEM, "sysmem=SIZE" },
 	{ "policy", K_POLICY, "policy=NAME" }, { "seed", K_SEED, "seed=N" },
 	{ "pools", K_POOLS, "pools=N" },       { "from", K_FROM, "from=FILE.elf" },
+	{ "ring_faults", K_RING_FAULTS, "ring_faults=skip|stop" },
 };
 static const struct key alloc_keys[] = {
 	{ "device", K_DEVICE, "device=D" },
@@ -772,6 +773,14 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 		if (strcmp(v, "1") && strcmp(v, "2"))
 			return fail(c, col, "expected 1 or 2 for pools=, found '%s'", Q(v));
 		cmd->config.vram_pools = (uint32_t)(v[0] - '0');
+		return 0;
+	case K_RING_FAULTS:
+		if (!strcmp(v, "skip"))
+			cmd->config.ring_faults = GPUSIM_RING_FAULTS_SKIP;
+		else if (!strcmp(v, "stop"))
+			cmd->config.ring_faults = GPUSIM_RING_FAULTS_STOP;
+		else
+			return fail(c, col, "expected skip or stop for ring_faults=, found '%s'", Q(v));
 		return 0;
 	case K_POLICY: {
 		/* The library's own list: a policy added there is a policy here. */
