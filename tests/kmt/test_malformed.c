@@ -533,6 +533,40 @@ START_TEST(test_unknown_opcode)
 }
 END_TEST
 
+/*
+ * ring_faults=stop: behind a stopped ring, Renders are taken until the ring is
+ * full; the next one cannot wait for room that will never come and answers
+ * STATUS_POSSIBLE_DEADLOCK (a failure), not STATUS_TIMEOUT (a success to
+ * NT_SUCCESS), having queued nothing; the watched memory keeps its bytes.
+ */
+START_TEST(test_stopped_ring_fills)
+{
+	setup_mode(1);
+	D3DKMT_HANDLE h = cpu_alloc(4096);
+	cmdbuf()[0] = HW_PKT_HEADER(0x7f, 0, 0);
+	KT_ST_EQ(render(1, 0, 0, false), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_idle(g.luid), STATUS_SUCCESS);
+	ck_assert_uint_eq(n_fault, 1);
+	NTSTATUS st = STATUS_SUCCESS;
+	unsigned taken = 0;
+	while (st == STATUS_SUCCESS && taken < 100000) {
+		list(0, h);
+		uint32_t n = put_fill(0, 0, 0, 4096, taken);
+		st = render(n, 1, 1, false);
+		taken += st == STATUS_SUCCESS;
+	}
+	ck_assert_int_eq(st, STATUS_POSSIBLE_DEADLOCK);
+	/* 256 KiB of ring, 11 dwords a submission (the FILL and the kernel's fence). */
+	ck_assert_uint_gt(taken, 5000);
+	ck_assert_uint_lt(taken, 6000);
+	ck_assert_uint_eq(kt_stats(&g).submits, 1 + taken);
+	KT_ST_EQ(gpusim_idle(g.luid), STATUS_SUCCESS);
+	ck_assert_uint_eq(n_fault, 1);
+	watch_check("a full stopped ring");
+	teardown_mode();
+}
+END_TEST
+
 /* ---- the ring's end -------------------------------------------------------------------- */
 
 /*
@@ -578,6 +612,7 @@ Suite *kmt_malformed_suite(void)
 	tcase_add_loop_test(tc, test_render_refused, 0, 2 * NBAD);
 	tcase_add_loop_test(tc, test_submit_command_refused, 0, 2 * BAD_PATCH_HEADER);
 	tcase_add_loop_test(tc, test_unknown_opcode, 0, 4);
+	tcase_add_test(tc, test_stopped_ring_fills);
 	tcase_add_loop_test(tc, test_buffers_round_the_ring, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
