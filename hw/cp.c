@@ -17,6 +17,24 @@ static bool ring_pending(const struct hw_ring *r)
 	return r->size && r->rptr != r->fetch_wptr;
 }
 
+uint32_t hw_ring_avail_dwords(const struct hw_ring *r)
+{
+	if (!r->size)
+		return 0;
+	return (uint32_t)(((uint64_t)r->fetch_wptr + r->size - r->rptr) % r->size) / 4;
+}
+
+/* Move RPTR on by n dwords, never past the WPTR of the last doorbell: what lies
+ * beyond it was not submitted (stale packets of earlier laps, or nothing), and a
+ * read pointer that jumped over it would run them until it landed on it again. */
+static void advance(struct hw_ring *r, uint32_t n)
+{
+	uint32_t avail = hw_ring_avail_dwords(r);
+	if (n > avail)
+		n = avail;
+	r->rptr = (uint32_t)((r->rptr + 4ull * n) % r->size);
+}
+
 static bool ring_runnable(const struct hw_ring *r)
 {
 	return (r->ctrl & HW_RING_CTRL_ENABLE) && !r->stopped && ring_pending(r);
@@ -170,9 +188,11 @@ static void step(struct hw_device *dev, unsigned n, uint64_t start)
 	uint64_t end = start + res.cost;
 	r->ready_at = end;
 	if (res.cause) {
-		/* A packet whose header could not be read cannot be skipped. */
+		/* A packet whose header could not be read cannot be skipped. What a
+		 * skip covers is the packet's (hw_packet_execute: the rest of what was
+		 * submitted when its own length cannot be trusted). */
 		if ((r->ctrl & HW_RING_CTRL_SKIP_FAULT) && res.dwords)
-			r->rptr = (uint32_t)((r->rptr + 4ull * res.dwords) % r->size);
+			advance(r, res.dwords);
 		else
 			r->stopped = true;
 		/* VM_FAULT_* first, so the interrupt handler finds them filled. */
@@ -181,7 +201,7 @@ static void step(struct hw_device *dev, unsigned n, uint64_t start)
 		hw_fault_raise(dev, n, res.fault_addr, res.cause);
 	} else {
 		dev->stats.packets++;
-		r->rptr = (uint32_t)((r->rptr + 4ull * res.dwords) % r->size);
+		advance(r, res.dwords);
 	}
 	wake_waiters(dev, n, end);
 }

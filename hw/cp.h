@@ -21,6 +21,8 @@ struct hw_ring {
 	uint64_t ready_at;   /* earliest start of the ring's next packet */
 };
 
+/* Dwords from RPTR up to the WPTR of the last doorbell: all the engine may read. */
+uint32_t hw_ring_avail_dwords(const struct hw_ring *r);
 uint32_t hw_ring_reg_read(struct hw_device *dev, unsigned n, uint32_t reg);
 void hw_ring_reg_write(struct hw_device *dev, unsigned n, uint32_t reg, uint32_t v);
 void hw_ring_reset(struct hw_device *dev, unsigned n);

@@ -43,6 +43,8 @@ const char *hw_fault_name(uint32_t cause)
 		[HW_FAULT_VM_NOT_PRESENT] = "vm-not-present", [HW_FAULT_VM_READ_ONLY] = "vm-read-only",
 		[HW_FAULT_VM_RANGE] = "vm-range", [HW_FAULT_VM_PT_UNREACHABLE] = "vm-pt-unreachable",
 		[HW_FAULT_VM_STALE] = "vm-stale", [HW_FAULT_VM_BAD_ADDR] = "vm-bad-addr",
+		[HW_FAULT_PKT_OVERRUN] = "pkt-overrun", [HW_FAULT_PKT_TOO_LONG] = "pkt-too-long",
+		[HW_FAULT_PKT_WRAP] = "pkt-wrap", [HW_FAULT_PKT_OPCODE] = "pkt-opcode",
 	};
 	return cause < sizeof(names) / sizeof(names[0]) && names[cause] ? names[cause] : "unknown";
 }

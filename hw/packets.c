@@ -30,11 +30,6 @@ static uint64_t ring_addr(const struct hw_ring *r, uint32_t dword)
 	return r->base + (uint64_t)((r->rptr + 4ull * dword) % r->size);
 }
 
-static uint32_t ring_avail_dwords(const struct hw_ring *r)
-{
-	return (uint32_t)(((uint64_t)r->fetch_wptr + r->size - r->rptr) % r->size) / 4;
-}
-
 static bool fault(struct pkt *p, uint32_t cause, uint64_t addr)
 {
 	p->res->cause = cause;
@@ -438,6 +433,47 @@ static bool do_tlb_invalidate(struct pkt *p)
 	return true;
 }
 
+static bool known_opcode(uint32_t op)
+{
+	switch (op) {
+	case HW_PKT_NOP: case HW_PKT_WRITE_DATA: case HW_PKT_COPY: case HW_PKT_FILL:
+	case HW_PKT_CHECKSUM: case HW_PKT_FENCE: case HW_PKT_WAIT: case HW_PKT_SET_VM:
+	case HW_PKT_TLB_INVALIDATE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The header's claims, checked before any body dword is read. res->dwords is what
+ * a skip may pass over, set only once it is known to be inside what was
+ * submitted: the packet itself when it lies whole before WPTR, else everything up
+ * to WPTR (a length that cannot be trusted says nothing of where the next packet
+ * starts, and the bytes after WPTR were never submitted).
+ */
+static bool framed(struct pkt *p, const struct hw_ring *r)
+{
+	uint32_t avail = hw_ring_avail_dwords(r);
+	uint64_t len = 1ull + p->count;
+	if (4 * len > r->size - 4) {
+		p->res->dwords = avail;
+		return fault(p, HW_FAULT_PKT_TOO_LONG, p->header_addr);
+	}
+	if (len > avail) {
+		p->res->dwords = avail;
+		return fault(p, HW_FAULT_PKT_OVERRUN, p->header_addr);
+	}
+	p->res->dwords = (uint32_t)len;
+	/* Whole between its header and the end of the ring: the driver pads the end
+	 * with a NOP instead of splitting a packet. */
+	if (r->rptr + 4 * len > r->size)
+		return fault(p, HW_FAULT_PKT_WRAP, p->header_addr);
+	if (!known_opcode(HW_PKT_OPCODE(p->header)))
+		return fault(p, HW_FAULT_PKT_OPCODE, p->header_addr);
+	return true;
+}
+
 void hw_packet_execute(struct hw_device *dev, unsigned ring, struct hw_pkt_result *res)
 {
 	struct hw_ring *r = &dev->rings[ring];
@@ -447,9 +483,8 @@ void hw_packet_execute(struct hw_device *dev, unsigned ring, struct hw_pkt_resul
 		return;
 	hw_addrmap_read(dev, p.header_addr, &p.header, 4);
 	p.count = HW_PKT_COUNT(p.header);
-	res->dwords = 1 + p.count;
-	if (p.count + 1 > ring_avail_dwords(r) || 4ull * (p.count + 1) > r->size) {
-		fault(&p, HW_FAULT_BAD_PACKET, p.header_addr);
+	if (!framed(&p, r)) {
+		res->cost = dev->cfg.packet_overhead_ns;
 		return;
 	}
 	if (dev->dma_error_pending) {
@@ -471,7 +506,7 @@ void hw_packet_execute(struct hw_device *dev, unsigned ring, struct hw_pkt_resul
 	case HW_PKT_WAIT: ok = do_wait(&p); break;
 	case HW_PKT_SET_VM: ok = do_set_vm(&p); break;
 	case HW_PKT_TLB_INVALIDATE: ok = do_tlb_invalidate(&p); break;
-	default: ok = fault(&p, HW_FAULT_BAD_PACKET, p.header_addr); break;
+	default: ok = false; break; /* framed() let no other opcode through */
 	}
 	(void)ok;
 	/* The walks' reads are paid by a packet that ran, like its bytes. */

@@ -235,7 +235,7 @@ static const struct hw_vms_field device_fields[] = {
 	{ F(irq.status, U32 | HEX), .since = 1, .bits = IRQ_BITS },
 	{ F(irq.mask, U32 | HEX), .since = 1, .bits = IRQ_BITS },
 	{ FN("fault.addr", fault_addr, U64 | HEX), .since = 1 },
-	{ FN("fault.cause", fault_cause, U32), .since = 1, .max = HW_FAULT_VM_BAD_ADDR },
+	{ FN("fault.cause", fault_cause, U32), .since = 1, .max = HW_FAULT_MAX },
 	{ FN("fault.ring", fault_ring, U32), .since = 1, .max = HW_NUM_RINGS - 1 },
 	{ F(removed, BOOL), .since = 1 },
 	{ F(dma_error_pending, BOOL), .since = 1 },

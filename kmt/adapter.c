@@ -101,7 +101,8 @@ int kmt_adapter_create(const struct gpusim_config *cfg, struct kmt_adapter **out
 {
 	int rc;
 	if (hw_config_validate(&cfg->hw, NULL, 0) || !vidmm_policy_find(cfg->policy) ||
-	    cfg->vram_pools > 2 || (cfg->vram_pools == 2 && cfg->hw.vram - cfg->hw.visible < 2 * HW_PAGE_SIZE))
+	    cfg->vram_pools > 2 || (cfg->vram_pools == 2 && cfg->hw.vram - cfg->hw.visible < 2 * HW_PAGE_SIZE) ||
+	    cfg->ring_faults > GPUSIM_RING_FAULTS_STOP)
 		return -EINVAL;
 	struct kmt_adapter *ad = calloc(1, sizeof(*ad));
 	if (!ad)
@@ -113,7 +114,8 @@ int kmt_adapter_create(const struct gpusim_config *cfg, struct kmt_adapter **out
 		free(ad);
 		return rc;
 	}
-	struct kmt_driver_options opt = { .vram_pools = cfg->vram_pools ? cfg->vram_pools : 1 };
+	struct kmt_driver_options opt = { .vram_pools = cfg->vram_pools ? cfg->vram_pools : 1,
+					  .stop_on_fault = cfg->ring_faults == GPUSIM_RING_FAULTS_STOP };
 	if ((rc = vidmm_create(ad->hw, &gsdrv_ddi, &opt, cfg->policy, &ad->mm))) {
 		hw_device_destroy(ad->hw);
 		free(ad);

@@ -166,6 +166,8 @@ enum kmt_engine { KMT_ENGINE_RENDER = 0, KMT_ENGINE_PAGING = 1, KMT_ENGINES = 2 
 /* Driver options from the adapter's configuration. */
 struct kmt_driver_options {
 	uint32_t vram_pools;  /* 1, or 2: VRAM beyond BAR2 as two segments */
+	bool stop_on_fault;   /* the render engine stops on a fault instead of skipping
+			       * the packet (ring_faults=stop) */
 };
 #define KMT_MAX_SEGMENTS 7
 
@@ -206,8 +208,15 @@ struct kmt_ddi {
 	 * zeroes them). Not a paging operation: no device time, nothing queued.
 	 * Optional (NULL: nothing is released). */
 	void (*discard)(void *drv, uint32_t seg, uint64_t offset, uint64_t size);
+	/* DxgkDdiRender's validation of a command buffer as the caller wrote it (the
+	 * patches' offsets, not the addresses), before anything is made resident:
+	 * -EINVAL packets that do not tile the buffer or a patch location over a
+	 * packet header, -EPERM a packet only the kernel may issue. Optional. */
+	int (*check_commands)(void *drv, const struct kmt_submission *sub);
 	/* DxgkDdiPatch + SubmitCommand: returns the submission's fence. -ENOSPC when
-	 * the command buffer cannot fit the ring, -EINVAL for a patch out of range. */
+	 * the command buffer cannot fit the ring, -EINVAL for a patch out of range or
+	 * packets that do not tile the buffer, -EPERM a packet only the kernel may
+	 * issue; nothing is queued then. */
 	int (*submit)(void *drv, const struct kmt_submission *sub, uint64_t *fence);
 	/* Optional (GpuMmu). SubmitCommandVirtual: returns the submission's render
 	 * fence. -EINVAL malformed packets, -EPERM a packet only the kernel may

@@ -20,7 +20,10 @@ NTSTATUS kmt_status_from_errno(int err)
 	case -ENOSPC: return STATUS_GRAPHICS_NO_VIDEO_MEMORY;
 	case -EBUSY: return STATUS_GRAPHICS_ALLOCATION_BUSY;
 	case -ENODEV: return STATUS_DEVICE_REMOVED;
-	case -ETIMEDOUT: return STATUS_TIMEOUT;
+	/* The driver's -ETIMEDOUT is "never": nothing left to run will get the GPU
+	 * there (a stopped ring, a WAIT nobody satisfies). STATUS_TIMEOUT would be a
+	 * success to NT_SUCCESS() with nothing done; the CPU waits' failure code says it. */
+	case -ETIMEDOUT: return STATUS_POSSIBLE_DEADLOCK;
 	case -EACCES: return STATUS_GRAPHICS_CANT_LOCK_MEMORY;
 	case -EIO: return STATUS_UNSUCCESSFUL; /* the copy engine kept failing */
 	default: return STATUS_UNSUCCESSFUL;

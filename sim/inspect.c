@@ -276,6 +276,8 @@ static void text_config(FILE *f, const struct gpusim_snapshot *s)
 	fprintf(f, "  seed         %" PRIu64 "\n", s->cfg.seed);
 	if (s->cfg.vram_pools > 1)
 		fprintf(f, "  pools        %" PRIu32 "\n", s->cfg.vram_pools);
+	if (s->cfg.ring_faults == GPUSIM_RING_FAULTS_STOP)
+		fprintf(f, "  ring faults  stop\n");
 }
 
 static void text_stats(FILE *f, const struct gpusim_snapshot *s)

@@ -22,6 +22,7 @@ int main(void)
 	srunner_add_suite(sr, hw_vmstate_suite());
 	srunner_add_suite(sr, hw_release_suite());
 	srunner_add_suite(sr, hw_mmu_suite());
+	srunner_add_suite(sr, hw_framing_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -26,6 +26,7 @@ int main(void)
 	srunner_add_suite(sr, kmt_wddm2_va_suite());
 	srunner_add_suite(sr, kmt_wddm2_sync_suite());
 	srunner_add_suite(sr, kmt_wddm2_submit_suite());
+	srunner_add_suite(sr, kmt_malformed_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

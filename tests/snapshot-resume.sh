@@ -44,6 +44,24 @@ if command -v readelf >/dev/null 2>&1; then
 	grep -q 'GPUSIM' readelf.out || fail "readelf lists no GPUSIM notes"
 fi
 
+# Issue 15: a snapshot whose first LOAD has p_offset 0 (its data the file's own ELF
+# header, which a restore would put in the render ring) hung `adapter from=`. It is
+# refused now, by the file's name, at once. The first LOAD's p_offset is at byte
+# 64 + 56 + 8 (program header 1 of the ELF64 header's table at 64).
+cp half.elf off0.elf
+printf '\000\000\000\000\000\000\000\000' | dd of=off0.elf bs=1 seek=128 conv=notrunc 2>/dev/null
+printf 'adapter from=off0.elf\necho restored\n' >off0.gsim
+if command -v timeout >/dev/null 2>&1; then
+	timeout 60 "$GPUSIM" run off0.gsim >off0.out 2>&1
+else
+	"$GPUSIM" run off0.gsim >off0.out 2>&1
+fi
+rc=$?
+test $rc -eq 1 || fail "adapter from= a snapshot with a LOAD at offset 0: exit $rc, expected 1: $(cat off0.out)"
+grep -q 'off0.gsim:1: adapter from=off0.elf: range 0 (program header 1): its data at file offset 0x0 .* overlaps the ELF header' off0.out ||
+	fail "adapter from= a LOAD at offset 0 did not say so: $(cat off0.out)"
+grep -q restored off0.out && fail "a snapshot with a LOAD at offset 0 was restored"
+
 # --dump-on-fault: the stale-address bug faults the GPU; a snapshot appears.
 mkdir dumps
 "$GPUSIM" run --dump-on-fault dumps "$srcdir/tests/scenarios/page-fault-stale.gsim" >dump.out 2>&1

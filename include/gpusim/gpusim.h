@@ -68,7 +68,11 @@ struct gpusim_config {
 	uint64_t seed;
 	uint32_t vram_pools;  /* 1 (default), or 2: VRAM beyond BAR2 as two segments,
 			       * GPUSIM_SEG_INVISIBLE and GPUSIM_SEG_VRAM2 */
+	uint32_t ring_faults; /* GPUSIM_RING_FAULTS_*: what the render ring does on a GPU
+			       * fault (kmt/README.md) */
 };
+#define GPUSIM_RING_FAULTS_SKIP 0u /* default: skip the packet (SKIP_FAULT), go on */
+#define GPUSIM_RING_FAULTS_STOP 1u /* stop on it and stay stopped */
 
 void gpusim_config_default(struct gpusim_config *cfg);
 /* The eviction policies that `policy=` accepts, by index from 0: the i-th one's
@@ -76,7 +80,8 @@ void gpusim_config_default(struct gpusim_config *cfg);
  * cfg->policy. */
 const char *gpusim_policy_name(unsigned i);
 /* "vram=1G,visible=256M,gart=2G,sysmem=4G,policy=lru,seed=3,pools=2": keys of
- * hw_config_set plus policy, seed and pools. -EINVAL with a sentence in err. */
+ * hw_config_set plus policy, seed, pools and ring_faults (skip or stop). -EINVAL
+ * with a sentence in err. */
 int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, size_t errlen);
 
 /* Create a simulated adapter; its LUID is what D3DKMTEnumAdapters2/3 report and

@@ -141,7 +141,7 @@ void hw_inject_dma_error(struct hw_device *dev);          /* the next packet */
 int hw_inject_vram_error(struct hw_device *dev, uint64_t vram_offset);
 void hw_inject_sysmem_oom(struct hw_device *dev, uint64_t after_pages);
 bool hw_device_removed(const struct hw_device *dev);
-/* "unmapped", "gart-invalid", ..., "bad-packet": a fault cause for people. */
+/* "unmapped", "gart-invalid", ..., "pkt-opcode": a fault cause for people. */
 const char *hw_fault_name(uint32_t cause);
 
 /* ---- observation (not a register: for tests, benches and the viewer) --- */
@@ -271,7 +271,7 @@ enum hw_fault_cause {
 	HW_FAULT_GART_BADPFN = 6,  /* entry names a page beyond system memory */
 	HW_FAULT_DMA = 7,          /* injected DMA error */
 	HW_FAULT_ECC = 8,          /* uncorrectable VRAM error */
-	HW_FAULT_BAD_PACKET = 9,   /* unknown opcode or wrong length */
+	HW_FAULT_BAD_PACKET = 9,   /* a count the opcode does not take, or a bad body field */
 	/* GPU virtual addresses (a ring in VA mode); FAULT_ADDR is then the VA. */
 	HW_FAULT_VM_NOT_PRESENT = 10, /* an entry on the walk is not VALID */
 	HW_FAULT_VM_READ_ONLY = 11,   /* write through a READ_ONLY page */
@@ -279,7 +279,15 @@ enum hw_fault_cause {
 	HW_FAULT_VM_PT_UNREACHABLE = 13, /* a page-table read itself faulted */
 	HW_FAULT_VM_STALE = 14,       /* strict mode: TLB disagrees with the page table */
 	HW_FAULT_VM_BAD_ADDR = 15,    /* PTE names memory beyond VRAM/system memory, misaligned */
+	/* The command processor's framing checks, made on the header before any body
+	 * dword is read; FAULT_ADDR is the header's address (hw/REGISTERS.md). */
+	HW_FAULT_PKT_OVERRUN = 16,    /* the packet runs past the WPTR of the last doorbell */
+	HW_FAULT_PKT_TOO_LONG = 17,   /* longer than the ring can ever hold (SIZE - 4 bytes) */
+	HW_FAULT_PKT_WRAP = 18,       /* the packet crosses the end of the ring */
+	HW_FAULT_PKT_OPCODE = 19,     /* unknown opcode */
 };
+/* The highest cause the device reports (saved state holds nothing beyond it). */
+#define HW_FAULT_MAX HW_FAULT_PKT_OPCODE
 
 /* GART entry: 64 bits, little endian, in VRAM at GART_TABLE + 8 * page. */
 #define HW_GART_VALID 0x1ull

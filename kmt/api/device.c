@@ -298,6 +298,21 @@ static bool is_page_fault(uint32_t cause)
 	}
 }
 
+/* The packet itself was wrong: its framing, opcode, count or fields. */
+static bool is_bad_packet(uint32_t cause)
+{
+	switch (cause) {
+	case HW_FAULT_BAD_PACKET:
+	case HW_FAULT_PKT_OVERRUN:
+	case HW_FAULT_PKT_TOO_LONG:
+	case HW_FAULT_PKT_WRAP:
+	case HW_FAULT_PKT_OPCODE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * A device that faulted stays faulted, as on Windows where the runtime then
  * recreates it. An address fault is a DMA page fault; an injected DMA error, an
@@ -346,7 +361,7 @@ static void page_fault_state(const struct kmt_device *dev, D3DKMT_DEVICEPAGEFAUL
 		if (is_page_fault(f->cause)) {
 			s.FaultErrorCode.IsDeviceSpecificCode = 0;
 			s.FaultErrorCode.GeneralErrorCode = DXGK_GENERAL_ERROR_PAGE_FAULT;
-		} else if (f->cause == HW_FAULT_BAD_PACKET) {
+		} else if (is_bad_packet(f->cause)) {
 			s.FaultErrorCode.IsDeviceSpecificCode = 0;
 			s.FaultErrorCode.GeneralErrorCode = DXGK_GENERAL_ERROR_INVALID_INSTRUCTION;
 		} else {

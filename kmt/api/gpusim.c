@@ -76,6 +76,16 @@ int gpusim_config_parse(struct gpusim_config *cfg, const char *spec, char *err, 
 			} else {
 				cfg->vram_pools = (uint32_t)(val[0] - '0');
 			}
+		} else if (!strcmp(kv, "ring_faults")) {
+			if (!strcmp(val, "skip")) {
+				cfg->ring_faults = GPUSIM_RING_FAULTS_SKIP;
+			} else if (!strcmp(val, "stop")) {
+				cfg->ring_faults = GPUSIM_RING_FAULTS_STOP;
+			} else {
+				if (err)
+					snprintf(err, errlen, "ring_faults must be skip or stop, not '%s'", val);
+				rc = -EINVAL;
+			}
 		} else if (!strcmp(kv, "seed")) {
 			uint64_t s;
 			if (hw_parse_size(val, &s)) {

@@ -70,11 +70,27 @@ NTSTATUS APIENTRY D3DKMTRender(D3DKMT_RENDER *pData)
 		patches[i].patch_offset = pl->PatchOffset - pData->CommandOffset;
 		patches[i].alloc_offset = pl->AllocationOffset;
 	}
+	struct kmt_submission sub = {
+		.commands = (const uint32_t *)((const uint8_t *)ctx->cmdbuf + pData->CommandOffset),
+		.length = pData->CommandLength,
+		.gpu_addresses = addr,
+		.nalloc = n,
+		.patches = patches,
+		.npatch = np,
+	};
+	int rc = ad->mm->ddi->check_commands ? ad->mm->ddi->check_commands(ad->mm->drv, &sub) : 0;
+	if (rc) {
+		/* Malformed packets, or the kernel's: the caller's buffer is wrong,
+		 * as SubmitCommand says for the same packets. Nothing was made
+		 * resident, nothing is queued. */
+		st = rc == -EPERM ? STATUS_INVALID_PARAMETER : kmt_status_from_errno(rc);
+		goto out;
+	}
 	if (ad->removed) {
 		st = STATUS_DEVICE_REMOVED;
 		goto out;
 	}
-	int rc = vidmm_make_resident(ad->mm, set, n, false, GPUSIM_CAUSE_RENDER);
+	rc = vidmm_make_resident(ad->mm, set, n, false, GPUSIM_CAUSE_RENDER);
 	if (rc) {
 		kmt_adapter_poll(ad);
 		st = rc == -EBUSY ? STATUS_GRAPHICS_CANT_RENDER_LOCKED_ALLOCATION : kmt_status_from_errno(rc);
@@ -84,17 +100,9 @@ NTSTATUS APIENTRY D3DKMTRender(D3DKMT_RENDER *pData)
 		addr[i] = vidmm_gpu_address(ad->mm, set[i]);
 	uint64_t fence = 0;
 	if (!(flags & 0x8u)) { /* NullRendering: validate and place, run nothing */
-		struct kmt_submission sub = {
-			.commands = (const uint32_t *)((const uint8_t *)ctx->cmdbuf + pData->CommandOffset),
-			.length = pData->CommandLength,
-			.gpu_addresses = addr,
-			.nalloc = n,
-			.patches = patches,
-			.npatch = np,
-		};
 		rc = ad->mm->ddi->submit(ad->mm->drv, &sub, &fence);
 		if (rc) {
-			st = kmt_status_from_errno(rc);
+			st = rc == -EPERM ? STATUS_INVALID_PARAMETER : kmt_status_from_errno(rc);
 			goto out;
 		}
 		kmt_blame_record(ad, fence, dev->handle);

@@ -318,7 +318,8 @@ NTSTATUS APIENTRY D3DKMTWaitForSynchronizationObject2(CONST D3DKMT_WAITFORSYNCHR
 							 s->pending_fence);
 			kmt_adapter_poll(ad);
 			if (rc) {
-				st = kmt_status_from_errno(rc);
+				/* The queue wait below answers "never" the same way. */
+				st = rc == -ETIMEDOUT ? STATUS_TIMEOUT : kmt_status_from_errno(rc);
 				goto out;
 			}
 			if (kmt_sync_value(s) >= target)

@@ -117,8 +117,11 @@ static int gsdrv_start(struct hw_device *hw, const struct kmt_driver_options *op
 	hw_mmio_write(hw, HW_REG_GART_TABLE_HI, 0);
 	hw_mmio_write(hw, HW_REG_GART_CTRL, HW_GART_CTRL_ENABLE);
 	hw_mmio_write(hw, HW_REG_TLB_INVALIDATE, HW_TLB_INVALIDATE_ALL);
-	if (gsdrv_ring_init(d, KMT_ENGINE_RENDER, GSDRV_RENDER_RING_OFF, GSDRV_RENDER_RING_SIZE) ||
-	    gsdrv_ring_init(d, KMT_ENGINE_PAGING, GSDRV_PAGING_RING_OFF, GSDRV_PAGING_RING_SIZE)) {
+	/* The paging engine always skips: a transfer that faulted is redone by
+	 * paging.c, which needs the ring to go on. */
+	if (gsdrv_ring_init(d, KMT_ENGINE_RENDER, GSDRV_RENDER_RING_OFF, GSDRV_RENDER_RING_SIZE,
+			    opt && opt->stop_on_fault) ||
+	    gsdrv_ring_init(d, KMT_ENGINE_PAGING, GSDRV_PAGING_RING_OFF, GSDRV_PAGING_RING_SIZE, false)) {
 		free(d);
 		return -EINVAL;
 	}
@@ -157,6 +160,7 @@ const struct kmt_ddi gsdrv_ddi = {
 	.gpu_address = gsdrv_gpu_address,
 	.map_cpu = gsdrv_map_cpu,
 	.discard = gsdrv_discard,
+	.check_commands = gsdrv_check_commands,
 	.submit = gsdrv_submit,
 	.submit_va = gsdrv_submit_va,
 	.fence_va = gsdrv_fence_va,

@@ -68,7 +68,7 @@ struct gsdrv {
 };
 
 /* ring.c */
-int gsdrv_ring_init(struct gsdrv *d, unsigned index, uint64_t off, uint32_t size);
+int gsdrv_ring_init(struct gsdrv *d, unsigned index, uint64_t off, uint32_t size, bool stop_on_fault);
 int gsdrv_ring_emit(struct gsdrv *d, unsigned engine, const uint32_t *dw, uint32_t n);
 void gsdrv_ring_kick(struct gsdrv *d, unsigned engine);
 uint64_t gsdrv_fence_emit(struct gsdrv *d, unsigned engine);
@@ -102,6 +102,10 @@ int gsdrv_read_pte(void *drv, uint32_t seg, uint64_t offset, uint32_t index, boo
 
 /* submit.c */
 int gsdrv_submit(void *drv, const struct kmt_submission *sub, uint64_t *fence);
+/* n dwords of a user buffer: 0 when its packets tile it exactly and none is the
+ * kernel's; -EINVAL a packet running past the end, -EPERM SET_VM or TLB_INVALIDATE. */
+int gsdrv_check_packets(const uint32_t *p, uint32_t n);
+int gsdrv_check_commands(void *drv, const struct kmt_submission *sub);
 
 /* submitva.c */
 int gsdrv_submit_va(void *drv, const struct kmt_va_submission *sub, uint64_t *fence);

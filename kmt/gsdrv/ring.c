@@ -10,7 +10,7 @@
 
 #include "kmt/gsdrv/gsdrv.h"
 
-int gsdrv_ring_init(struct gsdrv *d, unsigned index, uint64_t off, uint32_t size)
+int gsdrv_ring_init(struct gsdrv *d, unsigned index, uint64_t off, uint32_t size, bool stop_on_fault)
 {
 	struct gsdrv_ring *r = &d->rings[index];
 	r->index = index;
@@ -23,9 +23,11 @@ int gsdrv_ring_init(struct gsdrv *d, unsigned index, uint64_t off, uint32_t size
 	hw_mmio_write(d->hw, HW_REG_RING(index, HW_RING_BASE_HI), (uint32_t)(off >> 32));
 	hw_mmio_write(d->hw, HW_REG_RING(index, HW_RING_SIZE), size);
 	/* A faulting packet is skipped: the submission's fence still signals and the
-	 * fault is reported through the interrupt, as a GPU with recoverable faults. */
+	 * fault is reported through the interrupt, as a GPU with recoverable faults.
+	 * Stopped instead, the ring keeps the packet at RPTR for whoever looks (a
+	 * snapshot, gpusim inspect) and runs nothing after it. */
 	hw_mmio_write(d->hw, HW_REG_RING(index, HW_RING_CTRL),
-		      HW_RING_CTRL_ENABLE | HW_RING_CTRL_SKIP_FAULT);
+		      HW_RING_CTRL_ENABLE | (stop_on_fault ? 0 : HW_RING_CTRL_SKIP_FAULT));
 	return 0;
 }
 
@@ -35,6 +37,20 @@ static uint32_t ring_free(struct gsdrv *d, struct gsdrv_ring *r)
 	return (uint32_t)(((uint64_t)rptr + r->size - r->wptr - 4) % r->size);
 }
 
+/* Not enough room: let the engine consume what it has been given. */
+static int wait_room(struct gsdrv *d, unsigned engine, uint32_t bytes)
+{
+	struct gsdrv_ring *r = &d->rings[engine];
+	while (ring_free(d, r) < bytes) {
+		uint64_t t;
+		gsdrv_ring_kick(d, engine);
+		if (!hw_next_event(d->hw, &t))
+			return -ETIMEDOUT;
+		hw_run_until(d->hw, t);
+	}
+	return 0;
+}
+
 int gsdrv_ring_emit(struct gsdrv *d, unsigned engine, const uint32_t *dw, uint32_t n)
 {
 	struct gsdrv_ring *r = &d->rings[engine];
@@ -42,19 +58,24 @@ int gsdrv_ring_emit(struct gsdrv *d, unsigned engine, const uint32_t *dw, uint32
 		return -ENODEV;
 	if (4ull * n + 4 > r->size)
 		return -ENOSPC;
-	/* Not enough room: let the engine consume what it has been given. */
-	while (ring_free(d, r) < 4 * n) {
-		uint64_t t;
-		gsdrv_ring_kick(d, engine);
-		if (!hw_next_event(d->hw, &t))
-			return -ETIMEDOUT;
-		hw_run_until(d->hw, t);
+	/* The device never splits a packet at the end of the ring (PKT_WRAP), and
+	 * every caller hands whole packets: what does not fit before the end goes at
+	 * 0, behind a NOP over the rest (its body is whatever the ring held). */
+	uint32_t tail = r->size - r->wptr;
+	if (tail < 4 * n) {
+		int rc = wait_room(d, engine, tail);
+		if (rc)
+			return rc;
+		uint32_t nop = HW_PKT_HEADER(HW_PKT_NOP, 0, tail / 4 - 1);
+		memcpy(r->cpu + r->wptr, &nop, 4);
+		r->wptr = 0;
 	}
-	/* At most two pieces: up to the end of the ring, then from its start. */
-	uint32_t bytes = 4 * n, first = r->size - r->wptr < bytes ? r->size - r->wptr : bytes;
-	memcpy(r->cpu + r->wptr, dw, first);
-	memcpy(r->cpu, (const uint8_t *)dw + first, bytes - first);
-	r->wptr = (uint32_t)(((uint64_t)r->wptr + bytes) % r->size);
+	int rc = wait_room(d, engine, 4 * n);
+	if (rc)
+		return rc;
+	/* One piece: the packet lies whole before the ring's end (above). */
+	memcpy(r->cpu + r->wptr, dw, 4 * n);
+	r->wptr = (r->wptr + 4 * n) % r->size;
 	return 0;
 }
 

@@ -111,7 +111,7 @@ int gsdrv_load_state(void *drv, struct kmt_rstream *r, char *err, size_t errlen)
 		f->engine = kmt_rs_u32(r);
 		f->time_ns = kmt_rs_u64(r);
 		f->completed = kmt_rs_u64(r);
-		if (f->engine >= KMT_ENGINES || f->cause > HW_FAULT_BAD_PACKET) {
+		if (f->engine >= KMT_ENGINES || f->cause > HW_FAULT_MAX) {
 			snprintf(err, errlen, "the driver's fault queue is damaged");
 			return -EINVAL;
 		}

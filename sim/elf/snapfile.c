@@ -340,7 +340,8 @@ static int config_text(const struct gpusim_config *cfg, char *text, char *proble
 		return -1;
 	}
 	if (memcmp(&back.hw, &cfg->hw, sizeof(back.hw)) || strcmp(back.policy, cfg->policy) ||
-	    back.seed != cfg->seed || back.vram_pools != (cfg->vram_pools ? cfg->vram_pools : 1)) {
+	    back.seed != cfg->seed || back.vram_pools != (cfg->vram_pools ? cfg->vram_pools : 1) ||
+	    back.ring_faults != cfg->ring_faults) {
 		snprintf(problem, PROBLEM_MAX, "configuration does not read back from its text \"%s\"", text);
 		return -1;
 	}
@@ -580,6 +581,54 @@ static int read_notes(struct reader *r, const GElf_Phdr *ph)
 	return 0;
 }
 
+/* A stretch of the file and who owns it: a range's data (the index of its program
+ * header, and its range number), or one of the file's own structures. */
+struct extent {
+	uint64_t off, len;
+	size_t ph, range;
+	const char *what; /* NULL for a range */
+};
+
+static int by_offset(const void *a, const void *b)
+{
+	const struct extent *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int overlap_fail(struct reader *r, const struct extent *a, const struct extent *b)
+{
+	const struct extent *rg = b->what ? a : b, *other = rg == a ? b : a;
+	if (other->what)
+		return RFAIL(r, "range %zu (program header %zu): its data at file offset 0x%" PRIx64 " (0x%" PRIx64
+			     " bytes) overlaps %s", rg->range, rg->ph, rg->off, rg->len, other->what);
+	return RFAIL(r, "range %zu (program header %zu): its data at file offset 0x%" PRIx64 " (0x%" PRIx64
+		     " bytes) overlaps range %zu's (program header %zu) at 0x%" PRIx64, rg->range, rg->ph, rg->off,
+		     rg->len, other->range, other->ph, other->off);
+}
+
+/*
+ * A range's bytes are its own: the writer lays them out after the headers and the
+ * notes, each in a place of its own. A range whose data is the ELF header (a first
+ * LOAD with p_offset 0), the headers or the notes would put those bytes into device
+ * memory, the driver's rings included, where the restored device would run them as
+ * packets; two ranges sharing data would make one memory out of two. n extents,
+ * sorted here; each is compared with the one reaching furthest before it.
+ */
+static int check_extents(struct reader *r, struct extent *e, size_t n)
+{
+	qsort(e, n, sizeof(*e), by_offset);
+	const struct extent *far = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!e[i].len)
+			continue;
+		if (far && far->off + far->len > e[i].off && (!far->what || !e[i].what))
+			return overlap_fail(r, far, &e[i]);
+		if (!far || e[i].off + e[i].len > far->off + far->len)
+			far = &e[i];
+	}
+	return 0;
+}
+
 /* The program headers: one PT_NOTE and a PT_LOAD per range, inside the file. */
 static int check_segments(struct reader *r, const GElf_Phdr *ph, size_t phnum)
 {
@@ -626,7 +675,28 @@ static int check_segments(struct reader *r, const GElf_Phdr *ph, size_t phnum)
 		r->ranges[r->nranges++] = (struct gpusim_snapshot_range){
 			.addr = p->p_paddr, .size = p->p_filesz, .data = r->buf + p->p_offset };
 	}
-	return 0;
+
+	/* Every offset and size here was checked against the file's length above. */
+	GElf_Ehdr eh;
+	size_t shnum = 0;
+	if (!gelf_getehdr(r->elf, &eh) || (eh.e_shoff && elf_getshdrnum(r->elf, &shnum)))
+		return RFAIL(r, "libelf: %s", elf_errmsg(-1));
+	struct extent *e = calloc(r->nranges + 4, sizeof(*e));
+	if (!e)
+		return RFAIL(r, "out of memory");
+	size_t n = 0;
+	e[n++] = (struct extent){ .off = 0, .len = EHDR_SIZE, .what = "the ELF header" };
+	e[n++] = (struct extent){ .off = eh.e_phoff, .len = (uint64_t)phnum * PHDR_SIZE, .what = "the program headers" };
+	if (eh.e_shoff)
+		e[n++] = (struct extent){ .off = eh.e_shoff, .len = (uint64_t)(shnum ? shnum : 1) * SHDR_SIZE,
+					  .what = "the section headers" };
+	e[n++] = (struct extent){ .off = ph[note].p_offset, .len = ph[note].p_filesz, .what = "the note segment" };
+	for (size_t i = 0, k = 0; i < phnum; i++)
+		if (ph[i].p_type == PT_LOAD)
+			e[n++] = (struct extent){ .off = ph[i].p_offset, .len = ph[i].p_filesz, .ph = i, .range = k++ };
+	int rc = check_extents(r, e, n);
+	free(e);
+	return rc;
 }
 
 static int read_segments(struct reader *r)

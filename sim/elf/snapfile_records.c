@@ -309,6 +309,12 @@ int snapfile_config_text(const struct gpusim_config *cfg, char *buf, size_t len)
 			return -1;
 		n += m;
 	}
+	if (cfg->ring_faults == GPUSIM_RING_FAULTS_STOP) { /* the same: skip is the default */
+		int m = snprintf(buf + n, len - (size_t)n, ",ring_faults=stop");
+		if (m < 0 || (size_t)m >= len - (size_t)n)
+			return -1;
+		n += m;
+	}
 	return n;
 }
 

@@ -373,7 +373,7 @@ static int check_wddm2(struct cctx *c, const struct scn_cmd *cmd, bool takes_eff
 			return -1;
 		if (cmd->op == SCN_OP_SIGNAL || cmd->op == SCN_OP_WAIT)
 			return use_obj(c, &c->fences, &K_FENCE_, cmd, cmd->name2);
-		if (cmd->op == SCN_OP_RESET)
+		if (cmd->op == SCN_OP_RESET || cmd->op == SCN_OP_RAW)
 			return 0;
 		if (use_va(c, cmd, &cmd->va) < 0)
 			return -1;

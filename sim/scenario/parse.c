@@ -613,8 +613,8 @@ static int parse_segments(struct pctx *c, const char *text, uint32_t col, bool p
 enum key_id {
 	K_DEVICE, K_SIZE, K_PREFER, K_ONLY, K_ALIGN, K_PRIORITY, K_CPU, K_PINNED, K_RESOURCE,
 	K_SHARED, K_OFFSET, K_SEED, K_NOWAIT, K_VALUE, K_STALE, K_AFTER, K_VRAM, K_VISIBLE,
-	K_GART, K_SYSMEM, K_POLICY, K_MACHINE, K_POOLS,
-	K_FROM, K_QUEUE, K_BASE, K_MIN, K_MAX, K_AT, K_PAGES, K_READONLY, K_INITIAL, K_VA, K_ALLOC,
+	K_GART, K_SYSMEM, K_POLICY, K_MACHINE, K_POOLS, K_RING_FAULTS,
+	K_FROM, K_QUEUE, K_BASE, K_MIN, K_MAX, K_AT, K_PAGES, K_READONLY, K_INITIAL, K_VA, K_ALLOC, K_CAUSE,
 	K_COUNT
 };
 
@@ -629,6 +629,7 @@ static const struct key adapter_keys[] = {
 	{ "gart", K_GART, "gart=SIZE" },       { "sysmem", K_SYSMEM, "sysmem=SIZE" },
 	{ "policy", K_POLICY, "policy=NAME" }, { "seed", K_SEED, "seed=N" },
 	{ "pools", K_POOLS, "pools=N" },       { "from", K_FROM, "from=FILE.elf" },
+	{ "ring_faults", K_RING_FAULTS, "ring_faults=skip|stop" },
 };
 static const struct key alloc_keys[] = {
 	{ "device", K_DEVICE, "device=D" },
@@ -694,6 +695,7 @@ static const struct key cmd_copy_keys[] = { { "size", K_SIZE, "size=N" } };
 static const struct key fault_keys[] = {
 	{ "va", K_VA, "va=V[+OFF]" },
 	{ "alloc", K_ALLOC, "alloc=NAME" },
+	{ "cause", K_CAUSE, "cause=NAME" },
 };
 
 #define KEYS(a) a, sizeof a / sizeof a[0]
@@ -833,6 +835,14 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 			return fail(c, col, "expected 1 or 2 for pools=, found '%s'", Q(v));
 		cmd->config.vram_pools = (uint32_t)(v[0] - '0');
 		return 0;
+	case K_RING_FAULTS:
+		if (!strcmp(v, "skip"))
+			cmd->config.ring_faults = GPUSIM_RING_FAULTS_SKIP;
+		else if (!strcmp(v, "stop"))
+			cmd->config.ring_faults = GPUSIM_RING_FAULTS_STOP;
+		else
+			return fail(c, col, "expected skip or stop for ring_faults=, found '%s'", Q(v));
+		return 0;
 	case K_POLICY: {
 		/* The library's own list: a policy added there is a policy here. */
 		char names[160] = "";
@@ -889,6 +899,21 @@ static int set_key(struct pctx *c, struct scn_cmd *cmd, const struct key *k, con
 		if (check_name(c, v, col, "an allocation") < 0)
 			return -1;
 		return dup_name(c, v, &cmd->name2);
+	case K_CAUSE: {
+		/* The device's own names (hw_fault_name): a cause added there is one here. */
+		char names[512] = "";
+		size_t used = 0;
+		for (uint32_t i = 1; i <= HW_FAULT_MAX; i++) {
+			if (!strcmp(v, hw_fault_name(i))) {
+				cmd->fault_cause = i;
+				return 0;
+			}
+			if (used < sizeof names)
+				used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i > 1 ? ", " : "",
+							 hw_fault_name(i));
+		}
+		return fail(c, col, "unknown fault cause '%s' (expected one of: %s)", Q(v), names);
+	}
 	case K_COUNT:
 		break;
 	}
@@ -1159,7 +1184,11 @@ static int parse_expect(struct pctx *c, size_t f, struct scn_cmd *cmd)
 		cmd->kind = SCN_EXPECT_FAULT;
 		if (parse_keys(c, f + 2, KEYS(fault_keys), "expect fault", cmd, false, seen) < 0)
 			return -1;
-		return need_key(c, seen, K_VA, "va=V[+OFF]", "expect fault");
+		if (seen[K_ALLOC] && !seen[K_VA])
+			return fail(c, c->w[seen[K_ALLOC] - 1].col, "alloc= of expect fault needs va=V[+OFF]");
+		if (!seen[K_VA] && !seen[K_CAUSE])
+			return fail(c, c->endcol, "expected va=V[+OFF] or cause=NAME for expect fault, found end of line");
+		return 0;
 	}
 	/* expect NAME in WHERE */
 	cmd->kind = SCN_EXPECT_IN;
@@ -1290,20 +1319,22 @@ static int parse_cmd_packet(struct pctx *c, size_t first, struct scn_cmd *cmd, s
 	static const struct {
 		const char *name;
 		enum scn_op op;
-	} ops_[] = { { "fill", SCN_OP_FILL }, { "copy", SCN_OP_COPY }, { "write", SCN_OP_WRITE },
-		     { "signal", SCN_OP_SIGNAL }, { "wait", SCN_OP_WAIT }, { "reset", SCN_OP_RESET } };
+	} ops_[] = { { "fill", SCN_OP_FILL },	  { "copy", SCN_OP_COPY },   { "write", SCN_OP_WRITE },
+		     { "signal", SCN_OP_SIGNAL }, { "wait", SCN_OP_WAIT },   { "reset", SCN_OP_RESET },
+		     { "raw", SCN_OP_RAW } };
 	if (positional(c, first + 1, "a command buffer", "cmd", &cmd->name) < 0)
 		return -1;
 	if (first + 2 >= c->nw)
-		return fail(c, c->endcol, "expected fill, copy, write, signal, wait or reset after cmd %s, found end of line",
+		return fail(c, c->endcol,
+			    "expected fill, copy, write, signal, wait, reset or raw after cmd %s, found end of line",
 			    cmd->name);
 	const struct word *wo = &c->w[first + 2];
 	size_t k = 0;
 	while (k < sizeof ops_ / sizeof ops_[0] && strcmp(ops_[k].name, wo->s))
 		k++;
 	if (k == sizeof ops_ / sizeof ops_[0])
-		return fail(c, wo->col, "unknown packet '%s' (expected one of: fill, copy, write, signal, wait, reset)",
-			    Q(wo->s));
+		return fail(c, wo->col,
+			    "unknown packet '%s' (expected one of: fill, copy, write, signal, wait, reset, raw)", Q(wo->s));
 	cmd->op = ops_[k].op;
 	switch (cmd->op) {
 	case SCN_OP_FILL:
@@ -1341,6 +1372,33 @@ static int parse_cmd_packet(struct pctx *c, size_t first, struct scn_cmd *cmd, s
 		return 0;
 	case SCN_OP_RESET:
 		return end_of_line(c, first + 3);
+	case SCN_OP_RAW: {
+		/* Dwords as they are, well formed or not: what a driver under test
+		 * might write, for the kernel and the device to judge. */
+		size_t n = c->nw - (first + 3);
+		if (!n)
+			return fail(c, c->endcol, "expected at least one dword after cmd %s raw, found end of line",
+				    cmd->name);
+		if (n > SCN_MAX_RAW_DWORDS)
+			return fail(c, c->w[first + 3 + SCN_MAX_RAW_DWORDS].col,
+				    "expected at most %u dwords after cmd raw (a command buffer holds 64 KiB), found %zu",
+				    SCN_MAX_RAW_DWORDS, n);
+		cmd->raw = malloc(n * sizeof(*cmd->raw));
+		if (!cmd->raw)
+			return fail(c, c->w[first + 3].col, "out of memory");
+		for (size_t j = 0; j < n; j++) {
+			const struct word *wk = &c->w[first + 3 + j];
+			uint64_t u;
+			if (strchr(wk->s, '='))
+				return fail(c, wk->col, "expected a dword after cmd raw, found '%s'", Q(wk->s));
+			if (parse_u64(c, wk->s, wk->col, "a dword of cmd raw", true, &u) < 0)
+				return -1;
+			if (u > UINT32_MAX)
+				return fail(c, wk->col, "expected a 32-bit dword for cmd raw, found '%s'", Q(wk->s));
+			cmd->raw[cmd->nraw++] = (uint32_t)u;
+		}
+		return 0;
+	}
 	}
 	cmd->va_given = true;
 	return 0;
@@ -1599,6 +1657,7 @@ static void scn_cmd_clear(struct scn_cmd *cmd)
 	free(cmd->queue);
 	free(cmd->va.name);
 	free(cmd->va2.name);
+	free(cmd->raw);
 	if (cmd->inner) {
 		scn_cmd_clear(cmd->inner);
 		free(cmd->inner);

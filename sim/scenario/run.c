@@ -332,7 +332,8 @@ static void describe(const struct scn_cmd *c, char *buf, size_t n)
 	case SCN_CMD: {
 		static const char *const ops[] = { [SCN_OP_FILL] = "fill", [SCN_OP_COPY] = "copy",
 						   [SCN_OP_WRITE] = "write", [SCN_OP_SIGNAL] = "signal",
-						   [SCN_OP_WAIT] = "wait", [SCN_OP_RESET] = "reset" };
+						   [SCN_OP_WAIT] = "wait", [SCN_OP_RESET] = "reset",
+						   [SCN_OP_RAW] = "raw" };
 		ADD(" %s %s", c->name ? c->name : "?",
 		    (unsigned)c->op < sizeof(ops) / sizeof(ops[0]) && ops[c->op] ? ops[c->op] : "?");
 		break;
@@ -1524,6 +1525,30 @@ out:
 	return st;
 }
 
+/* Why the kernel would refuse these packets (kmt/README.md, the framing the driver
+ * checks), in a note for the failure line; nothing when they look well formed. */
+static void explain_packets(struct rt *rt, const void *bytes, uint32_t n)
+{
+	for (uint32_t i = 0; i < n;) {
+		const uint8_t *b = (const uint8_t *)bytes + 4 * (size_t)i;
+		uint32_t h = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+		uint32_t op = HW_PKT_OPCODE(h), count = HW_PKT_COUNT(h);
+		if (op == HW_PKT_SET_VM || op == HW_PKT_TLB_INVALIDATE) {
+			snprintf(rt->note, sizeof(rt->note), " (the packet at byte 0x%" PRIx32 " is %s, the kernel's)",
+				 4 * i, op == HW_PKT_SET_VM ? "SET_VM" : "TLB_INVALIDATE");
+			return;
+		}
+		if (count > n - i - 1) {
+			snprintf(rt->note, sizeof(rt->note),
+				 " (the packet at byte 0x%" PRIx32 ", opcode %" PRIu32 " with %" PRIu32
+				 " body dwords, runs past the end of the %" PRIu32 " bytes submitted)",
+				 4 * i, op, count, 4 * n);
+			return;
+		}
+		i += 1 + count;
+	}
+}
+
 /* `submit-image NAME [SEG]`: the segment's packets, relocated, on the image's device. */
 static NTSTATUS cmd_submit_image(struct rt *rt, const struct scn_cmd *c)
 {
@@ -1555,6 +1580,8 @@ static NTSTATUS cmd_submit_image(struct rt *rt, const struct scn_cmd *c)
 	if (st) {
 		if (why[0])
 			cmd_msg(rt, "%s", why);
+		else if (st == STATUS_INVALID_PARAMETER && img->segs[seg].filesz <= UINT32_MAX)
+			explain_packets(rt, img->segs[seg].data, (uint32_t)(img->segs[seg].filesz / 4));
 		return st;
 	}
 	/* What the packets write is no longer what `write` put there. */
@@ -2293,6 +2320,8 @@ static NTSTATUS cmd_packet(struct rt *rt, const struct scn_cmd *c)
 		b->nwrites = 0;
 		return STATUS_SUCCESS;
 	}
+	if (c->op == SCN_OP_RAW) /* no address in them the runner knows of */
+		return cb_push(rt, b, c->raw, c->nraw) ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
 	if (c->op == SCN_OP_SIGNAL || c->op == SCN_OP_WAIT) {
 		if ((st = get_obj(rt, OBJ_FENCE, c->name2, &f)))
 			return st;
@@ -2333,6 +2362,7 @@ static NTSTATUS cmd_packet(struct rt *rt, const struct scn_cmd *c)
 		break;
 	}
 	case SCN_OP_RESET:
+	case SCN_OP_RAW:
 		break;
 	}
 	return ok ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
@@ -2396,6 +2426,8 @@ static NTSTATUS cmd_submit_command(struct rt *rt, const struct scn_cmd *c)
 	st = D3DKMTSubmitCommand(&sc);
 	if (st == STATUS_SUCCESS)
 		cut_gpu_writes(rt, b);
+	else if (st == STATUS_INVALID_PARAMETER)
+		explain_packets(rt, b->dw, b->ndw);
 	return st;
 }
 
@@ -2468,6 +2500,14 @@ static void cmd_expect_fault(struct rt *rt, const struct scn_cmd *c)
 	gpusim_idle(rt->luid); /* the fault, if the work faults, has happened */
 	uint64_t va;
 	char where[96], nb[32];
+	if (!c->va_given) { /* cause= alone: any fault, a packet's too (no VA there) */
+		if (!rt->has_fault)
+			fail(rt, &c->loc, "expected a GPU fault with cause %s, found none", hw_fault_name(c->fault_cause));
+		else if (rt->fault_cause != c->fault_cause)
+			fail(rt, &c->loc, "expected a GPU fault with cause %s, found the last one with cause %s at 0x%" PRIx64,
+			     hw_fault_name(c->fault_cause), hw_fault_name(rt->fault_cause), rt->fault_va);
+		return;
+	}
 	if (resolve_va(rt, &c->va, &va)) {
 		fail(rt, &c->loc, "expected a GPU page fault at %s, found no such VA", c->va.name ? c->va.name : "?");
 		rt->msg[0] = '\0';
@@ -2481,6 +2521,11 @@ static void cmd_expect_fault(struct rt *rt, const struct scn_cmd *c)
 	if (rt->fault_va != va) {
 		fail(rt, &c->loc, "expected a GPU page fault at %s, found the last one at 0x%" PRIx64 " (%s)", where,
 		     rt->fault_va, hw_fault_name(rt->fault_cause));
+		return;
+	}
+	if (c->fault_cause && rt->fault_cause != c->fault_cause) {
+		fail(rt, &c->loc, "expected the GPU page fault at %s to have cause %s, found %s", where,
+		     hw_fault_name(c->fault_cause), hw_fault_name(rt->fault_cause));
 		return;
 	}
 	if (!c->name2)

@@ -61,7 +61,7 @@ enum scn_kind {
 };
 
 /* `cmd B OP ...`: the packet appended to command buffer B */
-enum scn_op { SCN_OP_FILL = 1, SCN_OP_COPY, SCN_OP_WRITE, SCN_OP_SIGNAL, SCN_OP_WAIT, SCN_OP_RESET };
+enum scn_op { SCN_OP_FILL = 1, SCN_OP_COPY, SCN_OP_WRITE, SCN_OP_SIGNAL, SCN_OP_WAIT, SCN_OP_RESET, SCN_OP_RAW };
 
 /* A GPU virtual address as written: a number, or NAME[+OFF] where NAME is a VA
  * range (reserve, map) resolved when the command runs. */
@@ -162,8 +162,13 @@ struct scn_cmd {
 	bool pages_given, readonly;
 	uint64_t fence_value;          /* value= of the fence commands, initial= of fence */
 	enum scn_op op;                /* cmd */
+	uint32_t *raw;                 /* cmd B raw: the dwords as written */
+	uint32_t nraw;
 	bool mapped;                   /* expect va: mapped (true) or unmapped */
+	uint32_t fault_cause;          /* expect fault cause=NAME: HW_FAULT_*, 0 when not given */
 };
+/* cmd B raw: at most a command buffer's worth of dwords (64 KiB). */
+#define SCN_MAX_RAW_DWORDS 16384u
 
 struct elfimg;
 

@@ -412,6 +412,29 @@ START_TEST(test_range_alignment)
 }
 END_TEST
 
+/* A range's data is its own: not the ELF header (issue 15: a first LOAD with
+ * p_offset 0 put the file's header into the render ring, whose pending packets
+ * then hung `adapter from=`), not another range's. */
+START_TEST(test_range_data_overlaps)
+{
+	size_t len;
+	uint8_t *buf = baseline(&len);
+	uint64_t off0 = le(phdr(buf, 1) + 8, 8);
+	ck_assert_uint_eq(off0 % 4096, 0);
+	forge_le64(phdr(buf, 1) + 8, 0);
+	refused_bytes(buf, len, "range 0 (program header 1): its data at file offset 0x0 (0x3000 bytes) overlaps the "
+				"ELF header");
+	forge_le64(phdr(buf, 1) + 8, off0);
+	forge_le64(phdr(buf, 2) + 8, off0);
+	char want[160];
+	snprintf(want, sizeof want,
+		 "range 1 (program header 2): its data at file offset 0x%" PRIx64 " (0x1000 bytes) overlaps range 0's "
+		 "(program header 1) at 0x%" PRIx64, off0, off0);
+	refused_bytes(buf, len, want);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_range_bounds)
 {
 	const uint64_t sys = GPUSIM_SYSMEM_BUS_BASE, vram = 64ull << 20, sysmem = 128ull << 20;
@@ -638,6 +661,7 @@ Suite *elf_badinput_suite(void)
 	tcase_add_test(tc, test_header_reserved);
 	tcase_add_test(tc, test_bad_config);
 	tcase_add_test(tc, test_range_alignment);
+	tcase_add_test(tc, test_range_data_overlaps);
 	tcase_add_test(tc, test_range_bounds);
 	tcase_add_test(tc, test_range_order);
 	tcase_add_test(tc, test_header_counts);

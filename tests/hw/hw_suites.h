@@ -19,5 +19,6 @@ Suite *hw_state_suite(void);    /* state for snapshots */
 Suite *hw_vmstate_suite(void);  /* the table of that state */
 Suite *hw_release_suite(void);  /* freed memory goes back to the host */
 Suite *hw_mmu_suite(void);      /* GPU virtual memory */
+Suite *hw_framing_suite(void);  /* malformed packets: overrun, too long, wrap, opcode */
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * The command processor and its packets: what each opcode does to memory and to the
- * ring registers, ring programming (SIZE resets the pointers, CTRL enables), packets
- * wrapping around the end of a ring, and WAIT/FENCE between two rings.
+ * ring registers, ring programming (SIZE resets the pointers, CTRL enables), a ring
+ * going round (packets never split by its end), and WAIT/FENCE between two rings.
  */
 #include <string.h>
 #include <zlib.h>
@@ -236,29 +236,53 @@ START_TEST(test_wait_already_satisfied)
 }
 END_TEST
 
+/* A packet lies whole between its header and the end of the ring: software pads
+ * the end with a NOP and goes on at 0. One that crosses the end faults (PKT_WRAP)
+ * and has no effect; skipped, it costs exactly its own dwords. */
 START_TEST(test_ring_wrap)
 {
 	struct ht_ring r;
 	struct hw_device *dev = ht_device(HT_SMALL);
 	const uint32_t data[3] = { 0xa1, 0xb2, 0xc3 };
+	const uint32_t marker = 0x5eed;
+	uint32_t hdr;
 
-	ht_ring_init(&r, dev, 0, HT_RING1, 64, 0);
-	ht_nop(&r, 11); /* 48 bytes */
+	ht_ring_init(&r, dev, 0, HT_RING1, 128, 0);
+	ht_nop(&r, 27); /* 112 bytes */
 	run_clean(&r);
-	ck_assert_uint_eq(ht_ring_reg(&r, HW_RING_RPTR), 48);
-	/* 6 dwords from offset 48: four before the end, two after. */
-	ht_write_data(&r, HT_DATA, data, 3);
+	ck_assert_uint_eq(ht_ring_reg(&r, HW_RING_RPTR), 112);
+	/* 6 dwords do not fit the 4 before the end: a NOP pads them, the packet goes at 0. */
+	ht_nop(&r, 3);
+	ck_assert_uint_eq(ht_write_data(&r, HT_DATA, data, 3), 0);
 	run_clean(&r);
-	ck_assert_uint_eq(ht_ring_reg(&r, HW_RING_RPTR), 8);
+	ck_assert_uint_eq(ht_ring_reg(&r, HW_RING_RPTR), 24);
 	for (unsigned i = 0; i < 3; i++)
 		ck_assert_uint_eq(ht_vram_read32(dev, HT_DATA + 4 * i), data[i]);
-	/* Around again, now with a COPY whose 64-bit fields straddle the end. */
-	ht_nop(&r, 7); /* to offset 40 */
-	ht_debug_fill_pattern(dev, VISIBLE + 0x40000, 300, 33);
-	ht_copy(&r, VISIBLE + 0x40000, HT_DATA + 0x1000, 300); /* 40..64, 0..4 */
+
+	/* Around again, now with a WRITE_DATA split by the end: 112..128, then 0..8. */
+	ht_nop(&r, 21);
 	run_clean(&r);
-	ck_assert_uint_eq(ht_ring_reg(&r, HW_RING_RPTR), 4);
-	ck_assert(ht_vram_has_pattern(dev, HT_DATA + 0x1000, 300, 33));
+	hdr = ht_write_data(&r, HT_DATA + 0x100, data, 3);
+	ck_assert_uint_eq(hdr, 112);
+	ht_write_data(&r, HT_DATA + 0x200, &marker, 1);
+	ht_submit(&r);
+	ht_run(dev);
+	ck_assert_uint_eq(ht_fault_cause(dev), HW_FAULT_PKT_WRAP);
+	ck_assert_uint_eq(ht_fault_addr(dev), ht_ring_addr(&r, hdr));
+	ck_assert_uint_eq(ht_ring_reg(&r, HW_RING_RPTR), hdr);
+	ck_assert_uint_ne(ht_ring_reg(&r, HW_RING_STATUS) & HW_RING_STATUS_STOPPED, 0);
+	ck_assert(ht_vram_is(dev, HT_DATA + 0x100, 12, 0));
+	ck_assert_uint_eq(ht_vram_read32(dev, HT_DATA + 0x200), 0);
+
+	/* Restarted with SKIP_FAULT it faults again and is skipped, 6 dwords and no
+	 * more: the packet after it, at 8, runs. */
+	hw_mmio_write(dev, HW_REG_FAULT_CAUSE, 0);
+	ht_ring_restart(&r, HW_RING_CTRL_ENABLE | HW_RING_CTRL_SKIP_FAULT);
+	ht_run(dev);
+	ck_assert_uint_eq(ht_fault_cause(dev), HW_FAULT_PKT_WRAP);
+	ck_assert_uint_eq(ht_ring_reg(&r, HW_RING_RPTR), r.wptr);
+	ck_assert_uint_eq(ht_vram_read32(dev, HT_DATA + 0x200), marker);
+	ck_assert(ht_vram_is(dev, HT_DATA + 0x100, 12, 0));
 	hw_device_destroy(dev);
 }
 END_TEST

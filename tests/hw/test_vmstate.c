@@ -297,7 +297,7 @@ START_TEST(test_bad_field_refused_unchanged)
 		{ "gart.ctrl", 0, 0x10, "field gart.ctrl: 0x10 has bits outside 0x3" },
 		{ "gart.table", 0, 4 << 20, "field gart.table: 0x400000 is not a page of VRAM" },
 		{ "gart.tlb.page", 5, 6, "field gart.tlb.page[5]: caches aperture page 6" },
-		{ "fault.cause", 0, 99, "field fault.cause: 99 is above 15" },
+		{ "fault.cause", 0, 99, "field fault.cause: 99 is above 19" },
 		{ "fault.ring", 0, 2, "field fault.ring" },
 		{ "irq.mask", 0, 1u << 20, "field irq.mask" },
 		{ "removed", 0, 2, "field removed: boolean 2" },

@@ -21,5 +21,6 @@ Suite *kmt_policy_suite(void);       /* eviction policies: order, priorities, sc
 Suite *kmt_wddm2_va_suite(void);     /* GPU virtual addresses: reserve, map, update, free */
 Suite *kmt_wddm2_submit_suite(void); /* SubmitCommand by VA, VA faults, GPU-side monitored fences */
 Suite *kmt_wddm2_sync_suite(void);   /* paging queues, monitored fences from the CPU */
+Suite *kmt_malformed_suite(void);    /* malformed command buffers, both fault modes */
 
 #endif

@@ -473,7 +473,7 @@ START_TEST(damaged_snapshots_are_refused)
 	ck_assert_ptr_nonnull(cause);
 	cause[11 + 4 + 8] = 99; /* after the name: type, count, then the value */
 	ck_assert_int_eq(try_restore(&bad, err, sizeof(err)), STATUS_INVALID_PARAMETER);
-	ck_assert_msg(strstr(err, "the device state: field fault.cause: 99 is above 15") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "the device state: field fault.cause: 99 is above 19") != NULL, "%s", err);
 	free(v3);
 
 	bad = *good;

@@ -1189,7 +1189,11 @@ static const struct bad {
 	{ "gpu-wait c f", 1, 13, "expected value=N for gpu-wait", "found end of line" },
 	{ "cmdbuf b size=0", 1, 10, "expected a size of 4 bytes to 64K", "found 'size=0'" },
 	{ "cmdbuf b size=128K", 1, 10, "expected a size of 4 bytes to 64K", NULL },
-	{ "cmd b", 1, 6, "expected fill, copy, write, signal, wait or reset after cmd b", "found end of line" },
+	{ "cmd b", 1, 6, "expected fill, copy, write, signal, wait, reset or raw after cmd b", "found end of line" },
+	{ "cmd b raw", 1, 10, "expected at least one dword after cmd b raw", "found end of line" },
+	{ "cmd b raw 0x100000000", 1, 11, "expected a 32-bit dword for cmd raw", "found '0x100000000'" },
+	{ "cmd b raw 1 x", 1, 13, "expected a number for a dword of cmd raw", "found 'x'" },
+	{ "cmd b raw 1 value=2", 1, 13, "expected a dword after cmd raw", "found 'value=2'" },
 	{ "cmd b jump v", 1, 7, "unknown packet 'jump'", NULL },
 	{ "cmd b fill", 1, 11, "expected an address or a VA name after cmd fill", "found end of line" },
 	{ "cmd b fill size=4 value=1", 1, 12, "expected an address or a VA name after cmd fill", "found 'size=4'" },
@@ -1211,7 +1215,10 @@ static const struct bad {
 	{ "expect va v", 1, 12, "expected 'mapped' or 'unmapped'", "found end of line" },
 	{ "expect va v mapped", 1, 19, "expected an allocation name after mapped", "found end of line" },
 	{ "expect va v unmapped a", 1, 22, "expected end of line", "found 'a'" },
-	{ "expect fault", 1, 13, "expected va=V[+OFF] for expect fault", "found end of line" },
+	{ "expect fault", 1, 13, "expected va=V[+OFF] or cause=NAME for expect fault", "found end of line" },
+	{ "expect fault cause=nope", 1, 14, "unknown fault cause 'nope'", "pkt-overrun, pkt-too-long, pkt-wrap, pkt-opcode" },
+	{ "expect fault alloc=a", 1, 14, "alloc= of expect fault needs va=V[+OFF]", NULL },
+	{ "adapter ring_faults=maybe", 1, 9, "expected skip or stop for ring_faults=", "found 'maybe'" },
 	{ "expect fault va=v alloc=", 1, 19, "expected an allocation name", "found nothing" },
 	{ "expect fault at=v", 1, 14, "unknown key 'at' for expect fault", NULL },
 };
@@ -1389,6 +1396,18 @@ START_TEST(test_wddm2_commands)
 	ck_assert_str_eq(c[26].va.name, "w");
 	ck_assert_str_eq(c[26].name2, "a");
 	ck_assert_ptr_null(c[27].name2);
+	/* Raw dwords, fault causes, the render ring's fault mode. */
+	CHECK_OK("adapter ring_faults=stop\nvcontext c\ncmdbuf b\ncmd b raw 0x07d00000 7 0xffffffff\n"
+		 "alloc a size=4K\nmap w a\nexpect fault cause=pkt-opcode\nexpect fault va=w cause=vm-not-present alloc=a\n");
+	ck_assert_uint_eq(S.cmds[0].config.ring_faults, GPUSIM_RING_FAULTS_STOP);
+	ck_assert_int_eq(S.cmds[3].op, SCN_OP_RAW);
+	ck_assert_uint_eq(S.cmds[3].nraw, 3);
+	ck_assert_uint_eq(S.cmds[3].raw[0], 0x07d00000u);
+	ck_assert_uint_eq(S.cmds[3].raw[2], 0xffffffffu);
+	ck_assert_uint_eq(S.cmds[6].fault_cause, HW_FAULT_PKT_OPCODE);
+	ck_assert(!S.cmds[6].va_given);
+	ck_assert_uint_eq(S.cmds[7].fault_cause, HW_FAULT_VM_NOT_PRESENT);
+	ck_assert_str_eq(S.cmds[7].va.name, "w");
 	/* An allocation named like the new expectations still works the old way. */
 	CHECK_OK("alloc fence size=4K\nalloc va size=4K\nalloc fault size=4K\nexpect fence in vram\n"
 		 "expect va in vram\nexpect fault in vram");

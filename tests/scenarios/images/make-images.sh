@@ -15,6 +15,13 @@ as --32 -o write32.o write32.s
 ld -m elf_i386 $LDFLAGS -o write32.elf write32.o
 as --64 -o bigbss.o bigbss.s
 ld -m elf_x86_64 $LDFLAGS -o bigbss.elf bigbss.o
+# Command buffers a driver should never hand over (issue 15): linked like the good
+# ones; the kernel or the device judges them.
+for f in nop2000 shortfill opcode; do
+	as --64 -o $f.o $f.s
+	ld -m elf_x86_64 $LDFLAGS -o $f.elf $f.o
+	rm -f $f.o
+done
 # An object file (ET_REL): assembled, never linked.
 cp fill.o object.elf
 rm -f fill.o rowrite.o write32.o bigbss.o
