@@ -874,6 +874,7 @@ START_TEST(test_include_outside)
 	put("out/top/inside/part.gsim", "idle\n");
 	/* Through ../ */
 	const char *m = put("out/top/up.gsim", "idle\ninclude ../secret.gsim\n");
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
 	ck_assert_msg(ends_with(E.file, "out/top/up.gsim"), "%s", E.file);
 	ck_assert_uint_eq(E.line, 2);
@@ -886,6 +887,7 @@ START_TEST(test_include_outside)
 	/* By an absolute path. */
 	snprintf(text, sizeof text, "include %s\n", tpath("out/secret.gsim"));
 	m = put("out/top/abs.gsim", text);
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
 	ck_assert_uint_eq(E.line, 1);
 	ck_assert_uint_eq(E.col, 9);
@@ -893,16 +895,19 @@ START_TEST(test_include_outside)
 	/* A nested include is held to the top-level file's directory, not its own. */
 	put("out/top/inside/deeper.gsim", "include ../../secret.gsim\n");
 	m = put("out/top/nested.gsim", "include inside/deeper.gsim\n");
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
 	ck_assert_msg(ends_with(E.file, "inside/deeper.gsim"), "%s", E.file);
 	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
 	/* Going out and back in is fine: the resolved file is what counts. */
 	m = put("out/top/round.gsim", "include ../top/inside/part.gsim\ninclude inside/../inside/part.gsim\n");
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file(m, &S, &E), 0);
 	ck_assert_uint_eq(S.ncmds, 2);
 	/* A directory name that merely begins like the root's is outside. */
 	put("out/topx/part.gsim", "idle\n");
 	m = put("out/top/prefix.gsim", "include ../topx/part.gsim\n");
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
 	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
 }
@@ -915,17 +920,20 @@ START_TEST(test_include_outside_allowed)
 	put("allow/secret.gsim", "device d1\n");
 	snprintf(text, sizeof text, "include ../secret.gsim\ninclude %s\n", tpath("allow/secret.gsim"));
 	const char *m = put("allow/top/main.gsim", text);
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file_opts(m, &allow, &S, &E), 0);
 	ck_assert_uint_eq(S.ncmds, 2);
 	ck_assert_int_eq(S.cmds[0].kind, SCN_DEVICE);
 	ck_assert_uint_eq(S.nfiles, 2);  /* both name the same file: read once */
 	/* The default options are the safe ones. */
 	const struct scn_parse_options none = { 0 };
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file_opts(m, &none, &S, &E), -1);
 	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
 	/* Allowed, the type and size rules still hold. */
 	ck_assert_int_eq(mkfifo(tpath("allow/fifo"), 0600), 0);
 	m = put("allow/top/fifo.gsim", "include ../fifo\n");
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file_opts(m, &allow, &S, &E), -1);
 	ck_assert_msg(strstr(E.msg, "not a regular file"), "%s", E.msg);
 }
@@ -939,6 +947,7 @@ START_TEST(test_include_symlink)
 	ck_assert_int_eq(symlink("real.gsim", tpath("sym/top/alias.gsim")), 0);
 	ck_assert_int_eq(symlink("..", tpath("sym/top/parent")), 0);
 	const char *m = put("sym/top/main.gsim", "idle\ninclude link.gsim\n");
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
 	ck_assert_uint_eq(E.line, 2);
 	ck_assert_uint_eq(E.col, 9);
@@ -947,10 +956,12 @@ START_TEST(test_include_symlink)
 		      "%s", E.msg);
 	/* Through a linked directory. */
 	m = put("sym/top/dir.gsim", "include parent/outside.gsim\n");
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
 	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
 	/* A link that stays inside is fine. */
 	m = put("sym/top/ok.gsim", "include alias.gsim\n");
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file(m, &S, &E), 0);
 	ck_assert_uint_eq(S.ncmds, 1);
 }
@@ -964,7 +975,9 @@ START_TEST(test_include_outside_from_string)
 	/* The directory of the name given. */
 	snprintf(name, sizeof name, "%s", tpath("sstr/top/virtual.gsim"));
 	scn_script_free(&S);
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_string(name, "include part.gsim\n", 18, &S, &E), 0);
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_string(name, "include ../secret.gsim\n", 23, &S, &E), -1);
 	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
 	/* A name without a directory: the current directory (not tmpdir, where the
@@ -973,13 +986,16 @@ START_TEST(test_include_outside_from_string)
 	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
 	ck_assert_ptr_null(strstr(cwd, tmpdir));
 	snprintf(text, sizeof text, "include %s\n", tpath("sstr/top/part.gsim"));
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_string("t.gsim", text, strlen(text), &S, &E), -1);
 	ck_assert_msg(strstr(E.msg, "outside the scenario's directory"), "%s", E.msg);
 	const struct scn_parse_options allow = { .allow_include_outside = true };
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_string_opts("t.gsim", text, strlen(text), &allow, &S, &E), 0);
 	ck_assert_uint_eq(S.ncmds, 1);
 	/* A directory that does not exist cannot hold anything. */
 	snprintf(text, sizeof text, "include %s\n", tpath("sstr/top/part.gsim"));
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_string("/nonexistent/x.gsim", text, strlen(text), &S, &E), -1);
 	ck_assert_msg(strstr(E.msg, "cannot be resolved"), "%s", E.msg);
 }
@@ -994,6 +1010,7 @@ START_TEST(test_include_not_echoed)
 	put("echo/scenario.gsim", "# a scenario\nidle\nallocc SCENARIOWORD size=4K\n");
 	put("echo/commented.gsim", "# SECRETCOMMENT\n\n   SECRETLINE here\n");
 	const char *m = put("echo/main.gsim", "idle\ninclude passwd\n");
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
 	ck_assert_msg(ends_with(E.file, "echo/passwd"), "%s", E.file);
 	ck_assert_uint_eq(E.line, 1);
@@ -1001,15 +1018,18 @@ START_TEST(test_include_not_echoed)
 	ck_assert_msg(strstr(E.msg, "not shown"), "%s", E.msg);
 	ck_assert_msg(!strstr(E.msg, "root") && !strstr(E.msg, "SECRET"), "%s", E.msg);
 	m = put("echo/blob.gsim", "include blob.bin\n");
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
 	ck_assert_msg(!strstr(E.msg, "SECRET") && !strstr(E.msg, "ELF"), "%s", E.msg);
 	m = put("echo/comm.gsim", "include commented.gsim\n");
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
 	ck_assert_uint_eq(E.line, 3);
 	ck_assert_uint_eq(E.col, 4);
 	ck_assert_msg(!strstr(E.msg, "SECRET"), "%s", E.msg);
 	/* A file that began as a scenario: its mistakes are shown. */
 	m = put("echo/scen.gsim", "include scenario.gsim\n");
+	scn_script_free(&S); /* the previous parse's script */
 	ck_assert_int_eq(scn_parse_file(m, &S, &E), -1);
 	ck_assert_uint_eq(E.line, 3);
 	ck_assert_msg(strstr(E.msg, "unknown command 'allocc'"), "%s", E.msg);
@@ -1032,6 +1052,7 @@ static int parse_from_pipe(const char *name, const char *text)
 	close(fds[1]);
 	ck_assert_int_ge(dup2(fds[0], STDIN_FILENO), 0);
 	close(fds[0]);
+	scn_script_free(&S); /* the previous parse's script */
 	int rc = scn_parse_file(name, &S, &E);
 	ck_assert_int_ge(dup2(saved, STDIN_FILENO), 0);
 	close(saved);
