@@ -297,8 +297,20 @@ NTSTATUS APIENTRY D3DKMTGetAllocationPriority(CONST D3DKMT_GETALLOCATIONPRIORITY
 		st = STATUS_DEVICE_REMOVED;
 		goto out;
 	}
-	for (uint32_t i = 0; i < n; i++)
-		pData->pPriorities[i] = v[i]->mem->v.priority;
+	if (pData->hResource) {
+		/* One priority for a whole resource, in pPriorities[0] (dxgkrnl copies
+		 * out one): the lowest of its allocations', the one eviction reaches
+		 * first, as its residency is the worst of theirs. A resource whose
+		 * allocations are all gone has the priority a new one would. */
+		UINT p = n ? v[0]->mem->v.priority : D3DDDI_ALLOCATIONPRIORITY_NORMAL;
+		for (uint32_t i = 1; i < n; i++)
+			if (v[i]->mem->v.priority < p)
+				p = v[i]->mem->v.priority;
+		pData->pPriorities[0] = p;
+	} else {
+		for (uint32_t i = 0; i < n; i++)
+			pData->pPriorities[i] = v[i]->mem->v.priority;
+	}
 	st = STATUS_SUCCESS;
 out:
 	free(v);
@@ -323,13 +335,26 @@ NTSTATUS APIENTRY D3DKMTQueryAllocationResidency(CONST D3DKMT_QUERYALLOCATIONRES
 		st = STATUS_DEVICE_REMOVED;
 		goto out;
 	}
+	/* A resource answers in pResidencyStatus[0] alone, the worst status of its
+	 * allocations (the enumerators grow worse: GPU memory, shared memory, not
+	 * resident), as Microsoft documents; an empty resource has nothing out of
+	 * GPU memory. */
+	D3DKMT_ALLOCATIONRESIDENCYSTATUS worst = D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINGPUMEMORY;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t seg = v[i]->mem->v.seg;
-		pData->pResidencyStatus[i] =
+		D3DKMT_ALLOCATIONRESIDENCYSTATUS s =
 			seg == GPUSIM_SEG_SYS ? D3DKMT_ALLOCATIONRESIDENCYSTATUS_NOTRESIDENT
 			: dev->ad->mm->seg[seg].desc.vram ? D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINGPUMEMORY
 							  : D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINSHAREDMEMORY;
+		if (pData->hResource) {
+			if (s > worst)
+				worst = s;
+		} else {
+			pData->pResidencyStatus[i] = s;
+		}
 	}
+	if (pData->hResource)
+		pData->pResidencyStatus[0] = worst;
 	st = STATUS_SUCCESS;
 out:
 	free(v);

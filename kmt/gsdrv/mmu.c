@@ -9,7 +9,8 @@
  * and gsdrv encodes the device's (<gpusim/hw.h>: HW_PDE for directories, HW_PTE for
  * 4 KiB leaves; the manager uses no 64 KiB pages). After the entries, a
  * TLB_INVALIDATE packet of the address space's ASID on the same ring drops what
- * every engine cached.
+ * every engine cached. Each lands before the call returns, redone if a fault
+ * made the engine skip it (emit_landed).
  */
 #include <config.h>
 
@@ -59,6 +60,29 @@ static void decode(uint64_t e, bool dir, struct kmt_pte *p)
 		   ((e & HW_PTE_SYSTEM) ? KMT_PTE_SYSTEM : 0);
 }
 
+/* Page-table entries and TLB flushes must land: an entry the books no longer
+ * have, left valid in a table or a TLB, lets the GPU reach memory that is no
+ * longer the allocation's (the API fuzzer found an unmap whose WRITE_DATA a DMA
+ * error skipped: it answered STATUS_SUCCESS with 16 entries still valid). As a
+ * copy is (copy_sync in paging.c), each is waited for and written again when the
+ * engine skipped it on a fault; writing an entry or dropping TLB entries twice
+ * is harmless. */
+static int emit_landed(struct gsdrv *d, const uint32_t *p, uint32_t n)
+{
+	for (unsigned attempt = 0; attempt < GSDRV_PAGING_TRIES; attempt++) {
+		uint64_t faults = d->paging_faults;
+		d->paging_dirty = true;
+		int rc = gsdrv_ring_emit(d, KMT_ENGINE_PAGING, p, n);
+		if (!rc)
+			rc = gsdrv_paging_flush(d, NULL);
+		if (rc)
+			return rc;
+		if (d->paging_faults == faults)
+			return 0;
+	}
+	return -EIO;
+}
+
 int gsdrv_update_page_table(struct gsdrv *d, const struct kmt_paging_op *op)
 {
 	uint64_t table = gsdrv_gpu_address(d, op->dst.seg, op->dst.offset);
@@ -72,8 +96,7 @@ int gsdrv_update_page_table(struct gsdrv *d, const struct kmt_paging_op *op)
 		gsdrv_lo_hi(p + 1, table);
 		gsdrv_lo_hi(p + 3, TABLE_BYTES);
 		p[5] = 0;
-		d->paging_dirty = true;
-		if ((rc = gsdrv_ring_emit(d, KMT_ENGINE_PAGING, p, 6)))
+		if ((rc = emit_landed(d, p, 6)))
 			return rc;
 	}
 	if (!op->nentries)
@@ -86,8 +109,7 @@ int gsdrv_update_page_table(struct gsdrv *d, const struct kmt_paging_op *op)
 	gsdrv_lo_hi(p + 1, table + 8ull * op->first_entry);
 	for (uint32_t i = 0; i < op->nentries; i++)
 		gsdrv_lo_hi(p + 3 + 2 * i, encode(&op->ptes[i]));
-	d->paging_dirty = true;
-	rc = gsdrv_ring_emit(d, KMT_ENGINE_PAGING, p, n);
+	rc = emit_landed(d, p, n);
 	free(p);
 	return rc;
 }
@@ -98,8 +120,7 @@ int gsdrv_flush_tlb(struct gsdrv *d, const struct kmt_paging_op *op)
 	p[0] = HW_PKT_HEADER(HW_PKT_TLB_INVALIDATE, HW_PKT_TLBINV_ASID, 4);
 	p[1] = op->asid & HW_VM_ASID_MASK;
 	p[2] = p[3] = p[4] = 0;
-	d->paging_dirty = true;
-	return gsdrv_ring_emit(d, KMT_ENGINE_PAGING, p, 5);
+	return emit_landed(d, p, 5);
 }
 
 int gsdrv_read_pte(void *drv, uint32_t seg, uint64_t offset, uint32_t index, bool dir, struct kmt_pte *out)

@@ -903,6 +903,82 @@ START_TEST(test_priority_invalid)
 }
 END_TEST
 
+/* With hResource, GetAllocationPriority and QueryAllocationResidency answer in
+ * one element, as documented and as dxgkrnl copies out (tests/fuzz/fuzz_api
+ * found them writing one per allocation past a one-element array). */
+START_TEST(test_resource_answers_in_one_element)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	struct gpusim_alloc_desc d[3] = {
+		kt_desc(MIB, 0, GPUSIM_SEG_INVISIBLE, KT_SEG(INVISIBLE)),
+		kt_desc(MIB, 0, GPUSIM_SEG_GART, KT_SEG(GART)),
+		kt_desc(MIB, 0, GPUSIM_SEG_VISIBLE, KT_SEG(VISIBLE) | KT_SEG(INVISIBLE)),
+	};
+	D3DDDI_ALLOCATIONINFO2 info[3];
+	memset(info, 0, sizeof(info));
+	for (int i = 0; i < 3; i++) {
+		info[i].pPrivateDriverData = &d[i];
+		info[i].PrivateDriverDataSize = sizeof(d[i]);
+	}
+	D3DKMT_CREATEALLOCATION ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.hDevice = g.device;
+	ca.NumAllocations = 3;
+	ca.pAllocationInfo2 = info;
+	ca.Flags.CreateResource = 1;
+	KT_ST_EQ(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
+	D3DKMT_HANDLE h[3] = { info[0].hAllocation, info[1].hAllocation, info[2].hAllocation };
+	const UINT prio[3] = { D3DDDI_ALLOCATIONPRIORITY_HIGH, D3DDDI_ALLOCATIONPRIORITY_LOW,
+			       D3DDDI_ALLOCATIONPRIORITY_MAXIMUM };
+	KT_ST_EQ(set_priorities(g.device, h, 3, prio), STATUS_SUCCESS);
+
+	/* Exactly one element on the heap: the sanitizer build sees a write past it;
+	 * the guard words behind a stack copy show it in every build. */
+	UINT *one = malloc(sizeof(*one));
+	ck_assert_ptr_nonnull(one);
+	D3DKMT_GETALLOCATIONPRIORITY gp;
+	memset(&gp, 0, sizeof(gp));
+	gp.hDevice = g.device;
+	gp.hResource = ca.hResource;
+	gp.pPriorities = one;
+	KT_ST_EQ(D3DKMTGetAllocationPriority(&gp), STATUS_SUCCESS);
+	ck_assert_uint_eq(*one, D3DDDI_ALLOCATIONPRIORITY_LOW); /* the lowest of the three */
+	UINT guarded[4] = { 0, 0xa5a5a5a5u, 0xa5a5a5a5u, 0xa5a5a5a5u };
+	gp.pPriorities = guarded;
+	KT_ST_EQ(D3DKMTGetAllocationPriority(&gp), STATUS_SUCCESS);
+	ck_assert_uint_eq(guarded[0], D3DDDI_ALLOCATIONPRIORITY_LOW);
+	for (int i = 1; i < 4; i++)
+		ck_assert_uint_eq(guarded[i], 0xa5a5a5a5u);
+
+	D3DKMT_ALLOCATIONRESIDENCYSTATUS *rs = malloc(sizeof(*rs));
+	ck_assert_ptr_nonnull(rs);
+	D3DKMT_QUERYALLOCATIONRESIDENCY q;
+	memset(&q, 0, sizeof(q));
+	q.hDevice = g.device;
+	q.hResource = ca.hResource;
+	q.pResidencyStatus = rs;
+	KT_ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_SUCCESS);
+	/* Two in VRAM, one in the aperture: the worst is shared memory. */
+	ck_assert_int_eq(*rs, D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINSHAREDMEMORY);
+	KT_ST_EQ(make_resident(g.device, &h[2], 1, NULL), STATUS_SUCCESS);
+	KT_ST_EQ(evict(g.device, &h[2], 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_segment(h[2]), GPUSIM_SEG_SYS);
+	D3DKMT_ALLOCATIONRESIDENCYSTATUS rguard[3] = { 0, (D3DKMT_ALLOCATIONRESIDENCYSTATUS)0x5a5a5a5a,
+						      (D3DKMT_ALLOCATIONRESIDENCYSTATUS)0x5a5a5a5a };
+	q.pResidencyStatus = rguard;
+	KT_ST_EQ(D3DKMTQueryAllocationResidency(&q), STATUS_SUCCESS);
+	ck_assert_int_eq(rguard[0], D3DKMT_ALLOCATIONRESIDENCYSTATUS_NOTRESIDENT);
+	ck_assert_int_eq(rguard[1], 0x5a5a5a5a);
+	ck_assert_int_eq(rguard[2], 0x5a5a5a5a);
+	/* Each allocation still answers for itself through a list. */
+	ck_assert_int_eq(residency(g.device, h[0]), D3DKMT_ALLOCATIONRESIDENCYSTATUS_RESIDENTINGPUMEMORY);
+	free(one);
+	free(rs);
+	kt_teardown(&g);
+}
+END_TEST
+
 /* Six 4 MiB allocations fill the 24 MiB invisible segment; a seventh needs a victim. */
 static void fill_invisible(struct kt_gpu *g, const uint32_t *prio, D3DKMT_HANDLE *h)
 {
@@ -1318,6 +1394,7 @@ Suite *kmt_residency_suite(void)
 	tc = tcase_create("priority");
 	tcase_add_test(tc, test_priority_round_trip);
 	tcase_add_test(tc, test_priority_invalid);
+	tcase_add_test(tc, test_resource_answers_in_one_element);
 	tcase_add_test(tc, test_priority_lru_evicts_minimum_first);
 	tcase_add_test(tc, test_priority_lru_protects_high);
 	tcase_add_test(tc, test_lru_policy_ignores_priority);

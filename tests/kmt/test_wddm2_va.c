@@ -487,6 +487,54 @@ START_TEST(test_va_query)
 }
 END_TEST
 
+/* A DMA error on a page-table write is redone: the tables always say what the
+ * books say (the API fuzzer found an unmap that answered STATUS_SUCCESS with the
+ * WRITE_DATA of its 16 entries skipped, so they stayed valid). */
+START_TEST(test_dma_error_on_page_tables)
+{
+	D3DKMT_HANDLE h = vram_alloc(64 * KIB);
+	uint64_t va = 0, base;
+	uint64_t faults = kt_stats(&g).faults;
+	/* The first packet of a map into a new space: a table's clear. */
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DMA_ERROR, 0), STATUS_SUCCESS);
+	KT_ST_EQ(map(g.device, h, 0, 0, 16, true, &va, NULL), STATUS_PENDING);
+	kt_assert_invariants(&g);
+	ck_assert_uint_eq(va_flags(va, NULL, NULL), GPUSIM_VA_RESERVED | GPUSIM_VA_MAPPED | GPUSIM_VA_PRESENT);
+	/* The unmap's entries. */
+	D3DDDI_UPDATEGPUVIRTUALADDRESS_OPERATION op;
+	memset(&op, 0, sizeof(op));
+	op.OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_UNMAP;
+	op.Unmap.BaseAddress = va;
+	op.Unmap.SizeInBytes = 64 * KIB;
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DMA_ERROR, 0), STATUS_SUCCESS);
+	KT_ST_EQ(update(&op, 1), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
+	ck_assert_uint_eq(va_flags(va, NULL, NULL), GPUSIM_VA_RESERVED);
+	/* A map into a reservation, a copy, a free: each with its first write lost. */
+	KT_ST_EQ(reserve(g.device, 0, 0, 0, 1 * MIB, &base), STATUS_SUCCESS);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DMA_ERROR, 0), STATUS_SUCCESS);
+	KT_ST_EQ(map(g.device, h, base, 0, 16, true, NULL, NULL), STATUS_PENDING);
+	kt_assert_invariants(&g);
+	memset(&op, 0, sizeof(op));
+	op.OperationType = D3DDDI_UPDATEGPUVIRTUALADDRESS_COPY;
+	op.Copy.SourceAddress = base;
+	op.Copy.SizeInBytes = 64 * KIB;
+	op.Copy.DestAddress = base + 512 * KIB;
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DMA_ERROR, 0), STATUS_SUCCESS);
+	KT_ST_EQ(update(&op, 1), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
+	ck_assert_uint_eq(va_flags(base + 512 * KIB, NULL, NULL),
+			  GPUSIM_VA_RESERVED | GPUSIM_VA_MAPPED | GPUSIM_VA_PRESENT);
+	KT_ST_EQ(gpusim_inject(g.luid, GPUSIM_FAULT_DMA_ERROR, 0), STATUS_SUCCESS);
+	KT_ST_EQ(va_free(g.adapter, base, 1 * MIB), STATUS_SUCCESS);
+	kt_assert_invariants(&g);
+	ck_assert_uint_eq(va_flags(base, NULL, NULL), 0);
+	/* Every error was taken, by a page-table write each time. */
+	kt_idle(&g);
+	ck_assert_uint_eq(kt_stats(&g).faults, faults + 5);
+}
+END_TEST
+
 /* ---- the first-fit search of the range tree (kmt/vidmm/vatree.h) ---------- */
 
 static void tree_add(struct vidmm_va_tree *t, struct vidmm_va_node *n, uint64_t start, uint64_t size)
@@ -655,6 +703,7 @@ Suite *kmt_wddm2_va_suite(void)
 	tcase_add_test(tc, test_device_removed);
 	tcase_add_test(tc, test_events);
 	tcase_add_test(tc, test_va_query);
+	tcase_add_test(tc, test_dma_error_on_page_tables);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("vatree");
 	tcase_add_test(tc, test_tree_fit_lowest_and_bounds);
