@@ -69,12 +69,7 @@ void kmt_alloc_destroy(struct kmt_alloc *a)
 		a->locks--;
 		vidmm_unlock(ad->mm, v);
 	}
-	if (a->resident) {
-		int g = vidmm_group(ad->mm, v);
-		dev->resident_bytes[g] -= v->size;
-		v->resident_count -= a->resident;
-		a->resident = 0;
-	}
+	kmt_residency_drop_handle(ad, a);
 	dev->nallocs--;
 	if (a->res) {
 		struct kmt_alloc **pp = &a->res->allocs;

@@ -293,7 +293,7 @@ static int check_books(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char 
 {
 	uint64_t used[VIDMM_SEG_MAX] = { 0 }, count[VIDMM_SEG_MAX] = { 0 };
 	uint64_t pinned[VIDMM_SEG_MAX] = { 0 };
-	uint64_t commit = 0, held = 0, n = 0;
+	uint64_t commit = 0, held = 0, n = 0, resident[2] = { 0, 0 };
 	struct vidmm_alloc *a;
 	for (int s = 1; s < VIDMM_SEG_MAX; s++) {
 		if (!mm->seg[s].present)
@@ -307,6 +307,9 @@ static int check_books(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char 
 		commit += a->size >> HW_PAGE_SHIFT;
 		if (a->pages)
 			held += a->size >> HW_PAGE_SHIFT;
+		/* The budget counts memory some handle made resident, once. */
+		if (a->resident_count)
+			resident[vidmm_group(mm, a)] += a->size;
 		if (a->seg == VIDMM_SYS)
 			continue;
 		if (a->seg < 1 || a->seg >= VIDMM_SEG_MAX || !mm->seg[a->seg].present)
@@ -342,5 +345,8 @@ static int check_books(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char 
 	if (hw_sysmem_pages_reserved(mm->hw) + held != commit)
 		return fail(err, errlen, "commit charge %llu pages, but reserved + held = %llu", commit,
 			    hw_sysmem_pages_reserved(mm->hw) + held);
+	if (resident[0] != mm->resident_local || resident[1] != mm->resident_nonlocal)
+		return fail(err, errlen, "made resident: %llu local and %llu non-local bytes, not what the budget counts",
+			    resident[0], resident[1]);
 	return 0;
 }

@@ -608,6 +608,91 @@ START_TEST(test_shared_residency_per_device)
 }
 END_TEST
 
+/*
+ * Destroying an allocation gives what it made resident back to the budget, once
+ * per handle however many times it was made resident, also when its device
+ * goes; shared memory stays resident for the other device's handle. Found by
+ * tests/soak: the budget leaked until every MakeResident answered
+ * STATUS_NO_MEMORY.
+ */
+START_TEST(test_destroy_releases_residency)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_QUERYVIDEOMEMORYINFO qi = memory_info(&g, D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL);
+	enum { N = 6 };
+	const uint64_t size = 4 * MIB;
+	ck_assert_uint_lt(N * size, qi.Budget);
+	ck_assert_uint_gt(2 * N * size, qi.Budget); /* a leak of one round shows in the next */
+	struct gpusim_alloc_desc d = kt_desc(size, 0, 0, 0);
+	D3DKMT_HANDLE h[N];
+	for (int round = 0; round < 4; round++) {
+		D3DKMT_HANDLE dev = round % 2 ? kt_new_device(&g) : g.device;
+		for (int i = 0; i < N; i++) {
+			KT_ST_EQ(kt_alloc_on(dev, &d, &h[i]), STATUS_SUCCESS);
+			ck_assert_int_ge(make_resident(dev, &h[i], 1, NULL), 0);
+			if (i % 2)
+				ck_assert_int_ge(make_resident(dev, &h[i], 1, NULL), 0);
+		}
+		kt_assert_invariants(&g);
+		if (round % 2) {
+			D3DKMT_DESTROYDEVICE dd = { .hDevice = dev };
+			KT_ST_EQ(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
+		} else {
+			for (int i = 0; i < N; i++)
+				KT_ST_EQ(kt_free(dev, h[i]), STATUS_SUCCESS);
+		}
+		kt_assert_invariants(&g);
+	}
+
+	/* Shared memory: the handle made resident twice goes, the other's stays. */
+	struct gpusim_alloc_desc sd = kt_desc(MIB, 0, 0, 0);
+	D3DDDI_ALLOCATIONINFO2 info;
+	memset(&info, 0, sizeof(info));
+	info.pPrivateDriverData = &sd;
+	info.PrivateDriverDataSize = sizeof(sd);
+	D3DKMT_CREATEALLOCATION ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.hDevice = g.device;
+	ca.NumAllocations = 1;
+	ca.pAllocationInfo2 = &info;
+	ca.Flags.CreateResource = 1;
+	ca.Flags.CreateShared = 1;
+	KT_ST_EQ(D3DKMTCreateAllocation2(&ca), STATUS_SUCCESS);
+	D3DKMT_HANDLE h1 = info.hAllocation;
+	D3DKMT_HANDLE dev2 = kt_new_device(&g);
+	D3DDDI_OPENALLOCATIONINFO oi;
+	struct gpusim_alloc_desc buf;
+	D3DKMT_OPENRESOURCE o;
+	memset(&o, 0, sizeof(o));
+	memset(&oi, 0, sizeof(oi));
+	o.hDevice = dev2;
+	o.hGlobalShare = ca.hGlobalShare;
+	o.NumAllocations = 1;
+	o.pOpenAllocationInfo = &oi;
+	o.pTotalPrivateDriverDataBuffer = &buf;
+	o.TotalPrivateDriverDataBufferSize = sizeof(buf);
+	KT_ST_EQ(D3DKMTOpenResource(&o), STATUS_SUCCESS);
+	D3DKMT_HANDLE h2 = oi.hAllocation;
+	ck_assert_int_ge(make_resident(g.device, &h1, 1, NULL), 0);
+	ck_assert_int_ge(make_resident(g.device, &h1, 1, NULL), 0);
+	ck_assert_int_ge(make_resident(dev2, &h2, 1, NULL), 0);
+	ck_assert_uint_eq(kt_query(h2).residency_count, 2);
+	D3DKMT_DESTROYALLOCATION2 da;
+	memset(&da, 0, sizeof(da));
+	da.hDevice = g.device;
+	da.hResource = ca.hResource;
+	KT_ST_EQ(D3DKMTDestroyAllocation2(&da), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(h2).residency_count, 1);
+	kt_assert_invariants(&g);
+	KT_ST_EQ(evict(dev2, &h2, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(kt_query(h2).residency_count, 0);
+	ck_assert_uint_eq(kt_segment(h2), GPUSIM_SEG_SYS);
+	kt_assert_invariants(&g);
+	kt_teardown(&g);
+}
+END_TEST
+
 /* The commit charge made at creation pays for every eviction: with system memory
  * exhausted, paging still works and loses nothing. */
 START_TEST(test_eviction_needs_no_new_memory)
@@ -1179,6 +1264,7 @@ Suite *kmt_residency_suite(void)
 	tcase_add_test(tc, test_resident_evicted_by_render);
 	tcase_add_test(tc, test_evict_only_if_necessary);
 	tcase_add_test(tc, test_shared_residency_per_device);
+	tcase_add_test(tc, test_destroy_releases_residency);
 	tcase_add_test(tc, test_eviction_needs_no_new_memory);
 	tcase_add_test(tc, test_removed_device_residency);
 	suite_add_tcase(s, tc);
