@@ -93,6 +93,7 @@ struct kmt_adapter {
 	struct hw_device *hw;
 	struct vidmm *mm;
 	bool removed;
+	bool going;                      /* being destroyed: nothing it runs matters now */
 	uint32_t opens;                  /* adapter handles open on it */
 	struct kmt_device *devices;      /* list */
 	struct kmt_listener listeners[KMT_MAX_LISTENERS];
