@@ -154,6 +154,8 @@ struct tdev {
 	D3DKMT_CREATECONTEXT ctx;  /* hContext 0 until made */
 	D3DKMT_HANDLE fence;       /* a monitored fence, 0 until made */
 	uint64_t fence_value;      /* the last value signalled */
+	bool gpu_pending;          /* a GPU signal of it may still be queued (its wait
+				    * was given up): a CPU signal could be overtaken */
 	const volatile UINT64 *fence_cpu;
 };
 
@@ -958,6 +960,25 @@ static void op_sync(struct thr *t)
 	bool reached = false; /* a wait on v was met, or the CPU wrote it */
 	NTSTATUS st;
 	bool dead = atomic_load(&di->dead);
+	if (mode < 4 && td->gpu_pending) {
+		/* The GPU writes what it was told when it gets there, over a CPU value
+		 * signalled since (kmt/README.md): a client waits for its GPU signal
+		 * before it signals from the CPU. */
+		D3DKMT_WAITFORSYNCHRONIZATIONOBJECTFROMCPU w;
+		memset(&w, 0, sizeof(w));
+		w.hDevice = di->h;
+		w.ObjectCount = 1;
+		w.ObjectHandleArray = &td->fence;
+		w.FenceValueArray = &td->fence_value;
+		st = D3DKMTWaitForSynchronizationObjectFromCpu(&w);
+		if (!judge(t, OP_SYNC, "D3DKMTWaitForSynchronizationObjectFromCpu before a CPU signal", st, &di->dying,
+			   dead, OK(STATUS_SUCCESS))) {
+			ad_unlock(a);
+			return;
+		}
+		td->gpu_pending = false;
+		dead = atomic_load(&di->dead);
+	}
 	if (mode < 4) {
 		D3DKMT_SIGNALSYNCHRONIZATIONOBJECTFROMCPU sc;
 		memset(&sc, 0, sizeof(sc));
@@ -1014,6 +1035,7 @@ static void op_sync(struct thr *t)
 				/* A third of the time the thread gives up: the descriptor is
 				 * closed with the wait pending, which Linux's dxgkrnl allows (it
 				 * holds the eventfd itself, not the number). Else it blocks. */
+				td->gpu_pending = true;
 				if (below(t, 3)) {
 					w.hAsyncEvent = NULL;
 					dead = atomic_load(&di->dead);
@@ -1041,9 +1063,14 @@ static void op_sync(struct thr *t)
 		w.ObjectHandleArray = &td->fence;
 		w.FenceValueArray = &never;
 		st = D3DKMTWaitForSynchronizationObjectFromCpu(&w);
-		judge(t, OP_SYNC, "D3DKMTWaitForSynchronizationObjectFromCpu of a value never signalled", st,
-		      &di->dying, dead, OK(STATUS_POSSIBLE_DEADLOCK));
+		/* It ran the device until nothing was left: every signal landed. */
+		if (judge(t, OP_SYNC, "D3DKMTWaitForSynchronizationObjectFromCpu of a value never signalled", st,
+			  &di->dying, dead, OK(STATUS_POSSIBLE_DEADLOCK)))
+			td->gpu_pending = false;
 	}
+	/* Signals of one context land in order: this one reached, so did the rest. */
+	if (reached)
+		td->gpu_pending = false;
 	/* The value through the caller's read-only view of the fence page (mapped
 	 * while the device lives). */
 	if (reached) {
