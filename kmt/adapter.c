@@ -152,6 +152,7 @@ int kmt_adapter_listen(struct kmt_adapter *ad, gpusim_event_fn fn, void *opaque)
 
 void kmt_adapter_destroy(struct kmt_adapter *ad)
 {
+	ad->going = true;
 	while (ad->devices)
 		kmt_device_destroy(ad->devices);
 	/* After the last events (the devices' destruction): the trace is complete. */

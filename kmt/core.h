@@ -108,6 +108,7 @@ struct kmt_adapter {
 	struct hw_device *hw;
 	struct vidmm *mm;
 	bool removed;
+	bool going;                      /* being destroyed: nothing it runs matters now */
 	uint32_t opens;                  /* adapter handles open on it */
 	struct kmt_device *devices;      /* list */
 	struct kmt_listener listeners[KMT_MAX_LISTENERS];
@@ -266,6 +267,9 @@ void kmt_trace_adapter_gone(struct kmt_adapter *ad);
 /* objects.c */
 void kmt_device_destroy(struct kmt_device *dev);
 void kmt_alloc_destroy(struct kmt_alloc *a);
+/* A handle's MakeResident calls all end (it is being destroyed): its memory
+ * leaves the budget unless another handle keeps it resident (api/residency.c). */
+void kmt_residency_drop_handle(struct kmt_adapter *ad, struct kmt_alloc *a);
 void kmt_resource_destroy(struct kmt_resource *r);
 void kmt_context_destroy(struct kmt_context *c);
 /* api/device.c: a legacy context's command buffer and lists (-ENOMEM). */

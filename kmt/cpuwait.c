@@ -9,6 +9,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@
 #include "kmt/core.h"
 
 struct kmt_cpu_wait {
-	int fd;
+	int fd;                  /* our own descriptor of the caller's eventfd */
 	bool any;
 	uint32_t n;
 	struct kmt_sync *objs[D3DDDI_MAX_OBJECT_WAITED_ON];
@@ -88,7 +89,15 @@ int kmt_cpu_wait_async(struct kmt_adapter *ad, struct kmt_sync *const *objs, con
 	struct kmt_cpu_wait *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->fd = fd;
+	/* The eventfd, not its number: Linux's dxgkrnl takes a reference to it, so
+	 * a caller may close its descriptor with the wait pending (given up after a
+	 * timeout), and the number may name another file by the time the wait is
+	 * met, an eventfd of another waiter or a memfd of simulated memory. */
+	w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (w->fd < 0) {
+		free(w);
+		return -ENOMEM;
+	}
 	w->any = any;
 	w->n = n;
 	memcpy(w->objs, objs, n * sizeof(*objs));
@@ -110,6 +119,7 @@ void kmt_cpu_wait_poll(struct kmt_adapter *ad)
 			continue;
 		}
 		fire(w->fd);
+		close(w->fd);
 		emit_wait(ad, w->objs, w->values, w->n, true);
 		*pp = w->next;
 		free(w);
@@ -128,6 +138,7 @@ void kmt_cpu_wait_forget(struct kmt_adapter *ad, const struct kmt_sync *s)
 			continue;
 		}
 		*pp = w->next;
+		close(w->fd);
 		free(w);
 	}
 }

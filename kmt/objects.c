@@ -72,20 +72,7 @@ void kmt_alloc_destroy(struct kmt_alloc *a)
 		a->locks--;
 		vidmm_unlock(ad->mm, v);
 	}
-	if (a->resident) {
-		/* The handle's residency goes with it, however many calls made it: the
-		 * memory counts handles, and the budget counts the memory until the
-		 * last handle keeping it resident lets go (as Evict does). */
-		int g = vidmm_group(ad->mm, v);
-		dev->resident_bytes[g] -= v->size;
-		a->resident = 0;
-		if (--v->resident_count == 0) {
-			if (g)
-				ad->mm->resident_nonlocal -= v->size;
-			else
-				ad->mm->resident_local -= v->size;
-		}
-	}
+	kmt_residency_drop_handle(ad, a);
 	dev->nallocs--;
 	if (a->res) {
 		struct kmt_alloc **pp = &a->res->allocs;
@@ -160,6 +147,20 @@ void kmt_context_destroy(struct kmt_context *c)
 void kmt_sync_destroy(struct kmt_sync *s)
 {
 	struct kmt_device *dev = s->dev;
+	struct kmt_adapter *ad = dev->ad;
+	/* A GPU signal still queued for a monitored fence writes its slot when the
+	 * engine gets there, and a freed slot is the next fence's: let the render
+	 * work queued so far run first, as a destroyed allocation waits for its
+	 * last use. Not when nothing will run (removed, or the adapter going), and
+	 * a ring stalled in a WAIT nothing meets cannot get there (kmt/README.md). */
+	const struct kmt_ddi *ddi = ad->mm->ddi;
+	if (s->slot != KMT_NO_SLOT && s->gpu_queued && !ad->going && !ad->removed) {
+		uint64_t queued = ddi->submitted_fence(ad->mm->drv, KMT_ENGINE_RENDER);
+		if (ddi->completed_fence(ad->mm->drv, KMT_ENGINE_RENDER) < queued) {
+			(void)ddi->wait_fence(ad->mm->drv, KMT_ENGINE_RENDER, queued);
+			kmt_adapter_poll(ad); /* what ran is reported, waits it met fire */
+		}
+	}
 	if (s->prev)
 		s->prev->next = s->next;
 	else

@@ -57,6 +57,17 @@ static void drop_residency(struct kmt_adapter *ad, struct kmt_alloc *a)
 	}
 }
 
+void kmt_residency_drop_handle(struct kmt_adapter *ad, struct kmt_alloc *a)
+{
+	if (!a->resident)
+		return;
+	/* a->resident counts this handle's calls, the memory counts handles and
+	 * is in the budget once: the handle goes as one, and the memory leaves the
+	 * budget if no other handle keeps it resident. */
+	a->resident = 1;
+	drop_residency(ad, a);
+}
+
 NTSTATUS APIENTRY D3DKMTMakeResident(D3DDDI_MAKERESIDENT *pData)
 {
 	NTSTATUS st = STATUS_INVALID_PARAMETER;

@@ -370,8 +370,10 @@ NTSTATUS APIENTRY D3DKMTDestroySynchronizationObject(CONST D3DKMT_DESTROYSYNCHRO
 		st = STATUS_INVALID_PARAMETER;
 		goto out;
 	}
-	/* Also after removal. A signal still queued for it is simply dropped, and
-	 * so are asynchronous waits on it (their events are never signalled). */
+	/* Also after removal. A queue's signal still pending for it is simply
+	 * dropped, and so are asynchronous waits on it (their events are never
+	 * signalled); a GPU signal of a monitored fence lands first
+	 * (kmt_sync_destroy). */
 	kmt_sync_destroy(s);
 	st = STATUS_SUCCESS;
 out:

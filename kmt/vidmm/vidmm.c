@@ -313,6 +313,7 @@ static int check_books(struct vidmm *mm, vidmm_alloc_iter next, void *ctx, char 
 		commit += a->size >> HW_PAGE_SHIFT;
 		if (a->pages)
 			held += a->size >> HW_PAGE_SHIFT;
+		/* The budget counts memory some handle made resident, once. */
 		if (a->resident_count)
 			resident[vidmm_group(mm, a)] += a->size;
 		if (a->seg == VIDMM_SYS)

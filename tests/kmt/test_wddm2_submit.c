@@ -578,6 +578,43 @@ START_TEST(test_signal_gpu2_broadcast_and_rewind)
 }
 END_TEST
 
+/*
+ * A fence destroyed while a GPU signal of it is still queued: its slot goes to
+ * the next fence only once the signal has landed, so the write never reaches
+ * the new fence (found by tests/soak, where a fresh fence read 8); the same when
+ * its device goes. A ring stalled in a WAIT that nothing will meet cannot get
+ * there: that case is left as documented in kmt/README.md.
+ */
+START_TEST(test_destroyed_fence_signal_lands_before_reuse)
+{
+	uint64_t b_va, c_va;
+	D3DKMT_HANDLE b = new_fence(g.device, NULL, &b_va);
+	KT_ST_EQ(gpu_signal(vctx, b, 8), STATUS_SUCCESS);
+	D3DKMT_DESTROYSYNCHRONIZATIONOBJECT ds = { .hSyncObject = b };
+	KT_ST_EQ(D3DKMTDestroySynchronizationObject(&ds), STATUS_SUCCESS);
+	const volatile uint64_t *c_cpu;
+	D3DKMT_HANDLE c = new_fence(g.device, &c_cpu, &c_va);
+	ck_assert_uint_eq(c_va, b_va); /* the same slot */
+	kt_idle(&g);
+	ck_assert_uint_eq(*c_cpu, 0);
+	KT_ST_EQ(wait_cpu(c, 1), STATUS_POSSIBLE_DEADLOCK);
+
+	/* With its device: the other device's next fence takes the slot. */
+	D3DKMT_HANDLE dev2 = kt_new_device(&g), ctx2 = new_vctx(dev2);
+	uint64_t d_va, e_va;
+	D3DKMT_HANDLE d = new_fence(dev2, NULL, &d_va);
+	KT_ST_EQ(gpu_signal(ctx2, d, 9), STATUS_SUCCESS);
+	D3DKMT_DESTROYDEVICE dd = { .hDevice = dev2 };
+	KT_ST_EQ(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
+	const volatile uint64_t *e_cpu;
+	new_fence(g.device, &e_cpu, &e_va);
+	ck_assert_uint_eq(e_va, d_va);
+	kt_idle(&g);
+	ck_assert_uint_eq(*e_cpu, 0);
+	kt_assert_invariants(&g);
+}
+END_TEST
+
 START_TEST(test_fence_gpu_va_is_the_kernels)
 {
 	ck_assert_uint_eq(fence_va % 8, 0);
@@ -864,6 +901,7 @@ Suite *kmt_wddm2_submit_suite(void)
 	tcase_add_test(tc, test_gpu_wait_released_by_cpu_signal);
 	tcase_add_test(tc, test_gpu_wait_released_by_other_submission);
 	tcase_add_test(tc, test_signal_gpu2_broadcast_and_rewind);
+	tcase_add_test(tc, test_destroyed_fence_signal_lands_before_reuse);
 	tcase_add_test(tc, test_fence_gpu_va_is_the_kernels);
 	tcase_add_test(tc, test_map_through_paging_queue);
 	tcase_add_test(tc, test_driver_version_2_0);

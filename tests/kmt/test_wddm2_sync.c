@@ -8,10 +8,13 @@
 #include <config.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gpusim/snapshot.h>
@@ -533,6 +536,86 @@ START_TEST(test_wait_async_eventfd)
 }
 END_TEST
 
+/* Descriptors open in the process. */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * The wait holds the eventfd, not its number, as Linux's dxgkrnl holds a
+ * reference to it: a client may close its descriptor while the wait is pending
+ * (a thread that gave up after a timeout, in tests/soak), and whatever file gets
+ * the number next is never written, not another eventfd, nor a memfd (which is
+ * what simulated system memory is). Nothing is kept once the wait is met or
+ * dropped.
+ */
+START_TEST(test_wait_async_closed_fd)
+{
+	struct kt_gpu g;
+	kt_setup(&g, CFG);
+	D3DKMT_HANDLE a = monitored(g.device, 0, NULL);
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	uint64_t v = 1;
+	KT_ST_EQ(wait_cpu(g.device, &a, &v, 1, fd, 0), STATUS_SUCCESS);
+	ck_assert_int_eq(close(fd), 0);
+	int other = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ck_assert_int_eq(dup2(other, fd), fd);
+	if (other != fd)
+		close(other);
+	KT_ST_EQ(signal1(g.device, a, 1), STATUS_SUCCESS);
+	ck_assert_uint_eq(drain(fd), 0);
+	close(fd);
+
+	v = 2;
+	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	KT_ST_EQ(wait_cpu(g.device, &a, &v, 1, fd, 0), STATUS_SUCCESS);
+	ck_assert_int_eq(close(fd), 0);
+	other = memfd_create("not-an-eventfd", MFD_CLOEXEC);
+	ck_assert_int_eq(dup2(other, fd), fd);
+	if (other != fd)
+		close(other);
+	KT_ST_EQ(signal1(g.device, a, 2), STATUS_SUCCESS);
+	struct stat sb;
+	ck_assert_int_eq(fstat(fd, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 0);
+	close(fd);
+
+	/* Met, met at once, dropped with its object, dropped with its device:
+	 * no descriptor left behind. */
+	int before = open_fds();
+	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	for (uint64_t k = 3; k < 103; k++) {
+		v = k;
+		KT_ST_EQ(wait_cpu(g.device, &a, &v, 1, fd, 0), STATUS_SUCCESS);
+		KT_ST_EQ(signal1(g.device, a, k), STATUS_SUCCESS);
+		ck_assert_uint_eq(drain(fd), 1);
+		KT_ST_EQ(wait_cpu(g.device, &a, &v, 1, fd, 0), STATUS_SUCCESS);
+		ck_assert_uint_eq(drain(fd), 1);
+	}
+	D3DKMT_HANDLE b = monitored(g.device, 0, NULL);
+	v = 1;
+	KT_ST_EQ(wait_cpu(g.device, &b, &v, 1, fd, 0), STATUS_SUCCESS);
+	KT_ST_EQ(destroy_sync(b), STATUS_SUCCESS);
+	D3DKMT_HANDLE dev2 = kt_new_device(&g);
+	D3DKMT_HANDLE c = monitored(dev2, 0, NULL);
+	KT_ST_EQ(wait_cpu(dev2, &c, &v, 1, fd, 0), STATUS_SUCCESS);
+	D3DKMT_DESTROYDEVICE dd = { .hDevice = dev2 };
+	KT_ST_EQ(D3DKMTDestroyDevice(&dd), STATUS_SUCCESS);
+	ck_assert_uint_eq(drain(fd), 0);
+	close(fd);
+	ck_assert_int_eq(open_fds(), before);
+	kt_teardown(&g);
+}
+END_TEST
+
 /* ---- events ----------------------------------------------------------------------------- */
 
 struct seen {
@@ -709,6 +792,7 @@ Suite *kmt_wddm2_sync_suite(void)
 	tcase_add_test(tc, test_wait_from_cpu);
 	tcase_add_test(tc, test_wait_from_cpu_bad_input);
 	tcase_add_test(tc, test_wait_async_eventfd);
+	tcase_add_test(tc, test_wait_async_closed_fd);
 	tcase_add_test(tc, test_events);
 	tcase_add_test(tc, test_snapshot_round_trip);
 	tcase_add_test(tc, test_queries_truth);
