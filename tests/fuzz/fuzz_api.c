@@ -48,9 +48,10 @@
  * pool, or raw bytes.
  *
  * Setup per input: adapter A (vram=16M,visible=4M,gart=8M,sysmem=64M), opened,
- * with a device; adapter B (smaller), opened, with a device, a legacy and a
- * virtual context, an allocation, a monitored fence and a paging queue: the
- * foreign objects. At most MAX_CALLS calls and MAX_PACKETS packets an input, so
+ * with a device; adapter B (smaller, its render ring stopping on a fault where
+ * A's skips the packet), opened, with a device, a legacy and a virtual context,
+ * an allocation, a monitored fence and a paging queue: the foreign objects, and
+ * through its adapter handle a place for the input's own objects too. At most MAX_CALLS calls and MAX_PACKETS packets an input, so
  * that one runs in milliseconds. At the end both adapters are destroyed with
  * everything on them, and gpusim_reset runs when the input made the default
  * adapter (an enumeration with none left): what LeakSanitizer then finds is the
@@ -1838,8 +1839,18 @@ static NTSTATUS op_inject(struct rd *r, struct blocks *b)
 {
 	(void)b;
 	LUID l = luid_field(r);
-	uint32_t fault = f32(r, GPUSIM_FAULT_DMA_ERROR);
-	return gpusim_inject(l, (enum gpusim_fault)fault, f64(r, 0));
+	uint8_t sel = u8(r);
+	enum gpusim_fault fault = sel % 8 == 0 ? GPUSIM_FAULT_DMA_ERROR
+				  : sel % 8 < 4 ? (enum gpusim_fault)(GPUSIM_FAULT_DEVICE_REMOVED + sel % 8 - 1)
+				  : (enum gpusim_fault)f32(r, GPUSIM_FAULT_DMA_ERROR);
+	/* A bad VRAM page is worth most under an allocation: typically the newest's. */
+	uint64_t typical = 0;
+	struct gpusim_alloc_info info;
+	if (fault == GPUSIM_FAULT_VRAM_ERROR &&
+	    gpusim_query_allocation(pick(K_ALLOC, false, 0, 0), &info) == STATUS_SUCCESS &&
+	    info.segment != GPUSIM_SEG_GART && info.segment != GPUSIM_SEG_SYS)
+		typical = info.gpu_address;
+	return gpusim_inject(l, fault, f64(r, typical));
 }
 
 static NTSTATUS op_queries(struct rd *r, struct blocks *b)
@@ -1892,10 +1903,8 @@ static NTSTATUS op_snapshot(struct rd *r, struct blocks *b)
 	char err[256] = "";
 	st = gpusim_snapshot_restore(snap, &l, &map, &n, err, sizeof(err));
 	gpusim_snapshot_free(snap);
-	if (st == STATUS_INVALID_PARAMETER)
-		die("a snapshot of a live adapter does not restore: %s", err);
 	if (st != STATUS_SUCCESS)
-		return st;
+		die("a snapshot of a live adapter does not restore: 0x%08x %s", (unsigned)st, err);
 	free(map);
 	char why[256] = "";
 	if (gpusim_check_invariants(l, why, sizeof(why)) != STATUS_SUCCESS)
@@ -2044,7 +2053,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fence_counter = 0;
 	packets_left = MAX_PACKETS;
 	setup_adapter(0, "vram=16M,visible=4M,gart=8M,sysmem=64M");
-	setup_foreign(setup_adapter(1, "vram=8M,visible=4M,gart=4M,sysmem=32M"));
+	setup_foreign(setup_adapter(1, "vram=8M,visible=4M,gart=4M,sysmem=32M,ring_faults=stop"));
 
 	struct blocks b = { .n = 0 };
 	for (unsigned calls = 0; size >= 2 && calls < MAX_CALLS; calls++) {
@@ -2125,9 +2134,15 @@ static const struct seed SEEDS[] = {
 	SEED("resource", S_CA2, 10, 0, 3, 3, 0, 0, 0, 0, 0, 4, 2, S_QRI, 0, S_CDEV, 0, S_OPENRES, 0, S_GETPRI,
 	     4, 0, 1, 0, 0, S_QRES, 4, 0, 1, 0, 0, S_SETPRI, 4, 0, 1, 0, 0, S_DA2, 4, 0, 1, 0, 1),
 	/* Faults: an injected DMA error under a Render, the device state after, an
-	 * uncorrectable VRAM page (fault 3) under another. */
-	SEED("faults", S_CCTX, 0, S_CA2, 0, S_INJECT, 0, S_RENDER, 0, S_IDLE, 0, S_DEVSTATE, 0, S_INJECT, 3, 0,
-	     3, 3, S_RENDER, 0, S_IDLE, 0, S_GETPRI, 0),
+	 * uncorrectable VRAM page under the newest allocation, host memory short. */
+	SEED("faults", S_CCTX, 0, S_CA2, 0, S_INJECT, 0, S_RENDER, 0, S_IDLE, 0, S_DEVSTATE, 0, S_INJECT, 2, 0,
+	     3, S_RENDER, 0, S_IDLE, 0, S_LOCK2, 0, S_GETPRI, 0, S_INJECT, 2, 0, 4, S_CA2, 0, S_EVICT, 0),
+	/* The device removed under a locked allocation, queued work and a wait;
+	 * then every kind of call, the snapshot of the removed adapter, teardown. */
+	SEED("removed", S_CCTX, 0, S_CVCTX, 0, S_CA2, 0, S_RENDER, 0, S_LOCK2, 0, S_CSYNC, 0, S_WAITCPU, 7, 0, 0,
+	     0, 0, 0, 0, 1, S_INJECT, 2, 0, 1, S_RENDER, 0, S_CA2, 0, S_LOCK, 0, S_UNLOCK2, 0, S_MAP, 0, S_SUBMIT,
+	     0, S_SIGCPU, 0, S_WAITCPU, 0, S_DEVSTATE, 0, S_SNAP, 0, S_QUERY, 0, S_DA2, 0, S_DSYNC, 0, S_DCTX, 0,
+	     S_DDEV, 0, S_IDLE, 0),
 	/* Stale handles: a device destroyed, then its handles used again. */
 	SEED("stale", S_CDEV, 0, S_CCTX, 0, S_CA2, 0, S_DDEV, 0, S_LOCK2, 4, 4, 0, 4, 0, S_RENDER, 2, 4, 0,
 	     S_CCTX, 2, 4, 0, S_DCTX, 2, 4, 0, S_CLOSE, 0, S_CDEV, 0),
